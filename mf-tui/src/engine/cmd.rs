@@ -1,0 +1,532 @@
+//! Headless commands of the `mf` binary: `sweep`, `table`, `merge` and `slurm`.
+//!
+//! Each command has its clap argument struct and a `run_*` function returning `anyhow::Result<()>`. Progress of
+//! `sweep` goes to stderr: a progress bar with ETA when stderr is a terminal, one plain line per event
+//! otherwise (logs of batch jobs).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::job::Evaluator;
+use super::protocol::mean;
+use super::run::{run, Control, Counts, Event, RunOptions};
+use super::shard::{emit_slurm, merge, store_file_name, Shard, SlurmOptions};
+use super::spec::Spec;
+use super::store::{read_store, Outcome, Store};
+use super::table::{Format, ResultTable};
+use super::{prepare_spec_dir, spec_dir};
+
+/// `mf sweep`: run (or resume) a spec's grid search and final assessment.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct SweepArgs {
+    /// Experiment spec (TOML).
+    pub spec: PathBuf,
+    /// Directory holding one result directory per spec hash.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Run only slice `i/n` of the validation jobs (job j belongs to shard j mod n), into
+    /// `shard-<i>-of-<n>.jsonl`. Final jobs run afterwards, unsharded, after `mf merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// Worker threads; 0 uses every available core.
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub threads: usize,
+    /// Run again the jobs stored as failed.
+    #[arg(long)]
+    pub retry_failed: bool,
+}
+
+/// `mf table`: render a spec's results beside the paper's.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct TableArgs {
+    /// Experiment spec (TOML).
+    pub spec: PathBuf,
+    /// Directory holding one result directory per spec hash.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Store file to read instead of `<results>/<hash>/store.jsonl`.
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// Output format: markdown, csv or latex.
+    #[arg(long, short = 'f', default_value = "markdown")]
+    pub format: String,
+    /// Write to this file instead of stdout.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+}
+
+/// `mf merge`: join shard stores into one store.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct MergeArgs {
+    /// Store files to merge. Default with `--spec`: every `shard-*.jsonl` of the spec's result directory.
+    pub inputs: Vec<PathBuf>,
+    /// Merge the shards of this spec (and default `--out` to its `store.jsonl`).
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// Directory holding one result directory per spec hash (with `--spec`).
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Output store (created or appended to). Required without `--spec`.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+}
+
+/// `mf slurm`: print a Slurm job-array script running a spec in shards.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct SlurmArgs {
+    /// Experiment spec (TOML), as the compute nodes will see its path.
+    pub spec: PathBuf,
+    /// Number of shards (array tasks).
+    #[arg(long)]
+    pub shards: usize,
+    /// Result directory, as the compute nodes will see it.
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// CPUs per array task.
+    #[arg(long, default_value_t = 4)]
+    pub cpus_per_task: usize,
+    /// Wall-time limit per task.
+    #[arg(long, default_value = "24:00:00")]
+    pub time: String,
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Job name.
+    #[arg(long, default_value = "mf-sweep")]
+    pub job_name: String,
+    /// The `mf` executable on the compute nodes.
+    #[arg(long, default_value = "mf")]
+    pub mf: String,
+    /// Write the script here instead of stdout.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs or resumes the sweep of `args.spec` with `evaluator`, storing into `<results>/<hash>/`. Prints the
+/// Table IV of the results to stdout when an unsharded run ends with everything done.
+pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Result<()> {
+    let spec = Spec::load(&args.spec)?;
+    let dir = prepare_spec_dir(&args.results, &spec)?;
+    let path = dir.join(store_file_name(args.shard));
+    let (mut store, report) = Store::open(&path, &spec.hash())?;
+    eprintln!("spec {} -> {}", spec.short_hash(), path.display());
+    if let Some(r) = &report.recovered {
+        eprintln!(
+            "recovered: removed a damaged last record ({} bytes at offset {}: {})",
+            r.bytes, r.offset, r.reason
+        );
+    }
+    let opts = RunOptions {
+        threads: args.threads,
+        shard: args.shard,
+        retry_failed: args.retry_failed,
+    };
+    let control = Control::new();
+    let mut reporter = Reporter::new(std::io::stderr().is_terminal());
+    let summary = run(
+        &spec,
+        &mut store,
+        evaluator.as_ref(),
+        &opts,
+        &control,
+        &mut |e| reporter.event(e),
+    )?;
+    reporter.finish();
+    let c = summary.counts;
+    eprintln!(
+        "{} done, {} failed, {} already stored{}",
+        c.done,
+        c.failed,
+        c.skipped,
+        if summary.cancelled { ", cancelled" } else { "" }
+    );
+    if args.shard.is_some_and(|s| s.count > 1) {
+        eprintln!(
+            "shard {} finished; when every shard has: mf merge --spec {} --results {} && mf sweep {} --results {}",
+            args.shard.expect("checked"),
+            args.spec.display(),
+            args.results.display(),
+            args.spec.display(),
+            args.results.display()
+        );
+    } else if !summary.cancelled {
+        print!(
+            "{}",
+            ResultTable::build(&spec, store.records()).table_iv(Format::Markdown)
+        );
+    }
+    Ok(())
+}
+
+/// Renders the results of `args.spec` (Table IV and the hyper-parameter tables) in the chosen format.
+pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
+    let format: Format = args.format.parse()?;
+    let spec = Spec::load(&args.spec)?;
+    let path = args
+        .store
+        .clone()
+        .unwrap_or_else(|| spec_dir(&args.results, &spec).join("store.jsonl"));
+    if !path.exists() {
+        let shards = shard_files(&spec_dir(&args.results, &spec)).unwrap_or_default();
+        if !shards.is_empty() {
+            bail!(
+                "{} does not exist but {} shard stores do: run `mf merge --spec {}` first",
+                path.display(),
+                shards.len(),
+                args.spec.display()
+            );
+        }
+        bail!(
+            "{} does not exist: run `mf sweep {}` first",
+            path.display(),
+            args.spec.display()
+        );
+    }
+    let contents = read_store(&path)?;
+    if contents.spec_hash != spec.hash() {
+        bail!(
+            "{} holds results of spec {}, not of {}",
+            path.display(),
+            contents.spec_hash,
+            spec.hash()
+        );
+    }
+    if let Some(t) = &contents.damaged_tail {
+        eprintln!(
+            "warning: {} ends with a damaged record ({}), ignored",
+            path.display(),
+            t.reason
+        );
+    }
+    let text = ResultTable::build(&spec, &contents.records).render(format);
+    write_out(args.out.as_deref(), &text)
+}
+
+/// Merges shard stores (see [`MergeArgs`]).
+pub fn run_merge(args: MergeArgs) -> anyhow::Result<()> {
+    let (inputs, out) = match &args.spec {
+        Some(spec_path) => {
+            let spec = Spec::load(spec_path)?;
+            let dir = spec_dir(&args.results, &spec);
+            let inputs = if args.inputs.is_empty() {
+                shard_files(&dir)?
+            } else {
+                args.inputs.clone()
+            };
+            (
+                inputs,
+                args.out.clone().unwrap_or_else(|| dir.join("store.jsonl")),
+            )
+        }
+        None => {
+            let Some(out) = args.out.clone() else {
+                bail!("`mf merge` needs --out or --spec")
+            };
+            (args.inputs.clone(), out)
+        }
+    };
+    if inputs.is_empty() {
+        bail!("no stores to merge");
+    }
+    let report = merge(&inputs, &out)?;
+    for (path, t) in &report.damaged_tails {
+        eprintln!(
+            "warning: {} ends with a damaged record ({}), ignored",
+            path.display(),
+            t.reason
+        );
+    }
+    for key in &report.conflicts {
+        eprintln!("warning: inputs disagree on {key}; kept the first input's record");
+    }
+    eprintln!(
+        "merged {} stores into {}: {} records added, {} duplicates",
+        inputs.len(),
+        out.display(),
+        report.added,
+        report.duplicates
+    );
+    Ok(())
+}
+
+/// Prints (or writes) the Slurm array script of [`SlurmArgs`].
+pub fn run_slurm(args: SlurmArgs) -> anyhow::Result<()> {
+    if args.shards == 0 {
+        bail!("--shards must be at least 1");
+    }
+    Spec::load(&args.spec).context("the spec must be valid before it is scheduled")?;
+    let opts = SlurmOptions {
+        job_name: args.job_name.clone(),
+        cpus_per_task: args.cpus_per_task,
+        time: args.time.clone(),
+        partition: args.partition.clone(),
+        mf: args.mf.clone(),
+    };
+    write_out(
+        args.out.as_deref(),
+        &emit_slurm(&args.spec, args.shards, &args.results, &opts),
+    )
+}
+
+/// The `shard-*.jsonl` files of a result directory, sorted.
+fn shard_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("shard-") && name.ends_with(".jsonl") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn write_out(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match out {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            Ok(stdout.flush()?)
+        }
+    }
+}
+
+/// Turns run events into a progress bar or plain lines.
+struct Reporter {
+    bar: Option<ProgressBar>,
+}
+
+impl Reporter {
+    fn new(terminal: bool) -> Self {
+        let bar = terminal.then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:40}] {pos}/{len} eta {eta_precise} {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Reporter { bar }
+    }
+
+    fn line(&self, s: String) {
+        match &self.bar {
+            Some(bar) => bar.println(s),
+            None => eprintln!("{s}"),
+        }
+    }
+
+    fn counts(&self, c: &Counts) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(c.total as u64);
+            bar.set_position(c.finished() as u64);
+        }
+    }
+
+    fn event(&mut self, e: Event) {
+        match e {
+            Event::Planned(c) => {
+                self.counts(&c);
+                self.line(format!(
+                    "{} jobs to run, {} already stored",
+                    c.total, c.skipped
+                ));
+            }
+            Event::Started { key, counts } => {
+                self.counts(&counts);
+                if let Some(bar) = &self.bar {
+                    bar.set_message(key.to_string());
+                }
+            }
+            Event::Progress { key, progress } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("{key}: {}", progress.message));
+                }
+            }
+            Event::Finished { record, counts } => {
+                self.counts(&counts);
+                if self.bar.is_none() {
+                    let score = match &record.outcome {
+                        Outcome::Done { metric, scores } => format!("{metric} {:.4}", mean(scores)),
+                        Outcome::Failed { .. } => "failed".into(),
+                    };
+                    self.line(format!(
+                        "[{}/{}] {} {score} ({:.1}s){}",
+                        counts.finished(),
+                        counts.total,
+                        record.key,
+                        record.wall_s,
+                        eta_text(counts.eta)
+                    ));
+                }
+            }
+            Event::Failed {
+                key,
+                message,
+                counts,
+            } => {
+                self.counts(&counts);
+                self.line(format!(
+                    "[{}/{}] {key} failed: {message}",
+                    counts.finished(),
+                    counts.total
+                ));
+            }
+            Event::Selected {
+                dataset,
+                model,
+                selection,
+            } => {
+                let params: Vec<String> = selection
+                    .params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                self.line(format!(
+                    "selected {model} on {dataset}: #{} ({}) validation {} {:.4}",
+                    selection.config,
+                    params.join(", "),
+                    selection.metric,
+                    selection.score
+                ));
+            }
+            Event::Unselectable {
+                dataset,
+                model,
+                reason,
+            } => {
+                self.line(format!("no selection for {model} on {dataset}: {reason}"));
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn eta_text(eta: Option<Duration>) -> String {
+    match eta {
+        Some(d) => {
+            let s = d.as_secs();
+            format!(", eta {}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+        }
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::testing::{small_spec, FakeEvaluator};
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    enum Cli {
+        Sweep(SweepArgs),
+        Table(TableArgs),
+        Merge(MergeArgs),
+        Slurm(SlurmArgs),
+    }
+
+    #[test]
+    fn arguments_parse_with_their_defaults() {
+        let Cli::Sweep(a) =
+            Cli::try_parse_from(["mf", "sweep", "s.toml", "--shard", "1/4"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(a.shard, Some(Shard::new(1, 4).unwrap()));
+        assert_eq!(
+            (a.results.as_path(), a.threads, a.retry_failed),
+            (Path::new("results"), 0, false)
+        );
+        assert!(Cli::try_parse_from(["mf", "sweep", "s.toml", "--shard", "4/4"]).is_err());
+        let Cli::Table(t) = Cli::try_parse_from(["mf", "table", "s.toml", "-f", "csv"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(t.format, "csv");
+        assert!(matches!(
+            Cli::try_parse_from(["mf", "merge", "--spec", "s.toml"]).unwrap(),
+            Cli::Merge(_)
+        ));
+        assert!(matches!(
+            Cli::try_parse_from(["mf", "slurm", "s.toml", "--shards", "3"]).unwrap(),
+            Cli::Slurm(_)
+        ));
+    }
+
+    #[test]
+    fn sharded_sweeps_merge_and_table_through_the_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec_path = dir.path().join("spec.toml");
+        let spec = small_spec();
+        std::fs::write(&spec_path, spec.to_toml()).unwrap();
+        let results = dir.path().join("results");
+        let eval: Arc<dyn Evaluator> = Arc::new(FakeEvaluator::default());
+        for i in 0..2 {
+            run_sweep(
+                SweepArgs {
+                    spec: spec_path.clone(),
+                    results: results.clone(),
+                    shard: Some(Shard::new(i, 2).unwrap()),
+                    threads: 2,
+                    retry_failed: false,
+                },
+                eval.clone(),
+            )
+            .unwrap();
+        }
+        let out = dir.path().join("table.csv");
+        let table = |out: &Path| TableArgs {
+            spec: spec_path.clone(),
+            results: results.clone(),
+            store: None,
+            format: "csv".into(),
+            out: Some(out.to_path_buf()),
+        };
+        // Before the merge there is no store.jsonl, and the error says to merge.
+        let err = run_table(table(&out)).unwrap_err().to_string();
+        assert!(err.contains("mf merge"), "{err}");
+        run_merge(MergeArgs {
+            inputs: vec![],
+            spec: Some(spec_path.clone()),
+            results: results.clone(),
+            out: None,
+        })
+        .unwrap();
+        let args = SweepArgs {
+            spec: spec_path.clone(),
+            results: results.clone(),
+            shard: None,
+            threads: 2,
+            retry_failed: false,
+        };
+        run_sweep(args, eval).unwrap();
+        run_table(table(&out)).unwrap();
+        let csv = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 2 * 4);
+        assert!(
+            csv.lines()
+                .skip(1)
+                .all(|l| l.split(',').nth(3).unwrap().parse::<f64>().is_ok()),
+            "{csv}"
+        );
+        let store = spec_dir(&results, &spec).join("store.jsonl");
+        assert!(read_store(&store).unwrap().damaged_tail.is_none());
+    }
+}

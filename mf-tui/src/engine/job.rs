@@ -1,0 +1,318 @@
+//! Jobs, their deterministic seeds, and the [`Evaluator`] trait that runs them.
+//!
+//! A validation job scores one configuration of one model on one data set (fit on the fit part of the training
+//! split, scored on the validation part) over all its draws; a final job trains `trials` fresh models of the
+//! selected configuration on the whole training split and scores them on the test split (paper Sec. VI).
+
+use std::fmt;
+use std::time::Duration;
+
+use mf_core::rng::derive_seed;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::spec::{Metric, ModelKind, Params, Spec};
+
+/// The two stages of the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Model selection: fit on 80% of the training split, score on the other 20%.
+    Validation,
+    /// Assessment of the selected configuration: fit on the training split, score on the test split.
+    Final,
+}
+
+/// What identifies a job in the store. Final jobs carry the index of the configuration they assess.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct JobKey {
+    /// Validation or final.
+    pub stage: Stage,
+    /// Data set name as written in the spec.
+    pub dataset: String,
+    /// Model family.
+    pub model: ModelKind,
+    /// Index of the configuration in the model's grid order.
+    pub config: usize,
+}
+
+impl fmt::Display for JobKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stage = match self.stage {
+            Stage::Validation => "val",
+            Stage::Final => "final",
+        };
+        write!(
+            f,
+            "{stage} {} {} #{}",
+            self.dataset,
+            self.model.id(),
+            self.config
+        )
+    }
+}
+
+/// One unit of work handed to an [`Evaluator`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Stage, data set, model and configuration index.
+    pub key: JobKey,
+    /// The configuration's hyper-parameters (names as in the grid: `omega`, `beta`, `rho`, `gamma`, `s`, `dt`,
+    /// `alpha`, `lr`).
+    pub params: Params,
+    /// One seed per model to build: per reservoir draw (validation of reservoir models: `draws` seeds; of
+    /// trainable models: 1) or per trial (final: `trials` seeds). The evaluator returns one score per seed,
+    /// in this order.
+    pub seeds: Vec<u64>,
+    /// Seed of the fit/validation split of the data set's training split; the same for every job on that data
+    /// set, so all models and configurations see the same split.
+    pub split_seed: u64,
+    /// Fraction of the training split held out for validation (spec `val_fraction`).
+    pub val_fraction: f64,
+    /// Recurrent units (spec `n_units`).
+    pub n_units: usize,
+    /// Maximum epochs of trainable models; None leaves the model's default.
+    pub max_epochs: Option<usize>,
+}
+
+/// A progress report from inside a running job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobProgress {
+    /// Fraction of the job done, in `[0, 1]`.
+    pub fraction: f64,
+    /// A short note such as `draw 2/5` or `epoch 140`.
+    pub message: String,
+}
+
+/// What an evaluator returns for a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobOutcome {
+    /// One score per seed of the job, in the order of [`Job::seeds`].
+    pub scores: Vec<f64>,
+    /// What the scores measure.
+    pub metric: Metric,
+    /// Wall-clock time the job took.
+    pub wall: Duration,
+}
+
+/// Trains and scores models. Implemented by the model glue over real data, and by fakes in tests.
+///
+/// An `Err` marks the job as failed (its message is stored) and the sweep continues with the other jobs.
+/// `progress` may be called any number of times from the calling thread.
+pub trait Evaluator: Send + Sync {
+    /// Runs `job`, returning one score per seed.
+    fn evaluate(&self, job: &Job, progress: &dyn Fn(JobProgress)) -> Result<JobOutcome, String>;
+}
+
+/// A 64-bit stable hash of a name (first 8 bytes of its SHA-256, big endian): independent of the platform, the
+/// compiler and the order in which names are met.
+pub fn name_hash(name: &str) -> u64 {
+    let d = Sha256::digest(name.as_bytes());
+    u64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+// Stream tags keeping split, validation and final seeds apart.
+const SPLIT_STREAM: u64 = 0x0053_504c_4954; // "SPLIT" in ASCII
+const VALIDATION_STREAM: u64 = 1;
+const FINAL_STREAM: u64 = 2;
+
+/// The seed of the fit/validation split of `dataset`: `derive_seed(derive_seed(seed, name_hash(dataset)), SPLIT)`.
+pub fn split_seed(spec_seed: u64, dataset: &str) -> u64 {
+    derive_seed(derive_seed(spec_seed, name_hash(dataset)), SPLIT_STREAM)
+}
+
+/// The seed of draw (validation) or trial (final) `index` of configuration `config` of `model` on `dataset`:
+/// a chain of [`derive_seed`] over the spec seed, the hashes of the data set and model names, the stage, the
+/// configuration and the index. It depends on nothing else, in particular not on execution order.
+pub fn job_seed(
+    spec_seed: u64,
+    dataset: &str,
+    model: ModelKind,
+    stage: Stage,
+    config: usize,
+    index: usize,
+) -> u64 {
+    let pair = derive_seed(
+        derive_seed(spec_seed, name_hash(dataset)),
+        name_hash(model.id()),
+    );
+    let stage_tag = match stage {
+        Stage::Validation => VALIDATION_STREAM,
+        Stage::Final => FINAL_STREAM,
+    };
+    derive_seed(
+        derive_seed(derive_seed(pair, stage_tag), config as u64),
+        index as u64,
+    )
+}
+
+impl Job {
+    /// The validation job of configuration `config` of `model` on `dataset`, or None past the grid's end.
+    pub fn validation(spec: &Spec, dataset: &str, model: ModelKind, config: usize) -> Option<Job> {
+        let params = spec.grid_for(model).config(config)?;
+        let n = spec.draws_for(model);
+        Some(Self::build(
+            spec,
+            Stage::Validation,
+            dataset,
+            model,
+            config,
+            params,
+            n,
+        ))
+    }
+
+    /// The final job assessing configuration `config` of `model` on `dataset`, or None past the grid's end.
+    pub fn final_of(spec: &Spec, dataset: &str, model: ModelKind, config: usize) -> Option<Job> {
+        let params = spec.grid_for(model).config(config)?;
+        Some(Self::build(
+            spec,
+            Stage::Final,
+            dataset,
+            model,
+            config,
+            params,
+            spec.trials,
+        ))
+    }
+
+    fn build(
+        spec: &Spec,
+        stage: Stage,
+        dataset: &str,
+        model: ModelKind,
+        config: usize,
+        params: Params,
+        n_seeds: usize,
+    ) -> Job {
+        Job {
+            key: JobKey {
+                stage,
+                dataset: dataset.to_string(),
+                model,
+                config,
+            },
+            params,
+            seeds: (0..n_seeds)
+                .map(|i| job_seed(spec.seed, dataset, model, stage, config, i))
+                .collect(),
+            split_seed: split_seed(spec.seed, dataset),
+            val_fraction: spec.val_fraction,
+            n_units: spec.n_units,
+            max_epochs: spec.max_epochs,
+        }
+    }
+}
+
+/// Every validation job of `spec`, in canonical order: data sets as listed, then models as listed, then grid
+/// order. Sharding slices this list (see [`super::shard`]).
+pub fn validation_jobs(spec: &Spec) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for dataset in &spec.datasets {
+        for &model in &spec.models {
+            let n = spec.grid_for(model).len();
+            jobs.extend((0..n).filter_map(|c| Job::validation(spec, dataset, model, c)));
+        }
+    }
+    jobs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> Spec {
+        let mut s = Spec::new(vec!["A".into(), "B".into()]);
+        s.seed = 11;
+        s
+    }
+
+    #[test]
+    fn trial_seeds_are_distinct_from_each_other_and_from_validation_draws() {
+        let s = spec();
+        let fin = Job::final_of(&s, "A", ModelKind::Esn, 3).unwrap();
+        let mut all: Vec<u64> = fin.seeds.clone();
+        for c in 0..s.grid_for(ModelKind::Esn).len() {
+            all.extend(Job::validation(&s, "A", ModelKind::Esn, c).unwrap().seeds);
+        }
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "a seed was reused between draws or trials");
+    }
+
+    #[test]
+    fn adding_trials_keeps_the_earlier_trial_seeds() {
+        let mut s = spec();
+        let five = Job::final_of(&s, "A", ModelKind::MfRnn, 0).unwrap().seeds;
+        s.trials = 8;
+        let eight = Job::final_of(&s, "A", ModelKind::MfRnn, 0).unwrap().seeds;
+        assert_eq!(&eight[..5], &five[..]);
+    }
+
+    #[test]
+    fn seeds_depend_on_names_not_on_list_positions() {
+        let s = spec();
+        let mut reordered = spec();
+        reordered.datasets.reverse();
+        reordered.models.reverse();
+        for m in ModelKind::TABLE_ORDER {
+            assert_eq!(
+                Job::validation(&s, "B", m, 1).unwrap(),
+                Job::validation(&reordered, "B", m, 1).unwrap()
+            );
+        }
+        // The split is shared by every model of a data set and differs between data sets.
+        let a = Job::validation(&s, "A", ModelKind::Esn, 0).unwrap();
+        let a2 = Job::final_of(&s, "A", ModelKind::Rnn, 1).unwrap();
+        let b = Job::validation(&s, "B", ModelKind::Esn, 0).unwrap();
+        assert_eq!(a.split_seed, a2.split_seed);
+        assert_ne!(a.split_seed, b.split_seed);
+        // Same configuration on two data sets, or two models, never shares reservoir seeds.
+        assert_ne!(a.seeds, b.seeds);
+        assert_ne!(
+            a.seeds,
+            Job::validation(&s, "A", ModelKind::MfEsn, 0).unwrap().seeds
+        );
+    }
+
+    #[test]
+    fn draws_apply_to_reservoir_models_only() {
+        let s = spec();
+        assert_eq!(
+            Job::validation(&s, "A", ModelKind::MfEsn, 0)
+                .unwrap()
+                .seeds
+                .len(),
+            5
+        );
+        assert_eq!(
+            Job::validation(&s, "A", ModelKind::MfRnn, 0)
+                .unwrap()
+                .seeds
+                .len(),
+            1
+        );
+        assert_eq!(
+            Job::final_of(&s, "A", ModelKind::Rnn, 0)
+                .unwrap()
+                .seeds
+                .len(),
+            5
+        );
+        assert!(Job::validation(&s, "A", ModelKind::Rnn, 2).is_none());
+    }
+
+    #[test]
+    fn validation_jobs_follow_dataset_model_grid_order() {
+        let mut s = spec();
+        s.models = vec![ModelKind::Rnn, ModelKind::MfRnn];
+        let jobs = validation_jobs(&s);
+        assert_eq!(jobs.len(), 2 * (2 + 48));
+        assert_eq!(jobs[0].key.dataset, "A");
+        assert_eq!(jobs[0].key.model, ModelKind::Rnn);
+        assert_eq!(jobs[1].key.config, 1);
+        assert_eq!(jobs[2].key.model, ModelKind::MfRnn);
+        assert_eq!(jobs[50].key.dataset, "B");
+    }
+}

@@ -1,0 +1,170 @@
+//! The experiment engine: specs, jobs, the run queue, the durable result store, sharding and result tables.
+//!
+//! # Bird's-eye view
+//!
+//! A [`Spec`] (TOML) lists data sets, models and grids. It expands into validation [`Job`]s
+//! ([`validation_jobs`]), one per configuration, which an [`Evaluator`] runs; [`run`] executes them on worker
+//! threads and appends each finished job to a [`Store`]. When every validation job of a (data set, model) pair
+//! is stored, [`protocol::select`] picks the first strictly best configuration in grid order and its final job
+//! ([`Job::final_of`]) runs. [`table`] renders the paper's Table IV and Tables V-VIII from a store.
+//!
+//! # Results layout
+//!
+//! ```text
+//! <results>/<first 16 hex digits of the spec hash>/
+//!     spec.toml                the resolved spec (every grid written out)
+//!     store.jsonl              records of unsharded runs, and the merge of shards
+//!     shard-<i>-of-<n>.jsonl   records of `--shard i/n` runs
+//! ```
+//!
+//! # Invariants
+//!
+//! - The engine does no terminal I/O: progress leaves through [`Event`] callbacks.
+//! - Every seed is a function of the spec seed and the job's names and indices ([`job_seed`]), never of
+//!   execution order, thread count or sharding.
+//! - A store line is never rewritten; a crash can only tear the last line, which the next open removes.
+
+pub mod cmd;
+pub mod job;
+pub mod paper;
+pub mod protocol;
+pub mod run;
+pub mod shard;
+pub mod spec;
+pub mod store;
+pub mod table;
+
+use std::path::{Path, PathBuf};
+
+pub use job::{
+    job_seed, split_seed, validation_jobs, Evaluator, Job, JobKey, JobOutcome, JobProgress, Stage,
+};
+pub use protocol::{select, FinalResult, Selection, SelectionState, Summary};
+pub use run::{run, Control, Counts, Event, RunOptions, RunSummary};
+pub use shard::{emit_slurm, merge, MergeReport, Shard, SlurmOptions};
+pub use spec::{Grid, Metric, ModelKind, Params, Spec};
+pub use store::{read_store, OpenReport, Outcome, Record, Recovered, Store, StoreContents};
+
+/// Errors of the experiment engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The spec does not parse or has invalid values.
+    #[error("invalid spec: {0}")]
+    InvalidSpec(String),
+    /// A model name that is none of `mf-esn`, `esn`, `mf-rnn`, `rnn`.
+    #[error("unknown model `{0}` (expected mf-esn, esn, mf-rnn or rnn)")]
+    UnknownModel(String),
+    /// A shard written other than `i/n` with `i < n`.
+    #[error("invalid shard `{0}` (expected i/n with 0 <= i < n)")]
+    InvalidShard(String),
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A store line other than the last is damaged (a torn write can only damage the last one).
+    #[error("{}: line {line} is damaged ({msg}); later records exist, so it is not a torn write", path.display())]
+    CorruptStore {
+        /// The store file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        msg: String,
+    },
+    /// A store (or spec file) belongs to another spec.
+    #[error("{} belongs to spec {found}, not {expected}", path.display())]
+    SpecMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The hash of the spec being run.
+        expected: String,
+        /// The hash found in the file.
+        found: String,
+    },
+    /// Another process has the store open.
+    #[error("{} is in use by another process", path.display())]
+    Locked {
+        /// The store file.
+        path: PathBuf,
+    },
+}
+
+impl EngineError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        EngineError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The directory of `spec`'s results under `results`: `<results>/<spec.short_hash()>`.
+pub fn spec_dir(results: &Path, spec: &Spec) -> PathBuf {
+    results.join(spec.short_hash())
+}
+
+/// Creates `spec`'s result directory and writes its `spec.toml` (atomically, through a temporary file) unless
+/// present; fails with [`EngineError::SpecMismatch`] if a `spec.toml` of another spec is there.
+pub fn prepare_spec_dir(results: &Path, spec: &Spec) -> Result<PathBuf, EngineError> {
+    let dir = spec_dir(results, spec);
+    std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
+    let path = dir.join("spec.toml");
+    if path.exists() {
+        let found = Spec::load(&path)?.hash();
+        if found != spec.hash() {
+            return Err(EngineError::SpecMismatch {
+                path,
+                expected: spec.hash(),
+                found,
+            });
+        }
+        return Ok(dir);
+    }
+    let tmp = dir.join(format!("spec.toml.{}.tmp", std::process::id()));
+    let text = format!("# spec hash {}\n{}", spec.hash(), spec.to_toml());
+    std::fs::write(&tmp, text).map_err(|e| EngineError::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| EngineError::io(&path, e))?;
+    Ok(dir)
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Spec>();
+        check::<Job>();
+        check::<Store>();
+        check::<Control>();
+        check::<EngineError>();
+    }
+
+    #[test]
+    fn spec_dir_is_created_once_and_guards_against_other_specs() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = Spec::new(vec!["A".into()]);
+        let d = prepare_spec_dir(dir.path(), &spec).unwrap();
+        assert_eq!(d, dir.path().join(spec.short_hash()));
+        assert_eq!(
+            Spec::load(&d.join("spec.toml")).unwrap().hash(),
+            spec.hash()
+        );
+        assert_eq!(prepare_spec_dir(dir.path(), &spec).unwrap(), d);
+        // A different spec written where this one's should be is refused.
+        std::fs::write(d.join("spec.toml"), Spec::new(vec!["B".into()]).to_toml()).unwrap();
+        assert!(matches!(
+            prepare_spec_dir(dir.path(), &spec),
+            Err(EngineError::SpecMismatch { .. })
+        ));
+    }
+}

@@ -1,0 +1,724 @@
+//! The run queue: executes a spec's pending jobs on worker threads, storing each result as it arrives.
+//!
+//! The calling thread coordinates: it owns the [`Store`], hands jobs to workers through a shared queue, receives
+//! their results through a channel, appends them to the store, and enqueues a pair's final job as soon as its
+//! last validation record arrives. Validation jobs of every pair are queued first, in canonical order; final
+//! jobs follow as their selections become known. Progress leaves through the `on_event` callback, called on the
+//! coordinating thread only.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::job::{validation_jobs, Evaluator, Job, JobKey, JobOutcome, JobProgress, Stage};
+use super::protocol::{select, Selection, SelectionState};
+use super::shard::Shard;
+use super::spec::{ModelKind, Spec};
+use super::store::{Outcome, Record, Store};
+use super::EngineError;
+
+/// How a run executes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunOptions {
+    /// Worker threads; 0 (the default) uses every available core.
+    pub threads: usize,
+    /// Run only this slice of the validation jobs (and no final jobs). Default: None, everything.
+    pub shard: Option<Shard>,
+    /// Run again jobs whose stored record is a failure. Default: false (a failure counts as done).
+    pub retry_failed: bool,
+}
+
+/// Pause and cancel switches, shared with whoever drives the run (a key handler, a signal handler).
+///
+/// Pausing stops workers from starting new jobs; running jobs finish. Cancelling also lets running jobs finish
+/// and be stored, then [`run`] returns with [`RunSummary::cancelled`] set.
+#[derive(Debug, Default)]
+pub struct Control {
+    paused: AtomicBool,
+    cancelled: AtomicBool,
+}
+
+impl Control {
+    /// A control neither paused nor cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Stops starting new jobs until [`Control::resume`].
+    pub fn pause(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+    }
+    /// Starts new jobs again.
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
+    }
+    /// Starts no more jobs; the run returns once the running ones are stored.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+    /// Whether paused.
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+    /// Whether cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+/// Job counts of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Jobs this run expects to execute (grows never, shrinks when a pair turns out unselectable).
+    pub total: usize,
+    /// Jobs finished successfully in this run.
+    pub done: usize,
+    /// Jobs failed in this run.
+    pub failed: usize,
+    /// Jobs running now.
+    pub running: usize,
+    /// Jobs skipped because the store already had them.
+    pub skipped: usize,
+    /// Estimated time to finish all `total` jobs, from this run's throughput so far.
+    pub eta: Option<Duration>,
+}
+
+impl Counts {
+    /// Jobs finished (successfully or not) in this run.
+    pub fn finished(&self) -> usize {
+        self.done + self.failed
+    }
+}
+
+/// A progress event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The plan, before any job starts.
+    Planned(Counts),
+    /// A worker started a job.
+    Started {
+        /// The job.
+        key: JobKey,
+        /// Counts after the start.
+        counts: Counts,
+    },
+    /// A running job reported progress.
+    Progress {
+        /// The job.
+        key: JobKey,
+        /// Its report.
+        progress: JobProgress,
+    },
+    /// A job finished and its record is stored.
+    Finished {
+        /// The stored record.
+        record: Record,
+        /// Counts after it.
+        counts: Counts,
+    },
+    /// A job failed; its failure is stored.
+    Failed {
+        /// The job.
+        key: JobKey,
+        /// The evaluator's message.
+        message: String,
+        /// Counts after it.
+        counts: Counts,
+    },
+    /// A pair's configuration was selected and its final job queued.
+    Selected {
+        /// Data set.
+        dataset: String,
+        /// Model.
+        model: ModelKind,
+        /// The selection.
+        selection: Selection,
+    },
+    /// Every validation job of a pair failed: it gets no final job.
+    Unselectable {
+        /// Data set.
+        dataset: String,
+        /// Model.
+        model: ModelKind,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Final counts.
+    pub counts: Counts,
+    /// Whether the run stopped because of [`Control::cancel`].
+    pub cancelled: bool,
+}
+
+enum Msg {
+    Started(JobKey),
+    Progress(JobKey, JobProgress),
+    Done(Box<Job>, Result<JobOutcome, String>, Duration),
+}
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+struct Shared<'a> {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    control: &'a Control,
+}
+
+/// Runs every pending job of `spec` (or of `opts.shard`'s slice) with `evaluator`, appending results to
+/// `store`, which must be open for `spec` (see [`super::prepare_spec_dir`]).
+///
+/// Jobs already in the store are skipped (failed ones too, unless `opts.retry_failed`). A failed job is stored
+/// as failed and the others continue. Returns when every job is done, or after [`Control::cancel`] once the
+/// running jobs are stored; an error writing the store stops the run and is returned.
+pub fn run(
+    spec: &Spec,
+    store: &mut Store,
+    evaluator: &dyn Evaluator,
+    opts: &RunOptions,
+    control: &Control,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<RunSummary, EngineError> {
+    let needs_run = |store: &Store, key: &JobKey| match store.get(key) {
+        None => true,
+        Some(r) => opts.retry_failed && r.is_failed(),
+    };
+    let shard = opts.shard.filter(|s| s.count > 1);
+    let mut counts = Counts::default();
+    let mut initial = VecDeque::new();
+    for (i, job) in validation_jobs(spec).into_iter().enumerate() {
+        if shard.is_some_and(|s| !s.owns(i)) {
+            continue;
+        }
+        if needs_run(store, &job.key) {
+            initial.push_back(job);
+        } else {
+            counts.skipped += 1;
+        }
+    }
+    // Pairs whose final job this run still has to queue, and whose selection is not known yet.
+    let mut awaiting: BTreeSet<(String, ModelKind)> = BTreeSet::new();
+    let mut announcements = Vec::new();
+    if shard.is_none() {
+        for dataset in &spec.datasets {
+            for &model in &spec.models {
+                match select(spec, store.records(), dataset, model) {
+                    SelectionState::Incomplete { .. } => {
+                        awaiting.insert((dataset.clone(), model));
+                    }
+                    SelectionState::Unselectable { reason } => {
+                        announcements.push(Event::Unselectable {
+                            dataset: dataset.clone(),
+                            model,
+                            reason,
+                        });
+                    }
+                    SelectionState::Selected(sel) => {
+                        let job = Job::final_of(spec, dataset, model, sel.config)
+                            .expect("selection within the grid");
+                        if needs_run(store, &job.key) {
+                            initial.push_back(job);
+                        } else {
+                            counts.skipped += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    counts.total = initial.len() + awaiting.len();
+    on_event(Event::Planned(counts));
+    for e in announcements {
+        on_event(e);
+    }
+
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let mut in_flight = initial.len();
+    let shared = Shared {
+        queue: Mutex::new(Queue {
+            jobs: initial,
+            closed: false,
+        }),
+        wake: Condvar::new(),
+        control,
+    };
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let started = Instant::now();
+    let mut fatal: Option<EngineError> = None;
+    let mut stopping = false;
+
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(in_flight.max(1)) {
+            let tx = tx.clone();
+            let shared = &shared;
+            scope.spawn(move || worker(shared, evaluator, tx));
+        }
+        drop(tx);
+        let close = |shared: &Shared, drain: bool| -> usize {
+            let mut q = shared.queue.lock().expect("queue lock");
+            q.closed = true;
+            let drained = if drain { q.jobs.drain(..).count() } else { 0 };
+            shared.wake.notify_all();
+            drained
+        };
+        loop {
+            if in_flight == 0 {
+                close(&shared, false);
+                break;
+            }
+            if !stopping && control.is_cancelled() {
+                stopping = true;
+                in_flight -= close(&shared, true);
+                continue;
+            }
+            let msg = match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(m) => m,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            match msg {
+                Msg::Started(key) => {
+                    counts.running += 1;
+                    on_event(Event::Started { key, counts });
+                }
+                Msg::Progress(key, progress) => on_event(Event::Progress { key, progress }),
+                Msg::Done(job, result, measured) => {
+                    in_flight -= 1;
+                    counts.running -= 1;
+                    if fatal.is_some() {
+                        continue;
+                    }
+                    let (outcome, wall) = checked_outcome(&job, result, measured);
+                    let record = Record::new(&job, outcome, wall.as_secs_f64());
+                    if let Err(e) = store.append(record.clone()) {
+                        fatal = Some(e);
+                        stopping = true;
+                        in_flight -= close(&shared, true);
+                        continue;
+                    }
+                    match &record.outcome {
+                        Outcome::Done { .. } => counts.done += 1,
+                        Outcome::Failed { .. } => counts.failed += 1,
+                    }
+                    counts.eta = eta(&counts, started.elapsed());
+                    let key = record.key.clone();
+                    match &record.outcome {
+                        Outcome::Failed { message } => on_event(Event::Failed {
+                            key: key.clone(),
+                            message: message.clone(),
+                            counts,
+                        }),
+                        Outcome::Done { .. } => on_event(Event::Finished { record, counts }),
+                    }
+                    let pair = (key.dataset.clone(), key.model);
+                    if key.stage != Stage::Validation || stopping || !awaiting.contains(&pair) {
+                        continue;
+                    }
+                    match select(spec, store.records(), &key.dataset, key.model) {
+                        SelectionState::Incomplete { .. } => {}
+                        SelectionState::Unselectable { reason } => {
+                            awaiting.remove(&pair);
+                            counts.total -= 1;
+                            on_event(Event::Unselectable {
+                                dataset: pair.0,
+                                model: pair.1,
+                                reason,
+                            });
+                        }
+                        SelectionState::Selected(selection) => {
+                            awaiting.remove(&pair);
+                            let job = Job::final_of(spec, &pair.0, pair.1, selection.config)
+                                .expect("selection within the grid");
+                            on_event(Event::Selected {
+                                dataset: pair.0,
+                                model: pair.1,
+                                selection,
+                            });
+                            if needs_run(store, &job.key) {
+                                in_flight += 1;
+                                let mut q = shared.queue.lock().expect("queue lock");
+                                q.jobs.push_back(job);
+                                shared.wake.notify_one();
+                            } else {
+                                counts.total -= 1;
+                                counts.skipped += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    counts.eta = None;
+    Ok(RunSummary {
+        counts,
+        cancelled: stopping,
+    })
+}
+
+fn worker(shared: &Shared<'_>, evaluator: &dyn Evaluator, tx: mpsc::Sender<Msg>) {
+    loop {
+        let job = {
+            let mut q = shared.queue.lock().expect("queue lock");
+            loop {
+                if q.closed && (q.jobs.is_empty() || shared.control.is_cancelled()) {
+                    return;
+                }
+                if !shared.control.is_paused() && !shared.control.is_cancelled() {
+                    if let Some(job) = q.jobs.pop_front() {
+                        break job;
+                    }
+                }
+                // Pause and cancel flip without notifying the queue, so the wait polls.
+                q = shared
+                    .wake
+                    .wait_timeout(q, Duration::from_millis(50))
+                    .expect("queue lock")
+                    .0;
+            }
+        };
+        let _ = tx.send(Msg::Started(job.key.clone()));
+        let t0 = Instant::now();
+        let progress = |p: JobProgress| {
+            let _ = tx.send(Msg::Progress(job.key.clone(), p));
+        };
+        // A panicking evaluator fails its job instead of taking the sweep down.
+        let result =
+            std::panic::catch_unwind(AssertUnwindSafe(|| evaluator.evaluate(&job, &progress)))
+                .unwrap_or_else(|panic| {
+                    let msg = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    Err(format!("evaluator panicked: {msg}"))
+                });
+        let _ = tx.send(Msg::Done(Box::new(job), result, t0.elapsed()));
+    }
+}
+
+/// Turns an evaluator result into a storable outcome: the wrong number of scores, or a non-finite score (which
+/// JSON cannot hold and selection could not rank), fails the job.
+fn checked_outcome(
+    job: &Job,
+    result: Result<JobOutcome, String>,
+    measured: Duration,
+) -> (Outcome, Duration) {
+    match result {
+        Err(message) => (Outcome::Failed { message }, measured),
+        Ok(o) if o.scores.len() != job.seeds.len() => (
+            Outcome::Failed {
+                message: format!(
+                    "evaluator returned {} scores for {} seeds",
+                    o.scores.len(),
+                    job.seeds.len()
+                ),
+            },
+            measured,
+        ),
+        Ok(o) => match o.scores.iter().position(|s| !s.is_finite()) {
+            Some(i) => (
+                Outcome::Failed {
+                    message: format!("non-finite score {} for seed {i}", o.scores[i]),
+                },
+                o.wall,
+            ),
+            None => (
+                Outcome::Done {
+                    metric: o.metric,
+                    scores: o.scores,
+                },
+                o.wall,
+            ),
+        },
+    }
+}
+
+fn eta(counts: &Counts, elapsed: Duration) -> Option<Duration> {
+    let finished = counts.finished();
+    if finished == 0 {
+        return None;
+    }
+    let remaining = counts.total.saturating_sub(finished);
+    Some(elapsed.mul_f64(remaining as f64 / finished as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::testing::{small_spec, FakeEvaluator};
+    use crate::engine::Metric;
+    use std::sync::atomic::AtomicUsize;
+
+    fn run_all(spec: &Spec, store: &mut Store, eval: &dyn Evaluator, threads: usize) -> RunSummary {
+        let opts = RunOptions {
+            threads,
+            ..RunOptions::default()
+        };
+        run(spec, store, eval, &opts, &Control::new(), &mut |_| {}).unwrap()
+    }
+
+    fn open(dir: &std::path::Path, spec: &Spec) -> Store {
+        Store::open(&dir.join("store.jsonl"), &spec.hash())
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn a_run_stores_every_validation_and_final_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = small_spec();
+        let mut store = open(dir.path(), &spec);
+        let eval = FakeEvaluator::default();
+        let s = run_all(&spec, &mut store, &eval, 3);
+        let n_val = validation_jobs(&spec).len();
+        let n_pairs = spec.datasets.len() * spec.models.len();
+        assert_eq!(s.counts.done, n_val + n_pairs);
+        assert_eq!(store.records().len(), n_val + n_pairs);
+        assert_eq!(eval.calls(), n_val + n_pairs);
+        // Each final job assesses the configuration the fake evaluator makes best.
+        for (key, rec) in store.records() {
+            if key.stage == Stage::Final {
+                let expected = FakeEvaluator::best_config(&spec, &key.dataset, key.model);
+                assert_eq!(key.config, expected, "{key}");
+                assert_eq!(rec.seeds.len(), spec.trials);
+            }
+        }
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_number_of_threads() {
+        let spec = small_spec();
+        let eval = FakeEvaluator::default();
+        let d1 = tempfile::tempdir().unwrap();
+        let d4 = tempfile::tempdir().unwrap();
+        let mut s1 = open(d1.path(), &spec);
+        let mut s4 = open(d4.path(), &spec);
+        run_all(&spec, &mut s1, &eval, 1);
+        run_all(&spec, &mut s4, &eval, 4);
+        assert_eq!(s1.records(), s4.records());
+    }
+
+    #[test]
+    fn an_interrupted_run_resumes_without_recomputing() {
+        let spec = small_spec();
+        let eval = FakeEvaluator::default();
+        let reference = tempfile::tempdir().unwrap();
+        let mut full = open(reference.path(), &spec);
+        run_all(&spec, &mut full, &eval, 2);
+
+        let dir = tempfile::tempdir().unwrap();
+        let total = validation_jobs(&spec).len() + spec.datasets.len() * spec.models.len();
+        // Cancel once half of the jobs are stored, then drop the store as a crash would.
+        let first = {
+            let mut store = open(dir.path(), &spec);
+            let control = Control::new();
+            let stored = AtomicUsize::new(0);
+            let opts = RunOptions {
+                threads: 2,
+                ..RunOptions::default()
+            };
+            let s = run(&spec, &mut store, &eval, &opts, &control, &mut |e| {
+                if let Event::Finished { .. } = e {
+                    if stored.fetch_add(1, Ordering::SeqCst) + 1 >= total / 2 {
+                        control.cancel();
+                    }
+                }
+            })
+            .unwrap();
+            assert!(s.cancelled);
+            store.records().clone()
+        };
+        assert!(
+            first.len() >= total / 2 && first.len() < total,
+            "{} of {total}",
+            first.len()
+        );
+        let calls_before = eval.calls();
+
+        let mut store = open(dir.path(), &spec);
+        let s = run_all(&spec, &mut store, &eval, 2);
+        assert_eq!(s.counts.skipped, first.len());
+        assert_eq!(s.counts.done, total - first.len());
+        assert_eq!(
+            eval.calls() - calls_before,
+            total - first.len(),
+            "a stored job was recomputed"
+        );
+        for (k, r) in &first {
+            assert_eq!(store.get(k), Some(r), "a stored record changed");
+        }
+        assert_eq!(store.records(), full.records());
+
+        // A third run finds nothing to do.
+        let calls = eval.calls();
+        let s = run_all(&spec, &mut store, &eval, 2);
+        assert_eq!((s.counts.total, s.counts.skipped), (0, total));
+        assert_eq!(eval.calls(), calls);
+    }
+
+    #[test]
+    fn failed_jobs_are_stored_and_the_others_continue() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = small_spec();
+        let mut store = open(dir.path(), &spec);
+        let eval = FakeEvaluator {
+            fail_config: Some(1),
+            ..FakeEvaluator::default()
+        };
+        let mut failures = Vec::new();
+        let opts = RunOptions {
+            threads: 2,
+            ..RunOptions::default()
+        };
+        let s = run(&spec, &mut store, &eval, &opts, &Control::new(), &mut |e| {
+            if let Event::Failed { key, message, .. } = e {
+                failures.push((key, message));
+            }
+        })
+        .unwrap();
+        assert!(s.counts.failed > 0);
+        assert_eq!(s.counts.failed, failures.len());
+        assert!(failures
+            .iter()
+            .all(|(k, m)| k.config == 1 && m.contains("configured")));
+        // Every pair still got a final job, of a configuration that did not fail.
+        let finals: Vec<_> = store
+            .records()
+            .keys()
+            .filter(|k| k.stage == Stage::Final)
+            .collect();
+        assert_eq!(finals.len(), spec.datasets.len() * spec.models.len());
+        assert!(finals.iter().all(|k| k.config != 1));
+
+        // Rerunning skips the failures unless asked to retry them.
+        let calls = eval.calls();
+        run_all(&spec, &mut store, &eval, 2);
+        assert_eq!(eval.calls(), calls);
+        let fixed = FakeEvaluator::default();
+        let opts = RunOptions {
+            threads: 2,
+            retry_failed: true,
+            ..RunOptions::default()
+        };
+        let s = run(
+            &spec,
+            &mut store,
+            &fixed,
+            &opts,
+            &Control::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(s.counts.done, failures.len());
+        assert!(store.records().values().all(|r| !r.is_failed()));
+    }
+
+    #[test]
+    fn panics_and_bad_scores_fail_only_their_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = small_spec();
+        let mut store = open(dir.path(), &spec);
+        let eval = FakeEvaluator {
+            panic_config: Some(0),
+            nan_config: Some(2),
+            ..FakeEvaluator::default()
+        };
+        let s = run_all(&spec, &mut store, &eval, 2);
+        assert!(s.counts.failed > 0 && s.counts.done > 0);
+        for r in store.records().values() {
+            if let Outcome::Failed { message } = &r.outcome {
+                let expected = if r.key.config == 0 {
+                    "panicked"
+                } else {
+                    "non-finite"
+                };
+                assert!(message.contains(expected), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_paused_run_starts_nothing_until_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = small_spec();
+        let mut store = open(dir.path(), &spec);
+        let eval = FakeEvaluator::default();
+        let control = Control::new();
+        control.pause();
+        std::thread::scope(|scope| {
+            let c = &control;
+            let e = &eval;
+            scope.spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                assert_eq!(e.calls(), 0, "a job started while paused");
+                c.resume();
+            });
+            let opts = RunOptions {
+                threads: 2,
+                ..RunOptions::default()
+            };
+            let s = run(&spec, &mut store, &eval, &opts, &control, &mut |_| {}).unwrap();
+            assert!(!s.cancelled);
+        });
+        assert!(eval.calls() > 0);
+    }
+
+    #[test]
+    fn events_count_up_to_the_total_and_report_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = small_spec();
+        let mut store = open(dir.path(), &spec);
+        let eval = FakeEvaluator::default();
+        let mut events = Vec::new();
+        let opts = RunOptions {
+            threads: 2,
+            ..RunOptions::default()
+        };
+        run(&spec, &mut store, &eval, &opts, &Control::new(), &mut |e| {
+            events.push(e)
+        })
+        .unwrap();
+        let Event::Planned(plan) = &events[0] else {
+            panic!("first event is the plan")
+        };
+        let last = events
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Event::Finished { counts, .. } => Some(*counts),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(last.finished(), plan.total);
+        assert_eq!(last.eta, Some(Duration::ZERO));
+        assert!(events.iter().any(|e| matches!(e, Event::Progress { .. })));
+        let selected = events
+            .iter()
+            .filter(|e| matches!(e, Event::Selected { .. }))
+            .count();
+        assert_eq!(selected, spec.datasets.len() * spec.models.len());
+        assert!(matches!(
+            events.iter().find_map(|e| match e {
+                Event::Selected { selection, .. } => Some(selection.metric),
+                _ => None,
+            }),
+            Some(Metric::Accuracy | Metric::Rmse)
+        ));
+    }
+}

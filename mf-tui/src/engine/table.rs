@@ -1,0 +1,572 @@
+//! Result tables in the layout of the paper: Table IV (test scores) and Tables V-VIII (selected
+//! hyper-parameters), with the paper's numbers beside ours, as Markdown, CSV or LaTeX.
+//!
+//! Rows are the spec's data sets, those of the paper first in the paper's order, then the others as listed;
+//! columns are ESN, MF-ESN, RNN, MF-RNN (those in the spec). Scores are `mean ± std` (population standard
+//! deviation over trials) with 3 decimals; the best entry of a row is bold, comparing the values as printed so
+//! that ties are all bold, as in the paper. The paper's own best is bold among the paper's columns.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+use super::job::JobKey;
+use super::paper::{self, PaperScore};
+use super::protocol::{final_result, FinalResult};
+use super::spec::{Metric, ModelKind, Params, Spec};
+use super::store::Record;
+use super::EngineError;
+
+/// Output format of the tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// GitHub-flavoured Markdown tables.
+    Markdown,
+    /// One CSV row per (data set, model), with means, standard deviations and parameters in their own columns.
+    Csv,
+    /// LaTeX `tabular` environments (booktabs rules).
+    Latex,
+}
+
+impl FromStr for Format {
+    type Err = EngineError;
+    /// `md`/`markdown`, `csv`, `tex`/`latex`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "md" | "markdown" => Ok(Format::Markdown),
+            "csv" => Ok(Format::Csv),
+            "tex" | "latex" => Ok(Format::Latex),
+            _ => Err(EngineError::InvalidSpec(format!(
+                "unknown table format `{s}` (expected markdown, csv or latex)"
+            ))),
+        }
+    }
+}
+
+/// One (data set, model) entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// The model.
+    pub model: ModelKind,
+    /// Our final result, if its final job has run.
+    pub ours: Option<FinalResult>,
+    /// The paper's Table IV entry, if the data set is one of the paper's.
+    pub paper: Option<PaperScore>,
+    /// The paper's selected hyper-parameters (Tables V-VIII).
+    pub paper_params: Option<Params>,
+}
+
+/// One data set's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Data set name as written in the spec.
+    pub dataset: String,
+    /// The row's metric: ours if any result exists, else the paper's.
+    pub metric: Option<Metric>,
+    /// One cell per model, in Table IV column order.
+    pub cells: Vec<Cell>,
+}
+
+/// The results of a spec gathered from its records, ready to render.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultTable {
+    /// Models shown, in column order.
+    pub models: Vec<ModelKind>,
+    /// Grid axis names of each model, in grid order (the columns of its hyper-parameter table).
+    pub axes: Vec<(ModelKind, Vec<String>)>,
+    /// Rows in display order.
+    pub rows: Vec<Row>,
+}
+
+impl ResultTable {
+    /// Gathers the final results of `spec` from `records`.
+    pub fn build(spec: &Spec, records: &BTreeMap<JobKey, Record>) -> ResultTable {
+        let models: Vec<ModelKind> = ModelKind::TABLE_ORDER
+            .into_iter()
+            .filter(|m| spec.models.contains(m))
+            .collect();
+        let mut datasets: Vec<&String> = spec.datasets.iter().collect();
+        // Stable sort: the paper's data sets in its order, the others after them as listed.
+        datasets.sort_by_key(|d| paper::row(d).unwrap_or(usize::MAX));
+        let rows = datasets
+            .into_iter()
+            .map(|d| {
+                let cells: Vec<Cell> = models
+                    .iter()
+                    .map(|&m| Cell {
+                        model: m,
+                        ours: final_result(spec, records, d, m),
+                        paper: paper::table_iv(d, m),
+                        paper_params: paper::selected(d, m),
+                    })
+                    .collect();
+                let metric = cells
+                    .iter()
+                    .find_map(|c| {
+                        c.ours
+                            .as_ref()
+                            .and_then(|r| r.summary.as_ref().ok())
+                            .map(|s| s.metric)
+                    })
+                    .or_else(|| paper::metric(d));
+                Row {
+                    dataset: d.clone(),
+                    metric,
+                    cells,
+                }
+            })
+            .collect();
+        let axes = models
+            .iter()
+            .map(|&m| {
+                (
+                    m,
+                    spec.grid_for(m)
+                        .axes()
+                        .iter()
+                        .map(|(n, _)| n.clone())
+                        .collect(),
+                )
+            })
+            .collect();
+        ResultTable { models, axes, rows }
+    }
+
+    /// Renders Table IV followed by one hyper-parameter table per model (CSV: one long table with both).
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Csv => self.csv(),
+            Format::Markdown | Format::Latex => {
+                let mut s = self.table_iv(format);
+                for &(m, _) in &self.axes {
+                    s.push('\n');
+                    s.push_str(&self.params_table(m, format));
+                }
+                s
+            }
+        }
+    }
+
+    /// Table IV alone, as Markdown or LaTeX (CSV gives [`ResultTable::render`]'s long table).
+    pub fn table_iv(&self, format: Format) -> String {
+        let mut header = vec!["Task".to_string()];
+        for m in &self.models {
+            header.push(m.to_string());
+            header.push(format!("{m} (paper)"));
+        }
+        let mut body = Vec::new();
+        for row in &self.rows {
+            let ours_best = best(row.metric, row.cells.iter().map(ours_mean));
+            let paper_best = best(
+                row.metric,
+                row.cells.iter().map(|c| c.paper.map(|p| p.mean)),
+            );
+            let mut line = vec![task_label(row, format)];
+            for (i, c) in row.cells.iter().enumerate() {
+                let ours = match &c.ours {
+                    None => "–".to_string(),
+                    Some(FinalResult {
+                        summary: Err(_), ..
+                    }) => "failed".to_string(),
+                    Some(FinalResult { summary: Ok(s), .. }) => pm(s.mean, s.std, format),
+                };
+                let paper = c
+                    .paper
+                    .map_or("–".to_string(), |p| pm(p.mean, p.std, format));
+                line.push(bold_if(ours, ours_best.contains(&i), format));
+                line.push(bold_if(paper, paper_best.contains(&i), format));
+            }
+            body.push(line);
+        }
+        let caption = "Test scores: mean ± std over the final trials (accuracy ↑, RMSE ↓); best per row in bold.";
+        render_grid(&header, &body, format, caption)
+    }
+
+    /// The selected hyper-parameters of `model`, ours beside the paper's (Tables V-VIII), as Markdown or LaTeX.
+    /// Cells read `ours / paper`.
+    pub fn params_table(&self, model: ModelKind, format: Format) -> String {
+        let Some(col) = self.models.iter().position(|&m| m == model) else {
+            return String::new();
+        };
+        let axes = self
+            .axes
+            .iter()
+            .find(|(m, _)| *m == model)
+            .map(|(_, a)| a.clone())
+            .unwrap_or_default();
+        let mut header = vec!["Task".to_string()];
+        header.extend(axes.iter().map(|a| match format {
+            Format::Latex => latex_symbol(a),
+            _ => paper::symbol(a).to_string(),
+        }));
+        let mut body = Vec::new();
+        for row in &self.rows {
+            let cell = &row.cells[col];
+            let mut line = vec![task_label(row, format)];
+            for a in &axes {
+                let ours = cell
+                    .ours
+                    .as_ref()
+                    .and_then(|r| r.params.get(a))
+                    .map_or("–".into(), num);
+                let theirs = cell
+                    .paper_params
+                    .as_ref()
+                    .and_then(|p| p.get(a))
+                    .map_or("–".into(), num);
+                line.push(format!("{ours} / {theirs}"));
+            }
+            body.push(line);
+        }
+        let caption = format!("Selected hyper-parameters of {model} (ours / paper).");
+        render_grid(&header, &body, format, &caption)
+    }
+
+    fn csv(&self) -> String {
+        let mut s = String::from(
+            "dataset,metric,model,mean,std,trials,best,paper_mean,paper_std,paper_best,config,params,paper_params\n",
+        );
+        for row in &self.rows {
+            let ours_best = best(row.metric, row.cells.iter().map(ours_mean));
+            let paper_best = best(
+                row.metric,
+                row.cells.iter().map(|c| c.paper.map(|p| p.mean)),
+            );
+            for (i, c) in row.cells.iter().enumerate() {
+                let (mean, std, n) = match c.ours.as_ref().map(|r| &r.summary) {
+                    Some(Ok(s)) => (s.mean.to_string(), s.std.to_string(), s.n.to_string()),
+                    Some(Err(_)) => ("failed".into(), String::new(), String::new()),
+                    None => (String::new(), String::new(), String::new()),
+                };
+                let fields = [
+                    row.dataset.clone(),
+                    row.metric.map_or(String::new(), |m| m.to_string()),
+                    c.model.to_string(),
+                    mean,
+                    std,
+                    n,
+                    ours_best.contains(&i).to_string(),
+                    c.paper.map_or(String::new(), |p| p.mean.to_string()),
+                    c.paper.map_or(String::new(), |p| p.std.to_string()),
+                    paper_best.contains(&i).to_string(),
+                    c.ours
+                        .as_ref()
+                        .map_or(String::new(), |r| r.config.to_string()),
+                    c.ours
+                        .as_ref()
+                        .map_or(String::new(), |r| params_text(&r.params)),
+                    c.paper_params.as_ref().map_or(String::new(), params_text),
+                ];
+                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                s.push_str(&line.join(","));
+                s.push('\n');
+            }
+        }
+        s
+    }
+}
+
+fn ours_mean(c: &Cell) -> Option<f64> {
+    c.ours
+        .as_ref()
+        .and_then(|r| r.summary.as_ref().ok())
+        .map(|s| s.mean)
+}
+
+/// Indices of the best values as printed (3 decimals), all of them on a tie.
+fn best(metric: Option<Metric>, values: impl Iterator<Item = Option<f64>>) -> Vec<usize> {
+    let Some(metric) = metric else {
+        return Vec::new();
+    };
+    let printed: Vec<Option<f64>> = values
+        .map(|v| v.map(|x| format!("{x:.3}").parse::<f64>().unwrap_or(x)))
+        .collect();
+    let mut top: Option<f64> = None;
+    for v in printed.iter().flatten() {
+        if top.is_none_or(|t| metric.strictly_better(*v, t)) {
+            top = Some(*v);
+        }
+    }
+    printed
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_some() && **v == top)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn pm(mean: f64, std: f64, format: Format) -> String {
+    match format {
+        Format::Latex => format!("{mean:.3} $\\pm$ {std:.3}"),
+        _ => format!("{mean:.3} ± {std:.3}"),
+    }
+}
+
+fn bold_if(s: String, bold: bool, format: Format) -> String {
+    match (bold, format) {
+        (false, _) => s,
+        (true, Format::Latex) => format!("\\textbf{{{s}}}"),
+        (true, _) => format!("**{s}**"),
+    }
+}
+
+fn task_label(row: &Row, format: Format) -> String {
+    let arrow = row.metric.map_or("", |m| m.arrow());
+    match format {
+        Format::Latex => {
+            let arrow = match row.metric {
+                Some(m) if m.higher_is_better() => " ($\\uparrow$)",
+                Some(_) => " ($\\downarrow$)",
+                None => "",
+            };
+            format!("{}{arrow}", latex_escape(&row.dataset))
+        }
+        _ if arrow.is_empty() => row.dataset.clone(),
+        _ => format!("{} ({arrow})", row.dataset),
+    }
+}
+
+fn num(v: &f64) -> String {
+    format!("{v}")
+}
+
+fn params_text(p: &Params) -> String {
+    p.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn csv_field(f: &str) -> String {
+    if f.contains([',', '"', '\n']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f.to_string()
+    }
+}
+
+fn latex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '_' | '%' | '&' | '#' | '$' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn latex_symbol(name: &str) -> String {
+    match name {
+        "omega" => "$\\omega$".into(),
+        "beta" => "$\\beta$".into(),
+        "rho" => "$\\rho$".into(),
+        "gamma" => "$\\gamma$".into(),
+        "alpha" => "$\\alpha$".into(),
+        "dt" => "$\\Delta_t$".into(),
+        other => latex_escape(other),
+    }
+}
+
+fn render_grid(header: &[String], body: &[Vec<String>], format: Format, caption: &str) -> String {
+    let mut s = String::new();
+    match format {
+        Format::Latex => {
+            let _ = writeln!(s, "% {caption}");
+            let _ = writeln!(s, "\\begin{{tabular}}{{l{}}}", "c".repeat(header.len() - 1));
+            s.push_str("\\toprule\n");
+            let _ = writeln!(
+                s,
+                "{} \\\\",
+                header
+                    .iter()
+                    .map(|h| latex_escape_header(h))
+                    .collect::<Vec<_>>()
+                    .join(" & ")
+            );
+            s.push_str("\\midrule\n");
+            for line in body {
+                let _ = writeln!(s, "{} \\\\", line.join(" & "));
+            }
+            s.push_str("\\bottomrule\n\\end{tabular}\n");
+        }
+        Format::Markdown | Format::Csv => {
+            let _ = writeln!(s, "{caption}\n");
+            let _ = writeln!(s, "| {} |", header.join(" | "));
+            let _ = writeln!(s, "|{}", "---|".repeat(header.len()));
+            for line in body {
+                let _ = writeln!(s, "| {} |", line.join(" | "));
+            }
+        }
+    }
+    s
+}
+
+/// Header cells may already be LaTeX (`$\omega$`); only plain names are escaped.
+fn latex_escape_header(h: &str) -> String {
+    if h.starts_with('$') {
+        h.to_string()
+    } else {
+        latex_escape(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::protocol::{mean, pop_std};
+    use crate::engine::run::{run, Control, RunOptions};
+    use crate::engine::store::{Outcome, Store};
+    use crate::engine::testing::{small_spec, FakeEvaluator};
+    use crate::engine::Stage;
+
+    /// A finished small sweep and its table.
+    fn fixture() -> (Spec, BTreeMap<JobKey, Record>, ResultTable) {
+        let spec = small_spec();
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = Store::open(&dir.path().join("store.jsonl"), &spec.hash()).unwrap();
+        run(
+            &spec,
+            &mut store,
+            &FakeEvaluator::default(),
+            &RunOptions::default(),
+            &Control::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+        let records = store.records().clone();
+        let t = ResultTable::build(&spec, &records);
+        (spec, records, t)
+    }
+
+    /// Mean and std of a final record, computed from its raw scores.
+    fn expected(records: &BTreeMap<JobKey, Record>, dataset: &str, model: ModelKind) -> (f64, f64) {
+        let r = records
+            .values()
+            .find(|r| {
+                r.key.stage == Stage::Final && r.key.dataset == dataset && r.key.model == model
+            })
+            .unwrap();
+        let Outcome::Done { scores, .. } = &r.outcome else {
+            panic!("final failed")
+        };
+        (mean(scores), pop_std(scores))
+    }
+
+    #[test]
+    fn rows_follow_the_papers_order_and_columns_table_iv() {
+        let (_, _, t) = fixture();
+        // The spec lists SyntheticControl first; the paper's order puts it before FloodModeling1 too.
+        let names: Vec<&str> = t.rows.iter().map(|r| r.dataset.as_str()).collect();
+        assert_eq!(names, ["SyntheticControl", "FloodModeling1"]);
+        assert_eq!(t.models, ModelKind::TABLE_ORDER);
+        let mut spec = small_spec();
+        spec.datasets = vec![
+            "FloodModeling1".into(),
+            "Mine".into(),
+            "JapaneseVowels".into(),
+        ];
+        let t = ResultTable::build(&spec, &BTreeMap::new());
+        let names: Vec<&str> = t.rows.iter().map(|r| r.dataset.as_str()).collect();
+        assert_eq!(names, ["JapaneseVowels", "FloodModeling1", "Mine"]);
+    }
+
+    #[test]
+    fn markdown_shows_our_scores_the_papers_and_bolds_the_best() {
+        let (_, records, t) = fixture();
+        let md = t.render(Format::Markdown);
+        let sc = md
+            .lines()
+            .find(|l| l.starts_with("| SyntheticControl"))
+            .unwrap();
+        let cells: Vec<&str> = sc.trim_matches('|').split(" | ").map(str::trim).collect();
+        assert_eq!(cells.len(), 1 + 2 * 4);
+        // Our best model by mean, as printed; all ties bold.
+        let means: Vec<f64> = ModelKind::TABLE_ORDER
+            .iter()
+            .map(|&m| (expected(&records, "SyntheticControl", m).0 * 1000.0).round() / 1000.0)
+            .collect();
+        let top = means.iter().cloned().fold(f64::MIN, f64::max);
+        for (i, &m) in ModelKind::TABLE_ORDER.iter().enumerate() {
+            let (mu, sd) = expected(&records, "SyntheticControl", m);
+            let text = format!("{mu:.3} ± {sd:.3}");
+            let cell = cells[1 + 2 * i];
+            assert_eq!(cell.trim_matches('*'), text, "{m}");
+            assert_eq!(cell.starts_with("**"), means[i] == top, "{m}: {cell}");
+        }
+        // Paper columns: MF-ESN's 0.950 is the paper's best on SyntheticControl.
+        assert_eq!(cells[4], "**0.950 ± 0.007**");
+        assert_eq!(cells[2], "0.893 ± 0.010");
+        // The regression row bolds the lowest paper RMSE.
+        let fl = md
+            .lines()
+            .find(|l| l.starts_with("| FloodModeling1"))
+            .unwrap();
+        assert!(
+            fl.contains("(↓)") && fl.contains("**0.008 ± 0.000**"),
+            "{fl}"
+        );
+        // Hyper-parameter tables give ours beside the paper's.
+        assert!(md.contains("Selected hyper-parameters of MF-ESN"));
+        assert!(md.contains("| Task | ω | Δt |"));
+    }
+
+    #[test]
+    fn csv_has_one_parsable_row_per_dataset_and_model() {
+        let (spec, records, t) = fixture();
+        let csv = t.render(Format::Csv);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 1 + spec.datasets.len() * spec.models.len());
+        let n_fields = lines[0].split(',').count();
+        for l in &lines[1..] {
+            // Parameters use `;` so no field needs quoting here.
+            assert_eq!(l.split(',').count(), n_fields, "{l}");
+        }
+        let esn = lines
+            .iter()
+            .find(|l| l.starts_with("FloodModeling1,RMSE,ESN,"))
+            .unwrap();
+        let f: Vec<&str> = esn.split(',').collect();
+        let (mu, sd) = expected(&records, "FloodModeling1", ModelKind::Esn);
+        assert_eq!(f[3].parse::<f64>().unwrap(), mu);
+        assert_eq!(f[4].parse::<f64>().unwrap(), sd);
+        assert_eq!(f[5], spec.trials.to_string());
+        assert_eq!((f[7], f[8]), ("0.019", "0"));
+        assert!(f[11].starts_with("alpha="));
+        assert_eq!(f[12], "alpha=0.1;beta=0.1;omega=1;rho=0.99");
+        assert_eq!(csv_field("a,b\"c"), "\"a,b\"\"c\"");
+    }
+
+    #[test]
+    fn latex_is_a_booktabs_tabular_with_bold_and_escaped_names() {
+        let (_, _, t) = fixture();
+        let tex = t.render(Format::Latex);
+        assert_eq!(tex.matches("\\begin{tabular}").count(), 1 + 4);
+        assert_eq!(tex.matches("\\end{tabular}").count(), 1 + 4);
+        assert!(tex.contains("\\textbf{0.950 $\\pm$ 0.007}"));
+        assert!(tex.contains("SyntheticControl ($\\uparrow$)"));
+        assert!(tex.contains("$\\omega$ & $\\Delta_t$"));
+        // Every body row of Table IV has 9 cells.
+        let first = tex.split("\\end{tabular}").next().unwrap();
+        for l in first.lines().filter(|l| l.ends_with("\\\\")) {
+            assert_eq!(l.matches(" & ").count(), 8, "{l}");
+        }
+        assert_eq!(latex_escape("a_b%"), "a\\_b\\%");
+    }
+
+    #[test]
+    fn missing_and_failed_results_are_marked() {
+        let spec = small_spec();
+        let t = ResultTable::build(&spec, &BTreeMap::new());
+        let md = t.table_iv(Format::Markdown);
+        assert!(
+            md.contains("| SyntheticControl (↑) | – | 0.893 ± 0.010 |"),
+            "{md}"
+        );
+        assert_eq!("latex".parse::<Format>().unwrap(), Format::Latex);
+        assert!("xls".parse::<Format>().is_err());
+    }
+}
