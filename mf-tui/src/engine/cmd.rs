@@ -54,7 +54,7 @@ pub struct TableArgs {
     pub store: Option<PathBuf>,
     /// Output format: markdown, csv or latex.
     #[arg(long, short = 'f', default_value = "markdown")]
-    pub format: String,
+    pub format: Format,
     /// Write to this file instead of stdout.
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
@@ -165,7 +165,7 @@ pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Resu
 
 /// Renders the results of `args.spec` (Table IV and the hyper-parameter tables) in the chosen format.
 pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
-    let format: Format = args.format.parse()?;
+    let format = args.format;
     let spec = Spec::load(&args.spec)?;
     let path = args
         .store
@@ -459,7 +459,8 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(t.format, "csv");
+        assert_eq!(t.format, Format::Csv);
+        assert!(Cli::try_parse_from(["mf", "table", "s.toml", "-f", "xls"]).is_err());
         assert!(matches!(
             Cli::try_parse_from(["mf", "merge", "--spec", "s.toml"]).unwrap(),
             Cli::Merge(_)
@@ -496,7 +497,7 @@ mod tests {
             spec: spec_path.clone(),
             results: results.clone(),
             store: None,
-            format: "csv".into(),
+            format: Format::Csv,
             out: Some(out.to_path_buf()),
         };
         // Before the merge there is no store.jsonl, and the error says to merge.

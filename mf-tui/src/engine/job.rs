@@ -58,7 +58,7 @@ pub struct Job {
     /// Stage, data set, model and configuration index.
     pub key: JobKey,
     /// The configuration's hyper-parameters (names as in the grid: `omega`, `beta`, `rho`, `gamma`, `s`, `dt`,
-    /// `alpha`, `lr`).
+    /// `alpha`, `lr`). A hyper-parameter absent here (a spec grid may leave one out) takes the model's default.
     pub params: Params,
     /// One seed per model to build: per reservoir draw (validation of reservoir models: `draws` seeds; of
     /// trainable models: 1) or per trial (final: `trials` seeds). The evaluator returns one score per seed,

@@ -260,7 +260,8 @@ pub fn run(
     let mut stopping = false;
 
     std::thread::scope(|scope| {
-        for _ in 0..threads.min(in_flight.max(1)) {
+        // Every worker is started even when few jobs are queued now: final jobs join the queue later.
+        for _ in 0..threads.max(1) {
             let tx = tx.clone();
             let shared = &shared;
             scope.spawn(move || worker(shared, evaluator, tx));
@@ -720,5 +721,72 @@ mod tests {
             }),
             Some(Metric::Accuracy | Metric::Rmse)
         ));
+    }
+
+    const KILL_CHILD_ENV: &str = "MF_ENGINE_SIGKILL_CHILD_DIR";
+
+    /// Run in a child process by the test below: a slow sweep that gets killed.
+    fn slow_sweep_in(dir: &std::path::Path) {
+        let spec = small_spec();
+        let mut store = open(dir, &spec);
+        let eval = FakeEvaluator {
+            delay: Duration::from_millis(30),
+            ..FakeEvaluator::default()
+        };
+        run_all(&spec, &mut store, &eval, 2);
+    }
+
+    #[test]
+    fn a_sweep_killed_with_sigkill_resumes_from_its_store() {
+        if let Some(dir) = std::env::var_os(KILL_CHILD_ENV) {
+            slow_sweep_in(std::path::Path::new(&dir));
+            return;
+        }
+        let spec = small_spec();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.jsonl");
+        // Re-run this very test in a child process, which sweeps instead of spawning.
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "engine::run::tests::a_sweep_killed_with_sigkill_resumes_from_its_store",
+                "--test-threads=1",
+            ])
+            .env(KILL_CHILD_ENV, dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let t0 = Instant::now();
+        let lines =
+            || std::fs::read(&path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
+        while lines() < 6 && t0.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // `Child::kill` is SIGKILL on Unix: no destructor, no flush runs in the child.
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let (mut store, _report) = Store::open(&path, &spec.hash()).unwrap();
+        let kept = store.records().clone();
+        let total = validation_jobs(&spec).len() + spec.datasets.len() * spec.models.len();
+        assert!(
+            kept.len() >= 5 && kept.len() < total,
+            "{} of {total} stored",
+            kept.len()
+        );
+
+        let eval = FakeEvaluator::default();
+        let s = run_all(&spec, &mut store, &eval, 2);
+        assert_eq!(s.counts.skipped, kept.len());
+        assert_eq!(
+            eval.calls(),
+            total - kept.len(),
+            "a stored job was recomputed"
+        );
+        let reference = tempfile::tempdir().unwrap();
+        let mut full = open(reference.path(), &spec);
+        run_all(&spec, &mut full, &FakeEvaluator::default(), 1);
+        assert_eq!(store.records(), full.records());
     }
 }

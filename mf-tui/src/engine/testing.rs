@@ -39,6 +39,8 @@ pub(crate) struct FakeEvaluator {
     pub panic_config: Option<usize>,
     /// Validation jobs of this configuration return NaN.
     pub nan_config: Option<usize>,
+    /// Time each job sleeps, to keep a sweep running long enough to be interrupted.
+    pub delay: Duration,
 }
 
 impl FakeEvaluator {
@@ -89,6 +91,7 @@ impl FakeEvaluator {
 impl Evaluator for FakeEvaluator {
     fn evaluate(&self, job: &Job, progress: &dyn Fn(JobProgress)) -> Result<JobOutcome, String> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.delay);
         let k = &job.key;
         let validation = k.stage == Stage::Validation;
         if validation && self.fail_config == Some(k.config) {
