@@ -15,11 +15,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::job::Evaluator;
 use super::protocol::mean;
 use super::run::{run, Control, Counts, Event, RunOptions};
-use super::shard::{emit_slurm, merge, store_file_name, Shard, SlurmOptions};
+use super::shard::{emit_slurm, merge, Shard, SlurmOptions};
 use super::spec::Spec;
-use super::store::{read_store, Outcome, Store};
+use super::store::{read_store, Outcome};
 use super::table::{Format, ResultTable};
-use super::{prepare_spec_dir, spec_dir};
+use super::{open_spec_store, spec_dir};
 
 /// `mf sweep`: run (or resume) a spec's grid search and final assessment.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -111,10 +111,8 @@ pub struct SlurmArgs {
 /// Table IV of the results to stdout when an unsharded run ends with everything done.
 pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Result<()> {
     let spec = Spec::load(&args.spec)?;
-    let dir = prepare_spec_dir(&args.results, &spec)?;
-    let path = dir.join(store_file_name(args.shard));
-    let (mut store, report) = Store::open(&path, &spec.hash())?;
-    eprintln!("spec {} -> {}", spec.short_hash(), path.display());
+    let (mut store, report) = open_spec_store(&args.results, &spec, args.shard)?;
+    eprintln!("spec {} -> {}", spec.short_hash(), store.path().display());
     if let Some(r) = &report.recovered {
         eprintln!(
             "recovered: removed a damaged last record ({} bytes at offset {}: {})",

@@ -132,6 +132,17 @@ pub fn prepare_spec_dir(results: &Path, spec: &Spec) -> Result<PathBuf, EngineEr
     Ok(dir)
 }
 
+/// Prepares `spec`'s result directory ([`prepare_spec_dir`]) and opens its store: `store.jsonl`, or the shard's
+/// `shard-<i>-of-<n>.jsonl` ([`shard::store_file_name`]). The report says whether a torn record was removed.
+pub fn open_spec_store(
+    results: &Path,
+    spec: &Spec,
+    shard: Option<Shard>,
+) -> Result<(Store, OpenReport), EngineError> {
+    let dir = prepare_spec_dir(results, spec)?;
+    Store::open(&dir.join(shard::store_file_name(shard)), &spec.hash())
+}
+
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -302,13 +302,16 @@ pub fn run(
                         continue;
                     }
                     let (outcome, wall) = checked_outcome(&job, result, measured);
-                    let record = Record::new(&job, outcome, wall.as_secs_f64());
-                    if let Err(e) = store.append(record.clone()) {
-                        fatal = Some(e);
-                        stopping = true;
-                        in_flight -= close(&shared, true);
-                        continue;
-                    }
+                    let record = match store.append(Record::new(&job, outcome, wall.as_secs_f64()))
+                    {
+                        Ok(stored) => stored,
+                        Err(e) => {
+                            fatal = Some(e);
+                            stopping = true;
+                            in_flight -= close(&shared, true);
+                            continue;
+                        }
+                    };
                     match &record.outcome {
                         Outcome::Done { .. } => counts.done += 1,
                         Outcome::Failed { .. } => counts.failed += 1,

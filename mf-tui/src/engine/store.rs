@@ -349,16 +349,23 @@ impl Store {
     }
 
     /// Appends `record` durably (one write, then fsync) and makes it visible in [`Store::records`].
-    pub fn append(&mut self, record: Record) -> Result<(), EngineError> {
-        let line = encode(&Entry::Job(record.clone()));
+    ///
+    /// Returns the record as a later open will read it back. That is what is kept in memory too, so that
+    /// decisions taken on it (model selection) are the same in an uninterrupted run and in a resumed one even
+    /// if a float's decimal form did not read back to the very same bits.
+    pub fn append(&mut self, record: Record) -> Result<Record, EngineError> {
+        let line = encode(&Entry::Job(record));
+        let Ok(Entry::Job(stored)) = decode(&line[..line.len() - 1]) else {
+            unreachable!("an encoded record decodes")
+        };
         self.file
             .write_all(&line)
             .map_err(|e| EngineError::io(&self.path, e))?;
         self.file
             .sync_data()
             .map_err(|e| EngineError::io(&self.path, e))?;
-        self.records.insert(record.key.clone(), record);
-        Ok(())
+        self.records.insert(stored.key.clone(), stored.clone());
+        Ok(stored)
     }
 
     /// Records by key.
@@ -592,5 +599,24 @@ mod tests {
             hex(&Sha256::digest(exact.as_bytes()))
         );
         assert!(record_json.contains("\"job\""));
+    }
+
+    #[test]
+    fn append_returns_exactly_what_a_reopen_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let awkward = [0.1 + 0.2, 1.0 / 3.0, 2.0f64.sqrt(), 1e-300, 123456.789e10];
+        let stored: Vec<Record> = {
+            let (mut s, _) = open(&path);
+            awkward
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| s.append(rec(i % 2, x)).unwrap())
+                .collect()
+        };
+        let (s, _) = open(&path);
+        for r in &stored[stored.len() - 2..] {
+            assert_eq!(s.get(&r.key), Some(r));
+        }
     }
 }
