@@ -3,7 +3,7 @@
 //! # Bird's-eye view
 //!
 //! A [`Spec`] (TOML) lists data sets, models and grids. It expands into validation [`Job`]s
-//! ([`validation_jobs`]), one per configuration, which an [`Evaluator`] runs; [`run`] executes them on worker
+//! ([`validation_jobs`]), one per configuration, which an [`Evaluator`] runs; [`run()`] executes them on worker
 //! threads and appends each finished job to a [`Store`]. When every validation job of a (data set, model) pair
 //! is stored, [`protocol::select`] picks the first strictly best configuration in grid order and its final job
 //! ([`Job::final_of`]) runs. [`table`] renders the paper's Table IV and Tables V-VIII from a store.
