@@ -21,7 +21,7 @@
 //! damage, and opening fails with [`EngineError::CorruptStore`] rather than discard data silently.
 //!
 //! An open store holds an exclusive advisory lock on its file (released by the kernel when the process dies),
-//! so two sweeps cannot append to the same file.
+//! so two sweeps cannot append to the same file (where the file system supports locks).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -290,7 +290,9 @@ impl Store {
                     path: path.to_path_buf(),
                 })
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+            // Some network file systems cannot lock at all; the lock only guards against a mistake (two
+            // sweeps on one file), so the store works without it there.
+            Err(std::fs::TryLockError::Error(_)) => {}
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
