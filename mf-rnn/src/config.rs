@@ -1,0 +1,182 @@
+//! Training configuration (paper Sec. VI, SPEC section 4).
+
+use mf_core::MfCell;
+use serde::{Deserialize, Serialize};
+
+use crate::RnnError;
+
+/// The recurrent update of the trained layer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RnnCell {
+    /// The memristive-friendly cell (paper eqs. 8-12) with fixed `dt`, `gamma`, `s` and physics; only `W_x`, `W_h`
+    /// and the bias are trained (the paper's MF-RNN).
+    Mf(MfCell),
+    /// `h <- tanh(pre)` (the paper's RNN baseline, SPEC section 3).
+    Tanh,
+}
+
+/// The loss minimised for regression targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegressionLoss {
+    /// Mean squared error (the paper's text). The default.
+    #[default]
+    Mse,
+    /// The reference implementation's per-sample `sqrt(mean over outputs of e^2)`, averaged over the batch: the mean
+    /// absolute error for one output.
+    Mae,
+}
+
+/// Everything that defines one training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RnnConfig {
+    /// The recurrent cell. No default; see [`RnnConfig::new`].
+    pub cell: RnnCell,
+    /// Number of recurrent units `N`. Default 100 (paper Sec. VI).
+    #[serde(default = "defaults::n_units")]
+    pub n_units: usize,
+    /// Adam learning rate. Default 0.001 (paper Table III grid: 0.001 or 0.01).
+    #[serde(default = "defaults::lr")]
+    pub lr: f64,
+    /// Mini-batch size, shuffled each epoch. Default 64 (paper Sec. VI).
+    #[serde(default = "defaults::batch_size")]
+    pub batch_size: usize,
+    /// Upper bound on the number of epochs. Default 5000 (paper Sec. VI).
+    #[serde(default = "defaults::max_epochs")]
+    pub max_epochs: usize,
+    /// Early stopping: epochs without a strictly lower validation loss before stopping. Default 10 (paper Sec. VI).
+    #[serde(default = "defaults::patience")]
+    pub patience: usize,
+    /// Whether to restore the weights of the epoch with the lowest validation loss when training stops. Default
+    /// true; the reference implementation keeps the last weights (false) (SPEC section 4).
+    #[serde(default = "defaults::restore_best")]
+    pub restore_best: bool,
+    /// Loss for regression targets. Default [`RegressionLoss::Mse`] (SPEC section 4).
+    #[serde(default)]
+    pub regression_loss: RegressionLoss,
+    /// Seed of every random draw: initial weights and the batch order. Default 0.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+mod defaults {
+    pub fn n_units() -> usize {
+        100
+    }
+    pub fn lr() -> f64 {
+        0.001
+    }
+    pub fn batch_size() -> usize {
+        64
+    }
+    pub fn max_epochs() -> usize {
+        5000
+    }
+    pub fn patience() -> usize {
+        10
+    }
+    pub fn restore_best() -> bool {
+        true
+    }
+}
+
+impl RnnConfig {
+    /// A configuration with the paper's defaults for `cell`: 100 units, learning rate 0.001, batch 64, at most 5000
+    /// epochs, patience 10, best weights restored, MSE for regression, seed 0.
+    pub fn new(cell: RnnCell) -> Self {
+        Self {
+            cell,
+            n_units: defaults::n_units(),
+            lr: defaults::lr(),
+            batch_size: defaults::batch_size(),
+            max_epochs: defaults::max_epochs(),
+            patience: defaults::patience(),
+            restore_best: defaults::restore_best(),
+            regression_loss: RegressionLoss::Mse,
+            seed: 0,
+        }
+    }
+
+    /// Sets the learning rate.
+    pub fn lr(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets the number of units.
+    pub fn n_units(mut self, n_units: usize) -> Self {
+        self.n_units = n_units;
+        self
+    }
+
+    /// Sets the maximum number of epochs.
+    pub fn max_epochs(mut self, max_epochs: usize) -> Self {
+        self.max_epochs = max_epochs;
+        self
+    }
+
+    /// Checks every range the training loop relies on.
+    pub fn check(&self) -> Result<(), RnnError> {
+        if let RnnCell::Mf(c) = &self.cell {
+            c.check()?;
+        }
+        let bad = |name, value: f64, reason| {
+            Err(RnnError::Config {
+                name,
+                value,
+                reason,
+            })
+        };
+        if self.n_units == 0 {
+            return bad("n_units", 0.0, "must be at least 1");
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad("lr", self.lr, "must be positive and finite");
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size", 0.0, "must be at least 1");
+        }
+        if self.max_epochs == 0 {
+            return bad("max_epochs", 0.0, "must be at least 1");
+        }
+        if self.patience == 0 {
+            return bad("patience", 0.0, "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_keeps_every_field_and_fills_defaults() {
+        let c = RnnConfig::new(RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0)))
+            .lr(0.01)
+            .seed(9);
+        let s = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<RnnConfig>(&s).unwrap(), c);
+        let short: RnnConfig = serde_json::from_str(r#"{"cell":{"kind":"tanh"}}"#).unwrap();
+        assert_eq!(short, RnnConfig::new(RnnCell::Tanh));
+        assert!(serde_json::from_str::<RnnConfig>(r#"{"cell":{"kind":"tanh"},"lrr":1}"#).is_err());
+    }
+
+    #[test]
+    fn out_of_range_values_are_rejected() {
+        assert!(RnnConfig::new(RnnCell::Tanh).lr(0.0).check().is_err());
+        assert!(RnnConfig::new(RnnCell::Tanh).n_units(0).check().is_err());
+        assert!(RnnConfig::new(RnnCell::Mf(MfCell::new(0.1, 1.5, 1.0)))
+            .check()
+            .is_err());
+        assert!(RnnConfig::new(RnnCell::Tanh).check().is_ok());
+    }
+}
