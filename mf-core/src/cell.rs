@@ -1,0 +1,297 @@
+//! The three recurrent cells of the paper and their weights.
+//!
+//! Each cell is split into the shared affine part `pre = x @ w_in + h @ w_rec + bias` (one matrix product for the
+//! whole batch) and an element-wise update `h <- f(pre, h)` given by [`CellKind::update`].
+
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Zip};
+use serde::{Deserialize, Serialize};
+
+use crate::CoreError;
+
+/// Physical constants of the memristive device and the RESCALE bounds (paper Table II and eq. 8).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Physics {
+    /// Potentiation rate at zero input, `Kp0`. Default `1e-4` (Table II).
+    pub kp0: f64,
+    /// Depression rate at zero input, `Kd0`. Default `0.5` (Table II).
+    pub kd0: f64,
+    /// Potentiation exponent `eta_p`. Default `10` (Table II).
+    pub eta_p: f64,
+    /// Depression exponent `eta_d`. Default `1` (Table II).
+    pub eta_d: f64,
+    /// Lower RESCALE bound `a`. Default `0.35` (eq. 8).
+    pub a: f64,
+    /// Upper RESCALE bound `b`. Default `1.15` (eq. 8).
+    pub b: f64,
+}
+
+impl Default for Physics {
+    fn default() -> Self {
+        Self {
+            kp0: 1e-4,
+            kd0: 0.5,
+            eta_p: 10.0,
+            eta_d: 1.0,
+            a: 0.35,
+            b: 1.15,
+        }
+    }
+}
+
+/// The memristive-friendly cell, eqs. 8-12:
+/// `z = (b - a) * sigmoid(s * pre) + a`, `h <- gamma * h + dt * (Kp(z) - (Kp(z) + Kd(z)) * h)`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfCell {
+    /// Discretisation step `dt` (> 0).
+    pub dt: f64,
+    /// Stabiliser `gamma`, in (0, 1].
+    pub gamma: f64,
+    /// RESCALE slope `s` (> 0).
+    pub s: f64,
+    /// Device constants; Table II unless overridden.
+    #[serde(default)]
+    pub physics: Physics,
+}
+
+impl MfCell {
+    /// A cell with the paper's physics (Table II).
+    pub fn new(dt: f64, gamma: f64, s: f64) -> Self {
+        Self {
+            dt,
+            gamma,
+            s,
+            physics: Physics::default(),
+        }
+    }
+
+    /// Checks the ranges the paper assumes.
+    pub fn check(&self) -> Result<(), CoreError> {
+        positive("dt", self.dt)?;
+        positive("s", self.s)?;
+        if !(self.gamma > 0.0 && self.gamma <= 1.0) {
+            return Err(CoreError::Param {
+                name: "gamma",
+                value: self.gamma,
+                reason: "must lie in (0, 1]",
+            });
+        }
+        let p = &self.physics;
+        positive("kp0", p.kp0)?;
+        positive("kd0", p.kd0)?;
+        if !p.a.is_finite() || !p.b.is_finite() || p.b <= p.a {
+            return Err(CoreError::Param {
+                name: "b",
+                value: p.b,
+                reason: "must be finite and exceed a",
+            });
+        }
+        Ok(())
+    }
+
+    /// RESCALE of eq. 8 at `pre`.
+    pub fn rescale(&self, pre: f64) -> f64 {
+        let p = &self.physics;
+        (p.b - p.a) / (1.0 + (-self.s * pre).exp()) + p.a
+    }
+
+    /// One unit's update in f64: the new state given its pre-activation and previous state.
+    pub fn update_scalar(&self, pre: f64, h: f64) -> f64 {
+        let p = &self.physics;
+        let z = self.rescale(pre);
+        let kp = p.kp0 * (p.eta_p * z).exp();
+        let kd = p.kd0 * (-p.eta_d * z).exp();
+        self.gamma * h + self.dt * (kp - (kp + kd) * h)
+    }
+}
+
+fn positive(name: &'static str, v: f64) -> Result<(), CoreError> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(CoreError::Param {
+            name,
+            value: v,
+            reason: "must be positive and finite",
+        })
+    }
+}
+
+/// Which recurrent update a layer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum CellKind {
+    /// The memristive-friendly cell (eqs. 8-12).
+    Mf(MfCell),
+    /// Leaky ESN: `h <- (1 - alpha) h + alpha tanh(pre)` (SPEC section 3).
+    LeakyEsn {
+        /// Leaking rate `alpha`, in (0, 1].
+        alpha: f64,
+    },
+    /// Plain RNN: `h <- tanh(pre)`.
+    Tanh,
+}
+
+impl CellKind {
+    /// Checks the cell's hyper-parameters.
+    pub fn check(&self) -> Result<(), CoreError> {
+        match self {
+            CellKind::Mf(c) => c.check(),
+            CellKind::LeakyEsn { alpha } if !(*alpha > 0.0 && *alpha <= 1.0) => {
+                Err(CoreError::Param {
+                    name: "alpha",
+                    value: *alpha,
+                    reason: "must lie in (0, 1]",
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// One unit's update in f64 (the reference for tests and for the Jacobian).
+    pub fn update_scalar(&self, pre: f64, h: f64) -> f64 {
+        match self {
+            CellKind::Mf(c) => c.update_scalar(pre, h),
+            CellKind::LeakyEsn { alpha } => (1.0 - alpha) * h + alpha * pre.tanh(),
+            CellKind::Tanh => pre.tanh(),
+        }
+    }
+
+    /// The element-wise update for a batch in f32: `h[i, j] <- f(pre[i, j], h[i, j])`.
+    pub fn update(&self, pre: ArrayView2<'_, f32>, mut h: ArrayViewMut2<'_, f32>) {
+        match *self {
+            CellKind::Mf(c) => {
+                let p = c.physics;
+                let (amp, a) = ((p.b - p.a) as f32, p.a as f32);
+                let (s, gamma, dt) = (c.s as f32, c.gamma as f32, c.dt as f32);
+                let (kp0, kd0, ep, ed) =
+                    (p.kp0 as f32, p.kd0 as f32, p.eta_p as f32, p.eta_d as f32);
+                Zip::from(&mut h).and(&pre).for_each(|h, &u| {
+                    let z = amp / (1.0 + (-s * u).exp()) + a;
+                    let kp = kp0 * (ep * z).exp();
+                    let kd = kd0 * (-ed * z).exp();
+                    *h = gamma * *h + dt * (kp - (kp + kd) * *h);
+                });
+            }
+            CellKind::LeakyEsn { alpha } => {
+                let alpha = alpha as f32;
+                Zip::from(&mut h)
+                    .and(&pre)
+                    .for_each(|h, &u| *h = (1.0 - alpha) * *h + alpha * u.tanh());
+            }
+            CellKind::Tanh => Zip::from(&mut h).and(&pre).for_each(|h, &u| *h = u.tanh()),
+        }
+    }
+}
+
+/// The weights of a recurrent layer in the row convention `pre = x @ w_in + h @ w_rec + bias`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Weights<F> {
+    /// Input kernel, `(n_inputs, n_units)`; the paper's `W_x` transposed.
+    pub w_in: Array2<F>,
+    /// Recurrent kernel, `(n_units, n_units)`; the paper's `W_h` transposed.
+    pub w_rec: Array2<F>,
+    /// Bias, `(n_units)`.
+    pub bias: Array1<F>,
+}
+
+impl<F> Weights<F> {
+    /// Number of recurrent units.
+    pub fn n_units(&self) -> usize {
+        self.w_rec.nrows()
+    }
+
+    /// Number of inputs.
+    pub fn n_inputs(&self) -> usize {
+        self.w_in.nrows()
+    }
+
+    /// Checks that the three arrays agree.
+    pub fn check(&self) -> Result<(), CoreError> {
+        let n = self.w_rec.nrows();
+        let bad = |what: &str, expected: String, got: String| {
+            Err(CoreError::Shape {
+                what: what.into(),
+                expected,
+                got,
+            })
+        };
+        if self.w_rec.ncols() != n {
+            return bad(
+                "w_rec",
+                format!("({n}, {n})"),
+                format!("{:?}", self.w_rec.dim()),
+            );
+        }
+        if self.w_in.ncols() != n {
+            return bad(
+                "w_in columns",
+                format!("{n}"),
+                format!("{}", self.w_in.ncols()),
+            );
+        }
+        if self.bias.len() != n {
+            return bad("bias", format!("{n}"), format!("{}", self.bias.len()));
+        }
+        Ok(())
+    }
+}
+
+impl Weights<f32> {
+    /// The same weights in f64.
+    pub fn to_f64(&self) -> Weights<f64> {
+        Weights {
+            w_in: self.w_in.mapv(f64::from),
+            w_rec: self.w_rec.mapv(f64::from),
+            bias: self.bias.mapv(f64::from),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn mf_update_matches_eqs_8_to_12_by_hand() {
+        // pre = 0: z = (b - a) / 2 + a = 0.75; Kp = 1e-4 e^7.5; Kd = 0.5 e^-0.75.
+        let c = MfCell::new(0.1, 0.9, 1.0);
+        let (kp, kd) = (1e-4 * 7.5f64.exp(), 0.5 * (-0.75f64).exp());
+        let h = 0.3;
+        let want = 0.9 * h + 0.1 * (kp - (kp + kd) * h);
+        assert!((c.update_scalar(0.0, h) - want).abs() < 1e-15);
+    }
+
+    #[test]
+    fn batch_update_agrees_with_scalar_reference() {
+        let cells = [
+            CellKind::Mf(MfCell::new(0.01, 0.95, 5.0)),
+            CellKind::LeakyEsn { alpha: 0.3 },
+            CellKind::Tanh,
+        ];
+        let pre = array![[-2.0f32, -0.1, 0.0], [0.4, 1.5, 3.0]];
+        for cell in cells {
+            let mut h = array![[0.1f32, -0.5, 0.9], [0.0, 0.2, -0.3]];
+            let h0 = h.clone();
+            cell.update(pre.view(), h.view_mut());
+            for ((&u, &h_old), &h_new) in pre.iter().zip(&h0).zip(&h) {
+                let want = cell.update_scalar(u as f64, h_old as f64);
+                assert!(
+                    (h_new as f64 - want).abs() < 1e-6,
+                    "{cell:?}: {h_new} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_hyper_parameters_are_rejected() {
+        assert!(MfCell::new(0.1, 0.0, 1.0).check().is_err());
+        assert!(MfCell::new(0.1, 1.2, 1.0).check().is_err());
+        assert!(MfCell::new(-0.1, 1.0, 1.0).check().is_err());
+        assert!(CellKind::LeakyEsn { alpha: 0.0 }.check().is_err());
+        assert!(CellKind::Mf(MfCell::new(0.01, 1.0, 5.0)).check().is_ok());
+    }
+}
