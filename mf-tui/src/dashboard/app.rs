@@ -1,0 +1,1286 @@
+//! The dashboard's state, the messages that change it and the effects it asks the runtime to perform.
+//!
+//! [`update`] is a pure function of the state and one [`Action`]: it never touches files, threads or the
+//! terminal. Everything with a side effect leaves as an [`Effect`] and comes back, if it has a result, as an
+//! [`Action`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::engine::table::{Format, ResultTable};
+use crate::engine::{
+    paper, select, validation_jobs, Counts, Event, Grid, Job, JobKey, Metric, ModelKind, Outcome,
+    Record, RunSummary, SelectionState, Spec, Stage,
+};
+
+use super::data::{DatasetSummary, ReservoirTrace, StabilityParams, StabilityPicture};
+
+/// Identifies one queued sweep for the lifetime of the dashboard.
+pub type RunId = u64;
+
+/// The views, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// Sweeps and their jobs.
+    Queue,
+    /// Curves of the followed job, grid-search progress and a reservoir trace.
+    Live,
+    /// Table IV.
+    Results,
+    /// Jacobian spectrum and the paper's stability verdicts.
+    Stability,
+    /// Data sets.
+    Data,
+}
+
+impl Tab {
+    /// Every tab, in order.
+    pub const ALL: [Tab; 5] = [
+        Tab::Queue,
+        Tab::Live,
+        Tab::Results,
+        Tab::Stability,
+        Tab::Data,
+    ];
+
+    /// The tab's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Queue => "Queue",
+            Tab::Live => "Live",
+            Tab::Results => "Results",
+            Tab::Stability => "Stability",
+            Tab::Data => "Data",
+        }
+    }
+
+    fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// A key press, independent of the terminal library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A printable character.
+    Char(char),
+    /// Arrow up.
+    Up,
+    /// Arrow down.
+    Down,
+    /// Arrow left.
+    Left,
+    /// Arrow right.
+    Right,
+    /// Tab.
+    Tab,
+    /// Shift-Tab.
+    BackTab,
+    /// Enter.
+    Enter,
+    /// Escape.
+    Esc,
+    /// Backspace.
+    Backspace,
+}
+
+/// A sweep found in the results directory when the dashboard opens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSweep {
+    /// Its spec (from `spec.toml`).
+    pub spec: Spec,
+    /// Its records (from `store.jsonl`).
+    pub records: BTreeMap<JobKey, Record>,
+}
+
+/// A message to [`update`]: a key, a tick of the clock, or the result of an [`Effect`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// A key was pressed.
+    Key(Key),
+    /// Time since the dashboard opened (drives elapsed times and redraws).
+    Tick(Duration),
+    /// Sweeps found in the results directory at start-up.
+    Restored(Vec<StoredSweep>),
+    /// A spec file was read ([`Effect::LoadSpec`]); an `Err` carries the message to show.
+    SpecLoaded(Result<Spec, String>),
+    /// A sweep's store is open; these records were already in it (those jobs are skipped).
+    StoreOpened {
+        /// The sweep.
+        run: RunId,
+        /// The records found.
+        records: BTreeMap<JobKey, Record>,
+    },
+    /// An engine event of a sweep.
+    Engine {
+        /// The sweep.
+        run: RunId,
+        /// The event.
+        event: Event,
+    },
+    /// A sweep's run returned (or could not start).
+    RunEnded {
+        /// The sweep.
+        run: RunId,
+        /// What it did, or why it stopped.
+        result: Result<RunSummary, String>,
+    },
+    /// A stability picture was computed ([`Effect::ComputeStability`]).
+    StabilityComputed {
+        /// The configuration it belongs to.
+        params: StabilityParams,
+        /// The picture, or why there is none.
+        result: Result<StabilityPicture, String>,
+    },
+    /// A file was written ([`Effect::Export`]).
+    Exported(Result<PathBuf, String>),
+    /// Something outside the dashboard went wrong; shown as an error.
+    Error(String),
+}
+
+/// A side effect the runtime performs for [`update`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Open the sweep's store (answer with [`Action::StoreOpened`]), then run it on worker threads, sending
+    /// [`Action::Engine`] events and finally [`Action::RunEnded`].
+    StartRun {
+        /// The sweep.
+        run: RunId,
+        /// What to run.
+        spec: Spec,
+        /// Run again jobs stored as failed.
+        retry_failed: bool,
+    },
+    /// Stop starting new jobs of the sweep.
+    Pause(RunId),
+    /// Start new jobs of the sweep again.
+    Resume(RunId),
+    /// Stop the sweep once its running jobs are stored.
+    Cancel(RunId),
+    /// Read and parse a spec file; answer with [`Action::SpecLoaded`].
+    LoadSpec(PathBuf),
+    /// Write `contents` to `path`; answer with [`Action::Exported`].
+    Export {
+        /// The file.
+        path: PathBuf,
+        /// Its contents.
+        contents: String,
+    },
+    /// Compute the stability picture; answer with [`Action::StabilityComputed`].
+    ComputeStability(StabilityParams),
+    /// Close the dashboard.
+    Quit,
+}
+
+/// Where a sweep stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunState {
+    /// Waiting for the sweep before it.
+    Queued,
+    /// Its jobs are running.
+    Running,
+    /// Running jobs finish; no new ones start.
+    Paused,
+    /// Every job ran.
+    Finished,
+    /// Cancelled; stored jobs stay stored.
+    Cancelled,
+    /// The run stopped with an error.
+    Failed(String),
+    /// Found in the store at start-up; `complete` says whether every job has a record.
+    Stored {
+        /// Every job has a record.
+        complete: bool,
+    },
+}
+
+impl RunState {
+    /// A one-word description.
+    pub fn label(&self) -> &'static str {
+        match self {
+            RunState::Queued => "queued",
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+            RunState::Finished => "finished",
+            RunState::Cancelled => "cancelled",
+            RunState::Failed(_) => "failed",
+            RunState::Stored { complete: true } => "stored",
+            RunState::Stored { complete: false } => "unfinished",
+        }
+    }
+
+    fn is_active(&self) -> bool {
+        matches!(self, RunState::Running | RunState::Paused)
+    }
+}
+
+/// Where one job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum JobState {
+    /// Running now.
+    Running,
+    /// Failed (its message is in [`JobRow::note`]).
+    Failed,
+    /// Not started.
+    Pending,
+    /// Finished and stored.
+    Done,
+}
+
+/// One job of a sweep as the Queue view shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRow {
+    /// Its state.
+    pub state: JobState,
+    /// Fraction done, from progress events.
+    pub fraction: f64,
+    /// The latest progress note, or the failure message.
+    pub note: String,
+    /// When it started (dashboard time).
+    pub started: Option<Duration>,
+    /// How long it ran, once finished.
+    pub elapsed: Option<Duration>,
+    /// Mean score once done.
+    pub score: Option<f64>,
+}
+
+impl JobRow {
+    fn pending() -> Self {
+        JobRow {
+            state: JobState::Pending,
+            fraction: 0.0,
+            note: String::new(),
+            started: None,
+            elapsed: None,
+            score: None,
+        }
+    }
+}
+
+/// Training curves of one job, parsed from its progress notes (`loss=<x>` and `val=<x>` tokens).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Curves {
+    /// `(step, loss)` points.
+    pub loss: Vec<(f64, f64)>,
+    /// `(step, validation score)` points.
+    pub val: Vec<(f64, f64)>,
+}
+
+/// One queued sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEntry {
+    /// Its id.
+    pub id: RunId,
+    /// Short description, e.g. `SyntheticControl x MF-ESN (paper grid)`.
+    pub label: String,
+    /// The resolved spec it runs.
+    pub spec: Spec,
+    /// Its state.
+    pub state: RunState,
+    /// Latest engine counts.
+    pub counts: Counts,
+    /// When it started (dashboard time).
+    pub started: Option<Duration>,
+    /// Run again jobs stored as failed.
+    pub retry_failed: bool,
+    /// Every job of the sweep known so far (validation jobs, then final jobs once selected).
+    pub jobs: BTreeMap<JobKey, JobRow>,
+    /// Records of finished jobs (from the store and from events).
+    pub records: BTreeMap<JobKey, Record>,
+    /// Training curves by job.
+    pub curves: BTreeMap<JobKey, Curves>,
+    /// The job the Live view follows (the latest started).
+    pub follow: Option<JobKey>,
+}
+
+impl RunEntry {
+    fn new(id: RunId, label: String, spec: Spec) -> Self {
+        let jobs = validation_jobs(&spec)
+            .into_iter()
+            .map(|j| (j.key, JobRow::pending()))
+            .collect();
+        RunEntry {
+            id,
+            label,
+            spec,
+            state: RunState::Queued,
+            counts: Counts::default(),
+            started: None,
+            retry_failed: false,
+            jobs,
+            records: BTreeMap::new(),
+            curves: BTreeMap::new(),
+            follow: None,
+        }
+    }
+
+    /// Jobs in each state: `(running, failed, pending, done)`.
+    pub fn tally(&self) -> (usize, usize, usize, usize) {
+        let mut t = (0, 0, 0, 0);
+        for row in self.jobs.values() {
+            match row.state {
+                JobState::Running => t.0 += 1,
+                JobState::Failed => t.1 += 1,
+                JobState::Pending => t.2 += 1,
+                JobState::Done => t.3 += 1,
+            }
+        }
+        t
+    }
+
+    /// The best mean validation score so far, with its job, by the data set's metric.
+    pub fn best_validation(&self) -> Option<(f64, Metric, &JobKey)> {
+        let mut best: Option<(f64, Metric, &JobKey)> = None;
+        for (k, r) in &self.records {
+            let Outcome::Done { metric, scores } = &r.outcome else {
+                continue;
+            };
+            if k.stage != Stage::Validation || scores.is_empty() {
+                continue;
+            }
+            let m = scores.iter().sum::<f64>() / scores.len() as f64;
+            if best.is_none_or(|(b, _, _)| metric.strictly_better(m, b)) {
+                best = Some((m, *metric, k));
+            }
+        }
+        best
+    }
+
+    /// Table IV of this sweep's records.
+    pub fn table(&self) -> ResultTable {
+        ResultTable::build(&self.spec, &self.records)
+    }
+
+    fn absorb(&mut self, record: Record, now: Duration) {
+        let row = self
+            .jobs
+            .entry(record.key.clone())
+            .or_insert_with(JobRow::pending);
+        match &record.outcome {
+            Outcome::Done { scores, .. } => {
+                row.state = JobState::Done;
+                row.fraction = 1.0;
+                row.score =
+                    (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
+            }
+            Outcome::Failed { message } => {
+                row.state = JobState::Failed;
+                row.note = message.clone();
+            }
+        }
+        row.elapsed = row
+            .started
+            .map(|s| now.saturating_sub(s))
+            .or(Some(Duration::from_secs_f64(record.wall_s.max(0.0))));
+        self.records.insert(record.key.clone(), record);
+    }
+
+    /// Adds the final job of every pair whose selection is known from the records.
+    fn add_final_jobs(&mut self) {
+        for d in self.spec.datasets.clone() {
+            for &m in &self.spec.models {
+                if let SelectionState::Selected(s) = select(&self.spec, &self.records, &d, m) {
+                    if let Some(job) = Job::final_of(&self.spec, &d, m, s.config) {
+                        self.jobs.entry(job.key).or_insert_with(JobRow::pending);
+                    }
+                }
+            }
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.spec.datasets.iter().all(|d| {
+            self.spec
+                .models
+                .iter()
+                .all(|&m| match select(&self.spec, &self.records, d, m) {
+                    SelectionState::Incomplete { .. } => false,
+                    SelectionState::Unselectable { .. } => true,
+                    SelectionState::Selected(s) => Job::final_of(&self.spec, d, m, s.config)
+                        .is_none_or(|j| self.records.contains_key(&j.key)),
+                })
+        })
+    }
+}
+
+/// How the Results table is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// The paper's row order.
+    Paper,
+    /// By data set name.
+    Name,
+    /// By our mean score of one model column (best first).
+    Model(ModelKind),
+}
+
+impl SortKey {
+    fn next(self) -> SortKey {
+        match self {
+            SortKey::Paper => SortKey::Name,
+            SortKey::Name => SortKey::Model(ModelKind::TABLE_ORDER[0]),
+            SortKey::Model(m) => {
+                let i = ModelKind::TABLE_ORDER
+                    .iter()
+                    .position(|x| *x == m)
+                    .unwrap_or(0);
+                ModelKind::TABLE_ORDER
+                    .get(i + 1)
+                    .map_or(SortKey::Paper, |m| SortKey::Model(*m))
+            }
+        }
+    }
+
+    /// A short description for the interface.
+    pub fn label(self) -> String {
+        match self {
+            SortKey::Paper => "paper order".into(),
+            SortKey::Name => "name".into(),
+            SortKey::Model(m) => format!("{m} score"),
+        }
+    }
+}
+
+/// Which grid the add-run form uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// The paper's Table III grid.
+    PaperGrid,
+    /// The hyper-parameters the paper selected (Tables V-VIII): a one-configuration grid.
+    PaperPreset,
+    /// A two-value grid per model, for a quick look.
+    Quick,
+}
+
+impl Preset {
+    const ALL: [Preset; 3] = [Preset::PaperGrid, Preset::PaperPreset, Preset::Quick];
+
+    /// Its name in the form.
+    pub fn label(self) -> &'static str {
+        match self {
+            Preset::PaperGrid => "paper grid",
+            Preset::PaperPreset => "paper preset",
+            Preset::Quick => "quick grid",
+        }
+    }
+}
+
+/// The add-run form: data set x model x preset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Form {
+    /// Selected field: 0 data set, 1 model, 2 preset.
+    pub field: usize,
+    /// Index into the catalog; `None` means every data set.
+    pub dataset: Option<usize>,
+    /// `None` means all four models.
+    pub model: Option<usize>,
+    /// Index into the presets.
+    pub preset: usize,
+}
+
+/// A window over the current view.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Popup {
+    /// Every key.
+    Help,
+    /// An error to acknowledge.
+    Error(String),
+    /// The add-run form.
+    Form(Form),
+    /// Typing a spec file path.
+    SpecPath(String),
+    /// Unfinished sweeps were found: resume them?
+    ResumeOffer(Vec<RunId>),
+}
+
+/// The Stability view's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StabilityView {
+    /// The configuration shown.
+    pub params: StabilityParams,
+    /// Selected parameter: 0 dt, 1 gamma, 2 s, 3 rho.
+    pub field: usize,
+    /// The latest picture (for `params` unless `computing`).
+    pub picture: Option<Result<StabilityPicture, String>>,
+    /// A computation for `params` is under way.
+    pub computing: bool,
+}
+
+/// The whole dashboard state; [`super::view`] draws it and [`update`] changes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct App {
+    /// The view shown.
+    pub tab: Tab,
+    /// Time since the dashboard opened.
+    pub now: Duration,
+    /// Where results are stored (exports go there too).
+    pub results_dir: PathBuf,
+    /// Every sweep, in queue order.
+    pub runs: Vec<RunEntry>,
+    /// Selected sweep (Queue, Live and Results show it).
+    pub selected: usize,
+    /// First job row shown in the Queue view.
+    pub job_scroll: usize,
+    /// Data sets of the catalog.
+    pub datasets: Vec<DatasetSummary>,
+    /// Selected data set in the Data view.
+    pub dataset_sel: usize,
+    /// Reservoir trace for the Live view.
+    pub trace: Option<ReservoirTrace>,
+    /// Results ordering.
+    pub sort: SortKey,
+    /// Stability view state.
+    pub stability: StabilityView,
+    /// A popup over the view.
+    pub popup: Option<Popup>,
+    /// The status line.
+    pub status: String,
+    /// Set once the user quits.
+    pub quit: bool,
+    next_id: RunId,
+}
+
+impl App {
+    /// A dashboard over `datasets`, storing results under `results_dir`.
+    pub fn new(results_dir: PathBuf, datasets: Vec<DatasetSummary>) -> Self {
+        App {
+            tab: Tab::Queue,
+            now: Duration::ZERO,
+            results_dir,
+            runs: Vec::new(),
+            selected: 0,
+            job_scroll: 0,
+            datasets,
+            dataset_sel: 0,
+            trace: None,
+            sort: SortKey::Paper,
+            stability: StabilityView {
+                params: StabilityParams::default(),
+                field: 0,
+                picture: None,
+                computing: false,
+            },
+            popup: None,
+            status: "press ? for keys".into(),
+            quit: false,
+            next_id: 1,
+        }
+    }
+
+    /// The selected sweep.
+    pub fn current(&self) -> Option<&RunEntry> {
+        self.runs.get(self.selected)
+    }
+
+    /// Whether a sweep is running or paused (the runtime redraws often then).
+    pub fn busy(&self) -> bool {
+        self.runs.iter().any(|r| r.state.is_active())
+    }
+
+    fn run_mut(&mut self, id: RunId) -> Option<&mut RunEntry> {
+        self.runs.iter_mut().find(|r| r.id == id)
+    }
+
+    fn error(&mut self, msg: String) {
+        self.status = format!("error: {msg}");
+        self.popup = Some(Popup::Error(msg));
+    }
+
+    /// Adds a sweep to the queue and starts it if nothing runs.
+    pub fn enqueue(&mut self, label: String, spec: Spec, retry_failed: bool) -> Vec<Effect> {
+        let spec = spec.resolved();
+        if let Err(e) = spec.check() {
+            self.error(e.to_string());
+            return Vec::new();
+        }
+        let missing: Vec<&String> = spec
+            .datasets
+            .iter()
+            .filter(|d| !self.datasets.is_empty() && !self.datasets.iter().any(|s| &s.name == *d))
+            .collect();
+        if !missing.is_empty() {
+            // The evaluator may still resolve it; say so rather than refuse.
+            self.status = format!(
+                "warning: data set {} not in the catalog",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        } else {
+            self.status = format!("queued {label}");
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut entry = RunEntry::new(id, label, spec);
+        entry.retry_failed = retry_failed;
+        self.runs.push(entry);
+        if self.runs.len() == 1 {
+            self.selected = 0;
+        }
+        self.start_next()
+    }
+
+    fn start_next(&mut self) -> Vec<Effect> {
+        if self.busy() {
+            return Vec::new();
+        }
+        let now = self.now;
+        let Some(entry) = self.runs.iter_mut().find(|r| r.state == RunState::Queued) else {
+            return Vec::new();
+        };
+        entry.state = RunState::Running;
+        entry.started = Some(now);
+        vec![Effect::StartRun {
+            run: entry.id,
+            spec: entry.spec.clone(),
+            retry_failed: entry.retry_failed,
+        }]
+    }
+
+    fn form_spec(&self, form: &Form) -> Result<(String, Spec), String> {
+        let datasets: Vec<String> = match form.dataset {
+            Some(i) => vec![self
+                .datasets
+                .get(i)
+                .ok_or("no data set in the catalog")?
+                .name
+                .clone()],
+            None if self.datasets.is_empty() => return Err("no data set in the catalog".into()),
+            None => self.datasets.iter().map(|d| d.name.clone()).collect(),
+        };
+        let models: Vec<ModelKind> = match form.model {
+            Some(i) => vec![ModelKind::TABLE_ORDER[i]],
+            None => ModelKind::TABLE_ORDER.to_vec(),
+        };
+        let preset = Preset::ALL[form.preset];
+        let mut spec = Spec::new(datasets.clone());
+        spec.models = models.clone();
+        match preset {
+            Preset::PaperGrid => {}
+            Preset::Quick => {
+                for &m in &models {
+                    let axes = match m {
+                        ModelKind::Esn => vec![("alpha".to_string(), vec![0.5, 1.0])],
+                        ModelKind::MfEsn => vec![("dt".to_string(), vec![0.1, 0.01])],
+                        ModelKind::MfRnn | ModelKind::Rnn => {
+                            vec![("lr".to_string(), vec![0.001, 0.01])]
+                        }
+                    };
+                    spec.grid
+                        .insert(m, Grid::new(axes).map_err(|e| e.to_string())?);
+                }
+            }
+            Preset::PaperPreset => {
+                if datasets.len() != 1 {
+                    return Err("the paper preset needs one data set".into());
+                }
+                for &m in &models {
+                    let params = paper::selected(&datasets[0], m).ok_or_else(|| {
+                        format!("the paper gives no {m} preset for {}", datasets[0])
+                    })?;
+                    let axes = params.into_iter().map(|(k, v)| (k, vec![v])).collect();
+                    spec.grid
+                        .insert(m, Grid::new(axes).map_err(|e| e.to_string())?);
+                }
+            }
+        }
+        let d = form
+            .dataset
+            .and_then(|i| self.datasets.get(i))
+            .map_or("all data sets".to_string(), |d| d.name.clone());
+        let m = form.model.map_or("all models".to_string(), |i| {
+            ModelKind::TABLE_ORDER[i].to_string()
+        });
+        Ok((format!("{d} x {m} ({})", preset.label()), spec))
+    }
+
+    fn export(&mut self, format: Format) -> Vec<Effect> {
+        let Some(run) = self.current() else {
+            self.error("no sweep to export".into());
+            return Vec::new();
+        };
+        let ext = match format {
+            Format::Markdown => "md",
+            Format::Csv => "csv",
+            Format::Latex => "tex",
+        };
+        let path = self
+            .results_dir
+            .join(run.spec.short_hash())
+            .join(format!("table-iv.{ext}"));
+        vec![Effect::Export {
+            path,
+            contents: run.table().render(format),
+        }]
+    }
+}
+
+/// Applies one action to the state and returns the effects the runtime must perform. Does no I/O.
+pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Key(k) => on_key(app, k),
+        Action::Tick(now) => {
+            app.now = now;
+            Vec::new()
+        }
+        Action::Restored(sweeps) => {
+            let mut unfinished = Vec::new();
+            for s in sweeps {
+                let id = app.next_id;
+                app.next_id += 1;
+                let label = format!(
+                    "stored {} ({})",
+                    s.spec.datasets.join(", "),
+                    s.spec.short_hash()
+                );
+                let mut entry = RunEntry::new(id, label, s.spec);
+                for (_, r) in s.records {
+                    entry.absorb(r, Duration::ZERO);
+                }
+                entry.add_final_jobs();
+                let complete = entry.complete();
+                entry.state = RunState::Stored { complete };
+                if !complete {
+                    unfinished.push(id);
+                }
+                app.runs.push(entry);
+            }
+            if !unfinished.is_empty() {
+                app.popup = Some(Popup::ResumeOffer(unfinished));
+            }
+            Vec::new()
+        }
+        Action::SpecLoaded(Ok(spec)) => {
+            let label = format!(
+                "{} x {}",
+                spec.datasets.join(", "),
+                spec.models
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            app.enqueue(label, spec, false)
+        }
+        Action::SpecLoaded(Err(e)) => {
+            app.error(e);
+            Vec::new()
+        }
+        Action::StoreOpened { run, records } => {
+            let now = app.now;
+            if let Some(entry) = app.run_mut(run) {
+                for (_, r) in records {
+                    entry.absorb(r, now);
+                }
+                entry.add_final_jobs();
+            }
+            Vec::new()
+        }
+        Action::Engine { run, event } => {
+            on_event(app, run, event);
+            Vec::new()
+        }
+        Action::RunEnded { run, result } => {
+            let now = app.now;
+            let Some(entry) = app.run_mut(run) else {
+                return Vec::new();
+            };
+            for row in entry.jobs.values_mut() {
+                if row.state == JobState::Running {
+                    row.state = JobState::Pending;
+                    row.started = None;
+                    row.fraction = 0.0;
+                }
+            }
+            let label = entry.label.clone();
+            match result {
+                Ok(summary) => {
+                    entry.counts = summary.counts;
+                    entry.state = if summary.cancelled {
+                        RunState::Cancelled
+                    } else {
+                        RunState::Finished
+                    };
+                    let _ = now;
+                    app.status = format!(
+                        "{label}: {} ({} done, {} failed)",
+                        if summary.cancelled {
+                            "cancelled"
+                        } else {
+                            "finished"
+                        },
+                        summary.counts.done,
+                        summary.counts.failed
+                    );
+                }
+                Err(e) => {
+                    entry.state = RunState::Failed(e.clone());
+                    app.error(format!("{label}: {e}"));
+                }
+            }
+            app.start_next()
+        }
+        Action::StabilityComputed { params, result } => {
+            if params == app.stability.params {
+                app.stability.computing = false;
+                if let Err(e) = &result {
+                    app.status = format!("error: stability: {e}");
+                }
+                app.stability.picture = Some(result);
+            }
+            Vec::new()
+        }
+        Action::Exported(Ok(path)) => {
+            app.status = format!("wrote {}", path.display());
+            Vec::new()
+        }
+        Action::Exported(Err(e)) | Action::Error(e) => {
+            app.error(e);
+            Vec::new()
+        }
+    }
+}
+
+fn on_event(app: &mut App, run: RunId, event: Event) {
+    let now = app.now;
+    let mut status = None;
+    let Some(entry) = app.run_mut(run) else {
+        return;
+    };
+    match event {
+        Event::Planned(c) => entry.counts = c,
+        Event::Started { key, counts } => {
+            entry.counts = counts;
+            let row = entry
+                .jobs
+                .entry(key.clone())
+                .or_insert_with(JobRow::pending);
+            row.state = JobState::Running;
+            row.started = Some(now);
+            row.fraction = 0.0;
+            entry.follow = Some(key);
+        }
+        Event::Progress { key, progress } => {
+            let step = entry
+                .curves
+                .get(&key)
+                .map_or(0, |c| c.loss.len().max(c.val.len()));
+            let (loss, val, epoch) = parse_note(&progress.message);
+            let x = epoch.unwrap_or(step as f64);
+            let curves = entry.curves.entry(key.clone()).or_default();
+            if let Some(l) = loss {
+                curves.loss.push((x, l));
+            }
+            if let Some(v) = val {
+                curves.val.push((x, v));
+            }
+            if let Some(row) = entry.jobs.get_mut(&key) {
+                row.fraction = progress.fraction.clamp(0.0, 1.0);
+                row.note = progress.message;
+            }
+        }
+        Event::Finished { record, counts } => {
+            entry.counts = counts;
+            entry.absorb(record, now);
+        }
+        Event::Failed {
+            key,
+            message,
+            counts,
+        } => {
+            entry.counts = counts;
+            status = Some(format!("job {key} failed: {message}"));
+            // The engine stores the failure; mirror it so selection sees every configuration.
+            let job = match key.stage {
+                Stage::Validation => {
+                    Job::validation(&entry.spec, &key.dataset, key.model, key.config)
+                }
+                Stage::Final => Job::final_of(&entry.spec, &key.dataset, key.model, key.config),
+            };
+            if let Some(job) = job {
+                let outcome = Outcome::Failed {
+                    message: message.clone(),
+                };
+                entry
+                    .records
+                    .insert(key.clone(), Record::new(&job, outcome, 0.0));
+            }
+            let row = entry
+                .jobs
+                .entry(key.clone())
+                .or_insert_with(JobRow::pending);
+            row.state = JobState::Failed;
+            row.elapsed = row.started.map(|s| now.saturating_sub(s));
+            row.note = message;
+        }
+        Event::Selected {
+            dataset,
+            model,
+            selection,
+        } => {
+            if let Some(job) = Job::final_of(&entry.spec, &dataset, model, selection.config) {
+                entry.jobs.entry(job.key).or_insert_with(JobRow::pending);
+            }
+            status = Some(format!(
+                "{dataset} {model}: selected configuration #{} ({:.4})",
+                selection.config, selection.score
+            ));
+        }
+        Event::Unselectable {
+            dataset,
+            model,
+            reason,
+        } => status = Some(format!("{dataset} {model}: nothing selectable ({reason})")),
+    }
+    if let Some(s) = status {
+        app.status = s;
+    }
+}
+
+/// Reads `loss=<x>`, `val=<x>` and `epoch <n>` / `epoch=<n>` from a progress note.
+fn parse_note(note: &str) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let mut loss = None;
+    let mut val = None;
+    let mut epoch = None;
+    let mut words = note.split_whitespace().peekable();
+    while let Some(w) = words.next() {
+        let w = w.trim_end_matches(',');
+        if let Some((k, v)) = w.split_once('=') {
+            let v = v.parse::<f64>().ok().filter(|v| v.is_finite());
+            match k {
+                "loss" => loss = v,
+                "val" => val = v,
+                "epoch" => epoch = v,
+                _ => {}
+            }
+        } else if w == "epoch" {
+            epoch = words.peek().and_then(|n| n.split('/').next()?.parse().ok());
+        }
+    }
+    (loss, val, epoch)
+}
+
+fn on_key(app: &mut App, key: Key) -> Vec<Effect> {
+    if let Some(popup) = app.popup.take() {
+        return on_popup_key(app, popup, key);
+    }
+    match key {
+        Key::Char('q') => {
+            app.quit = true;
+            return vec![Effect::Quit];
+        }
+        Key::Char('?') => {
+            app.popup = Some(Popup::Help);
+            return Vec::new();
+        }
+        Key::Tab => {
+            app.tab = Tab::ALL[(app.tab.index() + 1) % Tab::ALL.len()];
+            return tab_entered(app);
+        }
+        Key::BackTab => {
+            app.tab = Tab::ALL[(app.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()];
+            return tab_entered(app);
+        }
+        Key::Char(c @ '1'..='5') => {
+            app.tab = Tab::ALL[c as usize - '1' as usize];
+            return tab_entered(app);
+        }
+        _ => {}
+    }
+    match app.tab {
+        Tab::Queue => queue_key(app, key),
+        Tab::Live => {
+            select_run_key(app, key);
+            Vec::new()
+        }
+        Tab::Results => results_key(app, key),
+        Tab::Stability => stability_key(app, key),
+        Tab::Data => {
+            match key {
+                Key::Down | Key::Char('j') => {
+                    app.dataset_sel =
+                        (app.dataset_sel + 1).min(app.datasets.len().saturating_sub(1))
+                }
+                Key::Up | Key::Char('k') => app.dataset_sel = app.dataset_sel.saturating_sub(1),
+                _ => {}
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn tab_entered(app: &mut App) -> Vec<Effect> {
+    if app.tab == Tab::Stability && app.stability.picture.is_none() && !app.stability.computing {
+        app.stability.computing = true;
+        return vec![Effect::ComputeStability(app.stability.params)];
+    }
+    Vec::new()
+}
+
+/// `[` and `]` (and h/l outside the Queue) choose the sweep.
+fn select_run_key(app: &mut App, key: Key) -> bool {
+    let n = app.runs.len();
+    match key {
+        Key::Char(']') | Key::Right | Key::Char('l') if n > 0 => {
+            app.selected = (app.selected + 1).min(n - 1);
+            app.job_scroll = 0;
+            true
+        }
+        Key::Char('[') | Key::Left | Key::Char('h') => {
+            app.selected = app.selected.saturating_sub(1);
+            app.job_scroll = 0;
+            true
+        }
+        _ => false,
+    }
+}
+
+fn queue_key(app: &mut App, key: Key) -> Vec<Effect> {
+    if select_run_key(app, key) {
+        return Vec::new();
+    }
+    let current = app.current().map(|r| (r.id, r.state.clone()));
+    match key {
+        Key::Down | Key::Char('j') => {
+            let n = app.current().map_or(0, |r| r.jobs.len());
+            app.job_scroll = (app.job_scroll + 1).min(n.saturating_sub(1));
+            Vec::new()
+        }
+        Key::Up | Key::Char('k') => {
+            app.job_scroll = app.job_scroll.saturating_sub(1);
+            Vec::new()
+        }
+        Key::Char('a') => {
+            app.popup = Some(Popup::Form(Form {
+                field: 0,
+                dataset: (!app.datasets.is_empty()).then_some(0),
+                model: None,
+                preset: 0,
+            }));
+            Vec::new()
+        }
+        Key::Char('o') => {
+            app.popup = Some(Popup::SpecPath(String::new()));
+            Vec::new()
+        }
+        Key::Char('p') => match current {
+            Some((id, RunState::Running)) => {
+                app.run_mut(id).expect("selected").state = RunState::Paused;
+                app.status = "paused: running jobs finish, no new ones start".into();
+                vec![Effect::Pause(id)]
+            }
+            Some((id, RunState::Paused)) => {
+                app.run_mut(id).expect("selected").state = RunState::Running;
+                app.status = "resumed".into();
+                vec![Effect::Resume(id)]
+            }
+            _ => {
+                app.status = "nothing running to pause".into();
+                Vec::new()
+            }
+        },
+        Key::Char('c') => match current {
+            Some((id, s)) if s.is_active() => {
+                app.status = "cancelling: running jobs finish and are stored".into();
+                vec![Effect::Cancel(id)]
+            }
+            Some((id, RunState::Queued)) => {
+                app.runs.retain(|r| r.id != id);
+                app.selected = app.selected.min(app.runs.len().saturating_sub(1));
+                app.status = "removed from the queue".into();
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Key::Char('r') => match current {
+            Some((_, s)) if s.is_active() || s == RunState::Queued => {
+                app.status = "already queued".into();
+                Vec::new()
+            }
+            Some((_, s)) => {
+                let entry = app.current().expect("selected");
+                let (label, spec) = (entry.label.clone(), entry.spec.clone());
+                // Jobs already stored are skipped by the engine; failed ones run again.
+                let retry = !matches!(s, RunState::Stored { .. } | RunState::Cancelled);
+                app.enqueue(label, spec, retry)
+            }
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn on_popup_key(app: &mut App, popup: Popup, key: Key) -> Vec<Effect> {
+    match popup {
+        Popup::Help | Popup::Error(_) => {
+            if !matches!(key, Key::Esc | Key::Enter | Key::Char('?') | Key::Char('q')) {
+                app.popup = Some(popup);
+            }
+            Vec::new()
+        }
+        Popup::ResumeOffer(ids) => match key {
+            Key::Char('y') | Key::Enter => {
+                let mut effects = Vec::new();
+                for id in ids {
+                    if let Some(e) = app.run_mut(id) {
+                        e.state = RunState::Queued;
+                    }
+                }
+                effects.extend(app.start_next());
+                app.status = "resuming unfinished sweeps".into();
+                effects
+            }
+            Key::Char('n') | Key::Esc => Vec::new(),
+            _ => {
+                app.popup = Some(Popup::ResumeOffer(ids));
+                Vec::new()
+            }
+        },
+        Popup::SpecPath(mut path) => match key {
+            Key::Esc => Vec::new(),
+            Key::Enter if !path.trim().is_empty() => {
+                vec![Effect::LoadSpec(PathBuf::from(path.trim()))]
+            }
+            Key::Backspace => {
+                path.pop();
+                app.popup = Some(Popup::SpecPath(path));
+                Vec::new()
+            }
+            Key::Char(c) => {
+                path.push(c);
+                app.popup = Some(Popup::SpecPath(path));
+                Vec::new()
+            }
+            _ => {
+                app.popup = Some(Popup::SpecPath(path));
+                Vec::new()
+            }
+        },
+        Popup::Form(mut form) => {
+            let n_d = app.datasets.len();
+            let step = |v: Option<usize>, n: usize, up: bool| -> Option<usize> {
+                // Cycle through None (all) and 0..n.
+                let i = v.map_or(0, |i| i + 1);
+                let i = if up {
+                    (i + 1) % (n + 1)
+                } else {
+                    (i + n) % (n + 1)
+                };
+                i.checked_sub(1)
+            };
+            match key {
+                Key::Esc => return Vec::new(),
+                Key::Enter => {
+                    return match app.form_spec(&form) {
+                        Ok((label, spec)) => app.enqueue(label, spec, false),
+                        Err(e) => {
+                            app.error(e);
+                            Vec::new()
+                        }
+                    };
+                }
+                Key::Down | Key::Char('j') | Key::Tab => form.field = (form.field + 1) % 3,
+                Key::Up | Key::Char('k') | Key::BackTab => form.field = (form.field + 2) % 3,
+                Key::Left | Key::Char('h') | Key::Right | Key::Char('l') => {
+                    let up = matches!(key, Key::Right | Key::Char('l'));
+                    match form.field {
+                        0 => form.dataset = step(form.dataset, n_d, up),
+                        1 => form.model = step(form.model, 4, up),
+                        _ => form.preset = (form.preset + if up { 1 } else { 2 }) % 3,
+                    }
+                }
+                _ => {}
+            }
+            app.popup = Some(Popup::Form(form));
+            Vec::new()
+        }
+    }
+}
+
+fn results_key(app: &mut App, key: Key) -> Vec<Effect> {
+    if select_run_key(app, key) {
+        return Vec::new();
+    }
+    match key {
+        Key::Char('s') => {
+            app.sort = app.sort.next();
+            app.status = format!("sorted by {}", app.sort.label());
+            Vec::new()
+        }
+        Key::Char('m') => app.export(Format::Markdown),
+        Key::Char('v') => app.export(Format::Csv),
+        Key::Char('t') => app.export(Format::Latex),
+        _ => Vec::new(),
+    }
+}
+
+/// The values each stability parameter steps through.
+const DT_STEPS: [f64; 5] = [0.001, 0.01, 0.05, 0.1, 0.5];
+
+fn stability_key(app: &mut App, key: Key) -> Vec<Effect> {
+    let st = &mut app.stability;
+    let p = &mut st.params;
+    match key {
+        Key::Down | Key::Char('j') => st.field = (st.field + 1) % 4,
+        Key::Up | Key::Char('k') => st.field = (st.field + 3) % 4,
+        Key::Left | Key::Char('h') | Key::Right | Key::Char('l') => {
+            let up = matches!(key, Key::Right | Key::Char('l'));
+            let sign = if up { 1.0 } else { -1.0 };
+            match st.field {
+                0 => {
+                    let i = DT_STEPS
+                        .iter()
+                        .position(|d| *d >= p.dt)
+                        .unwrap_or(DT_STEPS.len() - 1);
+                    let i = if up {
+                        (i + 1).min(DT_STEPS.len() - 1)
+                    } else {
+                        i.saturating_sub(1)
+                    };
+                    p.dt = DT_STEPS[i];
+                }
+                1 => p.gamma = round2((p.gamma + sign * 0.05).clamp(0.0, 1.0)),
+                2 => p.s = round2((p.s + sign).clamp(1.0, 10.0)),
+                _ => p.rho = round2((p.rho + sign * 0.1).clamp(0.1, 5.0)),
+            }
+            st.computing = true;
+            return vec![Effect::ComputeStability(*p)];
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_notes_yield_loss_validation_and_epoch() {
+        assert_eq!(
+            parse_note("epoch 140/500 loss=0.25 val=0.9"),
+            (Some(0.25), Some(0.9), Some(140.0))
+        );
+        assert_eq!(parse_note("draw 2/5"), (None, None, None));
+        assert_eq!(parse_note("loss=NaN"), (None, None, None));
+    }
+
+    #[test]
+    fn sort_key_cycles_through_every_model_and_back() {
+        let mut k = SortKey::Paper;
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            k = k.next();
+            seen.push(k);
+        }
+        assert_eq!(seen[5], SortKey::Paper);
+        assert_eq!(seen[1], SortKey::Model(ModelKind::Esn));
+    }
+}

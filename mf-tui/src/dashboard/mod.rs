@@ -1,0 +1,37 @@
+//! The `mf` terminal dashboard: queue sweeps, watch them run, read Table IV, explore stability and data.
+//!
+//! # Structure
+//!
+//! - [`App`] is the whole state; [`view`] draws it and is a pure function of it.
+//! - Keys, clock ticks and background notifications (engine [`crate::engine::Event`]s, loaded specs, computed
+//!   pictures) are [`Action`]s; [`update`] applies one and does no I/O, returning [`Effect`]s.
+//! - [`Runtime`] performs effects: sweeps run on worker threads through [`crate::engine::run()`] and report
+//!   through a channel; [`run_dashboard`] owns the terminal.
+//!
+//! # Entry point
+//!
+//! The binary builds a [`DashboardConfig`] with the results directory, an [`crate::engine::Evaluator`], the
+//! data set catalog as [`DatasetSummary`] values, and optionally a [`ReservoirTrace`] and a
+//! [`StabilityAnalyzer`], then calls [`run_dashboard`].
+//!
+//! # Invariants
+//!
+//! - Only [`run_dashboard`] touches the terminal; only [`Runtime`] touches files and threads.
+//! - Closing the dashboard never deletes a record: results live in the engine's store, and reopening shows
+//!   them and offers to resume unfinished sweeps.
+
+mod app;
+mod data;
+mod runtime;
+mod view;
+
+pub use app::{
+    update, Action, App, Curves, Effect, Form, JobRow, JobState, Key, Popup, Preset, RunEntry,
+    RunId, RunState, SortKey, StabilityView, StoredSweep, Tab,
+};
+pub use data::{
+    ClassExamples, DatasetSummary, ReservoirTrace, StabilityAnalyzer, StabilityParams,
+    StabilityPicture,
+};
+pub use runtime::{run_dashboard, scan_results, DashboardConfig, Runtime};
+pub use view::{clock, view, KEYS};

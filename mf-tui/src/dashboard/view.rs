@@ -1,0 +1,818 @@
+//! Drawing: a pure function of [`App`].
+
+use std::time::Duration;
+
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::canvas::{Canvas, Circle, Line as CanvasLine, Points};
+use ratatui::widgets::{
+    Axis, Block, Cell, Chart, Clear, Dataset, Gauge, GraphType, Paragraph, Row, Table, Tabs, Wrap,
+};
+use ratatui::Frame;
+
+use crate::engine::{Metric, ModelKind};
+
+use super::app::{App, JobState, Popup, Preset, RunState, SortKey, Tab};
+
+const PALETTE: [Color; 6] = [
+    Color::Cyan,
+    Color::Yellow,
+    Color::Magenta,
+    Color::Green,
+    Color::Red,
+    Color::Blue,
+];
+
+/// Every key, as the help popup lists them.
+pub const KEYS: &[(&str, &str)] = &[
+    ("?", "show or hide this help"),
+    ("q", "quit (stored results stay)"),
+    ("Tab / Shift-Tab, 1-5", "switch view"),
+    ("arrows / h j k l", "move"),
+    ("[ ]", "previous / next sweep"),
+    (
+        "Queue: a",
+        "add a run from the form (data set x model x preset)",
+    ),
+    ("Queue: o", "add a sweep from a spec file path"),
+    ("Queue: p", "pause / resume the selected sweep"),
+    ("Queue: c", "cancel the sweep (or drop it from the queue)"),
+    ("Queue: r", "re-run the sweep (resume, retrying failures)"),
+    ("Results: s", "change the sort order"),
+    ("Results: m v t", "export Markdown / CSV / LaTeX"),
+    ("Stability: j k / h l", "choose a parameter / change it"),
+    ("Data: j k", "choose a data set"),
+    ("Esc / Enter", "close a popup, confirm a form"),
+];
+
+/// Draws the whole dashboard.
+pub fn view(app: &App, frame: &mut Frame) {
+    let [tabs, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    let titles = Tab::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{} {}", i + 1, t.title()));
+    frame.render_widget(
+        Tabs::new(titles)
+            .select(Tab::ALL.iter().position(|t| *t == app.tab))
+            .highlight_style(Style::new().bold().reversed()),
+        tabs,
+    );
+    match app.tab {
+        Tab::Queue => queue(app, frame, body),
+        Tab::Live => live(app, frame, body),
+        Tab::Results => results(app, frame, body),
+        Tab::Stability => stability(app, frame, body),
+        Tab::Data => data(app, frame, body),
+    }
+    let style = if app.status.starts_with("error") {
+        Style::new().fg(Color::Red)
+    } else {
+        Style::new()
+    };
+    frame.render_widget(Paragraph::new(app.status.as_str()).style(style), status);
+    if let Some(p) = &app.popup {
+        popup(app, p, frame, body);
+    }
+}
+
+/// `m:ss`, or `h:mm:ss` past an hour.
+pub fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+fn run_state_style(s: &RunState) -> Style {
+    match s {
+        RunState::Running => Style::new().fg(Color::Green),
+        RunState::Paused => Style::new().fg(Color::Yellow),
+        RunState::Failed(_) => Style::new().fg(Color::Red),
+        RunState::Stored { complete: false } | RunState::Cancelled => {
+            Style::new().fg(Color::Yellow)
+        }
+        _ => Style::new(),
+    }
+}
+
+fn queue(app: &App, frame: &mut Frame, area: Rect) {
+    let n = app.runs.len().clamp(1, 8) as u16;
+    let [sweeps, jobs] =
+        Layout::vertical([Constraint::Length(n + 3), Constraint::Min(0)]).areas(area);
+    let rows = app.runs.iter().enumerate().map(|(i, r)| {
+        let (running, failed, pending, done) = r.tally();
+        let total = r.jobs.len().max(1);
+        let elapsed = match (&r.state, r.started) {
+            (s, Some(t)) if s == &RunState::Running || s == &RunState::Paused => {
+                clock(app.now.saturating_sub(t))
+            }
+            _ => "-".into(),
+        };
+        let eta = if r.state == RunState::Running {
+            r.counts.eta.map_or("-".into(), clock)
+        } else {
+            "-".into()
+        };
+        let mut row = Row::new(vec![
+            Cell::from(format!("#{}", r.id)),
+            Cell::from(r.label.clone()),
+            Cell::from(r.state.label()).style(run_state_style(&r.state)),
+            Cell::from(format!("{:>3}%", (done + failed) * 100 / total)),
+            Cell::from(format!("{running}/{pending}/{done}/{failed}")),
+            Cell::from(elapsed),
+            Cell::from(eta),
+        ]);
+        if i == app.selected {
+            row = row.style(Style::new().reversed());
+        }
+        row
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(4),
+            Constraint::Min(20),
+            Constraint::Length(10),
+            Constraint::Length(5),
+            Constraint::Length(17),
+            Constraint::Length(8),
+            Constraint::Length(8),
+        ],
+    )
+    .header(
+        Row::new([
+            "id",
+            "sweep",
+            "state",
+            "done",
+            "run/pend/ok/fail",
+            "elapsed",
+            "ETA",
+        ])
+        .bold(),
+    )
+    .block(Block::bordered().title(" Sweeps  (a add, o spec file, p pause, c cancel, r re-run) "));
+    frame.render_widget(table, sweeps);
+
+    let Some(run) = app.current() else {
+        frame.render_widget(
+            Paragraph::new("The queue is empty: press a to add a run or o to load a spec file.")
+                .block(Block::bordered().title(" Jobs ")),
+            jobs,
+        );
+        return;
+    };
+    // Running and failed jobs first, then pending ones, then finished ones.
+    let mut keys: Vec<_> = run.jobs.iter().collect();
+    keys.sort_by_key(|(_, row)| row.state);
+    let visible = jobs.height.saturating_sub(3) as usize;
+    let scroll = app
+        .job_scroll
+        .min(keys.len().saturating_sub(visible.max(1)));
+    let rows = keys.iter().skip(scroll).take(visible).map(|(k, row)| {
+        let (state, style) = match row.state {
+            JobState::Running => ("running", Style::new().fg(Color::Green)),
+            JobState::Failed => ("failed", Style::new().fg(Color::Red)),
+            JobState::Pending => ("pending", Style::new().fg(Color::DarkGray)),
+            JobState::Done => ("done", Style::new()),
+        };
+        let config = run
+            .records
+            .get(k)
+            .map(|r| &r.params)
+            .cloned()
+            .or_else(|| run.spec.grid_for(k.model).config(k.config))
+            .map(|p| {
+                p.iter()
+                    .map(|(n, v)| format!("{n}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        let elapsed = match (row.state, row.started, row.elapsed) {
+            (JobState::Running, Some(t), _) => clock(app.now.saturating_sub(t)),
+            (_, _, Some(e)) => clock(e),
+            _ => "-".into(),
+        };
+        let progress = match row.state {
+            JobState::Done => row.score.map_or("done".into(), |s| format!("{s:.4}")),
+            JobState::Failed => row.note.clone(),
+            JobState::Running => format!("{:>3.0}% {}", row.fraction * 100.0, row.note),
+            JobState::Pending => String::new(),
+        };
+        Row::new(vec![
+            Cell::from(state).style(style),
+            Cell::from(match k.stage {
+                crate::engine::Stage::Validation => "val",
+                crate::engine::Stage::Final => "final",
+            }),
+            Cell::from(k.dataset.clone()),
+            Cell::from(k.model.to_string()),
+            Cell::from(format!("#{} {config}", k.config)),
+            Cell::from(progress),
+            Cell::from(elapsed),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(7),
+            Constraint::Length(5),
+            Constraint::Length(16),
+            Constraint::Length(6),
+            Constraint::Min(18),
+            Constraint::Min(16),
+            Constraint::Length(8),
+        ],
+    )
+    .header(
+        Row::new([
+            "state",
+            "stage",
+            "data set",
+            "model",
+            "configuration",
+            "progress",
+            "elapsed",
+        ])
+        .bold(),
+    )
+    .block(Block::bordered().title(format!(
+        " Jobs of #{} ({} of {}, j/k scroll) ",
+        run.id,
+        scroll + 1,
+        keys.len()
+    )));
+    frame.render_widget(table, jobs);
+}
+
+fn bounds(points: impl Iterator<Item = (f64, f64)>) -> ([f64; 2], [f64; 2]) {
+    let mut x = [f64::INFINITY, f64::NEG_INFINITY];
+    let mut y = [f64::INFINITY, f64::NEG_INFINITY];
+    for (a, b) in points {
+        x = [x[0].min(a), x[1].max(a)];
+        y = [y[0].min(b), y[1].max(b)];
+    }
+    let fix = |r: [f64; 2]| {
+        if !r[0].is_finite() {
+            [0.0, 1.0]
+        } else if r[1] - r[0] < 1e-12 {
+            [r[0] - 0.5, r[1] + 0.5]
+        } else {
+            r
+        }
+    };
+    (fix(x), fix(y))
+}
+
+fn labels(r: [f64; 2]) -> Vec<Line<'static>> {
+    vec![
+        Line::from(format!("{:.3}", r[0])),
+        Line::from(format!("{:.3}", (r[0] + r[1]) / 2.0)),
+        Line::from(format!("{:.3}", r[1])),
+    ]
+}
+
+fn chart<'a>(title: String, series: &'a [(String, Vec<(f64, f64)>)]) -> Chart<'a> {
+    let (x, y) = bounds(series.iter().flat_map(|(_, p)| p.iter().copied()));
+    let datasets = series
+        .iter()
+        .enumerate()
+        .map(|(i, (name, pts))| {
+            Dataset::default()
+                .name(name.clone())
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::new().fg(PALETTE[i % PALETTE.len()]))
+                .data(pts)
+        })
+        .collect();
+    Chart::new(datasets)
+        .block(Block::bordered().title(title))
+        .x_axis(Axis::default().bounds(x).labels(labels(x)))
+        .y_axis(Axis::default().bounds(y).labels(labels(y)))
+}
+
+fn live(app: &App, frame: &mut Frame, area: Rect) {
+    let [top, curves, trace] = Layout::vertical([
+        Constraint::Length(5),
+        Constraint::Percentage(50),
+        Constraint::Min(6),
+    ])
+    .areas(area);
+    let Some(run) = app.current() else {
+        frame.render_widget(
+            Paragraph::new("No sweep yet.").block(Block::bordered().title(" Grid search ")),
+            top,
+        );
+        trace_chart(app, frame, trace);
+        return;
+    };
+    let (running, failed, pending, done) = run.tally();
+    let total = (running + failed + pending + done).max(1);
+    let best = run
+        .best_validation()
+        .map_or("best so far: -".to_string(), |(s, m, k)| {
+            format!(
+                "best so far: {s:.4} {} ({} {} #{})",
+                match m {
+                    Metric::Accuracy => "accuracy",
+                    Metric::Rmse => "RMSE",
+                },
+                k.dataset,
+                k.model,
+                k.config
+            )
+        });
+    let block = Block::bordered().title(format!(" Grid search of #{} {} ", run.id, run.label));
+    let inner = block.inner(top);
+    frame.render_widget(block, top);
+    let [gauge, text] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(
+        Gauge::default()
+            .ratio((done + failed) as f64 / total as f64)
+            .label(format!("{}/{} jobs", done + failed, total))
+            .gauge_style(Style::new().fg(Color::Green)),
+        gauge,
+    );
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::from(format!(
+                "{running} running, {pending} pending, {done} done, {failed} failed"
+            )),
+            Line::from(best),
+        ]),
+        text,
+    );
+    let followed = run.follow.as_ref();
+    let series: Vec<(String, Vec<(f64, f64)>)> = followed
+        .and_then(|k| run.curves.get(k))
+        .map(|c| {
+            let mut v = Vec::new();
+            if !c.loss.is_empty() {
+                v.push(("loss".to_string(), c.loss.clone()));
+            }
+            if !c.val.is_empty() {
+                v.push(("validation".to_string(), c.val.clone()));
+            }
+            v
+        })
+        .unwrap_or_default();
+    let title = followed.map_or(" Training curves ".to_string(), |k| {
+        format!(" Training curves of {k} ")
+    });
+    if series.is_empty() {
+        frame.render_widget(
+            Paragraph::new(
+                "No curve yet: trainable models report loss= and val= in their progress.",
+            )
+            .block(Block::bordered().title(title)),
+            curves,
+        );
+    } else {
+        frame.render_widget(chart(title, &series), curves);
+    }
+    trace_chart(app, frame, trace);
+}
+
+fn trace_chart(app: &App, frame: &mut Frame, area: Rect) {
+    match &app.trace {
+        Some(t) if !t.units.is_empty() => {
+            let series: Vec<(String, Vec<(f64, f64)>)> = t
+                .units
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.clone(),
+                        v.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect(),
+                    )
+                })
+                .collect();
+            frame.render_widget(
+                chart(format!(" Reservoir states: {} ", t.title), &series),
+                area,
+            );
+        }
+        _ => frame.render_widget(
+            Paragraph::new("No reservoir trace provided.")
+                .block(Block::bordered().title(" Reservoir states ")),
+            area,
+        ),
+    }
+}
+
+fn results(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(run) = app.current() else {
+        frame.render_widget(
+            Paragraph::new("No results yet.").block(Block::bordered().title(" Table IV ")),
+            area,
+        );
+        return;
+    };
+    let table = run.table();
+    let mut rows: Vec<_> = table.rows.iter().collect();
+    match app.sort {
+        SortKey::Paper => {}
+        SortKey::Name => rows.sort_by(|a, b| a.dataset.cmp(&b.dataset)),
+        SortKey::Model(m) => rows.sort_by(|a, b| {
+            let key = |r: &crate::engine::table::Row| {
+                let higher = r.metric.is_none_or(|m| m.higher_is_better());
+                r.cells
+                    .iter()
+                    .find(|c| c.model == m)
+                    .and_then(|c| c.ours.as_ref())
+                    .and_then(|o| o.summary.as_ref().ok())
+                    .map(|s| if higher { -s.mean } else { s.mean })
+                    .unwrap_or(f64::INFINITY)
+            };
+            key(a).total_cmp(&key(b))
+        }),
+    }
+    let mut header = vec![Cell::from("data set"), Cell::from(" ")];
+    for m in &table.models {
+        header.push(Cell::from(format!("{m}")));
+        header.push(Cell::from("paper"));
+    }
+    let body = rows.iter().map(|row| {
+        let higher = row.metric.is_none_or(|m| m.higher_is_better());
+        let ours: Vec<Option<(f64, f64)>> = row
+            .cells
+            .iter()
+            .map(|c| {
+                c.ours
+                    .as_ref()
+                    .and_then(|o| o.summary.as_ref().ok())
+                    .map(|s| (s.mean, s.std))
+            })
+            .collect();
+        let best =
+            ours.iter()
+                .flatten()
+                .map(|(m, _)| *m)
+                .reduce(|a, b| if (b > a) == higher { b } else { a });
+        let mut cells = vec![
+            Cell::from(row.dataset.clone()),
+            Cell::from(row.metric.map_or(" ", |m| m.arrow())),
+        ];
+        for (c, o) in row.cells.iter().zip(&ours) {
+            let is_best = o.is_some() && o.map(|x| x.0) == best;
+            let text = match (o, &c.ours) {
+                // The star keeps the best visible without colour (and in plain-text snapshots).
+                (Some((m, s)), _) => format!("{m:.3}±{s:.3}{}", if is_best { "*" } else { "" }),
+                (None, Some(f)) => match &f.summary {
+                    Err(e) => format!("failed: {e}"),
+                    Ok(_) => "-".into(),
+                },
+                (None, None) => "-".into(),
+            };
+            let mut cell = Cell::from(text);
+            if is_best {
+                cell = cell.style(Style::new().fg(Color::Green).add_modifier(Modifier::BOLD));
+            }
+            cells.push(cell);
+            cells.push(
+                Cell::from(
+                    c.paper
+                        .map_or("-".into(), |p| format!("{:.3}±{:.3}", p.mean, p.std)),
+                )
+                .style(Style::new().fg(Color::DarkGray)),
+            );
+        }
+        Row::new(cells)
+    });
+    let mut widths = vec![Constraint::Length(16), Constraint::Length(1)];
+    for _ in &table.models {
+        widths.push(Constraint::Length(12));
+        widths.push(Constraint::Length(11));
+    }
+    frame.render_widget(
+        Table::new(body, widths).header(Row::new(header).bold()).block(
+            Block::bordered().title(format!(
+                " Table IV of #{}: ours (best *) beside the paper, mean±std; sorted by {} (s), export m/v/t ",
+                run.id,
+                app.sort.label()
+            )),
+        ),
+        area,
+    );
+}
+
+fn stability(app: &App, frame: &mut Frame, area: Rect) {
+    let [side, plot] = Layout::horizontal([Constraint::Length(34), Constraint::Min(0)]).areas(area);
+    let st = &app.stability;
+    let p = st.params;
+    let names = [
+        ("dt", p.dt),
+        ("gamma", p.gamma),
+        ("s", p.s),
+        ("rho (||W_h||)", p.rho),
+    ];
+    let mut lines: Vec<Line> = names
+        .iter()
+        .enumerate()
+        .map(|(i, (n, v))| {
+            let l = Line::from(format!(
+                "{} {n:<14} {v}",
+                if i == st.field { ">" } else { " " }
+            ));
+            if i == st.field {
+                l.reversed()
+            } else {
+                l
+            }
+        })
+        .collect();
+    lines.push(Line::from(""));
+    let verdict = |name: &str, ok: bool| {
+        Line::from(vec![
+            Span::raw(format!("{name:<12}")),
+            if ok {
+                Span::styled("holds", Style::new().fg(Color::Green))
+            } else {
+                Span::styled("fails", Style::new().fg(Color::Red))
+            },
+        ])
+    };
+    match &st.picture {
+        _ if st.computing => lines.push(Line::from("computing...")),
+        None => lines.push(Line::from("no picture yet")),
+        Some(Err(e)) => lines.push(Line::from(format!("error: {e}")).red()),
+        Some(Ok(pic)) => {
+            lines.push(Line::from(format!(
+                "spectral radius {:.4}",
+                pic.spectral_radius
+            )));
+            lines.push(Line::from(format!(
+                "V.6 bounds [{:.4}, {:.4}]",
+                pic.v6_bounds.0, pic.v6_bounds.1
+            )));
+            lines.push(Line::from(format!("Bauer-Fike radius {:.4}", pic.radius)));
+            lines.push(Line::from(""));
+            lines.push(verdict("Lemma V.1", pic.lemma_v1));
+            lines.push(verdict("Theorem V.3", pic.theorem_v3));
+            lines.push(verdict("Theorem V.6", pic.theorem_v6));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from("j/k choose, h/l change"));
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Configuration ")),
+        side,
+    );
+    let pic = match &st.picture {
+        Some(Ok(pic)) => Some(pic),
+        _ => None,
+    };
+    let extent = pic
+        .map(|p| {
+            p.eigenvalues
+                .iter()
+                .chain(&p.centres)
+                .map(|(a, b)| a.abs().max(b.abs()))
+                .chain([p.v6_bounds.0.abs(), p.v6_bounds.1.abs()])
+                .fold(1.0_f64, f64::max)
+        })
+        .unwrap_or(1.0)
+        * 1.15;
+    // Terminal cells are about twice as tall as wide: widen the x range so the unit circle looks round.
+    let aspect = (plot.width.max(1) as f64 / 2.0) / plot.height.max(1) as f64;
+    let (xr, yr) = if aspect >= 1.0 {
+        (extent * aspect, extent)
+    } else {
+        (extent, extent / aspect)
+    };
+    let canvas = Canvas::default()
+        .block(
+            Block::bordered()
+                .title(" Jacobian eigenvalues (•), centres (x), unit circle, V.6 bounds (|) "),
+        )
+        .marker(Marker::Braille)
+        .x_bounds([-xr, xr])
+        .y_bounds([-yr, yr])
+        .paint(move |ctx| {
+            ctx.draw(&CanvasLine::new(-xr, 0.0, xr, 0.0, Color::DarkGray));
+            ctx.draw(&CanvasLine::new(0.0, -yr, 0.0, yr, Color::DarkGray));
+            ctx.draw(&Circle {
+                x: 0.0,
+                y: 0.0,
+                radius: 1.0,
+                color: Color::White,
+            });
+            if let Some(pic) = pic {
+                for b in [pic.v6_bounds.0, pic.v6_bounds.1] {
+                    ctx.draw(&CanvasLine::new(b, -yr * 0.5, b, yr * 0.5, Color::Yellow));
+                }
+                ctx.layer();
+                ctx.draw(&Points {
+                    coords: &pic.eigenvalues,
+                    color: Color::Cyan,
+                });
+                for &(x, y) in &pic.centres {
+                    ctx.print(x, y, Span::styled("x", Style::new().fg(Color::Magenta)));
+                }
+            }
+        });
+    frame.render_widget(canvas, plot);
+}
+
+fn data(app: &App, frame: &mut Frame, area: Rect) {
+    let [list, plot] = Layout::vertical([
+        Constraint::Length(app.datasets.len() as u16 + 3),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    if app.datasets.is_empty() {
+        frame.render_widget(
+            Paragraph::new("No data set found.").block(Block::bordered().title(" Data sets ")),
+            area,
+        );
+        return;
+    }
+    let rows = app.datasets.iter().enumerate().map(|(i, d)| {
+        let r = Row::new(vec![
+            d.name.clone(),
+            d.source.clone(),
+            format!("{}/{}", d.n_train, d.n_test),
+            if d.length.0 == d.length.1 {
+                d.length.0.to_string()
+            } else {
+                format!("{}-{}", d.length.0, d.length.1)
+            },
+            d.n_inputs.to_string(),
+            d.n_classes.map_or("regression".into(), |c| c.to_string()),
+        ]);
+        if i == app.dataset_sel {
+            r.reversed()
+        } else {
+            r
+        }
+    });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(18),
+                Constraint::Min(10),
+                Constraint::Length(10),
+                Constraint::Length(8),
+                Constraint::Length(5),
+                Constraint::Length(10),
+            ],
+        )
+        .header(Row::new(["name", "source", "train/test", "length", "dims", "classes"]).bold())
+        .block(Block::bordered().title(" Data sets (j/k choose) ")),
+        list,
+    );
+    let Some(d) = app.datasets.get(app.dataset_sel) else {
+        return;
+    };
+    let mut series = Vec::new();
+    let mut colours = Vec::new();
+    for (ci, class) in d.examples.iter().enumerate() {
+        for (si, s) in class.series.iter().enumerate() {
+            let name = if si == 0 {
+                format!("class {}", class.label)
+            } else {
+                String::new()
+            };
+            series.push((
+                name,
+                s.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect(),
+            ));
+            colours.push(PALETTE[ci % PALETTE.len()]);
+        }
+    }
+    let title = format!(" {}: a few series per class (first input) ", d.name);
+    if series.is_empty() {
+        frame.render_widget(
+            Paragraph::new("No example series.").block(Block::bordered().title(title)),
+            plot,
+        );
+        return;
+    }
+    let (x, y) = bounds(
+        series
+            .iter()
+            .flat_map(|(_, p): &(String, Vec<(f64, f64)>)| p.iter().copied()),
+    );
+    let datasets = series
+        .iter()
+        .zip(&colours)
+        .map(|((name, pts), c)| {
+            let ds = Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::new().fg(*c))
+                .data(pts);
+            if name.is_empty() {
+                ds
+            } else {
+                ds.name(name.clone())
+            }
+        })
+        .collect();
+    frame.render_widget(
+        Chart::new(datasets)
+            .block(Block::bordered().title(title))
+            .x_axis(Axis::default().bounds(x).labels(labels(x)))
+            .y_axis(Axis::default().bounds(y).labels(labels(y))),
+        plot,
+    );
+}
+
+fn centred(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn popup(app: &App, p: &Popup, frame: &mut Frame, area: Rect) {
+    let (title, lines, w): (&str, Vec<Line>, u16) = match p {
+        Popup::Help => (
+            " Keys (Esc closes) ",
+            KEYS.iter()
+                .map(|(k, d)| Line::from(vec![Span::raw(format!("{k:<22}")).bold(), Span::raw(*d)]))
+                .collect(),
+            78,
+        ),
+        Popup::Error(e) => (
+            " Error (Esc closes) ",
+            vec![Line::from(e.as_str()).red()],
+            70,
+        ),
+        Popup::SpecPath(path) => (
+            " Spec file (Enter loads, Esc cancels) ",
+            vec![Line::from(format!("{path}_"))],
+            70,
+        ),
+        Popup::ResumeOffer(ids) => (
+            " Unfinished sweeps ",
+            vec![
+                Line::from(format!(
+                    "{} stored sweep(s) are unfinished: {}.",
+                    ids.len(),
+                    ids.iter()
+                        .map(|i| format!("#{i}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                Line::from("Resume them now? y / n"),
+            ],
+            60,
+        ),
+        Popup::Form(f) => {
+            let d = f
+                .dataset
+                .and_then(|i| app.datasets.get(i))
+                .map_or("all data sets".to_string(), |d| d.name.clone());
+            let m = f.model.map_or("all models".to_string(), |i| {
+                ModelKind::TABLE_ORDER[i].to_string()
+            });
+            let presets = [Preset::PaperGrid, Preset::PaperPreset, Preset::Quick];
+            let fields = [
+                ("data set", d),
+                ("model", m),
+                ("preset", presets[f.preset].label().to_string()),
+            ];
+            let mut lines: Vec<Line> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, (n, v))| {
+                    let l = Line::from(format!("{n:<10} < {v} >"));
+                    if i == f.field {
+                        l.reversed()
+                    } else {
+                        l
+                    }
+                })
+                .collect();
+            lines.push(Line::from(""));
+            lines.push(Line::from("j/k field, h/l value, Enter queue, Esc cancel"));
+            (" Add a run ", lines, 56)
+        }
+    };
+    let r = centred(area, w, lines.len() as u16 + 2);
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .alignment(Alignment::Left)
+            .block(Block::bordered().title(title)),
+        r,
+    );
+}

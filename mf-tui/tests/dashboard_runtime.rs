@@ -1,0 +1,183 @@
+//! The runtime over the real engine and store, with a fake evaluator and no terminal: sweeps run on worker
+//! threads, finished results survive closing, reopening offers to resume, and bad input becomes an error in
+//! the interface.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mf_tui::dashboard::{
+    Action, App, DashboardConfig, DatasetSummary, Key, Popup, RunState, Runtime,
+};
+use mf_tui::engine::{Evaluator, Job, JobOutcome, JobProgress, Metric, Stage};
+
+/// Scores are a function of the configuration; configuration 1 of the RNN fails, as a diverging run would.
+#[derive(Debug)]
+struct Fake {
+    delay: Duration,
+}
+
+impl Evaluator for Fake {
+    fn evaluate(&self, job: &Job, progress: &dyn Fn(JobProgress)) -> Result<JobOutcome, String> {
+        std::thread::sleep(self.delay);
+        if job.key.stage == Stage::Validation
+            && job.key.model == mf_tui::engine::ModelKind::Rnn
+            && job.key.config == 1
+        {
+            return Err("diverged at step 3".into());
+        }
+        progress(JobProgress {
+            fraction: 0.5,
+            message: "epoch 1 loss=0.5 val=0.7".into(),
+        });
+        Ok(JobOutcome {
+            scores: job
+                .seeds
+                .iter()
+                .map(|s| 0.5 + 0.1 * job.key.config as f64 + (s % 7) as f64 / 100.0)
+                .collect(),
+            metric: Metric::Accuracy,
+            wall: Duration::from_millis(1),
+        })
+    }
+}
+
+const SPEC: &str = r#"
+datasets = ["SyntheticControl"]
+models = ["esn", "rnn"]
+draws = 2
+trials = 2
+[grid.esn]
+alpha = [0.5, 1]
+[grid.rnn]
+lr = [0.001, 0.01]
+"#;
+
+fn config(
+    dir: &std::path::Path,
+    delay: Duration,
+    specs: Vec<std::path::PathBuf>,
+) -> DashboardConfig {
+    let mut c = DashboardConfig::new(
+        dir.to_path_buf(),
+        Arc::new(Fake { delay }),
+        vec![DatasetSummary {
+            name: "SyntheticControl".into(),
+            ..Default::default()
+        }],
+    );
+    c.threads = 2;
+    c.specs = specs;
+    c
+}
+
+/// Pumps background actions until `done` holds or ten seconds pass.
+fn pump(rt: &mut Runtime, app: &mut App, done: impl Fn(&App) -> bool) {
+    let start = Instant::now();
+    while !done(app) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out: {:?}",
+            app.status
+        );
+        rt.wait(app, Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_sweep_runs_in_the_background_and_its_results_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec_path = dir.path().join("small.toml");
+    std::fs::write(&spec_path, SPEC).unwrap();
+    let results = dir.path().join("results");
+    let (mut rt, mut app) = Runtime::new(config(&results, Duration::ZERO, vec![spec_path]));
+    pump(&mut rt, &mut app, |a| {
+        a.runs
+            .first()
+            .is_some_and(|r| r.state == RunState::Finished)
+    });
+    let run = &app.runs[0];
+    // 4 validation jobs, one failed, then a final job per model.
+    assert_eq!(run.tally(), (0, 1, 0, 5), "{:?}", run.jobs);
+    let table = run.table();
+    assert!(table.rows[0].cells.iter().all(|c| c.ours.is_some()));
+    // Export writes the table beside the store.
+    rt.dispatch(&mut app, Action::Key(Key::Char('3')));
+    rt.dispatch(&mut app, Action::Key(Key::Char('v')));
+    assert!(app.status.starts_with("wrote"), "{}", app.status);
+    let csv = std::fs::read_to_string(
+        results
+            .join(app.runs[0].spec.short_hash())
+            .join("table-iv.csv"),
+    )
+    .unwrap();
+    assert!(csv.contains("SyntheticControl"));
+    drop(rt);
+
+    // Reopening shows the stored sweep as complete; nothing is offered for resumption.
+    let (mut rt, mut app) = Runtime::new(config(&results, Duration::ZERO, Vec::new()));
+    rt.drain(&mut app);
+    assert_eq!(app.runs.len(), 1);
+    assert_eq!(app.runs[0].state, RunState::Stored { complete: true });
+    assert_eq!(app.runs[0].tally(), (0, 1, 0, 5));
+    assert_eq!(app.popup, None);
+}
+
+#[test]
+fn an_interrupted_sweep_is_offered_for_resumption_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec_path = dir.path().join("small.toml");
+    std::fs::write(&spec_path, SPEC).unwrap();
+    let results = dir.path().join("results");
+    let (mut rt, mut app) = Runtime::new(config(
+        &results,
+        Duration::from_millis(150),
+        vec![spec_path],
+    ));
+    pump(&mut rt, &mut app, |a| {
+        a.runs.first().is_some_and(|r| r.tally().3 >= 1)
+    });
+    rt.dispatch(&mut app, Action::Key(Key::Char('c')));
+    pump(&mut rt, &mut app, |a| {
+        a.runs[0].state == RunState::Cancelled
+    });
+    let stored = app.runs[0].records.len();
+    assert!(stored < 6, "cancelled before the end: {stored}");
+    drop(rt);
+
+    let (mut rt, mut app) = Runtime::new(config(&results, Duration::ZERO, Vec::new()));
+    rt.drain(&mut app);
+    assert_eq!(app.runs[0].state, RunState::Stored { complete: false });
+    assert_eq!(app.runs[0].records.len(), stored);
+    assert!(matches!(app.popup, Some(Popup::ResumeOffer(_))));
+    rt.dispatch(&mut app, Action::Key(Key::Char('y')));
+    pump(&mut rt, &mut app, |a| a.runs[0].state == RunState::Finished);
+    assert_eq!(app.runs[0].tally(), (0, 1, 0, 5));
+}
+
+#[test]
+fn a_malformed_spec_file_and_a_missing_one_show_errors_and_the_dashboard_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "datasets = [\"A\"]\nmodels = [\"lstm\"]\n").unwrap();
+    let (mut rt, mut app) = Runtime::new(config(dir.path(), Duration::ZERO, vec![bad]));
+    rt.drain(&mut app);
+    assert!(
+        matches!(app.popup, Some(Popup::Error(_))),
+        "{:?}",
+        app.popup
+    );
+    assert!(app.runs.is_empty());
+    rt.dispatch(&mut app, Action::Key(Key::Esc));
+    rt.dispatch(&mut app, Action::Key(Key::Char('o')));
+    for c in dir.path().join("missing.toml").to_string_lossy().chars() {
+        rt.dispatch(&mut app, Action::Key(Key::Char(c)));
+    }
+    rt.dispatch(&mut app, Action::Key(Key::Enter));
+    assert!(app.status.contains("missing.toml"), "{}", app.status);
+    // Without a stability analysis the view says so instead of failing.
+    rt.dispatch(&mut app, Action::Key(Key::Esc));
+    rt.dispatch(&mut app, Action::Key(Key::Char('4')));
+    assert!(matches!(app.stability.picture, Some(Err(_))));
+    assert!(rt.dispatch(&mut app, Action::Key(Key::Char('l'))));
+    assert!(!rt.dispatch(&mut app, Action::Key(Key::Char('q'))));
+}
