@@ -111,6 +111,16 @@ fn a_sweep_runs_in_the_background_and_its_results_survive_reopening() {
     )
     .unwrap();
     assert!(csv.contains("SyntheticControl"));
+    // The default analysis (paper Fig. 6 over mf-core) answers the Stability view, and a key moves it.
+    rt.dispatch(&mut app, Action::Key(Key::Char('4')));
+    let before = app.stability.picture.clone().unwrap().unwrap();
+    assert_eq!(before.eigenvalues.len(), 100);
+    rt.dispatch(&mut app, Action::Key(Key::Char('l')));
+    let after = app.stability.picture.clone().unwrap().unwrap();
+    assert!(
+        after.v6_bounds.0 < before.v6_bounds.0,
+        "a larger dt moves the left line left"
+    );
     drop(rt);
 
     // Reopening shows the stored sweep as complete; nothing is offered for resumption.
@@ -159,7 +169,9 @@ fn a_malformed_spec_file_and_a_missing_one_show_errors_and_the_dashboard_goes_on
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "datasets = [\"A\"]\nmodels = [\"lstm\"]\n").unwrap();
-    let (mut rt, mut app) = Runtime::new(config(dir.path(), Duration::ZERO, vec![bad]));
+    let mut c = config(dir.path(), Duration::ZERO, vec![bad]);
+    c.stability = None;
+    let (mut rt, mut app) = Runtime::new(c);
     rt.drain(&mut app);
     assert!(
         matches!(app.popup, Some(Popup::Error(_))),

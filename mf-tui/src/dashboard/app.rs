@@ -1242,7 +1242,7 @@ fn stability_key(app: &mut App, key: Key) -> Vec<Effect> {
                     };
                     p.dt = DT_STEPS[i];
                 }
-                1 => p.gamma = round2((p.gamma + sign * 0.05).clamp(0.0, 1.0)),
+                1 => p.gamma = round2((p.gamma + sign * 0.05).clamp(0.05, 1.0)),
                 2 => p.s = round2((p.s + sign).clamp(1.0, 10.0)),
                 _ => p.rho = round2((p.rho + sign * 0.1).clamp(0.1, 5.0)),
             }

@@ -92,3 +92,89 @@ pub trait StabilityAnalyzer: Send + Sync {
     /// Analyses `params`; an `Err` is shown in the interface.
     fn analyze(&self, params: &StabilityParams) -> Result<StabilityPicture, String>;
 }
+
+/// The paper's Fig. 6 setting over mf-core's analysis: `n_units` units, states ~ N(0, 1), input 1,
+/// `W_x ~ U(-5, 5)`, zero bias, `W_h` uniform rescaled to spectral norm `rho`, the paper's physics (Table II).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fig6Stability {
+    /// Units. Default 100 (paper Fig. 6).
+    pub n_units: usize,
+    /// Seed of the drawn weights and state. Default 0.
+    pub seed: u64,
+}
+
+impl Default for Fig6Stability {
+    fn default() -> Self {
+        Fig6Stability {
+            n_units: 100,
+            seed: 0,
+        }
+    }
+}
+
+impl StabilityAnalyzer for Fig6Stability {
+    fn analyze(&self, p: &StabilityParams) -> Result<StabilityPicture, String> {
+        let cell = mf_core::MfCell::new(p.dt, p.gamma, p.s);
+        let sp = mf_core::stability::fig6_spectrum(&cell, self.n_units, p.rho, self.seed)
+            .map_err(|e| e.to_string())?;
+        let st = sp.stability;
+        Ok(StabilityPicture {
+            eigenvalues: sp.eigenvalues.iter().map(|[re, im]| (*re, *im)).collect(),
+            centres: sp.centres.iter().map(|c| (*c, 0.0)).collect(),
+            radius: sp.radius,
+            v6_bounds: (st.theorem_v6.lower, st.theorem_v6.upper),
+            spectral_radius: sp.spectral_radius,
+            lemma_v1: st.lemma_v1.holds,
+            theorem_v3: st.theorem_v3.holds,
+            theorem_v6: st.theorem_v6.holds,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fig6_picture_is_consistent_with_bauer_fike_and_theorem_v6() {
+        let params = StabilityParams::default();
+        let pic = Fig6Stability {
+            n_units: 30,
+            seed: 4,
+        }
+        .analyze(&params)
+        .unwrap();
+        assert_eq!(pic.eigenvalues.len(), 30);
+        assert_eq!(pic.centres.len(), 30);
+        let modulus = pic
+            .eigenvalues
+            .iter()
+            .map(|(a, b)| a.hypot(*b))
+            .fold(0.0, f64::max);
+        assert!((modulus - pic.spectral_radius).abs() < 1e-12);
+        // Theorem V.4: every eigenvalue lies within the radius of some centre.
+        for (re, im) in &pic.eigenvalues {
+            let near = pic
+                .centres
+                .iter()
+                .map(|(c, _)| (re - c).hypot(*im))
+                .fold(f64::INFINITY, f64::min);
+            assert!(near <= pic.radius * (1.0 + 1e-9), "{near} > {}", pic.radius);
+        }
+        // The centres lie between the Theorem V.6 lines.
+        let (lo, hi) = pic.v6_bounds;
+        assert!(pic
+            .centres
+            .iter()
+            .all(|(c, _)| *c >= lo - 1e-12 && *c <= hi + 1e-12));
+    }
+
+    #[test]
+    fn invalid_configurations_are_errors_not_panics() {
+        let bad = StabilityParams {
+            gamma: 0.0,
+            ..StabilityParams::default()
+        };
+        assert!(Fig6Stability::default().analyze(&bad).is_err());
+    }
+}

@@ -30,8 +30,8 @@ pub use app::{
     RunId, RunState, SortKey, StabilityView, StoredSweep, Tab,
 };
 pub use data::{
-    ClassExamples, DatasetSummary, ReservoirTrace, StabilityAnalyzer, StabilityParams,
-    StabilityPicture,
+    ClassExamples, DatasetSummary, Fig6Stability, ReservoirTrace, StabilityAnalyzer,
+    StabilityParams, StabilityPicture,
 };
 pub use runtime::{run_dashboard, scan_results, DashboardConfig, Runtime};
 pub use view::{clock, view, KEYS};

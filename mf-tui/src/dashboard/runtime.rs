@@ -20,7 +20,7 @@ use ratatui::Terminal;
 use crate::engine::{open_spec_store, read_store, run, Control, Evaluator, RunOptions, Spec};
 
 use super::app::{update, Action, App, Effect, Key, RunId, StoredSweep};
-use super::data::{DatasetSummary, ReservoirTrace, StabilityAnalyzer};
+use super::data::{DatasetSummary, Fig6Stability, ReservoirTrace, StabilityAnalyzer};
 use super::view::view;
 
 /// Everything the dashboard needs from its caller.
@@ -34,7 +34,7 @@ pub struct DashboardConfig {
     pub datasets: Vec<DatasetSummary>,
     /// Reservoir state trajectories for the Live view, if any.
     pub trace: Option<ReservoirTrace>,
-    /// Stability analysis for the Stability view; None shows a message there.
+    /// Stability analysis for the Stability view; None shows a message there. Default: [`Fig6Stability`].
     pub stability: Option<Arc<dyn StabilityAnalyzer>>,
     /// Worker threads per sweep; 0 uses every core. Default 0.
     pub threads: usize,
@@ -56,7 +56,8 @@ impl std::fmt::Debug for DashboardConfig {
 }
 
 impl DashboardConfig {
-    /// A configuration with no trace, no stability analysis, every core and no spec to queue.
+    /// A configuration with no trace, the Fig. 6 stability analysis ([`Fig6Stability`]), every core and no
+    /// spec to queue.
     pub fn new(
         results_dir: PathBuf,
         evaluator: Arc<dyn Evaluator>,
@@ -67,7 +68,7 @@ impl DashboardConfig {
             evaluator,
             datasets,
             trace: None,
-            stability: None,
+            stability: Some(Arc::new(Fig6Stability::default())),
             threads: 0,
             specs: Vec::new(),
         }
