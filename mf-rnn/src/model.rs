@@ -351,7 +351,28 @@ mod tests {
                 .unwrap()
                 .to_vec2::<f32>()
                 .unwrap();
+            let kind = match cell {
+                RnnCell::Mf(c) => mf_core::CellKind::Mf(c),
+                RnnCell::Tanh => mf_core::CellKind::Tanh,
+            };
+            let arr = |t: &Tensor| {
+                let v = t.to_vec2::<f32>().unwrap();
+                Array2::from_shape_fn((v.len(), v[0].len()), |(i, j)| v[i][j])
+            };
+            let (w_in, w_rec) = (arr(&p.kernel), arr(&p.recurrent));
+            let bias = p.bias.to_vec1::<f32>().unwrap();
             for (row, &i) in batch.order.iter().enumerate() {
+                // mf-core's ndarray update, one series at a time up to its own length: an independent
+                // implementation of the same recurrence.
+                let mut h = Array2::<f32>::zeros((1, 5));
+                for t in 0..seq.lengths[i] {
+                    let x_t = seq.x.slice(ndarray::s![i..i + 1, t, ..]).to_owned();
+                    let pre = x_t.dot(&w_in) + h.dot(&w_rec) + ndarray::aview1(&bias);
+                    kind.update(pre.view(), h.view_mut());
+                }
+                for (a, b) in all[row].iter().zip(h.iter()) {
+                    assert!((a - b).abs() < 1e-6, "series {i}: {a} vs mf-core {b}");
+                }
                 let alone = Batch::new(&seq, &[i], &dev).unwrap();
                 let one = final_states(&cell, &p, &alone)
                     .unwrap()
