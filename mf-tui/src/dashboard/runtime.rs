@@ -257,7 +257,7 @@ pub fn scan_results(results: &Path) -> Vec<StoredSweep> {
         .filter_map(|d| {
             let spec = Spec::load(&d.join("spec.toml")).ok()?;
             let contents = read_store(&d.join("store.jsonl")).ok()?;
-            (contents.spec_hash == spec.hash()).then(|| StoredSweep {
+            (contents.spec_hash == spec.hash()).then_some(StoredSweep {
                 spec,
                 records: contents.records,
             })

@@ -752,8 +752,8 @@ fn popup(app: &App, p: &Popup, frame: &mut Frame, area: Rect) {
         ),
         Popup::Error(e) => (
             " Error (Esc closes) ",
-            vec![Line::from(e.as_str()).red()],
-            70,
+            e.lines().map(|l| Line::from(l.to_string()).red()).collect(),
+            90,
         ),
         Popup::SpecPath(path) => (
             " Spec file (Enter loads, Esc cancels) ",
@@ -806,7 +806,10 @@ fn popup(app: &App, p: &Popup, frame: &mut Frame, area: Rect) {
             (" Add a run ", lines, 56)
         }
     };
-    let r = centred(area, w, lines.len() as u16 + 2);
+    // Long lines wrap: count the rows they take so the box fits them.
+    let inner = w.min(area.width).saturating_sub(2).max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let r = centred(area, w, rows as u16 + 2);
     frame.render_widget(Clear, r);
     frame.render_widget(
         Paragraph::new(lines)
