@@ -1,0 +1,93 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while reading, fetching or generating data sets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataError {
+    /// Malformed text input. `path` is `<bytes>` when parsing from memory; `line` is 1-based.
+    #[error("{path}:{line}: {msg}")]
+    Parse {
+        /// File the text came from, or `<bytes>`.
+        path: String,
+        /// 1-based line number of the offending line (the last line for end-of-input errors).
+        line: usize,
+        /// What was found and what was expected.
+        msg: String,
+    },
+    /// An I/O failure on a file or directory.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// No `<Name>_TRAIN.<ts|tsv|arff>` under the data directory.
+    #[error("data set {name} not found under {} (expected {name}/{name}_TRAIN.ts, .tsv or .arff)", dir.display())]
+    NotFound {
+        /// Data set name.
+        name: String,
+        /// Data directory searched.
+        dir: PathBuf,
+    },
+    /// Downloading or unpacking an archive failed.
+    #[error("download of {url} failed: {msg}")]
+    Download {
+        /// The archive URL.
+        url: String,
+        /// What went wrong.
+        msg: String,
+    },
+    /// The splits of one data set disagree, or a value does not fit the Arrow layout.
+    #[error("invalid data set {name}: {msg}")]
+    Invalid {
+        /// Data set name.
+        name: String,
+        /// What is inconsistent.
+        msg: String,
+    },
+    /// Reading or writing the Arrow IPC cache failed.
+    #[error("arrow ipc {}: {msg}", path.display())]
+    Ipc {
+        /// The IPC file.
+        path: PathBuf,
+        /// The Arrow error, as text.
+        msg: String,
+    },
+    /// A generator or split was given parameters it cannot honour.
+    #[error("invalid parameter {name}: {msg}")]
+    Param {
+        /// Parameter name.
+        name: &'static str,
+        /// Why it was rejected.
+        msg: String,
+    },
+}
+
+impl DataError {
+    pub(crate) fn parse(path: &str, line: usize, msg: impl Into<String>) -> Self {
+        DataError::Parse {
+            path: path.to_string(),
+            line,
+            msg: msg.into(),
+        }
+    }
+
+    /// Replaces the `<bytes>` placeholder of a parse error by a file name.
+    pub(crate) fn with_path(self, p: &std::path::Path) -> Self {
+        match self {
+            DataError::Parse { line, msg, .. } => DataError::Parse {
+                path: p.display().to_string(),
+                line,
+                msg,
+            },
+            DataError::Io { source, .. } => DataError::Io {
+                path: p.to_path_buf(),
+                source,
+            },
+            e => e,
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Time-series data for the memristive-friendly recurrent networks: loaders for the UCR/UEA/TSER
+//! archive formats (`.ts`, `.tsv`, `.arff`) into Arrow, the registry of the paper's ten data sets
+//! (Table I), data directory resolution, downloads, seeded fit/validation splits, generators
+//! needing no files, and an Arrow IPC cache.
+//!
+//! Parsers take any [`std::io::BufRead`] or bytes; the path functions only add the file name to
+//! errors. This crate depends on no other crate of the workspace.
+
+mod dataset;
+mod dir;
+mod error;
+mod fetch;
+pub mod generate;
+mod ipc;
+mod load;
+pub mod parse;
+mod registry;
+mod split;
+
+pub use dataset::{
+    dim_column, fill_nan, Dataset, FillMissing, Split, TaskKind, LABEL_COLUMN, LENGTH_COLUMN,
+    TARGET_COLUMN,
+};
+pub use dir::{resolve_data_dir, DATA_DIR_ENV};
+pub use error::DataError;
+pub use fetch::{extract_archive, fetch, Progress};
+pub use ipc::{read_ipc, write_ipc};
+pub use load::{find_split_file, load_dataset, parse_bytes, read_split, split_from_reader};
+pub use parse::{Format, RawSplit};
+pub use registry::{paper_datasets, verify, DatasetInfo, Shape, VerifyEntry, VerifyReport};
+pub use split::{shuffle_split, stratified_split};

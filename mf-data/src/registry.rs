@@ -1,0 +1,374 @@
+//! The paper's ten data sets (Table I) and a check of the copies on disk against it.
+
+use std::path::Path;
+
+use crate::load::{find_split_file, load_dataset};
+use crate::{DataError, Dataset, Format};
+
+/// What the paper (Table I) says about one data set, and where to get it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetInfo {
+    /// Archive name, e.g. `ECG5000`.
+    pub name: &'static str,
+    /// Training series in the paper.
+    pub n_train: usize,
+    /// Test series in the paper.
+    pub n_test: usize,
+    /// Shortest series length.
+    pub min_len: usize,
+    /// Longest series length.
+    pub max_len: usize,
+    /// Number of classes; `None` for regression.
+    pub n_classes: Option<usize>,
+    /// Dimensions per time step.
+    pub n_dims: usize,
+    /// Format of the copies used here.
+    pub format: Format,
+    /// Default archive URL (a zip holding `<Name>_TRAIN.*` and `<Name>_TEST.*`).
+    pub url: &'static str,
+    /// Known differences between the paper and the archive.
+    pub note: &'static str,
+}
+
+macro_rules! ucr {
+    ($n:literal) => {
+        concat!(
+            "https://www.timeseriesclassification.com/aeon-toolkit/",
+            $n,
+            ".zip"
+        )
+    };
+}
+
+/// The ten data sets of the paper's Table I, in its order.
+///
+/// Classification sets come from the UCR/UEA archive (`https://www.timeseriesclassification.com/aeon-toolkit/<Name>.zip`).
+/// FloodModeling1-3 come from the Monash TSER archive, whose files are on Zenodo record 3902694
+/// (`https://zenodo.org/records/3902694/files/<Name>.zip`); every URL can be overridden in
+/// [`crate::fetch`].
+pub fn paper_datasets() -> Vec<DatasetInfo> {
+    let c = |name, n_train, n_test, min_len, max_len, k, n_dims, format, url, note| DatasetInfo {
+        name,
+        n_train,
+        n_test,
+        min_len,
+        max_len,
+        n_classes: k,
+        n_dims,
+        format,
+        url,
+        note,
+    };
+    vec![
+        c(
+            "JapaneseVowels",
+            270,
+            370,
+            7,
+            29,
+            Some(9),
+            12,
+            Format::Ts,
+            ucr!("JapaneseVowels"),
+            "variable length",
+        ),
+        c(
+            "SyntheticControl",
+            300,
+            300,
+            60,
+            60,
+            Some(6),
+            1,
+            Format::Tsv,
+            ucr!("SyntheticControl"),
+            "",
+        ),
+        c(
+            "ECG5000",
+            500,
+            4500,
+            140,
+            140,
+            Some(5),
+            1,
+            Format::Tsv,
+            ucr!("ECG5000"),
+            "",
+        ),
+        c(
+            "GunPoint",
+            50,
+            150,
+            150,
+            150,
+            Some(2),
+            1,
+            Format::Ts,
+            ucr!("GunPoint"),
+            "",
+        ),
+        c(
+            "Wafer",
+            1000,
+            6164,
+            152,
+            152,
+            Some(2),
+            1,
+            Format::Tsv,
+            ucr!("Wafer"),
+            "",
+        ),
+        c(
+            "Epilepsy",
+            137,
+            138,
+            206,
+            206,
+            Some(4),
+            3,
+            Format::Ts,
+            ucr!("Epilepsy"),
+            "",
+        ),
+        c(
+            "Coffee",
+            28,
+            28,
+            286,
+            286,
+            Some(2),
+            1,
+            Format::Tsv,
+            ucr!("Coffee"),
+            "",
+        ),
+        c(
+            "FloodModeling1",
+            471,
+            202,
+            266,
+            266,
+            None,
+            1,
+            Format::Ts,
+            "https://zenodo.org/records/3902694/files/FloodModeling1.zip",
+            "",
+        ),
+        c(
+            "FloodModeling2",
+            389,
+            167,
+            266,
+            266,
+            None,
+            1,
+            Format::Ts,
+            "https://zenodo.org/records/3902694/files/FloodModeling2.zip",
+            "the archive copy has 466/201 series",
+        ),
+        c(
+            "FloodModeling3",
+            429,
+            184,
+            266,
+            266,
+            None,
+            1,
+            Format::Ts,
+            "https://zenodo.org/records/3902694/files/FloodModeling3.zip",
+            "",
+        ),
+    ]
+}
+
+/// The registry entry named `name` (exact match).
+pub fn info(name: &str) -> Option<DatasetInfo> {
+    paper_datasets().into_iter().find(|d| d.name == name)
+}
+
+/// The true shape of a data set as loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shape {
+    /// Training series.
+    pub n_train: usize,
+    /// Test series; `None` when the test file is absent.
+    pub n_test: Option<usize>,
+    /// Shortest series length over both splits.
+    pub min_len: usize,
+    /// Longest series length over both splits.
+    pub max_len: usize,
+    /// Number of classes; `None` for regression.
+    pub n_classes: Option<usize>,
+    /// Dimensions per time step.
+    pub n_dims: usize,
+    /// Missing values inside series, both splits.
+    pub n_missing: usize,
+    /// Format of the training file.
+    pub format: Option<Format>,
+}
+
+impl Shape {
+    /// The shape of a loaded data set.
+    pub fn of(d: &Dataset) -> Shape {
+        let (min_len, max_len) = d.length_range();
+        Shape {
+            n_train: d.train.n_series(),
+            n_test: d.test.as_ref().map(|t| t.n_series()),
+            min_len,
+            max_len,
+            n_classes: d.classes().map(<[String]>::len),
+            n_dims: d.n_dims(),
+            n_missing: d.train.n_missing() + d.test.as_ref().map_or(0, |t| t.n_missing()),
+            format: None,
+        }
+    }
+}
+
+/// One data set's verification result.
+#[derive(Debug)]
+pub struct VerifyEntry {
+    /// The registry entry.
+    pub info: DatasetInfo,
+    /// The shape found on disk, or the error that prevented loading it.
+    pub found: Result<Shape, DataError>,
+    /// Every difference from the registry, one sentence each.
+    pub warnings: Vec<String>,
+}
+
+/// The result of [`verify`].
+#[derive(Debug)]
+pub struct VerifyReport {
+    /// One entry per registry data set, in Table I order.
+    pub entries: Vec<VerifyEntry>,
+}
+
+impl VerifyReport {
+    /// All warnings, prefixed by the data set name.
+    pub fn warnings(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .flat_map(|e| {
+                e.warnings
+                    .iter()
+                    .map(move |w| format!("{}: {w}", e.info.name))
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for e in &self.entries {
+            match &e.found {
+                Ok(s) => writeln!(
+                    f,
+                    "{:<16} train {:>5} test {:>5} len {}-{} classes {} dims {} missing {}",
+                    e.info.name,
+                    s.n_train,
+                    s.n_test.map_or("-".to_string(), |n| n.to_string()),
+                    s.min_len,
+                    s.max_len,
+                    s.n_classes
+                        .map_or("regression".to_string(), |k| k.to_string()),
+                    s.n_dims,
+                    s.n_missing
+                )?,
+                Err(err) => writeln!(f, "{:<16} not loaded: {err}", e.info.name)?,
+            }
+            for w in &e.warnings {
+                writeln!(f, "  warning: {w}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Compares the shape of every registry entry on disk with Table I.
+pub fn compare(info: &DatasetInfo, s: &Shape) -> Vec<String> {
+    let mut w = Vec::new();
+    let diff = |w: &mut Vec<String>, what: &str, paper: String, found: String| {
+        if paper != found {
+            w.push(format!("{what} {found} on disk, paper says {paper}"));
+        }
+    };
+    diff(
+        &mut w,
+        "train series",
+        info.n_train.to_string(),
+        s.n_train.to_string(),
+    );
+    match s.n_test {
+        Some(n) => diff(
+            &mut w,
+            "test series",
+            info.n_test.to_string(),
+            n.to_string(),
+        ),
+        None => w.push(format!(
+            "test split missing (paper: {} series)",
+            info.n_test
+        )),
+    }
+    diff(
+        &mut w,
+        "length range",
+        format!("{}-{}", info.min_len, info.max_len),
+        format!("{}-{}", s.min_len, s.max_len),
+    );
+    diff(
+        &mut w,
+        "classes",
+        format!("{:?}", info.n_classes),
+        format!("{:?}", s.n_classes),
+    );
+    diff(
+        &mut w,
+        "dimensions",
+        info.n_dims.to_string(),
+        s.n_dims.to_string(),
+    );
+    if let Some(f) = s.format {
+        if f != info.format {
+            w.push(format!(
+                "format .{} on disk, expected .{}",
+                f.ext(),
+                info.format.ext()
+            ));
+        }
+    }
+    if s.n_missing > 0 {
+        w.push(format!("{} missing values inside series", s.n_missing));
+    }
+    w
+}
+
+/// Loads every registry data set found under `data_dir` and reports each difference from
+/// Table I as a warning, with the true shape of each set.
+pub fn verify(data_dir: &Path) -> VerifyReport {
+    let entries = paper_datasets()
+        .into_iter()
+        .map(|info| {
+            let found = load_dataset(data_dir, info.name).map(|d| {
+                let mut s = Shape::of(&d);
+                s.format = find_split_file(data_dir, info.name, "TRAIN").and_then(|p| {
+                    p.extension()
+                        .and_then(|e| e.to_str())
+                        .and_then(Format::from_ext)
+                });
+                s
+            });
+            let warnings = match &found {
+                Ok(s) => compare(&info, s),
+                Err(e) => vec![format!("not loaded: {e}")],
+            };
+            VerifyEntry {
+                info,
+                found,
+                warnings,
+            }
+        })
+        .collect();
+    VerifyReport { entries }
+}
