@@ -12,7 +12,12 @@
 //!
 //! The binary builds a [`DashboardConfig`] with the results directory, an [`crate::engine::Evaluator`], the
 //! data set catalog as [`DatasetSummary`] values, and optionally a [`ReservoirTrace`] and a
-//! [`StabilityAnalyzer`], then calls [`run_dashboard`].
+//! [`StabilityAnalyzer`] (default: [`Fig6Stability`], the paper's Fig. 6 setting over mf-core), then calls
+//! [`run_dashboard`].
+//!
+//! The Live view draws training curves from progress notes: an evaluator that reports
+//! `JobProgress { message: "epoch 140 loss=0.231 val=0.874", .. }` gets a loss and a validation curve over
+//! epochs (`epoch <n>` or `epoch=<n>`; without it, points are numbered in arrival order).
 //!
 //! # Invariants
 //!

@@ -349,3 +349,30 @@ where
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctrl_c_quits_and_unused_keys_are_ignored() {
+        assert_eq!(
+            key_of(KeyCode::Char('c'), KeyModifiers::CONTROL),
+            Some(Key::Char('q'))
+        );
+        assert_eq!(
+            key_of(KeyCode::Char('c'), KeyModifiers::NONE),
+            Some(Key::Char('c'))
+        );
+        assert_eq!(
+            key_of(KeyCode::BackTab, KeyModifiers::SHIFT),
+            Some(Key::BackTab)
+        );
+        assert_eq!(key_of(KeyCode::F(5), KeyModifiers::NONE), None);
+    }
+
+    #[test]
+    fn scanning_a_missing_results_directory_finds_nothing() {
+        assert!(scan_results(Path::new("/nonexistent/results/dir")).is_empty());
+    }
+}
