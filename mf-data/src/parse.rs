@@ -779,3 +779,226 @@ pub fn parse_arff(reader: impl BufRead) -> Result<RawSplit, DataError> {
     }
     finish(raw, last)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TS_OK: &str = "# comment\r\n@problemName Toy\r\n@timeStamps false\r\n@missing true\r\n@univariate false\r\n@dimensions 2\r\n@equalLength false\r\n@classLabel true a b\r\n@data\r\n1,2,3:4,5,6:a\r\n1,?:3,4:b\r\n";
+    const TS_REG: &str = "@problemName R\n@univariate true\n@equalLength true\n@seriesLength 3\n@targetLabel true\n@data\n1,2,3:0.5\n4,5,6:-1.25\n";
+    const TSV_OK: &str = "1\t0.5\t1.5\t2.5\n2\t3\t4\tNaN\n";
+    const ARFF_UNI: &str = "% c\n@relation toy\n@attribute t1 numeric\n@attribute t2 numeric\n@attribute t3 numeric\n@attribute class {x,y}\n@data\n1,2,3,x\n4,5,?,y\n";
+    const ARFF_MULTI: &str = "@relation toy\n@attribute series relational\n@attribute t1 numeric\n@attribute t2 numeric\n@end series\n@attribute class {'x','y'}\n@data\n'1,2\\n3,4',x\n\"5,6\\n7,?\",'y'\n";
+
+    fn check_err(format: Format, text: &str, line: usize, needle: &str) {
+        match parse_reader(format, text.as_bytes()) {
+            Err(DataError::Parse { path, line: l, msg }) => {
+                assert_eq!(path, BYTES_PATH);
+                assert_eq!(l, line, "wrong line for {msg:?}");
+                assert!(msg.contains(needle), "{msg:?} lacks {needle:?}");
+                let shown = DataError::parse(BYTES_PATH, l, msg).to_string();
+                assert!(shown.starts_with(&format!("<bytes>:{line}: ")), "{shown}");
+            }
+            other => panic!("expected a parse error at line {line}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ts_reads_multivariate_unequal_series_with_missing_values_and_crlf() {
+        let r = parse_ts(TS_OK.as_bytes()).unwrap();
+        assert_eq!(r.series.len(), 2);
+        assert_eq!(r.series[0], vec![vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0]]);
+        assert!(r.series[1][0][1].is_nan());
+        assert_eq!(r.series[1][1], vec![3.0, 4.0]);
+        assert_eq!(r.labels, Some(vec!["a".into(), "b".into()]));
+        assert_eq!(r.declared_classes, Some(vec!["a".into(), "b".into()]));
+    }
+
+    #[test]
+    fn ts_reads_regression_targets() {
+        let r = parse_ts(TS_REG.as_bytes()).unwrap();
+        assert_eq!(r.targets, Some(vec![0.5, -1.25]));
+        assert!(r.labels.is_none());
+    }
+
+    #[test]
+    fn ts_errors_name_the_offending_line() {
+        let h = "@univariate false\n@dimensions 2\n@classLabel true a b\n@data\n";
+        check_err(Format::Ts, &format!("{h}1,2:3,4:a\n1,2\n"), 6, "':'");
+        check_err(
+            Format::Ts,
+            &format!("{h}1,2:3,4:a\n1,2:3,4:5,6:a\n"),
+            6,
+            "expected 2 dimensions, found 3",
+        );
+        check_err(
+            Format::Ts,
+            &format!("{h}1,x:3,4:a\n"),
+            5,
+            "expected a number",
+        );
+        check_err(
+            Format::Ts,
+            &format!("{h}1,2:3,4:c\n"),
+            5,
+            "class label \"c\"",
+        );
+        check_err(
+            Format::Ts,
+            &format!("{h}1,2:3:a\n"),
+            5,
+            "dimension 1 has 1 values",
+        );
+        check_err(
+            Format::Ts,
+            "@equalLength true\n@classLabel true a\n@data\n1,2:a\n1,2,3:a\n",
+            5,
+            "@equalLength",
+        );
+        check_err(
+            Format::Ts,
+            "@seriesLength 3\n@equalLength true\n@classLabel true a\n@data\n1,2:a\n",
+            5,
+            "@seriesLength",
+        );
+        check_err(Format::Ts, "@classLabel true a\n1,2:a\n", 2, "before @data");
+        check_err(Format::Ts, "@classLabel true a\n", 1, "@data");
+        check_err(Format::Ts, "@classLabel true a\n@data\n", 2, "no series");
+        check_err(Format::Ts, "", 1, "@data");
+        check_err(Format::Ts, "@bogus 1\n@data\n", 1, "unknown header key");
+        check_err(Format::Ts, "@univariate maybe\n", 1, "true or false");
+        check_err(
+            Format::Ts,
+            "@targetLabel true\n@data\n1,2:inf\n",
+            3,
+            "non-finite",
+        );
+    }
+
+    #[test]
+    fn tsv_reads_labels_first_and_drops_trailing_padding() {
+        let r = parse_tsv(TSV_OK.as_bytes()).unwrap();
+        assert_eq!(r.labels, Some(vec!["1".into(), "2".into()]));
+        assert_eq!(r.series[0][0], vec![0.5, 1.5, 2.5]);
+        assert_eq!(r.series[1][0], vec![3.0, 4.0]);
+        let commas = parse_tsv("1,0.5,1.5\n2 3 4\n".as_bytes()).unwrap();
+        assert_eq!(commas.series[1][0], vec![3.0, 4.0]);
+    }
+
+    #[test]
+    fn tsv_errors_name_the_offending_line() {
+        check_err(Format::Tsv, "1\t2\t3\n1\n", 2, "at least one value");
+        check_err(Format::Tsv, "1\t2\t3\n1\t2\tabc\n", 2, "value 2");
+        check_err(Format::Tsv, "1\t2\nNaN\t3\n", 2, "class label");
+        check_err(Format::Tsv, "1\t2\n2\tNaN\tNaN\n", 2, "no values");
+        check_err(Format::Tsv, "", 1, "no series");
+        check_err(Format::Tsv, "\n\n", 2, "no series");
+    }
+
+    #[test]
+    fn arff_reads_univariate_and_relational_files() {
+        let r = parse_arff(ARFF_UNI.as_bytes()).unwrap();
+        assert_eq!(r.series[0][0], vec![1.0, 2.0, 3.0]);
+        assert_eq!(r.series[1][0], vec![4.0, 5.0]);
+        assert_eq!(r.labels, Some(vec!["x".into(), "y".into()]));
+        let m = parse_arff(ARFF_MULTI.as_bytes()).unwrap();
+        assert_eq!(m.series[0], vec![vec![1.0, 2.0], vec![3.0, 4.0]]);
+        assert_eq!(m.series[1][0], vec![5.0, 6.0]);
+        assert!(
+            m.series[1][1][1].is_nan(),
+            "interior NaN of one dimension is kept"
+        );
+        assert_eq!(m.labels, Some(vec!["x".into(), "y".into()]));
+    }
+
+    #[test]
+    fn arff_with_numeric_class_is_regression() {
+        let t = "@relation r\n@attribute a numeric\n@attribute b numeric\n@attribute target numeric\n@data\n1,2,0.5\n";
+        assert_eq!(parse_arff(t.as_bytes()).unwrap().targets, Some(vec![0.5]));
+    }
+
+    #[test]
+    fn arff_errors_name_the_offending_line() {
+        let h = "@relation toy\n@attribute t1 numeric\n@attribute t2 numeric\n@attribute class {x,y}\n@data\n";
+        check_err(
+            Format::Arff,
+            &format!("{h}1,2,x\n1,2\n"),
+            7,
+            "expected 3 values, found 2",
+        );
+        check_err(Format::Arff, &format!("{h}1,abc,x\n"), 6, "attribute 2");
+        check_err(Format::Arff, &format!("{h}1,2,z\n"), 6, "class label \"z\"");
+        let mh = "@relation toy\n@attribute s relational\n@attribute t1 numeric\n@attribute t2 numeric\n@end s\n@attribute class {x}\n@data\n";
+        check_err(
+            Format::Arff,
+            &format!("{mh}'1,2\\n3,4',x\n'1,2',x\n"),
+            9,
+            "expected 2 dimensions, found 1",
+        );
+        check_err(
+            Format::Arff,
+            &format!("{mh}'1,2\\n3',x\n"),
+            8,
+            "dimension 1: expected 2 values",
+        );
+        check_err(
+            Format::Arff,
+            "@relation r\n@attribute s relational\n@attribute t numeric\n@data\n",
+            4,
+            "@end s",
+        );
+        check_err(
+            Format::Arff,
+            "@relation r\n@attribute a banana\n",
+            2,
+            "expected numeric",
+        );
+        check_err(Format::Arff, h, 5, "no series");
+        check_err(Format::Arff, "", 1, "@data");
+        check_err(Format::Arff, "1,2,3\n", 1, "header");
+    }
+
+    fn mutate(base: &str, edits: &[(usize, u8)]) -> Vec<u8> {
+        let mut b = base.as_bytes().to_vec();
+        for &(pos, byte) in edits {
+            if b.is_empty() {
+                break;
+            }
+            let p = pos % b.len();
+            match byte % 3 {
+                0 => b[p] = byte,
+                1 => {
+                    b.remove(p);
+                }
+                _ => b.insert(p, byte),
+            }
+        }
+        b
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        #[test]
+        fn parsers_never_panic_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            for f in Format::ALL {
+                let _ = parse_reader(f, bytes.as_slice());
+            }
+        }
+
+        #[test]
+        fn parsers_never_panic_on_mutated_valid_files(
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)
+        ) {
+            for (f, text) in [(Format::Ts, TS_OK), (Format::Ts, TS_REG), (Format::Tsv, TSV_OK),
+                              (Format::Arff, ARFF_UNI), (Format::Arff, ARFF_MULTI)] {
+                let b = mutate(text, &edits);
+                if let Ok(raw) = parse_reader(f, b.as_slice()) {
+                    // Whatever parses must also build a valid Arrow split.
+                    let _ = crate::Split::from_raw(&raw);
+                }
+            }
+        }
+    }
+}
