@@ -55,12 +55,17 @@ pub struct Split {
 impl Split {
     /// Builds a split from parsed text.
     pub fn from_raw(raw: &RawSplit) -> Result<Split, DataError> {
+        Self::build(raw, None)
+    }
+
+    /// As [`Split::from_raw`]; `n_dims` gives the dimension count when `raw` has no series.
+    fn build(raw: &RawSplit, n_dims: Option<usize>) -> Result<Split, DataError> {
         let invalid = |msg: String| DataError::Invalid {
             name: String::new(),
             msg,
         };
         let n = raw.series.len();
-        let n_dims = raw.series.first().map_or(0, |s| s.len());
+        let n_dims = raw.series.first().map(|s| s.len()).or(n_dims).unwrap_or(0);
         if n_dims == 0 {
             return Err(invalid("no series or no dimensions".into()));
         }
@@ -346,7 +351,7 @@ impl Split {
             targets: raw.targets.map(|t| indices.iter().map(|&i| t[i]).collect()),
             declared_classes: None,
         };
-        Split::from_raw(&sub).expect("same layout as a valid split")
+        Split::build(&sub, Some(self.n_dims)).expect("same layout as a valid split")
     }
 }
 
@@ -494,5 +499,95 @@ impl Dataset {
             all.iter().copied().min().unwrap_or(0),
             all.iter().copied().max().unwrap_or(0),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{parse_ts, parse_tsv};
+
+    fn toy() -> Dataset {
+        let ts = "@dimensions 2\n@classLabel true b a c\n@data\n1,2,3:4,5,6:b\n7,?:9,10:a\n";
+        let test = "@dimensions 2\n@classLabel true b a c\n@data\n1:2:c\n";
+        let tr = Split::from_raw(&parse_ts(ts.as_bytes()).unwrap()).unwrap();
+        let te = Split::from_raw(&parse_ts(test.as_bytes()).unwrap()).unwrap();
+        Dataset::new("Toy", tr, Some(te)).unwrap()
+    }
+
+    #[test]
+    fn to_ndarray_places_each_value_at_series_step_dim_and_pads_with_nan() {
+        let d = toy();
+        let (x, lens) = d.train.to_ndarray();
+        assert_eq!(x.dim(), (2, 3, 2));
+        assert_eq!(lens, vec![3, 2]);
+        assert_eq!(
+            (x[[0, 2, 0]], x[[0, 2, 1]], x[[1, 0, 0]], x[[1, 1, 1]]),
+            (3.0, 6.0, 7.0, 10.0)
+        );
+        assert!(x[[1, 1, 0]].is_nan() && x[[1, 2, 0]].is_nan() && x[[1, 2, 1]].is_nan());
+        let (x64, _) = d.train.to_ndarray_f64();
+        assert!(x
+            .iter()
+            .zip(x64.iter())
+            .all(|(a, b)| (a.is_nan() && b.is_nan()) || *a as f64 == *b));
+    }
+
+    #[test]
+    fn classes_are_the_sorted_union_of_train_and_test_labels() {
+        let d = toy();
+        assert_eq!(d.classes().unwrap(), ["a", "b", "c"]);
+        assert_eq!(d.encoded_labels(&d.train), Some(vec![1, 0]));
+        assert_eq!(d.encoded_labels(d.test.as_ref().unwrap()), Some(vec![2]));
+        // String order, like np.unique: "10" sorts before "9".
+        let s = Split::from_raw(&parse_tsv("9\t1\n10\t2\n".as_bytes()).unwrap()).unwrap();
+        let d = Dataset::new("T", s, None).unwrap();
+        assert_eq!(d.classes().unwrap(), ["10", "9"]);
+    }
+
+    #[test]
+    fn fill_missing_interpolates_linearly_and_holds_the_ends() {
+        let mut v = vec![f64::NAN, 1.0, f64::NAN, f64::NAN, 4.0, f64::NAN];
+        fill_nan(&mut v, FillMissing::Linear);
+        assert_eq!(v, vec![1.0, 1.0, 2.0, 3.0, 4.0, 4.0]);
+        let mut z = vec![1.0, f64::NAN];
+        fill_nan(&mut z, FillMissing::Zero);
+        assert_eq!(z, vec![1.0, 0.0]);
+        let d = toy();
+        assert_eq!(d.train.n_missing(), 1);
+        let f = d.train.fill_missing(FillMissing::Linear);
+        assert_eq!(f.n_missing(), 0);
+        assert_eq!(f.series(1, 0), &[7.0, 7.0]);
+        assert_eq!(f.lengths(), d.train.lengths());
+    }
+
+    #[test]
+    fn take_selects_series_with_their_labels() {
+        let d = toy();
+        let t = d.train.take(&[1]);
+        assert_eq!(t.labels(), Some(vec!["a".to_string()]));
+        assert_eq!(t.series(0, 1), &[9.0, 10.0]);
+    }
+
+    #[test]
+    fn splits_of_different_tasks_or_dimensions_are_rejected() {
+        let c = Split::from_raw(&parse_tsv("1\t2\n".as_bytes()).unwrap()).unwrap();
+        let r = Split::from_raw(&parse_ts("@targetLabel true\n@data\n1,2:3\n".as_bytes()).unwrap())
+            .unwrap();
+        assert!(Dataset::new("X", c.clone(), Some(r.clone())).is_err());
+        assert!(Dataset::new("X", r, Some(c)).is_err());
+        let one_dim = Split::from_raw(&parse_tsv("1\t2\n".as_bytes()).unwrap()).unwrap();
+        assert!(Dataset::new("X", toy().train, Some(one_dim)).is_err());
+        let empty = toy().train.take(&[]);
+        assert_eq!((empty.n_series(), empty.n_dims()), (0, 2));
+        assert_eq!(empty.to_ndarray().0.dim(), (0, 0, 2));
+    }
+
+    #[test]
+    fn dataset_and_split_are_send_and_sync() {
+        fn is<T: Send + Sync>() {}
+        is::<Dataset>();
+        is::<Split>();
+        is::<DataError>();
     }
 }

@@ -5,6 +5,8 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+#[cfg(test)]
+use crate::TaskKind;
 use crate::{DataError, Dataset, RawSplit, Split};
 
 fn param(name: &'static str, msg: impl Into<String>) -> DataError {
@@ -237,4 +239,75 @@ pub fn narma10(
         None
     };
     Dataset::new("NARMA10", train, test)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mean(v: &[f64]) -> f64 {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+
+    #[test]
+    fn synthetic_control_has_the_ucr_shape_and_is_seeded() {
+        let d = synthetic_control_default(5).unwrap();
+        assert_eq!(d.train.n_series(), 300);
+        assert_eq!(d.test.as_ref().unwrap().n_series(), 300);
+        assert_eq!(d.classes().unwrap(), ["1", "2", "3", "4", "5", "6"]);
+        assert_eq!(d.length_range(), (60, 60));
+        assert_eq!(d, synthetic_control_default(5).unwrap());
+        assert_ne!(d, synthetic_control_default(6).unwrap());
+    }
+
+    #[test]
+    fn control_chart_patterns_follow_their_formulas() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let n = 60;
+        // Noise r s lies in [-6, 6] around m = 30.
+        let normal = control_chart(0, n, &mut rng);
+        assert!(normal.iter().all(|v| (24.0..=36.0).contains(v)));
+        // Trend: the last ten points exceed the first ten by about g * 50 >= 10 on average.
+        let inc = control_chart(2, n, &mut rng);
+        assert!(mean(&inc[50..]) - mean(&inc[..10]) > 10.0 - 4.0);
+        let dec = control_chart(3, n, &mut rng);
+        assert!(mean(&dec[50..]) - mean(&dec[..10]) < -6.0);
+        // Shift starts at or after n/3 and ends by 2n/3, so the first 19 points are unshifted
+        // and the last 19 are shifted by x >= 7.5.
+        let up = control_chart(4, n, &mut rng);
+        assert!(up[..19].iter().all(|v| (24.0..=36.0).contains(v)));
+        assert!(up[41..].iter().all(|v| *v >= 24.0 + 7.5));
+        let down = control_chart(5, n, &mut rng);
+        assert!(down[41..].iter().all(|v| *v <= 36.0 - 7.5));
+    }
+
+    #[test]
+    fn mackey_glass_stays_on_its_attractor_and_windows_predict_the_next_sample() {
+        let x = mackey_glass_series(2000, 17.0, 3).unwrap();
+        // The tau = 17 attractor lies within about [0.2, 1.4].
+        assert!(x.iter().all(|v| (0.15..1.5).contains(v)));
+        let d = mackey_glass(50, 20, 8, 3).unwrap();
+        assert_eq!(*d.task(), TaskKind::Regression);
+        let tr = d.train.targets().unwrap();
+        // Window i + 1 ends with the target of window i.
+        assert_eq!(*d.train.series(1, 0).last().unwrap(), tr[0]);
+        let te = d.test.as_ref().unwrap();
+        assert_eq!(te.series(0, 0)[7], tr[49]);
+        assert_eq!(x, mackey_glass_series(2000, 17.0, 3).unwrap());
+    }
+
+    #[test]
+    fn narma10_targets_satisfy_the_recursion() {
+        let (u, y) = narma10_series(300, 4).unwrap();
+        // Check y[t] (the output after u[t]) against the recursion written out independently.
+        for t in 20..300 {
+            let sum: f64 = (0..10).map(|i| y[t - 1 - i]).sum();
+            let want = 0.3 * y[t - 1] + 0.05 * y[t - 1] * sum + 1.5 * u[t - 9] * u[t] + 0.1;
+            assert!((y[t] - want).abs() < 1e-12, "t = {t}");
+        }
+        let d = narma10(40, 10, 12, 4).unwrap();
+        let (u2, y2) = narma10_series(40 + 10 + 12, 4).unwrap();
+        assert_eq!(d.train.series(3, 0), &u2[3..15]);
+        assert_eq!(d.train.targets().unwrap()[3], y2[14]);
+    }
 }

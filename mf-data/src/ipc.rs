@@ -89,3 +89,32 @@ pub fn read_ipc(path: &Path) -> Result<Dataset, DataError> {
     let train = splits.pop().ok_or_else(|| bad("no batches"))?;
     Dataset::new(name, train, test)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{mackey_glass, synthetic_control};
+
+    #[test]
+    fn ipc_round_trip_restores_the_same_data_set() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in [
+            synthetic_control(3, 2, 20, 1).unwrap(),
+            mackey_glass(10, 0, 5, 2).unwrap(),
+        ] {
+            let p = dir.path().join(format!("{}.arrow", d.name));
+            write_ipc(&d, &p).unwrap();
+            let back = read_ipc(&p).unwrap();
+            assert_eq!(back, d);
+            assert_eq!(back.task(), d.task());
+        }
+    }
+
+    #[test]
+    fn reading_a_non_ipc_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.arrow");
+        std::fs::write(&p, b"not arrow").unwrap();
+        assert!(matches!(read_ipc(&p), Err(DataError::Ipc { .. })));
+    }
+}
