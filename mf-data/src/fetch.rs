@@ -34,7 +34,14 @@ pub fn fetch(
         url: url.clone(),
         msg,
     };
-    let resp = ureq::get(&url).call().map_err(|e| derr(e.to_string()))?;
+    // A stalled server must not hang the caller: connecting is bounded by 30 s and receiving the
+    // body by 10 min, generous for the archives here (a few MB to about 100 MB).
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(std::time::Duration::from_secs(30)))
+        .timeout_recv_body(Some(std::time::Duration::from_secs(600)))
+        .build()
+        .into();
+    let resp = agent.get(&url).call().map_err(|e| derr(e.to_string()))?;
     let total = resp
         .headers()
         .get("content-length")
