@@ -3,10 +3,20 @@
 //! Series are processed in order of decreasing length, so that at step `t` the series still running form a prefix
 //! of the batch: each step is one `(n_active, N) @ (N, N)` product plus element-wise work, and a series' state stops
 //! changing at its own last step without any masking arithmetic.
+//!
+//! The f32 path is tuned for one core: the sorted batch is cut into blocks of [`BLOCK`] series whose states and
+//! pre-activations stay in cache for all their steps, the recurrent product is faer's sequential GEMM, and the
+//! element-wise MF update uses the vectorisable [`exp_f32`](crate::fastmath::exp_f32), compiled for AVX2 when the
+//! processor has it. Parallelism across batches belongs to the callers.
 
+use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::{s, Array2, Array3, Axis};
 
+use crate::fastmath::exp_f32;
 use crate::{CellKind, CoreError, Sequences, Weights};
+
+/// Number of series advanced together: `2 * BLOCK * N` floats of state and pre-activation stay in the L2 cache.
+pub const BLOCK: usize = 256;
 
 /// What [`harvest`] returns.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +27,15 @@ pub struct Harvest {
     pub all: Option<Array3<f32>>,
 }
 
+/// What [`harvest_f64`] returns: as [`Harvest`], in double precision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HarvestF64 {
+    /// State at each series' own last step, `(n_series, n_units)`, in the batch's order.
+    pub last: Array2<f64>,
+    /// Every state, `(n_series, max_len, n_units)`, NaN after each series' end; only when asked for.
+    pub all: Option<Array3<f64>>,
+}
+
 /// Options of [`harvest`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HarvestOptions {
@@ -24,16 +43,7 @@ pub struct HarvestOptions {
     pub keep_all: bool,
 }
 
-/// Runs `cell` with `weights` over every series of `seqs` from `h(0) = 0`.
-///
-/// Returns an error if the shapes disagree, or [`CoreError::NonFinite`] naming the first series whose final state
-/// is not finite.
-pub fn harvest(
-    cell: &CellKind,
-    weights: &Weights<f32>,
-    seqs: &Sequences,
-    opts: HarvestOptions,
-) -> Result<Harvest, CoreError> {
+fn check_shapes<F>(weights: &Weights<F>, seqs: &Sequences) -> Result<(), CoreError> {
     weights.check()?;
     if seqs.n_inputs() != weights.n_inputs() {
         return Err(CoreError::Shape {
@@ -42,23 +52,262 @@ pub fn harvest(
             got: format!("{}", seqs.n_inputs()),
         });
     }
+    if seqs.lengths.len() != seqs.n_series() {
+        return Err(CoreError::Shape {
+            what: "lengths".into(),
+            expected: format!("{} entries", seqs.n_series()),
+            got: format!("{}", seqs.lengths.len()),
+        });
+    }
+    if let Some((i, &l)) = seqs
+        .lengths
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| l == 0 || l > seqs.max_len())
+    {
+        return Err(CoreError::Shape {
+            what: format!("length of series {i}"),
+            expected: format!("1..={}", seqs.max_len()),
+            got: format!("{l}"),
+        });
+    }
+    Ok(())
+}
+
+/// Series indices by decreasing length, ties in batch order.
+fn sorted_order(seqs: &Sequences) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..seqs.n_series()).collect();
+    order.sort_by(|&a, &b| seqs.lengths[b].cmp(&seqs.lengths[a]).then(a.cmp(&b)));
+    order
+}
+
+/// The MF update's constants in f32.
+#[derive(Clone, Copy)]
+struct MfConsts {
+    amp: f32,
+    a: f32,
+    neg_s: f32,
+    gamma: f32,
+    dt: f32,
+    kp0: f32,
+    kd0: f32,
+    eta_p: f32,
+    neg_eta_d: f32,
+}
+
+/// `h <- f(pre, h)` over a block, written so that it vectorises.
+#[inline(always)]
+fn update_block_generic(cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f32]) {
+    match cell {
+        CellKind::Mf(_) => {
+            let c = *mf;
+            for (h, &u) in h.iter_mut().zip(pre) {
+                let z = c.amp / (1.0 + exp_f32(c.neg_s * u)) + c.a;
+                let kp = c.kp0 * exp_f32(c.eta_p * z);
+                let kd = c.kd0 * exp_f32(c.neg_eta_d * z);
+                *h = c.gamma * *h + c.dt * (kp - (kp + kd) * *h);
+            }
+        }
+        CellKind::LeakyEsn { alpha } => {
+            let alpha = *alpha as f32;
+            for (h, &u) in h.iter_mut().zip(pre) {
+                *h = (1.0 - alpha) * *h + alpha * u.tanh();
+            }
+        }
+        CellKind::Tanh => {
+            for (h, &u) in h.iter_mut().zip(pre) {
+                *h = u.tanh();
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn update_block_avx2(cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f32]) {
+    update_block_generic(cell, mf, pre, h)
+}
+
+/// Dispatches to the widest instruction set available; every path performs the same IEEE operations in the same
+/// order (no fused multiply-add), so the results do not depend on the path.
+fn update_block(avx2: bool, cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is true only when the running processor supports AVX2 (checked by `has_avx2`).
+        unsafe { update_block_avx2(cell, mf, pre, h) };
+        return;
+    }
+    let _ = avx2;
+    update_block_generic(cell, mf, pre, h)
+}
+
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Runs `cell` with `weights` over every series of `seqs` from `h(0) = 0`.
+///
+/// Returns an error if the shapes disagree, or [`CoreError::NonFinite`] naming the first series (in batch order)
+/// whose state stops being finite, and the step at which it does.
+pub fn harvest(
+    cell: &CellKind,
+    weights: &Weights<f32>,
+    seqs: &Sequences,
+    opts: HarvestOptions,
+) -> Result<Harvest, CoreError> {
+    check_shapes(weights, seqs)?;
     let (n, t_max, d) = seqs.x.dim();
     let units = weights.n_units();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| seqs.lengths[b].cmp(&seqs.lengths[a]).then(a.cmp(&b)));
+    let order = sorted_order(seqs);
+    let w_rec = weights.w_rec.as_standard_layout();
+    let w_rec = w_rec.as_slice().expect("standard layout is contiguous");
+    let w_rec = MatRef::from_row_major_slice(w_rec, units, units);
+    let w_in = weights.w_in.as_standard_layout();
+    let w_in = w_in.as_slice().expect("standard layout is contiguous");
+    let bias = weights.bias.to_vec();
+    let mf = match *cell {
+        CellKind::Mf(c) => {
+            let p = c.physics;
+            MfConsts {
+                amp: (p.b - p.a) as f32,
+                a: p.a as f32,
+                neg_s: -c.s as f32,
+                gamma: c.gamma as f32,
+                dt: c.dt as f32,
+                kp0: p.kp0 as f32,
+                kd0: p.kd0 as f32,
+                eta_p: p.eta_p as f32,
+                neg_eta_d: -p.eta_d as f32,
+            }
+        }
+        _ => MfConsts {
+            amp: 0.0,
+            a: 0.0,
+            neg_s: 0.0,
+            gamma: 0.0,
+            dt: 0.0,
+            kp0: 0.0,
+            kd0: 0.0,
+            eta_p: 0.0,
+            neg_eta_d: 0.0,
+        },
+    };
+    let avx2 = has_avx2();
 
-    // Inputs gathered once in sorted order, time-major, so that each step reads a contiguous block.
-    let mut xs = Array3::<f32>::zeros((t_max, n, d));
-    for (k, &i) in order.iter().enumerate() {
-        let l = seqs.lengths[i];
-        xs.slice_mut(s![..l, k, ..])
-            .assign(&seqs.x.slice(s![i, ..l, ..]));
-    }
-    let mut h = Array2::<f32>::zeros((n, units));
-    let mut pre = Array2::<f32>::zeros((n, units));
+    let mut last = Array2::<f32>::zeros((n, units));
     let mut all = opts
         .keep_all
         .then(|| Array3::<f32>::from_elem((n, t_max, units), f32::NAN));
+    let mut h = vec![0.0f32; BLOCK.min(n.max(1)) * units];
+    let mut pre = vec![0.0f32; h.len()];
+    for block in order.chunks(BLOCK) {
+        let rows = block.len();
+        h[..rows * units].fill(0.0);
+        let mut active = rows;
+        for t in 0..seqs.lengths[block[0]] {
+            while seqs.lengths[block[active - 1]] <= t {
+                active -= 1;
+            }
+            let len = active * units;
+            let (h_act, pre_act) = (&mut h[..len], &mut pre[..len]);
+            if t == 0 {
+                // h(0) = 0: the recurrent product vanishes.
+                pre_act.fill(0.0);
+            } else {
+                faer::linalg::matmul::matmul(
+                    MatMut::from_row_major_slice_mut(pre_act, active, units),
+                    Accum::Replace,
+                    MatRef::from_row_major_slice(h_act, active, units),
+                    w_rec,
+                    1.0f32,
+                    Par::Seq,
+                );
+            }
+            for (k, row) in pre_act.chunks_exact_mut(units).enumerate() {
+                for (r, b) in row.iter_mut().zip(&bias) {
+                    *r += b;
+                }
+                for l in 0..d {
+                    let x = seqs.x[[block[k], t, l]];
+                    for (r, w) in row.iter_mut().zip(&w_in[l * units..(l + 1) * units]) {
+                        *r += x * w;
+                    }
+                }
+            }
+            update_block(avx2, cell, &mf, pre_act, h_act);
+            if let Some(all) = all.as_mut() {
+                for (k, &i) in block[..active].iter().enumerate() {
+                    all.slice_mut(s![i, t, ..])
+                        .as_slice_mut()
+                        .expect("a row of a standard-layout array is contiguous")
+                        .copy_from_slice(&h_act[k * units..(k + 1) * units]);
+                }
+            }
+        }
+        for (k, &i) in block.iter().enumerate() {
+            last.row_mut(i)
+                .as_slice_mut()
+                .expect("a row of a standard-layout array is contiguous")
+                .copy_from_slice(&h[k * units..(k + 1) * units]);
+        }
+    }
+    if let Some(i) = (0..n).find(|&i| last.row(i).iter().any(|v| !v.is_finite())) {
+        return Err(CoreError::NonFinite {
+            series: i,
+            step: first_non_finite_step(cell, weights, seqs, i),
+        });
+    }
+    Ok(Harvest { last, all })
+}
+
+/// The first step at which series `i`'s state is not finite (its last step if none is found, which cannot happen
+/// for a series whose final state is non-finite: NaN and infinity propagate through every cell).
+fn first_non_finite_step(
+    cell: &CellKind,
+    weights: &Weights<f32>,
+    seqs: &Sequences,
+    i: usize,
+) -> usize {
+    let one = seqs.select(&[i]);
+    let mut h = ndarray::Array1::<f32>::zeros(weights.n_units());
+    for t in 0..one.lengths[0] {
+        let x: ndarray::ArrayView1<'_, f32> = one.x.slice(s![0, t, ..]);
+        let pre = x.dot(&weights.w_in) + h.dot(&weights.w_rec) + &weights.bias;
+        let pre = pre.insert_axis(Axis(0));
+        let mut h2 = h.clone().insert_axis(Axis(0));
+        cell.update(pre.view(), h2.view_mut());
+        h = h2.remove_axis(Axis(0));
+        if h.iter().any(|v| !v.is_finite()) {
+            return t;
+        }
+    }
+    one.lengths[0] - 1
+}
+
+/// [`harvest`] in f64 with the exact scalar update ([`CellKind::update_scalar`]), for analysis and as a
+/// reference; about an order of magnitude slower.
+pub fn harvest_f64(
+    cell: &CellKind,
+    weights: &Weights<f64>,
+    seqs: &Sequences,
+    opts: HarvestOptions,
+) -> Result<HarvestF64, CoreError> {
+    check_shapes(weights, seqs)?;
+    let (n, t_max, _) = seqs.x.dim();
+    let units = weights.n_units();
+    let order = sorted_order(seqs);
+    let mut h = Array2::<f64>::zeros((n, units));
+    let mut pre = Array2::<f64>::zeros((n, units));
+    let mut all = opts
+        .keep_all
+        .then(|| Array3::<f64>::from_elem((n, t_max, units), f64::NAN));
     let mut active = n;
     for t in 0..t_max {
         while active > 0 && seqs.lengths[order[active - 1]] <= t {
@@ -67,20 +316,12 @@ pub fn harvest(
         if active == 0 {
             break;
         }
+        let xs = Array2::from_shape_fn((active, seqs.n_inputs()), |(k, l)| {
+            f64::from(seqs.x[[order[k], t, l]])
+        });
         let mut p = pre.slice_mut(s![..active, ..]);
-        p.assign(
-            &weights
-                .bias
-                .broadcast((active, units))
-                .expect("bias broadcast"),
-        );
-        ndarray::linalg::general_mat_mul(
-            1.0,
-            &xs.index_axis(Axis(0), t).slice(s![..active, ..]),
-            &weights.w_in,
-            1.0,
-            &mut p,
-        );
+        p.assign(&xs.dot(&weights.w_in));
+        p += &weights.bias;
         ndarray::linalg::general_mat_mul(
             1.0,
             &h.slice(s![..active, ..]),
@@ -88,22 +329,256 @@ pub fn harvest(
             1.0,
             &mut p,
         );
-        cell.update(p.view(), h.slice_mut(s![..active, ..]));
+        ndarray::Zip::from(h.slice_mut(s![..active, ..]))
+            .and(&p)
+            .for_each(|h, &u| *h = cell.update_scalar(u, *h));
         if let Some(all) = all.as_mut() {
             for (k, &i) in order[..active].iter().enumerate() {
                 all.slice_mut(s![i, t, ..]).assign(&h.row(k));
             }
         }
     }
-    let mut last = Array2::<f32>::zeros((n, units));
+    let mut last = Array2::<f64>::zeros((n, units));
     for (k, &i) in order.iter().enumerate() {
         last.row_mut(i).assign(&h.row(k));
     }
     if let Some(i) = (0..n).find(|&i| last.row(i).iter().any(|v| !v.is_finite())) {
-        return Err(CoreError::NonFinite {
-            series: i,
-            step: seqs.lengths[i] - 1,
-        });
+        let step = match &all {
+            Some(all) => (0..seqs.lengths[i])
+                .find(|&t| all.slice(s![i, t, ..]).iter().any(|v| !v.is_finite()))
+                .unwrap_or(seqs.lengths[i] - 1),
+            None => seqs.lengths[i] - 1,
+        };
+        return Err(CoreError::NonFinite { series: i, step });
     }
-    Ok(Harvest { last, all })
+    Ok(HarvestF64 { last, all })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::init::{uniform_matrix, ReservoirInit};
+    use crate::rng::rng_from_seed;
+    use crate::MfCell;
+    use ndarray::Array1;
+
+    /// The naive reference: one series at a time, one unit at a time, in f64 with the scalar update.
+    fn reference(
+        cell: &CellKind,
+        w: &Weights<f64>,
+        x: ndarray::ArrayView2<'_, f32>,
+    ) -> Vec<Array1<f64>> {
+        let units = w.n_units();
+        let mut h = Array1::<f64>::zeros(units);
+        let mut states = Vec::new();
+        for row in x.rows() {
+            let mut next = Array1::zeros(units);
+            for i in 0..units {
+                let mut pre = w.bias[i];
+                for (l, &xl) in row.iter().enumerate() {
+                    pre += f64::from(xl) * w.w_in[[l, i]];
+                }
+                for j in 0..units {
+                    pre += h[j] * w.w_rec[[j, i]];
+                }
+                next[i] = cell.update_scalar(pre, h[i]);
+            }
+            h = next;
+            states.push(h.clone());
+        }
+        states
+    }
+
+    /// A batch of `lengths.len()` series with `d` inputs, NaN after each series' end.
+    fn batch(lengths: &[usize], d: usize, seed: u64) -> Sequences {
+        let t = *lengths.iter().max().unwrap();
+        let mut rng = rng_from_seed(seed);
+        let v = uniform_matrix(lengths.len() * t, d, 1.0, &mut rng).mapv(|v| v as f32);
+        let mut x =
+            Array3::from_shape_vec((lengths.len(), t, d), v.into_raw_vec_and_offset().0).unwrap();
+        for (i, &l) in lengths.iter().enumerate() {
+            x.slice_mut(s![i, l.., ..]).fill(f32::NAN);
+        }
+        Sequences::new(x, lengths.to_vec()).unwrap()
+    }
+
+    fn weights(n: usize, d: usize, seed: u64) -> Weights<f32> {
+        let init = ReservoirInit {
+            n_units: n,
+            rho: 0.9,
+            omega: 1.0,
+            beta: 0.5,
+            spectral: Default::default(),
+        };
+        init.draw(d, &mut rng_from_seed(seed)).unwrap()
+    }
+
+    fn cells() -> [CellKind; 5] {
+        [
+            CellKind::Mf(MfCell::new(0.1, 0.9, 1.0)),
+            CellKind::Mf(MfCell::new(0.01, 0.5, 5.0)),
+            CellKind::Mf(MfCell::new(0.001, 1.0, 5.0)),
+            CellKind::LeakyEsn { alpha: 0.3 },
+            CellKind::Tanh,
+        ]
+    }
+
+    #[test]
+    fn unequal_lengths_give_the_states_of_each_series_run_alone() {
+        // More series than one block, so that blocks and the shrinking active prefix are both exercised.
+        let lengths: Vec<usize> = (0..300).map(|i| 1 + (i * 7919) % 23).collect();
+        let seqs = batch(&lengths, 3, 1);
+        let w = weights(17, 3, 2);
+        let w64 = w.to_f64();
+        for cell in cells() {
+            let got = harvest(&cell, &w, &seqs, HarvestOptions { keep_all: true }).unwrap();
+            let got64 = harvest_f64(&cell, &w64, &seqs, HarvestOptions { keep_all: true }).unwrap();
+            for i in (0..lengths.len()).step_by(7) {
+                let states = reference(&cell, &w64, seqs.series(i));
+                let want = states.last().unwrap();
+                for u in 0..17 {
+                    let (g, g64) = (got.last[[i, u]] as f64, got64.last[[i, u]]);
+                    assert!(
+                        (g - want[u]).abs() < 1e-4,
+                        "{cell:?} series {i} unit {u}: {g} vs {}",
+                        want[u]
+                    );
+                    assert!(
+                        (g64 - want[u]).abs() < 1e-12,
+                        "{cell:?} f64 series {i}: {g64} vs {}",
+                        want[u]
+                    );
+                }
+                for (t, st) in states.iter().enumerate() {
+                    let all = got64.all.as_ref().unwrap();
+                    assert!((all[[i, t, 0]] - st[0]).abs() < 1e-12);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn kept_states_end_at_the_last_state_and_are_nan_after_each_end() {
+        let lengths = [5, 1, 3, 5, 2];
+        let seqs = batch(&lengths, 2, 3);
+        let w = weights(8, 2, 4);
+        for cell in cells() {
+            let h = harvest(&cell, &w, &seqs, HarvestOptions { keep_all: true }).unwrap();
+            let plain = harvest(&cell, &w, &seqs, HarvestOptions::default()).unwrap();
+            assert!(plain.all.is_none());
+            assert_eq!(plain.last, h.last);
+            let all = h.all.unwrap();
+            assert_eq!(all.dim(), (5, 5, 8));
+            for (i, &l) in lengths.iter().enumerate() {
+                assert_eq!(all.slice(s![i, l - 1, ..]), h.last.row(i));
+                assert!(all.slice(s![i, ..l, ..]).iter().all(|v| v.is_finite()));
+                assert!(all.slice(s![i, l.., ..]).iter().all(|v| v.is_nan()));
+            }
+        }
+    }
+
+    #[test]
+    fn harvesting_a_subset_gives_the_same_states() {
+        let seqs = batch(&[4, 9, 2, 9, 6], 1, 5);
+        let w = weights(10, 1, 6);
+        let cell = CellKind::Mf(MfCell::new(0.1, 0.8, 5.0));
+        let all = harvest(&cell, &w, &seqs, HarvestOptions::default()).unwrap();
+        let sub = harvest(&cell, &w, &seqs.select(&[3, 0]), HarvestOptions::default()).unwrap();
+        assert_eq!(sub.last.row(0), all.last.row(3));
+        assert_eq!(sub.last.row(1), all.last.row(0));
+    }
+
+    #[test]
+    fn a_nan_input_is_reported_with_its_series_and_step() {
+        let mut seqs = batch(&[6, 4, 6], 2, 7);
+        seqs.x[[1, 2, 1]] = f32::NAN;
+        let w = weights(5, 2, 8);
+        for cell in cells() {
+            match harvest(&cell, &w, &seqs, HarvestOptions::default()) {
+                Err(CoreError::NonFinite { series: 1, step: 2 }) => {}
+                other => panic!("{cell:?}: {other:?}"),
+            }
+            match harvest_f64(&cell, &w.to_f64(), &seqs, HarvestOptions { keep_all: true }) {
+                Err(CoreError::NonFinite { series: 1, step: 2 }) => {}
+                other => panic!("{cell:?} f64: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_diverging_cell_is_reported_instead_of_returning_infinities() {
+        // gamma - dt P stays below -1 for dt = 50: the state oscillates with growing amplitude until it overflows.
+        let seqs = batch(&[400], 1, 9);
+        let w = weights(4, 1, 10);
+        let cell = CellKind::Mf(MfCell::new(50.0, 1.0, 1.0));
+        assert!(matches!(
+            harvest(&cell, &w, &seqs, HarvestOptions::default()),
+            Err(CoreError::NonFinite { series: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn mismatched_shapes_are_errors() {
+        let seqs = batch(&[3, 2], 2, 11);
+        let cell = CellKind::Tanh;
+        let w = weights(6, 3, 12);
+        assert!(matches!(
+            harvest(&cell, &w, &seqs, HarvestOptions::default()),
+            Err(CoreError::Shape { .. })
+        ));
+        let mut w = weights(6, 2, 12);
+        w.bias = Array1::zeros(5);
+        assert!(matches!(
+            harvest(&cell, &w, &seqs, HarvestOptions::default()),
+            Err(CoreError::Shape { .. })
+        ));
+        assert!(matches!(
+            harvest_f64(&cell, &w.to_f64(), &seqs, HarvestOptions::default()),
+            Err(CoreError::Shape { .. })
+        ));
+        let mut w = weights(6, 2, 12);
+        w.w_rec = Array2::zeros((6, 5));
+        assert!(matches!(
+            harvest(&cell, &w, &seqs, HarvestOptions::default()),
+            Err(CoreError::Shape { .. })
+        ));
+        // Lengths edited after construction are checked again.
+        let mut bad = seqs.clone();
+        bad.lengths[0] = 7;
+        assert!(matches!(
+            harvest(&cell, &weights(6, 2, 12), &bad, HarvestOptions::default()),
+            Err(CoreError::Shape { .. })
+        ));
+    }
+
+    #[test]
+    fn an_empty_batch_gives_empty_states() {
+        let seqs = Sequences::new(Array3::zeros((0, 3, 1)), vec![]).unwrap();
+        let h = harvest(
+            &CellKind::Tanh,
+            &weights(4, 1, 13),
+            &seqs,
+            HarvestOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(h.last.dim(), (0, 4));
+    }
+
+    #[test]
+    fn a_transposed_kernel_view_is_read_by_its_logical_layout() {
+        let seqs = batch(&[5, 3], 1, 14);
+        let w = weights(6, 1, 15);
+        let mut wt = w.clone();
+        wt.w_rec = w
+            .w_rec
+            .t()
+            .as_standard_layout()
+            .into_owned()
+            .reversed_axes();
+        assert_eq!(wt.w_rec, w.w_rec);
+        let cell = CellKind::Mf(MfCell::new(0.1, 0.9, 1.0));
+        let a = harvest(&cell, &w, &seqs, HarvestOptions::default()).unwrap();
+        let b = harvest(&cell, &wt, &seqs, HarvestOptions::default()).unwrap();
+        assert_eq!(a.last, b.last);
+    }
 }

@@ -11,6 +11,7 @@
 
 pub mod cell;
 pub mod error;
+pub mod fastmath;
 pub mod harvest;
 pub mod init;
 pub mod rng;
