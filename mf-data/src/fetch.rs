@@ -4,7 +4,7 @@ use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::parse::Format;
-use crate::registry::info;
+use crate::registry::paper_dataset;
 use crate::{parse_bytes, DataError, Dataset};
 
 /// Download progress: bytes received so far and the total when the server announced it.
@@ -23,7 +23,7 @@ pub fn fetch(
 ) -> Result<Dataset, DataError> {
     let url = match url_override {
         Some(u) => u.to_string(),
-        None => info(name)
+        None => paper_dataset(name)
             .map(|i| i.url.to_string())
             .ok_or_else(|| DataError::Download {
                 url: String::new(),

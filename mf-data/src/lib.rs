@@ -27,5 +27,7 @@ pub use fetch::{extract_archive, fetch, Progress};
 pub use ipc::{read_ipc, write_ipc};
 pub use load::{find_split_file, load_dataset, parse_bytes, read_split, split_from_reader};
 pub use parse::{Format, RawSplit};
-pub use registry::{paper_datasets, verify, DatasetInfo, Shape, VerifyEntry, VerifyReport};
+pub use registry::{
+    compare, paper_dataset, paper_datasets, verify, DatasetInfo, Shape, VerifyEntry, VerifyReport,
+};
 pub use split::{shuffle_split, stratified_split};

@@ -38,7 +38,13 @@ pub fn read_split(path: &Path) -> Result<Split, DataError> {
         path: path.to_path_buf(),
         source,
     })?;
-    split_from_reader(format, BufReader::with_capacity(1 << 16, f)).map_err(|e| e.with_path(path))
+    split_from_reader(format, BufReader::with_capacity(1 << 16, f)).map_err(|e| match e {
+        DataError::Invalid { msg, .. } => DataError::Invalid {
+            name: path.display().to_string(),
+            msg,
+        },
+        e => e.with_path(path),
+    })
 }
 
 /// The file `<dir>/<name>/<name>_<SPLIT>.<ext>` for the first of `.ts`, `.tsv`, `.arff` that
@@ -66,4 +72,49 @@ pub fn load_dataset(data_dir: &Path, name: &str) -> Result<Dataset, DataError> {
         None => None,
     };
     Dataset::new(name, train, test)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_from_files_name_the_file_and_missing_sets_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        match load_dataset(dir.path(), "Nope") {
+            Err(DataError::NotFound { name, dir: d }) => {
+                assert_eq!((name.as_str(), d.as_path()), ("Nope", dir.path()))
+            }
+            other => panic!("expected NotFound, got {other:?}"),
+        }
+        let sub = dir.path().join("Bad");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(
+            sub.join("Bad_TRAIN.ts"),
+            "@classLabel true a\n@data\n1,2:a\n1,x:a\n",
+        )
+        .unwrap();
+        match load_dataset(dir.path(), "Bad") {
+            Err(DataError::Parse { path, line, .. }) => {
+                assert!(path.ends_with("Bad_TRAIN.ts"), "{path}");
+                assert_eq!(line, 4);
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_train_file_without_test_file_loads_as_train_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("T");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(
+            sub.join("T_TRAIN.arff"),
+            "@relation t\n@attribute a numeric\n@attribute c {u,v}\n@data\n1,u\n2,v\n",
+        )
+        .unwrap();
+        let d = load_dataset(dir.path(), "T").unwrap();
+        assert!(d.test.is_none());
+        assert_eq!(d.encoded_labels(&d.train), Some(vec![0, 1]));
+    }
 }

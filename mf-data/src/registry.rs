@@ -184,7 +184,7 @@ pub fn paper_datasets() -> Vec<DatasetInfo> {
 }
 
 /// The registry entry named `name` (exact match).
-pub fn info(name: &str) -> Option<DatasetInfo> {
+pub fn paper_dataset(name: &str) -> Option<DatasetInfo> {
     paper_datasets().into_iter().find(|d| d.name == name)
 }
 
@@ -371,4 +371,56 @@ pub fn verify(data_dir: &Path) -> VerifyReport {
         })
         .collect();
     VerifyReport { entries }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_reports_each_difference_from_table_one() {
+        let info = paper_dataset("FloodModeling2").unwrap();
+        let mut s = Shape {
+            n_train: 389,
+            n_test: Some(167),
+            min_len: 266,
+            max_len: 266,
+            n_classes: None,
+            n_dims: 1,
+            n_missing: 0,
+            format: Some(Format::Ts),
+        };
+        assert!(compare(&info, &s).is_empty());
+        s.n_train = 466;
+        s.n_test = None;
+        s.max_len = 270;
+        s.n_classes = Some(2);
+        s.format = Some(Format::Arff);
+        s.n_missing = 3;
+        let w = compare(&info, &s);
+        assert_eq!(w.len(), 6, "{w:?}");
+        assert!(w[0].contains("466") && w[0].contains("389"));
+        assert!(w[1].contains("test split missing"));
+    }
+
+    #[test]
+    fn the_registry_lists_the_ten_paper_data_sets_with_urls() {
+        let all = paper_datasets();
+        assert_eq!(all.len(), 10);
+        assert_eq!(all.iter().filter(|d| d.n_classes.is_none()).count(), 3);
+        assert!(all
+            .iter()
+            .all(|d| d.url.ends_with(&format!("{}.zip", d.name))));
+    }
+
+    #[test]
+    fn verify_on_an_empty_directory_warns_for_every_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = verify(dir.path());
+        assert_eq!(r.warnings().len(), 10);
+        assert!(r
+            .entries
+            .iter()
+            .all(|e| matches!(e.found, Err(DataError::NotFound { .. }))));
+    }
 }

@@ -24,7 +24,8 @@ fn n_val(n: usize, fraction_val: f64) -> usize {
 
 /// Splits `labels.len()` items into (fit, validation) index lists, each class separately: the
 /// items of a class are shuffled and the first `round(n_class * fraction_val)` go to validation
-/// (see the clamping rule on small classes in the crate's split module). Classes are visited in
+/// (halves rounded away from zero; a class of two or more items keeps at least one item on each
+/// side when `0 < fraction_val < 1`; the fraction is clamped to `[0, 1]`, NaN read as 0). Classes are visited in
 /// increasing label order with one `ChaCha8Rng::seed_from_u64(seed)` stream, so the result depends
 /// only on the labels and the seed. Both lists are returned sorted ascending.
 pub fn stratified_split(
