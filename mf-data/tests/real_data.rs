@@ -98,3 +98,59 @@ fn every_paper_data_set_loads_with_the_documented_counts() {
         "{warnings:?}"
     );
 }
+
+/// The head (header and first few series) of a real file of each format on disk.
+fn real_heads(dir: &std::path::Path) -> Vec<(mf_data::Format, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (name, file, format) in [
+        (
+            "JapaneseVowels",
+            "JapaneseVowels_TRAIN.ts",
+            mf_data::Format::Ts,
+        ),
+        ("Epilepsy", "Epilepsy_TRAIN.ts", mf_data::Format::Ts),
+        ("Coffee", "Coffee_TRAIN.tsv", mf_data::Format::Tsv),
+    ] {
+        if let Ok(text) = std::fs::read(dir.join(name).join(file)) {
+            // Enough lines to hold the header and a few series, small enough to fuzz quickly.
+            let mut cut = text.len().min(12_000);
+            while cut < text.len() && text[cut - 1] != b'\n' {
+                cut += 1;
+            }
+            out.push((format, text[..cut].to_vec()));
+        }
+    }
+    out
+}
+
+#[test]
+fn parsers_never_panic_on_mutated_real_files() {
+    use proptest::prelude::*;
+    let Some(dir) = data_dir() else { return };
+    let heads = real_heads(&dir);
+    for (format, head) in &heads {
+        mf_data::parse_bytes(*format, head).expect("the unmutated head parses");
+    }
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases: 64,
+        ..Default::default()
+    });
+    let strategy = proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..6);
+    runner
+        .run(&strategy, |edits| {
+            for (format, head) in &heads {
+                let mut b = head.clone();
+                for &(pos, byte, op) in &edits {
+                    let p = pos % b.len().max(1);
+                    match op {
+                        0 if !b.is_empty() => b[p] = byte,
+                        1 if !b.is_empty() => b.truncate(p),
+                        _ => b.insert(p.min(b.len()), byte),
+                    }
+                }
+                let _ = mf_data::parse_bytes(*format, &b);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
