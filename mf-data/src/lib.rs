@@ -5,6 +5,20 @@
 //!
 //! Parsers take any [`std::io::BufRead`] or bytes; the path functions only add the file name to
 //! errors. This crate depends on no other crate of the workspace.
+//!
+//! ```
+//! use mf_data::{parse_bytes, Dataset, Format};
+//!
+//! let train = parse_bytes(Format::Tsv, b"2\t0.5\t1.0\n1\t0.25\tNaN\n")?;
+//! let data = Dataset::new("Toy", train, None)?;
+//! let (x, lengths) = data.train.to_ndarray(); // (n_series, max_len, n_dims)
+//! assert_eq!(x.dim(), (2, 2, 1));
+//! assert_eq!(lengths, vec![2, 1]);
+//! assert_eq!(data.encoded_labels(&data.train), Some(vec![1, 0]));
+//! # Ok::<(), mf_data::DataError>(())
+//! ```
+//!
+//! Real data sets: `load_dataset(&resolve_data_dir(None), "ECG5000")`.
 
 mod dataset;
 mod dir;
