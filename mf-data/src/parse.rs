@@ -307,6 +307,12 @@ pub fn parse_ts(reader: impl BufRead) -> Result<RawSplit, DataError> {
                         raw.declared_classes = h.classes.clone();
                     } else if h.target {
                         raw.targets = Some(Vec::new());
+                    } else {
+                        // Unlabelled series cannot train or score a model.
+                        return Err(perr(
+                            ln,
+                            "expected @classLabel true <labels> or @targetLabel true before @data",
+                        ));
                     }
                     in_data = true;
                 }
@@ -867,6 +873,12 @@ mod tests {
         check_err(Format::Ts, "@classLabel true a\n@data\n", 2, "no series");
         check_err(Format::Ts, "", 1, "@data");
         check_err(Format::Ts, "@bogus 1\n@data\n", 1, "unknown header key");
+        check_err(
+            Format::Ts,
+            "@classLabel false\n@data\n1,2\n",
+            2,
+            "@targetLabel true",
+        );
         check_err(Format::Ts, "@univariate maybe\n", 1, "true or false");
         check_err(
             Format::Ts,
