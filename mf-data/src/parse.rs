@@ -114,17 +114,17 @@ fn perr(line: usize, msg: impl Into<String>) -> DataError {
 
 /// Parses one numeric token; `?`, empty and `NaN` are missing values (NaN). Infinite values are
 /// rejected because no model can use them.
-fn parse_value(tok: &str, line: usize, what: &str) -> Result<f64, DataError> {
+fn parse_value(tok: &str, line: usize, what: impl Fn() -> String) -> Result<f64, DataError> {
     let t = tok.trim();
     if t.is_empty() || t == "?" || t.eq_ignore_ascii_case("nan") {
         return Ok(f64::NAN);
     }
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        Ok(_) => Err(perr(line, format!("{what}: non-finite value {t:?}"))),
+        Ok(_) => Err(perr(line, format!("{}: non-finite value {t:?}", what()))),
         Err(_) => Err(perr(
             line,
-            format!("{what}: expected a number or '?', found {:?}", clip(t)),
+            format!("{}: expected a number or '?', found {:?}", what(), clip(t)),
         )),
     }
 }
@@ -350,7 +350,7 @@ pub fn parse_ts(reader: impl BufRead) -> Result<RawSplit, DataError> {
         for (k, p) in parts.iter().enumerate() {
             let mut v = Vec::new();
             for tok in p.split(',') {
-                v.push(parse_value(tok, ln, &format!("dimension {k}"))?);
+                v.push(parse_value(tok, ln, || format!("dimension {k}"))?);
             }
             if v.len() == 1 && v[0].is_nan() && p.trim().is_empty() {
                 return Err(perr(ln, format!("dimension {k} is empty")));
@@ -401,7 +401,7 @@ pub fn parse_ts(reader: impl BufRead) -> Result<RawSplit, DataError> {
                 check_label(lp, &raw.declared_classes, ln)?;
                 labels.push(lp.to_string());
             } else if let Some(targets) = raw.targets.as_mut() {
-                let v = parse_value(lp, ln, "target")?;
+                let v = parse_value(lp, ln, || "target".to_string())?;
                 if v.is_nan() {
                     return Err(perr(ln, "target value is missing"));
                 }
@@ -459,7 +459,7 @@ pub fn parse_tsv(reader: impl BufRead) -> Result<RawSplit, DataError> {
         }
         let mut v = Vec::with_capacity(fields.len() - 1);
         for (i, f) in fields[1..].iter().enumerate() {
-            v.push(parse_value(f, ln, &format!("value {}", i + 1))?);
+            v.push(parse_value(f, ln, || format!("value {}", i + 1))?);
         }
         trim_trailing_nan(&mut v);
         if v.is_empty() {
@@ -707,7 +707,7 @@ pub fn parse_arff(reader: impl BufRead) -> Result<RawSplit, DataError> {
             for (k, row) in s.split("\\n").enumerate() {
                 let mut v = Vec::with_capacity(*n_steps);
                 for tok in row.split(',') {
-                    v.push(parse_value(tok, ln, &format!("dimension {k}"))?);
+                    v.push(parse_value(tok, ln, || format!("dimension {k}"))?);
                 }
                 if v.len() != *n_steps {
                     return Err(perr(
@@ -731,7 +731,7 @@ pub fn parse_arff(reader: impl BufRead) -> Result<RawSplit, DataError> {
             }
             let mut v = Vec::with_capacity(want - 1);
             for (i, f) in fields[..want - 1].iter().enumerate() {
-                v.push(parse_value(f, ln, &format!("attribute {}", i + 1))?);
+                v.push(parse_value(f, ln, || format!("attribute {}", i + 1))?);
             }
             (vec![v], fields[want - 1].clone())
         };
@@ -769,7 +769,7 @@ pub fn parse_arff(reader: impl BufRead) -> Result<RawSplit, DataError> {
             check_label(cf, &raw.declared_classes, ln)?;
             labels.push(cf.to_string());
         } else if let Some(targets) = raw.targets.as_mut() {
-            let v = parse_value(cf, ln, "target")?;
+            let v = parse_value(cf, ln, || "target".to_string())?;
             if v.is_nan() {
                 return Err(perr(ln, "target value is missing"));
             }
