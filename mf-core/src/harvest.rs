@@ -95,6 +95,23 @@ struct MfConsts {
     neg_eta_d: f32,
 }
 
+impl MfConsts {
+    fn new(c: &crate::MfCell) -> Self {
+        let p = c.physics;
+        MfConsts {
+            amp: (p.b - p.a) as f32,
+            a: p.a as f32,
+            neg_s: -c.s as f32,
+            gamma: c.gamma as f32,
+            dt: c.dt as f32,
+            kp0: p.kp0 as f32,
+            kd0: p.kd0 as f32,
+            eta_p: p.eta_p as f32,
+            neg_eta_d: -p.eta_d as f32,
+        }
+    }
+}
+
 /// `h <- f(pre, h)` over a block, written so that it vectorises.
 #[inline(always)]
 fn update_block_generic(cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f32]) {
@@ -128,27 +145,50 @@ fn update_block_avx2(cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f32])
     update_block_generic(cell, mf, pre, h)
 }
 
-/// Dispatches to the widest instruction set available; every path performs the same IEEE operations in the same
-/// order (no fused multiply-add), so the results do not depend on the path.
-fn update_block(avx2: bool, cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: `avx2` is true only when the running processor supports AVX2 (checked by `has_avx2`).
-        unsafe { update_block_avx2(cell, mf, pre, h) };
-        return;
-    }
-    let _ = avx2;
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn update_block_avx512(cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f32]) {
     update_block_generic(cell, mf, pre, h)
 }
 
-fn has_avx2() -> bool {
+/// Dispatches to the widest instruction set available; every path performs the same IEEE operations in the same
+/// order (no fused multiply-add), so the results do not depend on the path.
+fn update_block(simd: Simd, cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
+    if simd == Simd::Avx512 {
+        // SAFETY: `Simd::Avx512` is chosen only when the running processor supports AVX-512F (see `Simd::detect`).
+        unsafe { update_block_avx512(cell, mf, pre, h) };
+        return;
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+    #[cfg(target_arch = "x86_64")]
+    if simd == Simd::Avx2 {
+        // SAFETY: `Simd::Avx2` is chosen only when the running processor supports AVX2 (see `Simd::detect`).
+        unsafe { update_block_avx2(cell, mf, pre, h) };
+        return;
+    }
+    update_block_generic(cell, mf, pre, h)
+}
+
+/// The instruction sets the element-wise update is compiled for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Simd {
+    Avx512,
+    Avx2,
+    Baseline,
+}
+
+impl Simd {
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Simd::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Simd::Avx2;
+            }
+        }
+        Simd::Baseline
     }
 }
 
@@ -172,34 +212,12 @@ pub fn harvest(
     let w_in = weights.w_in.as_standard_layout();
     let w_in = w_in.as_slice().expect("standard layout is contiguous");
     let bias = weights.bias.to_vec();
-    let mf = match *cell {
-        CellKind::Mf(c) => {
-            let p = c.physics;
-            MfConsts {
-                amp: (p.b - p.a) as f32,
-                a: p.a as f32,
-                neg_s: -c.s as f32,
-                gamma: c.gamma as f32,
-                dt: c.dt as f32,
-                kp0: p.kp0 as f32,
-                kd0: p.kd0 as f32,
-                eta_p: p.eta_p as f32,
-                neg_eta_d: -p.eta_d as f32,
-            }
-        }
-        _ => MfConsts {
-            amp: 0.0,
-            a: 0.0,
-            neg_s: 0.0,
-            gamma: 0.0,
-            dt: 0.0,
-            kp0: 0.0,
-            kd0: 0.0,
-            eta_p: 0.0,
-            neg_eta_d: 0.0,
-        },
+    let mf = match cell {
+        CellKind::Mf(c) => MfConsts::new(c),
+        // Unused by the other cells.
+        _ => MfConsts::new(&crate::MfCell::new(1.0, 1.0, 1.0)),
     };
-    let avx2 = has_avx2();
+    let simd = Simd::detect();
 
     let mut last = Array2::<f32>::zeros((n, units));
     let mut all = opts
@@ -241,7 +259,7 @@ pub fn harvest(
                     }
                 }
             }
-            update_block(avx2, cell, &mf, pre_act, h_act);
+            update_block(simd, cell, &mf, pre_act, h_act);
             if let Some(all) = all.as_mut() {
                 for (k, &i) in block[..active].iter().enumerate() {
                     all.slice_mut(s![i, t, ..])
@@ -549,6 +567,45 @@ mod tests {
             harvest(&cell, &weights(6, 2, 12), &bad, HarvestOptions::default()),
             Err(CoreError::Shape { .. })
         ));
+    }
+
+    #[test]
+    fn every_instruction_set_path_gives_the_same_bits() {
+        let mut rng = rng_from_seed(16);
+        let pre = uniform_matrix(1, 1000, 8.0, &mut rng)
+            .mapv(|v| v as f32)
+            .row(0)
+            .to_vec();
+        let h0 = uniform_matrix(1, 1000, 1.0, &mut rng)
+            .mapv(|v| v as f32)
+            .row(0)
+            .to_vec();
+        let mut paths = vec![Simd::Baseline];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                paths.push(Simd::Avx2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                paths.push(Simd::Avx512);
+            }
+        }
+        for cell in cells() {
+            let c = match cell {
+                CellKind::Mf(c) => c,
+                _ => MfCell::new(0.1, 0.9, 1.0),
+            };
+            let mf = MfConsts::new(&c);
+            let results: Vec<Vec<u32>> = paths
+                .iter()
+                .map(|&simd| {
+                    let mut h = h0.clone();
+                    update_block(simd, &cell, &mf, &pre, &mut h);
+                    h.iter().map(|v| v.to_bits()).collect()
+                })
+                .collect();
+            assert!(results.windows(2).all(|w| w[0] == w[1]), "{cell:?}");
+        }
     }
 
     #[test]
