@@ -95,11 +95,11 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     // ln 2 split in two so that n * C1 is exact.
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let p = 1.987_569_1e-4;
-    let p = p * r + 1.398_2e-3;
+    let p = p * r + 1.398_199_9e-3;
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
-    let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 1.666_666_6e-1;
+    let p = p * r + 0.5;
     let e_r = p * r * r + r + 1.0;
     e_r * f32::from_bits(((n_int + 127) as u32) << 23)
 }
