@@ -1,0 +1,20 @@
+//! Reservoir models of Pistolesi et al. (2025): the memristive-friendly echo state network (MF-ESN) and the leaky
+//! ESN baseline, each a fixed random recurrent layer read out by closed-form ridge regression on the state at the
+//! last step of every series.
+//!
+//! - [`ridge`]: ridge regression and the `+1/-1` ridge classifier, usable through linfa's `Fit` and `Predict`;
+//! - [`model`]: [`MfEsn::params`] / [`Esn::params`] with consuming setters, [`FittedReservoir`], [`run_trials`];
+//! - [`presets`]: the hyper-parameters the paper selected (Tables V and VII), its results (Table IV) and the grids
+//!   of its model selection (Table III).
+
+pub mod error;
+pub mod model;
+pub mod presets;
+pub mod ridge;
+
+pub use error::EsnError;
+pub use model::{
+    run_trials, Esn, FittedReservoir, MfEsn, Prediction, Readout, ReservoirConfig, ReservoirParams,
+    ReservoirValidParams, TrialReport,
+};
+pub use ridge::{Ridge, RidgeClassifier, RidgeParams, RidgeValidParams};

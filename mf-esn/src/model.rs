@@ -1,0 +1,689 @@
+//! Reservoir models: a fixed random recurrent layer (MF cell or leaky tanh) with a ridge readout on the last state.
+
+use linfa::ParamGuard;
+use mf_core::harvest::{harvest, HarvestOptions};
+use mf_core::init::{ReservoirInit, SpectralInit};
+use mf_core::rng::{derive_seed, rng_from_seed};
+use mf_core::seq::{accuracy, rmse};
+use mf_core::{CellKind, MfCell, Physics, Sequences, Targets, Weights};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::ridge::{check_lambda, Ridge, RidgeClassifier};
+use crate::EsnError;
+
+/// Every hyper-parameter of a reservoir model; serialises losslessly (`deny_unknown_fields`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservoirConfig {
+    /// Number of reservoir units `N`. Default `100` (paper Sec. VI).
+    pub n_units: usize,
+    /// Input scaling `omega`, `W_x ~ U(-omega, omega)`. Default `1` (paper Table III, SPEC section 2).
+    pub omega: f64,
+    /// Bias scaling `beta`, `bias ~ U(-beta, beta)`. Default `0.001` for MF-ESN, `0.1` for ESN (Table III).
+    pub beta: f64,
+    /// Spectral radius `rho` of the recurrent kernel. Default `0.9` for MF-ESN, `0.99` for ESN (Table III).
+    pub rho: f64,
+    /// How `rho` is reached: circular-law scaling (default, the reference's) or exact rescaling (the paper's text).
+    #[serde(default)]
+    pub spectral: SpectralInit,
+    /// The recurrent update: MF cell (default for MF-ESN: `dt = 0.01`, `gamma = 1`, `s = 5`, Table II physics) or
+    /// leaky ESN (default for ESN: `alpha = 0.1`) (paper eqs. 8-12, SPEC section 3).
+    pub cell: CellKind,
+    /// Ridge regularisation `lambda` of the readout. Default `1` (SPEC section 4).
+    pub lambda: f64,
+}
+
+impl ReservoirConfig {
+    /// The MF-ESN defaults (see each field).
+    pub fn mf_esn() -> Self {
+        Self {
+            n_units: 100,
+            omega: 1.0,
+            beta: 0.001,
+            rho: 0.9,
+            spectral: SpectralInit::CircularLaw,
+            cell: CellKind::Mf(MfCell::new(0.01, 1.0, 5.0)),
+            lambda: 1.0,
+        }
+    }
+
+    /// The leaky-ESN defaults (see each field).
+    pub fn esn() -> Self {
+        Self {
+            n_units: 100,
+            omega: 1.0,
+            beta: 0.1,
+            rho: 0.99,
+            spectral: SpectralInit::CircularLaw,
+            cell: CellKind::LeakyEsn { alpha: 0.1 },
+            lambda: 1.0,
+        }
+    }
+
+    /// The reservoir scalings as `mf-core`'s initialiser.
+    pub fn init(&self) -> ReservoirInit {
+        ReservoirInit {
+            n_units: self.n_units,
+            rho: self.rho,
+            omega: self.omega,
+            beta: self.beta,
+            spectral: self.spectral,
+        }
+    }
+
+    /// Checks every range the model assumes.
+    pub fn check(&self) -> Result<(), EsnError> {
+        if self.n_units == 0 {
+            return Err(EsnError::Param {
+                name: "n_units",
+                value: 0.0,
+                reason: "must be at least 1",
+            });
+        }
+        for (name, v) in [
+            ("omega", self.omega),
+            ("beta", self.beta),
+            ("rho", self.rho),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(EsnError::Param {
+                    name,
+                    value: v,
+                    reason: "must be non-negative and finite",
+                });
+            }
+        }
+        self.cell.check()?;
+        check_lambda(self.lambda)
+    }
+
+    /// Checks the configuration and returns it as fittable parameters.
+    pub fn into_params(self) -> Result<ReservoirValidParams, EsnError> {
+        ReservoirParams(ReservoirValidParams(self)).check()
+    }
+}
+
+/// Unchecked reservoir hyper-parameters with consuming setters; [`ParamGuard::check`] validates them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReservoirParams(ReservoirValidParams);
+
+/// Checked reservoir hyper-parameters, ready to [`fit`](ReservoirValidParams::fit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReservoirValidParams(ReservoirConfig);
+
+/// Entry point of the memristive-friendly echo state network (paper Sec. III-B).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MfEsn;
+
+/// Entry point of the leaky echo state network baseline (SPEC section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Esn;
+
+impl MfEsn {
+    /// MF-ESN parameters with the defaults of [`ReservoirConfig::mf_esn`].
+    pub fn params() -> ReservoirParams {
+        ReservoirParams(ReservoirValidParams(ReservoirConfig::mf_esn()))
+    }
+}
+
+impl Esn {
+    /// Leaky-ESN parameters with the defaults of [`ReservoirConfig::esn`].
+    pub fn params() -> ReservoirParams {
+        ReservoirParams(ReservoirValidParams(ReservoirConfig::esn()))
+    }
+}
+
+impl ReservoirParams {
+    /// Parameters from a full configuration.
+    pub fn from_config(config: ReservoirConfig) -> Self {
+        Self(ReservoirValidParams(config))
+    }
+
+    /// The configuration as set so far (unchecked).
+    pub fn config(&self) -> &ReservoirConfig {
+        &self.0 .0
+    }
+
+    fn mf(&mut self) -> &mut MfCell {
+        let cfg = &mut self.0 .0;
+        if !matches!(cfg.cell, CellKind::Mf(_)) {
+            cfg.cell = ReservoirConfig::mf_esn().cell;
+        }
+        match &mut cfg.cell {
+            CellKind::Mf(c) => c,
+            _ => unreachable!("set to an MF cell just above"),
+        }
+    }
+
+    /// Number of units `N` (default 100, paper Sec. VI).
+    pub fn n_units(mut self, n: usize) -> Self {
+        self.0 .0.n_units = n;
+        self
+    }
+
+    /// Input scaling `omega` (default 1, Table III).
+    pub fn omega(mut self, v: f64) -> Self {
+        self.0 .0.omega = v;
+        self
+    }
+
+    /// Bias scaling `beta` (default 0.001 MF-ESN, 0.1 ESN, Table III).
+    pub fn beta(mut self, v: f64) -> Self {
+        self.0 .0.beta = v;
+        self
+    }
+
+    /// Spectral radius `rho` (default 0.9 MF-ESN, 0.99 ESN, Table III).
+    pub fn rho(mut self, v: f64) -> Self {
+        self.0 .0.rho = v;
+        self
+    }
+
+    /// How `rho` is reached (default circular law, SPEC section 2).
+    pub fn spectral(mut self, v: SpectralInit) -> Self {
+        self.0 .0.spectral = v;
+        self
+    }
+
+    /// Ridge regularisation `lambda` (default 1, SPEC section 4).
+    pub fn lambda(mut self, v: f64) -> Self {
+        self.0 .0.lambda = v;
+        self
+    }
+
+    /// The recurrent cell, replacing the current one.
+    pub fn cell(mut self, cell: CellKind) -> Self {
+        self.0 .0.cell = cell;
+        self
+    }
+
+    /// MF stabiliser `gamma` (default 1, eq. 12); turns a non-MF cell into the default MF cell first.
+    pub fn gamma(mut self, v: f64) -> Self {
+        self.mf().gamma = v;
+        self
+    }
+
+    /// MF RESCALE slope `s` (default 5, eq. 8); turns a non-MF cell into the default MF cell first.
+    pub fn s(mut self, v: f64) -> Self {
+        self.mf().s = v;
+        self
+    }
+
+    /// MF discretisation step `dt` (default 0.01, eq. 12); turns a non-MF cell into the default MF cell first.
+    pub fn dt(mut self, v: f64) -> Self {
+        self.mf().dt = v;
+        self
+    }
+
+    /// MF device constants (default Table II); turns a non-MF cell into the default MF cell first.
+    pub fn physics(mut self, v: Physics) -> Self {
+        self.mf().physics = v;
+        self
+    }
+
+    /// Leaking rate `alpha` of the leaky ESN (default 0.1); makes the cell a leaky ESN.
+    pub fn alpha(mut self, v: f64) -> Self {
+        self.0 .0.cell = CellKind::LeakyEsn { alpha: v };
+        self
+    }
+
+    /// Checks and fits in one call, see [`ReservoirValidParams::fit`].
+    pub fn fit(
+        &self,
+        seqs: &Sequences,
+        targets: &Targets,
+        seed: u64,
+    ) -> Result<FittedReservoir, EsnError> {
+        self.check_ref()?.fit(seqs, targets, seed)
+    }
+}
+
+impl ParamGuard for ReservoirParams {
+    type Checked = ReservoirValidParams;
+    type Error = EsnError;
+
+    fn check_ref(&self) -> Result<&Self::Checked, Self::Error> {
+        self.0 .0.check()?;
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked, Self::Error> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}
+
+/// The readout of a fitted reservoir.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Readout {
+    /// `+1/-1` ridge classifier (classification tasks).
+    Classifier(RidgeClassifier),
+    /// Multi-output ridge regression (regression tasks).
+    Regressor(Ridge),
+}
+
+/// What a fitted model predicts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prediction {
+    /// One class index per series.
+    Classes(Vec<usize>),
+    /// Real values, `(n_series, n_outputs)`.
+    Values(Array2<f64>),
+}
+
+/// A reservoir with its trained readout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedReservoir {
+    config: ReservoirConfig,
+    seed: u64,
+    weights: Weights<f32>,
+    readout: Readout,
+    train_states: Array2<f32>,
+}
+
+impl ReservoirValidParams {
+    /// The checked configuration.
+    pub fn config(&self) -> &ReservoirConfig {
+        &self.0
+    }
+
+    /// Draws the reservoir from `seed`, harvests the last state of every training series and fits the ridge readout.
+    ///
+    /// Fails with [`EsnError::NonFinite`] if any state is not finite.
+    pub fn fit(
+        &self,
+        seqs: &Sequences,
+        targets: &Targets,
+        seed: u64,
+    ) -> Result<FittedReservoir, EsnError> {
+        let cfg = &self.0;
+        if targets.len() != seqs.n_series() {
+            return Err(EsnError::Shape {
+                what: "targets".into(),
+                expected: seqs.n_series().to_string(),
+                got: targets.len().to_string(),
+            });
+        }
+        let mut rng = rng_from_seed(seed);
+        let weights = cfg.init().draw(seqs.n_inputs(), &mut rng)?;
+        let train_states = states(&cfg.cell, &weights, seqs)?;
+        let x = train_states.mapv(f64::from);
+        let readout = match targets {
+            Targets::Classes { labels, n_classes } => {
+                if let Some(&bad) = labels.iter().find(|&&l| l >= *n_classes) {
+                    return Err(EsnError::Targets(format!(
+                        "label {bad} not below n_classes = {n_classes}"
+                    )));
+                }
+                Readout::Classifier(RidgeClassifier::fit_arrays(x.view(), labels, cfg.lambda)?)
+            }
+            Targets::Values(y) => {
+                Readout::Regressor(Ridge::fit_arrays(x.view(), y.view(), cfg.lambda)?)
+            }
+        };
+        Ok(FittedReservoir {
+            config: cfg.clone(),
+            seed,
+            weights,
+            readout,
+            train_states,
+        })
+    }
+}
+
+/// Last states of `seqs`, `(n_series, n_units)`, checked finite.
+fn states(
+    cell: &CellKind,
+    weights: &Weights<f32>,
+    seqs: &Sequences,
+) -> Result<Array2<f32>, EsnError> {
+    let h = harvest(cell, weights, seqs, HarvestOptions::default())?;
+    if let Some((i, _)) = h
+        .last
+        .rows()
+        .into_iter()
+        .enumerate()
+        .find(|(_, r)| r.iter().any(|v| !v.is_finite()))
+    {
+        return Err(EsnError::NonFinite {
+            what: format!("last reservoir state of series {i}"),
+        });
+    }
+    Ok(h.last)
+}
+
+impl FittedReservoir {
+    /// The configuration it was fitted with.
+    pub fn config(&self) -> &ReservoirConfig {
+        &self.config
+    }
+
+    /// The seed its reservoir was drawn from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The reservoir weights (row convention, see `mf_core::Weights`).
+    pub fn weights(&self) -> &Weights<f32> {
+        &self.weights
+    }
+
+    /// The trained readout.
+    pub fn readout(&self) -> &Readout {
+        &self.readout
+    }
+
+    /// The last states of the training series, `(n_series, n_units)`, the readout's design matrix.
+    pub fn train_states(&self) -> &Array2<f32> {
+        &self.train_states
+    }
+
+    /// The last states of `seqs`, `(n_series, n_units)`.
+    pub fn states(&self, seqs: &Sequences) -> Result<Array2<f32>, EsnError> {
+        states(&self.config.cell, &self.weights, seqs)
+    }
+
+    /// Predicts every series of `seqs`.
+    pub fn predict(&self, seqs: &Sequences) -> Result<Prediction, EsnError> {
+        let x = self.states(seqs)?.mapv(f64::from);
+        Ok(match &self.readout {
+            Readout::Classifier(c) => Prediction::Classes(c.predict_classes(&x)),
+            Readout::Regressor(r) => Prediction::Values(r.decision(&x)),
+        })
+    }
+
+    /// Accuracy (classification) or RMSE over every output (regression) on `seqs`.
+    pub fn score(&self, seqs: &Sequences, targets: &Targets) -> Result<f64, EsnError> {
+        if targets.len() != seqs.n_series() {
+            return Err(EsnError::Shape {
+                what: "targets".into(),
+                expected: seqs.n_series().to_string(),
+                got: targets.len().to_string(),
+            });
+        }
+        match (self.predict(seqs)?, targets) {
+            (Prediction::Classes(p), Targets::Classes { labels, .. }) => Ok(accuracy(&p, labels)),
+            (Prediction::Values(p), Targets::Values(y)) => {
+                if p.dim() != y.dim() {
+                    return Err(EsnError::Shape {
+                        what: "regression targets".into(),
+                        expected: format!("{:?}", p.dim()),
+                        got: format!("{:?}", y.dim()),
+                    });
+                }
+                Ok(rmse(&p, y))
+            }
+            _ => Err(EsnError::Targets(
+                "task kind differs from the one the model was fitted on".into(),
+            )),
+        }
+    }
+}
+
+/// Scores of repeated trials with fresh reservoirs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialReport {
+    /// Test score of each trial (accuracy or RMSE), in trial order.
+    pub per_trial: Vec<f64>,
+    /// Mean of `per_trial`.
+    pub mean: f64,
+    /// Population standard deviation of `per_trial` (paper Table IV).
+    pub std: f64,
+}
+
+impl TrialReport {
+    /// Summarises a list of scores.
+    pub fn from_scores(per_trial: Vec<f64>) -> Self {
+        let n = per_trial.len() as f64;
+        let mean = per_trial.iter().sum::<f64>() / n;
+        let std = (per_trial.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        Self {
+            per_trial,
+            mean,
+            std,
+        }
+    }
+}
+
+/// Fits `n_trials` models on the training split and scores each on the test split (SPEC section 5, final
+/// assessment). Trial `i` draws its reservoir from `derive_seed(seed, i)`.
+pub fn run_trials(
+    config: &ReservoirConfig,
+    train: &Sequences,
+    train_targets: &Targets,
+    test: &Sequences,
+    test_targets: &Targets,
+    n_trials: usize,
+    seed: u64,
+) -> Result<TrialReport, EsnError> {
+    if n_trials == 0 {
+        return Err(EsnError::Param {
+            name: "n_trials",
+            value: 0.0,
+            reason: "must be at least 1",
+        });
+    }
+    let params = config.clone().into_params()?;
+    let scores = (0..n_trials as u64)
+        .map(|i| {
+            params
+                .fit(train, train_targets, derive_seed(seed, i))?
+                .score(test, test_targets)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TrialReport::from_scores(scores))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array3;
+    use rand::{Rng, SeedableRng};
+
+    /// Two classes of noisy sine waves that differ in frequency, of variable length.
+    fn toy(n: usize, seed: u64) -> (Sequences, Targets) {
+        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut x = Array3::<f32>::zeros((n, 30, 1));
+        let mut lengths = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..n {
+            let c = i % 2;
+            let len = r.random_range(20..=30);
+            let f = if c == 0 { 0.2 } else { 0.6 };
+            let phase: f32 = r.random_range(0.0..6.28);
+            for t in 0..len {
+                x[[i, t, 0]] = (f * t as f32 + phase).sin() + 0.1 * r.random_range(-1.0f32..1.0);
+            }
+            lengths.push(len);
+            labels.push(c);
+        }
+        (
+            Sequences::new(x, lengths).unwrap(),
+            Targets::Classes {
+                labels,
+                n_classes: 2,
+            },
+        )
+    }
+
+    /// The state after the last step, one series at a time in f64 from the scalar update rule.
+    fn reference_state(
+        cell: &CellKind,
+        w: &Weights<f64>,
+        x: ndarray::ArrayView2<'_, f32>,
+        len: usize,
+    ) -> Vec<f64> {
+        let n = w.n_units();
+        let mut h = vec![0.0; n];
+        for t in 0..len {
+            let pre: Vec<f64> = (0..n)
+                .map(|j| {
+                    let mut p = w.bias[j];
+                    for k in 0..w.n_inputs() {
+                        p += f64::from(x[[t, k]]) * w.w_in[[k, j]];
+                    }
+                    for (k, hk) in h.iter().enumerate() {
+                        p += hk * w.w_rec[[k, j]];
+                    }
+                    p
+                })
+                .collect();
+            h = (0..n).map(|j| cell.update_scalar(pre[j], h[j])).collect();
+        }
+        h
+    }
+
+    #[test]
+    fn fitted_model_uses_the_seeded_reservoir_and_a_ridge_on_its_last_states() {
+        let (seqs, targets) = toy(40, 1);
+        for params in [
+            MfEsn::params().n_units(20).dt(0.1).gamma(0.95),
+            Esn::params().n_units(20).alpha(0.3),
+        ] {
+            let model = params.fit(&seqs, &targets, 9).unwrap();
+            let want = params
+                .config()
+                .init()
+                .draw(1, &mut rng_from_seed(9))
+                .unwrap();
+            assert_eq!(model.weights(), &want);
+            let w64 = want.to_f64();
+            for i in [0, 7, 39] {
+                let h =
+                    reference_state(&params.config().cell, &w64, seqs.series(i), seqs.lengths[i]);
+                for (a, b) in model.train_states().row(i).iter().zip(&h) {
+                    assert!((f64::from(*a) - b).abs() < 1e-4, "series {i}: {a} vs {b}");
+                }
+            }
+            let Targets::Classes { labels, .. } = &targets else {
+                unreachable!()
+            };
+            let x = model.train_states().mapv(f64::from);
+            let clf = RidgeClassifier::fit_arrays(x.view(), labels, 1.0).unwrap();
+            assert_eq!(model.readout(), &Readout::Classifier(clf.clone()));
+            assert_eq!(
+                model.predict(&seqs).unwrap(),
+                Prediction::Classes(clf.predict_classes(&x))
+            );
+        }
+    }
+
+    #[test]
+    fn models_learn_a_separable_toy_task() {
+        let (train, y_train) = toy(60, 2);
+        let (test, y_test) = toy(40, 3);
+        let mf = MfEsn::params()
+            .n_units(50)
+            .dt(0.1)
+            .gamma(0.95)
+            .fit(&train, &y_train, 4)
+            .unwrap();
+        assert!(mf.score(&test, &y_test).unwrap() > 0.85);
+        let esn = Esn::params()
+            .n_units(50)
+            .alpha(1.0)
+            .rho(0.9)
+            .lambda(0.01)
+            .fit(&train, &y_train, 4)
+            .unwrap();
+        let acc = esn.score(&test, &y_test).unwrap();
+        assert!(acc > 0.85, "esn accuracy {acc}");
+    }
+
+    #[test]
+    fn regression_scores_are_the_rmse_of_the_ridge_predictions() {
+        let (seqs, _) = toy(30, 5);
+        let y = Array2::from_shape_fn((30, 2), |(i, j)| {
+            seqs.x[[i, 0, 0]] as f64 * (j as f64 + 1.0)
+        });
+        let targets = Targets::Values(y.clone());
+        let model = MfEsn::params().n_units(10).fit(&seqs, &targets, 1).unwrap();
+        let Prediction::Values(p) = model.predict(&seqs).unwrap() else {
+            panic!("regression predicts values")
+        };
+        let want = ((&p - &y).mapv(|e| e * e).sum() / 60.0).sqrt();
+        assert!((model.score(&seqs, &targets).unwrap() - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn non_finite_inputs_give_a_non_finite_error() {
+        let (mut seqs, targets) = toy(6, 6);
+        seqs.x[[3, 2, 0]] = f32::NAN;
+        let err = MfEsn::params()
+            .n_units(5)
+            .fit(&seqs, &targets, 0)
+            .unwrap_err();
+        assert!(matches!(err, EsnError::NonFinite { .. }), "{err}");
+    }
+
+    #[test]
+    fn invalid_hyper_parameters_are_rejected_by_check() {
+        assert!(MfEsn::params().gamma(0.0).check().is_err());
+        assert!(MfEsn::params().dt(-1.0).check().is_err());
+        assert!(Esn::params().alpha(1.5).check().is_err());
+        assert!(Esn::params().rho(f64::NAN).check().is_err());
+        assert!(MfEsn::params().n_units(0).check().is_err());
+        assert!(MfEsn::params().lambda(-0.1).check().is_err());
+        assert!(MfEsn::params().check().is_ok() && Esn::params().check().is_ok());
+    }
+
+    #[test]
+    fn config_round_trips_through_json_and_rejects_unknown_fields() {
+        let p = MfEsn::params()
+            .n_units(7)
+            .omega(0.3)
+            .beta(0.2)
+            .rho(0.7)
+            .gamma(0.8)
+            .s(2.0)
+            .dt(0.05)
+            .lambda(3.0)
+            .spectral(SpectralInit::Exact)
+            .physics(Physics {
+                kp0: 2e-4,
+                ..Physics::default()
+            });
+        for cfg in [
+            p.config().clone(),
+            Esn::params().alpha(0.7).config().clone(),
+        ] {
+            let s = serde_json::to_string(&cfg).unwrap();
+            assert_eq!(serde_json::from_str::<ReservoirConfig>(&s).unwrap(), cfg);
+            let bad = s.replacen('{', "{\"extra\":1,", 1);
+            assert!(serde_json::from_str::<ReservoirConfig>(&bad).is_err());
+        }
+    }
+
+    #[test]
+    fn trials_use_derived_seeds_and_report_the_population_std() {
+        let (train, y_train) = toy(30, 7);
+        let (test, y_test) = toy(20, 8);
+        let cfg = ReservoirConfig {
+            n_units: 15,
+            ..ReservoirConfig::esn()
+        };
+        let rep = run_trials(&cfg, &train, &y_train, &test, &y_test, 3, 11).unwrap();
+        let params = cfg.clone().into_params().unwrap();
+        for (i, s) in rep.per_trial.iter().enumerate() {
+            let m = params
+                .fit(&train, &y_train, derive_seed(11, i as u64))
+                .unwrap();
+            assert_eq!(*s, m.score(&test, &y_test).unwrap());
+        }
+        let r = TrialReport::from_scores(vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(r.mean, 2.5);
+        assert!((r.std - 1.25f64.sqrt()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn models_are_send_and_sync() {
+        fn is<T: Send + Sync>() {}
+        is::<ReservoirParams>();
+        is::<ReservoirValidParams>();
+        is::<FittedReservoir>();
+        is::<Ridge>();
+        is::<RidgeClassifier>();
+        is::<EsnError>();
+    }
+}
