@@ -491,7 +491,7 @@ mod tests {
             let c = i % 2;
             let len = r.random_range(20..=30);
             let f = if c == 0 { 0.2 } else { 0.6 };
-            let phase: f32 = r.random_range(0.0..6.28);
+            let phase: f32 = r.random_range(0.0..std::f32::consts::TAU);
             for t in 0..len {
                 x[[i, t, 0]] = (f * t as f32 + phase).sin() + 0.1 * r.random_range(-1.0f32..1.0);
             }

@@ -473,10 +473,9 @@ mod tests {
         let reg = Ridge::fit_arrays(x.view(), codes.view(), 0.1).unwrap();
         let d = reg.decision(&x);
         let pred = clf.predict_classes(&x);
-        for i in 0..60 {
-            let r = d.row(i);
+        for (r, p) in d.rows().into_iter().zip(&pred) {
             let want = (0..3).fold(0, |b, k| if r[k] > r[b] { k } else { b });
-            assert_eq!(pred[i], want);
+            assert_eq!(*p, want);
         }
         let ds = DatasetBase::new(x.clone(), Array1::from(labels.clone()));
         let via_linfa: RidgeClassifier = Ridge::params()
