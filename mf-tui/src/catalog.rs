@@ -1,0 +1,146 @@
+//! What the dashboard shows about data: the catalog of data sets (generated, then those in the data directory)
+//! with a few example series per class, and a reservoir's state trajectories for the Live view.
+
+use std::path::Path;
+
+use mf_core::rng::rng_from_seed;
+use mf_data::{find_split_file, paper_datasets, Dataset, TaskKind};
+
+use crate::dashboard::{ClassExamples, DatasetSummary, ReservoirTrace};
+use crate::tasks::{load_dataset, GENERATED};
+
+/// Example series kept per class (or in all, for regression).
+const EXAMPLES: usize = 3;
+
+/// A summary of `ds` with up to three series of its first dimension per class.
+pub fn summary(ds: &Dataset, source: &str) -> DatasetSummary {
+    let (min, max) = ds.length_range();
+    let examples = match ds.task() {
+        TaskKind::Classification { classes } => {
+            let labels = ds.encoded_labels(&ds.train).unwrap_or_default();
+            classes
+                .iter()
+                .enumerate()
+                .map(|(c, name)| ClassExamples {
+                    label: name.clone(),
+                    series: labels
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, &l)| l == c)
+                        .take(EXAMPLES)
+                        .map(|(i, _)| ds.train.series(i, 0).to_vec())
+                        .collect(),
+                })
+                .collect()
+        }
+        TaskKind::Regression => vec![ClassExamples {
+            label: "series".into(),
+            series: (0..ds.train.n_series().min(EXAMPLES))
+                .map(|i| ds.train.series(i, 0).to_vec())
+                .collect(),
+        }],
+    };
+    DatasetSummary {
+        name: ds.name.clone(),
+        source: source.to_string(),
+        n_train: ds.train.n_series(),
+        n_test: ds.test.as_ref().map_or(0, |t| t.n_series()),
+        length: (min, max),
+        n_inputs: ds.n_dims(),
+        n_classes: ds.classes().map(<[String]>::len),
+        examples,
+    }
+}
+
+/// The generated data sets, then the paper's data sets found in `data_dir` (unreadable ones are reported on
+/// stderr and left out).
+pub fn catalog(data_dir: &Path) -> Vec<DatasetSummary> {
+    let mut out = Vec::new();
+    for (name, _) in GENERATED {
+        if let Ok(ds) = load_dataset(data_dir, name) {
+            out.push(summary(&ds, "generated"));
+        }
+    }
+    for info in paper_datasets() {
+        if find_split_file(data_dir, info.name, "TRAIN").is_none() {
+            continue;
+        }
+        match mf_data::load_dataset(data_dir, info.name) {
+            Ok(ds) => out.push(summary(
+                &ds,
+                &data_dir.join(info.name).display().to_string(),
+            )),
+            Err(e) => eprintln!("skipping {}: {e}", info.name),
+        }
+    }
+    out
+}
+
+/// The states of five units of an MF-ESN reservoir (100 units, the MF-ESN defaults) driven by the first
+/// training series of synthetic-control.
+pub fn mf_trace(seed: u64) -> Option<ReservoirTrace> {
+    let ds = load_dataset(Path::new("."), "synthetic-control").ok()?;
+    let x = ds.train.series(0, 0).to_vec();
+    let config = mf_esn::ReservoirConfig::mf_esn();
+    let mf_core::CellKind::Mf(cell) = config.cell else {
+        return None;
+    };
+    let w = config
+        .init()
+        .draw(1, &mut rng_from_seed(seed))
+        .ok()?
+        .to_f64();
+    let mut h = ndarray::Array1::<f64>::zeros(w.n_units());
+    let units = [0usize, 1, 2, 3, 4];
+    let mut traces: Vec<Vec<f64>> = vec![Vec::with_capacity(x.len()); units.len()];
+    for v in x {
+        h = mf_core::stability::step(&cell, &w, h.view(), ndarray::arr1(&[v]).view()).ok()?;
+        for (t, &u) in traces.iter_mut().zip(&units) {
+            t.push(h[u]);
+        }
+    }
+    Some(ReservoirTrace {
+        title: format!(
+            "MF-ESN states, synthetic-control series 1 (dt {}, gamma {}, s {})",
+            cell.dt, cell.gamma, cell.s
+        ),
+        units: units
+            .iter()
+            .zip(traces)
+            .map(|(u, t)| (format!("h{u}"), t))
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_has_the_generated_sets_without_a_data_directory() {
+        let c = catalog(Path::new("/nonexistent"));
+        assert_eq!(c.len(), GENERATED.len());
+        assert_eq!(c[0].name, "synthetic-control");
+        assert_eq!(c[0].n_classes, Some(6));
+        assert_eq!(c[0].examples.len(), 6);
+        assert!(c[0]
+            .examples
+            .iter()
+            .all(|e| e.series.len() == 3 && e.series[0].len() == 60));
+        assert_eq!(c[1].n_classes, None);
+    }
+
+    #[test]
+    fn the_trace_follows_the_series_and_moves() {
+        let t = mf_trace(0).unwrap();
+        assert_eq!(t.units.len(), 5);
+        assert!(t
+            .units
+            .iter()
+            .all(|(_, v)| v.len() == 60 && v.iter().all(|h| h.is_finite())));
+        assert!(t
+            .units
+            .iter()
+            .any(|(_, v)| v.iter().any(|h| (h - v[0]).abs() > 1e-6)));
+    }
+}

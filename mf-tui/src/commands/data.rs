@@ -1,0 +1,316 @@
+//! `mf data list|info|fetch|verify`: the data sets known, found and checked.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use mf_data::{find_split_file, paper_dataset, paper_datasets, Dataset, Shape, TaskKind};
+use serde::Serialize;
+
+use crate::tasks::{is_generated, load_dataset, GENERATED};
+
+/// `mf data`: list, inspect, download and check data sets.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum DataCommand {
+    /// The paper's ten data sets (where found, shape check against Table I), the generated ones, and any other
+    /// data set in the data directory.
+    List,
+    /// Train and test counts, lengths, dimensions, classes or target range of one data set (any set in the data
+    /// directory, or a generated one).
+    Info {
+        /// Data set name, e.g. ECG5000 or synthetic-control.
+        name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download a data set from the archive the paper names, check it, and unpack it into the data directory.
+    Fetch {
+        /// Data set name, e.g. GunPoint.
+        name: String,
+        /// Archive URL (a zip holding <NAME>_TRAIN.* and <NAME>_TEST.*) instead of the registry's.
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Load every paper data set found and report each difference from the paper's Table I.
+    Verify,
+}
+
+/// Runs a `mf data` command against `data_dir`.
+pub fn run_data(cmd: &DataCommand, data_dir: &Path) -> anyhow::Result<()> {
+    match cmd {
+        DataCommand::List => list(data_dir),
+        DataCommand::Info { name, json } => info(data_dir, name, *json),
+        DataCommand::Fetch { name, url } => fetch(data_dir, name, url.as_deref()),
+        DataCommand::Verify => {
+            println!("data directory: {}", data_dir.display());
+            let r = mf_data::verify(data_dir);
+            print!("{r}");
+            let n = r.warnings().len();
+            println!("{n} warning{}", if n == 1 { "" } else { "s" });
+            Ok(())
+        }
+    }
+}
+
+fn list(data_dir: &Path) -> anyhow::Result<()> {
+    println!("data directory: {}", data_dir.display());
+    println!(
+        "{:<18} {:>6} {:>6} {:>9} {:>8}  {:<10} check",
+        "paper data set", "train", "test", "length", "classes", "found"
+    );
+    for info in paper_datasets() {
+        let found = find_split_file(data_dir, info.name, "TRAIN");
+        let check = match &found {
+            None => format!("missing (mf data fetch {})", info.name),
+            Some(_) => match mf_data::load_dataset(data_dir, info.name) {
+                Ok(d) => {
+                    let w = mf_data::compare(&info, &Shape::of(&d));
+                    if w.is_empty() {
+                        "ok".to_string()
+                    } else {
+                        w.join("; ")
+                    }
+                }
+                Err(e) => format!("error: {e}"),
+            },
+        };
+        println!(
+            "{:<18} {:>6} {:>6} {:>9} {:>8}  {:<10} {check}",
+            info.name,
+            info.n_train,
+            info.n_test,
+            format!("{}-{}", info.min_len, info.max_len),
+            info.n_classes.map_or("-".into(), |k| k.to_string()),
+            found
+                .as_ref()
+                .and_then(|p| p.extension())
+                .map_or("no".into(), |e| format!(".{}", e.to_string_lossy())),
+        );
+    }
+    println!();
+    println!("generated (no files needed):");
+    for (name, what) in GENERATED {
+        println!("  {name:<18} {what}");
+    }
+    let others = other_sets(data_dir);
+    if !others.is_empty() {
+        println!();
+        println!("other data sets in the data directory:");
+        for name in others {
+            println!("  {name}");
+        }
+    }
+    Ok(())
+}
+
+/// Directories `<data_dir>/<Name>` holding `<Name>_TRAIN.*` that are not paper data sets.
+fn other_sets(data_dir: &Path) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(data_dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| paper_dataset(n).is_none() && find_split_file(data_dir, n, "TRAIN").is_some())
+        .collect();
+    v.sort();
+    v
+}
+
+/// What `mf data info` reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataInfo {
+    /// Data set name.
+    pub name: String,
+    /// Where it came from: a file path or `generated`.
+    pub source: String,
+    /// Training series.
+    pub n_train: usize,
+    /// Test series (None when the test split is absent).
+    pub n_test: Option<usize>,
+    /// Shortest series.
+    pub min_len: usize,
+    /// Longest series.
+    pub max_len: usize,
+    /// Dimensions per step.
+    pub n_dims: usize,
+    /// Class names, sorted (classification).
+    pub classes: Option<Vec<String>>,
+    /// Series per class in the training split (classification).
+    pub train_per_class: Option<Vec<usize>>,
+    /// Smallest and largest target over both splits (regression).
+    pub target_range: Option<(f64, f64)>,
+    /// Missing values inside series.
+    pub n_missing: usize,
+    /// Differences from the paper's Table I (paper data sets only).
+    pub warnings: Vec<String>,
+}
+
+/// Describes a loaded data set.
+pub fn describe(ds: &Dataset, source: String) -> DataInfo {
+    let shape = Shape::of(ds);
+    let (classes, per_class, range) = match ds.task() {
+        TaskKind::Classification { classes } => {
+            let mut counts = vec![0; classes.len()];
+            for l in ds.encoded_labels(&ds.train).unwrap_or_default() {
+                counts[l] += 1;
+            }
+            (Some(classes.clone()), Some(counts), None)
+        }
+        TaskKind::Regression => {
+            let mut t = ds.train.targets().unwrap_or_default();
+            t.extend(
+                ds.test
+                    .as_ref()
+                    .and_then(|s| s.targets())
+                    .unwrap_or_default(),
+            );
+            let lo = t.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = t.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (None, None, Some((lo, hi)))
+        }
+    };
+    DataInfo {
+        name: ds.name.clone(),
+        source,
+        n_train: shape.n_train,
+        n_test: shape.n_test,
+        min_len: shape.min_len,
+        max_len: shape.max_len,
+        n_dims: shape.n_dims,
+        classes,
+        train_per_class: per_class,
+        target_range: range,
+        n_missing: shape.n_missing,
+        warnings: paper_dataset(&ds.name)
+            .map(|i| mf_data::compare(&i, &shape))
+            .unwrap_or_default(),
+    }
+}
+
+fn info(data_dir: &Path, name: &str, json: bool) -> anyhow::Result<()> {
+    let ds = load_dataset(data_dir, name)?;
+    let source = if is_generated(name) {
+        "generated".to_string()
+    } else {
+        find_split_file(data_dir, name, "TRAIN").map_or_else(
+            || data_dir.join(name).display().to_string(),
+            |p| p.display().to_string(),
+        )
+    };
+    let d = describe(&ds, source);
+    if json {
+        return super::print_json(&d);
+    }
+    println!("{} ({})", d.name, d.source);
+    println!(
+        "  series     train {}, test {}",
+        d.n_train,
+        d.n_test.map_or("absent".into(), |n| n.to_string())
+    );
+    println!("  length     {}-{}", d.min_len, d.max_len);
+    println!("  dimensions {}", d.n_dims);
+    match (&d.classes, &d.train_per_class, d.target_range) {
+        (Some(c), Some(n), _) => {
+            let per: Vec<String> = c.iter().zip(n).map(|(c, n)| format!("{c}: {n}")).collect();
+            println!("  classes    {} (train: {})", c.len(), per.join(", "));
+        }
+        (_, _, Some((lo, hi))) => println!("  targets    regression, {lo:.6} to {hi:.6}"),
+        _ => {}
+    }
+    if d.n_missing > 0 {
+        println!("  missing    {} values inside series", d.n_missing);
+    }
+    for w in &d.warnings {
+        println!("  warning: {w}");
+    }
+    Ok(())
+}
+
+fn fetch(data_dir: &Path, name: &str, url: Option<&str>) -> anyhow::Result<()> {
+    if is_generated(name) {
+        bail!("{name} is generated in memory; there is nothing to download");
+    }
+    if url.is_none() && paper_dataset(name).is_none() {
+        bail!(
+            "{name} is not one of the paper's data sets; pass its archive with --url (known: {})",
+            paper_datasets()
+                .iter()
+                .map(|d| d.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(0);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .expect("valid template"),
+        );
+        b.set_message(format!("fetching {name}"));
+        b
+    } else {
+        eprintln!("fetching {name}");
+        ProgressBar::hidden()
+    };
+    let mut progress = |done: u64, total: Option<u64>| {
+        if let Some(t) = total {
+            bar.set_length(t);
+        }
+        bar.set_position(done);
+    };
+    let ds = mf_data::fetch(name, url, data_dir, &mut progress);
+    bar.finish_and_clear();
+    let ds = ds?;
+    let d = describe(&ds, data_dir.join(name).display().to_string());
+    println!(
+        "{} -> {}: train {}, test {}, length {}-{}",
+        name,
+        d.source,
+        d.n_train,
+        d.n_test.map_or("absent".into(), |n| n.to_string()),
+        d.min_len,
+        d.max_len
+    );
+    for w in &d.warnings {
+        println!("  warning: {w}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_counts_classes_and_targets() {
+        let sc = load_dataset(Path::new("."), "synthetic-control").unwrap();
+        let d = describe(&sc, "generated".into());
+        assert_eq!(
+            (d.n_train, d.n_test, d.min_len, d.max_len),
+            (300, Some(300), 60, 60)
+        );
+        assert_eq!(d.train_per_class, Some(vec![50; 6]));
+        assert!(d.warnings.is_empty());
+        let mg = load_dataset(Path::new("."), "mackey-glass").unwrap();
+        let d = describe(&mg, "generated".into());
+        let (lo, hi) = d.target_range.unwrap();
+        // The Mackey-Glass attractor for tau = 17 stays within about (0.2, 1.4).
+        assert!(lo > 0.1 && hi < 1.5 && lo < hi, "{lo} {hi}");
+    }
+
+    #[test]
+    fn other_sets_finds_non_paper_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("Mine")).unwrap();
+        std::fs::write(dir.path().join("Mine/Mine_TRAIN.tsv"), "1\t0.5\t0.25\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("Empty")).unwrap();
+        assert_eq!(other_sets(dir.path()), vec!["Mine".to_string()]);
+    }
+}

@@ -1,0 +1,260 @@
+//! `mf stability`: the stability results of the paper's Sec. V for one MF cell.
+
+use anyhow::Context;
+use mf_core::init::{ReservoirInit, SpectralInit};
+use mf_core::rng::rng_from_seed;
+use mf_core::stability::{fig6_spectrum, spectral_norm, Bound, Stability, TheoremV6};
+use mf_core::MfCell;
+use serde::Serialize;
+
+/// `mf stability`: p_min, p_max, C, mu, Lemma V.1, Theorem V.3, the Theorem V.4 radius bound and Theorem V.6 for a
+/// cell, and optionally the Jacobian spectrum in the setting of the paper's Fig. 6.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct StabilityArgs {
+    /// Discretisation step dt.
+    #[arg(long, default_value_t = 0.01)]
+    pub dt: f64,
+    /// Stabiliser gamma, in (0, 1].
+    #[arg(long, default_value_t = 1.0)]
+    pub gamma: f64,
+    /// RESCALE slope s.
+    #[arg(long, default_value_t = 5.0)]
+    pub s: f64,
+    /// Spectral radius of the recurrent kernel: a reservoir of --n-units units is drawn with exactly this radius
+    /// (seed --seed) and its spectral norm ||W_h||_2 is used.
+    #[arg(long, conflicts_with = "norm")]
+    pub rho: Option<f64>,
+    /// Spectral norm ||W_h||_2 of the recurrent kernel (default 1 when neither --rho nor --norm is given).
+    #[arg(long)]
+    pub norm: Option<f64>,
+    /// Units of the drawn reservoir (--rho) and of the Fig. 6 setting (--eigs).
+    #[arg(long, default_value_t = 100)]
+    pub n_units: usize,
+    /// Seed of the drawn weights and state.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also compute the Jacobian's eigenvalues, centres and Bauer-Fike radius in the paper's Fig. 6 setting
+    /// (state ~ N(0, 1), input 1, W_x ~ U(-5, 5), zero bias, W_h rescaled to the norm).
+    #[arg(long)]
+    pub eigs: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The Jacobian spectrum part of the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spectrum {
+    /// Eigenvalues as `[re, im]`.
+    pub eigenvalues: Vec<[f64; 2]>,
+    /// Centres `gamma - dt P_i` as `[re, 0]`.
+    pub centres: Vec<[f64; 2]>,
+    /// Bauer-Fike radius `dt ||M||_2`.
+    pub radius: f64,
+    /// Spectral radius of the Jacobian.
+    pub spectral_radius: f64,
+    /// Theorem V.6's lines `[gamma - dt p_max, gamma - dt p_min]`.
+    pub v6_bounds: [f64; 2],
+}
+
+/// What `mf stability` reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StabilityReport {
+    /// The cell analysed.
+    pub cell: MfCell,
+    /// `||W_h||_2` used.
+    pub w_rec_norm2: f64,
+    /// The spectral radius asked for with `--rho`.
+    pub rho: Option<f64>,
+    /// `p_min`.
+    pub p_min: f64,
+    /// `p_max`.
+    pub p_max: f64,
+    /// `C`.
+    pub c: f64,
+    /// `mu`.
+    pub mu: f64,
+    /// Lemma V.1.
+    pub lemma_v1: Bound,
+    /// Theorem V.3.
+    pub theorem_v3: Bound,
+    /// Theorem V.4's bound on the Bauer-Fike radius.
+    pub radius_bound: f64,
+    /// Theorem V.6.
+    pub theorem_v6: TheoremV6,
+    /// The Fig. 6 spectrum (with `--eigs`).
+    #[serde(flatten)]
+    pub spectrum: Option<Spectrum>,
+}
+
+/// Computes the report.
+pub fn analyse(args: &StabilityArgs) -> anyhow::Result<StabilityReport> {
+    let cell = MfCell::new(args.dt, args.gamma, args.s);
+    cell.check()?;
+    let norm = match (args.rho, args.norm) {
+        (_, Some(n)) => n,
+        (Some(rho), None) => {
+            let init = ReservoirInit {
+                n_units: args.n_units,
+                rho,
+                omega: 1.0,
+                beta: 0.0,
+                spectral: SpectralInit::Exact,
+            };
+            let w = init
+                .draw(1, &mut rng_from_seed(args.seed))
+                .context("drawing the reservoir")?;
+            spectral_norm(w.to_f64().w_rec.view())?
+        }
+        (None, None) => 1.0,
+    };
+    if !(norm >= 0.0 && norm.is_finite()) {
+        anyhow::bail!("the spectral norm must be non-negative and finite, not {norm}");
+    }
+    let st = Stability::new(&cell, norm);
+    let spectrum = if args.eigs {
+        let sp = fig6_spectrum(&cell, args.n_units, norm, args.seed)?;
+        Some(Spectrum {
+            eigenvalues: sp.eigenvalues,
+            centres: sp.centres.iter().map(|&c| [c, 0.0]).collect(),
+            radius: sp.radius,
+            spectral_radius: sp.spectral_radius,
+            v6_bounds: [st.theorem_v6.lower, st.theorem_v6.upper],
+        })
+    } else {
+        None
+    };
+    Ok(StabilityReport {
+        cell,
+        w_rec_norm2: norm,
+        rho: args.rho,
+        p_min: st.p_min,
+        p_max: st.p_max,
+        c: st.c,
+        mu: st.mu,
+        lemma_v1: st.lemma_v1,
+        theorem_v3: st.theorem_v3,
+        radius_bound: st.radius_bound,
+        theorem_v6: st.theorem_v6,
+        spectrum,
+    })
+}
+
+/// Computes and prints the report.
+pub fn run_stability(args: &StabilityArgs) -> anyhow::Result<()> {
+    let r = analyse(args)?;
+    if args.json {
+        return super::print_json(&r);
+    }
+    let yes = |b: bool| if b { "holds" } else { "fails" };
+    println!(
+        "MF cell dt={} gamma={} s={}, ||W_h||_2 = {:.6}{}",
+        r.cell.dt,
+        r.cell.gamma,
+        r.cell.s,
+        r.w_rec_norm2,
+        r.rho.map_or(String::new(), |rho| format!(
+            " (reservoir of spectral radius {rho})"
+        ))
+    );
+    println!(
+        "  p_min {:.6e}   p_max {:.6e}   C {:.6}   mu {:.6}",
+        r.p_min, r.p_max, r.c, r.mu
+    );
+    println!(
+        "  Lemma V.1    dt (2 Kp0 e^(eta_p b) + Kd0 e^(-eta_d a)) + gamma = {:.6} <= 1: {}",
+        r.lemma_v1.value,
+        yes(r.lemma_v1.holds)
+    );
+    println!(
+        "  Theorem V.3  mu + dt s (b - a) / 4 ||W_h||_2 C = {:.6} < 1: {}",
+        r.theorem_v3.value,
+        yes(r.theorem_v3.holds)
+    );
+    println!("  Theorem V.4  Bauer-Fike radius <= {:.6}", r.radius_bound);
+    println!(
+        "  Theorem V.6  gamma - dt p_max = {:.6} > -1 and gamma - dt p_min = {:.6} < 1: {}; eq. 17 radius {:.6}",
+        r.theorem_v6.lower,
+        r.theorem_v6.upper,
+        yes(r.theorem_v6.holds),
+        r.theorem_v6.radius_estimate
+    );
+    if let Some(sp) = &r.spectrum {
+        let (lo, hi) = sp
+            .centres
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), c| {
+                (a.min(c[0]), b.max(c[0]))
+            });
+        println!(
+            "  Fig. 6 setting ({} units, seed {}): spectral radius {:.6}, centres in [{lo:.6}, {hi:.6}], Bauer-Fike \
+             radius {:.6}",
+            args.n_units, args.seed, sp.spectral_radius, sp.radius
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> StabilityArgs {
+        StabilityArgs {
+            dt: 0.01,
+            gamma: 0.95,
+            s: 5.0,
+            rho: None,
+            norm: Some(0.9),
+            n_units: 30,
+            seed: 2,
+            eigs: true,
+            json: true,
+        }
+    }
+
+    #[test]
+    fn report_matches_the_closed_forms_and_bauer_fike() {
+        let r = analyse(&args()).unwrap();
+        let cell = MfCell::new(0.01, 0.95, 5.0);
+        let p = &cell.physics;
+        let v1 =
+            0.01 * (2.0 * p.kp0 * (p.eta_p * p.b).exp() + p.kd0 * (-p.eta_d * p.a).exp()) + 0.95;
+        assert!((r.lemma_v1.value - v1).abs() < 1e-12);
+        assert_eq!(r.lemma_v1.holds, v1 <= 1.0);
+        assert!((r.theorem_v3.value - (r.mu + r.radius_bound)).abs() < 1e-12);
+        assert!((r.theorem_v6.lower - (0.95 - 0.01 * r.p_max)).abs() < 1e-12);
+        let sp = r.spectrum.unwrap();
+        assert_eq!(sp.eigenvalues.len(), 30);
+        // Bauer-Fike: each eigenvalue within the radius of a centre, and the radius within Theorem V.4's bound.
+        for [re, im] in &sp.eigenvalues {
+            let d = sp
+                .centres
+                .iter()
+                .map(|c| (re - c[0]).hypot(*im))
+                .fold(f64::INFINITY, f64::min);
+            assert!(d <= sp.radius * (1.0 + 1e-9));
+        }
+        assert!(sp.radius <= r.radius_bound * (1.0 + 1e-9));
+        let json = serde_json::to_value(analyse(&args()).unwrap()).unwrap();
+        assert!(json["eigenvalues"].is_array() && json["v6_bounds"].is_array());
+        assert_eq!(
+            json["lemma_v1"]["holds"],
+            serde_json::Value::Bool(v1 <= 1.0)
+        );
+    }
+
+    #[test]
+    fn rho_draws_a_reservoir_whose_norm_is_at_least_its_radius() {
+        let mut a = args();
+        a.norm = None;
+        a.rho = Some(0.9);
+        a.eigs = false;
+        let r = analyse(&a).unwrap();
+        // ||W||_2 >= rho(W) for every matrix; a random non-normal W has a strictly larger norm.
+        assert!(r.w_rec_norm2 > 0.9, "{}", r.w_rec_norm2);
+        assert!(r.spectrum.is_none());
+        a.gamma = 0.0;
+        assert!(analyse(&a).is_err());
+    }
+}

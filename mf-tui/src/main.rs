@@ -1,0 +1,107 @@
+//! `mf`: memristive-friendly recurrent networks from the command line. Without a command it opens the dashboard.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use mf_tui::commands::data::{run_data, DataCommand};
+use mf_tui::commands::export::{export, ExportArgs};
+use mf_tui::commands::run::{run_and_print, RunArgs};
+use mf_tui::commands::stability::{run_stability, StabilityArgs};
+use mf_tui::dashboard::{run_dashboard, DashboardConfig};
+use mf_tui::engine::cmd::{
+    run_merge, run_slurm, run_sweep, run_table, MergeArgs, SlurmArgs, SweepArgs, TableArgs,
+};
+use mf_tui::eval::ModelEvaluator;
+
+/// Memristive-friendly echo state networks and recurrent networks (Pistolesi et al., APL Machine Learning 3,
+/// 016117, 2025): run models, sweep the paper's grids, tabulate against the paper, analyse stability.
+///
+/// Without a command, `mf` opens the dashboard: queue runs and sweeps, watch training live, read Table IV,
+/// explore stability and the data sets. It works without any data directory on the generated sets.
+#[derive(Debug, Parser)]
+#[command(name = "mf", version, propagate_version = true)]
+struct Cli {
+    /// Data directory holding <Name>/<Name>_TRAIN.{ts,tsv,arff}. Default: $MF_DATA_DIR, else the user cache
+    /// directory (e.g. ~/.cache/memristive/datasets).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Results directory of the dashboard (one sub-directory per spec hash).
+    #[arg(long, default_value = "results", value_name = "DIR")]
+    results: PathBuf,
+    /// Worker threads of the dashboard's sweeps; 0 uses every core.
+    #[arg(long, short = 'j', default_value_t = 0)]
+    threads: usize,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List, inspect, download and check data sets.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Train a model on a data set's training split and score it on the test split over fresh trials.
+    ///
+    /// Example: mf run --model mf-esn --dataset ECG5000 --preset paper --trials 5
+    Run(RunArgs),
+    /// Fit a reservoir model and write its weights, data, states, predictions and Jacobian as .npy files.
+    Export(ExportArgs),
+    /// The stability results of the paper's Sec. V (Lemma V.1, Theorems V.3, V.4, V.6) for one MF cell.
+    Stability(StabilityArgs),
+    /// Run or resume the grid search and final assessment of an experiment spec (TOML).
+    Sweep(SweepArgs),
+    /// Render a spec's results as the paper's Table IV (and Tables V-VIII) beside the paper's numbers.
+    Table(TableArgs),
+    /// Join the stores of `mf sweep --shard` runs.
+    Merge(MergeArgs),
+    /// Print a Slurm job-array script that runs a spec in shards.
+    Slurm(SlurmArgs),
+    /// Open the dashboard (the same as `mf` without a command), optionally queueing spec files.
+    Dashboard {
+        /// Spec files to queue at start-up.
+        specs: Vec<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let data_dir = mf_data::resolve_data_dir(cli.data_dir.as_deref());
+    let evaluator = || Arc::new(ModelEvaluator::new(data_dir.clone()));
+    match cli.command {
+        Some(Command::Data(cmd)) => run_data(&cmd, &data_dir),
+        Some(Command::Run(args)) => run_and_print(&args, &data_dir),
+        Some(Command::Export(args)) => {
+            let files = export(&args, &data_dir)?;
+            eprintln!("wrote {} files to {}", files.len(), args.out.display());
+            Ok(())
+        }
+        Some(Command::Stability(args)) => run_stability(&args),
+        Some(Command::Sweep(args)) => run_sweep(args, evaluator()),
+        Some(Command::Table(args)) => run_table(args),
+        Some(Command::Merge(args)) => run_merge(args),
+        Some(Command::Slurm(args)) => run_slurm(args),
+        Some(Command::Dashboard { specs }) => {
+            dashboard(&cli.results, cli.threads, &data_dir, specs)
+        }
+        None => dashboard(&cli.results, cli.threads, &data_dir, Vec::new()),
+    }
+}
+
+fn dashboard(
+    results: &std::path::Path,
+    threads: usize,
+    data_dir: &std::path::Path,
+    specs: Vec<PathBuf>,
+) -> anyhow::Result<()> {
+    let mut config = DashboardConfig::new(
+        results.to_path_buf(),
+        Arc::new(ModelEvaluator::new(data_dir.to_path_buf())),
+        mf_tui::catalog::catalog(data_dir),
+    );
+    config.trace = mf_tui::catalog::mf_trace(0);
+    config.threads = threads;
+    config.specs = specs;
+    run_dashboard(config).context("the dashboard failed")
+}

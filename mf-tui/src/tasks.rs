@@ -1,0 +1,292 @@
+//! Data sets as model inputs: loading by name (from the data directory, or generated) and conversion into
+//! mf-core's [`Sequences`] and [`Targets`].
+//!
+//! Three names are generated in memory and need no files, so a fresh machine has something real to run:
+//! `synthetic-control` (the UCR SyntheticControl shape, 300/300 series of 60 steps, six classes, each series
+//! z-normalised as in the UCR archive),
+//! `mackey-glass` (one-step-ahead prediction of the tau = 17 series from windows of 50 samples) and `narma10`
+//! (NARMA-10 output from windows of 50 inputs). Every other name is read from the data directory.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use mf_core::{Sequences, Targets};
+use mf_data::{generate, Dataset, FillMissing, Split, TaskKind};
+use ndarray::Array2;
+
+use crate::engine::Metric;
+
+/// Seed of the generated data sets: fixed, so a generated set is the same data whatever the model seed.
+pub const GENERATED_SEED: u64 = 2025;
+
+/// The generated data sets: name and one-line description.
+pub const GENERATED: [(&str, &str); 3] = [
+    (
+        "synthetic-control",
+        "control charts, 6 classes, 300/300 series of 60 steps (Alcock and Manolopoulos 1999)",
+    ),
+    (
+        "mackey-glass",
+        "Mackey-Glass tau=17, next value from 50 samples, 400/200 windows (regression)",
+    ),
+    (
+        "narma10",
+        "NARMA-10 output from 50 inputs, 400/200 windows (regression)",
+    ),
+];
+
+/// Whether `name` is one of the [`GENERATED`] data sets.
+pub fn is_generated(name: &str) -> bool {
+    GENERATED.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+}
+
+/// Loads `name`: a generated set, or `<data_dir>/<name>/<name>_TRAIN.*` (and `_TEST.*`).
+pub fn load_dataset(data_dir: &Path, name: &str) -> anyhow::Result<Dataset> {
+    let generated = match name.to_ascii_lowercase().as_str() {
+        "synthetic-control" => {
+            Some(generate::synthetic_control_default(GENERATED_SEED).and_then(z_normalise_series))
+        }
+        "mackey-glass" => Some(generate::mackey_glass(400, 200, 50, GENERATED_SEED)),
+        "narma10" => Some(generate::narma10(400, 200, 50, GENERATED_SEED)),
+        _ => None,
+    };
+    let mut ds = match generated {
+        Some(d) => d.with_context(|| format!("generating {name}"))?,
+        None => mf_data::load_dataset(data_dir, name).with_context(|| {
+            format!(
+                "loading data set {name} (generated sets need no files: {}; `mf data fetch {name}` downloads a \
+                 paper set)",
+                GENERATED.map(|(n, _)| n).join(", ")
+            )
+        })?,
+    };
+    ds.name = name.to_string();
+    Ok(ds)
+}
+
+/// Z-normalises every series (each dimension to mean 0 and unit population standard deviation), as the UCR
+/// archive stores SyntheticControl; a constant series becomes zeros.
+fn z_normalise_series(ds: Dataset) -> Result<Dataset, mf_data::DataError> {
+    let norm = |split: &Split| {
+        let mut raw = split.to_raw();
+        for dims in &mut raw.series {
+            for v in dims.iter_mut() {
+                let n = v.len() as f64;
+                let mean = v.iter().sum::<f64>() / n;
+                let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+                let scale = if sd > 0.0 { 1.0 / sd } else { 0.0 };
+                v.iter_mut().for_each(|x| *x = (*x - mean) * scale);
+            }
+        }
+        Split::from_raw(&raw)
+    };
+    let test = ds.test.as_ref().map(norm).transpose()?;
+    Dataset::new(ds.name.clone(), norm(&ds.train)?, test)
+}
+
+/// One split as model input.
+#[derive(Debug, Clone)]
+pub struct Part {
+    /// The series (missing values inside a series interpolated, zeros after each series' end).
+    pub seqs: Sequences,
+    /// Class indices or real targets `(n, 1)`.
+    pub targets: Targets,
+}
+
+impl Part {
+    /// The items at `indices`, in that order.
+    pub fn select(&self, indices: &[usize]) -> Part {
+        Part {
+            seqs: self.seqs.select(indices),
+            targets: self.targets.select(indices),
+        }
+    }
+
+    /// Number of series.
+    pub fn len(&self) -> usize {
+        self.seqs.n_series()
+    }
+
+    /// Whether the part holds no series.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A data set ready for the models.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// The data set's name.
+    pub name: String,
+    /// The training split.
+    pub train: Part,
+    /// The test split, when the data set has one.
+    pub test: Option<Part>,
+    /// Accuracy for classification, RMSE for regression.
+    pub metric: Metric,
+    /// Class names in index order (empty for regression).
+    pub classes: Vec<String>,
+}
+
+impl Task {
+    /// Converts a loaded data set.
+    pub fn from_dataset(ds: &Dataset) -> anyhow::Result<Task> {
+        let train = part(ds, &ds.train).with_context(|| format!("{}: training split", ds.name))?;
+        let test = match &ds.test {
+            Some(t) => Some(part(ds, t).with_context(|| format!("{}: test split", ds.name))?),
+            None => None,
+        };
+        let (metric, classes) = match ds.task() {
+            TaskKind::Classification { classes } => (Metric::Accuracy, classes.clone()),
+            TaskKind::Regression => (Metric::Rmse, Vec::new()),
+        };
+        Ok(Task {
+            name: ds.name.clone(),
+            train,
+            test,
+            metric,
+            classes,
+        })
+    }
+
+    /// The test split, or an error saying it is missing.
+    pub fn test(&self) -> anyhow::Result<&Part> {
+        match &self.test {
+            Some(t) => Ok(t),
+            None => bail!(
+                "{} has no test split on disk ({}_TEST.* is missing), so it cannot be scored on test",
+                self.name,
+                self.name
+            ),
+        }
+    }
+
+    /// Splits the training split into (fit, validation) parts: stratified by class for classification, a plain
+    /// shuffle for regression, seeded (paper Sec. VI).
+    pub fn fit_val(&self, val_fraction: f64, seed: u64) -> (Part, Part) {
+        let (fit, val) = split_indices(&self.train.targets, val_fraction, seed);
+        (self.train.select(&fit), self.train.select(&val))
+    }
+}
+
+/// The (fit, validation) indices of `targets`: [`mf_data::stratified_split`] for classes,
+/// [`mf_data::shuffle_split`] for values.
+pub fn split_indices(targets: &Targets, val_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    match targets {
+        Targets::Classes { labels, .. } => mf_data::stratified_split(labels, val_fraction, seed),
+        Targets::Values(v) => mf_data::shuffle_split(v.nrows(), val_fraction, seed),
+    }
+}
+
+fn part(ds: &Dataset, split: &Split) -> anyhow::Result<Part> {
+    let filled;
+    let split = if split.n_missing() > 0 {
+        filled = split.fill_missing(FillMissing::Linear);
+        &filled
+    } else {
+        split
+    };
+    let (mut x, lengths) = split.to_ndarray();
+    // Values after each series' end are never read by the models; zeros keep them finite.
+    x.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
+    if let Some(i) = lengths.iter().position(|&l| l == 0) {
+        bail!("series {} is empty", i + 1);
+    }
+    let seqs = Sequences::new(x, lengths)?;
+    let targets = match ds.task() {
+        TaskKind::Classification { classes } => Targets::Classes {
+            labels: ds
+                .encoded_labels(split)
+                .context("a label is outside the data set's class list")?,
+            n_classes: classes.len(),
+        },
+        TaskKind::Regression => {
+            let t = split
+                .targets()
+                .context("regression split without targets")?;
+            if let Some(i) = t.iter().position(|v| !v.is_finite()) {
+                bail!("target of series {} is not finite ({})", i + 1, t[i]);
+            }
+            let n = t.len();
+            Targets::Values(Array2::from_shape_vec((n, 1), t)?)
+        }
+    };
+    Ok(Part { seqs, targets })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_sets_load_without_a_data_directory() {
+        let nowhere = Path::new("/nonexistent/data/dir");
+        for (name, _) in GENERATED {
+            let ds = load_dataset(nowhere, name).unwrap();
+            let task = Task::from_dataset(&ds).unwrap();
+            assert!(!task.train.is_empty() && !task.test().unwrap().is_empty());
+            assert_eq!(task.train.seqs.n_inputs(), 1);
+        }
+        let sc = Task::from_dataset(&load_dataset(nowhere, "synthetic-control").unwrap()).unwrap();
+        assert_eq!(sc.metric, Metric::Accuracy);
+        assert_eq!(sc.classes.len(), 6);
+        assert_eq!((sc.train.len(), sc.test().unwrap().len()), (300, 300));
+        // Z-normalised per series, as the UCR file is.
+        let s0: Vec<f32> = sc.train.seqs.series(0).iter().copied().collect();
+        let mean = s0.iter().sum::<f32>() / 60.0;
+        let var = s0.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / 60.0;
+        assert!(
+            mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4,
+            "{mean} {var}"
+        );
+        let mg = Task::from_dataset(&load_dataset(nowhere, "mackey-glass").unwrap()).unwrap();
+        assert_eq!(mg.metric, Metric::Rmse);
+    }
+
+    #[test]
+    fn a_missing_set_names_the_directory_and_the_generated_alternatives() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = format!("{:#}", load_dataset(dir.path(), "Nope").unwrap_err());
+        assert!(err.contains("Nope"), "{err}");
+        assert!(err.contains("synthetic-control"), "{err}");
+    }
+
+    #[test]
+    fn the_fit_validation_split_is_stratified_and_seeded() {
+        let ds = load_dataset(Path::new("."), "synthetic-control").unwrap();
+        let task = Task::from_dataset(&ds).unwrap();
+        let (fit, val) = task.fit_val(0.2, 7);
+        assert_eq!((fit.len(), val.len()), (240, 60));
+        let Targets::Classes { labels, .. } = &val.targets else {
+            panic!("classes expected")
+        };
+        for c in 0..6 {
+            assert_eq!(labels.iter().filter(|&&l| l == c).count(), 10);
+        }
+        let (fit2, _) = task.fit_val(0.2, 7);
+        assert_eq!(fit.targets, fit2.targets);
+        assert_eq!(fit.seqs.x, fit2.seqs.x);
+    }
+
+    #[test]
+    fn missing_values_are_interpolated_and_padding_is_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("Tiny");
+        std::fs::create_dir_all(&d).unwrap();
+        let ts = "@problemName Tiny\n@timeStamps false\n@univariate true\n@equalLength false\n\
+                  @classLabel true a b\n@data\n1,?,3:a\n1,2:b\n";
+        std::fs::write(d.join("Tiny_TRAIN.ts"), ts).unwrap();
+        let ds = load_dataset(dir.path(), "Tiny").unwrap();
+        let task = Task::from_dataset(&ds).unwrap();
+        assert!(task.test.is_none());
+        assert!(task
+            .test()
+            .unwrap_err()
+            .to_string()
+            .contains("no test split"));
+        let x = &task.train.seqs.x;
+        assert_eq!(x[[0, 1, 0]], 2.0);
+        assert_eq!(x[[1, 2, 0]], 0.0);
+        assert_eq!(task.train.seqs.lengths, vec![3, 2]);
+    }
+}
