@@ -12,7 +12,7 @@
 use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::{s, Array2, Array3, Axis};
 
-use crate::fastmath::exp_f32;
+use crate::fastmath::{exp_f32, tanh_f32};
 use crate::{CellKind, CoreError, Sequences, Weights};
 
 /// Number of series advanced together: `2 * BLOCK * N` floats of state and pre-activation stay in the L2 cache.
@@ -128,12 +128,12 @@ fn update_block_generic(cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f3
         CellKind::LeakyEsn { alpha } => {
             let alpha = *alpha as f32;
             for (h, &u) in h.iter_mut().zip(pre) {
-                *h = (1.0 - alpha) * *h + alpha * u.tanh();
+                *h = (1.0 - alpha) * *h + alpha * tanh_f32(u);
             }
         }
         CellKind::Tanh => {
             for (h, &u) in h.iter_mut().zip(pre) {
-                *h = u.tanh();
+                *h = tanh_f32(u);
             }
         }
     }
