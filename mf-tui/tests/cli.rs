@@ -232,3 +232,19 @@ fn a_sweep_killed_with_sigkill_resumes_and_loses_nothing_finished() {
     assert_eq!(b.len(), 49, "{b:?}");
     assert_eq!(a, b);
 }
+
+#[test]
+fn sweep_emits_a_slurm_array_script_for_its_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.toml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let script = stdout(&mf(
+        &["sweep", spec.to_str().unwrap(), "--emit-slurm", "8"],
+        dir.path(),
+    ));
+    assert!(script.starts_with("#!"), "{script}");
+    assert!(script.contains("--array=0-7"), "{script}");
+    assert!(script.contains("--shard"), "{script}");
+    // Nothing ran.
+    assert!(!dir.path().join("results").exists());
+}

@@ -39,6 +39,10 @@ pub struct SweepArgs {
     /// Run again the jobs stored as failed.
     #[arg(long)]
     pub retry_failed: bool,
+    /// Instead of running, print a Slurm job-array script that runs the spec in this many shards (each array
+    /// task runs `mf sweep --shard $SLURM_ARRAY_TASK_ID/N`); `mf slurm` offers every scheduler option.
+    #[arg(long, value_name = "SHARDS", conflicts_with = "shard")]
+    pub emit_slurm: Option<usize>,
 }
 
 /// `mf table`: render a spec's results beside the paper's.
@@ -110,6 +114,19 @@ pub struct SlurmArgs {
 /// Runs or resumes the sweep of `args.spec` with `evaluator`, storing into `<results>/<hash>/`. Prints the
 /// Table IV of the results to stdout when an unsharded run ends with everything done.
 pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Result<()> {
+    if let Some(shards) = args.emit_slurm {
+        return run_slurm(SlurmArgs {
+            spec: args.spec,
+            shards,
+            results: args.results,
+            cpus_per_task: if args.threads == 0 { 4 } else { args.threads },
+            time: "24:00:00".into(),
+            partition: None,
+            job_name: "mf-sweep".into(),
+            mf: "mf".into(),
+            out: None,
+        });
+    }
     let spec = Spec::load(&args.spec)?;
     let (mut store, report) = open_spec_store(&args.results, &spec, args.shard)?;
     eprintln!("spec {} -> {}", spec.short_hash(), store.path().display());
@@ -485,6 +502,7 @@ mod tests {
                     shard: Some(Shard::new(i, 2).unwrap()),
                     threads: 2,
                     retry_failed: false,
+                    emit_slurm: None,
                 },
                 eval.clone(),
             )
@@ -514,6 +532,7 @@ mod tests {
             shard: None,
             threads: 2,
             retry_failed: false,
+            emit_slurm: None,
         };
         run_sweep(args, eval).unwrap();
         run_table(table(&out)).unwrap();
