@@ -2,14 +2,21 @@
 //!
 //! Every command is printed before it runs, so a log shows exactly what was done.
 
+mod fig6;
+mod font;
+mod reproduce;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about = "Reproducible pipelines of the memristive workspace")]
+#[command(
+    name = "cargo xtask",
+    about = "Reproducible pipelines of the memristive workspace"
+)]
 struct Cli {
     #[command(subcommand)]
     task: Task,
@@ -19,6 +26,11 @@ struct Cli {
 enum Task {
     /// Formatting check, clippy with warnings denied, then the whole test suite.
     Ci,
+    /// Rebuild the paper's results: grid search and final assessment of every model on every data set found
+    /// (`mf sweep`), Table IV and the hyper-parameter tables (`mf table`), and the Fig. 6 spectra.
+    Reproduce(reproduce::ReproduceArgs),
+    /// Draw only the Fig. 6 spectra (the last step of `reproduce`).
+    Fig6(reproduce::Fig6Args),
 }
 
 fn main() -> Result<()> {
@@ -26,30 +38,154 @@ fn main() -> Result<()> {
     let root = workspace_root();
     match cli.task {
         Task::Ci => ci(&root),
+        Task::Reproduce(args) => reproduce::reproduce(&root, &args),
+        Task::Fig6(args) => reproduce::fig6_only(&root, &args),
     }
 }
 
 /// The repository root: xtask's manifest lives one level below it.
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits inside the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
 }
 
 fn ci(root: &Path) -> Result<()> {
     run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
-    run(root, "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    run(
+        root,
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     run(root, "cargo", &["test", "--workspace"])
 }
 
 /// Runs `program args` in `dir`, logging it first, and fails if it fails.
 fn run(dir: &Path, program: &str, args: &[&str]) -> Result<()> {
-    eprintln!("$ {program} {}", args.join(" "));
-    let status = Command::new(program)
-        .args(args)
-        .current_dir(dir)
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(dir);
+    run_cmd(&mut cmd)
+}
+
+/// How a command is shown in the log: environment variables it sets, program and arguments.
+fn describe(cmd: &Command) -> String {
+    let mut parts: Vec<String> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())))
+        .collect();
+    parts.push(cmd.get_program().to_string_lossy().into_owned());
+    parts.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    parts.join(" ")
+}
+
+/// Runs `cmd` with inherited output, logging it first, and fails if it fails.
+fn run_cmd(cmd: &mut Command) -> Result<()> {
+    let shown = describe(cmd);
+    eprintln!("$ {shown}");
+    let status = cmd
         .status()
-        .with_context(|| format!("could not start {program}"))?;
+        .with_context(|| format!("could not start `{shown}`"))?;
     if !status.success() {
-        bail!("{program} {} failed with {status}", args.join(" "));
+        bail!("`{shown}` failed with {status}");
     }
     Ok(())
+}
+
+/// Runs `cmd`, logging it first, and returns its standard output; its standard error goes to ours. Fails with
+/// the command line when the command fails.
+fn output(cmd: &mut Command) -> Result<String> {
+    let shown = describe(cmd);
+    eprintln!("$ {shown}");
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    if !out.status.success() {
+        bail!("`{shown}` failed with {}", out.status);
+    }
+    String::from_utf8(out.stdout).with_context(|| format!("`{shown}` printed invalid UTF-8"))
+}
+
+/// Builds the `mf` binary in release and returns its path, or returns `given` unchanged when set.
+fn mf_binary(root: &Path, given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = given {
+        if !p.is_file() {
+            bail!("{} is not a file", p.display());
+        }
+        return Ok(p.to_path_buf());
+    }
+    run(root, "cargo", &["build", "--release", "--bin", "mf"])?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|t| if t.is_absolute() { t } else { root.join(t) })
+        .unwrap_or_else(|| root.join("target"));
+    let exe = target
+        .join("release")
+        .join(format!("mf{}", std::env::consts::EXE_SUFFIX));
+    if !exe.is_file() {
+        bail!("the build succeeded but {} is missing", exe.display());
+    }
+    Ok(exe)
+}
+
+/// The data directory: the flag, else `MF_DATA_DIR` (as `mf` resolves it), else none.
+fn data_dir(flag: Option<&Path>) -> Option<PathBuf> {
+    flag.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os("MF_DATA_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+/// Whether `<dir>/<name>/<name>_<split>.{ts,tsv,arff}` exists.
+fn has_split(dir: &Path, name: &str, split: &str) -> bool {
+    ["ts", "tsv", "arff"].iter().any(|ext| {
+        dir.join(name)
+            .join(format!("{name}_{split}.{ext}"))
+            .is_file()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_logged_with_the_variables_they_set() {
+        let mut cmd = Command::new("mf");
+        cmd.args(["bench", "--json"]).env("RAYON_NUM_THREADS", "2");
+        assert_eq!(describe(&cmd), "RAYON_NUM_THREADS=2 mf bench --json");
+    }
+
+    #[test]
+    fn the_command_line_parses_every_task() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        for line in [
+            "cargo-xtask reproduce --quick --models mf-esn,esn --data-dir d",
+            "cargo-xtask fig6 --out-dir figs",
+            "cargo-xtask ci",
+        ] {
+            Cli::try_parse_from(line.split(' ')).unwrap();
+        }
+    }
+
+    #[test]
+    fn split_files_are_found_in_any_supported_format() {
+        let dir = std::env::temp_dir().join(format!("xtask-split-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("Coffee")).unwrap();
+        std::fs::write(dir.join("Coffee").join("Coffee_TRAIN.tsv"), "1\t2\n").unwrap();
+        assert!(has_split(&dir, "Coffee", "TRAIN"));
+        assert!(!has_split(&dir, "Coffee", "TEST"));
+        assert!(!has_split(&dir, "Wafer", "TRAIN"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
