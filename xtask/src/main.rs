@@ -2,6 +2,7 @@
 //!
 //! Every command is printed before it runs, so a log shows exactly what was done.
 
+mod bench;
 mod fig6;
 mod font;
 mod reproduce;
@@ -26,6 +27,9 @@ struct Cli {
 enum Task {
     /// Formatting check, clippy with warnings denied, then the whole test suite.
     Ci,
+    /// Time the Rust kernels (`mf bench`, `mf run`) against numpy, reservoirpy and PyTorch peers on the same
+    /// problems and thread count, and write a Markdown report with the speed-ups and their targets.
+    Bench(bench::BenchArgs),
     /// Rebuild the paper's results: grid search and final assessment of every model on every data set found
     /// (`mf sweep`), Table IV and the hyper-parameter tables (`mf table`), and the Fig. 6 spectra.
     Reproduce(reproduce::ReproduceArgs),
@@ -38,6 +42,7 @@ fn main() -> Result<()> {
     let root = workspace_root();
     match cli.task {
         Task::Ci => ci(&root),
+        Task::Bench(args) => bench::bench(&root, &args),
         Task::Reproduce(args) => reproduce::reproduce(&root, &args),
         Task::Fig6(args) => reproduce::fig6_only(&root, &args),
     }
@@ -170,6 +175,7 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
         for line in [
+            "cargo-xtask bench --threads 1 --skip-python --out x.md",
             "cargo-xtask reproduce --quick --models mf-esn,esn --data-dir d",
             "cargo-xtask fig6 --out-dir figs",
             "cargo-xtask ci",

@@ -1,0 +1,709 @@
+//! `cargo xtask bench`: the Rust kernels against Python peers on the same problems and thread count.
+//!
+//! Rust side: `mf bench --json` (in-process timings of harvesting, GEMM and an MF-RNN epoch) and `mf run` on
+//! ECG5000 (the whole MF-ESN job as a user runs it). Python side: `xtask/bench/peers.py` in a virtual environment
+//! at `.venv-bench` with numpy, reservoirpy and PyTorch, created on first use. Both sides get the same thread
+//! count through the environment. The report states each speed-up against its target.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use crate::{data_dir, describe, has_split, mf_binary, output};
+
+/// Variables that fix the thread count of rayon (and candle), OpenMP, OpenBLAS, MKL, BLIS and Accelerate.
+const THREAD_VARS: [&str; 6] = [
+    "RAYON_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+];
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Threads given to both sides (RAYON_NUM_THREADS, OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Directory holding ECG5000/ECG5000_{TRAIN,TEST}.tsv for the whole-job comparison. Default: $MF_DATA_DIR;
+    /// without one the comparison is skipped.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Time the Rust side only (no virtual environment is created).
+    #[arg(long)]
+    skip_python: bool,
+    /// Leave PyTorch out (neither installed nor timed).
+    #[arg(long)]
+    skip_torch: bool,
+    /// Markdown report; the raw measurements of both sides are written beside it with a .json extension.
+    #[arg(long, default_value = "results/bench.md", value_name = "FILE")]
+    out: PathBuf,
+    /// Timed runs per measurement, the fastest reported (3 at most for whole epochs and jobs).
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    /// Use this `mf` executable instead of building one in release.
+    #[arg(long, value_name = "PATH")]
+    mf: Option<PathBuf>,
+    /// Seconds `pip install torch` may take before the PyTorch comparison is skipped.
+    #[arg(long, default_value_t = 1800, value_name = "SECS")]
+    torch_install_timeout: u64,
+}
+
+pub fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
+    if args.threads == 0 || args.repeats == 0 {
+        bail!("--threads and --repeats must be at least 1");
+    }
+    // Read before anything of ours runs: other work on the machine makes every number noisy.
+    let load_before = load_average();
+    let ecg = data_dir(args.data_dir.as_deref());
+    let ecg = match ecg {
+        Some(d) if has_split(&d, "ECG5000", "TRAIN") && has_split(&d, "ECG5000", "TEST") => Ok(d),
+        Some(d) => Err(format!(
+            "no ECG5000 train and test files in {}",
+            d.display()
+        )),
+        None => Err("no data directory (--data-dir or MF_DATA_DIR)".to_string()),
+    };
+    let mf = mf_binary(root, args.mf.as_deref())?;
+    let threads = args.threads.to_string();
+    let pin = |cmd: &mut Command| {
+        for var in THREAD_VARS {
+            cmd.env(var, &threads);
+        }
+    };
+
+    let mut cmd = Command::new(&mf);
+    cmd.args(["bench", "--json", "--threads", &threads])
+        .args(["--repeats", &args.repeats.to_string()]);
+    match &ecg {
+        Ok(d) => cmd.arg("--data-dir").arg(d),
+        Err(_) => cmd.arg("--skip-job"),
+    };
+    pin(&mut cmd);
+    let rust: Value =
+        serde_json::from_str(&output(&mut cmd)?).context("`mf bench --json` did not print JSON")?;
+
+    let job = match &ecg {
+        Ok(d) => mf_run_job(&mf, d, args.repeats.min(3), &pin, &rust),
+        Err(why) => Err(why.clone()),
+    };
+
+    let python = if args.skip_python {
+        Err("--skip-python given".to_string())
+    } else {
+        run_peers(root, args, ecg.as_ref().ok(), &pin).map_err(|e| format!("{e:#}"))
+    };
+
+    let report = Report {
+        load: load_before,
+        threads: args.threads,
+        repeats: args.repeats,
+        rust: &rust,
+        job: &job,
+        python: &python,
+    }
+    .markdown();
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("could not create {}", parent.display()))?;
+    }
+    std::fs::write(&args.out, &report)
+        .with_context(|| format!("could not write {}", args.out.display()))?;
+    let raw = serde_json::json!({
+        "threads": args.threads,
+        "rust": rust,
+        "rust_ecg5000_job": job.as_ref().map(|j| serde_json::json!({
+            "seconds": j.seconds, "accuracy": j.accuracy, "source": j.source,
+        })).unwrap_or_else(|e| serde_json::json!({"skipped": e})),
+        "python": python.as_ref().cloned().unwrap_or_else(|e| serde_json::json!({"skipped": e})),
+    });
+    let raw_path = args.out.with_extension("json");
+    std::fs::write(&raw_path, serde_json::to_string_pretty(&raw)? + "\n")
+        .with_context(|| format!("could not write {}", raw_path.display()))?;
+    println!("{report}");
+    eprintln!("wrote {} and {}", args.out.display(), raw_path.display());
+    Ok(())
+}
+
+/// The Rust side of the whole ECG5000 job.
+#[derive(Debug, Clone, PartialEq)]
+struct Job {
+    /// Best wall time, seconds.
+    seconds: f64,
+    /// Test accuracy (one trial).
+    accuracy: f64,
+    /// How it was measured.
+    source: String,
+}
+
+/// Times `mf run --model mf-esn --dataset ECG5000 --preset paper --trials 1` (the `wall_s` it reports: loading,
+/// parsing, fitting and scoring in-process), best of `repeats` runs after a warm-up. When `mf run` is not
+/// usable, falls back to the same job timed inside `mf bench`.
+fn mf_run_job(
+    mf: &Path,
+    dir: &Path,
+    repeats: usize,
+    pin: &dyn Fn(&mut Command),
+    rust: &Value,
+) -> Result<Job, String> {
+    let once = || -> Result<(f64, f64)> {
+        let mut cmd = Command::new(mf);
+        cmd.args(["run", "--model", "mf-esn", "--dataset", "ECG5000"])
+            .args(["--preset", "paper", "--trials", "1", "--json", "--data-dir"])
+            .arg(dir);
+        pin(&mut cmd);
+        let v: Value = serde_json::from_str(&output(&mut cmd)?)
+            .context("`mf run --json` did not print JSON")?;
+        let wall = get(&v, "wall_s").context("`mf run --json` has no wall_s")?;
+        Ok((wall, get(&v, "mean").unwrap_or(f64::NAN)))
+    };
+    let timed = once().and_then(|_| (0..repeats).map(|_| once()).collect::<Result<Vec<_>>>());
+    match timed {
+        Ok(runs) => {
+            let (seconds, accuracy) =
+                runs.into_iter().fold(
+                    (f64::INFINITY, f64::NAN),
+                    |b, r| if r.0 < b.0 { r } else { b },
+                );
+            Ok(Job {
+                seconds,
+                accuracy,
+                source: format!("`mf run` wall_s, best of {repeats}"),
+            })
+        }
+        Err(e) => match (
+            get(rust, "ecg5000_job.timing.best_s"),
+            get(rust, "ecg5000_job.accuracy"),
+        ) {
+            (Some(seconds), Some(accuracy)) => Ok(Job {
+                seconds,
+                accuracy,
+                source: format!("in `mf bench` (`mf run` failed: {e:#})"),
+            }),
+            _ => Err(format!(
+                "`mf run` failed ({e:#}) and `mf bench` has no ECG5000 job"
+            )),
+        },
+    }
+}
+
+/// Creates or reuses `.venv-bench`, then runs `peers.py` in it and returns its JSON.
+fn run_peers(
+    root: &Path,
+    args: &BenchArgs,
+    ecg: Option<&PathBuf>,
+    pin: &dyn Fn(&mut Command),
+) -> Result<Value> {
+    let venv = root.join(".venv-bench");
+    let py = venv.join("bin").join("python");
+    if !py.is_file() {
+        crate::run_cmd(Command::new("python3").args(["-m", "venv"]).arg(&venv)).context(
+            "could not create the virtual environment (is python3 with venv installed?)",
+        )?;
+    }
+    let pip = |pkg: &str, timeout: Duration| -> Result<()> {
+        let mut cmd = Command::new(&py);
+        cmd.args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            pkg,
+        ]);
+        run_with_timeout(&mut cmd, timeout)
+    };
+    let hour = Duration::from_secs(3600);
+    if !imports(&py, "numpy") {
+        pip("numpy", hour).context("numpy is needed for every peer")?;
+    }
+    let mut peers = Command::new(&py);
+    peers
+        .arg(root.join("xtask").join("bench").join("peers.py"))
+        .args(["--threads", &args.threads.to_string()])
+        .args(["--repeats", &args.repeats.to_string()]);
+    if !imports(&py, "reservoirpy") {
+        if let Err(e) = pip("reservoirpy>=0.4,<0.5", hour) {
+            peers.args(["--skip-reservoirpy", &format!("install failed: {e:#}")]);
+        }
+    }
+    if args.skip_torch {
+        peers.args(["--skip-torch", "--skip-torch given"]);
+    } else if !imports(&py, "torch") {
+        if let Err(e) = pip("torch", Duration::from_secs(args.torch_install_timeout)) {
+            peers.args(["--skip-torch", &format!("pip install torch failed: {e:#}")]);
+        }
+    }
+    if let Some(d) = ecg {
+        peers.arg("--data-dir").arg(d);
+    }
+    pin(&mut peers);
+    serde_json::from_str(&output(&mut peers)?).context("peers.py did not print JSON")
+}
+
+/// Whether `python -c "import <module>"` succeeds.
+fn imports(py: &Path, module: &str) -> bool {
+    Command::new(py)
+        .args(["-c", &format!("import {module}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs `cmd`, logging it first; kills it and fails once `timeout` has passed.
+fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<()> {
+    let shown = describe(cmd);
+    eprintln!("$ {shown}");
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            if !status.success() {
+                bail!("`{shown}` failed with {status}");
+            }
+            return Ok(());
+        }
+        if start.elapsed() > timeout {
+            child.kill().ok();
+            child.wait().ok();
+            bail!("`{shown}` took longer than {} s", timeout.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The number at a dotted path of a JSON value (`"a.b.c"`).
+fn get(v: &Value, path: &str) -> Option<f64> {
+    path.split('.')
+        .try_fold(v, |v, key| v.get(key))
+        .and_then(Value::as_f64)
+}
+
+/// A duration for people: microseconds, milliseconds or seconds.
+fn secs(s: f64) -> String {
+    if s < 1e-3 {
+        format!("{:.1} µs", s * 1e6)
+    } else if s < 1.0 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+/// What the report is made of: both sides' raw measurements and the whole-job timing.
+struct Report<'a> {
+    /// One-minute load average before the measurements started, where the system reports one.
+    load: Option<f64>,
+    threads: usize,
+    repeats: usize,
+    rust: &'a Value,
+    job: &'a Result<Job, String>,
+    python: &'a Result<Value, String>,
+}
+
+/// One comparison row: Rust time, peer time and the target on the speed-up, if any.
+struct Row {
+    what: String,
+    rust: Option<(f64, String)>,
+    peer: Result<(f64, String), String>,
+    target: Option<f64>,
+}
+
+impl Row {
+    fn cells(&self) -> String {
+        let rust = self
+            .rust
+            .as_ref()
+            .map_or("-".into(), |(t, how)| format!("{} ({how})", secs(*t)));
+        let (peer, speedup, verdict) = match (&self.peer, &self.rust) {
+            (Ok((p, how)), Some((r, _))) => {
+                let x = p / r;
+                let verdict = match self.target {
+                    Some(t) if x >= t => "**met**".to_string(),
+                    Some(_) => "not met".to_string(),
+                    None => "-".to_string(),
+                };
+                (format!("{} ({how})", secs(*p)), format!("{x:.1}x"), verdict)
+            }
+            (Ok((p, how)), None) => (format!("{} ({how})", secs(*p)), "-".into(), "-".into()),
+            (Err(why), _) => (format!("skipped: {why}"), "-".into(), "-".into()),
+        };
+        let target = self.target.map_or("-".into(), |t| format!("≥ {t}x"));
+        format!(
+            "| {} | {rust} | {peer} | {speedup} | {target} | {verdict} |",
+            self.what
+        )
+    }
+}
+
+impl Report<'_> {
+    fn py(&self, path: &str) -> Result<f64, String> {
+        let v = self.python.as_ref().map_err(Clone::clone)?;
+        let head = path.split('.').next().unwrap_or(path);
+        if let Some(why) = v
+            .get(head)
+            .and_then(|h| h.get("skipped"))
+            .and_then(Value::as_str)
+        {
+            return Err(why.to_string());
+        }
+        get(v, path).ok_or_else(|| format!("peers.py reported no {path}"))
+    }
+
+    fn rs(&self, path: &str) -> Option<f64> {
+        get(self.rust, path)
+    }
+
+    fn markdown(&self) -> String {
+        let mut s = String::new();
+        let n = self.threads;
+        let _ = writeln!(s, "# Speed of the Rust kernels against Python peers\n");
+        let py_versions = match self.python {
+            Ok(v) => {
+                let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
+                let sub = |k: &str| {
+                    v.get(k)
+                        .and_then(|x| x.get("version"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("not run")
+                        .to_string()
+                };
+                format!(
+                    "Python {}, numpy {} ({}), reservoirpy {}, torch {}",
+                    field("python"),
+                    field("numpy"),
+                    field("blas"),
+                    sub("reservoirpy_esn_harvest"),
+                    sub("torch_mf_rnn_epoch")
+                )
+            }
+            Err(why) => format!("Python peers not run: {why}"),
+        };
+        let _ = writeln!(
+            s,
+            "Measured by `cargo xtask bench` on {} ({} logical cores), commit {}. Both sides ran with {n} threads \
+             (RAYON_NUM_THREADS, OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads); every time is the best of \
+             {} runs after an untimed warm-up (3 runs at most for epochs and whole jobs). {py_versions}.\n",
+            cpu_model(),
+            std::thread::available_parallelism().map_or(0, usize::from),
+            commit(),
+            self.repeats
+        );
+
+        match self.load {
+            Some(l) if l >= 0.5 => {
+                let _ = writeln!(
+                    s,
+                    "**The machine was busy:** its one-minute load average was {l:.2} before the measurements \
+                     started, so other work shared the cores and every time below is pessimistic and noisy.\n"
+                );
+            }
+            Some(l) => {
+                let _ = writeln!(
+                    s,
+                    "Load average before the measurements: {l:.2} (an idle machine).\n"
+                );
+            }
+            None => {}
+        }
+        let _ = writeln!(s, "## Targets\n");
+        let _ = writeln!(
+            s,
+            "| comparison | Rust | Python peer | speed-up | target | |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|");
+        let job = Row {
+            what: "whole ECG5000 MF-ESN job: parse both splits, harvest 5000 series, ridge, score"
+                .into(),
+            rust: self
+                .job
+                .as_ref()
+                .ok()
+                .map(|j| (j.seconds, j.source.clone())),
+            peer: self
+                .py("numpy_ecg5000_job.timing.best_s")
+                .map(|t| (t, "numpy".into())),
+            target: Some(2.5),
+        };
+        let _ = writeln!(s, "{}", job.cells());
+        let rpy_workers = self
+            .py("reservoirpy_esn_harvest.best_workers")
+            .map_or(String::new(), |w| format!(", {w} worker(s)"));
+        let esn = Row {
+            what: "leaky-ESN harvest, 500 x 140, N 100, alpha 0.3".into(),
+            rust: self
+                .rs("esn_harvest_parallel.timing.best_s")
+                .map(|t| (t, format!("{n} threads"))),
+            peer: self
+                .py("reservoirpy_esn_harvest.timing.best_s")
+                .map(|t| (t, format!("reservoirpy{rpy_workers}"))),
+            target: Some(20.0),
+        };
+        let _ = writeln!(s, "{}", esn.cells());
+        let epochs = [
+            (self.rs("rnn_epoch.timing.best_s"), n),
+            (self.rs("rnn_epoch_one_thread.timing.best_s"), 1),
+        ];
+        let best_epoch = epochs
+            .iter()
+            .filter_map(|(t, k)| t.map(|t| (t, *k)))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let rnn = Row {
+            what: "MF-RNN training epoch, 500 x 140, N 100, batch 64, 5 classes".into(),
+            rust: best_epoch.map(|(t, k)| (t, format!("candle, {k} thread(s)"))),
+            peer: self
+                .py("torch_mf_rnn_epoch.timing.best_s")
+                .map(|t| (t, format!("PyTorch, {n} threads"))),
+            target: Some(3.0),
+        };
+        let _ = writeln!(s, "{}", rnn.cells());
+
+        let _ = writeln!(s, "\n## Kernels\n");
+        let _ = writeln!(
+            s,
+            "| measurement | Rust | Python peer | speed-up | target | |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|");
+        let harvest = |threads: usize, path: &str| Row {
+            what: format!("MF-ESN harvest, 4500 x 140, N 100 (Rust on {threads} thread(s))"),
+            rust: self.rs(path).map(|t| (t, format!("{threads} thr"))),
+            peer: self
+                .py("numpy_mf_harvest.timing.best_s")
+                .map(|t| (t, format!("numpy f32, {n} thr"))),
+            target: None,
+        };
+        let _ = writeln!(s, "{}", harvest(1, "mf_harvest.timing.best_s").cells());
+        let _ = writeln!(
+            s,
+            "{}",
+            harvest(n, "mf_harvest_parallel.timing.best_s").cells()
+        );
+        let gemm = Row {
+            what: "f32 GEMM (4500, 100) @ (100, 100)".into(),
+            rust: self
+                .rs("gemm.timing.best_s")
+                .map(|t| (t, "faer, 1 thr".into())),
+            peer: self
+                .py("numpy_gemm.timing.best_s")
+                .map(|t| (t, format!("numpy, {n} thr"))),
+            target: None,
+        };
+        let _ = writeln!(s, "{}", gemm.cells());
+        let g = self.rs("gemm_peak.m").unwrap_or(0.0);
+        let peak = Row {
+            what: format!("f32 GEMM {g}^3"),
+            rust: self
+                .rs("gemm_peak.timing.best_s")
+                .map(|t| (t, format!("faer, {n} thr"))),
+            peer: self
+                .py("numpy_gemm_peak.timing.best_s")
+                .map(|t| (t, format!("numpy, {n} thr"))),
+            target: None,
+        };
+        let _ = writeln!(s, "{}", peak.cells());
+
+        let _ = writeln!(s, "\n## Harvesting against its GEMM bound\n");
+        let _ = writeln!(
+            s,
+            "Harvesting n series of T steps costs 2 n N N T + 2 n d N T flops, mostly one (n, N) @ (N, N) product per \
+             step; its rate as a fraction of the rate of that product alone shows how much the element-wise MF \
+             update and the step loop cost.\n"
+        );
+        let _ = writeln!(s, "| | harvest GFLOP/s | GEMM GFLOP/s | fraction |");
+        let _ = writeln!(s, "|---|---|---|---|");
+        let frac = |h: Option<f64>, g: Option<f64>| match (h, g) {
+            (Some(h), Some(g)) => format!("{h:.1} | {g:.1} | {:.0}%", 100.0 * h / g),
+            _ => "- | - | -".into(),
+        };
+        let _ = writeln!(
+            s,
+            "| Rust, 1 thread, vs faer sequential (4500, 100) @ (100, 100) | {} |",
+            frac(self.rs("mf_harvest.gflop_s"), self.rs("gemm.gflop_s"))
+        );
+        let _ = writeln!(
+            s,
+            "| Rust, {n} threads, vs faer {g}^3 on {n} threads (peak) | {} |",
+            frac(
+                self.rs("mf_harvest_parallel.gflop_s"),
+                self.rs("gemm_peak.gflop_s")
+            )
+        );
+        let _ = writeln!(
+            s,
+            "| numpy, {n} threads, vs numpy (4500, 100) @ (100, 100) | {} |",
+            frac(
+                self.py("numpy_mf_harvest.gflop_s").ok(),
+                self.py("numpy_gemm.gflop_s").ok()
+            )
+        );
+
+        let _ = writeln!(s, "\n## Notes\n");
+        if let Ok(j) = self.job {
+            let numpy_acc = self.py("numpy_ecg5000_job.accuracy");
+            let _ = writeln!(
+                s,
+                "- ECG5000 test accuracy of the timed single trials (different random reservoirs): Rust {:.3}, numpy \
+                 {}.",
+                j.accuracy,
+                numpy_acc.map_or_else(|e| format!("not run ({e})"), |a| format!("{a:.3}"))
+            );
+        }
+        if let Err(why) = self.job {
+            let _ = writeln!(s, "- Whole-job comparison skipped: {why}.");
+        }
+        if let Some(t) = self.rs("rnn_epoch.timing.best_s") {
+            let one = self
+                .rs("rnn_epoch_one_thread.timing.best_s")
+                .map_or(String::new(), |o| format!(", {} on 1 thread", secs(o)));
+            let _ = writeln!(
+                s,
+                "- MF-RNN epoch in Rust: {} on {n} threads{one}. candle splits even the (64, 100) @ (100, 100) \
+                 products of a step across threads, which mf-rnn advises against; the table uses the faster of the \
+                 two, while PyTorch always had {n} threads.",
+                secs(t)
+            );
+        }
+        if let Ok(d) = self.py("reservoirpy_esn_harvest.max_abs_diff_vs_numpy") {
+            let _ = writeln!(
+                s,
+                "- reservoirpy's last states agree with a plain numpy run of the same leaky-ESN equation to {d:.1e}."
+            );
+        }
+        s
+    }
+}
+
+/// The one-minute load average, from /proc/loadavg where there is one.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The processor's model name, from /proc/cpuinfo where there is one.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "an unknown processor".into())
+}
+
+/// The short hash of HEAD, marked when the working tree has changes.
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(h) if git(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty()) => {
+            format!("{h} (with uncommitted changes)")
+        }
+        Some(h) => h,
+        None => "unknown".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_paths_reach_nested_numbers() {
+        let v = serde_json::json!({"a": {"b": {"c": 2.5}}, "n": 3});
+        assert_eq!(get(&v, "a.b.c"), Some(2.5));
+        assert_eq!(get(&v, "n"), Some(3.0));
+        assert_eq!(get(&v, "a.x"), None);
+        assert_eq!(get(&v, "a"), None);
+    }
+
+    #[test]
+    fn durations_read_in_the_right_unit() {
+        assert_eq!(secs(2.5e-5), "25.0 µs");
+        assert_eq!(secs(0.0123), "12.3 ms");
+        assert_eq!(secs(3.456), "3.46 s");
+    }
+
+    #[test]
+    fn rows_state_the_speed_up_and_whether_the_target_is_met() {
+        let row = |rust: f64, peer: f64| Row {
+            what: "x".into(),
+            rust: Some((rust, "r".into())),
+            peer: Ok((peer, "p".into())),
+            target: Some(2.5),
+        };
+        assert_eq!(
+            row(0.1, 0.3).cells(),
+            "| x | 100.0 ms (r) | 300.0 ms (p) | 3.0x | ≥ 2.5x | **met** |"
+        );
+        assert!(row(0.1, 0.2)
+            .cells()
+            .ends_with("| 2.0x | ≥ 2.5x | not met |"));
+        let skipped = Row {
+            peer: Err("no torch".into()),
+            ..row(0.1, 0.2)
+        };
+        assert!(skipped.cells().contains("skipped: no torch | - |"));
+    }
+
+    #[test]
+    fn the_report_covers_every_comparison_and_says_what_was_skipped() {
+        let rust = serde_json::json!({
+            "mf_harvest": {"timing": {"best_s": 0.4}, "gflop_s": 20.0},
+            "mf_harvest_parallel": {"timing": {"best_s": 0.2}, "gflop_s": 40.0},
+            "esn_harvest_parallel": {"timing": {"best_s": 0.01}},
+            "gemm": {"timing": {"best_s": 0.001}, "gflop_s": 80.0},
+            "gemm_peak": {"m": 2048, "timing": {"best_s": 0.1}, "gflop_s": 160.0},
+            "rnn_epoch": {"timing": {"best_s": 0.5}},
+            "rnn_epoch_one_thread": {"timing": {"best_s": 0.3}},
+        });
+        let python = Ok(serde_json::json!({
+            "python": "3.11", "numpy": "2.0", "blas": "openblas",
+            "numpy_mf_harvest": {"timing": {"best_s": 1.0}, "gflop_s": 8.0},
+            "numpy_gemm": {"timing": {"best_s": 0.002}, "gflop_s": 40.0},
+            "numpy_gemm_peak": {"timing": {"best_s": 0.1}},
+            "numpy_ecg5000_job": {"timing": {"best_s": 1.5}, "accuracy": 0.93},
+            "reservoirpy_esn_harvest": {"version": "0.4.2", "best_workers": 1, "timing": {"best_s": 1.0}},
+            "torch_mf_rnn_epoch": {"skipped": "torch is not installed"},
+        }));
+        let job = Ok(Job {
+            seconds: 0.5,
+            accuracy: 0.92,
+            source: "mf run".into(),
+        });
+        let md = Report {
+            load: Some(3.0),
+            threads: 2,
+            repeats: 5,
+            rust: &rust,
+            job: &job,
+            python: &python,
+        }
+        .markdown();
+        assert!(md.contains("| 3.0x | ≥ 2.5x | **met** |"), "{md}");
+        assert!(md.contains("| 100.0x | ≥ 20x | **met** |"), "{md}");
+        assert!(md.contains("skipped: torch is not installed"), "{md}");
+        assert!(md.contains("| 20.0 | 80.0 | 25% |"), "{md}");
+        assert!(md.contains("candle, 1 thread(s)"), "{md}");
+        assert!(md.contains("The machine was busy"), "{md}");
+    }
+}
