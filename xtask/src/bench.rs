@@ -85,8 +85,10 @@ pub fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
         Err(_) => cmd.arg("--skip-job"),
     };
     pin(&mut cmd);
+    let text = output(&mut cmd)
+        .context("the Rust measurements come from the `bench` subcommand of mf (mf_tui::bench)")?;
     let rust: Value =
-        serde_json::from_str(&output(&mut cmd)?).context("`mf bench --json` did not print JSON")?;
+        serde_json::from_str(&text).context("`mf bench --json` did not print JSON")?;
 
     let job = match &ecg {
         Ok(d) => mf_run_job(&mf, d, args.repeats.min(3), &pin, &rust),
