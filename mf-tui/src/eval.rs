@@ -153,6 +153,17 @@ pub fn reservoir_score(
     Ok(model.score(&eval.seqs, &eval.targets)?)
 }
 
+/// How one trained model did.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct TrainedScore {
+    /// Score on the evaluation part.
+    pub score: f64,
+    /// Epochs trained before early stopping (or the limit).
+    pub epochs: usize,
+    /// Epoch with the lowest validation loss.
+    pub best_epoch: usize,
+}
+
 /// Trains one recurrent model on `fit` with early stopping on `val` (seed `seed`) and scores it on `eval`.
 pub fn rnn_score(
     config: &RnnConfig,
@@ -162,7 +173,7 @@ pub fn rnn_score(
     seed: u64,
     on_epoch: &mut dyn FnMut(&TrainEvent),
     cancel: &AtomicBool,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<TrainedScore> {
     let config = config.clone().seed(seed);
     let model = mf_rnn::train_cancellable(
         &config,
@@ -171,7 +182,11 @@ pub fn rnn_score(
         on_epoch,
         cancel,
     )?;
-    Ok(model.score(&eval.seqs, &eval.targets)?)
+    Ok(TrainedScore {
+        score: model.score(&eval.seqs, &eval.targets)?,
+        epochs: model.history().len(),
+        best_epoch: model.best_epoch(),
+    })
 }
 
 /// The trial split of trainable models in the final stage: 80/20 of the training split for early stopping,
@@ -254,11 +269,11 @@ impl ModelEvaluator {
                 };
                 let s = match (&fit_val, test) {
                     (Some((fit, val)), _) => {
-                        rnn_score(&config, fit, val, val, seed, &mut on_epoch, &never)?
+                        rnn_score(&config, fit, val, val, seed, &mut on_epoch, &never)?.score
                     }
                     (None, Some(test)) => {
                         let (fit, val) = trial_split(&task, seed);
-                        rnn_score(&config, &fit, &val, test, seed, &mut on_epoch, &never)?
+                        rnn_score(&config, &fit, &val, test, seed, &mut on_epoch, &never)?.score
                     }
                     _ => unreachable!(),
                 };

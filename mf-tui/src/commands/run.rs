@@ -145,6 +145,9 @@ pub struct RunReport {
     pub wall_s: f64,
     /// The paper's Table IV entry, when there is one.
     pub paper: Option<Published>,
+    /// Trainable models: epochs trained and the best epoch, per trial.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub epochs: Vec<(usize, usize)>,
 }
 
 /// Runs `args` on data from `data_dir`.
@@ -161,6 +164,7 @@ pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
     let test = task.test()?;
     let terminal = std::io::stderr().is_terminal() && !args.json;
     let mut scores = Vec::with_capacity(args.trials);
+    let mut epochs = Vec::new();
     for i in 0..args.trials {
         let seed = derive_seed(m.seed, i as u64);
         let score = match &config {
@@ -194,7 +198,10 @@ pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
                     &AtomicBool::new(false),
                 );
                 bar.finish_and_clear();
-                r
+                r.map(|t| {
+                    epochs.push((t.epochs, t.best_epoch));
+                    t.score
+                })
             }
         }
         .with_context(|| {
@@ -214,8 +221,14 @@ pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
             );
         }
         if !args.json {
+            let trained = epochs
+                .last()
+                .filter(|_| epochs.len() == i + 1)
+                .map_or(String::new(), |(n, best)| {
+                    format!(" ({n} epochs, best {best})")
+                });
             eprintln!(
-                "trial {}/{}: {} {score:.4}",
+                "trial {}/{}: {} {score:.4}{trained}",
                 i + 1,
                 args.trials,
                 task.metric
@@ -245,6 +258,7 @@ pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
                 mean: p.mean,
                 std: p.std,
             }),
+        epochs,
     })
 }
 
