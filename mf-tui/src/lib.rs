@@ -4,6 +4,7 @@
 //!
 //! Only [`dashboard`] touches the terminal.
 
+pub mod bench;
 pub mod catalog;
 pub mod commands;
 pub mod dashboard;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use mf_tui::bench::{run_bench_command, BenchArgs};
 use mf_tui::commands::data::{run_data, DataCommand};
 use mf_tui::commands::export::{export, ExportArgs};
 use mf_tui::commands::run::{run_and_print, RunArgs};
@@ -58,6 +59,9 @@ enum Command {
     Merge(MergeArgs),
     /// Print a Slurm job-array script that runs a spec in shards.
     Slurm(SlurmArgs),
+    /// Time the numerical kernels in-process: MF-ESN and ESN harvesting, GEMM rates, an MF-RNN epoch and, when
+    /// the data directory holds ECG5000, the whole MF-ESN job (used by `cargo xtask bench`).
+    Bench(BenchArgs),
     /// Open the dashboard (the same as `mf` without a command), optionally queueing spec files.
     Dashboard {
         /// Spec files to queue at start-up.
@@ -82,6 +86,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Table(args)) => run_table(args),
         Some(Command::Merge(args)) => run_merge(args),
         Some(Command::Slurm(args)) => run_slurm(args),
+        Some(Command::Bench(args)) => run_bench_command(&args, &data_dir),
         Some(Command::Dashboard { specs }) => {
             dashboard(&cli.results, cli.threads, &data_dir, specs)
         }
