@@ -103,6 +103,7 @@ pub fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
 
     let report = Report {
         load: load_before,
+        cores: std::thread::available_parallelism().map_or(1, usize::from),
         threads: args.threads,
         repeats: args.repeats,
         rust: &rust,
@@ -304,6 +305,8 @@ fn secs(s: f64) -> String {
 struct Report<'a> {
     /// One-minute load average before the measurements started, where the system reports one.
     load: Option<f64>,
+    /// Logical cores of the machine.
+    cores: usize,
     threads: usize,
     repeats: usize,
     rust: &'a Value,
@@ -367,6 +370,7 @@ impl Report<'_> {
     fn markdown(&self) -> String {
         let mut s = String::new();
         let n = self.threads;
+        let nt = threads(n);
         let _ = writeln!(s, "# Speed of the Rust kernels against Python peers\n");
         let py_versions = match self.python {
             Ok(v) => {
@@ -391,7 +395,7 @@ impl Report<'_> {
         };
         let _ = writeln!(
             s,
-            "Measured by `cargo xtask bench` on {} ({} logical cores), commit {}. Both sides ran with {n} threads \
+            "Measured by `cargo xtask bench` on {} ({} logical cores), commit {}. Both sides ran with {nt} \
              (RAYON_NUM_THREADS, OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads); every time is the best of \
              {} runs after an untimed warm-up (3 runs at most for epochs and whole jobs). {py_versions}.\n",
             cpu_model(),
@@ -401,11 +405,20 @@ impl Report<'_> {
         );
 
         match self.load {
-            Some(l) if l >= 0.5 => {
+            Some(l) if l + n as f64 > self.cores as f64 + 0.5 => {
                 let _ = writeln!(
                     s,
                     "**The machine was busy:** its one-minute load average was {l:.2} before the measurements \
-                     started, so other work shared the cores and every time below is pessimistic and noisy.\n"
+                     started, more than the {} cores left free for {nt}, so other work shared the cores and every \
+                     time below is pessimistic and noisy.\n",
+                    self.cores.saturating_sub(n)
+                );
+            }
+            Some(l) if l >= 0.5 => {
+                let _ = writeln!(
+                    s,
+                    "Other work ran beside the measurements (load average {l:.2} before they started) on the \
+                     cores they did not use; it shared caches and memory bandwidth only.\n"
                 );
             }
             Some(l) => {
@@ -443,7 +456,7 @@ impl Report<'_> {
             what: "leaky-ESN harvest, 500 x 140, N 100, alpha 0.3".into(),
             rust: self
                 .rs("esn_harvest_parallel.timing.best_s")
-                .map(|t| (t, format!("{n} threads"))),
+                .map(|t| (t, nt.clone())),
             peer: self
                 .py("reservoirpy_esn_harvest.timing.best_s")
                 .map(|t| (t, format!("reservoirpy{rpy_workers}"))),
@@ -460,10 +473,10 @@ impl Report<'_> {
             .min_by(|a, b| a.0.total_cmp(&b.0));
         let rnn = Row {
             what: "MF-RNN training epoch, 500 x 140, N 100, batch 64, 5 classes".into(),
-            rust: best_epoch.map(|(t, k)| (t, format!("candle, {k} thread(s)"))),
+            rust: best_epoch.map(|(t, k)| (t, format!("candle, {}", threads(k)))),
             peer: self
                 .py("torch_mf_rnn_epoch.timing.best_s")
-                .map(|t| (t, format!("PyTorch, {n} threads"))),
+                .map(|t| (t, format!("PyTorch, {nt}"))),
             target: Some(3.0),
         };
         let _ = writeln!(s, "{}", rnn.cells());
@@ -474,28 +487,30 @@ impl Report<'_> {
             "| measurement | Rust | Python peer | speed-up | target | |"
         );
         let _ = writeln!(s, "|---|---|---|---|---|---|");
-        let harvest = |threads: usize, path: &str| Row {
-            what: format!("MF-ESN harvest, 4500 x 140, N 100 (Rust on {threads} thread(s))"),
-            rust: self.rs(path).map(|t| (t, format!("{threads} thr"))),
+        let harvest = |k: usize, path: &str| Row {
+            what: format!("MF-ESN harvest, 4500 x 140, N 100 (Rust on {})", threads(k)),
+            rust: self.rs(path).map(|t| (t, threads(k))),
             peer: self
                 .py("numpy_mf_harvest.timing.best_s")
-                .map(|t| (t, format!("numpy f32, {n} thr"))),
+                .map(|t| (t, format!("numpy f32, {nt}"))),
             target: None,
         };
         let _ = writeln!(s, "{}", harvest(1, "mf_harvest.timing.best_s").cells());
-        let _ = writeln!(
-            s,
-            "{}",
-            harvest(n, "mf_harvest_parallel.timing.best_s").cells()
-        );
+        if n > 1 {
+            let _ = writeln!(
+                s,
+                "{}",
+                harvest(n, "mf_harvest_parallel.timing.best_s").cells()
+            );
+        }
         let gemm = Row {
             what: "f32 GEMM (4500, 100) @ (100, 100)".into(),
             rust: self
                 .rs("gemm.timing.best_s")
-                .map(|t| (t, "faer, 1 thr".into())),
+                .map(|t| (t, "faer, 1 thread".into())),
             peer: self
                 .py("numpy_gemm.timing.best_s")
-                .map(|t| (t, format!("numpy, {n} thr"))),
+                .map(|t| (t, format!("numpy, {nt}"))),
             target: None,
         };
         let _ = writeln!(s, "{}", gemm.cells());
@@ -504,10 +519,10 @@ impl Report<'_> {
             what: format!("f32 GEMM {g}^3"),
             rust: self
                 .rs("gemm_peak.timing.best_s")
-                .map(|t| (t, format!("faer, {n} thr"))),
+                .map(|t| (t, format!("faer, {nt}"))),
             peer: self
                 .py("numpy_gemm_peak.timing.best_s")
-                .map(|t| (t, format!("numpy, {n} thr"))),
+                .map(|t| (t, format!("numpy, {nt}"))),
             target: None,
         };
         let _ = writeln!(s, "{}", peak.cells());
@@ -532,7 +547,7 @@ impl Report<'_> {
         );
         let _ = writeln!(
             s,
-            "| Rust, {n} threads, vs faer {g}^3 on {n} threads (peak) | {} |",
+            "| Rust, {nt}, vs faer {g}^3 on {nt} (peak) | {} |",
             frac(
                 self.rs("mf_harvest_parallel.gflop_s"),
                 self.rs("gemm_peak.gflop_s")
@@ -540,7 +555,7 @@ impl Report<'_> {
         );
         let _ = writeln!(
             s,
-            "| numpy, {n} threads, vs numpy (4500, 100) @ (100, 100) | {} |",
+            "| numpy, {nt}, vs numpy (4500, 100) @ (100, 100) | {} |",
             frac(
                 self.py("numpy_mf_harvest.gflop_s").ok(),
                 self.py("numpy_gemm.gflop_s").ok()
@@ -561,16 +576,17 @@ impl Report<'_> {
         if let Err(why) = self.job {
             let _ = writeln!(s, "- Whole-job comparison skipped: {why}.");
         }
-        if let Some(t) = self.rs("rnn_epoch.timing.best_s") {
-            let one = self
-                .rs("rnn_epoch_one_thread.timing.best_s")
-                .map_or(String::new(), |o| format!(", {} on 1 thread", secs(o)));
+        if let (Some(t), Some(one)) = (
+            self.rs("rnn_epoch.timing.best_s"),
+            self.rs("rnn_epoch_one_thread.timing.best_s"),
+        ) {
             let _ = writeln!(
                 s,
-                "- MF-RNN epoch in Rust: {} on {n} threads{one}. candle splits even the (64, 100) @ (100, 100) \
+                "- MF-RNN epoch in Rust: {} on {nt}, {} on 1 thread. candle splits even the (64, 100) @ (100, 100) \
                  products of a step across threads, which mf-rnn advises against; the table uses the faster of the \
-                 two, while PyTorch always had {n} threads.",
-                secs(t)
+                 two, while PyTorch always had {nt}.",
+                secs(t),
+                secs(one)
             );
         }
         if let Ok(d) = self.py("reservoirpy_esn_harvest.max_abs_diff_vs_numpy") {
@@ -580,6 +596,15 @@ impl Report<'_> {
             );
         }
         s
+    }
+}
+
+/// `1 thread`, `2 threads`.
+fn threads(n: usize) -> String {
+    if n == 1 {
+        "1 thread".into()
+    } else {
+        format!("{n} threads")
     }
 }
 
@@ -694,6 +719,7 @@ mod tests {
         });
         let md = Report {
             load: Some(3.0),
+            cores: 2,
             threads: 2,
             repeats: 5,
             rust: &rust,
@@ -705,7 +731,7 @@ mod tests {
         assert!(md.contains("| 100.0x | ≥ 20x | **met** |"), "{md}");
         assert!(md.contains("skipped: torch is not installed"), "{md}");
         assert!(md.contains("| 20.0 | 80.0 | 25% |"), "{md}");
-        assert!(md.contains("candle, 1 thread(s)"), "{md}");
+        assert!(md.contains("(candle, 1 thread)"), "{md}");
         assert!(md.contains("The machine was busy"), "{md}");
     }
 }
