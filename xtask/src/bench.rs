@@ -59,7 +59,7 @@ pub fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
         bail!("--threads and --repeats must be at least 1");
     }
     // Read before anything of ours runs: other work on the machine makes every number noisy.
-    let load_before = load_average();
+    let load_before = busy_cores(Duration::from_secs(2));
     let ecg = data_dir(args.data_dir.as_deref());
     let ecg = match ecg {
         Some(d) if has_split(&d, "ECG5000", "TRAIN") && has_split(&d, "ECG5000", "TEST") => Ok(d),
@@ -303,7 +303,7 @@ fn secs(s: f64) -> String {
 
 /// What the report is made of: both sides' raw measurements and the whole-job timing.
 struct Report<'a> {
-    /// One-minute load average before the measurements started, where the system reports one.
+    /// Cores other work kept busy just before the measurements started, where the system reports it.
     load: Option<f64>,
     /// Logical cores of the machine.
     cores: usize,
@@ -404,28 +404,25 @@ impl Report<'_> {
             self.repeats
         );
 
+        let cores = self.cores;
         match self.load {
-            Some(l) if l + n as f64 > self.cores as f64 + 0.5 => {
+            Some(b) if b + n as f64 > cores as f64 + 0.25 => {
                 let _ = writeln!(
                     s,
-                    "**The machine was busy:** its one-minute load average was {l:.2} before the measurements \
-                     started, more than the {} cores left free for {nt}, so other work shared the cores and every \
-                     time below is pessimistic and noisy.\n",
-                    self.cores.saturating_sub(n)
+                    "**The machine was busy:** other work kept {b:.1} of its {cores} cores busy just before the \
+                     measurements started, so with {nt} they shared cores: every time below is pessimistic and \
+                     noisy.\n"
                 );
             }
-            Some(l) if l >= 0.5 => {
+            Some(b) if b >= 0.25 => {
                 let _ = writeln!(
                     s,
-                    "Other work ran beside the measurements (load average {l:.2} before they started) on the \
-                     cores they did not use; it shared caches and memory bandwidth only.\n"
+                    "Other work kept {b:.1} of the {cores} cores busy beside the measurements, on cores they did \
+                     not use: it shared caches and memory bandwidth only.\n"
                 );
             }
-            Some(l) => {
-                let _ = writeln!(
-                    s,
-                    "Load average before the measurements: {l:.2} (an idle machine).\n"
-                );
+            Some(_) => {
+                let _ = writeln!(s, "The machine was otherwise idle.\n");
             }
             None => {}
         }
@@ -608,14 +605,28 @@ fn threads(n: usize) -> String {
     }
 }
 
-/// The one-minute load average, from /proc/loadavg where there is one.
-fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+/// How many cores were busy over `window`, from /proc/stat where there is one.
+fn busy_cores(window: Duration) -> Option<f64> {
+    // The first line sums every core: user nice system idle iowait irq softirq steal ...
+    let sample = || -> Option<(u64, u64)> {
+        let text = std::fs::read_to_string("/proc/stat").ok()?;
+        let v: Vec<u64> = text
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .map(|x| x.parse().ok())
+            .collect::<Option<_>>()?;
+        (v.len() == 8).then(|| (v.iter().sum(), v[3] + v[4]))
+    };
+    let (total0, idle0) = sample()?;
+    std::thread::sleep(window);
+    let (total1, idle1) = sample()?;
+    let total = total1.checked_sub(total0).filter(|&t| t > 0)? as f64;
+    let idle = idle1.saturating_sub(idle0) as f64;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+    Some(((total - idle) / total * cores).max(0.0))
 }
 
 /// The processor's model name, from /proc/cpuinfo where there is one.
@@ -661,6 +672,14 @@ mod tests {
         assert_eq!(get(&v, "n"), Some(3.0));
         assert_eq!(get(&v, "a.x"), None);
         assert_eq!(get(&v, "a"), None);
+    }
+
+    #[test]
+    fn busy_cores_lie_between_none_and_all() {
+        if let Some(b) = busy_cores(Duration::from_millis(50)) {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+            assert!((0.0..=cores + 1e-9).contains(&b), "{b}");
+        }
     }
 
     #[test]
@@ -718,7 +737,7 @@ mod tests {
             source: "mf run".into(),
         });
         let md = Report {
-            load: Some(3.0),
+            load: Some(1.0),
             cores: 2,
             threads: 2,
             repeats: 5,
