@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo xtask",
+    bin_name = "cargo xtask",
     about = "Reproducible pipelines of the memristive workspace"
 )]
 struct Cli {
