@@ -41,6 +41,23 @@ pub struct HarvestF64 {
 pub struct HarvestOptions {
     /// Also keep every intermediate state (memory `n_series * max_len * n_units`). Default false.
     pub keep_all: bool,
+    /// Threads for batches of more than `BLOCK` series without `keep_all`: blocks are independent, so they are
+    /// dealt out to threads and the result is the same bit for bit. 0 (the default) uses every available core,
+    /// 1 stays on the calling thread.
+    pub threads: usize,
+}
+
+impl HarvestOptions {
+    fn resolved_threads(&self, n_series: usize) -> usize {
+        if self.keep_all || n_series <= BLOCK {
+            return 1;
+        }
+        let t = match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            t => t,
+        };
+        t.min(n_series.div_ceil(BLOCK))
+    }
 }
 
 fn check_shapes<F>(weights: &Weights<F>, seqs: &Sequences) -> Result<(), CoreError> {
@@ -192,6 +209,76 @@ impl Simd {
     }
 }
 
+/// What every block of a harvest shares.
+struct BlockCtx<'a> {
+    cell: &'a CellKind,
+    seqs: &'a Sequences,
+    units: usize,
+    d: usize,
+    w_rec: MatRef<'a, f32>,
+    w_in: &'a [f32],
+    bias: &'a [f32],
+    mf: MfConsts,
+    simd: Simd,
+}
+
+impl BlockCtx<'_> {
+    /// Advances the series of `block` (sorted by decreasing length) from zero to their ends; their last states are
+    /// left in `h[..block.len() * units]`, in block order.
+    fn run_block(
+        &self,
+        block: &[usize],
+        h: &mut [f32],
+        pre: &mut [f32],
+        mut all: Option<&mut Array3<f32>>,
+    ) {
+        let (units, seqs) = (self.units, self.seqs);
+        let rows = block.len();
+        h[..rows * units].fill(0.0);
+        let mut active = rows;
+        for t in 0..seqs.lengths[block[0]] {
+            while seqs.lengths[block[active - 1]] <= t {
+                active -= 1;
+            }
+            let len = active * units;
+            let (h_act, pre_act) = (&mut h[..len], &mut pre[..len]);
+            if t == 0 {
+                // h(0) = 0: the recurrent product vanishes.
+                pre_act.fill(0.0);
+            } else {
+                faer::linalg::matmul::matmul(
+                    MatMut::from_row_major_slice_mut(pre_act, active, units),
+                    Accum::Replace,
+                    MatRef::from_row_major_slice(h_act, active, units),
+                    self.w_rec,
+                    1.0f32,
+                    Par::Seq,
+                );
+            }
+            for (k, row) in pre_act.chunks_exact_mut(units).enumerate() {
+                for (r, b) in row.iter_mut().zip(self.bias) {
+                    *r += b;
+                }
+                for l in 0..self.d {
+                    let x = seqs.x[[block[k], t, l]];
+                    for (r, w) in row.iter_mut().zip(&self.w_in[l * units..(l + 1) * units]) {
+                        *r += x * w;
+                    }
+                }
+            }
+            update_block(self.simd, self.cell, &self.mf, pre_act, h_act);
+            if let Some(all) = all.as_deref_mut() {
+                for (k, &i) in block[..active].iter().enumerate() {
+                    all.slice_mut(s![i, t, ..])
+                        .as_slice_mut()
+                        .expect("a row of a standard-layout array is contiguous")
+                        .copy_from_slice(&h_act[k * units..(k + 1) * units]);
+                }
+            }
+        }
+    }
+}
+
 /// Runs `cell` with `weights` over every series of `seqs` from `h(0) = 0`.
 ///
 /// Returns an error if the shapes disagree, or [`CoreError::NonFinite`] naming the first series (in batch order)
@@ -219,61 +306,70 @@ pub fn harvest(
     };
     let simd = Simd::detect();
 
+    let ctx = BlockCtx {
+        cell,
+        seqs,
+        units,
+        d,
+        w_rec,
+        w_in,
+        bias: &bias,
+        mf,
+        simd,
+    };
     let mut last = Array2::<f32>::zeros((n, units));
     let mut all = opts
         .keep_all
         .then(|| Array3::<f32>::from_elem((n, t_max, units), f32::NAN));
-    let mut h = vec![0.0f32; BLOCK.min(n.max(1)) * units];
-    let mut pre = vec![0.0f32; h.len()];
-    for block in order.chunks(BLOCK) {
-        let rows = block.len();
-        h[..rows * units].fill(0.0);
-        let mut active = rows;
-        for t in 0..seqs.lengths[block[0]] {
-            while seqs.lengths[block[active - 1]] <= t {
-                active -= 1;
-            }
-            let len = active * units;
-            let (h_act, pre_act) = (&mut h[..len], &mut pre[..len]);
-            if t == 0 {
-                // h(0) = 0: the recurrent product vanishes.
-                pre_act.fill(0.0);
-            } else {
-                faer::linalg::matmul::matmul(
-                    MatMut::from_row_major_slice_mut(pre_act, active, units),
-                    Accum::Replace,
-                    MatRef::from_row_major_slice(h_act, active, units),
-                    w_rec,
-                    1.0f32,
-                    Par::Seq,
-                );
-            }
-            for (k, row) in pre_act.chunks_exact_mut(units).enumerate() {
-                for (r, b) in row.iter_mut().zip(&bias) {
-                    *r += b;
-                }
-                for l in 0..d {
-                    let x = seqs.x[[block[k], t, l]];
-                    for (r, w) in row.iter_mut().zip(&w_in[l * units..(l + 1) * units]) {
-                        *r += x * w;
-                    }
-                }
-            }
-            update_block(simd, cell, &mf, pre_act, h_act);
-            if let Some(all) = all.as_mut() {
-                for (k, &i) in block[..active].iter().enumerate() {
-                    all.slice_mut(s![i, t, ..])
-                        .as_slice_mut()
-                        .expect("a row of a standard-layout array is contiguous")
-                        .copy_from_slice(&h_act[k * units..(k + 1) * units]);
-                }
-            }
-        }
+    let blocks: Vec<&[usize]> = order.chunks(BLOCK).collect();
+    let threads = opts.resolved_threads(n);
+    let mut put_last = |block: &[usize], h: &[f32]| {
         for (k, &i) in block.iter().enumerate() {
             last.row_mut(i)
                 .as_slice_mut()
                 .expect("a row of a standard-layout array is contiguous")
                 .copy_from_slice(&h[k * units..(k + 1) * units]);
+        }
+    };
+    if threads > 1 {
+        // Thread j advances blocks j, j + threads, ... (blocks are sorted by length, so this balances the work)
+        // and returns their last states in that order.
+        let ctx = &ctx;
+        let blocks = &blocks;
+        let outs: Vec<Vec<f32>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|j| {
+                    scope.spawn(move || {
+                        let mut h = vec![0.0f32; BLOCK * units];
+                        let mut pre = vec![0.0f32; h.len()];
+                        let mut out = Vec::new();
+                        for block in blocks.iter().skip(j).step_by(threads) {
+                            ctx.run_block(block, &mut h, &mut pre, None);
+                            out.extend_from_slice(&h[..block.len() * units]);
+                        }
+                        out
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|t| t.join().expect("a harvest thread panicked"))
+                .collect()
+        });
+        for (j, out) in outs.iter().enumerate() {
+            let mut offset = 0;
+            for block in blocks.iter().skip(j).step_by(threads) {
+                let len = block.len() * units;
+                put_last(block, &out[offset..offset + len]);
+                offset += len;
+            }
+        }
+    } else {
+        let mut h = vec![0.0f32; BLOCK.min(n.max(1)) * units];
+        let mut pre = vec![0.0f32; h.len()];
+        for block in &blocks {
+            ctx.run_block(block, &mut h, &mut pre, all.as_mut());
+            put_last(block, &h);
         }
     }
     if let Some(i) = (0..n).find(|&i| last.row(i).iter().any(|v| !v.is_finite())) {
@@ -420,6 +516,62 @@ mod tests {
         Sequences::new(x, lengths.to_vec()).unwrap()
     }
 
+    #[test]
+    fn threads_give_the_same_bits_as_one_thread_and_as_keep_all() {
+        // 1100 series of unequal lengths: five blocks, dealt out unevenly to 2 and 3 threads.
+        let lengths: Vec<usize> = (0..1100).map(|i| 3 + (i * 7919) % 23).collect();
+        let seqs = batch(&lengths, 2, 9);
+        let w = weights(12, 2, 4);
+        for cell in [
+            CellKind::Mf(MfCell::new(0.1, 0.9, 5.0)),
+            CellKind::LeakyEsn { alpha: 0.3 },
+        ] {
+            let one = harvest(
+                &cell,
+                &w,
+                &seqs,
+                HarvestOptions {
+                    keep_all: false,
+                    threads: 1,
+                },
+            )
+            .unwrap();
+            let all = harvest(
+                &cell,
+                &w,
+                &seqs,
+                HarvestOptions {
+                    keep_all: true,
+                    threads: 3,
+                },
+            )
+            .unwrap();
+            assert_eq!(one.last, all.last);
+            for threads in [0, 2, 3, 64] {
+                let many = harvest(
+                    &cell,
+                    &w,
+                    &seqs,
+                    HarvestOptions {
+                        keep_all: false,
+                        threads,
+                    },
+                )
+                .unwrap();
+                assert_eq!(many.last, one.last, "{threads} threads");
+            }
+        }
+        assert_eq!(HarvestOptions::default().resolved_threads(100), 1);
+        assert_eq!(
+            HarvestOptions {
+                keep_all: false,
+                threads: 8
+            }
+            .resolved_threads(1100),
+            5
+        );
+    }
+
     fn weights(n: usize, d: usize, seed: u64) -> Weights<f32> {
         let init = ReservoirInit {
             n_units: n,
@@ -449,8 +601,26 @@ mod tests {
         let w = weights(17, 3, 2);
         let w64 = w.to_f64();
         for cell in cells() {
-            let got = harvest(&cell, &w, &seqs, HarvestOptions { keep_all: true }).unwrap();
-            let got64 = harvest_f64(&cell, &w64, &seqs, HarvestOptions { keep_all: true }).unwrap();
+            let got = harvest(
+                &cell,
+                &w,
+                &seqs,
+                HarvestOptions {
+                    keep_all: true,
+                    threads: 1,
+                },
+            )
+            .unwrap();
+            let got64 = harvest_f64(
+                &cell,
+                &w64,
+                &seqs,
+                HarvestOptions {
+                    keep_all: true,
+                    threads: 1,
+                },
+            )
+            .unwrap();
             for i in (0..lengths.len()).step_by(7) {
                 let states = reference(&cell, &w64, seqs.series(i));
                 let want = states.last().unwrap();
@@ -481,7 +651,16 @@ mod tests {
         let seqs = batch(&lengths, 2, 3);
         let w = weights(8, 2, 4);
         for cell in cells() {
-            let h = harvest(&cell, &w, &seqs, HarvestOptions { keep_all: true }).unwrap();
+            let h = harvest(
+                &cell,
+                &w,
+                &seqs,
+                HarvestOptions {
+                    keep_all: true,
+                    threads: 1,
+                },
+            )
+            .unwrap();
             let plain = harvest(&cell, &w, &seqs, HarvestOptions::default()).unwrap();
             assert!(plain.all.is_none());
             assert_eq!(plain.last, h.last);
@@ -516,7 +695,15 @@ mod tests {
                 Err(CoreError::NonFinite { series: 1, step: 2 }) => {}
                 other => panic!("{cell:?}: {other:?}"),
             }
-            match harvest_f64(&cell, &w.to_f64(), &seqs, HarvestOptions { keep_all: true }) {
+            match harvest_f64(
+                &cell,
+                &w.to_f64(),
+                &seqs,
+                HarvestOptions {
+                    keep_all: true,
+                    threads: 1,
+                },
+            ) {
                 Err(CoreError::NonFinite { series: 1, step: 2 }) => {}
                 other => panic!("{cell:?} f64: {other:?}"),
             }
