@@ -57,6 +57,19 @@ fn check_names(model: ModelKind, params: &Params) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sets `gamma`, `s` or `dt` of an MF cell; `cell` is None when the model's cell is not MF.
+fn set_mf_param(cell: Option<&mut MfCell>, k: &str, v: f64) -> anyhow::Result<()> {
+    let Some(cell) = cell else {
+        bail!("{k} applies to the MF cell only");
+    };
+    match k {
+        "gamma" => cell.gamma = v,
+        "s" => cell.s = v,
+        _ => cell.dt = v,
+    }
+    Ok(())
+}
+
 fn count(name: &str, v: f64) -> anyhow::Result<usize> {
     if v < 1.0 || v.fract() != 0.0 {
         bail!("{name} must be a positive whole number, not {v}");
@@ -87,14 +100,11 @@ pub fn reservoir_config(
             "n_units" => c.n_units = count(k, v)?,
             "alpha" => c.cell = CellKind::LeakyEsn { alpha: v },
             "gamma" | "s" | "dt" => {
-                let CellKind::Mf(cell) = &mut c.cell else {
-                    bail!("{k} applies to the MF cell only");
+                let cell = match &mut c.cell {
+                    CellKind::Mf(cell) => Some(cell),
+                    _ => None,
                 };
-                match k.as_str() {
-                    "gamma" => cell.gamma = v,
-                    "s" => cell.s = v,
-                    _ => cell.dt = v,
-                }
+                set_mf_param(cell, k, v)?
             }
             _ => unreachable!("checked by check_names"),
         }
@@ -125,14 +135,11 @@ pub fn rnn_config(
             "patience" => c.patience = count(k, v)?,
             "batch_size" => c.batch_size = count(k, v)?,
             "gamma" | "s" | "dt" => {
-                let RnnCell::Mf(cell) = &mut c.cell else {
-                    bail!("{k} applies to the MF cell only");
+                let cell = match &mut c.cell {
+                    RnnCell::Mf(cell) => Some(cell),
+                    RnnCell::Tanh => None,
                 };
-                match k.as_str() {
-                    "gamma" => cell.gamma = v,
-                    "s" => cell.s = v,
-                    _ => cell.dt = v,
-                }
+                set_mf_param(cell, k, v)?
             }
             _ => unreachable!("checked by check_names"),
         }

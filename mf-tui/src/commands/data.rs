@@ -60,21 +60,14 @@ fn list(data_dir: &Path) -> anyhow::Result<()> {
         "{:<18} {:>6} {:>6} {:>9} {:>8}  {:<10} check",
         "paper data set", "train", "test", "length", "classes", "found"
     );
-    for info in paper_datasets() {
+    for entry in mf_data::verify(data_dir).entries {
+        let info = &entry.info;
         let found = find_split_file(data_dir, info.name, "TRAIN");
-        let check = match &found {
-            None => format!("missing (mf data fetch {})", info.name),
-            Some(_) => match mf_data::load_dataset(data_dir, info.name) {
-                Ok(d) => {
-                    let w = mf_data::compare(&info, &Shape::of(&d));
-                    if w.is_empty() {
-                        "ok".to_string()
-                    } else {
-                        w.join("; ")
-                    }
-                }
-                Err(e) => format!("error: {e}"),
-            },
+        let check = match (&found, &entry.found) {
+            (None, _) => format!("missing (mf data fetch {})", info.name),
+            (Some(_), Err(e)) => format!("error: {e}"),
+            (Some(_), Ok(_)) if entry.warnings.is_empty() => "ok".to_string(),
+            (Some(_), Ok(_)) => entry.warnings.join("; "),
         };
         println!(
             "{:<18} {:>6} {:>6} {:>9} {:>8}  {:<10} {check}",

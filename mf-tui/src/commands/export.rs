@@ -87,16 +87,19 @@ pub fn last_step_jacobian(
     cell: &mf_core::MfCell,
     weights: &mf_core::Weights<f64>,
     part: &Part,
-) -> anyhow::Result<(Array2<f64>, Array1<f64>)> {
+) -> anyhow::Result<Array2<f64>> {
     let len = part.seqs.lengths[0];
     let x = part.seqs.series(0).mapv(f64::from);
     let mut h = Array1::<f64>::zeros(weights.n_units());
     for t in 0..len - 1 {
         h = mf_core::stability::step(cell, weights, h.view(), x.row(t))?;
     }
-    let j = mf_core::stability::jacobian(cell, weights, h.view(), x.row(len - 1))?;
-    let last = mf_core::stability::step(cell, weights, h.view(), x.row(len - 1))?;
-    Ok((j, last))
+    Ok(mf_core::stability::jacobian(
+        cell,
+        weights,
+        h.view(),
+        x.row(len - 1),
+    )?)
 }
 
 /// Fits the model of `args` and writes its files; returns the files written.
@@ -165,7 +168,7 @@ pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>
     .map(|f| format!("{f}.npy"))
     .collect();
     if let CellKind::Mf(cell) = &rc.cell {
-        let (j, _) = last_step_jacobian(cell, &w.to_f64(), &task.train)?;
+        let j = last_step_jacobian(cell, &w.to_f64(), &task.train)?;
         write_2d(dir, "jacobian.npy", &j)?;
         files.push("jacobian.npy".into());
     }

@@ -12,7 +12,7 @@ use mf_esn::ReservoirConfig;
 use mf_rnn::{RnnConfig, TrainEvent};
 use serde::Serialize;
 
-use crate::engine::{paper, Metric, ModelKind};
+use crate::engine::{paper, protocol, Metric, ModelKind};
 use crate::eval::{reservoir_config, reservoir_score, rnn_config, rnn_score, trial_split};
 use crate::tasks::{is_generated, load_dataset, Task};
 
@@ -236,9 +236,7 @@ pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
         }
         scores.push(score);
     }
-    let n = scores.len() as f64;
-    let mean = scores.iter().sum::<f64>() / n;
-    let std = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let (mean, std) = (protocol::mean(&scores), protocol::pop_std(&scores));
     Ok(RunReport {
         dataset: m.dataset.clone(),
         model: m.model.id().to_string(),
@@ -270,7 +268,7 @@ pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
     }
     println!(
         "{} on {}: {} {:.4} ± {:.4} over {} trials ({:.2} s)",
-        ModelKindName(&r.model),
+        args.model.model,
         r.dataset,
         r.metric,
         r.mean,
@@ -283,17 +281,6 @@ pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
     }
     println!("config: {}", serde_json::to_string(&r.config)?);
     Ok(())
-}
-
-struct ModelKindName<'a>(&'a str);
-
-impl std::fmt::Display for ModelKindName<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.parse::<ModelKind>() {
-            Ok(m) => write!(f, "{m}"),
-            Err(_) => f.write_str(self.0),
-        }
-    }
 }
 
 #[cfg(test)]
