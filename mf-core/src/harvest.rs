@@ -6,13 +6,16 @@
 //!
 //! The f32 path is tuned for one core: the sorted batch is cut into blocks of [`BLOCK`] series whose states and
 //! pre-activations stay in cache for all their steps, the recurrent product is faer's sequential GEMM, and the
-//! element-wise MF update uses the vectorisable [`exp_f32`](crate::fastmath::exp_f32), compiled for AVX2 when the
-//! processor has it. Parallelism across batches belongs to the callers.
+//! bias, the input product and the element-wise update follow in one pass compiled for AVX-512 or AVX2 when the
+//! processor has them, using the vectorisable [`exp_f32`](crate::fastmath::exp_f32). With Table II's physics
+//! (`eta_p = 10 eta_d`) the MF update takes two exponentials instead of three: `e^{eta_p z} = (e^{eta_d z})^10`
+//! and `e^{-eta_d z} = 1 / e^{eta_d z}`, within a few units of f32 rounding of the three-exponential form (tested).
+//! Blocks run on several threads when asked (see [`HarvestOptions`]).
 
 use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::{s, Array2, Array3, Axis};
 
-use crate::fastmath::{exp_f32, tanh_f32};
+use crate::fastmath::{exp_f32, exp_f32_in_range, tanh_f32};
 use crate::{CellKind, CoreError, Sequences, Weights};
 
 /// Number of series advanced together: `2 * BLOCK * N` floats of state and pre-activation stay in the L2 cache.
@@ -109,7 +112,11 @@ struct MfConsts {
     kp0: f32,
     kd0: f32,
     eta_p: f32,
+    eta_d: f32,
     neg_eta_d: f32,
+    /// `eta_p == 10 eta_d` (Table II) with `eta_d z` safely inside the range of `exp_f32_in_range`: then
+    /// `e^{eta_p z} = (e^{eta_d z})^10`, and one exponential gives both rates.
+    tenth_power: bool,
 }
 
 impl MfConsts {
@@ -124,7 +131,11 @@ impl MfConsts {
             kp0: p.kp0 as f32,
             kd0: p.kd0 as f32,
             eta_p: p.eta_p as f32,
+            eta_d: p.eta_d as f32,
             neg_eta_d: -p.eta_d as f32,
+            tenth_power: p.eta_p == 10.0 * p.eta_d
+                && p.eta_d > 0.0
+                && p.eta_d * p.a.abs().max(p.b.abs()) <= 80.0,
         }
     }
 }
@@ -135,6 +146,18 @@ fn update_block_generic(cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f3
     match cell {
         CellKind::Mf(_) => {
             let c = *mf;
+            if c.tenth_power {
+                for (h, &u) in h.iter_mut().zip(pre) {
+                    let z = c.amp / (1.0 + exp_f32(c.neg_s * u)) + c.a;
+                    let v = exp_f32_in_range(c.eta_d * z);
+                    let v2 = v * v;
+                    let v4 = v2 * v2;
+                    let kp = c.kp0 * (v4 * v4 * v2);
+                    let kd = c.kd0 / v;
+                    *h = c.gamma * *h + c.dt * (kp - (kp + kd) * *h);
+                }
+                return;
+            }
             for (h, &u) in h.iter_mut().zip(pre) {
                 let z = c.amp / (1.0 + exp_f32(c.neg_s * u)) + c.a;
                 let kp = c.kp0 * exp_f32(c.eta_p * z);
@@ -156,34 +179,89 @@ fn update_block_generic(cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f3
     }
 }
 
+/// What a step adds to the recurrent product before the update: the bias and `x(t) @ w_in`.
+#[derive(Clone, Copy)]
+struct StepInput<'a> {
+    /// Inputs of the active rows at this step, `(rows, d)` row-major.
+    xs: &'a [f32],
+    /// `w_in`, `(d, units)` row-major.
+    w_in: &'a [f32],
+    /// `bias`, `(units)`.
+    bias: &'a [f32],
+    d: usize,
+}
+
+/// One step over a block: `pre += bias + x @ w_in` row by row, then `h <- f(pre, h)` over the whole block (one
+/// long loop, so that the vector loop has no per-row remainder).
+#[inline(always)]
+fn step_block_generic(
+    cell: &CellKind,
+    mf: &MfConsts,
+    inp: StepInput<'_>,
+    pre: &mut [f32],
+    h: &mut [f32],
+) {
+    let units = inp.bias.len();
+    for (k, row) in pre.chunks_exact_mut(units).enumerate() {
+        for (r, b) in row.iter_mut().zip(inp.bias) {
+            *r += b;
+        }
+        for (l, &x) in inp.xs[k * inp.d..(k + 1) * inp.d].iter().enumerate() {
+            for (r, w) in row.iter_mut().zip(&inp.w_in[l * units..(l + 1) * units]) {
+                *r += x * w;
+            }
+        }
+    }
+    update_block_generic(cell, mf, pre, h);
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn update_block_avx2(cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f32]) {
-    update_block_generic(cell, mf, pre, h)
+fn step_block_avx2(
+    cell: &CellKind,
+    mf: &MfConsts,
+    inp: StepInput<'_>,
+    pre: &mut [f32],
+    h: &mut [f32],
+) {
+    step_block_generic(cell, mf, inp, pre, h)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn update_block_avx512(cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f32]) {
-    update_block_generic(cell, mf, pre, h)
+fn step_block_avx512(
+    cell: &CellKind,
+    mf: &MfConsts,
+    inp: StepInput<'_>,
+    pre: &mut [f32],
+    h: &mut [f32],
+) {
+    step_block_generic(cell, mf, inp, pre, h)
 }
 
 /// Dispatches to the widest instruction set available; every path performs the same IEEE operations in the same
 /// order (no fused multiply-add), so the results do not depend on the path.
-fn update_block(simd: Simd, cell: &CellKind, mf: &MfConsts, pre: &[f32], h: &mut [f32]) {
+fn step_block(
+    simd: Simd,
+    cell: &CellKind,
+    mf: &MfConsts,
+    inp: StepInput<'_>,
+    pre: &mut [f32],
+    h: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
     if simd == Simd::Avx512 {
         // SAFETY: `Simd::Avx512` is chosen only when the running processor supports AVX-512F (see `Simd::detect`).
-        unsafe { update_block_avx512(cell, mf, pre, h) };
+        unsafe { step_block_avx512(cell, mf, inp, pre, h) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
     if simd == Simd::Avx2 {
         // SAFETY: `Simd::Avx2` is chosen only when the running processor supports AVX2 (see `Simd::detect`).
-        unsafe { update_block_avx2(cell, mf, pre, h) };
+        unsafe { step_block_avx2(cell, mf, inp, pre, h) };
         return;
     }
-    update_block_generic(cell, mf, pre, h)
+    step_block_generic(cell, mf, inp, pre, h)
 }
 
 /// The instruction sets the element-wise update is compiled for.
@@ -236,6 +314,7 @@ impl BlockCtx<'_> {
         let rows = block.len();
         h[..rows * units].fill(0.0);
         let mut active = rows;
+        let mut xs: Vec<f32> = Vec::with_capacity(rows * self.d);
         for t in 0..seqs.lengths[block[0]] {
             while seqs.lengths[block[active - 1]] <= t {
                 active -= 1;
@@ -255,18 +334,19 @@ impl BlockCtx<'_> {
                     Par::Seq,
                 );
             }
-            for (k, row) in pre_act.chunks_exact_mut(units).enumerate() {
-                for (r, b) in row.iter_mut().zip(self.bias) {
-                    *r += b;
-                }
-                for l in 0..self.d {
-                    let x = seqs.x[[block[k], t, l]];
-                    for (r, w) in row.iter_mut().zip(&self.w_in[l * units..(l + 1) * units]) {
-                        *r += x * w;
-                    }
-                }
-            }
-            update_block(self.simd, self.cell, &self.mf, pre_act, h_act);
+            xs.clear();
+            xs.extend(
+                block[..active]
+                    .iter()
+                    .flat_map(|&i| (0..self.d).map(move |l| seqs.x[[i, t, l]])),
+            );
+            let inp = StepInput {
+                xs: &xs,
+                w_in: self.w_in,
+                bias: self.bias,
+                d: self.d,
+            };
+            step_block(self.simd, self.cell, &self.mf, inp, pre_act, h_act);
             if let Some(all) = all.as_deref_mut() {
                 for (k, &i) in block[..active].iter().enumerate() {
                     all.slice_mut(s![i, t, ..])
@@ -583,11 +663,20 @@ mod tests {
         init.draw(d, &mut rng_from_seed(seed)).unwrap()
     }
 
-    fn cells() -> [CellKind; 5] {
+    /// An MF cell whose physics is off Table II's `eta_p = 10 eta_d`, so that it takes the three-exponential path.
+    fn mf_other_physics() -> MfCell {
+        let mut c = MfCell::new(0.1, 0.9, 2.0);
+        c.physics.eta_p = 8.0;
+        c.physics.eta_d = 1.5;
+        c
+    }
+
+    fn cells() -> [CellKind; 6] {
         [
             CellKind::Mf(MfCell::new(0.1, 0.9, 1.0)),
             CellKind::Mf(MfCell::new(0.01, 0.5, 5.0)),
             CellKind::Mf(MfCell::new(0.001, 1.0, 5.0)),
+            CellKind::Mf(mf_other_physics()),
             CellKind::LeakyEsn { alpha: 0.3 },
             CellKind::Tanh,
         ]
@@ -767,6 +856,11 @@ mod tests {
             .mapv(|v| v as f32)
             .row(0)
             .to_vec();
+        // 10 rows of 100 units with 2 inputs each.
+        let flat = |m: Array2<f64>| m.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+        let xs = flat(uniform_matrix(10, 2, 1.0, &mut rng));
+        let w_in = flat(uniform_matrix(2, 100, 1.0, &mut rng));
+        let bias = flat(uniform_matrix(1, 100, 0.5, &mut rng));
         let mut paths = vec![Simd::Baseline];
         #[cfg(target_arch = "x86_64")]
         {
@@ -787,12 +881,70 @@ mod tests {
                 .iter()
                 .map(|&simd| {
                     let mut h = h0.clone();
-                    update_block(simd, &cell, &mf, &pre, &mut h);
+                    let mut p = pre.clone();
+                    let inp = StepInput {
+                        xs: &xs,
+                        w_in: &w_in,
+                        bias: &bias,
+                        d: 2,
+                    };
+                    step_block(simd, &cell, &mf, inp, &mut p, &mut h);
                     h.iter().map(|v| v.to_bits()).collect()
                 })
                 .collect();
             assert!(results.windows(2).all(|w| w[0] == w[1]), "{cell:?}");
         }
+    }
+
+    #[test]
+    fn the_tenth_power_update_matches_three_exponentials() {
+        // Table II physics (eta_p = 10 eta_d) takes e^{eta_p z} as (e^{eta_d z})^10; forcing the general path on
+        // the same constants gives the reference.
+        let mut rng = rng_from_seed(17);
+        let pre: Vec<f32> = uniform_matrix(1, 4096, 30.0, &mut rng)
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        let h0: Vec<f32> = uniform_matrix(1, 4096, 1.0, &mut rng)
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        for c in [MfCell::new(0.1, 0.9, 1.0), MfCell::new(0.01, 0.5, 5.0), {
+            let mut c = MfCell::new(0.1, 0.8, 5.0);
+            c.physics.eta_p = 20.0;
+            c.physics.eta_d = 2.0;
+            c
+        }] {
+            let fast = MfConsts::new(&c);
+            assert!(fast.tenth_power);
+            let general = MfConsts {
+                tenth_power: false,
+                ..fast
+            };
+            let (mut a, mut b) = (h0.clone(), h0.clone());
+            update_block_generic(&CellKind::Mf(c), &fast, &pre, &mut a);
+            update_block_generic(&CellKind::Mf(c), &general, &pre, &mut b);
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                let (u, h) = (f64::from(pre[i]), f64::from(h0[i]));
+                let want = c.update_scalar(u, h);
+                // The size of the terms that cancel in gamma h + dt (Kp - (Kp + Kd) h): f32 rounding is relative
+                // to it, not to the result.
+                let p = c.physics;
+                let z = c.rescale(u);
+                let (kp, kd) = (p.kp0 * (p.eta_p * z).exp(), p.kd0 * (-p.eta_d * z).exp());
+                let scale = (c.gamma * h).abs() + c.dt * (kp + (kp + kd) * h.abs());
+                let (ex, ey) = ((f64::from(*x) - want).abs(), (f64::from(*y) - want).abs());
+                assert!(
+                    ex <= 5e-6 * scale,
+                    "{c:?} element {i}: {x} vs {want} (scale {scale})"
+                );
+                assert!(
+                    ey <= 5e-6 * scale,
+                    "{c:?} element {i}: {y} vs {want} (scale {scale})"
+                );
+            }
+        }
+        assert!(!MfConsts::new(&mf_other_physics()).tenth_power);
     }
 
     #[test]
