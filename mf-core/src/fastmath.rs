@@ -17,42 +17,50 @@ const LN2_LO: f32 = -2.121_944_4e-4;
 // 1.5 * 2^23: adding it rounds to the nearest integer and leaves that integer in the low mantissa bits.
 const ROUND_MAGIC: f32 = 12_582_912.0;
 
+/// `a * b + c`: one fused multiply-add when `FMA` (for code compiled with the `fma` target feature; elsewhere it
+/// would be a slow libm call), else a product and a sum, each rounded.
+#[inline(always)]
+pub(crate) fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// The exponential behind [`exp_f32`] (`CLAMP`) and [`exp_f32_in_range`] (not `CLAMP`), with fused multiply-adds
+/// when `FMA` (a few operations fewer, and the same accuracy or better).
+#[inline(always)]
+pub(crate) fn exp_with<const FMA: bool, const CLAMP: bool>(x: f32) -> f32 {
+    // Comparisons (not `max`/`min`) so that NaN passes through.
+    let x = if CLAMP && x < -87.0 { -87.0 } else { x };
+    let x = if CLAMP && x > 88.0 { 88.0 } else { x };
+    let shifted = madd::<FMA>(x, LOG2_E, ROUND_MAGIC);
+    let n = shifted - ROUND_MAGIC;
+    let n_int = (shifted.to_bits() as i32).wrapping_sub(ROUND_MAGIC.to_bits() as i32);
+    // x - n ln2_hi - n ln2_lo.
+    let f = madd::<FMA>(-n, LN2_LO, madd::<FMA>(-n, LN2_HI, x));
+    let mut p = 1.987_569_1e-4_f32;
+    p = madd::<FMA>(p, f, 1.398_199_9e-3);
+    p = madd::<FMA>(p, f, 8.333_452e-3);
+    p = madd::<FMA>(p, f, 4.166_579_6e-2);
+    p = madd::<FMA>(p, f, 1.666_666_5e-1);
+    p = madd::<FMA>(p, f, 0.5);
+    let e = madd::<FMA>(p, f * f, f) + 1.0;
+    e * f32::from_bits((n_int.wrapping_add(127) as u32) << 23)
+}
+
 /// `e^x` in single precision, vectorisable; see the module documentation for its accuracy.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
-    // Comparisons (not `max`/`min`) so that NaN passes through.
-    let x = if x < -87.0 { -87.0 } else { x };
-    let x = if x > 88.0 { 88.0 } else { x };
-    let shifted = x * LOG2_E + ROUND_MAGIC;
-    let n = shifted - ROUND_MAGIC;
-    let n_int = (shifted.to_bits() as i32).wrapping_sub(ROUND_MAGIC.to_bits() as i32);
-    let f = x - n * LN2_HI - n * LN2_LO;
-    let mut p = 1.987_569_1e-4_f32;
-    p = p * f + 1.398_199_9e-3;
-    p = p * f + 8.333_452e-3;
-    p = p * f + 4.166_579_6e-2;
-    p = p * f + 1.666_666_5e-1;
-    p = p * f + 0.5;
-    let e = p * (f * f) + f + 1.0;
-    e * f32::from_bits((n_int.wrapping_add(127) as u32) << 23)
+    exp_with::<false, true>(x)
 }
 
 /// [`exp_f32`] without the clamping of its argument, for callers that know `x` lies in `[-87, 88]` (outside it
 /// the result is meaningless); a few operations cheaper.
 #[inline(always)]
 pub fn exp_f32_in_range(x: f32) -> f32 {
-    let shifted = x * LOG2_E + ROUND_MAGIC;
-    let n = shifted - ROUND_MAGIC;
-    let n_int = (shifted.to_bits() as i32).wrapping_sub(ROUND_MAGIC.to_bits() as i32);
-    let f = x - n * LN2_HI - n * LN2_LO;
-    let mut p = 1.987_569_1e-4_f32;
-    p = p * f + 1.398_199_9e-3;
-    p = p * f + 8.333_452e-3;
-    p = p * f + 4.166_579_6e-2;
-    p = p * f + 1.666_666_5e-1;
-    p = p * f + 0.5;
-    let e = p * (f * f) + f + 1.0;
-    e * f32::from_bits((n_int.wrapping_add(127) as u32) << 23)
+    exp_with::<false, false>(x)
 }
 
 /// `tanh(x)` in single precision, vectorisable (no call into libm, which also costs a vector/scalar transition
@@ -123,6 +131,20 @@ mod tests {
             worst = worst.max(((got - want) / want).abs());
         }
         assert!(worst < 5e-7, "worst relative error {worst}");
+    }
+
+    #[test]
+    fn the_fused_exponential_is_as_accurate() {
+        let mut worst = 0.0f64;
+        for i in -870_000..=879_999 {
+            let x = i as f32 * 1e-4 + 3.7e-5;
+            let got = f64::from(exp_with::<true, true>(x));
+            let want = f64::from(x).exp();
+            worst = worst.max((got - want).abs() / want);
+        }
+        assert!(worst < 5e-7, "{worst}");
+        assert!(exp_with::<true, true>(f32::NAN).is_nan());
+        assert_eq!(exp_with::<true, true>(-1000.0), exp_f32(-87.0));
     }
 
     #[test]
