@@ -17,10 +17,42 @@ const LN2_LO: f32 = -2.121_944_4e-4;
 // 1.5 * 2^23: adding it rounds to the nearest integer and leaves that integer in the low mantissa bits.
 const ROUND_MAGIC: f32 = 12_582_912.0;
 
+/// The instruction sets element-wise kernels are compiled for: code generic over `FMA` (see [`madd`]) is
+/// instantiated with `FMA = true` inside functions with `#[target_feature(enable = "avx512f,fma")]` or
+/// `"avx2,fma"`, and with `FMA = false` for the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Simd {
+    /// AVX-512F with FMA.
+    Avx512,
+    /// AVX2 with FMA.
+    Avx2,
+    /// Whatever the compilation target guarantees, without fused multiply-adds.
+    Baseline,
+}
+
+impl Simd {
+    /// The widest set the running processor supports.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if !std::arch::is_x86_feature_detected!("fma") {
+                return Simd::Baseline;
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Simd::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Simd::Avx2;
+            }
+        }
+        Simd::Baseline
+    }
+}
+
 /// `a * b + c`: one fused multiply-add when `FMA` (for code compiled with the `fma` target feature; elsewhere it
 /// would be a slow libm call), else a product and a sum, each rounded.
 #[inline(always)]
-pub(crate) fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+pub fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA {
         a.mul_add(b, c)
     } else {
@@ -31,7 +63,7 @@ pub(crate) fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
 /// The exponential behind [`exp_f32`] (`CLAMP`) and [`exp_f32_in_range`] (not `CLAMP`), with fused multiply-adds
 /// when `FMA` (a few operations fewer, and the same accuracy or better).
 #[inline(always)]
-pub(crate) fn exp_with<const FMA: bool, const CLAMP: bool>(x: f32) -> f32 {
+pub fn exp_with<const FMA: bool, const CLAMP: bool>(x: f32) -> f32 {
     // Comparisons (not `max`/`min`) so that NaN passes through.
     let x = if CLAMP && x < -87.0 { -87.0 } else { x };
     let x = if CLAMP && x > 88.0 { 88.0 } else { x };

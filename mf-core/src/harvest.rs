@@ -15,7 +15,7 @@
 use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::{s, Array2, Array3, Axis};
 
-use crate::fastmath::{exp_with, madd, tanh_f32};
+use crate::fastmath::{exp_with, madd, tanh_f32, Simd};
 use crate::{CellKind, CoreError, Sequences, Weights};
 
 /// Number of series advanced together: `2 * BLOCK * N` floats of state and pre-activation stay in the L2 cache.
@@ -270,32 +270,6 @@ fn step_block(
         return;
     }
     step_block_generic::<false>(cell, mf, inp, pre, h)
-}
-
-/// The instruction sets the element-wise update is compiled for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Simd {
-    Avx512,
-    Avx2,
-    Baseline,
-}
-
-impl Simd {
-    fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if !std::arch::is_x86_feature_detected!("fma") {
-                return Simd::Baseline;
-            }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Simd::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                return Simd::Avx2;
-            }
-        }
-        Simd::Baseline
-    }
 }
 
 /// What every block of a harvest shares.

@@ -10,6 +10,7 @@ use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
 use crate::cell::{fused_supported, mf_step, mf_step_unfused};
+use crate::recurrence;
 use crate::{RnnCell, RnnError};
 
 /// The trainable tensors of a model, in the row convention `pre = x @ kernel + h @ recurrent_kernel + bias`.
@@ -193,6 +194,10 @@ pub(crate) struct Batch {
     pub order: Vec<usize>,
     /// Inputs of step `t`, `(active[t], n_inputs)`.
     pub xs: Vec<Tensor>,
+    /// Rows still running at step `t`.
+    pub active: Vec<usize>,
+    /// Every step's inputs stacked, each row followed by a 1 (for the bias), `(sum_t active[t], n_inputs + 1)`.
+    pub stacked: Tensor,
 }
 
 impl Batch {
@@ -204,6 +209,8 @@ impl Batch {
         let max_len = order.first().map_or(0, |&i| seq.lengths[i]);
         let d = seq.n_inputs();
         let mut xs = Vec::with_capacity(max_len);
+        let mut counts = Vec::with_capacity(max_len);
+        let mut all = Vec::new();
         let mut active = order.len();
         for t in 0..max_len {
             while active > 0 && seq.lengths[order[active - 1]] <= t {
@@ -219,15 +226,50 @@ impl Batch {
                     v.push(x);
                 }
             }
+            for row in v.chunks_exact(d.max(1)).take(active) {
+                all.extend_from_slice(&row[..d]);
+                all.push(1.0);
+            }
+            if d == 0 {
+                all.extend(std::iter::repeat_n(1.0, active));
+            }
+            counts.push(active);
             xs.push(Tensor::from_vec(v, (active, d), dev)?);
         }
-        Ok(Self { order, xs })
+        let stacked = Tensor::from_vec(all, (counts.iter().sum::<usize>(), d + 1), dev)?;
+        Ok(Self {
+            order,
+            xs,
+            active: counts,
+            stacked,
+        })
     }
 }
 
 /// Runs the recurrence over a batch and returns the state at each series' own last step, `(n_rows, n_units)` in
-/// the batch's (sorted) row order.
+/// the batch's (sorted) row order: in one operation for the whole batch on the CPU in f32 (see
+/// [`crate::recurrence`]), else step by step.
 pub(crate) fn final_states(cell: &RnnCell, p: &Params, batch: &Batch) -> Result<Tensor, RnnError> {
+    if recurrence::supported(&p.recurrent) && !batch.order.is_empty() {
+        let w_xb = Tensor::cat(&[&p.kernel, &p.bias.unsqueeze(0)?], 0)?;
+        return Ok(recurrence::final_states(
+            cell,
+            &batch.stacked,
+            &w_xb,
+            &p.recurrent,
+            &batch.active,
+        )?);
+    }
+    final_states_stepwise(cell, p, batch)
+}
+
+/// [`final_states`] one step at a time with candle's operations (and the fused MF step where it runs): the path
+/// for other devices and types, and the oracle of the whole-batch operation.
+pub(crate) fn final_states_stepwise(
+    cell: &RnnCell,
+    p: &Params,
+    batch: &Batch,
+) -> Result<Tensor, RnnError> {
     let n_units = p.recurrent.dim(0)?;
     let rows = batch.order.len();
     let mut h = Tensor::zeros((rows, n_units), p.recurrent.dtype(), p.recurrent.device())?;
