@@ -223,8 +223,7 @@ pub struct BenchReport {
     pub mf_harvest_parallel_fraction_of_peak: f64,
     /// MF-RNN epoch with candle on `threads` threads; none when skipped.
     pub rnn_epoch: Option<EpochBench>,
-    /// MF-RNN epoch with candle on one thread (what `mf-rnn` recommends for small products); none when skipped or
-    /// when `threads` is 1.
+    /// MF-RNN epoch with candle on one thread (for the scaling); none when skipped or when `threads` is 1.
     pub rnn_epoch_one_thread: Option<EpochBench>,
     /// The whole ECG5000 MF-ESN job; none without a data directory.
     pub ecg5000_job: Option<JobBench>,
