@@ -69,7 +69,20 @@ enum Command {
     },
 }
 
+/// Restores the default action of SIGPIPE, which the Rust runtime ignores: with it ignored, `mf ... | head` makes
+/// every later `println!` fail and panic ("Broken pipe"). With the default, `mf` ends quietly when its reader
+/// goes away, like other command-line tools.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists; setting a signal's disposition to its
+    // default has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> anyhow::Result<()> {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let data_dir = mf_data::resolve_data_dir(cli.data_dir.as_deref());
     let evaluator = || Arc::new(ModelEvaluator::new(data_dir.clone()));

@@ -248,3 +248,40 @@ fn sweep_emits_a_slurm_array_script_for_its_shards() {
     // Nothing ran.
     assert!(!dir.path().join("results").exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_mf_quietly_instead_of_panicking() {
+    use std::os::unix::process::ExitStatusExt;
+    // The reader is gone before mf starts, so its first line of output meets a closed pipe, as in `mf ... | head`
+    // once head has exited.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mf"))
+        .args([
+            "stability",
+            "--dt",
+            "0.1",
+            "--gamma",
+            "0.8",
+            "--s",
+            "5",
+            "--rho",
+            "0.9",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {stderr}",
+        out.status
+    );
+}
