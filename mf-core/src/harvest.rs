@@ -184,20 +184,23 @@ fn update_block_generic<const FMA: bool>(
     }
 }
 
-/// What a step adds to the recurrent product before the update: the bias and `x(t) @ w_in`.
+/// What a step adds to the recurrent product before the update (the bias and `x(t) @ w_in`), and the layout of
+/// the block: states and pre-activations are stored column by column (unit by unit), `ld` floats apart, of which
+/// the first `rows` (the series still running) are updated.
 #[derive(Clone, Copy)]
 struct StepInput<'a> {
-    /// Inputs of the active rows at this step, `(rows, d)` row-major.
+    /// Inputs of the running series at this step, input by input: `xs[l * rows + r]`.
     xs: &'a [f32],
     /// `w_in`, `(d, units)` row-major.
     w_in: &'a [f32],
     /// `bias`, `(units)`.
     bias: &'a [f32],
     d: usize,
+    rows: usize,
+    ld: usize,
 }
 
-/// One step over a block: `pre += bias + x @ w_in` row by row, then `h <- f(pre, h)` over the whole block (one
-/// long loop, so that the vector loop has no per-row remainder).
+/// One step over a block, unit by unit: `pre += bias + x @ w_in`, then `h <- f(pre, h)`.
 #[inline(always)]
 fn step_block_generic<const FMA: bool>(
     cell: &CellKind,
@@ -207,17 +210,21 @@ fn step_block_generic<const FMA: bool>(
     h: &mut [f32],
 ) {
     let units = inp.bias.len();
-    for (k, row) in pre.chunks_exact_mut(units).enumerate() {
-        for (r, b) in row.iter_mut().zip(inp.bias) {
-            *r += b;
+    for j in 0..units {
+        let col = j * inp.ld..j * inp.ld + inp.rows;
+        let p = &mut pre[col.clone()];
+        let b = inp.bias[j];
+        for v in p.iter_mut() {
+            *v += b;
         }
-        for (l, &x) in inp.xs[k * inp.d..(k + 1) * inp.d].iter().enumerate() {
-            for (r, &w) in row.iter_mut().zip(&inp.w_in[l * units..(l + 1) * units]) {
-                *r = madd::<FMA>(x, w, *r);
+        for l in 0..inp.d {
+            let w = inp.w_in[l * units + j];
+            for (v, &x) in p.iter_mut().zip(&inp.xs[l * inp.rows..(l + 1) * inp.rows]) {
+                *v = madd::<FMA>(x, w, *v);
             }
         }
+        update_block_generic::<FMA>(cell, mf, p, &mut h[col]);
     }
-    update_block_generic::<FMA>(cell, mf, pre, h);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -287,7 +294,10 @@ struct BlockCtx<'a> {
 
 impl BlockCtx<'_> {
     /// Advances the series of `block` (sorted by decreasing length) from zero to their ends; their last states are
-    /// left in `h[..block.len() * units]`, in block order.
+    /// left in `h[..block.len() * units]`, unit by unit (`h[j * block.len() + k]` is unit `j` of series `block[k]`).
+    ///
+    /// Column by column storage makes the recurrent product about a fifth faster than row by row (faer packs
+    /// neither operand), and the series still running at a step are the first `active` entries of each column.
     fn run_block(
         &self,
         block: &[usize],
@@ -297,47 +307,45 @@ impl BlockCtx<'_> {
     ) {
         let (units, seqs) = (self.units, self.seqs);
         let rows = block.len();
-        h[..rows * units].fill(0.0);
+        let (h, pre) = (&mut h[..rows * units], &mut pre[..rows * units]);
+        h.fill(0.0);
         let mut active = rows;
         let mut xs: Vec<f32> = Vec::with_capacity(rows * self.d);
         for t in 0..seqs.lengths[block[0]] {
             while seqs.lengths[block[active - 1]] <= t {
                 active -= 1;
             }
-            let len = active * units;
-            let (h_act, pre_act) = (&mut h[..len], &mut pre[..len]);
             if t == 0 {
                 // h(0) = 0: the recurrent product vanishes.
-                pre_act.fill(0.0);
+                pre.fill(0.0);
             } else {
                 faer::linalg::matmul::matmul(
-                    MatMut::from_row_major_slice_mut(pre_act, active, units),
+                    MatMut::from_column_major_slice_with_stride_mut(&mut *pre, active, units, rows),
                     Accum::Replace,
-                    MatRef::from_row_major_slice(h_act, active, units),
+                    MatRef::from_column_major_slice_with_stride(&*h, active, units, rows),
                     self.w_rec,
                     1.0f32,
                     Par::Seq,
                 );
             }
             xs.clear();
-            xs.extend(
-                block[..active]
-                    .iter()
-                    .flat_map(|&i| (0..self.d).map(move |l| seqs.x[[i, t, l]])),
-            );
+            for l in 0..self.d {
+                xs.extend(block[..active].iter().map(|&i| seqs.x[[i, t, l]]));
+            }
             let inp = StepInput {
                 xs: &xs,
                 w_in: self.w_in,
                 bias: self.bias,
                 d: self.d,
+                rows: active,
+                ld: rows,
             };
-            step_block(self.simd, self.cell, &self.mf, inp, pre_act, h_act);
+            step_block(self.simd, self.cell, &self.mf, inp, pre, h);
             if let Some(all) = all.as_deref_mut() {
                 for (k, &i) in block[..active].iter().enumerate() {
-                    all.slice_mut(s![i, t, ..])
-                        .as_slice_mut()
-                        .expect("a row of a standard-layout array is contiguous")
-                        .copy_from_slice(&h_act[k * units..(k + 1) * units]);
+                    for j in 0..units {
+                        all[[i, t, j]] = h[j * rows + k];
+                    }
                 }
             }
         }
@@ -388,12 +396,13 @@ pub fn harvest(
         .then(|| Array3::<f32>::from_elem((n, t_max, units), f32::NAN));
     let blocks: Vec<&[usize]> = order.chunks(BLOCK).collect();
     let threads = opts.resolved_threads(n);
+    // A block's last states, unit by unit, into the rows of `last`.
     let mut put_last = |block: &[usize], h: &[f32]| {
+        let rows = block.len();
         for (k, &i) in block.iter().enumerate() {
-            last.row_mut(i)
-                .as_slice_mut()
-                .expect("a row of a standard-layout array is contiguous")
-                .copy_from_slice(&h[k * units..(k + 1) * units]);
+            for (j, v) in last.row_mut(i).iter_mut().enumerate() {
+                *v = h[j * rows + k];
+            }
         }
     };
     if threads > 1 {
@@ -841,7 +850,7 @@ mod tests {
             .mapv(|v| v as f32)
             .row(0)
             .to_vec();
-        // 10 rows of 100 units with 2 inputs each.
+        // 10 series of 100 units with 2 inputs each.
         let flat = |m: Array2<f64>| m.iter().map(|&v| v as f32).collect::<Vec<f32>>();
         let xs = flat(uniform_matrix(10, 2, 1.0, &mut rng));
         let w_in = flat(uniform_matrix(2, 100, 1.0, &mut rng));
@@ -872,6 +881,8 @@ mod tests {
                         w_in: &w_in,
                         bias: &bias,
                         d: 2,
+                        rows: 10,
+                        ld: 10,
                     };
                     step_block(simd, &cell, &mf, inp, &mut p, &mut h);
                     h.iter().map(|v| v.to_bits()).collect()
