@@ -1,7 +1,8 @@
 //! One training epoch of the MF-RNN on an ECG5000-sized problem (500 series of 140 steps, 1 input, 5 classes,
 //! N = 100, batch 64), and one MF time step (forward + backward) fused against unfused.
 //!
-//! Run with `RAYON_NUM_THREADS=1 cargo bench -p mf-rnn --bench epoch` (see the crate docs on threads).
+//! Run with `cargo bench -p mf-rnn --bench epoch`; the epoch uses candle's thread count, so set
+//! `RAYON_NUM_THREADS` to compare thread counts (see the crate docs on threads).
 
 use candle_core::{Device, Tensor, Var};
 use criterion::{criterion_group, criterion_main, Criterion};
