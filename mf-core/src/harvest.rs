@@ -7,16 +7,14 @@
 //! The f32 path is tuned for one core: the sorted batch is cut into blocks of [`BLOCK`] series whose states and
 //! pre-activations stay in cache for all their steps, the recurrent product is faer's sequential GEMM, and the
 //! bias, the input product and the element-wise update follow in one pass compiled for AVX-512 or AVX2 with FMA
-//! when the processor has them, using the vectorisable exponential of [`fastmath`](crate::fastmath). With Table II's physics
-//! (`eta_p = 10 eta_d`) the MF update takes two exponentials instead of three: `e^{eta_p z} = (e^{eta_d z})^10`
-//! and `e^{-eta_d z} = 1 / e^{eta_d z}`, within a few units of f32 rounding of the three-exponential form (tested).
-//! Blocks run on several threads when asked (see [`HarvestOptions`]).
+//! when the processor has them; the MF update is [`MfKernel`]'s. Blocks run on several threads when asked (see
+//! [`HarvestOptions`]).
 
 use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::{s, Array2, Array3, Axis};
 
-use crate::fastmath::{exp_with, madd, tanh_f32, Simd};
-use crate::{CellKind, CoreError, Sequences, Weights};
+use crate::fastmath::{madd, tanh_f32, Simd};
+use crate::{CellKind, CoreError, MfKernel, Sequences, Weights};
 
 /// Number of series advanced together: `2 * BLOCK * N` floats of state and pre-activation stay in the L2 cache.
 pub const BLOCK: usize = 256;
@@ -101,82 +99,35 @@ fn sorted_order(seqs: &Sequences) -> Vec<usize> {
     order
 }
 
-/// The MF update's constants in f32.
+/// The element-wise update of a cell, with its constants in f32.
 #[derive(Clone, Copy)]
-struct MfConsts {
-    amp: f32,
-    a: f32,
-    neg_s: f32,
-    gamma: f32,
-    dt: f32,
-    kp0: f32,
-    kd0: f32,
-    eta_p: f32,
-    eta_d: f32,
-    neg_eta_d: f32,
-    /// `eta_p == 10 eta_d` (Table II) with `eta_d z` safely inside the range of `exp_f32_in_range`: then
-    /// `e^{eta_p z} = (e^{eta_d z})^10`, and one exponential gives both rates.
-    tenth_power: bool,
+enum Update {
+    Mf(MfKernel),
+    LeakyEsn(f32),
+    Tanh,
 }
 
-impl MfConsts {
-    fn new(c: &crate::MfCell) -> Self {
-        let p = c.physics;
-        MfConsts {
-            amp: (p.b - p.a) as f32,
-            a: p.a as f32,
-            neg_s: -c.s as f32,
-            gamma: c.gamma as f32,
-            dt: c.dt as f32,
-            kp0: p.kp0 as f32,
-            kd0: p.kd0 as f32,
-            eta_p: p.eta_p as f32,
-            eta_d: p.eta_d as f32,
-            neg_eta_d: -p.eta_d as f32,
-            tenth_power: p.eta_p == 10.0 * p.eta_d
-                && p.eta_d > 0.0
-                && p.eta_d * p.a.abs().max(p.b.abs()) <= 80.0,
+impl Update {
+    fn new(cell: &CellKind) -> Self {
+        match cell {
+            CellKind::Mf(c) => Update::Mf(MfKernel::new(c)),
+            CellKind::LeakyEsn { alpha } => Update::LeakyEsn(*alpha as f32),
+            CellKind::Tanh => Update::Tanh,
         }
     }
 }
 
-/// `h <- f(pre, h)` over a block, written so that it vectorises.
+/// `h <- f(pre, h)` over a slice, written so that it vectorises.
 #[inline(always)]
-fn update_block_generic<const FMA: bool>(
-    cell: &CellKind,
-    mf: &MfConsts,
-    pre: &[f32],
-    h: &mut [f32],
-) {
-    match cell {
-        CellKind::Mf(_) => {
-            let c = *mf;
-            if c.tenth_power {
-                for (h, &u) in h.iter_mut().zip(pre) {
-                    let z = c.amp / (1.0 + exp_with::<FMA, true>(c.neg_s * u)) + c.a;
-                    let v = exp_with::<FMA, false>(c.eta_d * z);
-                    let v2 = v * v;
-                    let v4 = v2 * v2;
-                    let kp = c.kp0 * (v4 * v4 * v2);
-                    let kd = c.kd0 / v;
-                    *h = madd::<FMA>(c.gamma, *h, c.dt * madd::<FMA>(-(kp + kd), *h, kp));
-                }
-                return;
-            }
-            for (h, &u) in h.iter_mut().zip(pre) {
-                let z = c.amp / (1.0 + exp_with::<FMA, true>(c.neg_s * u)) + c.a;
-                let kp = c.kp0 * exp_with::<FMA, true>(c.eta_p * z);
-                let kd = c.kd0 * exp_with::<FMA, true>(c.neg_eta_d * z);
-                *h = madd::<FMA>(c.gamma, *h, c.dt * madd::<FMA>(-(kp + kd), *h, kp));
-            }
-        }
-        CellKind::LeakyEsn { alpha } => {
-            let alpha = *alpha as f32;
+fn update_block_generic<const FMA: bool>(update: &Update, pre: &[f32], h: &mut [f32]) {
+    match *update {
+        Update::Mf(k) => k.update::<FMA>(pre, h),
+        Update::LeakyEsn(alpha) => {
             for (h, &u) in h.iter_mut().zip(pre) {
                 *h = (1.0 - alpha) * *h + alpha * tanh_f32(u);
             }
         }
-        CellKind::Tanh => {
+        Update::Tanh => {
             for (h, &u) in h.iter_mut().zip(pre) {
                 *h = tanh_f32(u);
             }
@@ -203,8 +154,7 @@ struct StepInput<'a> {
 /// One step over a block, unit by unit: `pre += bias + x @ w_in`, then `h <- f(pre, h)`.
 #[inline(always)]
 fn step_block_generic<const FMA: bool>(
-    cell: &CellKind,
-    mf: &MfConsts,
+    update: &Update,
     inp: StepInput<'_>,
     pre: &mut [f32],
     h: &mut [f32],
@@ -223,72 +173,52 @@ fn step_block_generic<const FMA: bool>(
                 *v = madd::<FMA>(x, w, *v);
             }
         }
-        update_block_generic::<FMA>(cell, mf, p, &mut h[col]);
+        update_block_generic::<FMA>(update, p, &mut h[col]);
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn step_block_avx2(
-    cell: &CellKind,
-    mf: &MfConsts,
-    inp: StepInput<'_>,
-    pre: &mut [f32],
-    h: &mut [f32],
-) {
-    step_block_generic::<true>(cell, mf, inp, pre, h)
+fn step_block_avx2(update: &Update, inp: StepInput<'_>, pre: &mut [f32], h: &mut [f32]) {
+    step_block_generic::<true>(update, inp, pre, h)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
-fn step_block_avx512(
-    cell: &CellKind,
-    mf: &MfConsts,
-    inp: StepInput<'_>,
-    pre: &mut [f32],
-    h: &mut [f32],
-) {
-    step_block_generic::<true>(cell, mf, inp, pre, h)
+fn step_block_avx512(update: &Update, inp: StepInput<'_>, pre: &mut [f32], h: &mut [f32]) {
+    step_block_generic::<true>(update, inp, pre, h)
 }
 
 /// Dispatches to the widest instruction set available. The AVX-512 and AVX2 paths perform the same IEEE operations
 /// in the same order, fused multiply-adds included, so they give the same bits; the baseline path (processors
 /// without FMA) rounds each product separately and differs from them by a few units of f32 rounding.
-fn step_block(
-    simd: Simd,
-    cell: &CellKind,
-    mf: &MfConsts,
-    inp: StepInput<'_>,
-    pre: &mut [f32],
-    h: &mut [f32],
-) {
+fn step_block(simd: Simd, update: &Update, inp: StepInput<'_>, pre: &mut [f32], h: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if simd == Simd::Avx512 {
         // SAFETY: `Simd::Avx512` is chosen only when the running processor supports AVX-512F and FMA (see
         // `Simd::detect`).
-        unsafe { step_block_avx512(cell, mf, inp, pre, h) };
+        unsafe { step_block_avx512(update, inp, pre, h) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
     if simd == Simd::Avx2 {
         // SAFETY: `Simd::Avx2` is chosen only when the running processor supports AVX2 and FMA (see
         // `Simd::detect`).
-        unsafe { step_block_avx2(cell, mf, inp, pre, h) };
+        unsafe { step_block_avx2(update, inp, pre, h) };
         return;
     }
-    step_block_generic::<false>(cell, mf, inp, pre, h)
+    step_block_generic::<false>(update, inp, pre, h)
 }
 
 /// What every block of a harvest shares.
 struct BlockCtx<'a> {
-    cell: &'a CellKind,
+    update: Update,
     seqs: &'a Sequences,
     units: usize,
     d: usize,
     w_rec: MatRef<'a, f32>,
     w_in: &'a [f32],
     bias: &'a [f32],
-    mf: MfConsts,
     simd: Simd,
 }
 
@@ -340,7 +270,7 @@ impl BlockCtx<'_> {
                 rows: active,
                 ld: rows,
             };
-            step_block(self.simd, self.cell, &self.mf, inp, pre, h);
+            step_block(self.simd, &self.update, inp, pre, h);
             if let Some(all) = all.as_deref_mut() {
                 for (k, &i) in block[..active].iter().enumerate() {
                     for j in 0..units {
@@ -372,22 +302,16 @@ pub fn harvest(
     let w_in = weights.w_in.as_standard_layout();
     let w_in = w_in.as_slice().expect("standard layout is contiguous");
     let bias = weights.bias.to_vec();
-    let mf = match cell {
-        CellKind::Mf(c) => MfConsts::new(c),
-        // Unused by the other cells.
-        _ => MfConsts::new(&crate::MfCell::new(1.0, 1.0, 1.0)),
-    };
     let simd = Simd::detect();
 
     let ctx = BlockCtx {
-        cell,
+        update: Update::new(cell),
         seqs,
         units,
         d,
         w_rec,
         w_in,
         bias: &bias,
-        mf,
         simd,
     };
     let mut last = Array2::<f32>::zeros((n, units));
@@ -866,11 +790,7 @@ mod tests {
             }
         }
         for cell in cells() {
-            let c = match cell {
-                CellKind::Mf(c) => c,
-                _ => MfCell::new(0.1, 0.9, 1.0),
-            };
-            let mf = MfConsts::new(&c);
+            let update = Update::new(&cell);
             let results: Vec<Vec<u32>> = paths
                 .iter()
                 .map(|&simd| {
@@ -884,7 +804,7 @@ mod tests {
                         rows: 10,
                         ld: 10,
                     };
-                    step_block(simd, &cell, &mf, inp, &mut p, &mut h);
+                    step_block(simd, &update, inp, &mut p, &mut h);
                     h.iter().map(|v| v.to_bits()).collect()
                 })
                 .collect();
@@ -901,57 +821,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn the_tenth_power_update_matches_three_exponentials() {
-        // Table II physics (eta_p = 10 eta_d) takes e^{eta_p z} as (e^{eta_d z})^10; forcing the general path on
-        // the same constants gives the reference.
-        let mut rng = rng_from_seed(17);
-        let pre: Vec<f32> = uniform_matrix(1, 4096, 30.0, &mut rng)
-            .iter()
-            .map(|&v| v as f32)
-            .collect();
-        let h0: Vec<f32> = uniform_matrix(1, 4096, 1.0, &mut rng)
-            .iter()
-            .map(|&v| v as f32)
-            .collect();
-        for c in [MfCell::new(0.1, 0.9, 1.0), MfCell::new(0.01, 0.5, 5.0), {
-            let mut c = MfCell::new(0.1, 0.8, 5.0);
-            c.physics.eta_p = 20.0;
-            c.physics.eta_d = 2.0;
-            c
-        }] {
-            let fast = MfConsts::new(&c);
-            assert!(fast.tenth_power);
-            let general = MfConsts {
-                tenth_power: false,
-                ..fast
-            };
-            let (mut a, mut b) = (h0.clone(), h0.clone());
-            update_block_generic::<false>(&CellKind::Mf(c), &fast, &pre, &mut a);
-            update_block_generic::<false>(&CellKind::Mf(c), &general, &pre, &mut b);
-            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-                let (u, h) = (f64::from(pre[i]), f64::from(h0[i]));
-                let want = c.update_scalar(u, h);
-                // The size of the terms that cancel in gamma h + dt (Kp - (Kp + Kd) h): f32 rounding is relative
-                // to it, not to the result.
-                let p = c.physics;
-                let z = c.rescale(u);
-                let (kp, kd) = (p.kp0 * (p.eta_p * z).exp(), p.kd0 * (-p.eta_d * z).exp());
-                let scale = (c.gamma * h).abs() + c.dt * (kp + (kp + kd) * h.abs());
-                let (ex, ey) = ((f64::from(*x) - want).abs(), (f64::from(*y) - want).abs());
-                assert!(
-                    ex <= 5e-6 * scale,
-                    "{c:?} element {i}: {x} vs {want} (scale {scale})"
-                );
-                assert!(
-                    ey <= 5e-6 * scale,
-                    "{c:?} element {i}: {y} vs {want} (scale {scale})"
-                );
-            }
-        }
-        assert!(!MfConsts::new(&mf_other_physics()).tenth_power);
     }
 
     #[test]

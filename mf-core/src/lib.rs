@@ -18,6 +18,6 @@ pub mod rng;
 pub mod seq;
 pub mod stability;
 
-pub use cell::{CellKind, MfCell, Physics, Weights};
+pub use cell::{CellKind, MfCell, MfKernel, Physics, Weights};
 pub use error::CoreError;
 pub use seq::{Sequences, Targets};

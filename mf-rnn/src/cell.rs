@@ -8,12 +8,12 @@
 //! kernel does not cover.
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor};
-use mf_core::fastmath::{exp_with, madd, Simd};
-use mf_core::MfCell;
+use mf_core::fastmath::Simd;
+use mf_core::{MfCell, MfKernel};
 
 /// The constants of the cell, pre-converted for the kernels.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Consts {
+struct Consts {
     amp: f64,
     a: f64,
     s: f64,
@@ -42,115 +42,40 @@ impl From<&MfCell> for Consts {
     }
 }
 
-/// Generates the forward and backward kernels for one float type, computing in that type.
-macro_rules! kernels {
-    ($fwd:ident, $bwd:ident, $t:ty, $exp:path) => {
-        pub(crate) fn $fwd(c: &Consts, pre: &[$t], h: &[$t], out: &mut [$t]) {
-            let (amp, a, s) = (c.amp as $t, c.a as $t, c.s as $t);
-            let (gamma, dt) = (c.gamma as $t, c.dt as $t);
-            let (kp0, kd0, ep, ed) = (c.kp0 as $t, c.kd0 as $t, c.eta_p as $t, c.eta_d as $t);
-            for ((o, &u), &h) in out.iter_mut().zip(pre).zip(h) {
-                let z = amp / (1.0 + $exp(-s * u)) + a;
-                let kp = kp0 * $exp(ep * z);
-                let kd = kd0 * $exp(-ed * z);
-                *o = gamma * h + dt * (kp - (kp + kd) * h);
-            }
-        }
-
-        /// Writes `g dh'/dpre` into `d_pre` and `g dh'/dh` into `d_h`.
-        pub(crate) fn $bwd(
-            c: &Consts,
-            pre: &[$t],
-            h: &[$t],
-            g: &[$t],
-            d_pre: &mut [$t],
-            d_h: &mut [$t],
-        ) {
-            let (amp, a, s) = (c.amp as $t, c.a as $t, c.s as $t);
-            let (gamma, dt) = (c.gamma as $t, c.dt as $t);
-            let (kp0, kd0, ep, ed) = (c.kp0 as $t, c.kd0 as $t, c.eta_p as $t, c.eta_d as $t);
-            let grads = d_pre.iter_mut().zip(d_h.iter_mut());
-            for (((dp, dh), &u), (&h, &g)) in grads.zip(pre).zip(h.iter().zip(g)) {
-                let sig = 1.0 / (1.0 + $exp(-s * u));
-                let z = amp * sig + a;
-                let kp = kp0 * $exp(ep * z);
-                let kd = kd0 * $exp(-ed * z);
-                // d/dz [Kp - (Kp + Kd) h] with dKp/dz = eta_p Kp and dKd/dz = -eta_d Kd.
-                let dh_dz = dt * (ep * kp - (ep * kp - ed * kd) * h);
-                let dz_du = amp * s * sig * (1.0 - sig);
-                *dp = g * dh_dz * dz_du;
-                *dh = g * (gamma - dt * (kp + kd));
-            }
-        }
-    };
-}
-
-kernels!(fwd_f64, bwd_f64, f64, f64::exp);
-
-/// The f32 constants, with the tenth-power shortcut of Table II's physics: when `eta_p = 10 eta_d`,
-/// `e^{eta_p z} = v^10` and `e^{-eta_d z} = 1 / v` with `v = e^{eta_d z}`, one exponential instead of two.
-#[derive(Debug, Clone, Copy)]
-struct Consts32 {
-    amp: f32,
-    a: f32,
-    neg_s: f32,
-    gamma: f32,
-    dt: f32,
-    kp0: f32,
-    kd0: f32,
-    eta_p: f32,
-    eta_d: f32,
-    tenth_power: bool,
-}
-
-impl From<&Consts> for Consts32 {
-    fn from(c: &Consts) -> Self {
-        Self {
-            amp: c.amp as f32,
-            a: c.a as f32,
-            neg_s: -c.s as f32,
-            gamma: c.gamma as f32,
-            dt: c.dt as f32,
-            kp0: c.kp0 as f32,
-            kd0: c.kd0 as f32,
-            eta_p: c.eta_p as f32,
-            eta_d: c.eta_d as f32,
-            tenth_power: c.eta_p == 10.0 * c.eta_d
-                && c.eta_d > 0.0
-                && c.eta_d * c.a.abs().max((c.a + c.amp).abs()) <= 80.0,
-        }
+/// The f64 forward kernel: `out = h'(pre, h)`.
+fn fwd_f64(c: &Consts, pre: &[f64], h: &[f64], out: &mut [f64]) {
+    for ((o, &u), &h) in out.iter_mut().zip(pre).zip(h) {
+        let z = c.amp / (1.0 + (-c.s * u).exp()) + c.a;
+        let kp = c.kp0 * (c.eta_p * z).exp();
+        let kd = c.kd0 * (-c.eta_d * z).exp();
+        *o = c.gamma * h + c.dt * (kp - (kp + kd) * h);
     }
 }
 
-impl Consts32 {
-    /// `(sigmoid(s u), Kp(z), Kd(z))`.
-    #[inline(always)]
-    fn rates<const FMA: bool>(&self, u: f32) -> (f32, f32, f32) {
-        let sig = 1.0 / (1.0 + exp_with::<FMA, true>(self.neg_s * u));
-        let z = madd::<FMA>(self.amp, sig, self.a);
-        if self.tenth_power {
-            let v = exp_with::<FMA, false>(self.eta_d * z);
-            let v2 = v * v;
-            let v4 = v2 * v2;
-            (sig, self.kp0 * (v4 * v4 * v2), self.kd0 / v)
-        } else {
-            let kp = self.kp0 * exp_with::<FMA, true>(self.eta_p * z);
-            (sig, kp, self.kd0 * exp_with::<FMA, true>(-self.eta_d * z))
-        }
+/// The f64 backward kernel: writes `g dh'/dpre` into `d_pre` and `g dh'/dh` into `d_h`.
+fn bwd_f64(c: &Consts, pre: &[f64], h: &[f64], g: &[f64], d_pre: &mut [f64], d_h: &mut [f64]) {
+    let grads = d_pre.iter_mut().zip(d_h.iter_mut());
+    for (((dp, dh), &u), (&h, &g)) in grads.zip(pre).zip(h.iter().zip(g)) {
+        let sig = 1.0 / (1.0 + (-c.s * u).exp());
+        let z = c.amp * sig + c.a;
+        let kp = c.kp0 * (c.eta_p * z).exp();
+        let kd = c.kd0 * (-c.eta_d * z).exp();
+        // d/dz [Kp - (Kp + Kd) h] with dKp/dz = eta_p Kp and dKd/dz = -eta_d Kd.
+        let dh_dz = c.dt * (c.eta_p * kp - (c.eta_p * kp - c.eta_d * kd) * h);
+        let dz_du = c.amp * c.s * sig * (1.0 - sig);
+        *dp = g * dh_dz * dz_du;
+        *dh = g * (c.gamma - c.dt * (kp + kd));
     }
 }
 
 #[inline(always)]
-fn fwd32<const FMA: bool>(c: &Consts32, pre: &[f32], h: &mut [f32]) {
-    for (h, &u) in h.iter_mut().zip(pre) {
-        let (_, kp, kd) = c.rates::<FMA>(u);
-        *h = madd::<FMA>(c.gamma, *h, c.dt * madd::<FMA>(-(kp + kd), *h, kp));
-    }
+fn fwd32<const FMA: bool>(k: &MfKernel, pre: &[f32], h: &mut [f32]) {
+    k.update::<FMA>(pre, h)
 }
 
 #[inline(always)]
 fn bwd32<const FMA: bool>(
-    c: &Consts32,
+    k: &MfKernel,
     pre: &[f32],
     h: &[f32],
     g: &[f32],
@@ -159,86 +84,85 @@ fn bwd32<const FMA: bool>(
 ) {
     let grads = d_pre.iter_mut().zip(d_h.iter_mut());
     for (((dp, dh), &u), (&h, &g)) in grads.zip(pre).zip(h.iter().zip(g)) {
-        let (sig, kp, kd) = c.rates::<FMA>(u);
-        // d/dz [Kp - (Kp + Kd) h] with dKp/dz = eta_p Kp and dKd/dz = -eta_d Kd.
-        let ekp = c.eta_p * kp;
-        let dh_dz = c.dt * madd::<FMA>(-madd::<FMA>(-c.eta_d, kd, ekp), h, ekp);
-        let dz_du = c.amp * -c.neg_s * sig * (1.0 - sig);
-        *dp = g * dh_dz * dz_du;
-        *dh = g * madd::<FMA>(-c.dt, kp + kd, c.gamma);
+        (*dp, *dh) = k.grads::<FMA>(u, h, g);
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
-fn fwd32_avx512(c: &Consts32, pre: &[f32], h: &mut [f32]) {
-    fwd32::<true>(c, pre, h)
+fn fwd32_avx512(k: &MfKernel, pre: &[f32], h: &mut [f32]) {
+    fwd32::<true>(k, pre, h)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn fwd32_avx2(c: &Consts32, pre: &[f32], h: &mut [f32]) {
-    fwd32::<true>(c, pre, h)
+fn fwd32_avx2(k: &MfKernel, pre: &[f32], h: &mut [f32]) {
+    fwd32::<true>(k, pre, h)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
-fn bwd32_avx512(c: &Consts32, pre: &[f32], h: &[f32], g: &[f32], dp: &mut [f32], dh: &mut [f32]) {
-    bwd32::<true>(c, pre, h, g, dp, dh)
+fn bwd32_avx512(k: &MfKernel, pre: &[f32], h: &[f32], g: &[f32], dp: &mut [f32], dh: &mut [f32]) {
+    bwd32::<true>(k, pre, h, g, dp, dh)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn bwd32_avx2(c: &Consts32, pre: &[f32], h: &[f32], g: &[f32], dp: &mut [f32], dh: &mut [f32]) {
-    bwd32::<true>(c, pre, h, g, dp, dh)
+fn bwd32_avx2(k: &MfKernel, pre: &[f32], h: &[f32], g: &[f32], dp: &mut [f32], dh: &mut [f32]) {
+    bwd32::<true>(k, pre, h, g, dp, dh)
 }
 
 /// The MF update in f32, in place: `h <- h'(pre, h)`, vectorised for the widest instruction set available (fused
 /// multiply-adds on AVX2 and AVX-512).
-pub(crate) fn fwd_f32(c: &Consts, pre: &[f32], h: &mut [f32]) {
-    let c = Consts32::from(c);
+pub(crate) fn fwd_f32(k: &MfKernel, pre: &[f32], h: &mut [f32]) {
     match Simd::detect() {
         // SAFETY: `Simd::detect` returns Avx512 or Avx2 only when the processor has them and FMA.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { fwd32_avx512(&c, pre, h) },
+        Simd::Avx512 => unsafe { fwd32_avx512(k, pre, h) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe { fwd32_avx2(&c, pre, h) },
-        _ => fwd32::<false>(&c, pre, h),
+        Simd::Avx2 => unsafe { fwd32_avx2(k, pre, h) },
+        _ => fwd32::<false>(k, pre, h),
     }
 }
 
 /// Writes `g dh'/dpre` into `d_pre` and `g dh'/dh` into `d_h` (f32, vectorised as [`fwd_f32`]).
 pub(crate) fn bwd_f32(
-    c: &Consts,
+    k: &MfKernel,
     pre: &[f32],
     h: &[f32],
     g: &[f32],
     d_pre: &mut [f32],
     d_h: &mut [f32],
 ) {
-    let c = Consts32::from(c);
     match Simd::detect() {
         // SAFETY: `Simd::detect` returns Avx512 or Avx2 only when the processor has them and FMA.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { bwd32_avx512(&c, pre, h, g, d_pre, d_h) },
+        Simd::Avx512 => unsafe { bwd32_avx512(k, pre, h, g, d_pre, d_h) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe { bwd32_avx2(&c, pre, h, g, d_pre, d_h) },
-        _ => bwd32::<false>(&c, pre, h, g, d_pre, d_h),
+        Simd::Avx2 => unsafe { bwd32_avx2(k, pre, h, g, d_pre, d_h) },
+        _ => bwd32::<false>(k, pre, h, g, d_pre, d_h),
     }
 }
 
-fn contiguous<'a, T>(data: &'a [T], layout: &Layout, what: &str) -> candle_core::Result<&'a [T]> {
+/// The elements of a contiguous tensor's storage; an error naming the operation `op` and its argument `what`
+/// otherwise.
+pub(crate) fn contiguous<'a, T>(
+    data: &'a [T],
+    layout: &Layout,
+    op: &str,
+    what: &str,
+) -> candle_core::Result<&'a [T]> {
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("mf-step: {what} must be contiguous"),
+        None => candle_core::bail!("{op}: {what} must be contiguous"),
     }
 }
 
 /// The fused forward step: `(pre, h_prev) -> h`, all `(batch, n_units)`.
 #[derive(Debug, Clone, Copy)]
-struct MfStep(Consts);
+struct MfStep(Consts, MfKernel);
 
 impl CustomOp2 for MfStep {
     fn name(&self) -> &'static str {
@@ -261,13 +185,19 @@ impl CustomOp2 for MfStep {
         }
         let storage = match (s1, s2) {
             (CpuStorage::F32(p), CpuStorage::F32(h)) => {
-                let (p, h) = (contiguous(p, l1, "pre")?, contiguous(h, l2, "state")?);
+                let (p, h) = (
+                    contiguous(p, l1, self.name(), "pre")?,
+                    contiguous(h, l2, self.name(), "state")?,
+                );
                 let mut out = h.to_vec();
-                fwd_f32(&self.0, p, &mut out);
+                fwd_f32(&self.1, p, &mut out);
                 CpuStorage::F32(out)
             }
             (CpuStorage::F64(p), CpuStorage::F64(h)) => {
-                let (p, h) = (contiguous(p, l1, "pre")?, contiguous(h, l2, "state")?);
+                let (p, h) = (
+                    contiguous(p, l1, self.name(), "pre")?,
+                    contiguous(h, l2, self.name(), "state")?,
+                );
                 let mut out = vec![0f64; p.len()];
                 fwd_f64(&self.0, p, h, &mut out);
                 CpuStorage::F64(out)
@@ -284,7 +214,7 @@ impl CustomOp2 for MfStep {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let both = pre.apply_op3_no_bwd(h, &grad.contiguous()?, &MfStepGrad(self.0))?;
+        let both = pre.apply_op3_no_bwd(h, &grad.contiguous()?, &MfStepGrad(self.0, self.1))?;
         Ok((Some(both.get(0)?), Some(both.get(1)?)))
     }
 }
@@ -292,7 +222,7 @@ impl CustomOp2 for MfStep {
 /// The backward kernel: `(pre, h_prev, grad) -> stack([grad dh/dpre, grad dh/dh_prev])`, `(2, batch, n_units)`;
 /// one pass shares the three exponentials between both gradients.
 #[derive(Debug, Clone, Copy)]
-struct MfStepGrad(Consts);
+struct MfStepGrad(Consts, MfKernel);
 
 impl CustomOp3 for MfStepGrad {
     fn name(&self) -> &'static str {
@@ -313,16 +243,22 @@ impl CustomOp3 for MfStepGrad {
         out_dims.extend_from_slice(dims);
         let storage = match (s1, s2, s3) {
             (CpuStorage::F32(p), CpuStorage::F32(h), CpuStorage::F32(g)) => {
-                let (p, h) = (contiguous(p, l1, "pre")?, contiguous(h, l2, "state")?);
-                let g = contiguous(g, l3, "grad")?;
+                let (p, h) = (
+                    contiguous(p, l1, self.name(), "pre")?,
+                    contiguous(h, l2, self.name(), "state")?,
+                );
+                let g = contiguous(g, l3, self.name(), "grad")?;
                 let mut out = vec![0f32; 2 * p.len()];
                 let (dp, dh) = out.split_at_mut(p.len());
-                bwd_f32(&self.0, p, h, g, dp, dh);
+                bwd_f32(&self.1, p, h, g, dp, dh);
                 CpuStorage::F32(out)
             }
             (CpuStorage::F64(p), CpuStorage::F64(h), CpuStorage::F64(g)) => {
-                let (p, h) = (contiguous(p, l1, "pre")?, contiguous(h, l2, "state")?);
-                let g = contiguous(g, l3, "grad")?;
+                let (p, h) = (
+                    contiguous(p, l1, self.name(), "pre")?,
+                    contiguous(h, l2, self.name(), "state")?,
+                );
+                let g = contiguous(g, l3, self.name(), "grad")?;
                 let mut out = vec![0f64; 2 * p.len()];
                 let (dp, dh) = out.split_at_mut(p.len());
                 bwd_f64(&self.0, p, h, g, dp, dh);
@@ -337,8 +273,10 @@ impl CustomOp3 for MfStepGrad {
 /// One MF step with the fused kernel: the new state from `pre` and `h_prev`, both `(batch, n_units)`, f32 or f64,
 /// on the CPU. Differentiable with respect to both arguments.
 pub fn mf_step(cell: &MfCell, pre: &Tensor, h_prev: &Tensor) -> candle_core::Result<Tensor> {
-    pre.contiguous()?
-        .apply_op2(&h_prev.contiguous()?, MfStep(Consts::from(cell)))
+    pre.contiguous()?.apply_op2(
+        &h_prev.contiguous()?,
+        MfStep(Consts::from(cell), MfKernel::new(cell)),
+    )
 }
 
 /// One MF step built from candle's primitive operations (any device, any float type): the oracle for

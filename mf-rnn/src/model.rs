@@ -192,8 +192,6 @@ impl Model {
 pub(crate) struct Batch {
     /// Index in the source `Sequences` of each row, longest first.
     pub order: Vec<usize>,
-    /// Inputs of step `t`, `(active[t], n_inputs)`.
-    pub xs: Vec<Tensor>,
     /// Rows still running at step `t`.
     pub active: Vec<usize>,
     /// Every step's inputs stacked, each row followed by a 1 (for the bias), `(sum_t active[t], n_inputs + 1)`.
@@ -208,7 +206,6 @@ impl Batch {
         order.sort_by(|&i, &j| seq.lengths[j].cmp(&seq.lengths[i]));
         let max_len = order.first().map_or(0, |&i| seq.lengths[i]);
         let d = seq.n_inputs();
-        let mut xs = Vec::with_capacity(max_len);
         let mut counts = Vec::with_capacity(max_len);
         let mut all = Vec::new();
         let mut active = order.len();
@@ -216,30 +213,21 @@ impl Batch {
             while active > 0 && seq.lengths[order[active - 1]] <= t {
                 active -= 1;
             }
-            let mut v = Vec::with_capacity(active * d);
             for &i in &order[..active] {
                 for k in 0..d {
                     let x = seq.x[[i, t, k]];
                     if !x.is_finite() {
                         return Err(RnnError::NonFiniteInput { series: i, step: t });
                     }
-                    v.push(x);
+                    all.push(x);
                 }
-            }
-            for row in v.chunks_exact(d.max(1)).take(active) {
-                all.extend_from_slice(&row[..d]);
                 all.push(1.0);
             }
-            if d == 0 {
-                all.extend(std::iter::repeat_n(1.0, active));
-            }
             counts.push(active);
-            xs.push(Tensor::from_vec(v, (active, d), dev)?);
         }
         let stacked = Tensor::from_vec(all, (counts.iter().sum::<usize>(), d + 1), dev)?;
         Ok(Self {
             order,
-            xs,
             active: counts,
             stacked,
         })
@@ -248,10 +236,10 @@ impl Batch {
 
 /// Runs the recurrence over a batch and returns the state at each series' own last step, `(n_rows, n_units)` in
 /// the batch's (sorted) row order: in one operation for the whole batch on the CPU in f32 (see
-/// [`crate::recurrence`]), else step by step.
+/// [`crate::recurrence`]), else step by step. Both take `pre = [x 1] @ [kernel; bias] + h @ recurrent_kernel`.
 pub(crate) fn final_states(cell: &RnnCell, p: &Params, batch: &Batch) -> Result<Tensor, RnnError> {
+    let w_xb = Tensor::cat(&[&p.kernel, &p.bias.unsqueeze(0)?], 0)?;
     if recurrence::supported(&p.recurrent) && !batch.order.is_empty() {
-        let w_xb = Tensor::cat(&[&p.kernel, &p.bias.unsqueeze(0)?], 0)?;
         return Ok(recurrence::final_states(
             cell,
             &batch.stacked,
@@ -260,34 +248,46 @@ pub(crate) fn final_states(cell: &RnnCell, p: &Params, batch: &Batch) -> Result<
             &batch.active,
         )?);
     }
-    final_states_stepwise(cell, p, batch)
+    let fused = fused_supported(&p.recurrent);
+    let (x, active) = (&batch.stacked, &batch.active);
+    Ok(final_states_stepwise(
+        cell,
+        x,
+        &w_xb,
+        &p.recurrent,
+        active,
+        fused,
+    )?)
 }
 
-/// [`final_states`] one step at a time with candle's operations (and the fused MF step where it runs): the path
-/// for other devices and types, and the oracle of the whole-batch operation.
+/// [`final_states`] one step at a time with candle's operations, with the fused MF step when `fused` (it runs on
+/// the CPU only) or its unfused form: the path for other devices and types, and the oracle of the whole-batch
+/// operation. `x` and `active` are laid out as [`Batch::stacked`] and [`Batch::active`].
 pub(crate) fn final_states_stepwise(
     cell: &RnnCell,
-    p: &Params,
-    batch: &Batch,
-) -> Result<Tensor, RnnError> {
-    let n_units = p.recurrent.dim(0)?;
-    let rows = batch.order.len();
-    let mut h = Tensor::zeros((rows, n_units), p.recurrent.dtype(), p.recurrent.device())?;
+    x: &Tensor,
+    w_xb: &Tensor,
+    recurrent: &Tensor,
+    active: &[usize],
+    fused: bool,
+) -> candle_core::Result<Tensor> {
+    let n_units = recurrent.dim(0)?;
+    let rows = active.first().copied().unwrap_or(0);
+    let mut h = Tensor::zeros((rows, n_units), recurrent.dtype(), recurrent.device())?;
     // States of series that have finished, most recently finished first once reversed.
     let mut done: Vec<Tensor> = Vec::new();
-    let fused = fused_supported(&h);
-    for (t, x) in batch.xs.iter().enumerate() {
-        let active = x.dim(0)?;
+    let mut offset = 0;
+    for (t, &active) in active.iter().enumerate() {
         if active < h.dim(0)? {
             let n = h.dim(0)?;
             done.push(h.narrow(0, active, n - active)?);
             h = h.narrow(0, 0, active)?;
         }
-        let mut pre = x.matmul(&p.kernel)?;
+        let mut pre = x.narrow(0, offset, active)?.matmul(w_xb)?;
+        offset += active;
         if t > 0 {
-            pre = (pre + h.matmul(&p.recurrent)?)?;
+            pre = (pre + h.matmul(recurrent)?)?;
         }
-        let pre = pre.broadcast_add(&p.bias)?;
         h = match cell {
             RnnCell::Mf(c) if fused => mf_step(c, &pre, &h)?,
             RnnCell::Mf(c) => mf_step_unfused(c, &pre, &h)?,
@@ -296,7 +296,7 @@ pub(crate) fn final_states_stepwise(
     }
     done.push(h);
     done.reverse();
-    Ok(Tensor::cat(&done, 0)?)
+    Tensor::cat(&done, 0)
 }
 
 /// The readout's outputs (logits or values), `(n_rows, n_outputs)` in the batch's row order.

@@ -18,7 +18,9 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
 use faer::{Accum, MatMut, MatRef, Par};
 
-use crate::cell::{bwd_f32, fwd_f32, Consts};
+use mf_core::MfKernel;
+
+use crate::cell::{bwd_f32, contiguous, fwd_f32};
 use crate::RnnCell;
 
 /// Rows of a batch advanced together by one thread.
@@ -27,7 +29,7 @@ pub(crate) const CHUNK: usize = 32;
 /// The element-wise update of a cell.
 #[derive(Debug, Clone, Copy)]
 enum Update {
-    Mf(Consts),
+    Mf(MfKernel),
     Tanh,
 }
 
@@ -288,13 +290,9 @@ impl Recurrence {
 }
 
 fn cpu_f32<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
-    let data = match s {
-        CpuStorage::F32(d) => d,
+    match s {
+        CpuStorage::F32(d) => contiguous(d, l, "recurrence", what),
         _ => candle_core::bail!("recurrence: {what} must be f32"),
-    };
-    match l.contiguous_offsets() {
-        Some((a, b)) => Ok(&data[a..b]),
-        None => candle_core::bail!("recurrence: {what} must be contiguous"),
     }
 }
 
@@ -400,7 +398,7 @@ pub(crate) fn final_states(
     active: &[usize],
 ) -> candle_core::Result<Tensor> {
     let update = match cell {
-        RnnCell::Mf(c) => Update::Mf(Consts::from(c)),
+        RnnCell::Mf(c) => Update::Mf(MfKernel::new(c)),
         RnnCell::Tanh => Update::Tanh,
     };
     let threads = candle_core::utils::get_num_threads().max(1);
@@ -426,6 +424,7 @@ fn final_states_on(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::final_states_stepwise;
     use candle_core::{Device, Var};
     use mf_core::rng::rng_from_seed;
     use mf_core::MfCell;
@@ -449,36 +448,9 @@ mod tests {
             .collect()
     }
 
-    /// The oracle: the same recurrence step by step with candle's primitive operations (the unfused MF step).
-    fn stepwise(cell: &RnnCell, p: &Tensor, w: &Tensor, active: &[usize]) -> Tensor {
-        let n = w.dim(0).unwrap();
-        let mut h = Tensor::zeros((active[0], n), DType::F32, &Device::Cpu).unwrap();
-        let mut done = Vec::new();
-        let mut off = 0;
-        for (t, &a) in active.iter().enumerate() {
-            if a < h.dim(0).unwrap() {
-                let rows = h.dim(0).unwrap();
-                done.push(h.narrow(0, a, rows - a).unwrap());
-                h = h.narrow(0, 0, a).unwrap();
-            }
-            let mut pre = p.narrow(0, off, a).unwrap();
-            off += a;
-            if t > 0 {
-                pre = (pre + h.matmul(w).unwrap()).unwrap();
-            }
-            h = match cell {
-                RnnCell::Mf(c) => crate::cell::mf_step_unfused(c, &pre, &h).unwrap(),
-                RnnCell::Tanh => pre.tanh().unwrap(),
-            };
-        }
-        done.push(h);
-        done.reverse();
-        Tensor::cat(&done, 0).unwrap()
-    }
-
     fn update_of(cell: &RnnCell) -> Update {
         match cell {
-            RnnCell::Mf(c) => Update::Mf(Consts::from(c)),
+            RnnCell::Mf(c) => Update::Mf(MfKernel::new(c)),
             RnnCell::Tanh => Update::Tanh,
         }
     }
@@ -515,8 +487,10 @@ mod tests {
             let update = update_of(&cell);
             let fused =
                 final_states_on(update, &x, wx.as_tensor(), w.as_tensor(), &active, 2).unwrap();
-            let p = x.matmul(wx.as_tensor()).unwrap();
-            let oracle = stepwise(&cell, &p, w.as_tensor(), &active);
+            // The oracle: the same recurrence step by step with candle's primitive operations (the unfused MF
+            // step).
+            let (wx_t, w_t) = (wx.as_tensor(), w.as_tensor());
+            let oracle = final_states_stepwise(&cell, &x, wx_t, w_t, &active, false).unwrap();
             let (gf, go) = (
                 loss(&fused).backward().unwrap(),
                 loss(&oracle).backward().unwrap(),
