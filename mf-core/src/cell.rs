@@ -225,7 +225,8 @@ fn positive(name: &'static str, v: f64) -> Result<(), CoreError> {
 pub enum CellKind {
     /// The memristive-friendly cell (eqs. 8-12).
     Mf(MfCell),
-    /// Leaky ESN: `h <- (1 - alpha) h + alpha tanh(pre)` (SPEC section 3).
+    /// Leaky ESN: `h <- (1 - alpha) h + alpha tanh(pre)`, the leaky-integrator neurons of the paper's ESN baseline
+    /// (Sec. VI, its Ref. 46; leaking rate `alpha` of Table III(c)).
     LeakyEsn {
         /// Leaking rate `alpha`, in (0, 1].
         alpha: f64,
@@ -361,7 +362,7 @@ mod tests {
         // the same constants gives the reference.
         let mut rng = crate::rng::rng_from_seed(17);
         let mut draw = |scale: f64| -> Vec<f32> {
-            crate::init::uniform_matrix(1, 4096, scale, &mut rng)
+            crate::linalg::uniform_matrix(1, 4096, scale, &mut rng)
                 .iter()
                 .map(|&v| v as f32)
                 .collect()

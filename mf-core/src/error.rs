@@ -24,6 +24,9 @@ pub enum CoreError {
         /// Why it is invalid.
         reason: &'static str,
     },
+    /// The work was stopped through its cancellation flag.
+    #[error("cancelled")]
+    Cancelled,
     /// A state became NaN or infinite while running a cell.
     #[error("non-finite state in series {series} at step {step}")]
     NonFinite {

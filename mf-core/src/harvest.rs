@@ -10,6 +10,8 @@
 //! when the processor has them; the MF update is [`MfKernel`]'s. Blocks run on several threads when asked (see
 //! [`HarvestOptions`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::{s, Array2, Array3, Axis};
 
@@ -292,6 +294,18 @@ pub fn harvest(
     seqs: &Sequences,
     opts: HarvestOptions,
 ) -> Result<Harvest, CoreError> {
+    harvest_cancellable(cell, weights, seqs, opts, &AtomicBool::new(false))
+}
+
+/// [`harvest`] that stops with [`CoreError::Cancelled`] once `cancel` is set; the flag is read before each
+/// block of series, so a set flag is seen within one block's run.
+pub fn harvest_cancellable(
+    cell: &CellKind,
+    weights: &Weights<f32>,
+    seqs: &Sequences,
+    opts: HarvestOptions,
+    cancel: &AtomicBool,
+) -> Result<Harvest, CoreError> {
     check_shapes(weights, seqs)?;
     let (n, t_max, d) = seqs.x.dim();
     let units = weights.n_units();
@@ -342,6 +356,9 @@ pub fn harvest(
                         let mut pre = vec![0.0f32; h.len()];
                         let mut out = Vec::new();
                         for block in blocks.iter().skip(j).step_by(threads) {
+                            if cancel.load(Ordering::Relaxed) {
+                                break;
+                            }
                             ctx.run_block(block, &mut h, &mut pre, None);
                             out.extend_from_slice(&h[..block.len() * units]);
                         }
@@ -354,6 +371,9 @@ pub fn harvest(
                 .map(|t| t.join().expect("a harvest thread panicked"))
                 .collect()
         });
+        if cancel.load(Ordering::Relaxed) {
+            return Err(CoreError::Cancelled);
+        }
         for (j, out) in outs.iter().enumerate() {
             let mut offset = 0;
             for block in blocks.iter().skip(j).step_by(threads) {
@@ -366,6 +386,9 @@ pub fn harvest(
         let mut h = vec![0.0f32; BLOCK.min(n.max(1)) * units];
         let mut pre = vec![0.0f32; h.len()];
         for block in &blocks {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(CoreError::Cancelled);
+            }
             ctx.run_block(block, &mut h, &mut pre, all.as_mut());
             put_last(block, &h);
         }
@@ -469,7 +492,8 @@ pub fn harvest_f64(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::init::{uniform_matrix, ReservoirInit};
+    use crate::init::ReservoirInit;
+    use crate::linalg::uniform_matrix;
     use crate::rng::rng_from_seed;
     use crate::MfCell;
     use ndarray::Array1;
@@ -512,6 +536,31 @@ mod tests {
             x.slice_mut(s![i, l.., ..]).fill(f32::NAN);
         }
         Sequences::new(x, lengths.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_set_cancel_flag_stops_the_harvest_and_a_clear_one_changes_nothing() {
+        let seqs = batch(&[5; 600], 2, 3);
+        let w = weights(8, 2, 1);
+        let cell = CellKind::Mf(MfCell::new(0.1, 0.9, 5.0));
+        for threads in [1, 2] {
+            let opts = HarvestOptions {
+                keep_all: false,
+                threads,
+            };
+            let stop = AtomicBool::new(true);
+            assert!(matches!(
+                harvest_cancellable(&cell, &w, &seqs, opts, &stop),
+                Err(CoreError::Cancelled)
+            ));
+            let go = AtomicBool::new(false);
+            assert_eq!(
+                harvest_cancellable(&cell, &w, &seqs, opts, &go)
+                    .unwrap()
+                    .last,
+                harvest(&cell, &w, &seqs, opts).unwrap().last
+            );
+        }
     }
 
     #[test]

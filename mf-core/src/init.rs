@@ -1,21 +1,26 @@
-//! Reservoir initialisers (SPEC section 2).
+//! Reservoir initialisers (paper Secs. III and IV-A; the circular-law scaling is the fast spectral-radius
+//! initialisation of the paper's Ref. 47, cited in Sec. VI).
 
-use ndarray::{Array1, Array2};
+use ndarray::Array1;
 use rand::Rng;
-use rand_distr::{Distribution, Uniform};
 use serde::{Deserialize, Serialize};
 
+use crate::linalg::spectral_radius;
 use crate::{CoreError, Weights};
+
+pub use crate::linalg::uniform_matrix;
 
 /// How the recurrent kernel reaches its spectral radius `rho`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SpectralInit {
     /// Uniform in `(-v, v)` with `v = rho * sqrt(3) / sqrt(N)`: by the circular law the spectral radius is close to
-    /// `rho` without an eigen-solve. The reference implementation's choice, and the default.
+    /// `rho` without an eigen-solve (the paper's Ref. 47, cited in Sec. VI). The authors' reference implementation's
+    /// choice, and the default.
     #[default]
     CircularLaw,
-    /// Uniform in `(-1, 1)`, then rescaled so that the spectral radius is exactly `rho` (the paper's text).
+    /// Uniform in `(-1, 1)`, then rescaled so that the spectral radius is exactly `rho` (the paper's text, Secs. III
+    /// and IV-A).
     Exact,
 }
 
@@ -34,20 +39,6 @@ pub struct ReservoirInit {
     /// How `rho` is reached; circular law by default.
     #[serde(default)]
     pub spectral: SpectralInit,
-}
-
-/// Draws a uniform `(rows, cols)` matrix on `(-v, v)`; `v = 0` gives zeros without consuming the generator.
-pub fn uniform_matrix<R: Rng + ?Sized>(
-    rows: usize,
-    cols: usize,
-    v: f64,
-    rng: &mut R,
-) -> Array2<f64> {
-    if v == 0.0 {
-        return Array2::zeros((rows, cols));
-    }
-    let d = Uniform::new_inclusive(-v, v).expect("finite bound");
-    Array2::from_shape_simple_fn((rows, cols), || d.sample(rng))
 }
 
 impl ReservoirInit {
@@ -85,7 +76,7 @@ impl ReservoirInit {
             }
             SpectralInit::Exact => {
                 let w = uniform_matrix(n, n, 1.0, rng);
-                let r = crate::stability::spectral_radius(w.view())?;
+                let r = spectral_radius(w.view())?;
                 if r == 0.0 {
                     w
                 } else {
@@ -106,7 +97,6 @@ impl ReservoirInit {
 mod tests {
     use super::*;
     use crate::rng::rng_from_seed;
-    use crate::stability::spectral_radius;
 
     fn init(spectral: SpectralInit) -> ReservoirInit {
         ReservoirInit {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod fastmath;
 pub mod harvest;
 pub mod init;
+pub mod linalg;
 pub mod rng;
 pub mod seq;
 pub mod stability;

@@ -1,4 +1,4 @@
-//! Stability analysis of the MF cell (paper Sec. V, SPEC section 6), in f64.
+//! Stability analysis of the MF cell (paper Sec. V, proofs in Appendices A-E), in f64.
 //!
 //! Notation: `P(z) = Kp(z) + Kd(z)`, `p_max = Kp0 e^{eta_p b} + Kd0 e^{-eta_d a}` and
 //! `p_min = Kp0 e^{eta_p a} + Kd0 e^{-eta_d b}` bound `P` over the RESCALE range `(a, b)`.
@@ -20,13 +20,14 @@
 //! the diagonal matrix of centres, including `g_i W_h[i, i]`; this is the split of the paper's proof of Theorem V.4,
 //! whose Bauer-Fike bound then reads `|chi - (gamma - dt P_i)| <= dt ||M||_2` for some `i`.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
-use num_complex::Complex64;
+use ndarray::{Array1, Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
 
-use crate::init::uniform_matrix;
+use crate::linalg::uniform_matrix;
 use crate::rng::rng_from_seed;
 use crate::{CoreError, MfCell, Weights};
+
+pub use crate::linalg::{eigenvalues, spectral_norm, spectral_radius};
 
 /// The largest value of `P(z) = Kp(z) + Kd(z)` over `z` in `[a, b]`: `Kp0 e^{eta_p b} + Kd0 e^{-eta_d a}`.
 pub fn p_max(cell: &MfCell) -> f64 {
@@ -253,51 +254,6 @@ pub fn jacobian(
     Ok(j)
 }
 
-fn to_faer(m: ArrayView2<'_, f64>) -> Result<faer::Mat<f64>, CoreError> {
-    if m.iter().any(|v| !v.is_finite()) {
-        return Err(CoreError::Numerical("matrix has non-finite entries".into()));
-    }
-    Ok(faer::Mat::from_fn(m.nrows(), m.ncols(), |i, j| m[[i, j]]))
-}
-
-fn square(m: ArrayView2<'_, f64>) -> Result<(), CoreError> {
-    if m.nrows() != m.ncols() {
-        return Err(CoreError::Shape {
-            what: "matrix".into(),
-            expected: "a square matrix".into(),
-            got: format!("{:?}", m.dim()),
-        });
-    }
-    Ok(())
-}
-
-/// The eigenvalues of a general real square matrix (faer's dense eigen-solver), in no particular order.
-pub fn eigenvalues(m: ArrayView2<'_, f64>) -> Result<Vec<Complex64>, CoreError> {
-    square(m)?;
-    if m.nrows() == 0 {
-        return Ok(Vec::new());
-    }
-    to_faer(m)?
-        .eigenvalues()
-        .map_err(|e| CoreError::Numerical(format!("eigenvalues: {e:?}")))
-}
-
-/// Spectral radius (largest eigenvalue modulus) of a square matrix.
-pub fn spectral_radius(m: ArrayView2<'_, f64>) -> Result<f64, CoreError> {
-    Ok(eigenvalues(m)?.iter().map(|z| z.norm()).fold(0.0, f64::max))
-}
-
-/// Spectral norm `||m||_2` (largest singular value) of any matrix.
-pub fn spectral_norm(m: ArrayView2<'_, f64>) -> Result<f64, CoreError> {
-    if m.is_empty() {
-        return Ok(0.0);
-    }
-    let s = to_faer(m)?
-        .singular_values()
-        .map_err(|e| CoreError::Numerical(format!("singular values: {e:?}")))?;
-    Ok(s.first().copied().unwrap_or(0.0))
-}
-
 /// The eigen-spectrum of the Jacobian at one state, with Theorem V.4's centres and radius (paper Fig. 6).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JacobianSpectrum {
@@ -414,18 +370,6 @@ mod tests {
     fn normal_vec(n: usize, seed: u64) -> Array1<f64> {
         let mut rng = rng_from_seed(seed);
         Array1::from_shape_simple_fn(n, || StandardNormal.sample(&mut rng))
-    }
-
-    /// Largest eigenvalue modulus by power iteration, for matrices with a dominant real eigenvalue.
-    fn power_iteration(m: &Array2<f64>) -> f64 {
-        let mut v = Array1::from_elem(m.nrows(), 1.0);
-        let mut lambda = 0.0;
-        for _ in 0..2000 {
-            let w = m.dot(&v);
-            lambda = w.dot(&w).sqrt() / v.dot(&v).sqrt();
-            v = &w / w.dot(&w).sqrt();
-        }
-        lambda
     }
 
     #[test]
@@ -559,40 +503,6 @@ mod tests {
         let g = 0.8 * sig * (1.0 - sig) * (10.0 * kp - (10.0 * kp - kd) * -0.5);
         assert!((j[[1, 0]] - 0.1 * g * 2.0).abs() < 1e-14);
         assert!((j[[1, 1]] - (0.9 - 0.1 * (kp + kd))).abs() < 1e-14);
-    }
-
-    #[test]
-    fn eigenvalues_of_small_matrices_match_closed_forms() {
-        let rot = array![[0.0, -2.0], [2.0, 0.0]];
-        let mut e = eigenvalues(rot.view()).unwrap();
-        e.sort_by(|a, b| a.im.total_cmp(&b.im));
-        assert!((e[0] - Complex64::new(0.0, -2.0)).norm() < 1e-12);
-        assert!((e[1] - Complex64::new(0.0, 2.0)).norm() < 1e-12);
-        let tri = array![[1.0, 5.0, 7.0], [0.0, -3.0, 2.0], [0.0, 0.0, 0.5]];
-        assert!((spectral_radius(tri.view()).unwrap() - 3.0).abs() < 1e-12);
-        assert!(spectral_radius(array![[1.0, 2.0]].view()).is_err());
-        assert!(spectral_radius(array![[f64::NAN]].view()).is_err());
-    }
-
-    #[test]
-    fn spectral_radius_agrees_with_power_iteration_on_a_positive_matrix() {
-        // Perron-Frobenius: the dominant eigenvalue of a positive matrix is real, positive and simple.
-        let mut rng = rng_from_seed(3);
-        let m = uniform_matrix(30, 30, 1.0, &mut rng).mapv(|v| v + 1.0);
-        let r = spectral_radius(m.view()).unwrap();
-        assert!((r - power_iteration(&m)).abs() < 1e-9 * r);
-    }
-
-    #[test]
-    fn spectral_norm_is_the_root_of_the_gram_matrix_radius() {
-        let mut rng = rng_from_seed(4);
-        let m = uniform_matrix(20, 12, 1.0, &mut rng);
-        let gram = m.t().dot(&m);
-        let want = power_iteration(&gram).sqrt();
-        assert!((spectral_norm(m.view()).unwrap() - want).abs() < 1e-9 * want);
-        assert!(
-            (spectral_norm(array![[3.0, 0.0], [0.0, -4.0]].view()).unwrap() - 4.0).abs() < 1e-12
-        );
     }
 
     #[test]

@@ -21,10 +21,14 @@ pub fn fetch(
     data_dir: &Path,
     progress: Progress<'_>,
 ) -> Result<Dataset, DataError> {
+    // A paper set is written under its archive name whatever the spelling asked for (`ecg5000` -> ECG5000).
+    let registered = paper_dataset(name);
+    let name = registered.as_ref().map_or(name, |i| i.name);
     let url = match url_override {
         Some(u) => u.to_string(),
-        None => paper_dataset(name)
-            .map(|i| i.url.to_string())
+        None => registered
+            .as_ref()
+            .map(|i| i.url.clone())
             .ok_or_else(|| DataError::Download {
                 url: String::new(),
                 msg: format!("no registry URL for {name}; pass one explicitly"),

@@ -20,6 +20,10 @@
 //!
 //! Real data sets: `load_dataset(&resolve_data_dir(None), "ECG5000")`.
 
+// ndarray's `s!` expands to `#[allow(unsafe_code)]`, which `forbid` rejects: slice with `slice_axis`,
+// `column` or `concatenate` instead.
+#![forbid(unsafe_code)]
+
 mod dataset;
 mod dir;
 mod error;

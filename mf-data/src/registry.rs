@@ -25,167 +25,53 @@ pub struct DatasetInfo {
     /// Format of the copies used here.
     pub format: Format,
     /// Default archive URL (a zip holding `<Name>_TRAIN.*` and `<Name>_TEST.*`).
-    pub url: &'static str,
+    pub url: String,
     /// Known differences between the paper and the archive.
     pub note: &'static str,
 }
 
-macro_rules! ucr {
-    ($n:literal) => {
-        concat!(
-            "https://www.timeseriesclassification.com/aeon-toolkit/",
-            $n,
-            ".zip"
-        )
-    };
+impl DatasetInfo {
+    fn of(f: &mf_paper::DatasetFacts) -> DatasetInfo {
+        let url = match f.archive {
+            mf_paper::Archive::Ucr => {
+                format!(
+                    "https://www.timeseriesclassification.com/aeon-toolkit/{}.zip",
+                    f.name
+                )
+            }
+            mf_paper::Archive::Tser => {
+                format!("https://zenodo.org/records/3902694/files/{}.zip", f.name)
+            }
+        };
+        DatasetInfo {
+            name: f.name,
+            n_train: f.n_train,
+            n_test: f.n_test,
+            min_len: f.min_len,
+            max_len: f.max_len,
+            n_classes: f.n_classes,
+            n_dims: f.n_dims,
+            format: Format::from_ext(f.file_ext).expect("the paper's sets come as .ts or .tsv"),
+            url,
+            note: f.note,
+        }
+    }
 }
 
-/// The ten data sets of the paper's Table I, in its order.
+/// The ten data sets of the paper's Table I, in its order (the facts come from [`mf_paper::DATASETS`]).
 ///
 /// Classification sets come from the UCR/UEA archive (`https://www.timeseriesclassification.com/aeon-toolkit/<Name>.zip`).
-/// FloodModeling1-3 come from the Monash TSER archive, whose files are on Zenodo record 3902694
+/// The flood-modelling sets come from the Monash TSER archive, whose files are on Zenodo record 3902694
 /// (`https://zenodo.org/records/3902694/files/<Name>.zip`); every URL can be overridden in
 /// [`crate::fetch`].
 pub fn paper_datasets() -> Vec<DatasetInfo> {
-    let c = |name, n_train, n_test, min_len, max_len, k, n_dims, format, url, note| DatasetInfo {
-        name,
-        n_train,
-        n_test,
-        min_len,
-        max_len,
-        n_classes: k,
-        n_dims,
-        format,
-        url,
-        note,
-    };
-    vec![
-        c(
-            "JapaneseVowels",
-            270,
-            370,
-            7,
-            29,
-            Some(9),
-            12,
-            Format::Ts,
-            ucr!("JapaneseVowels"),
-            "variable length",
-        ),
-        c(
-            "SyntheticControl",
-            300,
-            300,
-            60,
-            60,
-            Some(6),
-            1,
-            Format::Tsv,
-            ucr!("SyntheticControl"),
-            "",
-        ),
-        c(
-            "ECG5000",
-            500,
-            4500,
-            140,
-            140,
-            Some(5),
-            1,
-            Format::Tsv,
-            ucr!("ECG5000"),
-            "",
-        ),
-        c(
-            "GunPoint",
-            50,
-            150,
-            150,
-            150,
-            Some(2),
-            1,
-            Format::Ts,
-            ucr!("GunPoint"),
-            "",
-        ),
-        c(
-            "Wafer",
-            1000,
-            6164,
-            152,
-            152,
-            Some(2),
-            1,
-            Format::Tsv,
-            ucr!("Wafer"),
-            "",
-        ),
-        c(
-            "Epilepsy",
-            137,
-            138,
-            206,
-            206,
-            Some(4),
-            3,
-            Format::Ts,
-            ucr!("Epilepsy"),
-            "",
-        ),
-        c(
-            "Coffee",
-            28,
-            28,
-            286,
-            286,
-            Some(2),
-            1,
-            Format::Tsv,
-            ucr!("Coffee"),
-            "",
-        ),
-        c(
-            "FloodModeling1",
-            471,
-            202,
-            266,
-            266,
-            None,
-            1,
-            Format::Ts,
-            "https://zenodo.org/records/3902694/files/FloodModeling1.zip",
-            "",
-        ),
-        c(
-            "FloodModeling2",
-            389,
-            167,
-            266,
-            266,
-            None,
-            1,
-            Format::Ts,
-            "https://zenodo.org/records/3902694/files/FloodModeling2.zip",
-            "the archive copy has 466/201 series",
-        ),
-        c(
-            "FloodModeling3",
-            429,
-            184,
-            266,
-            266,
-            None,
-            1,
-            Format::Ts,
-            "https://zenodo.org/records/3902694/files/FloodModeling3.zip",
-            "",
-        ),
-    ]
+    mf_paper::DATASETS.iter().map(DatasetInfo::of).collect()
 }
 
-/// The registry entry named `name` (exact match).
+/// The registry entry named `name`, matched by the paper's one naming rule ([`mf_paper::normalise`]:
+/// `ecg5000` and `synthetic-control` name ECG5000 and SyntheticControl).
 pub fn paper_dataset(name: &str) -> Option<DatasetInfo> {
-    paper_datasets().into_iter().find(|d| d.name == name)
+    mf_paper::dataset(name).map(DatasetInfo::of)
 }
 
 /// The true shape of a data set as loaded.

@@ -1,5 +1,6 @@
-//! Seeded fit/validation splits of a training set (SPEC section 5: 80/20, stratified for
-//! classification, plain shuffle for regression).
+//! Seeded fit/validation splits of a training set: 80% fit, 20% validation (paper Sec. VI), stratified
+//! for classification and a plain shuffle for regression as in the authors' reference implementation
+//! (the paper does not say how it splits).
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

@@ -17,9 +17,7 @@ fn main() {
         std::env::var("MF_DATA_DIR").unwrap_or_else(|_| "/work/shared/datasets".into()),
     );
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let names: Vec<&str> = presets::DATASETS
-        .iter()
-        .copied()
+    let names: Vec<&str> = mf_paper::dataset_names()
         .filter(|n| args.is_empty() || args.iter().any(|a| a == n))
         .collect();
     let seed = 2025;

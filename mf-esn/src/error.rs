@@ -6,6 +6,9 @@ use mf_core::CoreError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EsnError {
+    /// The work was stopped through its cancellation flag.
+    #[error("cancelled")]
+    Cancelled,
     /// A hyper-parameter is outside its valid range.
     #[error("invalid parameter {name} = {value}: {reason}")]
     Param {
@@ -61,6 +64,7 @@ impl From<CoreError> for EsnError {
                 value,
                 reason,
             },
+            CoreError::Cancelled => EsnError::Cancelled,
             other => EsnError::Core(other),
         }
     }

@@ -7,6 +7,10 @@
 //! - [`presets`]: the hyper-parameters the paper selected (Tables V and VII), its results (Table IV) and the grids
 //!   of its model selection (Table III).
 
+// ndarray's `s!` expands to `#[allow(unsafe_code)]`, which `forbid` rejects: slice with `slice_axis`,
+// `column` or `concatenate` instead.
+#![forbid(unsafe_code)]
+
 pub mod error;
 pub mod model;
 pub mod presets;

@@ -1,7 +1,9 @@
 //! Reservoir models: a fixed random recurrent layer (MF cell or leaky tanh) with a ridge readout on the last state.
 
 use linfa::ParamGuard;
-use mf_core::harvest::{harvest, HarvestOptions};
+use std::sync::atomic::AtomicBool;
+
+use mf_core::harvest::{harvest_cancellable, HarvestOptions};
 use mf_core::init::{ReservoirInit, SpectralInit};
 use mf_core::rng::{derive_seed, rng_from_seed};
 use mf_core::seq::{accuracy, rmse};
@@ -18,7 +20,7 @@ use crate::EsnError;
 pub struct ReservoirConfig {
     /// Number of reservoir units `N`. Default `100` (paper Sec. VI).
     pub n_units: usize,
-    /// Input scaling `omega`, `W_x ~ U(-omega, omega)`. Default `1` (paper Table III, SPEC section 2).
+    /// Input scaling `omega`, `W_x ~ U(-omega, omega)` (paper Sec. IV-A). Default `1` (paper Table III).
     pub omega: f64,
     /// Bias scaling `beta`, `bias ~ U(-beta, beta)`. Default `0.001` for MF-ESN, `0.1` for ESN (Table III).
     pub beta: f64,
@@ -28,9 +30,9 @@ pub struct ReservoirConfig {
     #[serde(default)]
     pub spectral: SpectralInit,
     /// The recurrent update: MF cell (default for MF-ESN: `dt = 0.01`, `gamma = 1`, `s = 5`, Table II physics) or
-    /// leaky ESN (default for ESN: `alpha = 0.1`) (paper eqs. 8-12, SPEC section 3).
+    /// leaky ESN (default for ESN: `alpha = 0.1`) (paper eqs. 8-12; the leaky-integrator ESN of Sec. VI).
     pub cell: CellKind,
-    /// Ridge regularisation `lambda` of the readout. Default `1` (SPEC section 4).
+    /// Ridge regularisation `lambda` of the readout. Default `1` (paper Sec. VI: Tikhonov regulariser `lambda = 1`).
     pub lambda: f64,
 }
 
@@ -112,11 +114,11 @@ pub struct ReservoirParams(ReservoirValidParams);
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReservoirValidParams(ReservoirConfig);
 
-/// Entry point of the memristive-friendly echo state network (paper Sec. III-B).
+/// Entry point of the memristive-friendly echo state network (paper Sec. IV-A).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MfEsn;
 
-/// Entry point of the leaky echo state network baseline (SPEC section 3).
+/// Entry point of the leaky echo state network baseline (paper Sec. VI: leaky-integrator neurons, its Ref. 46).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Esn;
 
@@ -180,13 +182,13 @@ impl ReservoirParams {
         self
     }
 
-    /// How `rho` is reached (default circular law, SPEC section 2).
+    /// How `rho` is reached (default circular law, the paper's Ref. 47; see [`SpectralInit`]).
     pub fn spectral(mut self, v: SpectralInit) -> Self {
         self.0 .0.spectral = v;
         self
     }
 
-    /// Ridge regularisation `lambda` (default 1, SPEC section 4).
+    /// Ridge regularisation `lambda` (default 1, paper Sec. VI).
     pub fn lambda(mut self, v: f64) -> Self {
         self.0 .0.lambda = v;
         self
@@ -297,6 +299,17 @@ impl ReservoirValidParams {
         targets: &Targets,
         seed: u64,
     ) -> Result<FittedReservoir, EsnError> {
+        self.fit_cancellable(seqs, targets, seed, &AtomicBool::new(false))
+    }
+
+    /// [`Self::fit`] that stops with [`EsnError::Cancelled`] once `cancel` is set (checked during harvesting).
+    pub fn fit_cancellable(
+        &self,
+        seqs: &Sequences,
+        targets: &Targets,
+        seed: u64,
+        cancel: &AtomicBool,
+    ) -> Result<FittedReservoir, EsnError> {
         let cfg = &self.0;
         if targets.len() != seqs.n_series() {
             return Err(EsnError::Shape {
@@ -307,7 +320,7 @@ impl ReservoirValidParams {
         }
         let mut rng = rng_from_seed(seed);
         let weights = cfg.init().draw(seqs.n_inputs(), &mut rng)?;
-        let train_states = states(&cfg.cell, &weights, seqs)?;
+        let train_states = states(&cfg.cell, &weights, seqs, cancel)?;
         let x = train_states.mapv(f64::from);
         let readout = match targets {
             Targets::Classes { labels, n_classes } => {
@@ -337,8 +350,9 @@ fn states(
     cell: &CellKind,
     weights: &Weights<f32>,
     seqs: &Sequences,
+    cancel: &AtomicBool,
 ) -> Result<Array2<f32>, EsnError> {
-    let h = harvest(cell, weights, seqs, HarvestOptions::default())?;
+    let h = harvest_cancellable(cell, weights, seqs, HarvestOptions::default(), cancel)?;
     if let Some((i, _)) = h
         .last
         .rows()
@@ -381,7 +395,12 @@ impl FittedReservoir {
 
     /// The last states of `seqs`, `(n_series, n_units)`.
     pub fn states(&self, seqs: &Sequences) -> Result<Array2<f32>, EsnError> {
-        states(&self.config.cell, &self.weights, seqs)
+        states(
+            &self.config.cell,
+            &self.weights,
+            seqs,
+            &AtomicBool::new(false),
+        )
     }
 
     /// Predicts every series of `seqs`.
@@ -446,8 +465,8 @@ impl TrialReport {
     }
 }
 
-/// Fits `n_trials` models on the training split and scores each on the test split (SPEC section 5, final
-/// assessment). Trial `i` draws its reservoir from `derive_seed(seed, i)`.
+/// Fits `n_trials` models on the training split and scores each on the test split: the final assessment of
+/// paper Sec. VI, averaged over five trials in the paper. Trial `i` draws its reservoir from `derive_seed(seed, i)`.
 pub fn run_trials(
     config: &ReservoirConfig,
     train: &Sequences,

@@ -1,4 +1,5 @@
-//! Closed-form ridge regression and the ridge classifier (SPEC section 4), in f64.
+//! Closed-form ridge regression and the ridge classifier (paper Sec. VI: closed form, Tikhonov `lambda = 1`), in f64.
+//! The classifier's `+1/-1` targets follow the authors' reference implementation (scikit-learn's `RidgeClassifier`).
 //!
 //! The objective is `||Y - X W - 1 c'||^2 + lambda ||W||^2` with an unpenalised intercept `c`. Centring `X` and `Y`
 //! removes `c`; the remaining problem is solved as the augmented least-squares problem
@@ -387,9 +388,8 @@ mod tests {
         // Near-duplicate columns: cond(X_c) ~ 1e8, so the normal equations have cond ~ 1e16 before regularisation.
         let base = random(200, 5, 9);
         let noise = random(200, 5, 10) * 1e-8;
-        let mut x = Array2::zeros((200, 10));
-        x.slice_mut(ndarray::s![.., ..5]).assign(&base);
-        x.slice_mut(ndarray::s![.., 5..]).assign(&(&base + &noise));
+        let x = ndarray::concatenate(ndarray::Axis(1), &[base.view(), (&base + &noise).view()])
+            .unwrap();
         let y = random(200, 2, 11);
         for lambda in [1.0, 1e-6] {
             let fit = Ridge::fit_arrays(x.view(), y.view(), lambda).unwrap();

@@ -1,4 +1,4 @@
-//! Training configuration (paper Sec. VI, SPEC section 4).
+//! Training configuration (paper Sec. VI).
 
 use mf_core::MfCell;
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ pub enum RnnCell {
     /// The memristive-friendly cell (paper eqs. 8-12) with fixed `dt`, `gamma`, `s` and physics; only `W_x`, `W_h`
     /// and the bias are trained (the paper's MF-RNN).
     Mf(MfCell),
-    /// `h <- tanh(pre)` (the paper's RNN baseline, SPEC section 3).
+    /// `h <- tanh(pre)` (the paper's RNN baseline: eq. 3 with `phi = tanh`, Sec. VI).
     Tanh,
 }
 
@@ -20,7 +20,8 @@ pub enum RnnCell {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RegressionLoss {
-    /// Mean squared error (the paper's text). The default.
+    /// Mean squared error, the loss of the RMSE the paper reports for regression (Sec. VI-A, Table IV). The
+    /// default.
     #[default]
     Mse,
     /// The reference implementation's per-sample `sqrt(mean over outputs of e^2)`, averaged over the batch: the mean
@@ -50,10 +51,10 @@ pub struct RnnConfig {
     #[serde(default = "defaults::patience")]
     pub patience: usize,
     /// Whether to restore the weights of the epoch with the lowest validation loss when training stops. Default
-    /// true; the reference implementation keeps the last weights (false) (SPEC section 4).
+    /// true; the paper does not say, and the authors' reference implementation keeps the last weights (false).
     #[serde(default = "defaults::restore_best")]
     pub restore_best: bool,
-    /// Loss for regression targets. Default [`RegressionLoss::Mse`] (SPEC section 4).
+    /// Loss for regression targets. Default [`RegressionLoss::Mse`]; see each variant for where it comes from.
     #[serde(default)]
     pub regression_loss: RegressionLoss,
     /// Seed of every random draw: initial weights and the batch order. Default 0.

@@ -94,9 +94,10 @@ fn to_tensor(a: &Array2<f64>, dev: &Device) -> Result<Tensor, RnnError> {
 }
 
 impl Model {
-    /// Creates the parameters through a [`VarBuilder`] and fills them from `seed` (SPEC section 2): MF-RNN
+    /// Creates the parameters through a [`VarBuilder`] and fills them from `seed`: MF-RNN
     /// `kernel`, `recurrent_kernel ~ N(0, 0.05^2)`; RNN Glorot-uniform `kernel` and orthogonal
-    /// `recurrent_kernel`; zero biases; Glorot-uniform readout.
+    /// `recurrent_kernel`; zero biases; Glorot-uniform readout. The paper does not give these; they are the
+    /// authors' reference implementation's (Keras' `SimpleRNN` and `Dense` defaults for the RNN and readout).
     pub fn new(
         cell: RnnCell,
         n_inputs: usize,

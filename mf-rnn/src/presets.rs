@@ -2,65 +2,49 @@
 
 use mf_core::MfCell;
 
+use mf_paper::Model;
+
 use crate::{RnnCell, RnnConfig};
 
-/// The ten data sets of the paper (Table I), in its order.
-pub const DATASETS: [&str; 10] = [
-    "JapaneseVowels",
-    "SyntheticControl",
-    "ECG5000",
-    "GunPoint",
-    "Wafer",
-    "Epilepsy",
-    "Coffee",
-    "FloodModeling1",
-    "FloodModeling2",
-    "FloodModeling3",
-];
-
-/// Table VI: learning rate, gamma, s, dt selected for the MF-RNN, in [`DATASETS`] order.
-const MF_RNN: [(f64, f64, f64, f64); 10] = [
-    (0.01, 0.8, 1.0, 0.001),
-    (0.001, 0.8, 5.0, 0.1),
-    (0.001, 0.95, 1.0, 0.1),
-    (0.001, 0.8, 5.0, 0.1),
-    (0.001, 0.8, 5.0, 0.01),
-    (0.001, 1.0, 5.0, 0.001),
-    (0.001, 0.8, 5.0, 0.001),
-    (0.001, 1.0, 5.0, 0.001),
-    (0.001, 1.0, 1.0, 0.001),
-    (0.001, 1.0, 1.0, 0.001),
-];
-
-/// Table VIII: learning rate selected for the RNN, in [`DATASETS`] order.
-const RNN: [f64; 10] = [
-    0.001, 0.001, 0.001, 0.01, 0.001, 0.001, 0.001, 0.001, 0.001, 0.001,
-];
-
-fn index(name: &str) -> Option<usize> {
-    DATASETS.iter().position(|d| d.eq_ignore_ascii_case(name))
+fn get(selected: &[(&'static str, f64)], name: &str) -> f64 {
+    selected
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+        .expect("the paper's tables name every hyper-parameter of their model")
 }
 
-/// The MF-RNN the paper selected for data set `name` (Table VI; name matched case-insensitively), with the
+fn axis(model: Model, name: &str) -> &'static [f64] {
+    mf_paper::table_iii(model)
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+        .expect("Table III names every axis of its model")
+}
+
+/// The MF-RNN the paper selected for data set `name` (Table VI; names matched by [`mf_paper::normalise`]), with the
 /// other fields at their defaults; `None` for an unknown name.
 pub fn mf_rnn(name: &str) -> Option<RnnConfig> {
-    let (lr, gamma, s, dt) = MF_RNN[index(name)?];
+    let p = mf_paper::selected(name, Model::MfRnn)?;
+    let (lr, gamma, s, dt) = (get(&p, "lr"), get(&p, "gamma"), get(&p, "s"), get(&p, "dt"));
     Some(RnnConfig::new(RnnCell::Mf(MfCell::new(dt, gamma, s))).lr(lr))
 }
 
 /// The RNN the paper selected for data set `name` (Table VIII); `None` for an unknown name.
 pub fn rnn(name: &str) -> Option<RnnConfig> {
-    Some(RnnConfig::new(RnnCell::Tanh).lr(RNN[index(name)?]))
+    let p = mf_paper::selected(name, Model::Rnn)?;
+    Some(RnnConfig::new(RnnCell::Tanh).lr(get(&p, "lr")))
 }
 
 /// The MF-RNN grid of Table III, 48 configurations in grid order: lr {0.001, 0.01} x gamma {0.5, 0.8, 0.95, 1}
 /// x s {1, 5} x dt {0.001, 0.01, 0.1}, the last varying fastest.
 pub fn mf_rnn_grid() -> Vec<RnnConfig> {
     let mut out = Vec::with_capacity(48);
-    for lr in [0.001, 0.01] {
-        for gamma in [0.5, 0.8, 0.95, 1.0] {
-            for s in [1.0, 5.0] {
-                for dt in [0.001, 0.01, 0.1] {
+    let m = Model::MfRnn;
+    for &lr in axis(m, "lr") {
+        for &gamma in axis(m, "gamma") {
+            for &s in axis(m, "s") {
+                for &dt in axis(m, "dt") {
                     out.push(RnnConfig::new(RnnCell::Mf(MfCell::new(dt, gamma, s))).lr(lr));
                 }
             }
@@ -71,9 +55,9 @@ pub fn mf_rnn_grid() -> Vec<RnnConfig> {
 
 /// The RNN grid of Table III: lr {0.001, 0.01}.
 pub fn rnn_grid() -> Vec<RnnConfig> {
-    [0.001, 0.01]
-        .into_iter()
-        .map(|lr| RnnConfig::new(RnnCell::Tanh).lr(lr))
+    axis(Model::Rnn, "lr")
+        .iter()
+        .map(|&lr| RnnConfig::new(RnnCell::Tanh).lr(lr))
         .collect()
 }
 
@@ -85,7 +69,7 @@ mod tests {
     fn every_preset_lies_in_its_grid() {
         let (mf, plain) = (mf_rnn_grid(), rnn_grid());
         assert_eq!((mf.len(), plain.len()), (48, 2));
-        for name in DATASETS {
+        for name in mf_paper::dataset_names() {
             assert!(mf.contains(&mf_rnn(name).unwrap()), "{name}");
             assert!(plain.contains(&rnn(name).unwrap()), "{name}");
         }

@@ -1,4 +1,5 @@
-//! Training with back-propagation through time, Adam and early stopping (SPEC section 4), prediction, and saving.
+//! Training with back-propagation through time, Adam and early stopping (paper Secs. IV-B and VI), prediction, and
+//! saving.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +19,8 @@ use crate::{RegressionLoss, RnnConfig, RnnError};
 /// Series per chunk when predicting: bounds memory without affecting the numbers.
 const PREDICT_CHUNK: usize = 512;
 
-/// The output layer and loss, fixed by the targets (SPEC section 4).
+/// The output layer and loss, fixed by the targets. The paper gives a dense readout on the last state (Secs. IV-B
+/// and VI); its activation and loss for each kind of target follow the authors' reference implementation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Head {
@@ -203,7 +205,7 @@ fn target_tensor(
     })
 }
 
-/// The mean loss of outputs `out` against `y` (SPEC section 4).
+/// The mean loss of outputs `out` against `y` (see [`Head`] and [`RegressionLoss`]).
 fn loss(out: &Tensor, y: &Tensor, head: Head, reg: RegressionLoss) -> Result<Tensor, RnnError> {
     Ok(match head {
         // Binary cross-entropy on logits in the overflow-free form max(z, 0) - z y + log(1 + exp(-|z|)).
@@ -224,7 +226,7 @@ fn loss(out: &Tensor, y: &Tensor, head: Head, reg: RegressionLoss) -> Result<Ten
     })
 }
 
-/// Trains a model on `train` with early stopping on `val` (SPEC section 4), calling `on_event` after each epoch.
+/// Trains a model on `train` with early stopping on `val` (paper Sec. VI), calling `on_event` after each epoch.
 ///
 /// `train` and `val` are `(series, targets)`; the targets decide the head: two classes give a sigmoid output with
 /// binary cross-entropy, more classes softmax with cross-entropy, values a linear output with MSE or MAE.

@@ -7,7 +7,7 @@ use mf_core::rng::rng_from_seed;
 use mf_data::{find_split_file, paper_datasets, Dataset, TaskKind};
 
 use crate::dashboard::{ClassExamples, DatasetSummary, ReservoirTrace};
-use crate::tasks::{load_dataset, GENERATED};
+use mf_lab::tasks::{load_dataset, GENERATED};
 
 /// Example series kept per class (or in all, for regression).
 const EXAMPLES: usize = 3;

@@ -5,16 +5,16 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use mf_lab::eval::ModelEvaluator;
 use mf_tui::bench::{run_bench_command, BenchArgs};
 use mf_tui::commands::data::{run_data, DataCommand};
 use mf_tui::commands::export::{export, ExportArgs};
 use mf_tui::commands::run::{run_and_print, RunArgs};
 use mf_tui::commands::stability::{run_stability, StabilityArgs};
-use mf_tui::dashboard::{run_dashboard, DashboardConfig};
-use mf_tui::engine::cmd::{
+use mf_tui::commands::sweep::{
     run_merge, run_slurm, run_sweep, run_table, MergeArgs, SlurmArgs, SweepArgs, TableArgs,
 };
-use mf_tui::eval::ModelEvaluator;
+use mf_tui::dashboard::{run_dashboard, DashboardConfig};
 
 /// Memristive-friendly echo state networks and recurrent networks (Pistolesi et al., APL Machine Learning 3,
 /// 016117, 2025): run models, sweep the paper's grids, tabulate against the paper, analyse stability.

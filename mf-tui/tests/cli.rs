@@ -285,3 +285,31 @@ fn a_closed_stdout_ends_mf_quietly_instead_of_panicking() {
         out.status
     );
 }
+
+#[test]
+fn a_misspelled_grid_key_fails_the_sweep_before_anything_runs_or_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("typo.toml");
+    std::fs::write(
+        &spec,
+        "datasets = [\"synthetic-control\"]\nmodels = [\"mf-esn\"]\n[grid.mf-esn]\nrhoo = [0.9]\n",
+    )
+    .unwrap();
+    let results = dir.path().join("results");
+    let o = mf(
+        &[
+            "sweep",
+            spec.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("`rhoo`") && err.contains("rho"), "{err}");
+    assert!(
+        !results.exists(),
+        "nothing may be written for a refused spec"
+    );
+}

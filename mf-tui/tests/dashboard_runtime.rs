@@ -5,10 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mf_lab::{
+    CancelToken, Evaluator, Job, JobError, JobOutcome, JobProgress, JobStep, Metric, Stage,
+};
 use mf_tui::dashboard::{
     Action, App, DashboardConfig, DatasetSummary, Key, Popup, RunState, Runtime,
 };
-use mf_tui::engine::{Evaluator, Job, JobOutcome, JobProgress, Metric, Stage};
 
 /// Scores are a function of the configuration; configuration 1 of the RNN fails, as a diverging run would.
 #[derive(Debug)]
@@ -17,17 +19,28 @@ struct Fake {
 }
 
 impl Evaluator for Fake {
-    fn evaluate(&self, job: &Job, progress: &dyn Fn(JobProgress)) -> Result<JobOutcome, String> {
+    fn evaluate(
+        &self,
+        job: &Job,
+        progress: &dyn Fn(JobProgress),
+        _cancel: &CancelToken,
+    ) -> Result<JobOutcome, JobError> {
         std::thread::sleep(self.delay);
         if job.key.stage == Stage::Validation
-            && job.key.model == mf_tui::engine::ModelKind::Rnn
+            && job.key.model == mf_lab::ModelKind::Rnn
             && job.key.config == 1
         {
-            return Err("diverged at step 3".into());
+            return Err(JobError::new("diverged at step 3"));
         }
         progress(JobProgress {
             fraction: 0.5,
-            message: "epoch 1 loss=0.5 val=0.7".into(),
+            step: JobStep::Epoch {
+                trial: 1,
+                epoch: 1,
+                train_loss: 0.5,
+                val_loss: 0.5,
+                val_metric: 0.7,
+            },
         });
         Ok(JobOutcome {
             scores: job
@@ -192,4 +205,46 @@ fn a_malformed_spec_file_and_a_missing_one_show_errors_and_the_dashboard_goes_on
     assert!(matches!(app.stability.picture, Some(Err(_))));
     assert!(rt.dispatch(&mut app, Action::Key(Key::Char('l'))));
     assert!(!rt.dispatch(&mut app, Action::Key(Key::Char('q'))));
+}
+
+#[test]
+fn cancelling_a_training_mf_rnn_job_stops_it_within_a_second_and_stores_nothing_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec_path = dir.path().join("long.toml");
+    // One MF-RNN job that would train for 100 000 epochs on the generated control charts.
+    std::fs::write(
+        &spec_path,
+        "datasets = [\"synthetic-control\"]\nmodels = [\"mf-rnn\"]\nn_units = 16\nmax_epochs = 100000\n\
+         [grid.mf-rnn]\nlr = [0.001]\npatience = [100000]\n",
+    )
+    .unwrap();
+    let results = dir.path().join("results");
+    let mut c = DashboardConfig::new(
+        results.clone(),
+        Arc::new(mf_lab::eval::ModelEvaluator::new(dir.path().to_path_buf())),
+        Vec::new(),
+    );
+    c.threads = 1;
+    c.specs = vec![spec_path];
+    c.stability = None;
+    let (mut rt, mut app) = Runtime::new(c);
+    // Wait for a few epochs of training.
+    pump(&mut rt, &mut app, |a| {
+        a.runs.first().is_some_and(|r| {
+            r.jobs
+                .values()
+                .any(|j| j.note.starts_with("epoch ") && j.fraction > 0.0)
+        })
+    });
+    let t0 = Instant::now();
+    rt.dispatch(&mut app, Action::Key(Key::Char('c')));
+    pump(&mut rt, &mut app, |a| {
+        a.runs[0].state == RunState::Cancelled
+    });
+    let took = t0.elapsed();
+    assert!(took < Duration::from_secs(1), "cancel took {took:?}");
+    assert!(
+        app.runs[0].records.is_empty(),
+        "an interrupted job is not stored as failed"
+    );
 }

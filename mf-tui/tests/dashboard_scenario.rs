@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mf_lab::{
+    select, validation_jobs, Counts, Event, Job, JobKey, JobProgress, JobStep, Metric, ModelKind,
+    Outcome, Record, RunSummary, SelectionState, Spec, Stage,
+};
 use mf_tui::dashboard::{
     update, view, Action, App, ClassExamples, DatasetSummary, Effect, Key, ReservoirTrace,
     StabilityAnalyzer, StabilityParams, StabilityPicture, Tab,
-};
-use mf_tui::engine::{
-    select, validation_jobs, Counts, Event, Job, JobKey, JobProgress, Metric, Outcome, Record,
-    RunSummary, SelectionState, Spec, Stage,
 };
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -170,7 +170,12 @@ fn score(key: &JobKey, seed: u64) -> f64 {
     } else {
         0.8
     };
-    base + 0.01 * (key.config as f64) + 0.001 * (seed % 3) as f64 - 0.005 * (key.model as u8 as f64)
+    base + 0.01 * (key.config as f64) + 0.001 * (seed % 3) as f64
+        - 0.005
+            * (ModelKind::all()
+                .iter()
+                .position(|&m| m == key.model)
+                .unwrap() as f64)
 }
 
 fn record(job: &Job) -> Record {
@@ -272,7 +277,13 @@ fn a_sweep_from_the_form_runs_fails_finishes_and_fills_table_iv() {
                 key: rnn[0].key.clone(),
                 progress: JobProgress {
                     fraction: epoch as f64 / 30.0,
-                    message: format!("epoch {epoch} loss={loss:.4} val={val:.4}"),
+                    step: JobStep::Epoch {
+                        trial: 1,
+                        epoch,
+                        train_loss: loss,
+                        val_loss: loss,
+                        val_metric: val,
+                    },
                 },
             },
         );
@@ -354,6 +365,7 @@ fn a_sweep_from_the_form_runs_fails_finishes_and_fills_table_iv() {
             result: Ok(RunSummary {
                 counts: counts(total, total - 1, 1, 0),
                 cancelled: false,
+                interrupted: 0,
             }),
         },
     );
@@ -434,7 +446,7 @@ fn a_malformed_spec_shows_an_error_and_the_queue_carries_on() {
 fn pause_and_cancel_reach_the_runtime_and_queued_sweeps_start_in_turn() {
     let mut app = App::new(PathBuf::from("/results"), catalog());
     let mut spec = Spec::new(vec!["SyntheticControl".into()]);
-    spec.models = vec![mf_tui::engine::ModelKind::Rnn];
+    spec.models = vec![mf_lab::ModelKind::Rnn];
     let first = app.enqueue("first".into(), spec.clone(), false);
     assert!(matches!(
         first.as_slice(),
@@ -452,6 +464,7 @@ fn pause_and_cancel_reach_the_runtime_and_queued_sweeps_start_in_turn() {
             result: Ok(RunSummary {
                 counts: Counts::default(),
                 cancelled: true,
+                interrupted: 0,
             }),
         },
     );

@@ -7,13 +7,13 @@
 //! module only draws them.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
+use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
 use anyhow::{bail, Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Deserialize;
-
-use crate::font::{draw_text, text_height, Align};
 
 /// One panel: the hyper-parameters the paper varies (`dt`, `gamma`, `||W_h||`), with `s = 1` as in the paper.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -158,20 +158,109 @@ const GRID: RGBColor = RGBColor(225, 225, 225);
 const AXIS: RGBColor = RGBColor(150, 150, 150);
 const INK: RGBColor = RGBColor(20, 20, 20);
 
+/// Font sizes in pixels (ascent to descent): the title line, and every other label.
+const TITLE: f32 = 30.0;
+const LABEL: f32 = 22.0;
+/// Distance between the legend's rows.
+const LEGEND_ROW: i32 = 32;
+
+/// Noto Sans Regular, embedded in the binary so that figures look the same on every machine and the build needs
+/// no system font library.
+fn font() -> Result<&'static FontRef<'static>> {
+    static FONT: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
+    FONT.get_or_init(|| FontRef::try_from_slice(notosans::REGULAR_TTF).ok())
+        .as_ref()
+        .context("the embedded Noto Sans font could not be read")
+}
+
+/// Horizontal placement of a label relative to its anchor point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Align {
+    Left,
+    Center,
+    Right,
+}
+
+/// Draws `text` at `size` pixels with its vertical middle at `y` and its left end, centre or right end at `x`.
+///
+/// ab_glyph supplies the glyphs, their advances, kerning and anti-aliased coverage. plotters' own ab_glyph text
+/// path is not used: it places each glyph at the pen position without its left side bearing, so letters are
+/// unevenly spaced.
+fn draw_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    (x, y): (i32, i32),
+    size: f32,
+    align: Align,
+) -> Result<()> {
+    let font = font()?;
+    let scaled = font.as_scaled(PxScale::from(size));
+    let mut pen = 0.0f32;
+    let mut previous = None;
+    let mut glyphs = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        let id = scaled.glyph_id(c);
+        if let Some(p) = previous {
+            pen += scaled.kern(p, id);
+        }
+        glyphs.push((id, pen));
+        pen += scaled.h_advance(id);
+        previous = Some(id);
+    }
+    let left = x as f32
+        - match align {
+            Align::Left => 0.0,
+            Align::Center => pen / 2.0,
+            Align::Right => pen,
+        };
+    // The middle of the line, halfway from ascent to descent, lies on `y`.
+    let baseline = y as f32 + (scaled.ascent() + scaled.descent()) / 2.0;
+    for (id, dx) in glyphs {
+        let glyph = id.with_scale_and_position(scaled.scale(), point(left + dx, baseline));
+        // A space has no outline.
+        let Some(outline) = font.outline_glyph(glyph) else {
+            continue;
+        };
+        let corner = outline.px_bounds().min;
+        let mut drawn = Ok(());
+        outline.draw(|gx, gy, coverage| {
+            if drawn.is_ok() && coverage > 0.0 {
+                let p = (corner.x as i32 + gx as i32, corner.y as i32 + gy as i32);
+                drawn = area.draw_pixel(p, &INK.mix(f64::from(coverage.min(1.0))));
+            }
+        });
+        drawn.map_err(|e| anyhow::anyhow!("could not draw `{text}`: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Draws the panels side by side into one PNG.
 pub fn draw(panels: &[(Panel, Spectrum)], path: &Path) -> Result<()> {
     if panels.is_empty() {
         bail!("no panel to draw");
     }
-    let root =
-        BitMapBackend::new(path, (PANEL_W * panels.len() as u32, PANEL_H)).into_drawing_area();
-    root.fill(&WHITE).map_err(plot_err)?;
-    for (i, (panel, spectrum)) in panels.iter().enumerate() {
-        draw_panel(&root, i as i32 * PANEL_W as i32, panel, spectrum)?;
-    }
+    let root = BitMapBackend::new(path, figure_size(panels.len())).into_drawing_area();
+    draw_on(&root, panels)?;
     root.present()
         .map_err(plot_err)
         .with_context(|| format!("could not write {}", path.display()))
+}
+
+/// Width and height in pixels of a figure of `n` panels side by side.
+fn figure_size(n: usize) -> (u32, u32) {
+    (PANEL_W * n as u32, PANEL_H)
+}
+
+/// Draws the panels side by side on `root`, which is `figure_size(panels.len())` large.
+fn draw_on(
+    root: &DrawingArea<BitMapBackend<'_>, Shift>,
+    panels: &[(Panel, Spectrum)],
+) -> Result<()> {
+    root.fill(&WHITE).map_err(plot_err)?;
+    for (i, (panel, spectrum)) in panels.iter().enumerate() {
+        draw_panel(root, i as i32 * PANEL_W as i32, panel, spectrum)?;
+    }
+    Ok(())
 }
 
 fn plot_err<E: std::fmt::Display>(e: E) -> anyhow::Error {
@@ -321,27 +410,15 @@ fn draw_panel(
     let px = |x: f64| l + ((x - x0) / (x1 - x0) * PLOT as f64).round() as i32;
     let py = |y: f64| b - ((y - y0) / (y1 - y0) * PLOT as f64).round() as i32;
     for &x in &xt {
-        draw_text(
-            root,
-            &tick_label(x, xstep),
-            (px(x), b + 16),
-            2,
-            Align::Center,
-            &INK,
-        )?;
+        let label = tick_label(x, xstep);
+        draw_text(root, &label, (px(x), b + 16), LABEL, Align::Center)?;
     }
     for &y in &yt {
-        draw_text(
-            root,
-            &tick_label(y, ystep),
-            (l - 8, py(y)),
-            2,
-            Align::Right,
-            &INK,
-        )?;
+        let label = tick_label(y, ystep);
+        draw_text(root, &label, (l - 8, py(y)), LABEL, Align::Right)?;
     }
-    draw_text(root, "Re", (l + PLOT / 2, b + 44), 2, Align::Center, &INK)?;
-    draw_text(root, "Im", (l - 8, t - 14), 2, Align::Right, &INK)?;
+    draw_text(root, "Re", (l + PLOT / 2, b + 44), LABEL, Align::Center)?;
+    draw_text(root, "Im", (l - 8, t - 14), LABEL, Align::Right)?;
 
     let title = format!(
         "dt={}  gamma={}  s={}  |W_h|={}",
@@ -350,7 +427,7 @@ fn draw_panel(
         num(panel.s),
         num(panel.norm)
     );
-    draw_text(root, &title, (l + PLOT / 2, 28), 3, Align::Center, &INK)?;
+    draw_text(root, &title, (l + PLOT / 2, 28), TITLE, Align::Center)?;
     let [lo, hi] = s.v6_bounds;
     let v6 = if lo > -1.0 && hi < 1.0 {
         "holds"
@@ -361,46 +438,42 @@ fn draw_panel(
         "rho(J)={:.3}  radius={:.3}  V.6 [{:.3}, {:.3}] {v6}",
         s.spectral_radius, s.radius, lo, hi
     );
-    draw_text(root, &facts, (l + PLOT / 2, 66), 2, Align::Center, &INK)?;
+    draw_text(root, &facts, (l + PLOT / 2, 66), LABEL, Align::Center)?;
 
-    // Legend, two rows under the axis title.
-    let row = |k: i32| b + 88 + k * (text_height(2) + 18);
+    // Legend, three rows under the axis title.
+    let row = |k: i32| b + 88 + k * LEGEND_ROW;
     let col = |k: i32| l + k * (PLOT / 2);
     legend_dot(root, (col(0), row(0)), 4, &EIG)?;
     draw_text(
         root,
         "eigenvalues",
         (col(0) + 14, row(0)),
-        2,
+        LABEL,
         Align::Left,
-        &INK,
     )?;
     legend_dot(root, (col(1), row(0)), 3, &CENTRE)?;
     draw_text(
         root,
         "centres gamma-dt P_i",
         (col(1) + 14, row(0)),
-        2,
+        LABEL,
         Align::Left,
-        &INK,
     )?;
     legend_dash(root, (col(0), row(1)), &UNIT)?;
     draw_text(
         root,
         "unit circle",
         (col(0) + 30, row(1)),
-        2,
+        LABEL,
         Align::Left,
-        &INK,
     )?;
     legend_dash(root, (col(1), row(1)), &CENTRE)?;
     draw_text(
         root,
         "V.6 bounds",
         (col(1) + 30, row(1)),
-        2,
+        LABEL,
         Align::Left,
-        &INK,
     )?;
     root.draw(&Circle::new((col(0) + 4, row(2)), 8, DISC.stroke_width(2)))
         .map_err(plot_err)?;
@@ -408,9 +481,8 @@ fn draw_panel(
         root,
         "Bauer-Fike discs (Theorem V.4)",
         (col(0) + 22, row(2)),
-        2,
+        LABEL,
         Align::Left,
-        &INK,
     )?;
     Ok(())
 }
@@ -491,6 +563,27 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_title_and_labels_are_drawn_in_the_embedded_font() {
+        let (w, h) = figure_size(1);
+        let mut rgb = vec![0u8; (w * h * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+            draw_on(&root, &[(PANELS[0], Spectrum::from_json(SAMPLE).unwrap())]).unwrap();
+            root.present().unwrap();
+        }
+        // Only text is drawn above the plot (the title and the facts line), so its dark pixels are letters.
+        let dark = |rows: std::ops::Range<u32>| {
+            rows.flat_map(|y| (0..w).map(move |x| ((y * w + x) * 3) as usize))
+                .filter(|&i| rgb[i..i + 3].iter().all(|&c| c < 128))
+                .count()
+        };
+        assert!(dark(0..(TOP as u32 - 10)) > 1000, "no text above the plot");
+        // The tick labels and the axis title under it.
+        let below = (TOP + PLOT) as u32 + 2;
+        assert!(dark(below..below + 60) > 200, "no labels under the plot");
     }
 
     #[test]

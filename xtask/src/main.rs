@@ -2,9 +2,12 @@
 //!
 //! Every command is printed before it runs, so a log shows exactly what was done.
 
+#![forbid(unsafe_code)]
+
 mod bench;
 mod fig6;
-mod font;
+#[cfg(test)]
+mod invariants;
 mod reproduce;
 
 use std::path::{Path, PathBuf};

@@ -5,28 +5,19 @@
 //! Markdown, CSV and LaTeX; `mf stability --eigs --json` for each Fig. 6 panel, drawn to `fig6_<panel>.png` and
 //! side by side to `fig6.png`.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use serde::{Serialize, Serializer};
 
 use crate::fig6::{self, Spectrum, PANELS};
 use crate::{data_dir, has_split, mf_binary, output, run_cmd};
 
-/// The paper's data sets, in the row order of its tables.
-pub const PAPER_DATASETS: [&str; 10] = [
-    "JapaneseVowels",
-    "SyntheticControl",
-    "ECG5000",
-    "GunPoint",
-    "Wafer",
-    "Epilepsy",
-    "Coffee",
-    "FloodModeling1",
-    "FloodModeling2",
-    "FloodModeling3",
-];
+/// The paper's data sets, in the row order of its tables (from the one list in `mf-paper`).
+fn paper_datasets() -> Vec<&'static str> {
+    mf_paper::dataset_names().collect()
+}
 
 /// The four models, in the column order of Table IV, as `mf` names them.
 pub const MODELS: [&str; 4] = ["esn", "mf-esn", "rnn", "mf-rnn"];
@@ -82,7 +73,7 @@ pub fn reproduce(root: &Path, args: &ReproduceArgs) -> Result<()> {
 
     let prefix = if args.quick { "quick-" } else { "" };
     let spec_path = args.results.join(format!("{prefix}spec.toml"));
-    let spec = spec_toml(&datasets, &models, args.seed, args.quick);
+    let spec = spec_toml(&datasets, &models, args.seed, args.quick)?;
     std::fs::write(&spec_path, &spec)
         .with_context(|| format!("could not write {}", spec_path.display()))?;
     eprintln!(
@@ -211,7 +202,7 @@ fn datasets(dir: &Path, given: &[String]) -> Result<Vec<String>> {
         }
         // The paper's sets first, in the order of its tables, then any others as given.
         let rank = |n: &String| {
-            PAPER_DATASETS
+            paper_datasets()
                 .iter()
                 .position(|p| p == n)
                 .unwrap_or(usize::MAX)
@@ -220,8 +211,8 @@ fn datasets(dir: &Path, given: &[String]) -> Result<Vec<String>> {
         given.sort_by_key(rank);
         return Ok(given);
     }
-    let (found, missing): (Vec<&str>, Vec<&str>) = PAPER_DATASETS
-        .iter()
+    let (found, missing): (Vec<&str>, Vec<&str>) = paper_datasets()
+        .into_iter()
         .partition(|name| has_split(dir, name, "TRAIN") && has_split(dir, name, "TEST"));
     if found.is_empty() {
         bail!(
@@ -278,45 +269,67 @@ const QUICK_GRIDS: [(&str, Grid); 4] = [
     ("rnn", &[("lr", &[0.001, 0.01])]),
 ];
 
+/// The experiment spec as `mf sweep` reads it, its keys serialised in field order.
+#[derive(Debug, Serialize)]
+struct SpecFile<'a> {
+    datasets: &'a [String],
+    models: &'a [&'a str],
+    seed: u64,
+    draws: usize,
+    trials: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_epochs: Option<usize>,
+    /// Model -> axis -> values. Axis order is the nesting order of the grid search, so these are tables in
+    /// the order written, which a `toml::Table` (sorted by key) would not keep.
+    #[serde(skip_serializing_if = "InOrder::is_empty")]
+    grid: InOrder<&'a str, InOrder<&'a str, &'a [f64]>>,
+}
+
+/// Key-value pairs serialised as a table whose keys keep this order.
+#[derive(Debug)]
+struct InOrder<K, V>(Vec<(K, V)>);
+
+impl<K, V> InOrder<K, V> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<K: Serialize, V: Serialize> Serialize for InOrder<K, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
 /// The experiment spec in the TOML `mf sweep` reads: the paper's protocol (grids of Table III, 5 draws, 5 trials,
 /// the models' own epoch limit) or the reduced `--quick` one.
-fn spec_toml(datasets: &[String], models: &[&str], seed: u64, quick: bool) -> String {
-    let list = |items: &mut dyn Iterator<Item = String>| {
-        items
-            .map(|s| format!("{s:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut s = String::new();
+fn spec_toml(datasets: &[String], models: &[&str], seed: u64, quick: bool) -> Result<String> {
     let what = if quick {
         "A reduced version of the paper's experiment (cargo xtask reproduce --quick)"
     } else {
         "The paper's experiment: Table III grids, 5 draws, 5 trials (cargo xtask reproduce)"
     };
-    let _ = writeln!(s, "# {what}");
-    let _ = writeln!(s, "datasets = [{}]", list(&mut datasets.iter().cloned()));
-    let _ = writeln!(
-        s,
-        "models = [{}]",
-        list(&mut models.iter().map(|m| m.to_string()))
-    );
-    let _ = writeln!(s, "seed = {seed}");
     let (draws, trials) = if quick { (2, 2) } else { (5, 5) };
-    let _ = writeln!(s, "draws = {draws}\ntrials = {trials}");
-    if quick {
-        let _ = writeln!(s, "max_epochs = 20");
-        for (model, axes) in QUICK_GRIDS {
-            if !models.contains(&model) {
-                continue;
-            }
-            let _ = writeln!(s, "\n[grid.{model}]");
-            for (name, values) in axes {
-                let values: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
-                let _ = writeln!(s, "{name} = [{}]", values.join(", "));
-            }
-        }
-    }
-    s
+    let grid = if quick {
+        QUICK_GRIDS
+            .iter()
+            .filter(|(model, _)| models.contains(model))
+            .map(|&(model, axes)| (model, InOrder(axes.to_vec())))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let spec = SpecFile {
+        datasets,
+        models,
+        seed,
+        draws,
+        trials,
+        max_epochs: quick.then_some(20),
+        grid: InOrder(grid),
+    };
+    let body = toml::to_string(&spec).context("could not write the spec as TOML")?;
+    Ok(format!("# {what}\n{body}"))
 }
 
 #[cfg(test)]
@@ -361,7 +374,7 @@ mod tests {
 
     #[test]
     fn the_full_spec_leaves_the_paper_grids_to_mf() {
-        let s = spec_toml(&["ECG5000".into(), "Coffee".into()], &MODELS, 3, false);
+        let s = spec_toml(&["ECG5000".into(), "Coffee".into()], &MODELS, 3, false).unwrap();
         assert!(s.contains("datasets = [\"ECG5000\", \"Coffee\"]\n"), "{s}");
         assert!(s.contains("models = [\"esn\", \"mf-esn\", \"rnn\", \"mf-rnn\"]\n"));
         assert!(s.contains("seed = 3\ndraws = 5\ntrials = 5\n"));
@@ -370,7 +383,7 @@ mod tests {
 
     #[test]
     fn the_quick_spec_has_small_grids_for_the_chosen_models_only() {
-        let s = spec_toml(&["GunPoint".into()], &["mf-esn", "rnn"], 0, true);
+        let s = spec_toml(&["GunPoint".into()], &["mf-esn", "rnn"], 0, true).unwrap();
         assert!(
             s.contains("draws = 2\ntrials = 2\nmax_epochs = 20\n"),
             "{s}"
@@ -380,19 +393,83 @@ mod tests {
         assert!(!s.contains("[grid.esn]") && !s.contains("[grid.mf-rnn]"));
     }
 
+    /// Each model's grid: its axes with their values.
+    type Grids = Vec<(String, Vec<(String, Vec<f64>)>)>;
+
+    /// The grids of a spec as `mf sweep` reads them: models and each model's axes in document order.
+    fn grids_as_written(text: &str) -> Grids {
+        let values: toml::Table = text.parse().unwrap();
+        let doc = toml::de::DeTable::parse(text).unwrap();
+        // Table keys iterate sorted; their spans give the order they were written in.
+        let keys_as_written = |t: &toml::de::DeTable<'_>| {
+            let mut keys: Vec<_> = t
+                .iter()
+                .map(|(k, _)| (k.span().start, k.get_ref().to_string()))
+                .collect();
+            keys.sort();
+            keys.into_iter().map(|(_, k)| k).collect::<Vec<_>>()
+        };
+        let Some((_, grids)) = doc.get_ref().iter().find(|(k, _)| k.get_ref() == "grid") else {
+            return Vec::new();
+        };
+        let toml::de::DeValue::Table(grids) = grids.get_ref() else {
+            panic!("`grid` is not a table");
+        };
+        keys_as_written(grids)
+            .into_iter()
+            .map(|model| {
+                let (_, axes) = grids.iter().find(|(k, _)| *k.get_ref() == model).unwrap();
+                let toml::de::DeValue::Table(axes) = axes.get_ref() else {
+                    panic!("grid.{model} is not a table");
+                };
+                let axes = keys_as_written(axes)
+                    .into_iter()
+                    .map(|axis| {
+                        let list = values["grid"][&model][&axis].as_array().unwrap();
+                        let list = list.iter().map(|v| v.as_float().unwrap()).collect();
+                        (axis, list)
+                    })
+                    .collect();
+                (model, axes)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_quick_spec_parses_back_to_the_same_grids_in_the_same_order() {
+        let s = spec_toml(&["GunPoint".into()], &MODELS, 7, true).unwrap();
+        let expected: Grids = QUICK_GRIDS
+            .iter()
+            .map(|(model, axes)| {
+                let axes = axes
+                    .iter()
+                    .map(|(axis, values)| (axis.to_string(), values.to_vec()))
+                    .collect();
+                (model.to_string(), axes)
+            })
+            .collect();
+        assert_eq!(grids_as_written(&s), expected, "{s}");
+        let top: toml::Table = s.parse().unwrap();
+        assert_eq!(top["datasets"].as_array().unwrap().len(), 1);
+        assert_eq!(top["seed"].as_integer(), Some(7));
+        assert!(
+            grids_as_written(&spec_toml(&["GunPoint".into()], &MODELS, 7, false).unwrap())
+                .is_empty()
+        );
+    }
+
     #[test]
     fn quick_grid_values_come_from_the_paper_grids() {
-        let paper: [(&str, &[f64]); 8] = [
-            ("omega", &[0.1, 1.0, 10.0]),
-            ("beta", &[0.0, 0.001, 0.1, 1.0]),
-            ("rho", &[0.8, 0.9, 0.95, 0.99]),
-            ("gamma", &[0.5, 0.8, 0.95, 1.0]),
-            ("s", &[1.0, 5.0]),
-            ("dt", &[0.1, 0.01, 0.001]),
-            ("alpha", &[0.1, 0.3, 0.5, 0.7, 1.0]),
-            ("lr", &[0.001, 0.01]),
-        ];
+        use mf_paper::Model;
         for (model, axes) in QUICK_GRIDS {
+            let m = match model {
+                "esn" => Model::Esn,
+                "mf-esn" => Model::MfEsn,
+                "rnn" => Model::Rnn,
+                "mf-rnn" => Model::MfRnn,
+                other => panic!("unknown model {other}"),
+            };
+            let paper = mf_paper::table_iii(m);
             for (name, values) in axes {
                 let (_, allowed) = paper.iter().find(|(n, _)| n == name).unwrap();
                 assert!(values.iter().all(|v| allowed.contains(v)), "{model}.{name}");

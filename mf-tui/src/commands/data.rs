@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mf_data::{find_split_file, paper_dataset, paper_datasets, Dataset, Shape, TaskKind};
 use serde::Serialize;
 
-use crate::tasks::{is_generated, load_dataset, GENERATED};
+use mf_lab::tasks::{is_generated, load_dataset, GENERATED};
 
 /// `mf data`: list, inspect, download and check data sets.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]

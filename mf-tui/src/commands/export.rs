@@ -21,12 +21,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use mf_core::{CellKind, Targets};
 use mf_esn::model::Prediction;
-use ndarray::{s, Array1, Array2, Array3};
+use ndarray::{s, Array1, Array2, Array3, ArrayBase, Data, Dimension};
+use ndarray_npy::WritableElement;
 use serde::Serialize;
 
-use super::run::{ModelArgs, ModelConfig};
-use crate::npy;
-use crate::tasks::{load_dataset, Part, Task};
+use super::run::ModelArgs;
+use mf_lab::tasks::{load_dataset, Part, Task};
 
 /// `mf export`: write a fitted MF-ESN or ESN as `.npy` files.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
@@ -43,9 +43,9 @@ struct ExportConfig<'a> {
     dataset: &'a str,
     model: &'a str,
     seed: u64,
-    config: &'a ModelConfig,
+    config: serde_json::Value,
     test_score: f64,
-    metric: crate::engine::Metric,
+    metric: mf_lab::Metric,
     files: Vec<String>,
 }
 
@@ -57,28 +57,32 @@ fn x_with_nan(part: &Part) -> Array3<f32> {
     x
 }
 
+/// Writes `a` to `dir/name` as `.npy` (format 1.0, little-endian on the usual hosts), always in C order: a
+/// Fortran-ordered array would otherwise be written with `fortran_order: True`, which NumPy reads correctly but
+/// readers written for C order (hardware mapping scripts) may not.
+fn write<S, D>(dir: &Path, name: &str, a: &ArrayBase<S, D>) -> anyhow::Result<()>
+where
+    S: Data,
+    S::Elem: WritableElement + Clone,
+    D: Dimension,
+{
+    let path = dir.join(name);
+    ndarray_npy::write_npy(&path, &a.as_standard_layout())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 fn write_y(dir: &Path, name: &str, t: &Targets) -> anyhow::Result<()> {
     match t {
         Targets::Classes { labels, .. } => {
-            let v: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
-            npy::write(&dir.join(name), &[v.len()], &v)
+            let labels: Array1<i64> = labels.iter().map(|&l| l as i64).collect();
+            write(dir, name, &labels)
         }
-        Targets::Values(v) => {
-            let col: Vec<f64> = v.column(0).to_vec();
-            npy::write(&dir.join(name), &[col.len()], &col)
-        }
+        Targets::Values(v) => write(dir, name, &v.column(0)),
     }
 }
 
-fn write_2d<T: npy::NpyElem>(dir: &Path, name: &str, a: &Array2<T>) -> anyhow::Result<()> {
-    let v: Vec<T> = a.iter().copied().collect();
-    npy::write(&dir.join(name), &[a.nrows(), a.ncols()], &v)
-}
-
-fn write_3d(dir: &Path, name: &str, a: &Array3<f32>) -> anyhow::Result<()> {
-    let (n, t, d) = a.dim();
-    let v: Vec<f32> = a.iter().copied().collect();
-    npy::write(&dir.join(name), &[n, t, d], &v)
+fn lengths(part: &Part) -> Array1<i64> {
+    part.seqs.lengths.iter().map(|&l| l as i64).collect()
 }
 
 /// The Jacobian of the MF cell at the last step of series 0 of `part`, in f64: the state before the last step
@@ -106,10 +110,9 @@ pub fn last_step_jacobian(
 pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let m = &args.model;
     let config = m.config()?;
-    let ModelConfig::Reservoir(rc) = &config else {
+    let Some(rc) = config.as_any().downcast_ref::<mf_esn::ReservoirConfig>() else {
         bail!(
-            "mf export writes reservoir models (mf-esn, esn); {} is trained end to end (its weights are saved by \
-             mf-rnn's TrainedRnn::save as safetensors)",
+            "mf export writes reservoir models (mf-esn, esn); {} is trained end to end",
             m.model.id()
         );
     };
@@ -127,28 +130,23 @@ pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>
     let dir = &args.out;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let w = fitted.weights();
-    write_2d(dir, "w_in.npy", &w.w_in)?;
-    write_2d(dir, "w_rec.npy", &w.w_rec)?;
-    npy::write(&dir.join("bias.npy"), &[w.bias.len()], &w.bias.to_vec())?;
-    write_3d(dir, "train_x.npy", &x_with_nan(&task.train))?;
-    write_3d(dir, "test_x.npy", &x_with_nan(test))?;
-    for (name, part) in [("train_len.npy", &task.train), ("test_len.npy", test)] {
-        let v: Vec<i64> = part.seqs.lengths.iter().map(|&l| l as i64).collect();
-        npy::write(&dir.join(name), &[v.len()], &v)?;
-    }
+    write(dir, "w_in.npy", &w.w_in)?;
+    write(dir, "w_rec.npy", &w.w_rec)?;
+    write(dir, "bias.npy", &w.bias)?;
+    write(dir, "train_x.npy", &x_with_nan(&task.train))?;
+    write(dir, "test_x.npy", &x_with_nan(test))?;
+    write(dir, "train_len.npy", &lengths(&task.train))?;
+    write(dir, "test_len.npy", &lengths(test))?;
     write_y(dir, "train_y.npy", &task.train.targets)?;
     write_y(dir, "test_y.npy", &test.targets)?;
-    write_2d(dir, "train_states.npy", fitted.train_states())?;
-    write_2d(dir, "test_states.npy", &test_states)?;
+    write(dir, "train_states.npy", fitted.train_states())?;
+    write(dir, "test_states.npy", &test_states)?;
     match pred {
         Prediction::Classes(c) => {
-            let v: Vec<i64> = c.iter().map(|&l| l as i64).collect();
-            npy::write(&dir.join("test_pred.npy"), &[v.len()], &v)?;
+            let c: Array1<i64> = c.iter().map(|&l| l as i64).collect();
+            write(dir, "test_pred.npy", &c)?;
         }
-        Prediction::Values(v) => {
-            let col: Vec<f64> = v.column(0).to_vec();
-            npy::write(&dir.join("test_pred.npy"), &[col.len()], &col)?;
-        }
+        Prediction::Values(v) => write(dir, "test_pred.npy", &v.column(0))?,
     }
     let mut files: Vec<String> = [
         "w_in",
@@ -169,7 +167,7 @@ pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>
     .collect();
     if let CellKind::Mf(cell) = &rc.cell {
         let j = last_step_jacobian(cell, &w.to_f64(), &task.train)?;
-        write_2d(dir, "jacobian.npy", &j)?;
+        write(dir, "jacobian.npy", &j)?;
         files.push("jacobian.npy".into());
     }
     files.push("config.json".into());
@@ -177,7 +175,7 @@ pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>
         dataset: &m.dataset,
         model: m.model.id(),
         seed: m.seed,
-        config: &config,
+        config: config.to_json(),
         test_score: score,
         metric: task.metric,
         files: files.clone(),
@@ -190,10 +188,15 @@ pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::ModelKind;
+    use mf_lab::ModelKind;
+    use ndarray::ArrayD;
 
-    fn read<T: npy::NpyElem>(dir: &Path, name: &str) -> (Vec<usize>, Vec<T>) {
-        npy::decode(&std::fs::read(dir.join(name)).unwrap()).unwrap()
+    fn read<T: ndarray_npy::ReadableElement + Copy>(
+        dir: &Path,
+        name: &str,
+    ) -> (Vec<usize>, Vec<T>) {
+        let a: ArrayD<T> = ndarray_npy::read_npy(dir.join(name)).unwrap();
+        (a.shape().to_vec(), a.iter().copied().collect())
     }
 
     #[test]
@@ -279,10 +282,10 @@ mod tests {
         assert_eq!(cfg["seed"], 5);
     }
 
-    #[test]
-    fn padding_is_nan_and_trainable_models_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().join("Var");
+    /// A two-series data set `Var` of unequal lengths in `dir`, and the arguments exporting `model` (4 units) fitted
+    /// on it to `dir/out`.
+    fn var_export_args(dir: &Path, model: ModelKind) -> ExportArgs {
+        let d = dir.join("Var");
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(
             d.join("Var_TRAIN.tsv"),
@@ -290,17 +293,23 @@ mod tests {
         )
         .unwrap();
         std::fs::write(d.join("Var_TEST.tsv"), "1\t0.1\t0.2\n2\t0.5\t0.4\t0.3\n").unwrap();
-        let out = dir.path().join("out");
-        let mut args = ExportArgs {
+        ExportArgs {
             model: ModelArgs {
-                model: ModelKind::Esn,
+                model,
                 dataset: "Var".into(),
                 preset: None,
                 set: vec![("n_units".into(), 4.0)],
                 seed: 1,
             },
-            out: out.clone(),
-        };
+            out: dir.join("out"),
+        }
+    }
+
+    #[test]
+    fn padding_is_nan_and_trainable_models_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = var_export_args(dir.path(), ModelKind::Esn);
+        let out = args.out.clone();
         let files = export(&args, dir.path()).unwrap();
         assert!(!files.iter().any(|f| f.ends_with("jacobian.npy")));
         let (s, x) = read::<f32>(&out, "test_x.npy");
@@ -313,5 +322,228 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("reservoir models"));
+    }
+
+    /// Arrays of the three exported element types in the layouts `write` meets: C order with a NaN, Fortran order
+    /// (a transpose) and a strided column view.
+    struct Known {
+        x: Array3<f32>,
+        fortran: Array2<f64>,
+        ints: Array1<i64>,
+        column_of: Array2<f64>,
+    }
+
+    impl Known {
+        fn new() -> Known {
+            let x = Array3::from_shape_fn((2, 3, 4), |(i, t, k)| {
+                if i == 0 && t == 2 {
+                    f32::NAN
+                } else {
+                    (i * 12 + t * 4 + k) as f32 * 0.1 - 1.0
+                }
+            });
+            let fortran =
+                Array2::from_shape_fn((3, 5), |(i, j)| (i as f64 + 1.0) / (j as f64 + 7.0))
+                    .reversed_axes();
+            assert!(!fortran.is_standard_layout());
+            Known {
+                x,
+                fortran,
+                ints: ndarray::array![-3, 0, 7, i64::MAX],
+                column_of: Array2::from_shape_fn((4, 2), |(i, j)| (i * 2 + j) as f64 / 3.0),
+            }
+        }
+
+        fn write(&self, dir: &Path) {
+            write(dir, "x.npy", &self.x).unwrap();
+            write(dir, "fortran.npy", &self.fortran).unwrap();
+            write(dir, "ints.npy", &self.ints).unwrap();
+            write(dir, "column.npy", &self.column_of.column(1)).unwrap();
+        }
+
+        /// `(file, descr, shape, element bits in C order)` of what `write` wrote.
+        fn expected(&self) -> Vec<(&'static str, &'static str, Vec<usize>, Vec<u64>)> {
+            vec![
+                (
+                    "x.npy",
+                    "<f4",
+                    vec![2, 3, 4],
+                    self.x.iter().map(|v| u64::from(v.to_bits())).collect(),
+                ),
+                (
+                    "fortran.npy",
+                    "<f8",
+                    vec![5, 3],
+                    self.fortran.iter().map(|v| v.to_bits()).collect(),
+                ),
+                (
+                    "ints.npy",
+                    "<i8",
+                    vec![4],
+                    self.ints.iter().map(|&v| v as u64).collect(),
+                ),
+                (
+                    "column.npy",
+                    "<f8",
+                    vec![4],
+                    self.column_of
+                        .column(1)
+                        .iter()
+                        .map(|v| v.to_bits())
+                        .collect(),
+                ),
+            ]
+        }
+    }
+
+    /// The `.npy` header of the file at `path` as text, checking the version 1.0 prelude and 64-byte alignment.
+    fn header(path: &Path) -> String {
+        let b = std::fs::read(path).unwrap();
+        assert_eq!(&b[..8], b"\x93NUMPY\x01\x00", "{}", path.display());
+        let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
+        assert_eq!((10 + hlen) % 64, 0, "{}", path.display());
+        String::from_utf8(b[10..10 + hlen].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn arrays_of_any_layout_round_trip_through_read_npy_in_c_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let k = Known::new();
+        k.write(d);
+        let x: Array3<f32> = ndarray_npy::read_npy(d.join("x.npy")).unwrap();
+        assert_eq!(x.dim(), (2, 3, 4));
+        assert!(x.iter().zip(&k.x).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(x[[0, 2, 1]].is_nan());
+        let f: Array2<f64> = ndarray_npy::read_npy(d.join("fortran.npy")).unwrap();
+        assert_eq!(f, k.fortran);
+        let n: Array1<i64> = ndarray_npy::read_npy(d.join("ints.npy")).unwrap();
+        assert_eq!(n, k.ints);
+        let c: Array1<f64> = ndarray_npy::read_npy(d.join("column.npy")).unwrap();
+        assert_eq!(c, k.column_of.column(1));
+        for (file, descr, shape, _) in k.expected() {
+            let h = header(&d.join(file));
+            assert!(h.contains(&format!("'descr': '{descr}'")), "{file}: {h}");
+            assert!(h.contains("'fortran_order': False"), "{file}: {h}");
+            let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+            assert!(h.contains(&dims.join(", ")), "{file}: {h}");
+        }
+        // The element type is checked on reading: an f32 file is no f64 array.
+        assert!(ndarray_npy::read_npy::<_, ArrayD<f64>>(d.join("x.npy")).is_err());
+    }
+
+    /// Loads every `.npy` file of `dir` with NumPy; per file: dtype string, shape, Fortran flag, format version and
+    /// the elements' bits in C order (floats reinterpreted as unsigned integers, so NaN and every digit compare).
+    const NUMPY_REPORT: &str = r#"
+import json, os, sys
+import numpy as np
+out = {}
+for name in sorted(os.listdir(sys.argv[1])):
+    if not name.endswith(".npy"):
+        continue
+    path = os.path.join(sys.argv[1], name)
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        _, fortran_order, _ = read_header(f)
+    a = np.load(path)
+    bits = np.ascontiguousarray(a).view("<u%d" % a.dtype.itemsize).ravel()
+    out[name] = {"descr": a.dtype.str, "shape": list(a.shape), "fortran_order": fortran_order,
+                 "version": list(version), "bits": [int(b) for b in bits]}
+print(json.dumps(out))
+"#;
+
+    fn numpy_available() -> bool {
+        std::process::Command::new("python3")
+            .args(["-c", "import numpy"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    fn numpy_report(dir: &Path) -> serde_json::Value {
+        let o = std::process::Command::new("python3")
+            .args(["-c", NUMPY_REPORT])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+
+    fn check_numpy(
+        report: &serde_json::Value,
+        file: &str,
+        descr: &str,
+        shape: &[usize],
+        bits: &[u64],
+    ) {
+        let r = &report[file];
+        assert_eq!(r["descr"], descr, "{file}");
+        assert_eq!(r["shape"], serde_json::json!(shape), "{file}");
+        assert_eq!(r["fortran_order"], false, "{file}");
+        assert_eq!(r["version"], serde_json::json!([1, 0]), "{file}");
+        assert_eq!(r["bits"], serde_json::json!(bits), "{file}");
+    }
+
+    #[test]
+    fn numpy_reads_the_written_arrays_with_their_types_shapes_and_values() {
+        if !numpy_available() {
+            eprintln!(
+                "skipping: `python3 -c 'import numpy'` failed (pip install numpy to run this test)"
+            );
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // Arrays known in memory, in every layout `write` meets.
+        let known = dir.path().join("known");
+        std::fs::create_dir_all(&known).unwrap();
+        let k = Known::new();
+        k.write(&known);
+        let report = numpy_report(&known);
+        for (file, descr, shape, bits) in k.expected() {
+            check_numpy(&report, file, descr, &shape, &bits);
+        }
+        // A real export: every file with its documented type and shape, and the values the Rust reader finds.
+        let args = var_export_args(dir.path(), ModelKind::MfEsn);
+        let files = export(&args, dir.path()).unwrap();
+        let report = numpy_report(&args.out);
+        let expected: [(&str, &str, &[usize]); 13] = [
+            ("w_in.npy", "<f4", &[1, 4]),
+            ("w_rec.npy", "<f4", &[4, 4]),
+            ("bias.npy", "<f4", &[4]),
+            ("train_x.npy", "<f4", &[2, 3, 1]),
+            ("test_x.npy", "<f4", &[2, 3, 1]),
+            ("train_len.npy", "<i8", &[2]),
+            ("test_len.npy", "<i8", &[2]),
+            ("train_y.npy", "<i8", &[2]),
+            ("test_y.npy", "<i8", &[2]),
+            ("train_states.npy", "<f4", &[2, 4]),
+            ("test_states.npy", "<f4", &[2, 4]),
+            ("test_pred.npy", "<i8", &[2]),
+            ("jacobian.npy", "<f8", &[4, 4]),
+        ];
+        assert_eq!(report.as_object().unwrap().len(), expected.len());
+        assert_eq!(files.len(), expected.len() + 1);
+        for (file, descr, shape) in expected {
+            let bits: Vec<u64> = match descr {
+                "<f4" => read::<f32>(&args.out, file)
+                    .1
+                    .iter()
+                    .map(|v| u64::from(v.to_bits()))
+                    .collect(),
+                "<f8" => read::<f64>(&args.out, file)
+                    .1
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect(),
+                _ => read::<i64>(&args.out, file)
+                    .1
+                    .iter()
+                    .map(|&v| v as u64)
+                    .collect(),
+            };
+            check_numpy(&report, file, descr, shape, &bits);
+        }
+        assert_eq!(report["test_len.npy"]["bits"], serde_json::json!([2, 3]));
     }
 }

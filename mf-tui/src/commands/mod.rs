@@ -1,5 +1,5 @@
 //! The headless commands of the `mf` binary that drive the models and data directly: `data`, `run`, `export`
-//! and `stability`. (`sweep`, `table`, `merge` and `slurm` are the engine's, in [`crate::engine::cmd`].)
+//! `stability`, and `sweep` (with `table`, `merge` and `slurm`), each over `mf-lab`.
 //!
 //! Each command has a clap argument struct and a function returning `anyhow::Result`; results go to stdout,
 //! progress and notes to stderr.
@@ -8,10 +8,11 @@ pub mod data;
 pub mod export;
 pub mod run;
 pub mod stability;
+pub mod sweep;
 
 use anyhow::{bail, Context};
 
-use crate::engine::Params;
+use mf_lab::Params;
 
 /// Parses one `--set key=value` argument.
 pub fn parse_set(s: &str) -> Result<(String, f64), String> {

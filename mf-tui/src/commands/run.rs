@@ -2,19 +2,13 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
-use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
-use mf_core::rng::derive_seed;
-use mf_esn::ReservoirConfig;
-use mf_rnn::{RnnConfig, TrainEvent};
-use serde::Serialize;
-
-use crate::engine::{paper, protocol, Metric, ModelKind};
-use crate::eval::{reservoir_config, reservoir_score, rnn_config, rnn_score, trial_split};
-use crate::tasks::{is_generated, load_dataset, Task};
+use mf_lab::job::{JobProgress, JobStep};
+use mf_lab::models::{CancelToken, Configured, TrialScore};
+pub use mf_lab::single::RunReport;
+use mf_lab::single::{run_trials_on_test, ModelRequest};
+use mf_lab::{Metric, ModelKind};
 
 /// Where a run's hyper-parameters start from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,55 +40,21 @@ pub struct ModelArgs {
     pub seed: u64,
 }
 
-/// The model configuration of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum ModelConfig {
-    /// MF-ESN or ESN.
-    Reservoir(ReservoirConfig),
-    /// MF-RNN or RNN.
-    Trained(RnnConfig),
-}
-
 impl ModelArgs {
-    /// The configuration: preset or defaults, then `--set`.
-    pub fn config(&self) -> anyhow::Result<ModelConfig> {
-        let params = super::params_of(&self.set)?;
-        let paper = self.preset == Some(Preset::Paper);
-        let missing = || {
-            anyhow::anyhow!(
-                "the paper has no {} preset for {} (it has: {})",
-                self.model,
-                self.dataset,
-                paper::DATASETS.join(", ")
-            )
-        };
-        Ok(match self.model {
-            ModelKind::MfEsn | ModelKind::Esn => {
-                let base = if paper {
-                    let p = match self.model {
-                        ModelKind::MfEsn => mf_esn::presets::mf_esn(&self.dataset),
-                        _ => mf_esn::presets::esn(&self.dataset),
-                    };
-                    Some(p.ok_or_else(missing)?)
-                } else {
-                    None
-                };
-                ModelConfig::Reservoir(reservoir_config(self.model, base, &params)?)
-            }
-            ModelKind::MfRnn | ModelKind::Rnn => {
-                let base = if paper {
-                    let p = match self.model {
-                        ModelKind::MfRnn => mf_rnn::presets::mf_rnn(&self.dataset),
-                        _ => mf_rnn::presets::rnn(&self.dataset),
-                    };
-                    Some(p.ok_or_else(missing)?)
-                } else {
-                    None
-                };
-                ModelConfig::Trained(rnn_config(self.model, base, &params)?)
-            }
+    /// The library's request: preset or defaults, then `--set`.
+    pub fn request(&self) -> anyhow::Result<ModelRequest> {
+        Ok(ModelRequest {
+            model: self.model,
+            dataset: self.dataset.clone(),
+            preset: self.preset == Some(Preset::Paper),
+            set: super::params_of(&self.set)?,
+            seed: self.seed,
         })
+    }
+
+    /// The checked configuration.
+    pub fn config(&self) -> anyhow::Result<Box<dyn Configured>> {
+        Ok(self.request()?.configure()?)
     }
 }
 
@@ -111,153 +71,57 @@ pub struct RunArgs {
     pub json: bool,
 }
 
-/// A published mean and standard deviation.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Published {
-    /// Mean over 5 runs.
-    pub mean: f64,
-    /// Standard deviation over 5 runs.
-    pub std: f64,
-}
-
-/// What `mf run` reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunReport {
-    /// Data set name.
-    pub dataset: String,
-    /// Model id (`mf-esn`, `esn`, `mf-rnn`, `rnn`).
-    pub model: String,
-    /// `accuracy` or `rmse`.
-    pub metric: Metric,
-    /// Mean test score over the trials.
-    pub mean: f64,
-    /// Population standard deviation of the test scores.
-    pub std: f64,
-    /// Test score of each trial.
-    pub per_trial: Vec<f64>,
-    /// Every hyper-parameter.
-    pub config: ModelConfig,
-    /// The run's seed.
-    pub seed: u64,
-    /// Seconds spent loading the data.
-    pub load_s: f64,
-    /// Seconds in all, loading included.
-    pub wall_s: f64,
-    /// The paper's Table IV entry, when there is one.
-    pub paper: Option<Published>,
-    /// Trainable models: epochs trained and the best epoch, per trial.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub epochs: Vec<(usize, usize)>,
-}
-
-/// Runs `args` on data from `data_dir`.
+/// Runs `args` on data from `data_dir`, showing each trial's progress on standard error: a progress bar on a
+/// terminal, and a line per finished trial unless `--json`.
 pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
-    if args.trials == 0 {
-        bail!("--trials must be at least 1");
-    }
-    let start = Instant::now();
-    let m = &args.model;
-    let config = m.config()?;
-    let ds = load_dataset(data_dir, &m.dataset)?;
-    let task = Task::from_dataset(&ds)?;
-    let load_s = start.elapsed().as_secs_f64();
-    let test = task.test()?;
+    let req = args.model.request()?;
     let terminal = std::io::stderr().is_terminal() && !args.json;
-    let mut scores = Vec::with_capacity(args.trials);
-    let mut epochs = Vec::new();
-    for i in 0..args.trials {
-        let seed = derive_seed(m.seed, i as u64);
-        let score = match &config {
-            ModelConfig::Reservoir(c) => reservoir_score(c, &task.train, test, seed),
-            ModelConfig::Trained(c) => {
-                let bar = if terminal {
-                    let b = ProgressBar::new(c.max_epochs as u64);
-                    b.set_style(
-                        ProgressStyle::with_template(
-                            "trial {prefix} epoch {pos} {msg} [{elapsed}]",
-                        )
-                        .expect("valid template"),
-                    );
-                    b.set_prefix(format!("{}/{}", i + 1, args.trials));
-                    b
-                } else {
-                    ProgressBar::hidden()
-                };
-                let (fit, val) = trial_split(&task, seed);
-                let mut on_epoch = |e: &TrainEvent| {
-                    bar.set_position(e.epoch as u64);
-                    bar.set_message(format!("loss {:.4} val {:.4}", e.train_loss, e.val_metric));
-                };
-                let r = rnn_score(
-                    c,
-                    &fit,
-                    &val,
-                    test,
-                    seed,
-                    &mut on_epoch,
-                    &AtomicBool::new(false),
-                );
-                bar.finish_and_clear();
-                r.map(|t| {
-                    epochs.push((t.epochs, t.best_epoch));
-                    t.score
-                })
-            }
+    let bar = if terminal {
+        let b = ProgressBar::new(0);
+        b.set_style(
+            ProgressStyle::with_template("trial {prefix} epoch {pos} {msg} [{elapsed}]")
+                .expect("valid template"),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let progress = |p: JobProgress| match p.step {
+        JobStep::Draw { index, of } => {
+            bar.set_prefix(format!("{index}/{of}"));
+            bar.set_position(0);
         }
-        .with_context(|| {
-            format!(
-                "{} on {}, trial {} (seed {seed})",
-                m.model,
-                m.dataset,
-                i + 1
-            )
-        })?;
-        if !score.is_finite() {
-            bail!(
-                "{} on {}, trial {}: the score is {score}",
-                m.model,
-                m.dataset,
-                i + 1
-            );
+        JobStep::Epoch {
+            epoch,
+            train_loss,
+            val_metric,
+            ..
+        } => {
+            bar.set_position(epoch as u64);
+            bar.set_message(format!("loss {train_loss:.4} val {val_metric:.4}"));
         }
-        if !args.json {
-            let trained = epochs
-                .last()
-                .filter(|_| epochs.len() == i + 1)
-                .map_or(String::new(), |(n, best)| {
-                    format!(" ({n} epochs, best {best})")
-                });
-            eprintln!(
-                "trial {}/{}: {} {score:.4}{trained}",
-                i + 1,
-                args.trials,
-                task.metric
-            );
+    };
+    let trials = args.trials;
+    let json = args.json;
+    let mut on_trial = |i: usize, metric: Metric, t: &TrialScore| {
+        if json {
+            return;
         }
-        scores.push(score);
-    }
-    let (mean, std) = (protocol::mean(&scores), protocol::pop_std(&scores));
-    Ok(RunReport {
-        dataset: m.dataset.clone(),
-        model: m.model.id().to_string(),
-        metric: task.metric,
-        mean,
-        std,
-        per_trial: scores,
-        config,
-        seed: m.seed,
-        load_s,
-        wall_s: start.elapsed().as_secs_f64(),
-        // A generated set follows a paper set's process but is other data: no published number applies.
-        paper: (!is_generated(&m.dataset))
-            .then(|| paper::table_iv(&m.dataset, m.model))
-            .flatten()
-            .map(|p| Published {
-                mean: p.mean,
-                std: p.std,
-            }),
-        epochs,
-    })
+        let trained = t.epochs.map_or(String::new(), |(n, best)| {
+            format!(" ({n} epochs, best {best})")
+        });
+        bar.suspend(|| eprintln!("trial {}/{trials}: {metric} {:.4}{trained}", i + 1, t.score));
+    };
+    let report = run_trials_on_test(
+        &req,
+        trials,
+        data_dir,
+        &progress,
+        &mut on_trial,
+        &CancelToken::new(),
+    );
+    bar.finish_and_clear();
+    Ok(report?)
 }
 
 /// Runs and prints (text or JSON).
@@ -287,77 +151,23 @@ pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    fn args(model: ModelKind, set: &[(&str, f64)], trials: usize) -> RunArgs {
-        RunArgs {
+    #[test]
+    fn the_command_reports_what_the_library_computes() {
+        let a = RunArgs {
             model: ModelArgs {
-                model,
+                model: ModelKind::Rnn,
                 dataset: "synthetic-control".into(),
                 preset: None,
-                set: set.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                set: vec![("n_units".into(), 8.0), ("max_epochs".into(), 2.0)],
                 seed: 11,
             },
-            trials,
+            trials: 1,
             json: true,
-        }
-    }
-
-    #[test]
-    fn runs_are_reproducible_and_match_mf_esn_trials() {
-        let a = args(ModelKind::MfEsn, &[("n_units", 40.0)], 2);
-        let r = run(&a, Path::new("/nonexistent")).unwrap();
-        assert_eq!(r.per_trial.len(), 2);
-        assert_eq!(
-            run(&a, Path::new("/nonexistent")).unwrap().per_trial,
-            r.per_trial
-        );
-        // mf-esn's own trial runner, with the same seeds, is an independent path to the same numbers.
-        let ds = load_dataset(Path::new("."), "synthetic-control").unwrap();
-        let task = Task::from_dataset(&ds).unwrap();
-        let ModelConfig::Reservoir(c) = &r.config else {
-            panic!("reservoir config expected")
         };
-        let t = mf_esn::run_trials(
-            c,
-            &task.train.seqs,
-            &task.train.targets,
-            &task.test().unwrap().seqs,
-            &task.test().unwrap().targets,
-            2,
-            11,
-        )
-        .unwrap();
-        assert_eq!(t.per_trial, r.per_trial);
-        assert!((t.mean - r.mean).abs() < 1e-12 && (t.std - r.std).abs() < 1e-12);
-        // Control charts are easy for a reservoir: well above the 1/6 of chance.
-        assert!(r.mean > 0.6, "{}", r.mean);
-        assert_eq!(r.paper, None);
-    }
-
-    #[test]
-    fn presets_come_from_the_paper_and_set_overrides_them() {
-        let mut a = args(ModelKind::Esn, &[("alpha", 0.5)], 1);
-        a.model.dataset = "ECG5000".into();
-        a.model.preset = Some(Preset::Paper);
-        let ModelConfig::Reservoir(c) = a.model.config().unwrap() else {
-            panic!()
-        };
-        let p = mf_esn::presets::esn("ECG5000").unwrap();
-        assert_eq!((c.omega, c.beta, c.rho), (p.omega, p.beta, p.rho));
-        assert_eq!(c.cell, mf_core::CellKind::LeakyEsn { alpha: 0.5 });
-        a.model.dataset = "synthetic-control".into();
-        let e = a.model.config().unwrap_err().to_string();
-        assert!(e.contains("no ESN preset"), "{e}");
-    }
-
-    #[test]
-    fn trainable_models_run_through_the_same_command() {
-        let a = args(ModelKind::Rnn, &[("n_units", 8.0), ("max_epochs", 2.0)], 1);
         let r = run(&a, Path::new("/nonexistent")).unwrap();
         assert_eq!(r.metric, Metric::Accuracy);
         assert!((0.0..=1.0).contains(&r.mean));
-        let ModelConfig::Trained(c) = &r.config else {
-            panic!()
-        };
-        assert_eq!(c.max_epochs, 2);
+        assert_eq!(r.config["max_epochs"], 2);
+        assert_eq!(r.epochs.len(), 1);
     }
 }

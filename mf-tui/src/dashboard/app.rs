@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::engine::table::{Format, ResultTable};
-use crate::engine::{
-    paper, select, validation_jobs, Counts, Event, Grid, Job, JobKey, Metric, ModelKind, Outcome,
+use mf_lab::table::{Format, ResultTable};
+use mf_lab::{
+    select, validation_jobs, Counts, Event, Job, JobKey, JobStep, Metric, ModelKind, Outcome,
     Record, RunSummary, SelectionState, Spec, Stage,
 };
 
@@ -656,37 +656,12 @@ impl App {
             None => ModelKind::TABLE_ORDER.to_vec(),
         };
         let preset = Preset::ALL[form.preset];
-        let mut spec = Spec::new(datasets.clone());
-        spec.models = models.clone();
-        match preset {
-            Preset::PaperGrid => {}
-            Preset::Quick => {
-                for &m in &models {
-                    let axes = match m {
-                        ModelKind::Esn => vec![("alpha".to_string(), vec![0.5, 1.0])],
-                        ModelKind::MfEsn => vec![("dt".to_string(), vec![0.1, 0.01])],
-                        ModelKind::MfRnn | ModelKind::Rnn => {
-                            vec![("lr".to_string(), vec![0.001, 0.01])]
-                        }
-                    };
-                    spec.grid
-                        .insert(m, Grid::new(axes).map_err(|e| e.to_string())?);
-                }
-            }
-            Preset::PaperPreset => {
-                if datasets.len() != 1 {
-                    return Err("the paper preset needs one data set".into());
-                }
-                for &m in &models {
-                    let params = paper::selected(&datasets[0], m).ok_or_else(|| {
-                        format!("the paper gives no {m} preset for {}", datasets[0])
-                    })?;
-                    let axes = params.into_iter().map(|(k, v)| (k, vec![v])).collect();
-                    spec.grid
-                        .insert(m, Grid::new(axes).map_err(|e| e.to_string())?);
-                }
-            }
+        let spec = match preset {
+            Preset::PaperGrid => Spec::paper_grid(datasets, models),
+            Preset::Quick => Spec::quick(datasets, models),
+            Preset::PaperPreset => Spec::paper_preset(datasets, models),
         }
+        .map_err(|e| e.to_string())?;
         let d = form
             .dataset
             .and_then(|i| self.datasets.get(i))
@@ -864,22 +839,24 @@ fn on_event(app: &mut App, run: RunId, event: Event) {
             entry.follow = Some(key);
         }
         Event::Progress { key, progress } => {
-            let step = entry
-                .curves
-                .get(&key)
-                .map_or(0, |c| c.loss.len().max(c.val.len()));
-            let (loss, val, epoch) = parse_note(&progress.message);
-            let x = epoch.unwrap_or(step as f64);
-            let curves = entry.curves.entry(key.clone()).or_default();
-            if let Some(l) = loss {
-                curves.loss.push((x, l));
-            }
-            if let Some(v) = val {
-                curves.val.push((x, v));
+            if let JobStep::Epoch {
+                epoch,
+                train_loss,
+                val_metric,
+                ..
+            } = progress.step
+            {
+                let curves = entry.curves.entry(key.clone()).or_default();
+                if train_loss.is_finite() {
+                    curves.loss.push((epoch as f64, train_loss));
+                }
+                if val_metric.is_finite() {
+                    curves.val.push((epoch as f64, val_metric));
+                }
             }
             if let Some(row) = entry.jobs.get_mut(&key) {
                 row.fraction = progress.fraction.clamp(0.0, 1.0);
-                row.note = progress.message;
+                row.note = progress.step.to_string();
             }
         }
         Event::Finished { record, counts } => {
@@ -938,29 +915,6 @@ fn on_event(app: &mut App, run: RunId, event: Event) {
     if let Some(s) = status {
         app.status = s;
     }
-}
-
-/// Reads `loss=<x>`, `val=<x>` and `epoch <n>` / `epoch=<n>` from a progress note.
-fn parse_note(note: &str) -> (Option<f64>, Option<f64>, Option<f64>) {
-    let mut loss = None;
-    let mut val = None;
-    let mut epoch = None;
-    let mut words = note.split_whitespace().peekable();
-    while let Some(w) = words.next() {
-        let w = w.trim_end_matches(',');
-        if let Some((k, v)) = w.split_once('=') {
-            let v = v.parse::<f64>().ok().filter(|v| v.is_finite());
-            match k {
-                "loss" => loss = v,
-                "val" => val = v,
-                "epoch" => epoch = v,
-                _ => {}
-            }
-        } else if w == "epoch" {
-            epoch = words.peek().and_then(|n| n.split('/').next()?.parse().ok());
-        }
-    }
-    (loss, val, epoch)
 }
 
 fn on_key(app: &mut App, key: Key) -> Vec<Effect> {
@@ -1084,7 +1038,8 @@ fn queue_key(app: &mut App, key: Key) -> Vec<Effect> {
         },
         Key::Char('c') => match current {
             Some((id, s)) if s.is_active() => {
-                app.status = "cancelling: running jobs finish and are stored".into();
+                app.status =
+                    "cancelling: running jobs stop and run again when the sweep is resumed".into();
                 vec![Effect::Cancel(id)]
             }
             Some((id, RunState::Queued)) => {
@@ -1261,16 +1216,6 @@ fn round2(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn progress_notes_yield_loss_validation_and_epoch() {
-        assert_eq!(
-            parse_note("epoch 140/500 loss=0.25 val=0.9"),
-            (Some(0.25), Some(0.9), Some(140.0))
-        );
-        assert_eq!(parse_note("draw 2/5"), (None, None, None));
-        assert_eq!(parse_note("loss=NaN"), (None, None, None));
-    }
 
     #[test]
     fn sort_key_cycles_through_every_model_and_back() {

@@ -65,7 +65,7 @@ impl Default for StabilityParams {
     }
 }
 
-/// What the stability analysis of one configuration found (SPEC section 6).
+/// What the stability analysis of one configuration found (paper Sec. V, Fig. 6).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StabilityPicture {
     /// Jacobian eigenvalues as `(re, im)`.

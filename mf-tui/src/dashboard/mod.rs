@@ -3,14 +3,14 @@
 //! # Structure
 //!
 //! - [`App`] is the whole state; [`view`] draws it and is a pure function of it.
-//! - Keys, clock ticks and background notifications (engine [`crate::engine::Event`]s, loaded specs, computed
+//! - Keys, clock ticks and background notifications (engine [`mf_lab::Event`]s, loaded specs, computed
 //!   pictures) are [`Action`]s; [`update`] applies one and does no I/O, returning [`Effect`]s.
-//! - [`Runtime`] performs effects: sweeps run on worker threads through [`crate::engine::run()`] and report
+//! - [`Runtime`] performs effects: sweeps run on worker threads through [`mf_lab::run()`] and report
 //!   through a channel; [`run_dashboard`] owns the terminal.
 //!
 //! # Entry point
 //!
-//! The binary builds a [`DashboardConfig`] with the results directory, an [`crate::engine::Evaluator`], the
+//! The binary builds a [`DashboardConfig`] with the results directory, an [`mf_lab::Evaluator`], the
 //! data set catalog as [`DatasetSummary`] values, and optionally a [`ReservoirTrace`] and a
 //! [`StabilityAnalyzer`] (default: [`Fig6Stability`], the paper's Fig. 6 setting over mf-core), then calls
 //! [`run_dashboard`].

@@ -17,7 +17,7 @@ use ratatui::crossterm::terminal::{
 };
 use ratatui::Terminal;
 
-use crate::engine::{open_spec_store, read_store, run, Control, Evaluator, RunOptions, Spec};
+use mf_lab::{open_spec_store, read_store, run, Control, Evaluator, RunOptions, Spec};
 
 use super::app::{update, Action, App, Effect, Key, RunId, StoredSweep};
 use super::data::{DatasetSummary, Fig6Stability, ReservoirTrace, StabilityAnalyzer};
@@ -25,7 +25,7 @@ use super::view::view;
 
 /// Everything the dashboard needs from its caller.
 pub struct DashboardConfig {
-    /// Where results are stored: `<results_dir>/<spec hash>/store.jsonl` (see [`crate::engine`]). Sweeps
+    /// Where results are stored: `<results_dir>/<spec hash>/store.jsonl` (see [`mf_lab`]). Sweeps
     /// found there are shown at start-up and unfinished ones offered for resumption.
     pub results_dir: PathBuf,
     /// Trains and scores models for every job.

@@ -12,7 +12,7 @@ use ratatui::widgets::{
 };
 use ratatui::Frame;
 
-use crate::engine::{Metric, ModelKind};
+use mf_lab::{Metric, ModelKind};
 
 use super::app::{App, JobState, Popup, Preset, RunState, SortKey, Tab};
 
@@ -213,8 +213,8 @@ fn queue(app: &App, frame: &mut Frame, area: Rect) {
         Row::new(vec![
             Cell::from(state).style(style),
             Cell::from(match k.stage {
-                crate::engine::Stage::Validation => "val",
-                crate::engine::Stage::Final => "final",
+                mf_lab::Stage::Validation => "val",
+                mf_lab::Stage::Final => "final",
             }),
             Cell::from(k.dataset.clone()),
             Cell::from(k.model.to_string()),
@@ -425,7 +425,7 @@ fn results(app: &App, frame: &mut Frame, area: Rect) {
         SortKey::Paper => {}
         SortKey::Name => rows.sort_by(|a, b| a.dataset.cmp(&b.dataset)),
         SortKey::Model(m) => rows.sort_by(|a, b| {
-            let key = |r: &crate::engine::table::Row| {
+            let key = |r: &mf_lab::table::Row| {
                 let higher = r.metric.is_none_or(|m| m.higher_is_better());
                 r.cells
                     .iter()

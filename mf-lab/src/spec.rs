@@ -19,277 +19,16 @@
 //! names the directory holding its results.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 
-use serde::de::{MapAccess, Visitor};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::EngineError;
+use crate::LabError;
 
-/// Hyper-parameters of one configuration, by name (`omega`, `beta`, `rho`, `gamma`, `s`, `dt`, `alpha`, `lr`).
-pub type Params = BTreeMap<String, f64>;
-
-/// The four model families of the paper (Sec. VI).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum ModelKind {
-    /// Memristive-friendly echo state network (untrained reservoir, ridge readout).
-    #[serde(rename = "mf-esn")]
-    MfEsn,
-    /// Leaky echo state network baseline.
-    #[serde(rename = "esn")]
-    Esn,
-    /// Memristive-friendly recurrent network trained end to end.
-    #[serde(rename = "mf-rnn")]
-    MfRnn,
-    /// Fully trained tanh recurrent network baseline.
-    #[serde(rename = "rnn")]
-    Rnn,
-}
-
-impl ModelKind {
-    /// All models, in the column order of the paper's Table IV (ESN, MF-ESN, RNN, MF-RNN).
-    pub const TABLE_ORDER: [ModelKind; 4] = [
-        ModelKind::Esn,
-        ModelKind::MfEsn,
-        ModelKind::Rnn,
-        ModelKind::MfRnn,
-    ];
-
-    /// The name used in specs, store keys and on the command line (`mf-esn`, `esn`, `mf-rnn`, `rnn`).
-    pub fn id(self) -> &'static str {
-        match self {
-            ModelKind::MfEsn => "mf-esn",
-            ModelKind::Esn => "esn",
-            ModelKind::MfRnn => "mf-rnn",
-            ModelKind::Rnn => "rnn",
-        }
-    }
-
-    /// True for the untrained-reservoir models, whose validation score is a mean over several draws.
-    pub fn is_reservoir(self) -> bool {
-        matches!(self, ModelKind::MfEsn | ModelKind::Esn)
-    }
-
-    /// The paper's grid for this model (Table III), in the nesting order of the grid search.
-    pub fn paper_grid(self) -> Grid {
-        let g = |axes: &[(&str, &[f64])]| {
-            Grid::new(
-                axes.iter()
-                    .map(|(n, v)| (n.to_string(), v.to_vec()))
-                    .collect(),
-            )
-            .expect("the paper's grids are valid")
-        };
-        match self {
-            ModelKind::MfEsn => g(&[
-                ("omega", &[0.1, 1.0, 10.0]),
-                ("beta", &[0.0, 0.001, 0.1, 1.0]),
-                ("rho", &[0.8, 0.9, 0.95, 0.99]),
-                ("gamma", &[0.5, 0.8, 0.95, 1.0]),
-                ("s", &[1.0, 5.0]),
-                ("dt", &[0.1, 0.01, 0.001]),
-            ]),
-            ModelKind::Esn => g(&[
-                ("omega", &[0.1, 1.0, 10.0]),
-                ("beta", &[0.0, 0.001, 0.1, 1.0]),
-                ("rho", &[0.8, 0.9, 0.95, 0.99]),
-                ("alpha", &[0.1, 0.3, 0.5, 0.7, 1.0]),
-            ]),
-            ModelKind::MfRnn => g(&[
-                ("lr", &[0.001, 0.01]),
-                ("gamma", &[0.5, 0.8, 0.95, 1.0]),
-                ("s", &[1.0, 5.0]),
-                ("dt", &[0.001, 0.01, 0.1]),
-            ]),
-            ModelKind::Rnn => g(&[("lr", &[0.001, 0.01])]),
-        }
-    }
-}
-
-impl fmt::Display for ModelKind {
-    /// The paper's name: `MF-ESN`, `ESN`, `MF-RNN`, `RNN`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ModelKind::MfEsn => "MF-ESN",
-            ModelKind::Esn => "ESN",
-            ModelKind::MfRnn => "MF-RNN",
-            ModelKind::Rnn => "RNN",
-        })
-    }
-}
-
-impl FromStr for ModelKind {
-    type Err = EngineError;
-
-    /// Accepts the spec names (`mf-esn`) and the paper's names (`MF-ESN`), case-insensitively.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().replace('_', "-").as_str() {
-            "mf-esn" | "mfesn" => Ok(ModelKind::MfEsn),
-            "esn" => Ok(ModelKind::Esn),
-            "mf-rnn" | "mfrnn" => Ok(ModelKind::MfRnn),
-            "rnn" => Ok(ModelKind::Rnn),
-            _ => Err(EngineError::UnknownModel(s.to_string())),
-        }
-    }
-}
-
-/// How a job is scored: accuracy for classification, RMSE for regression (paper Sec. VI).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Metric {
-    /// Fraction of correctly classified series; higher is better.
-    Accuracy,
-    /// Root mean squared error; lower is better.
-    Rmse,
-}
-
-impl Metric {
-    /// Whether larger scores are better (true for accuracy, false for RMSE).
-    pub fn higher_is_better(self) -> bool {
-        matches!(self, Metric::Accuracy)
-    }
-
-    /// Whether `a` is strictly better than `b`. A NaN is never better than anything, and any number is better
-    /// than NaN, so a configuration whose score is not finite is never selected over one that is.
-    pub fn strictly_better(self, a: f64, b: f64) -> bool {
-        if a.is_nan() {
-            return false;
-        }
-        if b.is_nan() {
-            return true;
-        }
-        if self.higher_is_better() {
-            a > b
-        } else {
-            a < b
-        }
-    }
-
-    /// The arrow used by the paper's tables: up for accuracy, down for RMSE.
-    pub fn arrow(self) -> &'static str {
-        if self.higher_is_better() {
-            "↑"
-        } else {
-            "↓"
-        }
-    }
-}
-
-impl fmt::Display for Metric {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Metric::Accuracy => "acc",
-            Metric::Rmse => "RMSE",
-        })
-    }
-}
-
-/// A hyper-parameter grid: named axes, each with its list of values, in nesting order (the first axis is the
-/// outermost loop, the last varies fastest). The order is the order written in the spec and decides ties in
-/// model selection, so it is kept as a list of pairs, never sorted.
-///
-/// In TOML a grid is a table `name = [values...]`; its keys are read in document order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Grid {
-    axes: Vec<(String, Vec<f64>)>,
-}
-
-impl Grid {
-    /// A grid from its axes; fails on an empty axis, a repeated name or a non-finite value.
-    pub fn new(axes: Vec<(String, Vec<f64>)>) -> Result<Self, EngineError> {
-        for (i, (name, values)) in axes.iter().enumerate() {
-            if values.is_empty() {
-                return Err(EngineError::InvalidSpec(format!(
-                    "grid axis `{name}` has no values"
-                )));
-            }
-            if let Some(v) = values.iter().find(|v| !v.is_finite()) {
-                return Err(EngineError::InvalidSpec(format!(
-                    "grid axis `{name}` has the non-finite value {v}"
-                )));
-            }
-            if axes[..i].iter().any(|(n, _)| n == name) {
-                return Err(EngineError::InvalidSpec(format!(
-                    "grid axis `{name}` appears twice"
-                )));
-            }
-        }
-        Ok(Grid { axes })
-    }
-
-    /// The axes, in nesting order.
-    pub fn axes(&self) -> &[(String, Vec<f64>)] {
-        &self.axes
-    }
-
-    /// The number of configurations (product of the axis lengths; 1 for a grid without axes).
-    pub fn len(&self) -> usize {
-        self.axes.iter().map(|(_, v)| v.len()).product()
-    }
-
-    /// Whether the grid has no configuration (never true for a grid built by [`Grid::new`]).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Configuration number `index` in grid order (first axis outermost), or None past the end.
-    pub fn config(&self, index: usize) -> Option<Params> {
-        if index >= self.len() {
-            return None;
-        }
-        let mut rest = index;
-        let mut params = Params::new();
-        for (name, values) in self.axes.iter().rev() {
-            params.insert(name.clone(), values[rest % values.len()]);
-            rest /= values.len();
-        }
-        Some(params)
-    }
-
-    /// All configurations in grid order.
-    pub fn configs(&self) -> impl Iterator<Item = Params> + '_ {
-        (0..self.len()).map(|i| self.config(i).expect("index in range"))
-    }
-
-    /// The index of the configuration equal to `params`, if the grid contains it.
-    pub fn index_of(&self, params: &Params) -> Option<usize> {
-        (0..self.len()).find(|&i| self.config(i).as_ref() == Some(params))
-    }
-}
-
-impl Serialize for Grid {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.axes.len()))?;
-        for (name, values) in &self.axes {
-            map.serialize_entry(name, values)?;
-        }
-        map.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for Grid {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct GridVisitor;
-        impl<'de> Visitor<'de> for GridVisitor {
-            type Value = Grid;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a table of hyper-parameter names to lists of values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Grid, A::Error> {
-                let mut axes = Vec::new();
-                while let Some((name, values)) = map.next_entry::<String, Vec<f64>>()? {
-                    axes.push((name, values));
-                }
-                Grid::new(axes).map_err(serde::de::Error::custom)
-            }
-        }
-        deserializer.deserialize_map(GridVisitor)
-    }
-}
+pub use crate::grid::{Grid, Params};
+pub use crate::metric::Metric;
+pub use crate::models::ModelKind;
 
 fn default_models() -> Vec<ModelKind> {
     ModelKind::TABLE_ORDER.to_vec()
@@ -361,20 +100,15 @@ impl Spec {
     /// The paper's experiment (Table IV): its ten data sets, all four models, Table III grids, 5 draws and
     /// 5 trials, with seed `seed`.
     pub fn paper(seed: u64) -> Self {
-        let mut s = Spec::new(
-            super::paper::DATASETS
-                .iter()
-                .map(|d| d.to_string())
-                .collect(),
-        );
+        let mut s = Spec::new(mf_paper::dataset_names().map(str::to_string).collect());
         s.seed = seed;
         s
     }
 
     /// Parses and checks a TOML spec.
-    pub fn from_toml(text: &str) -> Result<Self, EngineError> {
+    pub fn from_toml(text: &str) -> Result<Self, LabError> {
         let mut spec: Spec =
-            toml::from_str(text).map_err(|e| EngineError::InvalidSpec(e.to_string()))?;
+            toml::from_str(text).map_err(|e| LabError::InvalidSpec(e.to_string()))?;
         spec.order_axes_as_written(text);
         spec.check()?;
         Ok(spec)
@@ -415,11 +149,11 @@ impl Spec {
     }
 
     /// Reads, parses and checks a TOML spec file.
-    pub fn load(path: &Path) -> Result<Self, EngineError> {
-        let text = std::fs::read_to_string(path).map_err(|e| EngineError::io(path, e))?;
+    pub fn load(path: &Path) -> Result<Self, LabError> {
+        let text = std::fs::read_to_string(path).map_err(|e| LabError::io(path, e))?;
         Self::from_toml(&text).map_err(|e| match e {
-            EngineError::InvalidSpec(msg) => {
-                EngineError::InvalidSpec(format!("{}: {msg}", path.display()))
+            LabError::InvalidSpec(msg) => {
+                LabError::InvalidSpec(format!("{}: {msg}", path.display()))
             }
             other => other,
         })
@@ -427,8 +161,8 @@ impl Spec {
 
     /// Checks the values: non-empty distinct data sets and models, at least one draw and trial,
     /// `0 < val_fraction < 1`, at least one unit, and grids only for listed models.
-    pub fn check(&self) -> Result<(), EngineError> {
-        let bad = |m: String| Err(EngineError::InvalidSpec(m));
+    pub fn check(&self) -> Result<(), LabError> {
+        let bad = |m: String| Err(LabError::InvalidSpec(m));
         if self.datasets.is_empty() {
             return bad("no data sets".into());
         }
@@ -469,7 +203,83 @@ impl Spec {
         if self.max_epochs == Some(0) {
             return bad("max_epochs must be at least 1".into());
         }
+        for (&model, grid) in &self.grid {
+            self.check_grid(model, grid)?;
+        }
         Ok(())
+    }
+
+    /// Every axis of `grid` must be a hyper-parameter of `model`, and every configuration of it, with the
+    /// spec's `n_units` and `max_epochs`, a configuration the model accepts: a typo fails here, before any job
+    /// runs or anything is written.
+    fn check_grid(&self, model: ModelKind, grid: &Grid) -> Result<(), LabError> {
+        let known = model.model().param_names();
+        if let Some((name, _)) = grid
+            .axes()
+            .iter()
+            .find(|(n, _)| !known.contains(&n.as_str()))
+        {
+            return Err(LabError::InvalidSpec(format!(
+                "[grid.{}] has the key `{name}`, which is not a hyper-parameter of {} (it has: {})",
+                model.id(),
+                model,
+                known.join(", ")
+            )));
+        }
+        for params in grid.configs() {
+            let mut p = params.clone();
+            p.entry("n_units".into()).or_insert(self.n_units as f64);
+            if let (Some(e), false) = (self.max_epochs, model.is_reservoir()) {
+                p.insert("max_epochs".into(), e as f64);
+            }
+            model.model().configure(&p).map_err(|e| {
+                let values: Vec<String> =
+                    params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                LabError::InvalidSpec(format!("[grid.{}] {}: {e}", model.id(), values.join(", ")))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A spec over `datasets` and `models` searching the paper's Table III grids.
+    pub fn paper_grid(datasets: Vec<String>, models: Vec<ModelKind>) -> Result<Self, LabError> {
+        let mut spec = Spec::new(datasets);
+        spec.models = models;
+        spec.check()?;
+        Ok(spec)
+    }
+
+    /// A quick look: each model over its small [`crate::models::Model::quick_grid`].
+    pub fn quick(datasets: Vec<String>, models: Vec<ModelKind>) -> Result<Self, LabError> {
+        let mut spec = Spec::new(datasets);
+        for &m in &models {
+            spec.grid.insert(m, m.model().quick_grid());
+        }
+        spec.models = models;
+        spec.check()?;
+        Ok(spec)
+    }
+
+    /// The paper's selected configuration (Tables V-VIII) of each model on one data set, as a one-point grid.
+    pub fn paper_preset(datasets: Vec<String>, models: Vec<ModelKind>) -> Result<Self, LabError> {
+        let [dataset] = &datasets[..] else {
+            return Err(LabError::InvalidSpec(
+                "the paper preset needs one data set".into(),
+            ));
+        };
+        let mut spec = Spec::new(datasets.clone());
+        for &m in &models {
+            let params = m.model().preset(dataset).ok_or_else(|| {
+                LabError::InvalidSpec(format!("the paper gives no {m} preset for {dataset}"))
+            })?;
+            spec.grid.insert(
+                m,
+                Grid::new(params.into_iter().map(|(k, v)| (k, vec![v])).collect())?,
+            );
+        }
+        spec.models = models;
+        spec.check()?;
+        Ok(spec)
     }
 
     /// The grid searched for `model`: the spec's override, or the paper's Table III grid.
@@ -638,6 +448,39 @@ mod tests {
         assert!(!Metric::Rmse.strictly_better(0.2, 0.1));
         assert!(!Metric::Rmse.strictly_better(f64::NAN, 0.2));
         assert!(Metric::Accuracy.strictly_better(0.0, f64::NAN));
+    }
+
+    #[test]
+    fn a_misspelled_grid_key_is_refused_naming_it_and_the_accepted_keys() {
+        let e = Spec::from_toml(
+            "datasets = [\"a\"]\nmodels = [\"mf-esn\"]\n[grid.mf-esn]\nrhoo = [0.9]",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`rhoo`") && e.contains("omega, beta, rho"),
+            "{e}"
+        );
+        let e =
+            Spec::from_toml("datasets = [\"a\"]\nmodels = [\"esn\"]\n[grid.esn]\nrho = [0.9, -1]")
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("rho = -1"), "{e}");
+        assert!(Spec::from_toml(
+            "datasets = [\"a\"]\nmodels = [\"esn\"]\n[grid.esn]\nn_units = [0]"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn the_dashboard_specs_come_from_the_library() {
+        let d = vec!["ecg5000".to_string()];
+        let p = Spec::paper_preset(d.clone(), ModelKind::TABLE_ORDER.to_vec()).unwrap();
+        assert_eq!(p.grid_for(ModelKind::MfEsn).len(), 1);
+        assert_eq!(p.grid_for(ModelKind::MfEsn).config(0).unwrap()["rho"], 0.9);
+        assert!(Spec::paper_preset(vec!["NoSuchSet".into()], vec![ModelKind::Esn]).is_err());
+        let q = Spec::quick(d, ModelKind::all().to_vec()).unwrap();
+        assert!(q.models.iter().all(|&m| q.grid_for(m).len() <= 4));
     }
 
     #[test]

@@ -11,7 +11,8 @@ use mf_core::rng::derive_seed;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::spec::{Metric, ModelKind, Params, Spec};
+use crate::models::{CancelToken, ModelKind};
+use crate::spec::{Metric, Params, Spec};
 
 /// The two stages of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -80,8 +81,73 @@ pub struct Job {
 pub struct JobProgress {
     /// Fraction of the job done, in `[0, 1]`.
     pub fraction: f64,
-    /// A short note such as `draw 2/5` or `epoch 140`.
+    /// What happened.
+    pub step: JobStep,
+}
+
+/// The steps a job reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum JobStep {
+    /// Draw or trial `index` (from 1) of `of` is starting.
+    Draw {
+        /// 1-based.
+        index: usize,
+        /// Draws or trials in the job.
+        of: usize,
+    },
+    /// A trainable model finished an epoch.
+    Epoch {
+        /// Trial or draw, from 1.
+        trial: usize,
+        /// Epoch, from 1.
+        epoch: usize,
+        /// Mean training loss of the epoch.
+        train_loss: f64,
+        /// Loss on the early-stopping part.
+        val_loss: f64,
+        /// Accuracy or RMSE on the early-stopping part.
+        val_metric: f64,
+    },
+}
+
+impl fmt::Display for JobStep {
+    /// `draw 2/5`, or `epoch 140 loss=0.2310 val=0.8740`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobStep::Draw { index, of } => write!(f, "draw {index}/{of}"),
+            JobStep::Epoch {
+                epoch,
+                train_loss,
+                val_metric,
+                ..
+            } => write!(f, "epoch {epoch} loss={train_loss:.4} val={val_metric:.4}"),
+        }
+    }
+}
+
+/// Why a job did not produce scores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobError {
+    /// What went wrong, as stored with the failed job.
     pub message: String,
+    /// Whether the job stopped because its cancel token was set (such a job is not stored).
+    pub cancelled: bool,
+}
+
+impl JobError {
+    /// A failure with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            cancelled: false,
+        }
+    }
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// What an evaluator returns for a job.
@@ -97,11 +163,17 @@ pub struct JobOutcome {
 
 /// Trains and scores models. Implemented by the model glue over real data, and by fakes in tests.
 ///
-/// An `Err` marks the job as failed (its message is stored) and the sweep continues with the other jobs.
-/// `progress` may be called any number of times from the calling thread.
+/// An `Err` marks the job as failed (its message is stored) and the sweep continues with the other jobs,
+/// unless the error says the job was cancelled through `cancel`. `progress` may be called any number of times
+/// from the calling thread.
 pub trait Evaluator: Send + Sync {
-    /// Runs `job`, returning one score per seed.
-    fn evaluate(&self, job: &Job, progress: &dyn Fn(JobProgress)) -> Result<JobOutcome, String>;
+    /// Runs `job`, returning one score per seed; stops early once `cancel` is set.
+    fn evaluate(
+        &self,
+        job: &Job,
+        progress: &dyn Fn(JobProgress),
+        cancel: &CancelToken,
+    ) -> Result<JobOutcome, JobError>;
 }
 
 /// A 64-bit stable hash of a name (first 8 bytes of its SHA-256, big endian): independent of the platform, the
@@ -205,7 +277,7 @@ impl Job {
 }
 
 /// Every validation job of `spec`, in canonical order: data sets as listed, then models as listed, then grid
-/// order. Sharding slices this list (see [`super::shard`]).
+/// order. Sharding slices this list (see [`crate::shard`]).
 pub fn validation_jobs(spec: &Spec) -> Vec<Job> {
     let mut jobs = Vec::new();
     for dataset in &spec.datasets {

@@ -12,14 +12,14 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::job::Evaluator;
-use super::protocol::mean;
-use super::run::{run, Control, Counts, Event, RunOptions};
-use super::shard::{emit_slurm, merge, Shard, SlurmOptions};
-use super::spec::Spec;
-use super::store::{read_store, Outcome};
-use super::table::{Format, ResultTable};
-use super::{open_spec_store, spec_dir};
+use mf_lab::job::Evaluator;
+use mf_lab::protocol::mean;
+use mf_lab::run::{run, Control, Counts, Event, RunOptions};
+use mf_lab::shard::{emit_slurm, merge, Shard, SlurmOptions};
+use mf_lab::spec::Spec;
+use mf_lab::store::{read_store, Outcome};
+use mf_lab::table::{Format, ResultTable};
+use mf_lab::{open_spec_store, spec_dir};
 
 /// `mf sweep`: run (or resume) a spec's grid search and final assessment.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -366,7 +366,7 @@ impl Reporter {
             }
             Event::Progress { key, progress } => {
                 if let Some(bar) = &self.bar {
-                    bar.set_message(format!("{key}: {}", progress.message));
+                    bar.set_message(format!("{key}: {}", progress.step));
                 }
             }
             Event::Finished { record, counts } => {
@@ -446,8 +446,8 @@ fn eta_text(eta: Option<Duration>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::testing::{small_spec, FakeEvaluator};
     use clap::Parser;
+    use mf_lab::testing::{small_spec, FakeEvaluator};
 
     #[derive(Debug, Parser)]
     enum Cli {

@@ -13,12 +13,16 @@ use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::job::{validation_jobs, Evaluator, Job, JobKey, JobOutcome, JobProgress, Stage};
-use super::protocol::{select, Selection, SelectionState};
-use super::shard::Shard;
-use super::spec::{ModelKind, Spec};
-use super::store::{Outcome, Record, Store};
-use super::EngineError;
+use crate::job::{
+    validation_jobs, Evaluator, Job, JobError, JobKey, JobOutcome, JobProgress, Stage,
+};
+use crate::models::CancelToken;
+use crate::models::ModelKind;
+use crate::protocol::{select, Selection, SelectionState};
+use crate::shard::Shard;
+use crate::spec::Spec;
+use crate::store::{Outcome, Record, Store};
+use crate::LabError;
 
 /// How a run executes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -33,12 +37,14 @@ pub struct RunOptions {
 
 /// Pause and cancel switches, shared with whoever drives the run (a key handler, a signal handler).
 ///
-/// Pausing stops workers from starting new jobs; running jobs finish. Cancelling also lets running jobs finish
-/// and be stored, then [`run`] returns with [`RunSummary::cancelled`] set.
+/// Pausing stops workers from starting new jobs; running jobs finish. Cancelling starts no more jobs and stops
+/// the running ones through their [`CancelToken`] (a trainable model within one epoch); a job stopped so is not
+/// stored and runs again when the spec is resumed. [`run`] then returns with [`RunSummary::cancelled`] set.
 #[derive(Debug, Default)]
 pub struct Control {
     paused: AtomicBool,
     cancelled: AtomicBool,
+    token: CancelToken,
 }
 
 impl Control {
@@ -54,9 +60,14 @@ impl Control {
     pub fn resume(&self) {
         self.paused.store(false, Ordering::SeqCst);
     }
-    /// Starts no more jobs; the run returns once the running ones are stored.
+    /// Starts no more jobs and stops the running ones; the run returns once they have stopped.
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::SeqCst);
+        self.token.cancel();
+    }
+    /// The token handed to every job of the run.
+    pub fn token(&self) -> &CancelToken {
+        &self.token
     }
     /// Whether paused.
     pub fn is_paused(&self) -> bool {
@@ -154,12 +165,14 @@ pub struct RunSummary {
     pub counts: Counts,
     /// Whether the run stopped because of [`Control::cancel`].
     pub cancelled: bool,
+    /// Jobs stopped by the cancellation before they finished (not stored; they run again on resume).
+    pub interrupted: usize,
 }
 
 enum Msg {
     Started(JobKey),
     Progress(JobKey, JobProgress),
-    Done(Box<Job>, Result<JobOutcome, String>, Duration),
+    Done(Box<Job>, Result<JobOutcome, JobError>, Duration),
 }
 
 struct Queue {
@@ -174,7 +187,7 @@ struct Shared<'a> {
 }
 
 /// Runs every pending job of `spec` (or of `opts.shard`'s slice) with `evaluator`, appending results to
-/// `store`, which must be open for `spec` (see [`super::prepare_spec_dir`]).
+/// `store`, which must be open for `spec` (see [`crate::prepare_spec_dir`]).
 ///
 /// Jobs already in the store are skipped (failed ones too, unless `opts.retry_failed`). A failed job is stored
 /// as failed and the others continue. Returns when every job is done, or after [`Control::cancel`] once the
@@ -186,7 +199,7 @@ pub fn run(
     opts: &RunOptions,
     control: &Control,
     on_event: &mut dyn FnMut(Event),
-) -> Result<RunSummary, EngineError> {
+) -> Result<RunSummary, LabError> {
     let needs_run = |store: &Store, key: &JobKey| match store.get(key) {
         None => true,
         Some(r) => opts.retry_failed && r.is_failed(),
@@ -256,8 +269,9 @@ pub fn run(
     };
     let (tx, rx) = mpsc::channel::<Msg>();
     let started = Instant::now();
-    let mut fatal: Option<EngineError> = None;
+    let mut fatal: Option<LabError> = None;
     let mut stopping = false;
+    let mut interrupted = 0;
 
     std::thread::scope(|scope| {
         // Every worker is started even when few jobs are queued now: final jobs join the queue later.
@@ -299,6 +313,10 @@ pub fn run(
                     in_flight -= 1;
                     counts.running -= 1;
                     if fatal.is_some() {
+                        continue;
+                    }
+                    if control.is_cancelled() && result.as_ref().is_err_and(|e| e.cancelled) {
+                        interrupted += 1;
                         continue;
                     }
                     let (outcome, wall) = checked_outcome(&job, result, measured);
@@ -372,6 +390,7 @@ pub fn run(
     Ok(RunSummary {
         counts,
         cancelled: stopping,
+        interrupted,
     })
 }
 
@@ -402,16 +421,17 @@ fn worker(shared: &Shared<'_>, evaluator: &dyn Evaluator, tx: mpsc::Sender<Msg>)
             let _ = tx.send(Msg::Progress(job.key.clone(), p));
         };
         // A panicking evaluator fails its job instead of taking the sweep down.
-        let result =
-            std::panic::catch_unwind(AssertUnwindSafe(|| evaluator.evaluate(&job, &progress)))
-                .unwrap_or_else(|panic| {
-                    let msg = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".into());
-                    Err(format!("evaluator panicked: {msg}"))
-                });
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            evaluator.evaluate(&job, &progress, shared.control.token())
+        }))
+        .unwrap_or_else(|panic| {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(JobError::new(format!("evaluator panicked: {msg}")))
+        });
         let _ = tx.send(Msg::Done(Box::new(job), result, t0.elapsed()));
     }
 }
@@ -420,11 +440,11 @@ fn worker(shared: &Shared<'_>, evaluator: &dyn Evaluator, tx: mpsc::Sender<Msg>)
 /// JSON cannot hold and selection could not rank), fails the job.
 fn checked_outcome(
     job: &Job,
-    result: Result<JobOutcome, String>,
+    result: Result<JobOutcome, JobError>,
     measured: Duration,
 ) -> (Outcome, Duration) {
     match result {
-        Err(message) => (Outcome::Failed { message }, measured),
+        Err(e) => (Outcome::Failed { message: e.message }, measured),
         Ok(o) if o.scores.len() != job.seeds.len() => (
             Outcome::Failed {
                 message: format!(
@@ -465,8 +485,8 @@ fn eta(counts: &Counts, elapsed: Duration) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::testing::{small_spec, FakeEvaluator};
-    use crate::engine::Metric;
+    use crate::testing::{small_spec, FakeEvaluator};
+    use crate::Metric;
     use std::sync::atomic::AtomicUsize;
 
     fn run_all(spec: &Spec, store: &mut Store, eval: &dyn Evaluator, threads: usize) -> RunSummary {
@@ -752,7 +772,7 @@ mod tests {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "engine::run::tests::a_sweep_killed_with_sigkill_resumes_from_its_store",
+                "run::tests::a_sweep_killed_with_sigkill_resumes_from_its_store",
                 "--test-threads=1",
             ])
             .env(KILL_CHILD_ENV, dir.path())

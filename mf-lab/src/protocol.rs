@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use super::job::{JobKey, Stage};
-use super::spec::{Metric, ModelKind, Params, Spec};
-use super::store::{Outcome, Record};
+use crate::job::{JobKey, Stage};
+use crate::spec::{Metric, ModelKind, Params, Spec};
+use crate::store::{Outcome, Record};
 
 /// Mean of `xs` (NaN for an empty slice).
 pub fn mean(xs: &[f64]) -> f64 {
@@ -191,7 +191,7 @@ pub fn final_result(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::job::Job;
+    use crate::job::Job;
 
     fn record(
         spec: &Spec,
@@ -213,7 +213,7 @@ mod tests {
 
     fn spec_with_grid(lr: &[f64]) -> Spec {
         Spec::from_toml(&format!(
-            "datasets = [\"D\"]\nmodels = [\"esn\"]\ndraws = 2\n[grid.esn]\nalpha = {lr:?}"
+            "datasets = [\"D\"]\nmodels = [\"esn\"]\ndraws = 2\n[grid.esn]\nlambda = {lr:?}"
         ))
         .unwrap()
     }

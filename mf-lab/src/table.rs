@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::str::FromStr;
 
-use super::job::JobKey;
-use super::paper::{self, PaperScore};
-use super::protocol::{final_result, FinalResult};
-use super::spec::{Metric, ModelKind, Params, Spec};
-use super::store::Record;
-use super::EngineError;
+use crate::job::JobKey;
+use crate::paper::{self, PaperScore};
+use crate::protocol::{final_result, FinalResult};
+use crate::spec::{Metric, ModelKind, Params, Spec};
+use crate::store::Record;
+use crate::LabError;
 
 /// Output format of the tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,14 +29,14 @@ pub enum Format {
 }
 
 impl FromStr for Format {
-    type Err = EngineError;
+    type Err = LabError;
     /// `md`/`markdown`, `csv`, `tex`/`latex`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "md" | "markdown" => Ok(Format::Markdown),
             "csv" => Ok(Format::Csv),
             "tex" | "latex" => Ok(Format::Latex),
-            _ => Err(EngineError::InvalidSpec(format!(
+            _ => Err(LabError::InvalidSpec(format!(
                 "unknown table format `{s}` (expected markdown, csv or latex)"
             ))),
         }
@@ -223,9 +223,10 @@ impl ResultTable {
     }
 
     fn csv(&self) -> String {
-        let mut s = String::from(
-            "dataset,metric,model,mean,std,trials,best,paper_mean,paper_std,paper_best,config,params,paper_params\n",
-        );
+        // The writer quotes only the fields that need it (a comma, a quote or a line break), so ordinary tables
+        // read as plain comma-separated text; rows end in `\n`.
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(CSV_HEADER).expect(CSV_IN_MEMORY);
         for row in &self.rows {
             let ours_best = best(row.metric, row.cells.iter().map(ours_mean));
             let paper_best = best(
@@ -257,14 +258,33 @@ impl ResultTable {
                         .map_or(String::new(), |r| params_text(&r.params)),
                     c.paper_params.as_ref().map_or(String::new(), params_text),
                 ];
-                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                s.push_str(&line.join(","));
-                s.push('\n');
+                w.write_record(&fields).expect(CSV_IN_MEMORY);
             }
         }
-        s
+        let bytes = w.into_inner().expect(CSV_IN_MEMORY);
+        String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8")
     }
 }
+
+/// The columns of the CSV table, one row per (data set, model).
+const CSV_HEADER: [&str; 13] = [
+    "dataset",
+    "metric",
+    "model",
+    "mean",
+    "std",
+    "trials",
+    "best",
+    "paper_mean",
+    "paper_std",
+    "paper_best",
+    "config",
+    "params",
+    "paper_params",
+];
+
+/// Every record has the header's 13 fields and the sink is a `Vec`, so the writer has nothing to fail on.
+const CSV_IN_MEMORY: &str = "writing a CSV record of 13 fields to memory cannot fail";
 
 fn ours_mean(c: &Cell) -> Option<f64> {
     c.ours
@@ -335,14 +355,6 @@ fn params_text(p: &Params) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(";")
-}
-
-fn csv_field(f: &str) -> String {
-    if f.contains([',', '"', '\n']) {
-        format!("\"{}\"", f.replace('"', "\"\""))
-    } else {
-        f.to_string()
-    }
 }
 
 fn latex_escape(s: &str) -> String {
@@ -417,11 +429,11 @@ fn latex_escape_header(h: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::protocol::{mean, pop_std};
-    use crate::engine::run::{run, Control, RunOptions};
-    use crate::engine::store::{Outcome, Store};
-    use crate::engine::testing::{small_spec, FakeEvaluator};
-    use crate::engine::Stage;
+    use crate::protocol::{mean, pop_std};
+    use crate::run::{run, Control, RunOptions};
+    use crate::store::{Outcome, Store};
+    use crate::testing::{small_spec, FakeEvaluator};
+    use crate::Stage;
 
     /// A finished small sweep and its table.
     fn fixture() -> (Spec, BTreeMap<JobKey, Record>, ResultTable) {
@@ -537,7 +549,30 @@ mod tests {
         assert_eq!((f[7], f[8]), ("0.019", "0"));
         assert!(f[11].starts_with("alpha="));
         assert_eq!(f[12], "alpha=0.1;beta=0.1;omega=1;rho=0.99");
-        assert_eq!(csv_field("a,b\"c"), "\"a,b\"\"c\"");
+    }
+
+    #[test]
+    fn csv_quotes_commas_quotes_and_newlines_and_reads_back_unchanged() {
+        let name = "a,\"b\"\nc";
+        let mut spec = small_spec();
+        spec.datasets = vec![name.into(), "plain".into()];
+        let csv = ResultTable::build(&spec, &BTreeMap::new()).render(Format::Csv);
+        // Quoted as the hand-written writer before it did: the whole field in quotes, inner quotes doubled.
+        assert!(
+            csv.contains("\n\"a,\"\"b\"\"\nc\",,ESN,,,,false,,,false,,,\n"),
+            "{csv}"
+        );
+        assert!(csv.contains("\nplain,,ESN,,,,false,,,false,,,\n"), "{csv}");
+        let mut r = csv::Reader::from_reader(csv.as_bytes());
+        assert_eq!(r.headers().unwrap(), &CSV_HEADER[..]);
+        let records: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 2 * spec.models.len());
+        let names: Vec<&str> = records.iter().map(|rec| &rec[0]).collect();
+        assert_eq!(names[..4], [name; 4]);
+        assert_eq!(names[4..], ["plain"; 4]);
+        let models: Vec<&str> = records[..4].iter().map(|rec| &rec[2]).collect();
+        assert_eq!(models, ["ESN", "MF-ESN", "RNN", "MF-RNN"]);
+        assert!(records.iter().all(|rec| rec.len() == CSV_HEADER.len()));
     }
 
     #[test]

@@ -1,8 +1,12 @@
-//! The experiment engine: specs, jobs, the run queue, the durable result store, sharding and result tables.
+//! Experiments with memristive-friendly networks as a library: specs, jobs, the run queue, the durable result
+//! store, sharding and result tables, the bridge from data sets to model inputs, and the model seam.
+//!
+//! No terminal, CLI or progress-bar crate is a dependency: progress leaves through typed events ([`Event`],
+//! [`JobProgress`]) and work stops through a [`CancelToken`].
 //!
 //! # Bird's-eye view
 //!
-//! A [`Spec`] (TOML) lists data sets, models and grids. It expands into validation [`Job`]s
+//! Every model is a [`Model`] registered in [`models::REGISTRY`]; [`ModelKind`] is a handle on one. A [`Spec`] (TOML) lists data sets, models and grids. It expands into validation [`Job`]s
 //! ([`validation_jobs`]), one per configuration, which an [`Evaluator`] runs; [`run()`] executes them on worker
 //! threads and appends each finished job to a [`Store`]. When every validation job of a (data set, model) pair
 //! is stored, [`protocol::select`] picks the first strictly best configuration in grid order and its final job
@@ -19,45 +23,89 @@
 //!
 //! # Invariants
 //!
-//! - The engine does no terminal I/O: progress leaves through [`Event`] callbacks.
+//! - The library does no terminal I/O: progress leaves through [`Event`] callbacks.
 //! - Every seed is a function of the spec seed and the job's names and indices ([`job_seed`]), never of
 //!   execution order, thread count or sharding.
 //! - A store line is never rewritten; a crash can only tear the last line, which the next open removes.
 
-pub mod cmd;
+#![forbid(unsafe_code)]
+
+pub mod eval;
+pub mod grid;
 pub mod job;
+pub mod metric;
+pub mod models;
 pub mod paper;
 pub mod protocol;
 pub mod run;
 pub mod shard;
+pub mod single;
 pub mod spec;
 pub mod store;
 pub mod table;
+pub mod tasks;
 
 use std::path::{Path, PathBuf};
 
 pub use job::{
-    job_seed, split_seed, validation_jobs, Evaluator, Job, JobKey, JobOutcome, JobProgress, Stage,
+    job_seed, split_seed, validation_jobs, Evaluator, Job, JobError, JobKey, JobOutcome,
+    JobProgress, JobStep, Stage,
 };
+pub use models::{CancelToken, Model};
 pub use protocol::{select, FinalResult, Selection, SelectionState, Summary};
 pub use run::{run, Control, Counts, Event, RunOptions, RunSummary};
 pub use shard::{emit_slurm, merge, MergeReport, Shard, SlurmOptions};
 pub use spec::{Grid, Metric, ModelKind, Params, Spec};
 pub use store::{read_store, OpenReport, Outcome, Record, Recovered, Store, StoreContents};
 
-/// Errors of the experiment engine.
+/// Errors of the experiment library.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum EngineError {
+pub enum LabError {
     /// The spec does not parse or has invalid values.
     #[error("invalid spec: {0}")]
     InvalidSpec(String),
-    /// A model name that is none of `mf-esn`, `esn`, `mf-rnn`, `rnn`.
-    #[error("unknown model `{0}` (expected mf-esn, esn, mf-rnn or rnn)")]
+    /// A model name that no registered model has.
+    #[error("unknown model `{0}` (expected {ids})", ids = models::ids().join(", "))]
     UnknownModel(String),
+    /// A hyper-parameter that the model does not have, or a value it refuses.
+    #[error("{0}")]
+    InvalidParams(String),
     /// A shard written other than `i/n` with `i < n`.
     #[error("invalid shard `{0}` (expected i/n with 0 <= i < n)")]
     InvalidShard(String),
+    /// Data that cannot become model input (an empty series, a label outside the class list, ...).
+    #[error("{0}")]
+    InvalidData(String),
+    /// A data set without the split a job needs.
+    #[error("{dataset} has no test split on disk ({dataset}_TEST.* is missing), so it cannot be scored on test")]
+    NoTestSplit {
+        /// The data set.
+        dataset: String,
+    },
+    /// Loading or generating a data set failed.
+    #[error(transparent)]
+    Data(#[from] mf_data::DataError),
+    /// A reservoir model failed.
+    #[error(transparent)]
+    Esn(#[from] mf_esn::EsnError),
+    /// A trainable model failed.
+    #[error(transparent)]
+    Rnn(#[from] mf_rnn::RnnError),
+    /// The cell layer failed.
+    #[error(transparent)]
+    Core(#[from] mf_core::CoreError),
+    /// The work was cancelled through its [`CancelToken`].
+    #[error("cancelled")]
+    Cancelled,
+    /// An error with what was being done when it happened.
+    #[error("{context}: {source}")]
+    Context {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: Box<LabError>,
+    },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -94,9 +142,38 @@ pub enum EngineError {
     },
 }
 
-impl EngineError {
+/// Adds what was being done to an error, as `anyhow`'s `context` does, for library code.
+pub trait ResultExt<T> {
+    /// Wraps the error in [`LabError::Context`] with the text `f` returns.
+    fn context_with(self, f: impl FnOnce() -> String) -> Result<T, LabError>;
+}
+
+impl<T, E: Into<LabError>> ResultExt<T> for Result<T, E> {
+    fn context_with(self, f: impl FnOnce() -> String) -> Result<T, LabError> {
+        self.map_err(|e| LabError::Context {
+            context: f(),
+            source: Box::new(e.into()),
+        })
+    }
+}
+
+impl LabError {
+    /// Whether the error (or the one it wraps) is a cancellation.
+    pub fn is_cancelled(&self) -> bool {
+        match self {
+            LabError::Cancelled => true,
+            LabError::Rnn(mf_rnn::RnnError::Cancelled { .. }) => true,
+            LabError::Esn(mf_esn::EsnError::Cancelled) => true,
+            LabError::Core(mf_core::CoreError::Cancelled) => true,
+            LabError::Context { source, .. } => source.is_cancelled(),
+            _ => false,
+        }
+    }
+}
+
+impl LabError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        EngineError::Io {
+        LabError::Io {
             path: path.to_path_buf(),
             source,
         }
@@ -109,15 +186,15 @@ pub fn spec_dir(results: &Path, spec: &Spec) -> PathBuf {
 }
 
 /// Creates `spec`'s result directory and writes its `spec.toml` (atomically, through a temporary file) unless
-/// present; fails with [`EngineError::SpecMismatch`] if a `spec.toml` of another spec is there.
-pub fn prepare_spec_dir(results: &Path, spec: &Spec) -> Result<PathBuf, EngineError> {
+/// present; fails with [`LabError::SpecMismatch`] if a `spec.toml` of another spec is there.
+pub fn prepare_spec_dir(results: &Path, spec: &Spec) -> Result<PathBuf, LabError> {
     let dir = spec_dir(results, spec);
-    std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| LabError::io(&dir, e))?;
     let path = dir.join("spec.toml");
     if path.exists() {
         let found = Spec::load(&path)?.hash();
         if found != spec.hash() {
-            return Err(EngineError::SpecMismatch {
+            return Err(LabError::SpecMismatch {
                 path,
                 expected: spec.hash(),
                 found,
@@ -127,8 +204,8 @@ pub fn prepare_spec_dir(results: &Path, spec: &Spec) -> Result<PathBuf, EngineEr
     }
     let tmp = dir.join(format!("spec.toml.{}.tmp", std::process::id()));
     let text = format!("# spec hash {}\n{}", spec.hash(), spec.to_toml());
-    std::fs::write(&tmp, text).map_err(|e| EngineError::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| EngineError::io(&path, e))?;
+    std::fs::write(&tmp, text).map_err(|e| LabError::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| LabError::io(&path, e))?;
     Ok(dir)
 }
 
@@ -138,13 +215,14 @@ pub fn open_spec_store(
     results: &Path,
     spec: &Spec,
     shard: Option<Shard>,
-) -> Result<(Store, OpenReport), EngineError> {
+) -> Result<(Store, OpenReport), LabError> {
     let dir = prepare_spec_dir(results, spec)?;
     Store::open(&dir.join(shard::store_file_name(shard)), &spec.hash())
 }
 
-#[cfg(test)]
-pub(crate) mod testing;
+/// A fake evaluator and small specs for tests of code built on this library (feature `testing`).
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 #[cfg(test)]
 mod tests {
@@ -157,7 +235,7 @@ mod tests {
         check::<Job>();
         check::<Store>();
         check::<Control>();
-        check::<EngineError>();
+        check::<LabError>();
     }
 
     #[test]
@@ -175,7 +253,7 @@ mod tests {
         std::fs::write(d.join("spec.toml"), Spec::new(vec!["B".into()]).to_toml()).unwrap();
         assert!(matches!(
             prepare_spec_dir(dir.path(), &spec),
-            Err(EngineError::SpecMismatch { .. })
+            Err(LabError::SpecMismatch { .. })
         ));
     }
 }

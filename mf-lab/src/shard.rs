@@ -15,9 +15,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::job::JobKey;
-use super::store::{read_store, Outcome, Record, Recovered, Store};
-use super::EngineError;
+use crate::job::JobKey;
+use crate::store::{read_store, Outcome, Record, Recovered, Store};
+use crate::LabError;
 
 /// One slice of a sharded sweep: `index` in `0..count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,9 +30,9 @@ pub struct Shard {
 
 impl Shard {
     /// A shard, or an error unless `index < count`.
-    pub fn new(index: usize, count: usize) -> Result<Self, EngineError> {
+    pub fn new(index: usize, count: usize) -> Result<Self, LabError> {
         if index >= count {
-            return Err(EngineError::InvalidShard(format!("{index}/{count}")));
+            return Err(LabError::InvalidShard(format!("{index}/{count}")));
         }
         Ok(Shard { index, count })
     }
@@ -57,10 +57,10 @@ pub fn store_file_name(shard: Option<Shard>) -> String {
 }
 
 impl FromStr for Shard {
-    type Err = EngineError;
+    type Err = LabError;
     /// Parses `i/n`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || EngineError::InvalidShard(s.to_string());
+        let bad = || LabError::InvalidShard(s.to_string());
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let i = i.trim().parse().map_err(|_| bad())?;
         let n = n.trim().parse().map_err(|_| bad())?;
@@ -161,8 +161,8 @@ pub struct MergeReport {
 /// Joins the stores `inputs` into the store `output` (created if absent, appended to otherwise): checks that
 /// every store belongs to the same spec, keeps one record per key (a successful record over a failure; among
 /// successes the first input's), and appends the output's missing keys in key order. `output` may be one of
-/// the inputs. Returns what it did; fails with [`EngineError::SpecMismatch`] on stores of different specs.
-pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, EngineError> {
+/// the inputs. Returns what it did; fails with [`LabError::SpecMismatch`] on stores of different specs.
+pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, LabError> {
     let mut report = MergeReport::default();
     let mut spec_hash: Option<(PathBuf, String)> = None;
     let mut chosen: BTreeMap<JobKey, Record> = BTreeMap::new();
@@ -171,7 +171,7 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, EngineErr
         match &spec_hash {
             None => spec_hash = Some((path.clone(), contents.spec_hash.clone())),
             Some((_, h)) if *h != contents.spec_hash => {
-                return Err(EngineError::SpecMismatch {
+                return Err(LabError::SpecMismatch {
                     path: path.clone(),
                     expected: h.clone(),
                     found: contents.spec_hash,
@@ -205,7 +205,7 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, EngineErr
         }
     }
     let Some((_, hash)) = spec_hash else {
-        return Err(EngineError::InvalidSpec(
+        return Err(LabError::InvalidSpec(
             "nothing to merge: no input stores".into(),
         ));
     };
@@ -228,9 +228,9 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, EngineErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::job::{validation_jobs, Stage};
-    use crate::engine::run::{run, Control, RunOptions};
-    use crate::engine::testing::{small_spec, FakeEvaluator};
+    use crate::job::{validation_jobs, Stage};
+    use crate::run::{run, Control, RunOptions};
+    use crate::testing::{small_spec, FakeEvaluator};
 
     #[test]
     fn shards_parse_and_partition_the_job_list() {
@@ -366,7 +366,7 @@ mod tests {
         drop(Store::open(&a, "one").unwrap());
         drop(Store::open(&b, "two").unwrap());
         let err = merge(&[a, b], &dir.path().join("out.jsonl")).unwrap_err();
-        assert!(matches!(err, EngineError::SpecMismatch { .. }));
+        assert!(matches!(err, LabError::SpecMismatch { .. }));
     }
 
     #[test]

@@ -1,13 +1,14 @@
-//! Deterministic fake evaluators and small specs for the engine's tests.
+//! Deterministic fake evaluators and small specs, for tests of the run queue and of code built on it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::job::{name_hash, Evaluator, Job, JobOutcome, JobProgress, Stage};
-use super::spec::{Metric, ModelKind, Spec};
+use crate::job::{name_hash, Evaluator, Job, JobError, JobOutcome, JobProgress, JobStep, Stage};
+use crate::models::CancelToken;
+use crate::spec::{Metric, ModelKind, Spec};
 
 /// Two data sets (one classification, one regression), all four models, small grids.
-pub(crate) fn small_spec() -> Spec {
+pub fn small_spec() -> Spec {
     Spec::from_toml(
         r#"
 datasets = ["SyntheticControl", "FloodModeling1"]
@@ -31,7 +32,7 @@ gamma = [0.5, 1]
 /// Scores that are a pure function of the job: a per-configuration quality, quantised to eighths so that
 /// ties occur, plus a per-seed perturbation.
 #[derive(Debug, Default)]
-pub(crate) struct FakeEvaluator {
+pub struct FakeEvaluator {
     pub calls: AtomicUsize,
     /// Validation jobs of this configuration fail with an error.
     pub fail_config: Option<usize>,
@@ -44,11 +45,11 @@ pub(crate) struct FakeEvaluator {
 }
 
 impl FakeEvaluator {
-    pub(crate) fn calls(&self) -> usize {
+    pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn metric(dataset: &str) -> Metric {
+    pub fn metric(dataset: &str) -> Metric {
         if dataset.starts_with("Flood") {
             Metric::Rmse
         } else {
@@ -56,14 +57,14 @@ impl FakeEvaluator {
         }
     }
 
-    pub(crate) fn score(dataset: &str, model: ModelKind, config: usize, seed: u64) -> f64 {
+    pub fn score(dataset: &str, model: ModelKind, config: usize, seed: u64) -> f64 {
         let q = name_hash(&format!("{dataset}/{}/{config}", model.id())) % 8;
         let noise = (seed % 4) as f64 / 64.0;
         q as f64 / 8.0 + noise
     }
 
     /// The configuration the protocol must select, by brute force over the grid.
-    pub(crate) fn best_config(spec: &Spec, dataset: &str, model: ModelKind) -> usize {
+    pub fn best_config(spec: &Spec, dataset: &str, model: ModelKind) -> usize {
         let metric = Self::metric(dataset);
         let mut best = 0;
         let mut best_mean = f64::NAN;
@@ -89,13 +90,18 @@ impl FakeEvaluator {
 }
 
 impl Evaluator for FakeEvaluator {
-    fn evaluate(&self, job: &Job, progress: &dyn Fn(JobProgress)) -> Result<JobOutcome, String> {
+    fn evaluate(
+        &self,
+        job: &Job,
+        progress: &dyn Fn(JobProgress),
+        _cancel: &CancelToken,
+    ) -> Result<JobOutcome, JobError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(self.delay);
         let k = &job.key;
         let validation = k.stage == Stage::Validation;
         if validation && self.fail_config == Some(k.config) {
-            return Err("configured failure".into());
+            return Err(JobError::new("configured failure"));
         }
         if validation && self.panic_config == Some(k.config) {
             panic!("configured panic");
@@ -104,7 +110,10 @@ impl Evaluator for FakeEvaluator {
         for (i, &seed) in job.seeds.iter().enumerate() {
             progress(JobProgress {
                 fraction: i as f64 / job.seeds.len() as f64,
-                message: format!("draw {}/{}", i + 1, job.seeds.len()),
+                step: JobStep::Draw {
+                    index: i + 1,
+                    of: job.seeds.len(),
+                },
             });
             scores.push(Self::score(&k.dataset, k.model, k.config, seed));
         }

@@ -9,12 +9,12 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context};
 use mf_core::{Sequences, Targets};
 use mf_data::{generate, Dataset, FillMissing, Split, TaskKind};
 use ndarray::Array2;
 
-use crate::engine::Metric;
+use crate::metric::Metric;
+use crate::{LabError, ResultExt};
 
 /// Seed of the generated data sets: fixed, so a generated set is the same data whatever the model seed.
 pub const GENERATED_SEED: u64 = 2025;
@@ -41,7 +41,7 @@ pub fn is_generated(name: &str) -> bool {
 }
 
 /// Loads `name`: a generated set, or `<data_dir>/<name>/<name>_TRAIN.*` (and `_TEST.*`).
-pub fn load_dataset(data_dir: &Path, name: &str) -> anyhow::Result<Dataset> {
+pub fn load_dataset(data_dir: &Path, name: &str) -> Result<Dataset, LabError> {
     let generated = match name.to_ascii_lowercase().as_str() {
         "synthetic-control" => {
             Some(generate::synthetic_control_default(GENERATED_SEED).and_then(z_normalise_series))
@@ -51,8 +51,8 @@ pub fn load_dataset(data_dir: &Path, name: &str) -> anyhow::Result<Dataset> {
         _ => None,
     };
     let mut ds = match generated {
-        Some(d) => d.with_context(|| format!("generating {name}"))?,
-        None => mf_data::load_dataset(data_dir, name).with_context(|| {
+        Some(d) => d.context_with(|| format!("generating {name}"))?,
+        None => mf_data::load_dataset(data_dir, name).context_with(|| {
             format!(
                 "loading data set {name} (generated sets need no files: {}; `mf data fetch {name}` downloads a \
                  paper set)",
@@ -130,10 +130,10 @@ pub struct Task {
 
 impl Task {
     /// Converts a loaded data set.
-    pub fn from_dataset(ds: &Dataset) -> anyhow::Result<Task> {
-        let train = part(ds, &ds.train).with_context(|| format!("{}: training split", ds.name))?;
+    pub fn from_dataset(ds: &Dataset) -> Result<Task, LabError> {
+        let train = part(ds, &ds.train).context_with(|| format!("{}: training split", ds.name))?;
         let test = match &ds.test {
-            Some(t) => Some(part(ds, t).with_context(|| format!("{}: test split", ds.name))?),
+            Some(t) => Some(part(ds, t).context_with(|| format!("{}: test split", ds.name))?),
             None => None,
         };
         let (metric, classes) = match ds.task() {
@@ -150,15 +150,10 @@ impl Task {
     }
 
     /// The test split, or an error saying it is missing.
-    pub fn test(&self) -> anyhow::Result<&Part> {
-        match &self.test {
-            Some(t) => Ok(t),
-            None => bail!(
-                "{} has no test split on disk ({}_TEST.* is missing), so it cannot be scored on test",
-                self.name,
-                self.name
-            ),
-        }
+    pub fn test(&self) -> Result<&Part, LabError> {
+        self.test.as_ref().ok_or_else(|| LabError::NoTestSplit {
+            dataset: self.name.clone(),
+        })
     }
 
     /// Splits the training split into (fit, validation) parts: stratified by class for classification, a plain
@@ -178,7 +173,7 @@ pub fn split_indices(targets: &Targets, val_fraction: f64, seed: u64) -> (Vec<us
     }
 }
 
-fn part(ds: &Dataset, split: &Split) -> anyhow::Result<Part> {
+fn part(ds: &Dataset, split: &Split) -> Result<Part, LabError> {
     let filled;
     let split = if split.n_missing() > 0 {
         filled = split.fill_missing(FillMissing::Linear);
@@ -190,25 +185,31 @@ fn part(ds: &Dataset, split: &Split) -> anyhow::Result<Part> {
     // Values after each series' end are never read by the models; zeros keep them finite.
     x.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
     if let Some(i) = lengths.iter().position(|&l| l == 0) {
-        bail!("series {} is empty", i + 1);
+        return Err(LabError::InvalidData(format!("series {} is empty", i + 1)));
     }
     let seqs = Sequences::new(x, lengths)?;
     let targets = match ds.task() {
         TaskKind::Classification { classes } => Targets::Classes {
-            labels: ds
-                .encoded_labels(split)
-                .context("a label is outside the data set's class list")?,
+            labels: ds.encoded_labels(split).ok_or_else(|| {
+                LabError::InvalidData("a label is outside the data set's class list".into())
+            })?,
             n_classes: classes.len(),
         },
         TaskKind::Regression => {
             let t = split
                 .targets()
-                .context("regression split without targets")?;
+                .ok_or_else(|| LabError::InvalidData("regression split without targets".into()))?;
             if let Some(i) = t.iter().position(|v| !v.is_finite()) {
-                bail!("target of series {} is not finite ({})", i + 1, t[i]);
+                return Err(LabError::InvalidData(format!(
+                    "target of series {} is not finite ({})",
+                    i + 1,
+                    t[i]
+                )));
             }
             let n = t.len();
-            Targets::Values(Array2::from_shape_vec((n, 1), t)?)
+            Targets::Values(
+                Array2::from_shape_vec((n, 1), t).expect("n targets fill an (n, 1) array"),
+            )
         }
     };
     Ok(Part { seqs, targets })

@@ -18,7 +18,7 @@
 //! accepted, so a crash (even `kill -9` or a power cut) can only damage the record being written: the last line.
 //! [`Store::open`] detects a last line that is incomplete (no newline) or fails its checksum, reports it in
 //! [`OpenReport::recovered`] and truncates it away. A bad line followed by good ones is not a torn write but
-//! damage, and opening fails with [`EngineError::CorruptStore`] rather than discard data silently.
+//! damage, and opening fails with [`LabError::CorruptStore`] rather than discard data silently.
 //!
 //! An open store holds an exclusive advisory lock on its file (released by the kernel when the process dies),
 //! so two sweeps cannot append to the same file (where the file system supports locks).
@@ -31,9 +31,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::job::{Job, JobKey};
-use super::spec::{hex, Metric, Params};
-use super::EngineError;
+use crate::job::{Job, JobKey};
+use crate::spec::{hex, Metric, Params};
+use crate::LabError;
 
 /// The store format version written in headers.
 pub const FORMAT: u32 = 1;
@@ -166,7 +166,7 @@ pub struct StoreContents {
 
 /// Parses a store's bytes. Returns the contents (header may be absent for an empty file) and the length of the
 /// valid prefix.
-fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), EngineError> {
+fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), LabError> {
     let mut offset = 0usize;
     let mut header: Option<String> = None;
     let mut records = BTreeMap::new();
@@ -190,7 +190,7 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), Engi
             Err(reason) => {
                 // A torn write can only damage the last line; anything valid after a bad line is damage.
                 if next < bytes.len() {
-                    return Err(EngineError::CorruptStore {
+                    return Err(LabError::CorruptStore {
                         path: path.to_path_buf(),
                         line: line_no,
                         msg: reason,
@@ -212,7 +212,7 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), Engi
         match (entry, &header) {
             (Entry::Header { format, spec_hash }, None) => {
                 if format != FORMAT {
-                    return Err(EngineError::CorruptStore {
+                    return Err(LabError::CorruptStore {
                         path: path.to_path_buf(),
                         line: line_no,
                         msg: format!("unsupported store format {format}"),
@@ -225,7 +225,7 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), Engi
                 records.insert(r.key.clone(), r);
             }
             (Entry::Header { .. }, Some(_)) | (Entry::Job(_), None) => {
-                return Err(EngineError::CorruptStore {
+                return Err(LabError::CorruptStore {
                     path: path.to_path_buf(),
                     line: line_no,
                     msg: "the header must be the first line and only there".into(),
@@ -247,11 +247,11 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), Engi
 
 /// Reads a store file without modifying it (a damaged tail is reported in
 /// [`StoreContents::damaged_tail`] and ignored).
-pub fn read_store(path: &Path) -> Result<StoreContents, EngineError> {
-    let bytes = std::fs::read(path).map_err(|e| EngineError::io(path, e))?;
+pub fn read_store(path: &Path) -> Result<StoreContents, LabError> {
+    let bytes = std::fs::read(path).map_err(|e| LabError::io(path, e))?;
     match parse(path, &bytes)? {
         (Some(c), _) => Ok(c),
-        (None, _) => Err(EngineError::CorruptStore {
+        (None, _) => Err(LabError::CorruptStore {
             path: path.to_path_buf(),
             line: 1,
             msg: "no header".into(),
@@ -271,10 +271,10 @@ pub struct Store {
 impl Store {
     /// Opens (creating if absent) the store at `path` for the spec whose hash is `spec_hash`: locks it,
     /// truncates a torn last record, checks the header's spec hash and loads every record.
-    pub fn open(path: &Path, spec_hash: &str) -> Result<(Store, OpenReport), EngineError> {
-        let io = |e| EngineError::io(path, e);
+    pub fn open(path: &Path, spec_hash: &str) -> Result<(Store, OpenReport), LabError> {
+        let io = |e| LabError::io(path, e);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+            std::fs::create_dir_all(dir).map_err(|e| LabError::io(dir, e))?;
         }
         let mut file = OpenOptions::new()
             .read(true)
@@ -286,7 +286,7 @@ impl Store {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(EngineError::Locked {
+                return Err(LabError::Locked {
                     path: path.to_path_buf(),
                 })
             }
@@ -315,7 +315,7 @@ impl Store {
         let (records, lines) = match contents {
             Some(c) => {
                 if c.spec_hash != spec_hash {
-                    return Err(EngineError::SpecMismatch {
+                    return Err(LabError::SpecMismatch {
                         path: path.to_path_buf(),
                         expected: spec_hash.to_string(),
                         found: c.spec_hash,
@@ -355,17 +355,17 @@ impl Store {
     /// Returns the record as a later open will read it back. That is what is kept in memory too, so that
     /// decisions taken on it (model selection) are the same in an uninterrupted run and in a resumed one even
     /// if a float's decimal form did not read back to the very same bits.
-    pub fn append(&mut self, record: Record) -> Result<Record, EngineError> {
+    pub fn append(&mut self, record: Record) -> Result<Record, LabError> {
         let line = encode(&Entry::Job(record));
         let Ok(Entry::Job(stored)) = decode(&line[..line.len() - 1]) else {
             unreachable!("an encoded record decodes")
         };
         self.file
             .write_all(&line)
-            .map_err(|e| EngineError::io(&self.path, e))?;
+            .map_err(|e| LabError::io(&self.path, e))?;
         self.file
             .sync_data()
-            .map_err(|e| EngineError::io(&self.path, e))?;
+            .map_err(|e| LabError::io(&self.path, e))?;
         self.records.insert(stored.key.clone(), stored.clone());
         Ok(stored)
     }
@@ -404,8 +404,8 @@ fn sync_dir(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::job::Job;
-    use crate::engine::spec::{ModelKind, Spec};
+    use crate::job::Job;
+    use crate::spec::{ModelKind, Spec};
 
     fn rec(config: usize, score: f64) -> Record {
         let spec = Spec::new(vec!["D".into()]);
@@ -520,7 +520,7 @@ mod tests {
         let len = std::fs::metadata(&path).unwrap().len();
         assert!(matches!(
             Store::open(&path, "h"),
-            Err(EngineError::CorruptStore { line: 2, .. })
+            Err(LabError::CorruptStore { line: 2, .. })
         ));
         assert_eq!(
             std::fs::metadata(&path).unwrap().len(),
@@ -549,7 +549,7 @@ mod tests {
         drop(open(&path));
         assert!(matches!(
             Store::open(&path, "other"),
-            Err(EngineError::SpecMismatch { .. })
+            Err(LabError::SpecMismatch { .. })
         ));
     }
 
@@ -560,7 +560,7 @@ mod tests {
         let (_s, _) = open(&path);
         assert!(matches!(
             Store::open(&path, "h"),
-            Err(EngineError::Locked { .. })
+            Err(LabError::Locked { .. })
         ));
     }
 

@@ -1,0 +1,50 @@
+//! MF-RNN: the memristive-friendly cell trained end to end by back-propagation through time (paper Sec. IV).
+
+use mf_core::MfCell;
+use mf_rnn::{RnnCell, RnnConfig};
+
+use super::{trainable, Configured, Model};
+use crate::grid::{Grid, Params};
+use crate::LabError;
+
+/// The MF-RNN model.
+#[derive(Debug)]
+pub struct MfRnnModel;
+
+impl Model for MfRnnModel {
+    fn id(&self) -> &'static str {
+        "mf-rnn"
+    }
+    fn name(&self) -> &'static str {
+        "MF-RNN"
+    }
+    fn paper(&self) -> Option<mf_paper::Model> {
+        Some(mf_paper::Model::MfRnn)
+    }
+    fn is_reservoir(&self) -> bool {
+        false
+    }
+    fn param_names(&self) -> &'static [&'static str] {
+        &[
+            "lr",
+            "gamma",
+            "s",
+            "dt",
+            "n_units",
+            "max_epochs",
+            "patience",
+            "batch_size",
+        ]
+    }
+    fn quick_grid(&self) -> Grid {
+        let (name, values) = ("lr", vec![0.001, 0.01]);
+        Grid::new(vec![(name.to_string(), values)]).expect("a valid grid")
+    }
+    fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError> {
+        trainable::configure(
+            self,
+            RnnConfig::new(RnnCell::Mf(MfCell::new(0.01, 1.0, 5.0))),
+            params,
+        )
+    }
+}

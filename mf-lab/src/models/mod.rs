@@ -1,0 +1,376 @@
+//! The model seam: everything the experiment library knows about one model lives behind [`Model`].
+//!
+//! A model owns its name, its hyper-parameter names, their validation and defaults, its grid and paper preset
+//! (from [`mf_paper`] when it is one of the paper's four), and its trial: fit on one part of a data set, score
+//! on another. `mf run`, sweeps, the dashboard and `mf export` all go through it.
+//!
+//! Adding a model: write one file beside `mf_esn.rs` with a unit struct implementing [`Model`], and add one line
+//! to [`REGISTRY`].
+
+use std::any::Any;
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::grid::{Grid, Params};
+use crate::tasks::Part;
+use crate::LabError;
+
+mod esn;
+mod mf_esn;
+mod mf_rnn;
+mod reservoir;
+mod rnn;
+mod trainable;
+
+pub use trainable::trial_split;
+
+/// Every model the library runs, in the order job keys sort (the paper's four first).
+pub static REGISTRY: &[ModelKind] = &[
+    ModelKind(&mf_esn::MfEsnModel),
+    ModelKind(&esn::EsnModel),
+    ModelKind(&mf_rnn::MfRnnModel),
+    ModelKind(&rnn::RnnModel),
+];
+
+/// The ids of every registered model (`mf-esn`, `esn`, ...).
+pub fn ids() -> Vec<&'static str> {
+    REGISTRY.iter().map(|m| m.id()).collect()
+}
+
+/// One model family.
+pub trait Model: Send + Sync + fmt::Debug + 'static {
+    /// The name in specs, store keys and on the command line (`mf-esn`).
+    fn id(&self) -> &'static str;
+    /// The name in tables (`MF-ESN`).
+    fn name(&self) -> &'static str;
+    /// The paper's column for this model, when it is one of the paper's four (Table IV).
+    fn paper(&self) -> Option<mf_paper::Model> {
+        None
+    }
+    /// True for untrained reservoirs: a validation score is the mean over several reservoir draws.
+    fn is_reservoir(&self) -> bool;
+    /// The hyper-parameters it accepts (in `--set`, spec grids and presets).
+    fn param_names(&self) -> &'static [&'static str];
+    /// Its configuration from `params`, every other hyper-parameter at its default; checks names and values.
+    fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError>;
+    /// The grid searched by default: the paper's Table III for the paper's models.
+    fn grid(&self) -> Grid {
+        let axes = self.paper().map_or(&[][..], mf_paper::table_iii);
+        Grid::new(
+            axes.iter()
+                .map(|(n, v)| (n.to_string(), v.to_vec()))
+                .collect(),
+        )
+        .expect("the paper's grids are valid")
+    }
+    /// A small grid for a first look (the dashboard's "quick" preset).
+    fn quick_grid(&self) -> Grid;
+    /// The hyper-parameters the paper selected on `dataset` (Tables V-VIII), when it did.
+    fn preset(&self, dataset: &str) -> Option<Params> {
+        let selected = mf_paper::selected(dataset, self.paper()?)?;
+        Some(
+            selected
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), v))
+                .collect(),
+        )
+    }
+}
+
+/// A checked configuration of a model, ready to run trials.
+pub trait Configured: fmt::Debug + Send + Sync {
+    /// Every hyper-parameter, for reports (the model crate's own configuration, serialised).
+    fn to_json(&self) -> serde_json::Value;
+    /// The model crate's configuration (`mf_esn::ReservoirConfig`, `mf_rnn::RnnConfig`), for downcasting.
+    fn as_any(&self) -> &dyn Any;
+    /// One fresh model built from `seed`, fitted on `data.train` and scored on `data.eval`.
+    fn trial(
+        &self,
+        data: &TrialData<'_>,
+        seed: u64,
+        ctx: &TrialContext<'_>,
+    ) -> Result<TrialScore, LabError>;
+}
+
+/// What one trial fits on and scores on.
+#[derive(Debug, Clone, Copy)]
+pub struct TrialData<'a> {
+    /// What the model may fit on: the fit part in model selection, the whole training split in the final stage.
+    pub train: &'a Part,
+    /// In model selection, the validation part; trainable models stop early on it. None in the final stage,
+    /// where a trainable model holds out its own part of `train` ([`trial_split`]).
+    pub val: Option<&'a Part>,
+    /// What the score is measured on: the validation part, or the test split.
+    pub eval: &'a Part,
+}
+
+/// How one trial did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TrialScore {
+    /// Accuracy or RMSE on the evaluation part.
+    pub score: f64,
+    /// Trainable models: epochs trained and the epoch of the lowest validation loss.
+    pub epochs: Option<(usize, usize)>,
+}
+
+/// Progress inside one trial.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TrialEvent {
+    /// A trainable model finished an epoch.
+    Epoch {
+        /// Epoch number, from 1.
+        epoch: usize,
+        /// The most epochs it may train.
+        max_epochs: usize,
+        /// Mean training loss of the epoch.
+        train_loss: f64,
+        /// Loss on the early-stopping part.
+        val_loss: f64,
+        /// Accuracy or RMSE on the early-stopping part.
+        val_metric: f64,
+    },
+}
+
+/// What a trial reports to and is stopped by.
+#[derive(Clone, Copy)]
+pub struct TrialContext<'a> {
+    /// Called with each [`TrialEvent`].
+    pub on_event: &'a dyn Fn(TrialEvent),
+    /// Stops the trial when cancelled.
+    pub cancel: &'a CancelToken,
+}
+
+impl fmt::Debug for TrialContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrialContext")
+            .field("cancel", self.cancel)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A cancellation flag shared between the one who cancels and the work it stops; cloning shares it.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Cancels every holder of this token.
+    pub fn cancel(&self) {
+        self.0.store(true, AtomicOrdering::SeqCst);
+    }
+    /// Whether [`CancelToken::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(AtomicOrdering::SeqCst)
+    }
+    /// The flag itself, as the model crates take it.
+    pub fn flag(&self) -> &AtomicBool {
+        &self.0
+    }
+    /// `Err(Cancelled)` once cancelled.
+    pub fn check(&self) -> Result<(), LabError> {
+        if self.is_cancelled() {
+            Err(LabError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A handle on a registered [`Model`]: compared, hashed and ordered by its place in [`REGISTRY`], written as
+/// its id.
+#[derive(Clone, Copy)]
+pub struct ModelKind(&'static dyn Model);
+
+#[allow(non_upper_case_globals)]
+impl ModelKind {
+    /// Memristive-friendly echo state network (untrained reservoir, ridge readout; paper Sec. IV).
+    pub const MfEsn: ModelKind = ModelKind(&mf_esn::MfEsnModel);
+    /// Leaky echo state network baseline.
+    pub const Esn: ModelKind = ModelKind(&esn::EsnModel);
+    /// Memristive-friendly recurrent network trained end to end.
+    pub const MfRnn: ModelKind = ModelKind(&mf_rnn::MfRnnModel);
+    /// Fully trained tanh recurrent network baseline.
+    pub const Rnn: ModelKind = ModelKind(&rnn::RnnModel);
+
+    /// The paper's four, in the column order of its Table IV (ESN, MF-ESN, RNN, MF-RNN).
+    pub const TABLE_ORDER: [ModelKind; 4] = [
+        ModelKind::Esn,
+        ModelKind::MfEsn,
+        ModelKind::Rnn,
+        ModelKind::MfRnn,
+    ];
+
+    /// Every registered model.
+    pub fn all() -> &'static [ModelKind] {
+        REGISTRY
+    }
+
+    /// The model behind the handle.
+    pub fn model(self) -> &'static dyn Model {
+        self.0
+    }
+
+    /// The name used in specs, store keys and on the command line (`mf-esn`, `esn`, `mf-rnn`, `rnn`).
+    pub fn id(self) -> &'static str {
+        self.0.id()
+    }
+
+    /// True for the untrained-reservoir models, whose validation score is a mean over several draws.
+    pub fn is_reservoir(self) -> bool {
+        self.0.is_reservoir()
+    }
+
+    /// The model's default grid (the paper's Table III for the paper's models), in nesting order.
+    pub fn paper_grid(self) -> Grid {
+        self.0.grid()
+    }
+
+    fn position(self) -> usize {
+        REGISTRY
+            .iter()
+            .position(|m| m.id() == self.id())
+            .unwrap_or(usize::MAX)
+    }
+}
+
+impl PartialEq for ModelKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+impl Eq for ModelKind {}
+impl Hash for ModelKind {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state)
+    }
+}
+impl PartialOrd for ModelKind {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ModelKind {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.position(), self.id()).cmp(&(other.position(), other.id()))
+    }
+}
+
+impl fmt::Debug for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ModelKind({})", self.id())
+    }
+}
+
+impl fmt::Display for ModelKind {
+    /// The paper's name: `MF-ESN`, `ESN`, `MF-RNN`, `RNN`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = LabError;
+
+    /// Accepts the ids (`mf-esn`) and the paper's names (`MF-ESN`), case-insensitively, with or without
+    /// hyphens or underscores.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let key = |t: &str| mf_paper::normalise(t);
+        REGISTRY
+            .iter()
+            .copied()
+            .find(|m| key(m.id()) == key(s) || key(m.0.name()) == key(s))
+            .ok_or_else(|| LabError::UnknownModel(s.to_string()))
+    }
+}
+
+impl Serialize for ModelKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
+    }
+}
+
+impl<'de> Deserialize<'de> for ModelKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Fails unless every key of `params` is one of `model`'s hyper-parameters and every value is finite.
+pub(crate) fn check_names(model: &dyn Model, params: &Params) -> Result<(), LabError> {
+    let known = model.param_names();
+    for (k, v) in params {
+        if !known.contains(&k.as_str()) {
+            return Err(LabError::InvalidParams(format!(
+                "{} has no hyper-parameter `{k}` (it has: {})",
+                model.id(),
+                known.join(", ")
+            )));
+        }
+        if !v.is_finite() {
+            return Err(LabError::InvalidParams(format!(
+                "hyper-parameter {k} = {v} is not finite"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A count hyper-parameter (`n_units`, `max_epochs`, ...): a positive whole number.
+pub(crate) fn count(name: &str, v: f64) -> Result<usize, LabError> {
+    if v < 1.0 || v.fract() != 0.0 {
+        return Err(LabError::InvalidParams(format!(
+            "{name} must be a positive whole number, not {v}"
+        )));
+    }
+    Ok(v as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_back_and_the_order_is_the_registry_order() {
+        for m in ModelKind::all() {
+            assert_eq!(m.id().parse::<ModelKind>().unwrap(), *m);
+            assert_eq!(m.to_string().parse::<ModelKind>().unwrap(), *m);
+        }
+        assert_eq!("MF_ESN".parse::<ModelKind>().unwrap(), ModelKind::MfEsn);
+        assert!("lstm".parse::<ModelKind>().is_err());
+        let mut sorted = ModelKind::TABLE_ORDER.to_vec();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            [
+                ModelKind::MfEsn,
+                ModelKind::Esn,
+                ModelKind::MfRnn,
+                ModelKind::Rnn
+            ]
+        );
+    }
+
+    #[test]
+    fn every_registered_model_builds_every_configuration_of_its_grid_and_its_presets() {
+        for m in ModelKind::all() {
+            for p in m.paper_grid().configs() {
+                m.model().configure(&p).unwrap();
+            }
+            for d in mf_paper::dataset_names() {
+                if let Some(p) = m.model().preset(d) {
+                    m.model().configure(&p).unwrap();
+                }
+            }
+        }
+    }
+}

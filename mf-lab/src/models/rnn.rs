@@ -1,0 +1,36 @@
+//! The tanh recurrent network baseline, trained end to end (paper Sec. VI).
+
+use mf_rnn::{RnnCell, RnnConfig};
+
+use super::{trainable, Configured, Model};
+use crate::grid::{Grid, Params};
+use crate::LabError;
+
+/// The tanh RNN model.
+#[derive(Debug)]
+pub struct RnnModel;
+
+impl Model for RnnModel {
+    fn id(&self) -> &'static str {
+        "rnn"
+    }
+    fn name(&self) -> &'static str {
+        "RNN"
+    }
+    fn paper(&self) -> Option<mf_paper::Model> {
+        Some(mf_paper::Model::Rnn)
+    }
+    fn is_reservoir(&self) -> bool {
+        false
+    }
+    fn param_names(&self) -> &'static [&'static str] {
+        &["lr", "n_units", "max_epochs", "patience", "batch_size"]
+    }
+    fn quick_grid(&self) -> Grid {
+        let (name, values) = ("lr", vec![0.001, 0.01]);
+        Grid::new(vec![(name.to_string(), values)]).expect("a valid grid")
+    }
+    fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError> {
+        trainable::configure(self, RnnConfig::new(RnnCell::Tanh), params)
+    }
+}

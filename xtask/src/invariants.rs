@@ -1,0 +1,1039 @@
+//! Architecture invariants of ARCHITECTURE.md, checked as tests over the workspace itself, in the manner of
+//! rust-analyzer's `xtask` tidy tests.
+//!
+//! Each rule is a pure function from parsed data (the `cargo metadata` graph, or source text as `(path, text)`
+//! pairs) to a list of violations, so the same function runs on the real workspace and on small hand-made inputs
+//! that break the rule; the tests on hand-made inputs prove that every check can fail.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// The crates that touch the terminal or parse command lines; only the `mf` binary's crate may use them.
+const FRONT_END: [&str; 4] = ["ratatui", "crossterm", "clap", "indicatif"];
+
+/// The one-way order of the workspace: a crate may depend only on crates of a lower layer. `xtask` stands
+/// outside it (see [`allowed`]).
+const LAYERS: [(&str, u8); 7] = [
+    ("mf-paper", 0),
+    ("mf-core", 1),
+    ("mf-data", 1),
+    ("mf-esn", 2),
+    ("mf-rnn", 2),
+    ("mf-lab", 3),
+    ("mf-tui", 4),
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+// The dependency graph
+// ---------------------------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Normal,
+    Build,
+    Dev,
+}
+
+impl Kind {
+    fn parse(kind: &Value) -> Kind {
+        match kind.as_str() {
+            Some("dev") => Kind::Dev,
+            Some("build") => Kind::Build,
+            _ => Kind::Normal,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Dep {
+    name: String,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+struct Member {
+    name: String,
+    /// Folder holding the crate's `Cargo.toml`.
+    dir: PathBuf,
+    /// Root files of the crate's library and binary targets, where crate-level attributes live.
+    roots: Vec<PathBuf>,
+    deps: Vec<Dep>,
+}
+
+#[derive(Debug)]
+struct Workspace {
+    root: PathBuf,
+    members: Vec<Member>,
+    /// Package id to package name, over every package of the resolve.
+    names: BTreeMap<String, String>,
+    /// Package id to the ids it depends on as a normal dependency, for some target; features are unified over the
+    /// whole workspace, so a closure read from here can only over-approximate a crate's own.
+    normal_edges: BTreeMap<String, Vec<String>>,
+}
+
+impl Workspace {
+    fn parse(meta: &Value) -> Workspace {
+        let str_of = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let ids: BTreeSet<String> = meta["workspace_members"]
+            .as_array()
+            .expect("workspace_members")
+            .iter()
+            .map(str_of)
+            .collect();
+        let packages = meta["packages"].as_array().expect("packages");
+        let names = packages
+            .iter()
+            .map(|p| (str_of(&p["id"]), str_of(&p["name"])))
+            .collect();
+        let members = packages
+            .iter()
+            .filter(|p| ids.contains(&str_of(&p["id"])))
+            .map(|p| Member {
+                name: str_of(&p["name"]),
+                dir: Path::new(&str_of(&p["manifest_path"]))
+                    .parent()
+                    .expect("manifest in a folder")
+                    .to_owned(),
+                roots: p["targets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|t| {
+                        t["kind"].as_array().into_iter().flatten().any(|k| {
+                            matches!(
+                                k.as_str(),
+                                Some(
+                                    "lib"
+                                        | "rlib"
+                                        | "dylib"
+                                        | "cdylib"
+                                        | "staticlib"
+                                        | "proc-macro"
+                                        | "bin"
+                                )
+                            )
+                        })
+                    })
+                    .map(|t| PathBuf::from(str_of(&t["src_path"])))
+                    .collect(),
+                deps: p["dependencies"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| Dep {
+                        name: str_of(&d["name"]),
+                        kind: Kind::parse(&d["kind"]),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let normal_edges = meta["resolve"]["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|node| {
+                let deps = node["deps"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|d| {
+                        d["dep_kinds"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|k| Kind::parse(&k["kind"]) == Kind::Normal)
+                    })
+                    .map(|d| str_of(&d["pkg"]))
+                    .collect();
+                (str_of(&node["id"]), deps)
+            })
+            .collect();
+        Workspace {
+            root: PathBuf::from(str_of(&meta["workspace_root"])),
+            members,
+            names,
+            normal_edges,
+        }
+    }
+
+    fn member(&self, name: &str) -> Result<&Member, String> {
+        self.members
+            .iter()
+            .find(|m| m.name == name)
+            .ok_or_else(|| format!("{name} is not a member of the workspace"))
+    }
+
+    fn is_member(&self, name: &str) -> bool {
+        self.members.iter().any(|m| m.name == name)
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Normal => "normal",
+        Kind::Build => "build",
+        Kind::Dev => "dev",
+    }
+}
+
+/// `mf-paper` holds published facts only and depends on no crate at all (normal and build dependencies).
+fn paper_violations(ws: &Workspace) -> Vec<String> {
+    match ws.member("mf-paper") {
+        Err(e) => vec![e],
+        Ok(paper) => paper
+            .deps
+            .iter()
+            .filter(|d| d.kind != Kind::Dev)
+            .map(|d| format!("mf-paper -> {} ({})", d.name, kind_name(d.kind)))
+            .collect(),
+    }
+}
+
+/// `mf-core` and `mf-data` sit on `mf-paper` alone within the workspace.
+fn foundation_violations(ws: &Workspace) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in ["mf-core", "mf-data"] {
+        match ws.member(name) {
+            Err(e) => out.push(e),
+            Ok(m) => out.extend(
+                m.deps
+                    .iter()
+                    .filter(|d| {
+                        d.kind != Kind::Dev && d.name != "mf-paper" && ws.is_member(&d.name)
+                    })
+                    .map(|d| format!("{name} -> {} ({})", d.name, kind_name(d.kind))),
+            ),
+        }
+    }
+    out
+}
+
+fn layer(name: &str) -> Option<u8> {
+    LAYERS.iter().find(|(n, _)| *n == name).map(|&(_, l)| l)
+}
+
+/// Whether workspace crate `from` may depend on workspace crate `to`.
+fn allowed(from: &str, to: &str) -> bool {
+    if from == "xtask" {
+        return to == "mf-paper";
+    }
+    match (layer(from), layer(to)) {
+        (Some(a), Some(b)) => b < a,
+        _ => false,
+    }
+}
+
+/// Every dependency between workspace crates, of any kind, points down the layer order; a crate may name
+/// itself as a dev-dependency (to turn on test features).
+fn layer_violations(ws: &Workspace) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in &ws.members {
+        if m.name != "xtask" && layer(&m.name).is_none() {
+            out.push(format!(
+                "{} has no place in the layer order of invariants.rs",
+                m.name
+            ));
+            continue;
+        }
+        for d in m.deps.iter().filter(|d| ws.is_member(&d.name)) {
+            let own_tests = d.kind == Kind::Dev && d.name == m.name;
+            if !own_tests && !allowed(&m.name, &d.name) {
+                out.push(format!("{} -> {} ({})", m.name, d.name, kind_name(d.kind)));
+            }
+        }
+    }
+    out
+}
+
+/// No crate but `mf-tui` names a terminal or command-line crate as a direct normal dependency; `xtask`, a
+/// developer tool binary, may use clap.
+fn front_end_violations(ws: &Workspace) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in ws.members.iter().filter(|m| m.name != "mf-tui") {
+        for d in &m.deps {
+            let banned = FRONT_END.contains(&d.name.as_str());
+            let tool_cli = m.name == "xtask" && d.name == "clap";
+            if d.kind == Kind::Normal && banned && !tool_cli {
+                out.push(format!("{} -> {}", m.name, d.name));
+            }
+        }
+    }
+    out
+}
+
+/// The paths from `name` to every terminal or command-line crate in its normal dependency closure.
+fn closure_violations(ws: &Workspace, name: &str) -> Vec<String> {
+    let Some(start) = ws
+        .names
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(id, _)| id.clone())
+    else {
+        return vec![format!("{name} is not in the resolve graph")];
+    };
+    let mut parent: BTreeMap<String, String> = BTreeMap::new();
+    let mut queue = VecDeque::from([start.clone()]);
+    let mut out = Vec::new();
+    while let Some(id) = queue.pop_front() {
+        let pkg = &ws.names[&id];
+        if FRONT_END.contains(&pkg.as_str()) {
+            let mut path = vec![pkg.clone()];
+            let mut at = &id;
+            while let Some(p) = parent.get(at) {
+                path.push(ws.names[p].clone());
+                at = p;
+            }
+            path.reverse();
+            out.push(path.join(" -> "));
+            continue;
+        }
+        for next in ws.normal_edges.get(&id).into_iter().flatten() {
+            if *next != start && !parent.contains_key(next) {
+                parent.insert(next.clone(), id.clone());
+                queue.push_back(next.clone());
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Source text
+// ---------------------------------------------------------------------------------------------------------------
+
+#[derive(Debug, PartialEq)]
+struct Token {
+    text: String,
+    line: usize,
+}
+
+/// Identifiers and punctuation of Rust source, with comments, string, character and byte literals dropped, so
+/// that a rule about code is never broken by prose. `::` is one token; numbers come out as identifiers.
+fn tokens(src: &str) -> Vec<Token> {
+    let c: Vec<char> = src.chars().collect();
+    let mut out = Vec::new();
+    let (mut i, mut line) = (0, 1);
+    let at = |j: usize| c.get(j).copied();
+    while i < c.len() {
+        let ch = c[i];
+        if ch == '\n' {
+            line += 1;
+            i += 1;
+        } else if ch.is_whitespace() {
+            i += 1;
+        } else if ch == '/' && at(i + 1) == Some('/') {
+            while i < c.len() && c[i] != '\n' {
+                i += 1;
+            }
+        } else if ch == '/' && at(i + 1) == Some('*') {
+            let mut depth = 0;
+            while i < c.len() {
+                if c[i] == '/' && at(i + 1) == Some('*') {
+                    depth += 1;
+                    i += 2;
+                } else if c[i] == '*' && at(i + 1) == Some('/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    line += usize::from(c[i] == '\n');
+                    i += 1;
+                }
+            }
+        } else if ch == '"' {
+            i = skip_string(&c, i, &mut line);
+        } else if ch == '\'' {
+            match char_literal_end(&c, i) {
+                Some(end) => i = end,
+                None => {
+                    out.push(Token {
+                        text: "'".into(),
+                        line,
+                    });
+                    i += 1;
+                }
+            }
+        } else if ch.is_alphanumeric() || ch == '_' {
+            let start = i;
+            while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_') {
+                i += 1;
+            }
+            let word: String = c[start..i].iter().collect();
+            match (word.as_str(), at(i)) {
+                ("b" | "c", Some('"')) => i = skip_string(&c, i, &mut line),
+                ("b", Some('\'')) => i = char_literal_end(&c, i).unwrap_or(i + 1),
+                ("r" | "br" | "cr", Some('"' | '#')) => {
+                    let hashes = c[i..].iter().take_while(|&&h| h == '#').count();
+                    if at(i + hashes) == Some('"') {
+                        i = skip_raw_string(&c, i + hashes, hashes, &mut line);
+                    } else {
+                        // A raw identifier such as `r#unsafe` is a name, not the keyword.
+                        i += hashes;
+                        let start = i;
+                        while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_') {
+                            i += 1;
+                        }
+                        let name: String = c[start..i].iter().collect();
+                        out.push(Token {
+                            text: format!("r#{name}"),
+                            line,
+                        });
+                    }
+                }
+                _ => out.push(Token { text: word, line }),
+            }
+        } else if ch == ':' && at(i + 1) == Some(':') {
+            out.push(Token {
+                text: "::".into(),
+                line,
+            });
+            i += 2;
+        } else {
+            out.push(Token {
+                text: ch.to_string(),
+                line,
+            });
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Index past the string literal whose opening quote is at `i`.
+fn skip_string(c: &[char], mut i: usize, line: &mut usize) -> usize {
+    i += 1;
+    while i < c.len() && c[i] != '"' {
+        if c[i] == '\\' {
+            i += 1;
+        }
+        if c.get(i) == Some(&'\n') {
+            *line += 1;
+        }
+        i += 1;
+    }
+    i + 1
+}
+
+/// Index past the raw string literal whose opening quote is at `i`, closed by a quote and `hashes` hashes.
+fn skip_raw_string(c: &[char], mut i: usize, hashes: usize, line: &mut usize) -> usize {
+    i += 1;
+    while i < c.len() {
+        if c[i] == '"'
+            && c[i + 1..]
+                .iter()
+                .take(hashes)
+                .filter(|&&h| h == '#')
+                .count()
+                == hashes
+        {
+            return i + 1 + hashes;
+        }
+        *line += usize::from(c[i] == '\n');
+        i += 1;
+    }
+    i
+}
+
+/// Index past the character literal opening at `i`, or `None` where the quote starts a lifetime or label.
+fn char_literal_end(c: &[char], i: usize) -> Option<usize> {
+    if c.get(i + 1) == Some(&'\\') {
+        let close = (i + 3..c.len()).find(|&j| c[j] == '\'')?;
+        Some(close + 1)
+    } else if c.get(i + 2) == Some(&'\'') {
+        Some(i + 3)
+    } else {
+        None
+    }
+}
+
+fn is_seq(toks: &[Token], i: usize, want: &[&str]) -> bool {
+    toks.len() >= i + want.len()
+        && toks[i..i + want.len()]
+            .iter()
+            .zip(want)
+            .all(|(t, w)| t.text == *w)
+}
+
+/// File-system and network access in source files: `std::fs`, `std::net`, either named inside a
+/// `use std::{...}` group, and `File::open` or `File::create` (whatever path brought `File` in).
+fn io_violations(files: &[(PathBuf, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, text) in files {
+        let toks = tokens(text);
+        let mut report =
+            |line: usize, what: &str| out.push(format!("{}:{line}: {what}", path.display()));
+        for i in 0..toks.len() {
+            for module in ["fs", "net"] {
+                if is_seq(&toks, i, &["std", "::", module]) {
+                    report(toks[i].line, &format!("std::{module}"));
+                }
+            }
+            for call in ["open", "create"] {
+                if is_seq(&toks, i, &["File", "::", call]) {
+                    report(toks[i].line, &format!("File::{call}"));
+                }
+            }
+            if is_seq(&toks, i, &["std", "::", "{"]) {
+                // Only names at the group's own level are modules of `std`; `std::{io::{fs}}` would be `std::io::fs`.
+                let mut depth = 0;
+                for j in i + 2..toks.len() {
+                    match toks[j].text.as_str() {
+                        "{" => depth += 1,
+                        "}" => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        name @ ("fs" | "net")
+                            if depth == 1 && matches!(toks[j - 1].text.as_str(), "{" | ",") =>
+                        {
+                            report(toks[j].line, &format!("std::{{{name}}}"));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The sources of one crate: every `.rs` file under its `src/` and its target roots.
+#[derive(Debug)]
+struct CrateSources {
+    name: String,
+    files: Vec<(PathBuf, String)>,
+    roots: Vec<PathBuf>,
+}
+
+fn uses_unsafe(files: &[(PathBuf, String)]) -> bool {
+    files
+        .iter()
+        .any(|(_, text)| tokens(text).iter().any(|t| t.text == "unsafe"))
+}
+
+fn forbids_unsafe(root: &str) -> bool {
+    let toks = tokens(root);
+    (0..toks.len()).any(|i| {
+        is_seq(&toks, i, &["#", "!", "[", "forbid", "("])
+            && toks[i + 5..]
+                .iter()
+                .take_while(|t| t.text != ")")
+                .any(|t| t.text == "unsafe_code")
+    })
+}
+
+/// Crates with no `unsafe` in their sources whose target roots lack `#![forbid(unsafe_code)]`, as
+/// `crate: root` lines.
+fn forbid_violations(crates: &[CrateSources]) -> Vec<String> {
+    let mut out = Vec::new();
+    for krate in crates.iter().filter(|k| !uses_unsafe(&k.files)) {
+        for root in &krate.roots {
+            let text = krate
+                .files
+                .iter()
+                .find(|(p, _)| p == root)
+                .map(|(_, t)| t.as_str());
+            if !text.is_some_and(forbids_unsafe) {
+                out.push(format!("{}: {}", krate.name, root.display()));
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading the workspace
+// ---------------------------------------------------------------------------------------------------------------
+
+/// `cargo metadata` of this workspace, run once per test binary.
+fn metadata() -> &'static Value {
+    static META: OnceLock<Value> = OnceLock::new();
+    META.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let output = Command::new(&cargo)
+            .args(["metadata", "--format-version", "1", "--manifest-path"])
+            .arg(&manifest)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cargo} metadata: {e}"));
+        assert!(
+            output.status.success(),
+            "cargo metadata failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
+    })
+}
+
+/// Every `.rs` file under `dir`, sorted by path, paths as found.
+fn rust_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&d).unwrap_or_else(|e| panic!("cannot list {}: {e}", d.display()));
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+                out.push((path, text));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn crate_sources(member: &Member) -> CrateSources {
+    let mut files = rust_files(&member.dir.join("src"));
+    for root in &member.roots {
+        if !files.iter().any(|(p, _)| p == root) {
+            let text = std::fs::read_to_string(root)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", root.display()));
+            files.push((root.clone(), text));
+        }
+    }
+    CrateSources {
+        name: member.name.clone(),
+        files,
+        roots: member.roots.clone(),
+    }
+}
+
+#[track_caller]
+fn assert_none(rule: &str, violations: Vec<String>) {
+    assert!(
+        violations.is_empty(),
+        "{rule}; broken by:\n  {}",
+        violations.join("\n  ")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The invariants of this workspace
+// ---------------------------------------------------------------------------------------------------------------
+
+#[test]
+fn mf_paper_depends_on_no_crate() {
+    assert_none(
+        "mf-paper depends on no crate",
+        paper_violations(&Workspace::parse(metadata())),
+    );
+}
+
+#[test]
+fn mf_core_and_mf_data_depend_on_no_workspace_crate_but_mf_paper() {
+    assert_none(
+        "mf-core and mf-data depend on no workspace crate but mf-paper",
+        foundation_violations(&Workspace::parse(metadata())),
+    );
+}
+
+#[test]
+fn workspace_crates_depend_only_on_earlier_layers() {
+    assert_none(
+        "dependencies follow mf-paper < {mf-core, mf-data} < {mf-esn, mf-rnn} < mf-lab < mf-tui; xtask uses mf-paper only",
+        layer_violations(&Workspace::parse(metadata())),
+    );
+}
+
+#[test]
+fn only_mf_tui_depends_on_terminal_and_command_line_crates() {
+    assert_none(
+        "only mf-tui depends on ratatui, crossterm, clap or indicatif (xtask may use clap)",
+        front_end_violations(&Workspace::parse(metadata())),
+    );
+}
+
+#[test]
+fn mf_lab_pulls_in_no_terminal_or_command_line_crate() {
+    assert_none(
+        "mf-lab's normal dependency closure holds none of ratatui, crossterm, clap, indicatif",
+        closure_violations(&Workspace::parse(metadata()), "mf-lab"),
+    );
+}
+
+#[test]
+fn mf_core_does_no_file_or_network_io() {
+    let ws = Workspace::parse(metadata());
+    let core = ws.member("mf-core").unwrap();
+    assert_none(
+        "mf-core does no I/O",
+        io_violations(&rust_files(&core.dir.join("src"))),
+    );
+}
+
+#[test]
+fn crates_without_unsafe_forbid_unsafe_code() {
+    let ws = Workspace::parse(metadata());
+    let crates: Vec<CrateSources> = ws.members.iter().map(crate_sources).collect();
+    let violations = forbid_violations(&crates)
+        .into_iter()
+        .map(|v| v.replace(&format!("{}/", ws.root.display()), ""))
+        .collect();
+    assert_none(
+        "a crate with no `unsafe` in its sources carries #![forbid(unsafe_code)] in every target root",
+        violations,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Each check fails when its rule is broken
+// ---------------------------------------------------------------------------------------------------------------
+
+/// A `cargo metadata` document for the given `(from, to)` edges: names starting `mf-` and `xtask` are
+/// workspace members, anything else a registry crate. `dev:`/`build:` before a target name marks the edge's kind.
+fn fake_metadata(edges: &[(&str, &str)]) -> Value {
+    let kind_of = |spec: &str| -> (Value, String) {
+        match spec.split_once(':') {
+            Some((kind, name)) => (Value::from(kind), name.to_owned()),
+            None => (Value::Null, spec.to_owned()),
+        }
+    };
+    let is_member = |n: &str| n.starts_with("mf-") || n == "xtask";
+    let id = |n: &str| {
+        if is_member(n) {
+            format!("path+file:///ws/{n}#0.1.0")
+        } else {
+            format!("registry+https://github.com/rust-lang/crates.io-index#{n}@1.0.0")
+        }
+    };
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for (from, to) in edges {
+        names.insert((*from).to_owned());
+        names.insert(kind_of(to).1);
+    }
+    let packages: Vec<Value> = names
+        .iter()
+        .map(|n| {
+            let deps: Vec<Value> = edges
+                .iter()
+                .filter(|(from, _)| from == n)
+                .map(|(_, to)| {
+                    let (kind, name) = kind_of(to);
+                    serde_json::json!({ "name": name, "kind": kind })
+                })
+                .collect();
+            serde_json::json!({
+                "id": id(n),
+                "name": n,
+                "manifest_path": format!("/ws/{n}/Cargo.toml"),
+                "targets": [{ "kind": ["lib"], "src_path": format!("/ws/{n}/src/lib.rs") }],
+                "dependencies": deps,
+            })
+        })
+        .collect();
+    let nodes: Vec<Value> = names
+        .iter()
+        .map(|n| {
+            let deps: Vec<Value> = edges
+                .iter()
+                .filter(|(from, _)| from == n)
+                .map(|(_, to)| {
+                    let (kind, name) = kind_of(to);
+                    serde_json::json!({ "name": name, "pkg": id(&name), "dep_kinds": [{ "kind": kind, "target": null }] })
+                })
+                .collect();
+            serde_json::json!({ "id": id(n), "deps": deps })
+        })
+        .collect();
+    serde_json::json!({
+        "workspace_members": names.iter().filter(|n| is_member(n)).map(|n| id(n)).collect::<Vec<_>>(),
+        "workspace_root": "/ws",
+        "packages": packages,
+        "resolve": { "nodes": nodes },
+    })
+}
+
+/// The workspace as ARCHITECTURE.md draws it, plus the dependencies that make each crate realistic.
+const GOOD: [(&str, &str); 20] = [
+    ("mf-paper", "dev:proptest"),
+    ("mf-core", "mf-paper"),
+    ("mf-core", "ndarray"),
+    ("mf-data", "mf-paper"),
+    ("mf-data", "ureq"),
+    ("mf-esn", "mf-core"),
+    ("mf-esn", "dev:mf-data"),
+    ("mf-rnn", "mf-core"),
+    ("mf-rnn", "candle-core"),
+    ("mf-lab", "mf-esn"),
+    ("mf-lab", "mf-rnn"),
+    ("mf-lab", "mf-data"),
+    ("mf-lab", "dev:clap"),
+    ("mf-lab", "dev:mf-lab"),
+    ("mf-tui", "mf-lab"),
+    ("mf-tui", "ratatui"),
+    ("mf-tui", "clap"),
+    ("ratatui", "crossterm"),
+    ("xtask", "mf-paper"),
+    ("xtask", "clap"),
+];
+
+fn fake(extra: &[(&str, &str)]) -> Workspace {
+    let edges: Vec<(&str, &str)> = GOOD.iter().chain(extra).copied().collect();
+    Workspace::parse(&fake_metadata(&edges))
+}
+
+#[test]
+fn the_dependency_checks_pass_on_a_graph_that_keeps_the_rules() {
+    let ws = fake(&[]);
+    assert_eq!(paper_violations(&ws), Vec::<String>::new());
+    assert_eq!(foundation_violations(&ws), Vec::<String>::new());
+    assert_eq!(layer_violations(&ws), Vec::<String>::new());
+    assert_eq!(front_end_violations(&ws), Vec::<String>::new());
+    assert_eq!(closure_violations(&ws, "mf-lab"), Vec::<String>::new());
+}
+
+#[test]
+fn a_dependency_of_mf_paper_is_caught() {
+    assert_eq!(
+        paper_violations(&fake(&[("mf-paper", "serde")])),
+        ["mf-paper -> serde (normal)"]
+    );
+    assert_eq!(
+        paper_violations(&fake(&[("mf-paper", "build:cc")])),
+        ["mf-paper -> cc (build)"]
+    );
+    let ws = Workspace::parse(&fake_metadata(&[("mf-core", "mf-data")]));
+    assert_eq!(
+        paper_violations(&ws),
+        ["mf-paper is not a member of the workspace"]
+    );
+}
+
+#[test]
+fn a_workspace_dependency_of_mf_core_or_mf_data_is_caught() {
+    assert_eq!(
+        foundation_violations(&fake(&[
+            ("mf-core", "mf-data"),
+            ("mf-data", "build:mf-esn")
+        ])),
+        ["mf-core -> mf-data (normal)", "mf-data -> mf-esn (build)"]
+    );
+}
+
+#[test]
+fn a_dependency_against_the_layer_order_is_caught() {
+    let ws = fake(&[
+        ("mf-esn", "mf-rnn"),
+        ("mf-core", "dev:mf-esn"),
+        ("mf-lab", "mf-tui"),
+        ("xtask", "mf-core"),
+        ("mf-tui", "xtask"),
+        ("mf-extra", "mf-paper"),
+    ]);
+    assert_eq!(
+        layer_violations(&ws),
+        [
+            "mf-core -> mf-esn (dev)",
+            "mf-esn -> mf-rnn (normal)",
+            "mf-extra has no place in the layer order of invariants.rs",
+            "mf-lab -> mf-tui (normal)",
+            "mf-tui -> xtask (normal)",
+            "xtask -> mf-core (normal)",
+        ]
+    );
+}
+
+#[test]
+fn a_terminal_or_command_line_crate_outside_mf_tui_is_caught() {
+    let ws = fake(&[
+        ("mf-lab", "indicatif"),
+        ("mf-core", "clap"),
+        ("xtask", "ratatui"),
+    ]);
+    assert_eq!(
+        front_end_violations(&ws),
+        ["mf-core -> clap", "mf-lab -> indicatif", "xtask -> ratatui"]
+    );
+}
+
+#[test]
+fn a_terminal_crate_reached_through_other_crates_is_caught() {
+    let ws = fake(&[("mf-esn", "linfa"), ("linfa", "ratatui")]);
+    assert_eq!(front_end_violations(&ws), Vec::<String>::new());
+    assert_eq!(
+        closure_violations(&ws, "mf-lab"),
+        ["mf-lab -> mf-esn -> linfa -> ratatui"]
+    );
+    // Dev and build edges are not part of the closure.
+    let ws = fake(&[
+        ("mf-esn", "dev:insta"),
+        ("insta", "crossterm"),
+        ("mf-rnn", "build:clap"),
+    ]);
+    assert_eq!(closure_violations(&ws, "mf-lab"), Vec::<String>::new());
+}
+
+#[test]
+fn an_edge_injected_into_the_real_workspace_is_caught() {
+    let id_of = |meta: &Value, name: &str| -> String {
+        meta["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no package {name}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let mut meta = metadata().clone();
+    let core = id_of(&meta, "mf-core");
+    let clap = id_of(&meta, "clap");
+    let package = meta["packages"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["id"] == core.as_str())
+        .unwrap();
+    package["dependencies"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({ "name": "mf-esn", "kind": null }));
+    let node = meta["resolve"]["nodes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|n| n["id"] == core.as_str())
+        .unwrap();
+    node["deps"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({ "name": "clap", "pkg": clap, "dep_kinds": [{ "kind": null, "target": null }] }));
+    let ws = Workspace::parse(&meta);
+    assert_eq!(foundation_violations(&ws), ["mf-core -> mf-esn (normal)"]);
+    assert_eq!(layer_violations(&ws), ["mf-core -> mf-esn (normal)"]);
+    assert_eq!(
+        closure_violations(&ws, "mf-lab"),
+        ["mf-lab -> mf-core -> clap"]
+    );
+}
+
+fn sources(files: &[(&str, &str)]) -> Vec<(PathBuf, String)> {
+    files
+        .iter()
+        .map(|(p, t)| (PathBuf::from(p), (*t).to_owned()))
+        .collect()
+}
+
+#[test]
+fn file_and_network_access_is_caught_in_every_form() {
+    let files = sources(&[(
+        "lib.rs",
+        "use std::fs;\n\
+         use std::{io, fs::File};\n\
+         use std :: { net , collections::HashMap };\n\
+         fn f() { let _ = std::net::TcpStream::connect(\"x\"); }\n\
+         fn g() { File::open(\"a\"); File::create(\"b\"); }\n",
+    )]);
+    assert_eq!(
+        io_violations(&files),
+        [
+            "lib.rs:1: std::fs",
+            "lib.rs:2: std::{fs}",
+            "lib.rs:3: std::{net}",
+            "lib.rs:4: std::net",
+            "lib.rs:5: File::open",
+            "lib.rs:5: File::create",
+        ]
+    );
+}
+
+#[test]
+fn io_words_in_comments_strings_and_other_paths_are_not_io() {
+    let files = sources(&[(
+        "lib.rs",
+        "//! Does no std::fs I/O.\n\
+         /* use std::net; /* nested */ File::open */\n\
+         const S: &str = \"std::fs\";\n\
+         const R: &str = r#\"use std::fs; \"quoted\" \"#;\n\
+         const C: char = '\"';\n\
+         fn f<'a>(x: &'a str) -> &'a str { x }\n\
+         use std::{io::{self}, collections::HashMap};\n\
+         use crate::fs::Table;\n",
+    )]);
+    assert_eq!(io_violations(&files), Vec::<String>::new());
+}
+
+#[test]
+fn a_copy_of_mf_core_with_a_file_access_added_is_caught() {
+    let ws = Workspace::parse(metadata());
+    let src = ws.member("mf-core").unwrap().dir.join("src");
+    let copy = std::env::temp_dir().join(format!("xtask-invariants-{}", std::process::id()));
+    for (path, text) in rust_files(&src) {
+        let to = copy.join(path.strip_prefix(&src).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, text).unwrap();
+    }
+    std::fs::write(
+        copy.join("leak.rs"),
+        "pub fn f() {\n    let _ = std::fs::read(\"x\");\n}\n",
+    )
+    .unwrap();
+    let found = io_violations(&rust_files(&copy));
+    std::fs::remove_dir_all(&copy).unwrap();
+    assert_eq!(
+        found,
+        [format!("{}:2: std::fs", copy.join("leak.rs").display())]
+    );
+}
+
+fn krate(name: &str, files: &[(&str, &str)]) -> CrateSources {
+    CrateSources {
+        name: name.into(),
+        files: sources(files),
+        roots: vec![PathBuf::from(files[0].0)],
+    }
+}
+
+#[test]
+fn a_crate_without_unsafe_and_without_forbid_is_caught() {
+    let crates = [
+        krate(
+            "plain",
+            &[
+                ("src/lib.rs", "//! No unsafe code here.\npub mod a;\n"),
+                ("src/a.rs", "const S: &str = \"unsafe\";\n"),
+            ],
+        ),
+        krate(
+            "lenient",
+            &[("src/lib.rs", "#![deny(unsafe_code)]\n#![allow(unused)]\n")],
+        ),
+        krate(
+            "fenced",
+            &[(
+                "src/lib.rs",
+                "//! Text.\n#![forbid(missing_docs, unsafe_code)]\nfn f() {}\n",
+            )],
+        ),
+        krate(
+            "raw",
+            &[
+                ("src/main.rs", "#![forbid(unsafe_code)]\n"),
+                ("src/simd.rs", "fn f() { unsafe { g() } }\n"),
+            ],
+        ),
+        krate("named", &[("src/lib.rs", "fn r#unsafe() {}\n")]),
+    ];
+    assert_eq!(
+        forbid_violations(&crates),
+        [
+            "plain: src/lib.rs",
+            "lenient: src/lib.rs",
+            "named: src/lib.rs"
+        ]
+    );
+}
