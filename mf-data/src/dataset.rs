@@ -400,11 +400,22 @@ pub struct Dataset {
     /// Test split, when available (Wafer's is not on these machines).
     pub test: Option<Split>,
     task: TaskKind,
+    /// The numeric value of each class, parallel to the class list, when every label of both
+    /// splits is a finite number: labels are then matched by value (`1` is `1.0000000e+00`).
+    class_values: Option<Vec<f64>>,
+    /// Classes found only in the test split, sorted.
+    test_only: Vec<String>,
 }
 
 impl Dataset {
     /// Joins splits into a data set, checking they agree on dimensions and task kind; the class
     /// list is the sorted union of the labels of both splits.
+    ///
+    /// When every label of both splits parses as a finite number, labels equal as numbers are one
+    /// class (one file may write `1` where the other writes `1.0000000e+00`), named by its
+    /// first spelling in the training split. Classes of the test split absent from the training
+    /// split are kept (so the test split still encodes) and listed by
+    /// [`Dataset::test_only_classes`].
     pub fn new(
         name: impl Into<String>,
         train: Split,
@@ -416,17 +427,25 @@ impl Dataset {
             msg,
         };
         let train_labels = train.labels();
+        let mut class_values = None;
+        let mut test_only = Vec::new();
         let task = match &train_labels {
             Some(l) => {
-                let mut set: BTreeSet<String> = l.iter().cloned().collect();
-                if let Some(t) = &test {
-                    let tl = t.labels().ok_or_else(|| {
+                let test_labels = match &test {
+                    Some(t) => t.labels().ok_or_else(|| {
                         invalid("train is classification but test is regression".into())
-                    })?;
-                    set.extend(tl);
-                }
+                    })?,
+                    None => Vec::new(),
+                };
+                let classes = label_classes(l, &test_labels);
+                test_only = classes
+                    .iter()
+                    .filter(|c| !c.in_train)
+                    .map(|c| c.name.clone())
+                    .collect();
+                class_values = classes.iter().map(|c| c.value).collect();
                 TaskKind::Classification {
-                    classes: set.into_iter().collect(),
+                    classes: classes.into_iter().map(|c| c.name).collect(),
                 }
             }
             None => {
@@ -452,7 +471,29 @@ impl Dataset {
             train,
             test,
             task,
+            class_values,
+            test_only,
         })
+    }
+
+    /// Classes that occur in the test split but never in the training split, sorted: a model
+    /// cannot learn them, so the test score is capped. Empty for regression.
+    pub fn test_only_classes(&self) -> &[String] {
+        &self.test_only
+    }
+
+    /// What a user should be told about the data set itself, one sentence each (today: classes
+    /// found only in the test split).
+    pub fn warnings(&self) -> Vec<String> {
+        if self.test_only.is_empty() {
+            return Vec::new();
+        }
+        vec![format!(
+            "{} class{} only in the test split, never in the training split: {}",
+            self.test_only.len(),
+            if self.test_only.len() == 1 { "" } else { "es" },
+            self.test_only.join(", ")
+        )]
     }
 
     /// Classification (with the class list) or regression.
@@ -479,13 +520,20 @@ impl Dataset {
     }
 
     /// Each label of `split` as its index in [`Dataset::classes`]; `None` for regression or when
-    /// a label is not in the class list (a split from another data set).
+    /// a label is not in the class list (a split from another data set). Numeric labels match by
+    /// value (see [`Dataset::new`]).
     pub fn encoded_labels(&self, split: &Split) -> Option<Vec<usize>> {
         let classes = self.classes()?;
         split
             .labels()?
             .iter()
-            .map(|l| classes.binary_search(l).ok())
+            .map(|l| {
+                classes.binary_search(l).ok().or_else(|| {
+                    let values = self.class_values.as_ref()?;
+                    let v = label_value(l)?;
+                    values.iter().position(|&c| c == v)
+                })
+            })
             .collect()
     }
 
@@ -500,6 +548,54 @@ impl Dataset {
             all.iter().copied().max().unwrap_or(0),
         )
     }
+}
+
+/// One class of a data set while its list is built.
+struct Class {
+    name: String,
+    value: Option<f64>,
+    in_train: bool,
+}
+
+/// A label's value when it is a finite number.
+fn label_value(label: &str) -> Option<f64> {
+    label.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// The classes of `train` then `test` labels, sorted by name. Labels are matched by value when all
+/// of them are finite numbers, else by text; a class is named by its first spelling, train first.
+fn label_classes(train: &[String], test: &[String]) -> Vec<Class> {
+    let all = || train.iter().chain(test);
+    let numeric = all().all(|l| label_value(l).is_some());
+    let mut classes: Vec<Class> = Vec::new();
+    if numeric {
+        // Keyed by bits, with -0 folded onto 0 so that values equal as numbers share a key.
+        let mut seen = std::collections::HashSet::new();
+        for (i, l) in all().enumerate() {
+            let v = label_value(l).expect("checked numeric");
+            if seen.insert((v + 0.0).to_bits()) {
+                classes.push(Class {
+                    name: l.clone(),
+                    value: Some(v),
+                    in_train: i < train.len(),
+                });
+            }
+        }
+    } else {
+        let in_train: BTreeSet<&String> = train.iter().collect();
+        let names: BTreeSet<&String> = all().collect();
+        classes = names
+            .into_iter()
+            .map(|l| Class {
+                name: l.clone(),
+                value: None,
+                in_train: in_train.contains(l),
+            })
+            .collect();
+    }
+    // Byte order of the names, as `np.unique` sorts strings in the reference code.
+    classes.sort_by(|a, b| a.name.cmp(&b.name));
+    classes
 }
 
 #[cfg(test)]
@@ -543,6 +639,50 @@ mod tests {
         let s = Split::from_raw(&parse_tsv("9\t1\n10\t2\n".as_bytes()).unwrap()).unwrap();
         let d = Dataset::new("T", s, None).unwrap();
         assert_eq!(d.classes().unwrap(), ["10", "9"]);
+    }
+
+    fn tsv(text: &str) -> Split {
+        Split::from_raw(&parse_tsv(text.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn numeric_labels_equal_as_numbers_are_one_class_named_as_in_the_training_split() {
+        let train = tsv("1\t0.5\n2\t0.25\n1\t0.75\n");
+        let test = tsv("1.0000000e+00\t0.5\n2.0000000e+00\t0.25\n");
+        let d = Dataset::new("T", train, Some(test)).unwrap();
+        assert_eq!(d.classes().unwrap(), ["1", "2"]);
+        assert_eq!(d.encoded_labels(&d.train), Some(vec![0, 1, 0]));
+        assert_eq!(d.encoded_labels(d.test.as_ref().unwrap()), Some(vec![0, 1]));
+        assert!(d.test_only_classes().is_empty() && d.warnings().is_empty());
+        // One label that is not a number: every label is text again.
+        let d = Dataset::new("T", tsv("1\t0.5\nx\t1\n"), Some(tsv("1.0\t0.5\n"))).unwrap();
+        assert_eq!(d.classes().unwrap(), ["1", "1.0", "x"]);
+    }
+
+    #[test]
+    fn classes_found_only_in_the_test_split_are_reported() {
+        let d = Dataset::new(
+            "T",
+            tsv("1\t0.5\n2\t0.25\n"),
+            Some(tsv("1.0\t0.5\n3.0\t1\n4\t2\n")),
+        )
+        .unwrap();
+        assert_eq!(d.classes().unwrap(), ["1", "2", "3.0", "4"]);
+        assert_eq!(d.test_only_classes(), ["3.0", "4"]);
+        assert_eq!(
+            d.warnings(),
+            ["2 classes only in the test split, never in the training split: 3.0, 4"]
+        );
+        assert_eq!(
+            d.encoded_labels(d.test.as_ref().unwrap()),
+            Some(vec![0, 2, 3])
+        );
+        let d = toy();
+        assert_eq!(d.test_only_classes(), ["c"]);
+        assert_eq!(
+            d.warnings(),
+            ["1 class only in the test split, never in the training split: c"]
+        );
     }
 
     #[test]

@@ -32,6 +32,17 @@ pub enum DataError {
         /// Data directory searched.
         dir: PathBuf,
     },
+    /// One split of a data set exists in two formats that may hold different data.
+    #[error(
+        "data set {name}: {} exist for the same split and may differ; remove or rename all but one",
+        paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" and ")
+    )]
+    Ambiguous {
+        /// Data set name.
+        name: String,
+        /// The competing files, in the order `.ts`, `.tsv`, `.arff`.
+        paths: Vec<PathBuf>,
+    },
     /// Downloading or unpacking an archive failed.
     #[error("download of {url} failed: {msg}")]
     Download {

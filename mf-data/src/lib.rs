@@ -43,7 +43,9 @@ pub use dir::{resolve_data_dir, DATA_DIR_ENV};
 pub use error::DataError;
 pub use fetch::{extract_archive, fetch, Progress};
 pub use ipc::{read_ipc, write_ipc};
-pub use load::{find_split_file, load_dataset, parse_bytes, read_split, split_from_reader};
+pub use load::{
+    find_split_file, load_dataset, parse_bytes, read_split, resolve_split_file, split_from_reader,
+};
 pub use parse::{Format, RawSplit};
 pub use registry::{
     compare, paper_dataset, paper_datasets, verify, DatasetInfo, Shape, VerifyEntry, VerifyReport,

@@ -74,6 +74,8 @@ struct Lines<R> {
     reader: R,
     line: usize,
     buf: Vec<u8>,
+    /// Whether the line last returned ended with a newline (false for a file cut mid-line).
+    newline: bool,
 }
 
 impl<R: BufRead> Lines<R> {
@@ -82,6 +84,7 @@ impl<R: BufRead> Lines<R> {
             reader,
             line: 0,
             buf: Vec::new(),
+            newline: true,
         }
     }
 
@@ -98,6 +101,7 @@ impl<R: BufRead> Lines<R> {
             return Ok(None);
         }
         self.line += 1;
+        self.newline = self.buf.last() == Some(&b'\n');
         while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
             self.buf.pop();
         }
@@ -427,6 +431,11 @@ pub fn parse_ts(reader: impl BufRead) -> Result<RawSplit, DataError> {
 /// tabs (commas or runs of spaces are accepted too, decided per line). `NaN` or empty fields are
 /// missing values; trailing ones are UCR's padding of shorter series and are dropped, so a series'
 /// length is the index of its last non-NaN value plus one.
+///
+/// Because of that padding every line of a UCR file has the same number of fields. When at least
+/// three series are read, all but the last have the same number of fields and the last has fewer,
+/// the file was cut short (a partial download or copy) and is rejected, naming the last line;
+/// files whose lines vary in width elsewhere are read as unpadded variable-length series.
 pub fn parse_tsv(reader: impl BufRead) -> Result<RawSplit, DataError> {
     let mut lines = Lines::new(reader);
     let mut raw = RawSplit {
@@ -434,19 +443,37 @@ pub fn parse_tsv(reader: impl BufRead) -> Result<RawSplit, DataError> {
         ..RawSplit::default()
     };
     let mut last = 0;
+    // Field count of the series lines before the latest one, and whether they all agree.
+    let mut width: Option<usize> = None;
+    let mut equal_width = true;
+    // Line number, field count and whether a newline ended it, for the latest series line.
+    let mut latest: Option<(usize, usize, bool)> = None;
     while let Some((ln, line)) = lines.next_line()? {
         last = ln;
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
-        let fields: Vec<&str> = if t.contains('\t') {
+        let tabbed = t.contains('\t');
+        let fields: Vec<&str> = if tabbed {
             t.split('\t').collect()
         } else if t.contains(',') {
             t.split(',').collect()
         } else {
             t.split_whitespace().collect()
         };
+        // `trim` drops empty trailing tab fields, which pad a series as NaN does: counting them
+        // keeps a padded line as wide as the others.
+        let n_fields = if tabbed {
+            line.trim_start().trim_end_matches(' ').split('\t').count()
+        } else {
+            fields.len()
+        };
+        if let Some((_, w, _)) = latest {
+            equal_width &= width.is_none_or(|x| x == w);
+            width = Some(w);
+        }
+        latest = Some((ln, n_fields, lines.newline));
         if fields.len() < 2 {
             return Err(perr(ln, "expected a label followed by at least one value"));
         }
@@ -469,6 +496,24 @@ pub fn parse_tsv(reader: impl BufRead) -> Result<RawSplit, DataError> {
             l.push(label.to_string());
         }
         raw.series.push(vec![v]);
+    }
+    if let (Some((ln, n, newline)), Some(w), true) = (latest, width, equal_width) {
+        if n < w && raw.series.len() >= 3 {
+            let end = if newline {
+                "UCR .tsv files pad shorter series with NaN"
+            } else {
+                "the file ends without a newline"
+            };
+            return Err(perr(
+                ln,
+                format!(
+                    "last line has {} value{} but every other line has {}: the file looks truncated ({end})",
+                    n - 1,
+                    if n == 2 { "" } else { "s" },
+                    w - 1
+                ),
+            ));
+        }
     }
     finish(raw, last)
 }
@@ -906,6 +951,36 @@ mod tests {
         check_err(Format::Tsv, "1\t2\n2\tNaN\tNaN\n", 2, "no values");
         check_err(Format::Tsv, "", 1, "no series");
         check_err(Format::Tsv, "\n\n", 2, "no series");
+    }
+
+    #[test]
+    fn tsv_short_last_line_of_an_equal_length_file_is_a_truncation() {
+        let rows = "1\t1\t2\t3\n2\t4\t5\t6\n1\t7\t8\t9\n";
+        check_err(
+            Format::Tsv,
+            &format!("{rows}2\t1\t2"),
+            4,
+            "last line has 2 values but every other line has 3: the file looks truncated (the file ends without a newline)",
+        );
+        check_err(
+            Format::Tsv,
+            &format!("{rows}2\t1\t2\n\n"),
+            4,
+            "truncated (UCR .tsv files pad shorter series with NaN)",
+        );
+        // Padded shorter series, two-line files and ragged files still load.
+        for ok in [
+            format!("{rows}2\t1\t2\tNaN"),
+            format!("{rows}2\t1\t2\t\n"),
+            format!("{rows}2\t1\t2\t3\t4"),
+            "1\t1\t2\t3\n1\t7\n".to_string(),
+            "1\t1\t2\n2\t4\t5\t6\n1\t7\t8\t9\n2\t1\n".to_string(),
+        ] {
+            let r = parse_tsv(ok.as_bytes()).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+            assert!(r.series.len() >= 2, "{ok:?}");
+        }
+        let r = parse_tsv(format!("{rows}2\t1\t2\t\n").as_bytes()).unwrap();
+        assert_eq!(r.series[3][0], vec![1.0, 2.0]);
     }
 
     #[test]

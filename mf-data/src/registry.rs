@@ -231,12 +231,15 @@ pub fn compare(info: &DatasetInfo, s: &Shape) -> Vec<String> {
 }
 
 /// Loads every registry data set found under `data_dir` and reports each difference from
-/// Table I as a warning, with the true shape of each set.
+/// Table I as a warning, with the true shape of each set; [`Dataset::warnings`] (classes found
+/// only in the test split) are warnings too.
 pub fn verify(data_dir: &Path) -> VerifyReport {
     let entries = paper_datasets()
         .into_iter()
         .map(|info| {
+            let mut data_warnings = Vec::new();
             let found = load_dataset(data_dir, info.name).map(|d| {
+                data_warnings = d.warnings();
                 let mut s = Shape::of(&d);
                 s.format = find_split_file(data_dir, info.name, "TRAIN").and_then(|p| {
                     p.extension()
@@ -246,7 +249,7 @@ pub fn verify(data_dir: &Path) -> VerifyReport {
                 s
             });
             let warnings = match &found {
-                Ok(s) => compare(&info, s),
+                Ok(s) => [compare(&info, s), data_warnings].concat(),
                 Err(e) => vec![format!("not loaded: {e}")],
             };
             VerifyEntry {
@@ -297,6 +300,24 @@ mod tests {
         assert!(all
             .iter()
             .all(|d| d.url.ends_with(&format!("{}.zip", d.name))));
+    }
+
+    #[test]
+    fn verify_warns_of_classes_found_only_in_the_test_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("Coffee");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("Coffee_TRAIN.tsv"), "0\t1\t2\n1\t3\t4\n").unwrap();
+        std::fs::write(sub.join("Coffee_TEST.tsv"), "0.0\t1\t2\n2\t3\t4\n").unwrap();
+        let r = verify(dir.path());
+        let coffee = r.entries.iter().find(|e| e.info.name == "Coffee").unwrap();
+        assert!(
+            coffee.warnings.contains(
+                &"1 class only in the test split, never in the training split: 2".to_string()
+            ),
+            "{:?}",
+            coffee.warnings
+        );
     }
 
     #[test]
