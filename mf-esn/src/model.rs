@@ -427,8 +427,8 @@ impl FittedReservoir {
                 if p.dim() != y.dim() {
                     return Err(EsnError::Shape {
                         what: "regression targets".into(),
-                        expected: format!("{:?}", p.dim()),
-                        got: format!("{:?}", y.dim()),
+                        expected: format!("{} x {}", p.nrows(), p.ncols()),
+                        got: format!("{} x {}", y.nrows(), y.ncols()),
                     });
                 }
                 Ok(rmse(&p, y))

@@ -7,13 +7,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::job::{Evaluator, Job, JobError, JobOutcome, JobProgress, JobStep, Stage};
-use crate::models::{CancelToken, Configured, TrialContext, TrialData, TrialEvent, TrialScore};
-use crate::tasks::{load_dataset, Task};
+use crate::memory::{self, Available};
+use crate::models::{
+    CancelToken, Configured, DataShape, TrialContext, TrialData, TrialEvent, TrialScore,
+};
+use crate::tasks::{load_dataset, Part, Task};
 use crate::{LabError, ResultExt};
 
 /// Runs one trial per seed of `config` on `data`, in seed order, reporting each start and each epoch through
 /// `progress` (the fraction counts trials done, and epochs within a trial against its epoch limit) and each
 /// finished trial through `on_trial`. A trial whose score is not finite is an error naming it.
+///
+/// Before any trial, a configuration whose estimated memory ([`Configured::memory_bytes`]) exceeds the memory
+/// available ([`Available::now`]) is refused with [`LabError::TooLarge`].
 pub fn run_trials(
     config: &dyn Configured,
     data: &TrialData<'_>,
@@ -22,6 +28,8 @@ pub fn run_trials(
     on_trial: &mut dyn FnMut(usize, &TrialScore),
     cancel: &CancelToken,
 ) -> Result<Vec<TrialScore>, LabError> {
+    let shape = DataShape::of(data);
+    memory::check(config.memory_bytes(&shape), &Available::now(), &shape)?;
     let n = seeds.len();
     let mut scores = Vec::with_capacity(n);
     for (i, &seed) in seeds.iter().enumerate() {
@@ -70,11 +78,22 @@ pub fn run_trials(
     Ok(scores)
 }
 
+/// The indices of the trials whose training diverged.
+pub fn diverged_indices(trials: &[TrialScore]) -> Vec<usize> {
+    trials
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.diverged.is_some())
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Runs jobs on real data (from a data directory) and the generated sets. Loaded data sets are cached.
 #[derive(Debug)]
 pub struct ModelEvaluator {
     data_dir: PathBuf,
     cache: Mutex<HashMap<String, Arc<Task>>>,
+    fingerprints: Mutex<HashMap<String, String>>,
 }
 
 impl ModelEvaluator {
@@ -83,6 +102,7 @@ impl ModelEvaluator {
         ModelEvaluator {
             data_dir,
             cache: Mutex::new(HashMap::new()),
+            fingerprints: Mutex::new(HashMap::new()),
         }
     }
 
@@ -105,7 +125,7 @@ impl ModelEvaluator {
         job: &Job,
         progress: &dyn Fn(JobProgress),
         cancel: &CancelToken,
-    ) -> Result<Vec<f64>, LabError> {
+    ) -> Result<Vec<TrialScore>, LabError> {
         let task = self.task(&job.key.dataset)?;
         let model = job.key.model;
         let mut params = job.params.clone();
@@ -148,7 +168,7 @@ impl ModelEvaluator {
                 )?
             }
         };
-        Ok(scores.into_iter().map(|t| t.score).collect())
+        Ok(scores)
     }
 }
 
@@ -165,13 +185,75 @@ impl Evaluator for ModelEvaluator {
             message: format!("{}: {e}", job.key),
         };
         let metric = self.task(&job.key.dataset).map_err(fail)?.metric;
-        let scores = self.run_job(job, progress, cancel).map_err(fail)?;
+        let trials = self.run_job(job, progress, cancel).map_err(fail)?;
         Ok(JobOutcome {
-            scores,
+            scores: trials.iter().map(|t| t.score).collect(),
             metric,
             wall: start.elapsed(),
+            diverged: diverged_indices(&trials),
         })
     }
+
+    fn data_fingerprint(&self, dataset: &str) -> Option<String> {
+        if let Some(f) = self.fingerprints.lock().expect("cache lock").get(dataset) {
+            return Some(f.clone());
+        }
+        let f = fingerprint(self.task(dataset).ok()?.as_ref());
+        self.fingerprints
+            .lock()
+            .expect("cache lock")
+            .insert(dataset.to_string(), f.clone());
+        Some(f)
+    }
+}
+
+/// The SHA-256 (hex) of a task's arrays as the models see them: metric, class names, and per split the series
+/// (shape, values, lengths) and the targets. Two data directories holding different files for one name give
+/// different fingerprints.
+pub fn fingerprint(task: &Task) -> String {
+    use sha2::{Digest, Sha256};
+    fn part(h: &mut Sha256, p: &Part) {
+        for &n in p.seqs.x.shape() {
+            h.update((n as u64).to_le_bytes());
+        }
+        for v in p.seqs.x.iter() {
+            h.update(v.to_le_bytes());
+        }
+        for &l in &p.seqs.lengths {
+            h.update((l as u64).to_le_bytes());
+        }
+        match &p.targets {
+            mf_core::Targets::Classes { labels, n_classes } => {
+                h.update(b"classes");
+                h.update((*n_classes as u64).to_le_bytes());
+                for &l in labels {
+                    h.update((l as u64).to_le_bytes());
+                }
+            }
+            mf_core::Targets::Values(v) => {
+                h.update(b"values");
+                for &n in v.shape() {
+                    h.update((n as u64).to_le_bytes());
+                }
+                for x in v.iter() {
+                    h.update(x.to_le_bytes());
+                }
+            }
+        }
+    }
+    let mut h = Sha256::new();
+    h.update(task.metric.to_string().as_bytes());
+    for c in &task.classes {
+        h.update((c.len() as u64).to_le_bytes());
+        h.update(c.as_bytes());
+    }
+    h.update(b"train");
+    part(&mut h, &task.train);
+    if let Some(test) = &task.test {
+        h.update(b"test");
+        part(&mut h, test);
+    }
+    crate::spec::hex(&h.finalize())
 }
 
 #[cfg(test)]
@@ -253,6 +335,38 @@ mod tests {
         )
         .0;
         assert_ne!(one.scores, forty.scores);
+    }
+
+    #[test]
+    fn a_job_too_large_for_memory_fails_alone_with_a_clear_message() {
+        let mut spec = Spec::new(vec!["synthetic-control".into()]);
+        spec.draws = 1;
+        spec.n_units = 10_000_000;
+        let ev = ModelEvaluator::new(PathBuf::from("/nonexistent"));
+        let job = Job::validation(&spec, "synthetic-control", ModelKind::Esn, 0).unwrap();
+        let err = ev.evaluate(&job, &|_| {}, &CancelToken::new()).unwrap_err();
+        assert!(!err.cancelled);
+        assert!(
+            err.message
+                .starts_with("val synthetic-control esn #0: the configuration needs about"),
+            "{err}"
+        );
+        // The evaluator stays usable for the next job.
+        spec.n_units = 10;
+        let job = Job::validation(&spec, "synthetic-control", ModelKind::Esn, 0).unwrap();
+        assert_eq!(notes_of(&ev, &job).0.scores.len(), 1);
+    }
+
+    #[test]
+    fn a_diverged_training_is_reported_in_the_job_outcome() {
+        let mut spec = Spec::new(vec!["synthetic-control".into()]);
+        spec.n_units = 8;
+        spec.max_epochs = Some(3);
+        let ev = ModelEvaluator::new(PathBuf::from("/nonexistent"));
+        let mut job = Job::validation(&spec, "synthetic-control", ModelKind::Rnn, 0).unwrap();
+        assert!(notes_of(&ev, &job).0.diverged.is_empty());
+        job.params.insert("lr".into(), 1e6);
+        assert_eq!(notes_of(&ev, &job).0.diverged, [0]);
     }
 
     #[test]

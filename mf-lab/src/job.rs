@@ -159,6 +159,9 @@ pub struct JobOutcome {
     pub metric: Metric,
     /// Wall-clock time the job took.
     pub wall: Duration,
+    /// Indices (into [`JobOutcome::scores`]) of the trials whose training diverged: their scores mean nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diverged: Vec<usize>,
 }
 
 /// Trains and scores models. Implemented by the model glue over real data, and by fakes in tests.
@@ -174,6 +177,14 @@ pub trait Evaluator: Send + Sync {
         progress: &dyn Fn(JobProgress),
         cancel: &CancelToken,
     ) -> Result<JobOutcome, JobError>;
+
+    /// A digest of the data that jobs on `dataset` are computed on (a SHA-256 in hex), stored with each result
+    /// so that merging results computed on different data fails; None (the default) when the evaluator cannot
+    /// tell. Called after a job on `dataset` succeeded.
+    fn data_fingerprint(&self, dataset: &str) -> Option<String> {
+        let _ = dataset;
+        None
+    }
 }
 
 /// A 64-bit stable hash of a name (first 8 bytes of its SHA-256, big endian): independent of the platform, the

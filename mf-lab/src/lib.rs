@@ -27,12 +27,15 @@
 //! - Every seed is a function of the spec seed and the job's names and indices ([`job_seed`]), never of
 //!   execution order, thread count or sharding.
 //! - A store line is never rewritten; a crash can only tear the last line, which the next open removes.
+//!   [`store::repair`] (`mf store repair`) moves damaged lines to a quarantine file and copies the others, byte
+//!   for byte, into a new store file.
 
 #![forbid(unsafe_code)]
 
 pub mod eval;
 pub mod grid;
 pub mod job;
+pub mod memory;
 pub mod metric;
 pub mod models;
 pub mod paper;
@@ -56,7 +59,9 @@ pub use protocol::{select, FinalResult, Selection, SelectionState, Summary};
 pub use run::{run, Control, Counts, Event, RunOptions, RunSummary};
 pub use shard::{emit_slurm, merge, MergeReport, Shard, SlurmOptions};
 pub use spec::{Grid, Metric, ModelKind, Params, Spec};
-pub use store::{read_store, OpenReport, Outcome, Record, Recovered, Store, StoreContents};
+pub use store::{
+    read_store, repair, OpenReport, Outcome, Record, Recovered, RepairReport, Store, StoreContents,
+};
 
 /// Errors of the experiment library.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +76,28 @@ pub enum LabError {
     /// A hyper-parameter that the model does not have, or a value it refuses.
     #[error("{0}")]
     InvalidParams(String),
+    /// A table format other than Markdown, CSV or LaTeX.
+    #[error("unknown table format `{0}` (expected markdown, csv or latex)")]
+    UnknownFormat(String),
+    /// A configuration whose estimated memory ([`models::Configured::memory_bytes`]) exceeds what is available.
+    #[error(
+        "the configuration needs about {} of memory for {n_series} series of up to {max_len} steps, more than the \
+         {} available ({from}); lower n_units",
+        memory::bytes_text(*need),
+        memory::bytes_text(*available)
+    )]
+    TooLarge {
+        /// Estimated bytes.
+        need: u64,
+        /// Bytes available.
+        available: u64,
+        /// Where `available` comes from.
+        from: String,
+        /// Series fitted on.
+        n_series: usize,
+        /// Steps of the longest series.
+        max_len: usize,
+    },
     /// A shard written other than `i/n` with `i < n`.
     #[error("invalid shard `{0}` (expected i/n with 0 <= i < n)")]
     InvalidShard(String),
@@ -86,6 +113,15 @@ pub enum LabError {
     /// Loading or generating a data set failed.
     #[error(transparent)]
     Data(#[from] mf_data::DataError),
+    /// A data set that is neither generated nor in the data directory, with where to get it.
+    #[error("{error}; {hint}")]
+    DatasetNotFound {
+        /// [`mf_data::DataError::NotFound`], naming the directory searched. Not a `source`: the message already
+        /// holds it, and a cause would print it twice.
+        error: mf_data::DataError,
+        /// The generated sets, and how to download the data set when the paper names it.
+        hint: String,
+    },
     /// A reservoir model failed.
     #[error(transparent)]
     Esn(#[from] mf_esn::EsnError),
@@ -114,8 +150,13 @@ pub enum LabError {
         /// The cause.
         source: std::io::Error,
     },
-    /// A store line other than the last is damaged (a torn write can only damage the last one).
-    #[error("{}: line {line} is damaged ({msg}); later records exist, so it is not a torn write", path.display())]
+    /// A store line is damaged where a torn write cannot explain it (a torn write can only damage the last line).
+    #[error(
+        "{}: line {line} is damaged ({msg}); `mf store repair {}` moves damaged lines to a quarantine file \
+         beside the store and keeps the rest",
+        path.display(),
+        path.display()
+    )]
     CorruptStore {
         /// The store file.
         path: PathBuf,
@@ -140,6 +181,70 @@ pub enum LabError {
         /// The store file.
         path: PathBuf,
     },
+    /// A store holds a second record of a job whose earlier record is not a failure (only a failed job is
+    /// recorded again, by a retry).
+    #[error(
+        "{}: lines {first} and {second} both record {key}, and only a failed job may be recorded again; \
+         `mf store repair {}` keeps line {first} and moves line {second} to a quarantine file beside the store",
+        path.display(),
+        path.display()
+    )]
+    DuplicateRecord {
+        /// The store file.
+        path: PathBuf,
+        /// The job, as [`JobKey`] displays it.
+        key: String,
+        /// 1-based line of the first record.
+        first: usize,
+        /// 1-based line of the second record.
+        second: usize,
+    },
+    /// A store file with no complete header: empty, or torn while it was being created.
+    #[error(
+        "{} holds no records, not even a complete header: no sweep has recorded anything in it yet",
+        path.display()
+    )]
+    EmptyStore {
+        /// The store file.
+        path: PathBuf,
+    },
+    /// Two stores hold results of one data set computed on different data (different data directories).
+    #[error(
+        "{} and {} hold results of {dataset} computed on different data (data fingerprints {} and {}): \
+         compute every shard from the same data directory",
+        first.display(),
+        second.display(),
+        short(first_fingerprint),
+        short(second_fingerprint)
+    )]
+    DataMismatch {
+        /// The data set.
+        dataset: String,
+        /// The store where the first fingerprint was found.
+        first: PathBuf,
+        /// Its fingerprint.
+        first_fingerprint: String,
+        /// The store holding another fingerprint.
+        second: PathBuf,
+        /// That fingerprint.
+        second_fingerprint: String,
+    },
+    /// `mf store repair` cannot rebuild a store.
+    #[error("cannot repair {}: {reason}", path.display())]
+    CannotRepair {
+        /// The store file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Not even one worker thread could be started.
+    #[error("cannot start a worker thread: {0}")]
+    Spawn(#[source] std::io::Error),
+}
+
+/// The first 12 hex digits of a fingerprint, enough to tell two apart in a message.
+fn short(fingerprint: &str) -> &str {
+    fingerprint.get(..12).unwrap_or(fingerprint)
 }
 
 /// Adds what was being done to an error, as `anyhow`'s `context` does, for library code.

@@ -90,7 +90,9 @@ pub fn select(
         match records.get(&key).map(|r| &r.outcome) {
             None => missing += 1,
             Some(Outcome::Failed { message }) => failures.push(format!("#{config}: {message}")),
-            Some(Outcome::Done { metric: m, scores }) => {
+            Some(Outcome::Done {
+                metric: m, scores, ..
+            }) => {
                 if metric.is_some_and(|prev| prev != *m) {
                     return SelectionState::Unselectable {
                         reason: format!(
@@ -182,7 +184,7 @@ pub fn final_result(
         config: sel.config,
         params: rec.params.clone(),
         summary: match &rec.outcome {
-            Outcome::Done { metric, scores } => Ok(Summary::of(*metric, scores)),
+            Outcome::Done { metric, scores, .. } => Ok(Summary::of(*metric, scores)),
             Outcome::Failed { message } => Err(message.clone()),
         },
     })
@@ -208,6 +210,7 @@ mod tests {
         Outcome::Done {
             metric,
             scores: scores.to_vec(),
+            diverged: Vec::new(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! jobs follow as their selections become known. Progress leaves through the `on_event` callback, called on the
 //! coordinating thread only.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -27,7 +27,8 @@ use crate::LabError;
 /// How a run executes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RunOptions {
-    /// Worker threads; 0 (the default) uses every available core.
+    /// Worker threads; 0 (the default) uses every available core, and more than the cores available are
+    /// lowered to their number ([`worker_threads`]).
     pub threads: usize,
     /// Run only this slice of the validation jobs (and no final jobs). Default: None, everything.
     pub shard: Option<Shard>,
@@ -172,7 +173,13 @@ pub struct RunSummary {
 enum Msg {
     Started(JobKey),
     Progress(JobKey, JobProgress),
-    Done(Box<Job>, Result<JobOutcome, JobError>, Duration),
+    /// The job, its result, the time it took, and the fingerprint of its data when it succeeded.
+    Done(
+        Box<Job>,
+        Result<JobOutcome, JobError>,
+        Duration,
+        Option<String>,
+    ),
 }
 
 struct Queue {
@@ -186,12 +193,24 @@ struct Shared<'a> {
     control: &'a Control,
 }
 
+/// The worker threads a run starts when `requested` (0: every core): never more than the cores available to
+/// this process, as the jobs are CPU-bound and each thread costs a stack.
+pub fn worker_threads(requested: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match requested {
+        0 => cores,
+        n => n.min(cores),
+    }
+}
+
 /// Runs every pending job of `spec` (or of `opts.shard`'s slice) with `evaluator`, appending results to
 /// `store`, which must be open for `spec` (see [`crate::prepare_spec_dir`]).
 ///
 /// Jobs already in the store are skipped (failed ones too, unless `opts.retry_failed`). A failed job is stored
-/// as failed and the others continue. Returns when every job is done, or after [`Control::cancel`] once the
-/// running jobs are stored; an error writing the store stops the run and is returned.
+/// as failed and the others continue. A pair's selection waits for every validation job of the pair that this
+/// run executes, retried failures included, so a retry that makes a pair selectable queues its final job.
+/// Returns when every job is done, or after [`Control::cancel`] once the running jobs are stored; an error
+/// writing the store stops the run and is returned.
 pub fn run(
     spec: &Spec,
     store: &mut Store,
@@ -207,11 +226,16 @@ pub fn run(
     let shard = opts.shard.filter(|s| s.count > 1);
     let mut counts = Counts::default();
     let mut initial = VecDeque::new();
+    // Validation jobs of each pair that this run executes and that have not finished yet.
+    let mut pending: BTreeMap<(String, ModelKind), usize> = BTreeMap::new();
     for (i, job) in validation_jobs(spec).into_iter().enumerate() {
         if shard.is_some_and(|s| !s.owns(i)) {
             continue;
         }
         if needs_run(store, &job.key) {
+            *pending
+                .entry((job.key.dataset.clone(), job.key.model))
+                .or_default() += 1;
             initial.push_back(job);
         } else {
             counts.skipped += 1;
@@ -223,6 +247,11 @@ pub fn run(
     if shard.is_none() {
         for dataset in &spec.datasets {
             for &model in &spec.models {
+                if pending.contains_key(&(dataset.clone(), model)) {
+                    // Records about to be replaced (retried failures) must not decide the selection.
+                    awaiting.insert((dataset.clone(), model));
+                    continue;
+                }
                 match select(spec, store.records(), dataset, model) {
                     SelectionState::Incomplete { .. } => {
                         awaiting.insert((dataset.clone(), model));
@@ -253,11 +282,7 @@ pub fn run(
         on_event(e);
     }
 
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
-    };
+    let threads = worker_threads(opts.threads);
     let mut in_flight = initial.len();
     let shared = Shared {
         queue: Mutex::new(Queue {
@@ -274,13 +299,6 @@ pub fn run(
     let mut interrupted = 0;
 
     std::thread::scope(|scope| {
-        // Every worker is started even when few jobs are queued now: final jobs join the queue later.
-        for _ in 0..threads.max(1) {
-            let tx = tx.clone();
-            let shared = &shared;
-            scope.spawn(move || worker(shared, evaluator, tx));
-        }
-        drop(tx);
         let close = |shared: &Shared, drain: bool| -> usize {
             let mut q = shared.queue.lock().expect("queue lock");
             q.closed = true;
@@ -288,6 +306,30 @@ pub fn run(
             shared.wake.notify_all();
             drained
         };
+        // Every worker is started even when few jobs are queued now: final jobs join the queue later. A thread
+        // the system refuses leaves the run to the workers already started.
+        let mut started_workers = 0;
+        let mut refused = None;
+        for i in 0..threads.max(1) {
+            let tx = tx.clone();
+            let shared = &shared;
+            match std::thread::Builder::new()
+                .name(format!("mf-worker-{i}"))
+                .spawn_scoped(scope, move || worker(shared, evaluator, tx))
+            {
+                Ok(_) => started_workers += 1,
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        if let (0, Some(e)) = (started_workers, refused) {
+            close(&shared, true);
+            fatal = Some(LabError::Spawn(e));
+            return;
+        }
         loop {
             if in_flight == 0 {
                 close(&shared, false);
@@ -309,7 +351,7 @@ pub fn run(
                     on_event(Event::Started { key, counts });
                 }
                 Msg::Progress(key, progress) => on_event(Event::Progress { key, progress }),
-                Msg::Done(job, result, measured) => {
+                Msg::Done(job, result, measured, fingerprint) => {
                     in_flight -= 1;
                     counts.running -= 1;
                     if fatal.is_some() {
@@ -320,8 +362,11 @@ pub fn run(
                         continue;
                     }
                     let (outcome, wall) = checked_outcome(&job, result, measured);
-                    let record = match store.append(Record::new(&job, outcome, wall.as_secs_f64()))
-                    {
+                    let mut record = Record::new(&job, outcome, wall.as_secs_f64());
+                    if !record.is_failed() {
+                        record.fingerprint = fingerprint;
+                    }
+                    let record = match store.append(record) {
                         Ok(stored) => stored,
                         Err(e) => {
                             fatal = Some(e);
@@ -347,6 +392,12 @@ pub fn run(
                     let pair = (key.dataset.clone(), key.model);
                     if key.stage != Stage::Validation || stopping || !awaiting.contains(&pair) {
                         continue;
+                    }
+                    if let Some(n) = pending.get_mut(&pair) {
+                        *n = n.saturating_sub(1);
+                        if *n > 0 {
+                            continue;
+                        }
                     }
                     match select(spec, store.records(), &key.dataset, key.model) {
                         SelectionState::Incomplete { .. } => {}
@@ -432,7 +483,11 @@ fn worker(shared: &Shared<'_>, evaluator: &dyn Evaluator, tx: mpsc::Sender<Msg>)
                 .unwrap_or_else(|| "unknown panic".into());
             Err(JobError::new(format!("evaluator panicked: {msg}")))
         });
-        let _ = tx.send(Msg::Done(Box::new(job), result, t0.elapsed()));
+        let fingerprint = result
+            .is_ok()
+            .then(|| evaluator.data_fingerprint(&job.key.dataset))
+            .flatten();
+        let _ = tx.send(Msg::Done(Box::new(job), result, t0.elapsed(), fingerprint));
     }
 }
 
@@ -466,6 +521,7 @@ fn checked_outcome(
                 Outcome::Done {
                     metric: o.metric,
                     scores: o.scores,
+                    diverged: o.diverged,
                 },
                 o.wall,
             ),
@@ -649,8 +705,191 @@ mod tests {
             &mut |_| {},
         )
         .unwrap();
-        assert_eq!(s.counts.done, failures.len());
+        // The retried jobs ran, and so did the final job of each pair whose best configuration was the failed one.
+        let reselected = spec
+            .datasets
+            .iter()
+            .flat_map(|d| spec.models.iter().map(move |&m| (d, m)))
+            .filter(|&(d, m)| FakeEvaluator::best_config(&spec, d, m) == 1)
+            .count();
+        assert_eq!(s.counts.done, failures.len() + reselected);
         assert!(store.records().values().all(|r| !r.is_failed()));
+    }
+
+    /// Fails every validation job on one data set, as when its files are missing.
+    struct MissingData(&'static str, FakeEvaluator);
+
+    impl Evaluator for MissingData {
+        fn evaluate(
+            &self,
+            job: &Job,
+            progress: &dyn Fn(JobProgress),
+            cancel: &CancelToken,
+        ) -> Result<JobOutcome, JobError> {
+            if job.key.dataset == self.0 {
+                return Err(JobError::new(format!("{} not found", self.0)));
+            }
+            self.1.evaluate(job, progress, cancel)
+        }
+    }
+
+    fn final_keys(store: &Store) -> Vec<JobKey> {
+        store
+            .records()
+            .keys()
+            .filter(|k| k.stage == Stage::Final)
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn a_retry_that_makes_a_pair_selectable_queues_its_final_job_in_the_same_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = small_spec();
+        let mut store = open(dir.path(), &spec);
+        let missing = MissingData("FloodModeling1", FakeEvaluator::default());
+        let mut unselectable = 0;
+        let s = run(
+            &spec,
+            &mut store,
+            &missing,
+            &RunOptions::default(),
+            &Control::new(),
+            &mut |e| unselectable += usize::from(matches!(e, Event::Unselectable { .. })),
+        )
+        .unwrap();
+        assert_eq!(unselectable, spec.models.len());
+        assert!(s.counts.failed > 0);
+        assert_eq!(
+            final_keys(&store).len(),
+            spec.models.len(),
+            "finals of SyntheticControl only"
+        );
+
+        // The data is there now: one retry runs the failed jobs and the finals they make possible.
+        let eval = FakeEvaluator::default();
+        let retry = RunOptions {
+            retry_failed: true,
+            ..RunOptions::default()
+        };
+        let mut events = Vec::new();
+        let s = run(
+            &spec,
+            &mut store,
+            &eval,
+            &retry,
+            &Control::new(),
+            &mut |e| events.push(e),
+        )
+        .unwrap();
+        assert_eq!(s.counts.failed, 0);
+        assert_eq!(s.counts.done, s.counts.total);
+        assert!(!events
+            .iter()
+            .any(|e| matches!(e, Event::Unselectable { .. })));
+        let n_pairs = spec.datasets.len() * spec.models.len();
+        assert_eq!(final_keys(&store).len(), n_pairs);
+        for k in final_keys(&store) {
+            assert_eq!(
+                k.config,
+                FakeEvaluator::best_config(&spec, &k.dataset, k.model)
+            );
+        }
+        // Nothing is left for a second run.
+        let calls = eval.calls();
+        let s = run(
+            &spec,
+            &mut store,
+            &eval,
+            &retry,
+            &Control::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!((s.counts.total, eval.calls()), (0, calls));
+    }
+
+    #[test]
+    fn a_retried_configuration_that_turns_out_best_gets_the_final_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = small_spec();
+        let best = FakeEvaluator::best_config(&spec, "SyntheticControl", ModelKind::Esn);
+        let mut store = open(dir.path(), &spec);
+        let failing = FakeEvaluator {
+            fail_config: Some(best),
+            ..FakeEvaluator::default()
+        };
+        run_all(&spec, &mut store, &failing, 2);
+        let retry = RunOptions {
+            threads: 2,
+            retry_failed: true,
+            ..RunOptions::default()
+        };
+        run(
+            &spec,
+            &mut store,
+            &FakeEvaluator::default(),
+            &retry,
+            &Control::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+        let key = JobKey {
+            stage: Stage::Final,
+            dataset: "SyntheticControl".into(),
+            model: ModelKind::Esn,
+            config: best,
+        };
+        assert!(
+            store.get(&key).is_some_and(|r| !r.is_failed()),
+            "{key} missing"
+        );
+    }
+
+    #[test]
+    fn worker_threads_never_exceed_the_cores() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(worker_threads(0), cores);
+        assert_eq!(worker_threads(1), 1);
+        assert_eq!(worker_threads(100_000), cores);
+        assert_eq!(worker_threads(usize::MAX), cores);
+    }
+
+    /// A fake evaluator that reports a fixed data fingerprint.
+    struct Fingerprinted(FakeEvaluator);
+
+    impl Evaluator for Fingerprinted {
+        fn evaluate(
+            &self,
+            job: &Job,
+            progress: &dyn Fn(JobProgress),
+            cancel: &CancelToken,
+        ) -> Result<JobOutcome, JobError> {
+            self.0.evaluate(job, progress, cancel)
+        }
+        fn data_fingerprint(&self, dataset: &str) -> Option<String> {
+            Some(format!("fp-{dataset}"))
+        }
+    }
+
+    #[test]
+    fn successful_records_carry_the_data_fingerprint_and_failures_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = small_spec();
+        let mut store = open(dir.path(), &spec);
+        let eval = Fingerprinted(FakeEvaluator {
+            fail_config: Some(0),
+            ..FakeEvaluator::default()
+        });
+        run_all(&spec, &mut store, &eval, 2);
+        for r in store.records().values() {
+            let expected = (!r.is_failed()).then(|| format!("fp-{}", r.key.dataset));
+            assert_eq!(r.fingerprint, expected, "{}", r.key);
+        }
+        // They read back so.
+        drop(store);
+        let store = open(dir.path(), &spec);
+        assert!(store.records().values().any(|r| r.fingerprint.is_some()));
     }
 
     #[test]

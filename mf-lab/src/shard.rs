@@ -156,18 +156,58 @@ pub struct MergeReport {
     pub conflicts: Vec<JobKey>,
     /// Damaged tails of inputs, ignored (inputs are never modified).
     pub damaged_tails: Vec<(PathBuf, Recovered)>,
+    /// Inputs holding no records, not even a complete header (a shard that stopped as it started), skipped.
+    pub empty: Vec<PathBuf>,
+}
+
+/// The first data fingerprint met for each data set, and the store it was met in.
+#[derive(Default)]
+struct Fingerprints(BTreeMap<String, (PathBuf, String)>);
+
+impl Fingerprints {
+    /// Notes the fingerprint of `rec` (read from `path`), or fails if its data set was seen with another one.
+    fn check(&mut self, path: &Path, rec: &Record) -> Result<(), LabError> {
+        let Some(fp) = &rec.fingerprint else {
+            return Ok(());
+        };
+        match self.0.get(&rec.key.dataset) {
+            None => {
+                self.0
+                    .insert(rec.key.dataset.clone(), (path.to_path_buf(), fp.clone()));
+                Ok(())
+            }
+            Some((_, seen)) if seen == fp => Ok(()),
+            Some((first, seen)) => Err(LabError::DataMismatch {
+                dataset: rec.key.dataset.clone(),
+                first: first.clone(),
+                first_fingerprint: seen.clone(),
+                second: path.to_path_buf(),
+                second_fingerprint: fp.clone(),
+            }),
+        }
+    }
 }
 
 /// Joins the stores `inputs` into the store `output` (created if absent, appended to otherwise): checks that
 /// every store belongs to the same spec, keeps one record per key (a successful record over a failure; among
 /// successes the first input's), and appends the output's missing keys in key order. `output` may be one of
-/// the inputs. Returns what it did; fails with [`LabError::SpecMismatch`] on stores of different specs.
+/// the inputs; empty inputs are skipped. Returns what it did; fails with [`LabError::SpecMismatch`] on stores
+/// of different specs, and with [`LabError::DataMismatch`] when two stores (the output included) recorded
+/// different data fingerprints for one data set. Nothing is written when it fails.
 pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, LabError> {
     let mut report = MergeReport::default();
     let mut spec_hash: Option<(PathBuf, String)> = None;
     let mut chosen: BTreeMap<JobKey, Record> = BTreeMap::new();
+    let mut fingerprints = Fingerprints::default();
     for path in inputs {
-        let contents = read_store(path)?;
+        let contents = match read_store(path) {
+            Ok(c) => c,
+            Err(LabError::EmptyStore { .. }) => {
+                report.empty.push(path.clone());
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         match &spec_hash {
             None => spec_hash = Some((path.clone(), contents.spec_hash.clone())),
             Some((_, h)) if *h != contents.spec_hash => {
@@ -183,6 +223,7 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, LabError>
             report.damaged_tails.push((path.clone(), t));
         }
         for (key, rec) in contents.records {
+            fingerprints.check(path, &rec)?;
             match chosen.get(&key) {
                 None => {
                     chosen.insert(key, rec);
@@ -206,9 +247,17 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, LabError>
     }
     let Some((_, hash)) = spec_hash else {
         return Err(LabError::InvalidSpec(
-            "nothing to merge: no input stores".into(),
+            "nothing to merge: no input store holds records".into(),
         ));
     };
+    if output.exists() && !inputs.iter().any(|p| p.as_path() == output) {
+        // An empty output is started afresh by Store::open below, which also reports any other problem.
+        if let Ok(c) = read_store(output) {
+            for rec in c.records.values() {
+                fingerprints.check(output, rec)?;
+            }
+        }
+    }
     let (mut out, _) = Store::open(output, &hash)?;
     for (key, rec) in chosen {
         let replace = match out.get(&key) {
@@ -228,8 +277,10 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, LabError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::{validation_jobs, Stage};
+    use crate::job::{validation_jobs, Evaluator, Job, JobError, JobOutcome, JobProgress, Stage};
+    use crate::models::CancelToken;
     use crate::run::{run, Control, RunOptions};
+    use crate::spec::Spec;
     use crate::testing::{small_spec, FakeEvaluator};
 
     #[test]
@@ -367,6 +418,92 @@ mod tests {
         drop(Store::open(&b, "two").unwrap());
         let err = merge(&[a, b], &dir.path().join("out.jsonl")).unwrap_err();
         assert!(matches!(err, LabError::SpecMismatch { .. }));
+    }
+
+    /// A fake evaluator reporting that it computed on the data whose fingerprint is `.0`.
+    struct OnData(&'static str, FakeEvaluator);
+
+    impl Evaluator for OnData {
+        fn evaluate(
+            &self,
+            job: &Job,
+            progress: &dyn Fn(JobProgress),
+            cancel: &CancelToken,
+        ) -> Result<JobOutcome, JobError> {
+            self.1.evaluate(job, progress, cancel)
+        }
+        fn data_fingerprint(&self, _dataset: &str) -> Option<String> {
+            Some(self.0.to_string())
+        }
+    }
+
+    /// Runs shard `i` of `n` of `spec` on data `fingerprint` into `dir`, returning its store file.
+    fn shard_on(spec: &Spec, dir: &Path, i: usize, n: usize, fingerprint: &'static str) -> PathBuf {
+        let shard = Shard::new(i, n).unwrap();
+        let path = dir.join(store_file_name(Some(shard)));
+        let (mut store, _) = Store::open(&path, &spec.hash()).unwrap();
+        let opts = RunOptions {
+            threads: 1,
+            shard: Some(shard),
+            ..RunOptions::default()
+        };
+        let eval = OnData(fingerprint, FakeEvaluator::default());
+        run(spec, &mut store, &eval, &opts, &Control::new(), &mut |_| {}).unwrap();
+        path
+    }
+
+    #[test]
+    fn shards_computed_on_different_data_do_not_merge_and_the_error_names_both() {
+        let spec = small_spec();
+        let dir = tempfile::tempdir().unwrap();
+        let a = shard_on(&spec, dir.path(), 0, 2, "aaaaaaaaaaaaaaaa");
+        let b = shard_on(&spec, dir.path(), 1, 2, "bbbbbbbbbbbbbbbb");
+        let out = dir.path().join("store.jsonl");
+        let err = merge(&[a.clone(), b.clone()], &out).unwrap_err();
+        assert!(matches!(err, LabError::DataMismatch { .. }), "{err:?}");
+        let msg = err.to_string();
+        for p in [&a, &b] {
+            assert!(msg.contains(&p.display().to_string()), "{msg}");
+        }
+        assert!(!out.exists(), "nothing is written when the merge fails");
+    }
+
+    #[test]
+    fn shards_on_the_same_data_merge_and_keep_their_fingerprint() {
+        let spec = small_spec();
+        let dir = tempfile::tempdir().unwrap();
+        let a = shard_on(&spec, dir.path(), 0, 2, "same");
+        let b = shard_on(&spec, dir.path(), 1, 2, "same");
+        let out = dir.path().join("store.jsonl");
+        merge(&[a, b.clone()], &out).unwrap();
+        let merged = read_store(&out).unwrap();
+        assert!(merged
+            .records
+            .values()
+            .all(|r| r.fingerprint.as_deref() == Some("same")));
+        // The merged store is checked too: a shard recomputed on other data does not join it.
+        let c = dir.path().join("late");
+        std::fs::create_dir(&c).unwrap();
+        let c = shard_on(&spec, &c, 1, 2, "other");
+        let err = merge(std::slice::from_ref(&c), &out)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&out.display().to_string()) && err.contains(&c.display().to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_shard_store_is_skipped() {
+        let spec = small_spec();
+        let dir = tempfile::tempdir().unwrap();
+        let a = shard_on(&spec, dir.path(), 0, 2, "same");
+        let empty = dir.path().join("shard-1-of-2.jsonl");
+        std::fs::write(&empty, b"").unwrap();
+        let report = merge(&[a, empty.clone()], &dir.path().join("store.jsonl")).unwrap();
+        assert_eq!(report.empty, vec![empty]);
+        assert!(report.added > 0);
     }
 
     #[test]

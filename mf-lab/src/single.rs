@@ -7,7 +7,7 @@ use std::time::Instant;
 use mf_core::rng::derive_seed;
 use serde::Serialize;
 
-use crate::eval::run_trials;
+use crate::eval::{diverged_indices, run_trials};
 use crate::job::JobProgress;
 use crate::models::{CancelToken, Configured, TrialData, TrialScore};
 use crate::paper::{self, PaperScore};
@@ -84,6 +84,12 @@ pub struct RunReport {
     /// Trainable models: epochs trained and the best epoch, per trial.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub epochs: Vec<(usize, usize)>,
+    /// Indices (into `per_trial`) of the trials whose training diverged: their scores mean nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diverged: Vec<usize>,
+    /// What the user should know about the result, one sentence each (`trial 1/5: training diverged: ...`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A published mean and standard deviation.
@@ -161,6 +167,15 @@ pub fn run_trials_on_test(
             .flatten()
             .map(Published::from),
         epochs: scores.iter().filter_map(|t| t.epochs).collect(),
+        diverged: diverged_indices(&scores),
+        warnings: scores
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| {
+                let why = t.diverged.as_ref()?;
+                Some(format!("trial {}/{trials}: {why}", i + 1))
+            })
+            .collect(),
     })
 }
 
@@ -242,6 +257,60 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no ESN preset for NoSuchSet"));
+    }
+
+    #[test]
+    fn a_diverged_training_is_flagged_and_warned_about_in_the_report() {
+        let r = req(
+            ModelKind::Rnn,
+            &[("n_units", 8.0), ("max_epochs", 3.0), ("lr", 1e6)],
+        );
+        let a = run(&r, 2);
+        assert_eq!(a.diverged, [0, 1], "{a:?}");
+        assert_eq!(a.warnings.len(), 2);
+        assert!(
+            a.warnings[1].starts_with("trial 2/2: training diverged: the final training loss"),
+            "{}",
+            a.warnings[1]
+        );
+        assert!(
+            a.warnings[1].ends_with("; try a smaller lr"),
+            "{}",
+            a.warnings[1]
+        );
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["diverged"], serde_json::json!([0, 1]));
+        // A sensible run carries neither field.
+        let ok = run(
+            &req(ModelKind::Rnn, &[("n_units", 8.0), ("max_epochs", 2.0)]),
+            1,
+        );
+        assert!(ok.diverged.is_empty() && ok.warnings.is_empty());
+        let json = serde_json::to_value(&ok).unwrap();
+        assert!(json.get("diverged").is_none() && json.get("warnings").is_none());
+    }
+
+    #[test]
+    fn a_configuration_too_large_for_memory_is_refused_before_allocating() {
+        for model in [ModelKind::MfEsn, ModelKind::MfRnn] {
+            let r = req(model, &[("n_units", 1e7)]);
+            let e = run_trials_on_test(
+                &r,
+                1,
+                Path::new("/nonexistent"),
+                &|_| {},
+                &mut |_, _, _| {},
+                &CancelToken::new(),
+            )
+            .unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                msg.contains("the configuration needs about")
+                    && msg.contains("of memory for 300 series of up to 60 steps")
+                    && msg.ends_with("; lower n_units"),
+                "{msg}"
+            );
+        }
     }
 
     #[test]

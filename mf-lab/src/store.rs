@@ -9,8 +9,10 @@
 //! ```
 //!
 //! where the digest is the SHA-256 of the exact bytes of `<json>`. The first line's `<json>` is a header
-//! `{"header":{"format":1,"spec_hash":"<spec hash>"}}`; every other line is `{"job":<Record>}`. When a key
-//! appears more than once, the last line wins (a failed job rerun with `retry_failed`).
+//! `{"header":{"format":1,"spec_hash":"<spec hash>"}}`; every other line is `{"job":<Record>}`. A key appears
+//! more than once only after a failure: a failed job rerun with `retry_failed` (or merged over) is recorded
+//! again, and the last line wins. A second record of a key whose earlier record is not a failure is an error
+//! ([`LabError::DuplicateRecord`]) naming both lines.
 //!
 //! # Durability
 //!
@@ -18,12 +20,13 @@
 //! accepted, so a crash (even `kill -9` or a power cut) can only damage the record being written: the last line.
 //! [`Store::open`] detects a last line that is incomplete (no newline) or fails its checksum, reports it in
 //! [`OpenReport::recovered`] and truncates it away. A bad line followed by good ones is not a torn write but
-//! damage, and opening fails with [`LabError::CorruptStore`] rather than discard data silently.
+//! damage, and opening fails with [`LabError::CorruptStore`] rather than discard data silently; [`repair`]
+//! (`mf store repair`) then moves every damaged line to a quarantine file beside the store and keeps the rest.
 //!
 //! An open store holds an exclusive advisory lock on its file (released by the kernel when the process dies),
 //! so two sweeps cannot append to the same file (where the file system supports locks).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -48,6 +51,10 @@ pub enum Outcome {
         metric: Metric,
         /// One score per seed, in seed order.
         scores: Vec<f64>,
+        /// Indices (into `scores`) of the trials whose training diverged (their scores mean nothing). Absent
+        /// when none did, so records without divergence, old ones included, read and hash unchanged.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        diverged: Vec<usize>,
     },
     /// The evaluator returned an error.
     Failed {
@@ -70,6 +77,10 @@ pub struct Record {
     pub outcome: Outcome,
     /// Wall-clock seconds the job took.
     pub wall_s: f64,
+    /// The digest of the data the job was computed on ([`crate::Evaluator::data_fingerprint`]), when known.
+    /// Absent in stores written before fingerprints were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 impl Record {
@@ -81,6 +92,7 @@ impl Record {
             seeds: job.seeds.clone(),
             outcome,
             wall_s,
+            fingerprint: None,
         }
     }
 
@@ -169,7 +181,8 @@ pub struct StoreContents {
 fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), LabError> {
     let mut offset = 0usize;
     let mut header: Option<String> = None;
-    let mut records = BTreeMap::new();
+    let mut records: BTreeMap<JobKey, Record> = BTreeMap::new();
+    let mut line_of: BTreeMap<JobKey, usize> = BTreeMap::new();
     let mut lines = 0;
     let mut line_no = 0;
     while offset < bytes.len() {
@@ -193,7 +206,7 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), LabE
                     return Err(LabError::CorruptStore {
                         path: path.to_path_buf(),
                         line: line_no,
-                        msg: reason,
+                        msg: format!("{reason}; later lines follow, so it is not a torn write"),
                     });
                 }
                 let contents = header.map(|spec_hash| StoreContents {
@@ -222,6 +235,15 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), LabE
             }
             (Entry::Job(r), Some(_)) => {
                 lines += 1;
+                if records.get(&r.key).is_some_and(|prev| !prev.is_failed()) {
+                    return Err(LabError::DuplicateRecord {
+                        path: path.to_path_buf(),
+                        key: r.key.to_string(),
+                        first: line_of[&r.key],
+                        second: line_no,
+                    });
+                }
+                line_of.insert(r.key.clone(), line_no);
                 records.insert(r.key.clone(), r);
             }
             (Entry::Header { .. }, Some(_)) | (Entry::Job(_), None) => {
@@ -246,15 +268,14 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), LabE
 }
 
 /// Reads a store file without modifying it (a damaged tail is reported in
-/// [`StoreContents::damaged_tail`] and ignored).
+/// [`StoreContents::damaged_tail`] and ignored). A file without a complete header (empty, or torn while being
+/// created; [`Store::open`] starts such a file afresh) is [`LabError::EmptyStore`].
 pub fn read_store(path: &Path) -> Result<StoreContents, LabError> {
     let bytes = std::fs::read(path).map_err(|e| LabError::io(path, e))?;
     match parse(path, &bytes)? {
         (Some(c), _) => Ok(c),
-        (None, _) => Err(LabError::CorruptStore {
+        (None, _) => Err(LabError::EmptyStore {
             path: path.to_path_buf(),
-            line: 1,
-            msg: "no header".into(),
         }),
     }
 }
@@ -283,17 +304,7 @@ impl Store {
             .truncate(false)
             .open(path)
             .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(LabError::Locked {
-                    path: path.to_path_buf(),
-                })
-            }
-            // Some network file systems cannot lock at all; the lock only guards against a mistake (two
-            // sweeps on one file), so the store works without it there.
-            Err(std::fs::TryLockError::Error(_)) => {}
-        }
+        lock(&file, path)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
         let (contents, valid_len) = parse(path, &bytes)?;
@@ -391,6 +402,205 @@ impl Store {
     }
 }
 
+/// Takes the exclusive advisory lock on an open store file.
+fn lock(file: &File, path: &Path) -> Result<(), LabError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LabError::Locked {
+            path: path.to_path_buf(),
+        }),
+        // Some network file systems cannot lock at all; the lock only guards against a mistake (two
+        // sweeps on one file), so the store works without it there.
+        Err(std::fs::TryLockError::Error(_)) => Ok(()),
+    }
+}
+
+/// What [`repair`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairReport {
+    /// The store file.
+    pub path: PathBuf,
+    /// Where moved lines went ([`quarantine_path`]).
+    pub quarantine: PathBuf,
+    /// The lines moved there: 1-based line number in the store as it was, and why.
+    pub moved: Vec<(usize, String)>,
+    /// Job records kept.
+    pub kept: usize,
+    /// Jobs left without a record, which the next sweep runs again.
+    pub rerun: usize,
+    /// Whether the header was damaged (or missing) and written anew for the spec.
+    pub header_rewritten: bool,
+}
+
+/// The quarantine file of a store: its path with `.quarantine` appended (`store.jsonl.quarantine`).
+pub fn quarantine_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".quarantine");
+    PathBuf::from(s)
+}
+
+/// The key of a damaged job line whose JSON still reads, checksum aside; None for anything else.
+fn key_of_damaged(line: &[u8]) -> Option<JobKey> {
+    let body = line.strip_prefix(PREFIX)?.strip_suffix(b"}")?;
+    let json = body.get(64 + MIDDLE.len()..)?;
+    match serde_json::from_slice(json).ok()? {
+        Entry::Job(r) => Some(r.key),
+        Entry::Header { .. } => None,
+    }
+}
+
+/// Repairs the store at `path` so that it opens again: every damaged line (bad checksum, torn, not a record,
+/// a header out of place) and every second record of a job whose earlier record is not a failure is moved to
+/// the quarantine file ([`quarantine_path`], appended to), and the store is rewritten with the other lines,
+/// byte for byte, through a temporary file and a rename (a crash leaves the old store or the new one). A
+/// damaged or missing header is written anew for `spec_hash`; without it such a store cannot be repaired.
+/// Nothing is written when nothing needs moving. Holds the store's lock while it works.
+pub fn repair(path: &Path, spec_hash: Option<&str>) -> Result<RepairReport, LabError> {
+    let io = |e| LabError::io(path, e);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(io)?;
+    lock(&file, path)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(io)?;
+    let mut header: Option<&[u8]> = None;
+    let mut kept: Vec<&[u8]> = Vec::new();
+    // The line and outcome of each key's latest kept record.
+    let mut latest: BTreeMap<JobKey, (usize, bool)> = BTreeMap::new();
+    let mut moved: Vec<(usize, String, &[u8])> = Vec::new();
+    let mut rest = &bytes[..];
+    let mut line_no = 0;
+    while !rest.is_empty() {
+        line_no += 1;
+        let (line, complete, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(n) => (&rest[..n], true, &rest[n + 1..]),
+            None => (rest, false, &rest[rest.len()..]),
+        };
+        rest = next;
+        let decoded = if complete {
+            decode(line)
+        } else {
+            Err("incomplete last line".into())
+        };
+        match decoded {
+            Err(reason) => moved.push((line_no, reason, line)),
+            Ok(Entry::Header {
+                format,
+                spec_hash: found,
+            }) if line_no == 1 => {
+                if format != FORMAT {
+                    return Err(LabError::CannotRepair {
+                        path: path.to_path_buf(),
+                        reason: format!(
+                            "it is in store format {format}; this mf reads format {FORMAT}"
+                        ),
+                    });
+                }
+                if let Some(expected) = spec_hash.filter(|&h| h != found) {
+                    return Err(LabError::SpecMismatch {
+                        path: path.to_path_buf(),
+                        expected: expected.to_string(),
+                        found,
+                    });
+                }
+                header = Some(line);
+            }
+            Ok(Entry::Header { .. }) => {
+                moved.push((line_no, "a header after the first line".into(), line))
+            }
+            Ok(Entry::Job(r)) => match latest.get(&r.key) {
+                Some(&(first, false)) => moved.push((
+                    line_no,
+                    format!("records {} again, already recorded at line {first}", r.key),
+                    line,
+                )),
+                _ => {
+                    let failed = r.is_failed();
+                    latest.insert(r.key, (line_no, failed));
+                    kept.push(line);
+                }
+            },
+        }
+    }
+    let quarantine = quarantine_path(path);
+    let header_rewritten = header.is_none() && !bytes.is_empty();
+    // A damaged line whose key still reads reruns unless the key kept another record; one whose key is lost
+    // counts as one job, except a damaged first line, which was the header.
+    let mut lost: BTreeSet<JobKey> = BTreeSet::new();
+    let mut rerun = 0;
+    for (n, _, line) in &moved {
+        match key_of_damaged(line) {
+            Some(k) if latest.contains_key(&k) => {}
+            Some(k) => rerun += usize::from(lost.insert(k)),
+            None if *n == 1 && header_rewritten => {}
+            None => rerun += 1,
+        }
+    }
+    let report = RepairReport {
+        path: path.to_path_buf(),
+        quarantine: quarantine.clone(),
+        moved: moved.iter().map(|(n, r, _)| (*n, r.clone())).collect(),
+        kept: kept.len(),
+        rerun,
+        header_rewritten,
+    };
+    if moved.is_empty() && !header_rewritten {
+        return Ok(report);
+    }
+    let new_header = match (header, spec_hash) {
+        (Some(line), _) => line.to_vec(),
+        (None, Some(h)) => {
+            let mut l = encode(&Entry::Header {
+                format: FORMAT,
+                spec_hash: h.to_string(),
+            });
+            l.pop();
+            l
+        }
+        (None, None) => {
+            return Err(LabError::CannotRepair {
+                path: path.to_path_buf(),
+                reason: "its header (line 1) is damaged and its spec is unknown: name the spec instead \
+                         (`mf store repair <spec.toml>`), or keep the spec.toml of its result directory \
+                         beside it"
+                    .into(),
+            })
+        }
+    };
+    let mut q = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&quarantine)
+        .map_err(|e| LabError::io(&quarantine, e))?;
+    let mut out = Vec::new();
+    for (_, _, line) in &moved {
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    q.write_all(&out)
+        .and_then(|()| q.sync_all())
+        .map_err(|e| LabError::io(&quarantine, e))?;
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".repair.tmp");
+    let tmp = PathBuf::from(tmp_name);
+    let mut text = new_header;
+    text.push(b'\n');
+    for line in &kept {
+        text.extend_from_slice(line);
+        text.push(b'\n');
+    }
+    let mut t = File::create(&tmp).map_err(|e| LabError::io(&tmp, e))?;
+    t.write_all(&text)
+        .and_then(|()| t.sync_all())
+        .map_err(|e| LabError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    sync_dir(path);
+    drop(file);
+    Ok(report)
+}
+
 /// Makes a newly created file's directory entry durable; best effort, as not every platform can open a
 /// directory.
 fn sync_dir(path: &Path) {
@@ -415,6 +625,7 @@ mod tests {
             Outcome::Done {
                 metric: Metric::Accuracy,
                 scores: vec![score],
+                diverged: Vec::new(),
             },
             0.5,
         )
@@ -440,6 +651,20 @@ mod tests {
             s.records().values().cloned().collect::<Vec<_>>(),
             vec![rec(0, 0.25), rec(1, 0.5)]
         );
+    }
+
+    #[test]
+    fn diverged_trials_are_written_only_when_there_are_some() {
+        // Without divergence a record has the very bytes (and digest) it had before the field existed.
+        let plain = encode(&Entry::Job(rec(0, 0.25)));
+        assert!(!String::from_utf8_lossy(&plain).contains("diverged"));
+        let mut r = rec(1, 0.5);
+        if let Outcome::Done { diverged, .. } = &mut r.outcome {
+            diverged.push(0);
+        }
+        let line = encode(&Entry::Job(r.clone()));
+        assert!(String::from_utf8_lossy(&line).contains(r#""diverged":[0]"#));
+        assert_eq!(decode(&line[..line.len() - 1]), Ok(Entry::Job(r)));
     }
 
     #[test]
@@ -587,6 +812,187 @@ mod tests {
         );
     }
 
+    fn failed(config: usize) -> Record {
+        Record {
+            outcome: Outcome::Failed {
+                message: "oom".into(),
+            },
+            ..rec(config, 0.0)
+        }
+    }
+
+    /// Appends `records` to the store at `path` as raw lines, bypassing [`Store::append`].
+    fn append_raw(path: &Path, records: &[Record]) {
+        let mut f = OpenOptions::new().append(true).open(path).unwrap();
+        for r in records {
+            f.write_all(&encode(&Entry::Job(r.clone()))).unwrap();
+        }
+    }
+
+    #[test]
+    fn two_successful_records_of_one_job_are_an_error_naming_the_file_and_both_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        drop(open(&path));
+        // Line 2 and line 4 both record validation job #0 as done; so does a done-then-failed pair.
+        append_raw(&path, &[rec(0, 0.25), rec(1, 0.5), rec(0, 0.75)]);
+        let err = Store::open(&path, "h").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LabError::DuplicateRecord {
+                    first: 2,
+                    second: 4,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&path.display().to_string()) && msg.contains("lines 2 and 4"),
+            "{msg}"
+        );
+        assert!(matches!(
+            read_store(&path),
+            Err(LabError::DuplicateRecord { .. })
+        ));
+        let other = dir.path().join("t.jsonl");
+        drop(open(&other));
+        append_raw(&other, &[rec(0, 0.25), failed(0)]);
+        assert!(matches!(
+            read_store(&other),
+            Err(LabError::DuplicateRecord {
+                first: 2,
+                second: 3,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_failure_may_be_recorded_again_any_number_of_times_until_it_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        drop(open(&path));
+        append_raw(&path, &[failed(0), failed(0), rec(0, 0.5)]);
+        let c = read_store(&path).unwrap();
+        assert_eq!(c.lines, 3);
+        assert_eq!(
+            c.records.values().cloned().collect::<Vec<_>>(),
+            vec![rec(0, 0.5)]
+        );
+    }
+
+    #[test]
+    fn an_empty_store_file_is_a_new_store_not_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        std::fs::write(&path, b"").unwrap();
+        let err = read_store(&path).unwrap_err();
+        assert!(matches!(err, LabError::EmptyStore { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(!msg.contains("later") && !msg.contains("damaged"), "{msg}");
+        let (s, rep) = open(&path);
+        assert!(rep.created && s.records().is_empty());
+    }
+
+    #[test]
+    fn damage_in_the_middle_names_the_repair_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        {
+            let (mut s, _) = open(&path);
+            s.append(rec(0, 0.25)).unwrap();
+            s.append(rec(1, 0.5)).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replacen("[0.25]", "[0.35]", 1)).unwrap();
+        let msg = Store::open(&path, "h").unwrap_err().to_string();
+        assert!(
+            msg.contains(&format!("mf store repair {}", path.display())),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn repair_moves_damaged_lines_to_the_quarantine_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        {
+            let (mut s, _) = open(&path);
+            s.append(rec(0, 0.25)).unwrap();
+            s.append(rec(1, 0.5)).unwrap();
+        }
+        // Line 3 (config 1) gets a wrong checksum, line 4 records config 0 again, line 5 is garbage and
+        // line 6 is torn.
+        append_raw(&path, &[rec(0, 0.75)]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let damaged = text.replacen("[0.5]", "[0.6]", 1) + "garbage\n{\"sha256\":\"ab";
+        std::fs::write(&path, &damaged).unwrap();
+        let lines: Vec<&str> = damaged.split_inclusive('\n').collect();
+        assert!(Store::open(&path, "h").is_err());
+
+        let r = repair(&path, None).unwrap();
+        assert_eq!(
+            r.moved.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            vec![3, 4, 5, 6]
+        );
+        assert_eq!(r.moved[0].1, "checksum mismatch");
+        assert!(r.moved[1].1.contains("line 2"), "{:?}", r.moved);
+        // Config 1 lost its only record and config 0 keeps line 2; the garbage and the torn line count as one
+        // job each.
+        assert_eq!((r.kept, r.rerun, r.header_rewritten), (1, 3, false));
+        assert_eq!(r.quarantine, dir.path().join("s.jsonl.quarantine"));
+        let q = std::fs::read_to_string(&r.quarantine).unwrap();
+        assert_eq!(
+            q,
+            format!("{}{}garbage\n{{\"sha256\":\"ab\n", lines[2], lines[3])
+        );
+        // The kept lines are the original bytes, and the store opens with them.
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("{}{}", lines[0], lines[1])
+        );
+        let (s, rep) = open(&path);
+        assert_eq!(rep.recovered, None);
+        assert_eq!(
+            s.records().values().cloned().collect::<Vec<_>>(),
+            vec![rec(0, 0.25)]
+        );
+        drop(s);
+        // A second repair finds nothing to move and writes nothing.
+        let again = repair(&path, Some("h")).unwrap();
+        assert!(again.moved.is_empty() && again.rerun == 0);
+        assert_eq!(std::fs::read_to_string(&r.quarantine).unwrap(), q);
+    }
+
+    #[test]
+    fn repair_writes_a_damaged_header_anew_only_for_a_known_spec() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        {
+            let (mut s, _) = open(&path);
+            s.append(rec(0, 0.25)).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replacen("\"h\"", "\"x\"", 1)).unwrap();
+        assert!(matches!(
+            repair(&path, None),
+            Err(LabError::CannotRepair { .. })
+        ));
+        let r = repair(&path, Some("h")).unwrap();
+        assert_eq!((r.kept, r.rerun, r.header_rewritten), (1, 0, true));
+        let (s, _) = open(&path);
+        assert_eq!(s.records().len(), 1);
+        // A valid header of another spec is not rewritten.
+        drop(s);
+        assert!(matches!(
+            repair(&path, Some("other")),
+            Err(LabError::SpecMismatch { .. })
+        ));
+    }
+
     #[test]
     fn lines_are_json_with_a_sha256_of_the_record() {
         let line = encode(&Entry::Job(rec(0, 0.25)));
@@ -608,16 +1014,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.jsonl");
         let awkward = [0.1 + 0.2, 1.0 / 3.0, 2.0f64.sqrt(), 1e-300, 123456.789e10];
+        let spec = Spec::new(vec!["D".into()]);
         let stored: Vec<Record> = {
             let (mut s, _) = open(&path);
             awkward
                 .iter()
+                .zip(ModelKind::TABLE_ORDER.iter().cycle())
                 .enumerate()
-                .map(|(i, &x)| s.append(rec(i % 2, x)).unwrap())
+                .map(|(i, (&x, &model))| {
+                    let job = Job::validation(&spec, "D", model, i / 4).unwrap();
+                    s.append(Record::new(&job, rec(0, x).outcome, 0.5)).unwrap()
+                })
                 .collect()
         };
         let (s, _) = open(&path);
-        for r in &stored[stored.len() - 2..] {
+        for r in &stored {
             assert_eq!(s.get(&r.key), Some(r));
         }
     }

@@ -11,10 +11,11 @@ use std::fmt::Write as _;
 use std::str::FromStr;
 
 use crate::job::JobKey;
+use crate::job::Stage;
 use crate::paper::{self, PaperScore};
 use crate::protocol::{final_result, FinalResult};
 use crate::spec::{Metric, ModelKind, Params, Spec};
-use crate::store::Record;
+use crate::store::{Outcome, Record};
 use crate::LabError;
 
 /// Output format of the tables.
@@ -36,9 +37,7 @@ impl FromStr for Format {
             "md" | "markdown" => Ok(Format::Markdown),
             "csv" => Ok(Format::Csv),
             "tex" | "latex" => Ok(Format::Latex),
-            _ => Err(LabError::InvalidSpec(format!(
-                "unknown table format `{s}` (expected markdown, csv or latex)"
-            ))),
+            _ => Err(LabError::UnknownFormat(s.to_string())),
         }
     }
 }
@@ -54,6 +53,8 @@ pub struct Cell {
     pub paper: Option<PaperScore>,
     /// The paper's selected hyper-parameters (Tables V-VIII).
     pub paper_params: Option<Params>,
+    /// Trials of our final job whose training diverged (their scores mean nothing); 0 without a result.
+    pub diverged: usize,
 }
 
 /// One data set's row.
@@ -93,11 +94,27 @@ impl ResultTable {
             .map(|d| {
                 let cells: Vec<Cell> = models
                     .iter()
-                    .map(|&m| Cell {
-                        model: m,
-                        ours: final_result(spec, records, d, m),
-                        paper: paper::table_iv(d, m),
-                        paper_params: paper::selected(d, m),
+                    .map(|&m| {
+                        let ours = final_result(spec, records, d, m);
+                        let diverged = ours.as_ref().map_or(0, |r| {
+                            let key = JobKey {
+                                stage: Stage::Final,
+                                dataset: d.to_string(),
+                                model: m,
+                                config: r.config,
+                            };
+                            match records.get(&key).map(|r| &r.outcome) {
+                                Some(Outcome::Done { diverged, .. }) => diverged.len(),
+                                _ => 0,
+                            }
+                        });
+                        Cell {
+                            model: m,
+                            ours,
+                            paper: paper::table_iv(d, m),
+                            paper_params: paper::selected(d, m),
+                            diverged,
+                        }
                     })
                     .collect();
                 let metric = cells
@@ -168,6 +185,9 @@ impl ResultTable {
                     Some(FinalResult {
                         summary: Err(_), ..
                     }) => "failed".to_string(),
+                    Some(FinalResult { summary: Ok(s), .. }) if c.diverged > 0 => {
+                        format!("{}{}", pm(s.mean, s.std, format), dagger(format))
+                    }
                     Some(FinalResult { summary: Ok(s), .. }) => pm(s.mean, s.std, format),
                 };
                 let paper = c
@@ -179,7 +199,22 @@ impl ResultTable {
             body.push(line);
         }
         let caption = "Test scores: mean ± std over the final trials (accuracy ↑, RMSE ↓); best per row in bold.";
-        render_grid(&header, &body, format, caption)
+        let mut s = render_grid(&header, &body, format, caption);
+        if self
+            .rows
+            .iter()
+            .flat_map(|r| &r.cells)
+            .any(|c| c.diverged > 0)
+        {
+            let note = "training diverged in at least one of the final trials (the training loss ended more \
+                        than twice above both its start and a constant prediction's): the score means nothing; \
+                        rerun with a smaller lr";
+            let _ = match format {
+                Format::Latex => writeln!(s, "% † {note}"),
+                _ => writeln!(s, "\n† {note}"),
+            };
+        }
+        s
     }
 
     /// The selected hyper-parameters of `model`, ours beside the paper's (Tables V-VIII), as Markdown or LaTeX.
@@ -257,6 +292,10 @@ impl ResultTable {
                         .as_ref()
                         .map_or(String::new(), |r| params_text(&r.params)),
                     c.paper_params.as_ref().map_or(String::new(), params_text),
+                    match c.ours.as_ref().map(|r| &r.summary) {
+                        Some(Ok(_)) => c.diverged.to_string(),
+                        _ => String::new(),
+                    },
                 ];
                 w.write_record(&fields).expect(CSV_IN_MEMORY);
             }
@@ -267,7 +306,7 @@ impl ResultTable {
 }
 
 /// The columns of the CSV table, one row per (data set, model).
-const CSV_HEADER: [&str; 13] = [
+const CSV_HEADER: [&str; 14] = [
     "dataset",
     "metric",
     "model",
@@ -281,10 +320,11 @@ const CSV_HEADER: [&str; 13] = [
     "config",
     "params",
     "paper_params",
+    "diverged",
 ];
 
-/// Every record has the header's 13 fields and the sink is a `Vec`, so the writer has nothing to fail on.
-const CSV_IN_MEMORY: &str = "writing a CSV record of 13 fields to memory cannot fail";
+/// Every record has the header's 14 fields and the sink is a `Vec`, so the writer has nothing to fail on.
+const CSV_IN_MEMORY: &str = "writing a CSV record of 14 fields to memory cannot fail";
 
 fn ours_mean(c: &Cell) -> Option<f64> {
     c.ours
@@ -313,6 +353,14 @@ fn best(metric: Option<Metric>, values: impl Iterator<Item = Option<f64>>) -> Ve
         .filter(|(_, v)| v.is_some() && **v == top)
         .map(|(i, _)| i)
         .collect()
+}
+
+/// The mark of a score whose training diverged in some trial.
+fn dagger(format: Format) -> &'static str {
+    match format {
+        Format::Latex => "$^\\dagger$",
+        _ => " †",
+    }
 }
 
 fn pm(mean: f64, std: f64, format: Format) -> String {
@@ -549,6 +597,7 @@ mod tests {
         assert_eq!((f[7], f[8]), ("0.019", "0"));
         assert!(f[11].starts_with("alpha="));
         assert_eq!(f[12], "alpha=0.1;beta=0.1;omega=1;rho=0.99");
+        assert_eq!(f[13], "0");
     }
 
     #[test]
@@ -559,10 +608,10 @@ mod tests {
         let csv = ResultTable::build(&spec, &BTreeMap::new()).render(Format::Csv);
         // Quoted as the hand-written writer before it did: the whole field in quotes, inner quotes doubled.
         assert!(
-            csv.contains("\n\"a,\"\"b\"\"\nc\",,ESN,,,,false,,,false,,,\n"),
+            csv.contains("\n\"a,\"\"b\"\"\nc\",,ESN,,,,false,,,false,,,,\n"),
             "{csv}"
         );
-        assert!(csv.contains("\nplain,,ESN,,,,false,,,false,,,\n"), "{csv}");
+        assert!(csv.contains("\nplain,,ESN,,,,false,,,false,,,,\n"), "{csv}");
         let mut r = csv::Reader::from_reader(csv.as_bytes());
         assert_eq!(r.headers().unwrap(), &CSV_HEADER[..]);
         let records: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
@@ -603,5 +652,64 @@ mod tests {
         );
         assert_eq!("latex".parse::<Format>().unwrap(), Format::Latex);
         assert!("xls".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn an_unknown_format_is_named_as_such_not_as_a_spec_error() {
+        let e = "html".parse::<Format>().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "unknown table format `html` (expected markdown, csv or latex)"
+        );
+    }
+
+    #[test]
+    fn scores_of_diverged_trainings_are_marked_with_a_footnote() {
+        let (spec, mut records, t) = fixture();
+        assert!(!t.table_iv(Format::Markdown).contains('†'));
+        let key = records
+            .keys()
+            .find(|k| {
+                k.stage == Stage::Final
+                    && k.dataset == "SyntheticControl"
+                    && k.model == ModelKind::MfRnn
+            })
+            .unwrap()
+            .clone();
+        let r = records.get_mut(&key).unwrap();
+        let Outcome::Done { diverged, .. } = &mut r.outcome else {
+            panic!("final failed")
+        };
+        *diverged = vec![0];
+        let t = ResultTable::build(&spec, &records);
+        let md = t.table_iv(Format::Markdown);
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| SyntheticControl"))
+            .unwrap();
+        let (mu, sd) = expected(&records, "SyntheticControl", ModelKind::MfRnn);
+        let cells: Vec<&str> = row.trim_matches('|').split(" | ").map(str::trim).collect();
+        assert_eq!(
+            cells[7].trim_matches('*'),
+            format!("{mu:.3} ± {sd:.3} †"),
+            "{row}"
+        );
+        assert_eq!(md.matches('†').count(), 2, "{md}");
+        assert!(
+            md.trim_end()
+                .ends_with("the score means nothing; rerun with a smaller lr"),
+            "{md}"
+        );
+        let tex = t.table_iv(Format::Latex);
+        assert!(
+            tex.contains("$^\\dagger$") && tex.contains("% † training diverged"),
+            "{tex}"
+        );
+        let csv = t.render(Format::Csv);
+        let line = csv
+            .lines()
+            .find(|l| l.starts_with("SyntheticControl,acc,MF-RNN,"))
+            .unwrap();
+        assert!(line.ends_with(",1"), "{line}");
     }
 }

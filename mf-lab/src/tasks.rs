@@ -52,13 +52,23 @@ pub fn load_dataset(data_dir: &Path, name: &str) -> Result<Dataset, LabError> {
     };
     let mut ds = match generated {
         Some(d) => d.context_with(|| format!("generating {name}"))?,
-        None => mf_data::load_dataset(data_dir, name).context_with(|| {
-            format!(
-                "loading data set {name} (generated sets need no files: {}; `mf data fetch {name}` downloads a \
-                 paper set)",
-                GENERATED.map(|(n, _)| n).join(", ")
-            )
-        })?,
+        None => match mf_data::load_dataset(data_dir, name) {
+            Ok(d) => d,
+            Err(e @ mf_data::DataError::NotFound { .. }) => {
+                let fetch = match mf_data::paper_dataset(name) {
+                    Some(info) => format!("`mf data fetch {}` downloads it", info.name),
+                    None => "`mf data list` shows the data sets found".to_string(),
+                };
+                return Err(LabError::DatasetNotFound {
+                    error: e,
+                    hint: format!(
+                        "generated sets need no files ({}); {fetch}",
+                        GENERATED.map(|(n, _)| n).join(", ")
+                    ),
+                });
+            }
+            Err(e) => return Err(e).context_with(|| format!("loading data set {name}")),
+        },
     };
     ds.name = name.to_string();
     Ok(ds)
@@ -250,6 +260,35 @@ mod tests {
         let err = format!("{:#}", load_dataset(dir.path(), "Nope").unwrap_err());
         assert!(err.contains("Nope"), "{err}");
         assert!(err.contains("synthetic-control"), "{err}");
+        assert!(
+            err.ends_with("`mf data list` shows the data sets found"),
+            "{err}"
+        );
+        let err = load_dataset(dir.path(), "ecg5000").unwrap_err().to_string();
+        assert!(
+            err.starts_with("data set ecg5000 not found under")
+                && err.ends_with("`mf data fetch ECG5000` downloads it"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_is_named_without_the_download_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("Bad");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("Bad_TRAIN.ts"),
+            "@classLabel true a\n@data\n1,2:a\n1,x:a\n",
+        )
+        .unwrap();
+        let err = load_dataset(dir.path(), "Bad").unwrap_err().to_string();
+        assert!(err.starts_with("loading data set Bad: "), "{err}");
+        assert!(err.contains("Bad_TRAIN.ts:4"), "{err}");
+        assert!(
+            !err.contains("generated sets") && !err.contains("mf data fetch"),
+            "{err}"
+        );
     }
 
     #[test]

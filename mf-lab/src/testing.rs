@@ -124,6 +124,7 @@ impl Evaluator for FakeEvaluator {
             scores,
             metric: Self::metric(&k.dataset),
             wall: Duration::from_millis(k.config as u64),
+            diverged: Vec::new(),
         })
     }
 }

@@ -32,4 +32,7 @@ mod train;
 
 pub use config::{RegressionLoss, RnnCell, RnnConfig};
 pub use error::RnnError;
-pub use train::{device, train, train_cancellable, Head, Prediction, TrainEvent, TrainedRnn};
+pub use train::{
+    device, train, train_cancellable, Divergence, Head, Prediction, TrainEvent, TrainedRnn,
+    DIVERGENCE_FACTOR,
+};

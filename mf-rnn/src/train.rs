@@ -70,6 +70,93 @@ impl Head {
     }
 }
 
+impl std::fmt::Display for Head {
+    /// `2 classes`, `6 classes`, `1 regression output`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Head::Binary => f.write_str("2 classes"),
+            Head::Multiclass { n_classes } => write!(f, "{n_classes} classes"),
+            Head::Regression { n_outputs: 1 } => f.write_str("1 regression output"),
+            Head::Regression { n_outputs } => write!(f, "{n_outputs} regression outputs"),
+        }
+    }
+}
+
+/// How far above its reference the training loss of the kept weights must end for training to count as
+/// diverged (see [`Divergence`]).
+pub const DIVERGENCE_FACTOR: f64 = 2.0;
+
+/// Training that ended far above where it started: the training loss of the weights it returns is more than
+/// [`DIVERGENCE_FACTOR`] times the larger of the loss at the start (the first mini-batch, before any update) and
+/// the loss of the best constant prediction (the class frequencies, or the mean of the targets).
+///
+/// Its scores mean nothing: a learning rate far too large typically gives this (the loss explodes to 1e6 and
+/// more, yet stays finite, so it is not an error). The reference is the larger of the two so that neither a
+/// start already far above the constant predictor (targets far from zero) nor a lucky first batch flags a
+/// training run that merely did not get far.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Divergence {
+    /// The training loss of the returned weights, on the whole training set.
+    pub loss: f64,
+    /// The loss of the first mini-batch, at the initial weights.
+    pub start_loss: f64,
+    /// The training loss of the best constant prediction.
+    pub constant_loss: f64,
+}
+
+impl Divergence {
+    /// Returns the divergence when `loss` ends more than [`DIVERGENCE_FACTOR`] times above the larger of
+    /// `start_loss` and `constant_loss`.
+    pub fn check(loss: f64, start_loss: f64, constant_loss: f64) -> Option<Divergence> {
+        (loss > DIVERGENCE_FACTOR * start_loss.max(constant_loss)).then_some(Divergence {
+            loss,
+            start_loss,
+            constant_loss,
+        })
+    }
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "training diverged: the final training loss {} is more than {DIVERGENCE_FACTOR} times the larger of \
+             the starting loss {} and a constant prediction's {}",
+            loss_text(self.loss),
+            loss_text(self.start_loss),
+            loss_text(self.constant_loss)
+        )
+    }
+}
+
+/// A loss as people read it: 4 decimals in the usual range, scientific notation far outside it.
+fn loss_text(x: f64) -> String {
+    if x != 0.0 && !(1e-3..1e5).contains(&x.abs()) {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// A configuration as people read it, for messages: `MF cell (dt 0.01, gamma 1, s 5), 100 units, lr 0.001,
+/// batch 64, seed 0`.
+fn describe(config: &RnnConfig) -> String {
+    let cell = match &config.cell {
+        crate::RnnCell::Mf(c) => format!("MF cell (dt {}, gamma {}, s {})", c.dt, c.gamma, c.s),
+        crate::RnnCell::Tanh => "tanh cell".to_string(),
+    };
+    let lr = if (1e-4..1e6).contains(&config.lr) {
+        config.lr.to_string()
+    } else {
+        format!("{:e}", config.lr)
+    };
+    format!(
+        "{cell}, {} units, lr {lr}, batch {}, seed {}",
+        config.n_units, config.batch_size, config.seed
+    )
+}
+
 /// One finished epoch, reported to the progress callback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainEvent {
@@ -104,6 +191,7 @@ pub struct TrainedRnn {
     model: Model,
     history: Vec<TrainEvent>,
     best_epoch: usize,
+    divergence: Option<Divergence>,
 }
 
 /// What `model.json` holds next to `model.safetensors`.
@@ -115,6 +203,9 @@ struct SavedMeta {
     n_inputs: usize,
     best_epoch: usize,
     history: Vec<TrainEvent>,
+    /// Absent in models saved before divergence was checked, and when training did not diverge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    divergence: Option<Divergence>,
 }
 
 /// The device models run on: the first CUDA device when the `cuda` feature is on and one is present, else the CPU.
@@ -152,8 +243,8 @@ fn check_data(
     if Head::for_targets(targets)? != head {
         return Err(RnnError::Shape {
             what: format!("{what} target kind"),
-            expected: format!("{head:?}"),
-            got: format!("{:?}", Head::for_targets(targets)?),
+            expected: head.to_string(),
+            got: Head::for_targets(targets)?.to_string(),
         });
     }
     match targets {
@@ -277,6 +368,7 @@ pub fn train_cancellable(
         model,
         history: Vec::new(),
         best_epoch: 0,
+        divergence: None,
     };
 
     let mut shuffle_rng = rng_from_seed(derive_seed(config.seed, 1));
@@ -284,6 +376,8 @@ pub fn train_cancellable(
     let start = Instant::now();
     let mut best: Option<(f64, Vec<Tensor>)> = None;
     let mut wait = 0;
+    // The loss of the first mini-batch, at the initial weights: where training starts.
+    let mut start_loss = None;
     for epoch in 1..=config.max_epochs {
         if cancel.load(Ordering::Relaxed) {
             return Err(RnnError::Cancelled { epoch });
@@ -300,9 +394,10 @@ pub fn train_cancellable(
                 return Err(RnnError::NonFiniteLoss {
                     which: "training",
                     epoch,
-                    config: format!("{config:?}"),
+                    config: describe(config),
                 });
             }
+            start_loss.get_or_insert(lv);
             opt.backward_step(&l)?;
             total += lv * chunk.len() as f64;
         }
@@ -312,7 +407,7 @@ pub fn train_cancellable(
             return Err(RnnError::NonFiniteLoss {
                 which: "validation",
                 epoch,
-                config: format!("{config:?}"),
+                config: describe(config),
             });
         }
         let improved = best.as_ref().is_none_or(|(b, _)| val_loss < *b);
@@ -345,7 +440,45 @@ pub fn train_cancellable(
     if let (true, Some((_, snap))) = (config.restore_best, &best) {
         trained.model.restore(snap)?;
     }
+    if let Some(start_loss) = start_loss {
+        let (final_loss, _) = trained.evaluate(seq, targets)?;
+        let constant = constant_loss(targets, head, config.regression_loss)?;
+        trained.divergence = Divergence::check(final_loss, start_loss, constant);
+    }
     Ok(trained)
+}
+
+/// The loss on `targets` of the best constant prediction: the logits of the class frequencies (floored at 1e-12
+/// so that an absent class gives a finite logit), or the mean of each output.
+fn constant_loss(targets: &Targets, head: Head, reg: RegressionLoss) -> Result<f64, RnnError> {
+    let dev = Device::Cpu;
+    let n = targets.len();
+    let row: Vec<f32> = match (targets, head) {
+        (Targets::Classes { labels, n_classes }, _) => {
+            let mut freq = vec![0.0f64; *n_classes];
+            for &l in labels {
+                freq[l] += 1.0 / n as f64;
+            }
+            let freq: Vec<f64> = freq.iter().map(|p| p.clamp(1e-12, 1.0 - 1e-12)).collect();
+            match head {
+                Head::Binary => vec![(freq[1] / freq[0]).ln() as f32],
+                _ => freq.iter().map(|p| p.ln() as f32).collect(),
+            }
+        }
+        (Targets::Values(v), _) => v
+            .mean_axis(ndarray::Axis(0))
+            .expect("at least one series: checked")
+            .iter()
+            .map(|&m| m as f32)
+            .collect(),
+    };
+    let d = row.len();
+    let out = Tensor::from_vec(row.repeat(n), (n, d), &dev)?;
+    let all: Vec<usize> = (0..n).collect();
+    let y = target_tensor(targets, &all, head, &dev)?;
+    Ok(loss(&out, &y, head, reg)?
+        .to_dtype(DType::F64)?
+        .to_scalar::<f64>()?)
 }
 
 impl TrainedRnn {
@@ -367,6 +500,12 @@ impl TrainedRnn {
     /// The epoch (from 1) with the lowest validation loss.
     pub fn best_epoch(&self) -> usize {
         self.best_epoch
+    }
+
+    /// Whether and how training diverged ([`Divergence`]): None when the training loss of the returned weights
+    /// ended near or below where it started.
+    pub fn divergence(&self) -> Option<Divergence> {
+        self.divergence
     }
 
     /// Outputs (logits or values) for every series, `(n_series, n_outputs)` in input order, computed without
@@ -466,6 +605,7 @@ impl TrainedRnn {
             n_inputs: self.model.n_inputs(),
             best_epoch: self.best_epoch,
             history: self.history.clone(),
+            divergence: self.divergence,
         };
         let path = dir.join("model.json");
         let json = serde_json::to_string_pretty(&meta).map_err(|source| RnnError::Json {
@@ -501,6 +641,7 @@ impl TrainedRnn {
             model,
             history: meta.history,
             best_epoch: meta.best_epoch,
+            divergence: meta.divergence,
         })
     }
 }
@@ -643,7 +784,94 @@ mod tests {
             matches!(err, RnnError::NonFiniteLoss { epoch: 1, .. }),
             "{msg}"
         );
-        assert!(msg.contains("lr: 1e30"), "{msg}");
+        assert!(msg.contains("tanh cell, 8 units, lr 1e30"), "{msg}");
+        assert!(!msg.contains("RnnConfig") && !msg.contains('{'), "{msg}");
+    }
+
+    #[test]
+    fn messages_describe_configurations_and_heads_in_words() {
+        let mut c = RnnConfig::new(RnnCell::Mf(MfCell::new(0.01, 1.0, 5.0)));
+        assert_eq!(
+            describe(&c),
+            "MF cell (dt 0.01, gamma 1, s 5), 100 units, lr 0.001, batch 64, seed 0"
+        );
+        c.lr = 1e6;
+        assert!(describe(&c).contains("lr 1e6"), "{}", describe(&c));
+        assert_eq!(Head::Multiclass { n_classes: 6 }.to_string(), "6 classes");
+        assert_eq!(Head::Binary.to_string(), "2 classes");
+        assert_eq!(
+            Head::Regression { n_outputs: 1 }.to_string(),
+            "1 regression output"
+        );
+    }
+
+    #[test]
+    fn a_learning_rate_far_too_large_is_reported_as_diverged() {
+        let (x, y) = toy(64, 1);
+        let (vx, vy) = toy(32, 2);
+        for cell in [RnnCell::Tanh, RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0))] {
+            let mut cfg = small(cell);
+            cfg.lr = 1e6;
+            cfg.max_epochs = 10;
+            let m = train(&cfg, (&x, &y), (&vx, &vy), &mut |_| {}).unwrap();
+            let d = m
+                .divergence()
+                .unwrap_or_else(|| panic!("{cell:?}: not flagged, {:?}", m.history()));
+            // Two balanced classes: the constant prediction's loss is ln 2.
+            assert!((d.constant_loss - 2f64.ln()).abs() < 1e-4, "{d:?}");
+            assert!(d.loss > 2.0 * d.start_loss.max(d.constant_loss), "{d:?}");
+            assert!(
+                d.to_string()
+                    .starts_with("training diverged: the final training loss"),
+                "{d}"
+            );
+            // A sensible learning rate on the same data is not flagged.
+            let ok = train(&small(cell), (&x, &y), (&vx, &vy), &mut |_| {}).unwrap();
+            assert_eq!(ok.divergence(), None, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn divergence_needs_the_loss_above_twice_both_references() {
+        assert!(Divergence::check(4.1, 2.0, 1.0).is_some());
+        assert!(Divergence::check(4.1, 1.0, 2.0).is_some());
+        assert_eq!(Divergence::check(3.9, 2.0, 1.0), None);
+        assert_eq!(Divergence::check(3.9, 1.0, 2.0), None);
+        assert_eq!(Divergence::check(1.0, 1.0, 1.0), None);
+        assert_eq!(loss_text(4.2295e6), "4.230e6");
+        assert_eq!(loss_text(1.7918), "1.7918");
+    }
+
+    #[test]
+    fn the_constant_prediction_loss_is_the_entropy_of_the_classes_or_the_variance() {
+        // -(0.5 ln 0.5 + 2 * 0.25 ln 0.25)
+        let y = Targets::Classes {
+            labels: vec![0, 0, 1, 2],
+            n_classes: 3,
+        };
+        let h = 0.5f64 * 2f64.ln() + 0.5 * 4f64.ln();
+        let got = constant_loss(&y, Head::for_targets(&y).unwrap(), RegressionLoss::Mse).unwrap();
+        assert!((got - h).abs() < 1e-5, "{got} vs {h}");
+        // Binary: 1 of 4 positive.
+        let y = Targets::Classes {
+            labels: vec![0, 1, 0, 0],
+            n_classes: 2,
+        };
+        let h = -(0.25f64 * 0.25f64.ln() + 0.75 * 0.75f64.ln());
+        let got = constant_loss(&y, Head::Binary, RegressionLoss::Mse).unwrap();
+        assert!((got - h).abs() < 1e-5, "{got} vs {h}");
+        // A class absent from the targets still gives a finite loss.
+        let y = Targets::Classes {
+            labels: vec![0, 0, 0],
+            n_classes: 3,
+        };
+        let got = constant_loss(&y, Head::for_targets(&y).unwrap(), RegressionLoss::Mse).unwrap();
+        assert!(got.is_finite() && got < 1e-6, "{got}");
+        // Regression: the population variance of the targets.
+        let y = Targets::Values(Array2::from_shape_vec((4, 1), vec![1.0, 2.0, 3.0, 6.0]).unwrap());
+        let got =
+            constant_loss(&y, Head::Regression { n_outputs: 1 }, RegressionLoss::Mse).unwrap();
+        assert!((got - 3.5).abs() < 1e-5, "{got}");
     }
 
     #[test]
@@ -669,6 +897,7 @@ mod tests {
             assert_eq!(m.raw_outputs(&x).unwrap(), back.raw_outputs(&x).unwrap());
             assert_eq!(m.predict(&x).unwrap(), back.predict(&x).unwrap());
             assert_eq!(back.config(), &cfg);
+            assert_eq!(back.divergence(), m.divergence());
         }
     }
 

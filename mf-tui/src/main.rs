@@ -1,9 +1,10 @@
 //! `mf`: memristive-friendly recurrent networks from the command line. Without a command it opens the dashboard.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use mf_lab::eval::ModelEvaluator;
 use mf_tui::bench::{run_bench_command, BenchArgs};
@@ -12,7 +13,8 @@ use mf_tui::commands::export::{export, ExportArgs};
 use mf_tui::commands::run::{run_and_print, RunArgs};
 use mf_tui::commands::stability::{run_stability, StabilityArgs};
 use mf_tui::commands::sweep::{
-    run_merge, run_slurm, run_sweep, run_table, MergeArgs, SlurmArgs, SweepArgs, TableArgs,
+    run_merge, run_slurm, run_store, run_sweep, run_table, MergeArgs, SlurmArgs, StoreCommand,
+    SweepArgs, TableArgs,
 };
 use mf_tui::dashboard::{run_dashboard, DashboardConfig};
 
@@ -59,6 +61,9 @@ enum Command {
     Merge(MergeArgs),
     /// Print a Slurm job-array script that runs a spec in shards.
     Slurm(SlurmArgs),
+    /// Look after result stores: `mf store repair` moves damaged lines aside so that a store reads again.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Time the numerical kernels in-process: MF-ESN and ESN harvesting, GEMM rates, an MF-RNN epoch and, when
     /// the data directory holds ECG5000, the whole MF-ESN job (used by `cargo xtask bench`).
     Bench(BenchArgs),
@@ -99,6 +104,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Table(args)) => run_table(args),
         Some(Command::Merge(args)) => run_merge(args),
         Some(Command::Slurm(args)) => run_slurm(args),
+        Some(Command::Store(cmd)) => run_store(&cmd),
         Some(Command::Bench(args)) => run_bench_command(&args, &data_dir),
         Some(Command::Dashboard { specs }) => {
             dashboard(&cli.results, cli.threads, &data_dir, specs)
@@ -113,6 +119,12 @@ fn dashboard(
     data_dir: &std::path::Path,
     specs: Vec<PathBuf>,
 ) -> anyhow::Result<()> {
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        bail!(
+            "the dashboard needs a terminal, and standard input or output is not one; without a terminal use the \
+             headless commands (`mf run`, `mf sweep`, `mf table`, ...; `mf --help` lists them)"
+        );
+    }
     let mut config = DashboardConfig::new(
         results.to_path_buf(),
         Arc::new(ModelEvaluator::new(data_dir.to_path_buf())),

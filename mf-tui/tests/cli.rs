@@ -313,3 +313,583 @@ fn a_misspelled_grid_key_fails_the_sweep_before_anything_runs_or_is_written() {
         "nothing may be written for a refused spec"
     );
 }
+
+// Bad input: stores, shards, failed jobs, data and thread counts.
+
+/// Runs `mf` without a data directory argument (the caller passes `--data-dir` where it matters).
+fn mf_raw(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mf"))
+        .args(args)
+        .output()
+        .expect("mf runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A small spec: one data set, the ESN on two configurations, one draw, one trial.
+fn tiny_spec(dir: &Path, dataset: &str) -> std::path::PathBuf {
+    let spec = dir.join("tiny.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "datasets = [\"{dataset}\"]\nmodels = [\"esn\"]\ndraws = 1\ntrials = 1\nn_units = 10\nseed = 1\n\
+             [grid.esn]\nalpha = [0.5, 1.0]\n"
+        ),
+    )
+    .unwrap();
+    spec
+}
+
+/// Writes the data set `Mine` (two classes, 20 series of 8 steps per split) into `data_dir`; `shift` changes
+/// the values, as a different copy of the data would.
+fn write_mine(data_dir: &Path, shift: f64) {
+    let dir = data_dir.join("Mine");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (split, offset) in [("TRAIN", 0.0), ("TEST", 0.25)] {
+        let text: String = (0..20)
+            .map(|i| {
+                let class = i % 2;
+                let values: Vec<String> = (0..8)
+                    .map(|t| {
+                        let v = if class == 0 { t as f64 } else { 8.0 - t as f64 };
+                        format!("{}", v * 0.1 + offset + shift + i as f64 * 0.01)
+                    })
+                    .collect();
+                format!("{class}\t{}\n", values.join("\t"))
+            })
+            .collect();
+        std::fs::write(dir.join(format!("Mine_{split}.tsv")), text).unwrap();
+    }
+}
+
+fn sweep_args<'a>(spec: &'a Path, results: &'a Path, data: &'a Path) -> Vec<&'a str> {
+    vec![
+        "sweep",
+        spec.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "-j",
+        "1",
+    ]
+}
+
+/// The store.jsonl of the only spec under `results`.
+fn the_store(results: &Path) -> std::path::PathBuf {
+    let dir = std::fs::read_dir(results)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    dir.join("store.jsonl")
+}
+
+#[test]
+fn a_sweep_asked_for_more_threads_than_cores_lowers_them_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(dir.path(), "synthetic-control");
+    let results = dir.path().join("results");
+    let o = mf(
+        &[
+            "sweep",
+            spec.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+            "-j",
+            "100000",
+        ],
+        dir.path(),
+    );
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("-j 100000 is more than the") && err.contains("cores available"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_sweep_whose_jobs_fail_exits_non_zero_and_table_says_there_are_no_final_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(dir.path(), "Mine");
+    let results = dir.path().join("results");
+    let data = dir.path().join("data");
+    let o = mf_raw(&sweep_args(&spec, &results, &data));
+    let err = stderr(&o);
+    assert!(!o.status.success(), "every job failed, yet exit 0: {err}");
+    assert!(err.contains("0 done, 2 failed, 0 already stored"), "{err}");
+    assert!(
+        err.contains("2 of 2 recorded jobs failed (2 in this run, 0 earlier)"),
+        "{err}"
+    );
+    assert!(err.contains("--retry-failed"), "{err}");
+    // Resuming without --retry-failed runs nothing but still fails, listing the earlier failures.
+    let o = mf_raw(&sweep_args(&spec, &results, &data));
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("failed earlier: val Mine esn #0"), "{err}");
+    assert!(err.contains("(0 in this run, 2 earlier)"), "{err}");
+    // The table has nothing to show: it says so and fails instead of printing dashes.
+    let o = mf_raw(&[
+        "table",
+        spec.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(
+        err.contains(&format!(
+            "holds no final results yet (2 of 2 validation jobs recorded, 2 of them failed): run \
+             `mf sweep {} --retry-failed`",
+            spec.display()
+        )),
+        "{err}"
+    );
+    // An empty store file is a store with nothing in it, not a damaged one.
+    std::fs::write(the_store(&results), b"").unwrap();
+    let o = mf_raw(&[
+        "table",
+        spec.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("holds no final results yet (it is empty)"),
+        "{err}"
+    );
+    assert!(!err.contains("damaged") && !err.contains("later"), "{err}");
+}
+
+#[test]
+fn a_retry_after_adding_missing_data_runs_the_final_job_in_the_same_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(dir.path(), "Mine");
+    let results = dir.path().join("results");
+    let data = dir.path().join("data");
+    assert!(!mf_raw(&sweep_args(&spec, &results, &data)).status.success());
+    write_mine(&data, 0.0);
+    let mut args = sweep_args(&spec, &results, &data);
+    args.push("--retry-failed");
+    let o = mf_raw(&args);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("selected ESN on Mine"), "{err}");
+    assert!(err.contains("3 done, 0 failed"), "{err}");
+    let table = stdout(&mf_raw(&[
+        "table",
+        spec.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "-f",
+        "csv",
+    ]));
+    let row = table.lines().find(|l| l.starts_with("Mine")).unwrap();
+    assert!(
+        row.split(',').any(|f| f.parse::<f64>().is_ok()),
+        "no score: {table}"
+    );
+}
+
+#[test]
+fn store_repair_moves_a_damaged_line_aside_and_the_next_sweep_reruns_its_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(dir.path(), "synthetic-control");
+    let results = dir.path().join("results");
+    let run_sweep = || mf_raw(&sweep_args(&spec, &results, dir.path()));
+    assert!(run_sweep().status.success());
+    let store = the_store(&results);
+    let text = std::fs::read_to_string(&store).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    assert_eq!(lines.len(), 4, "header, two validation records, one final");
+    // Change one digit of line 2's scores: its checksum no longer matches, and records follow it.
+    let at = lines[1].find("\"scores\":[").unwrap() + "\"scores\":[".len();
+    let digit = if lines[1].as_bytes()[at] == b'0' {
+        "1"
+    } else {
+        "0"
+    };
+    lines[1].replace_range(at..at + 1, digit);
+    std::fs::write(&store, lines.join("\n") + "\n").unwrap();
+
+    let table_args = [
+        "table",
+        spec.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ];
+    let o = mf_raw(&table_args);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("line 2 is damaged") && err.contains("mf store repair"),
+        "{err}"
+    );
+
+    let o = mf_raw(&[
+        "store",
+        "repair",
+        spec.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    let out = stdout(&o);
+    let quarantine = format!("{}.quarantine", store.display());
+    assert!(
+        out.contains(&format!("kept 2 records, moved 1 line to {quarantine}")),
+        "{out}"
+    );
+    assert!(out.contains("  line 2: checksum mismatch"), "{out}");
+    assert!(
+        out.contains("1 job will run again on the next `mf sweep`"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&quarantine).unwrap(),
+        lines[1].clone() + "\n"
+    );
+    // The sweep and the table work again; the sweep reran the one job.
+    let o = run_sweep();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("1 done, 0 failed, 2 already stored"), "{err}");
+    stdout(&mf_raw(&table_args));
+    // The store is sound now: repairing it again changes nothing.
+    let out = stdout(&mf_raw(&["store", "repair", store.to_str().unwrap()]));
+    assert!(out.contains("nothing to repair"), "{out}");
+}
+
+#[test]
+fn two_successful_records_of_one_job_are_an_error_naming_the_store_and_both_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(dir.path(), "synthetic-control");
+    let results = dir.path().join("results");
+    assert!(mf_raw(&sweep_args(&spec, &results, dir.path()))
+        .status
+        .success());
+    let store = the_store(&results);
+    let text = std::fs::read_to_string(&store).unwrap();
+    let line2 = text.lines().nth(1).unwrap().to_string();
+    std::fs::write(&store, format!("{text}{line2}\n")).unwrap();
+    let o = mf_raw(&sweep_args(&spec, &results, dir.path()));
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: lines 2 and 5 both record val synthetic-control esn #0",
+            store.display()
+        )),
+        "{err}"
+    );
+    let out = stdout(&mf_raw(&["store", "repair", store.to_str().unwrap()]));
+    assert!(
+        out.contains(
+            "line 5: records val synthetic-control esn #0 again, already recorded at line 2"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("no job will run again"), "{out}");
+    assert!(mf_raw(&sweep_args(&spec, &results, dir.path()))
+        .status
+        .success());
+}
+
+#[test]
+fn merge_refuses_shards_computed_from_different_data_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(dir.path(), "Mine");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    write_mine(&a, 0.0);
+    write_mine(&b, 0.5);
+    let shard = |results: &Path, data: &Path, i: usize| {
+        let shard = format!("{i}/2");
+        let mut args = sweep_args(&spec, results, data);
+        args.extend(["--shard", shard.as_str()]);
+        let o = mf_raw(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let merge = |results: &Path| {
+        mf_raw(&[
+            "merge",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+        ])
+    };
+    let mixed = dir.path().join("mixed");
+    shard(&mixed, &a, 0);
+    shard(&mixed, &b, 1);
+    let o = merge(&mixed);
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("shard-0-of-2.jsonl")
+            && err.contains("shard-1-of-2.jsonl")
+            && err.contains("computed on different data"),
+        "{err}"
+    );
+    assert!(!the_store(&mixed).exists(), "nothing may be merged");
+    // The same data in both shards merges.
+    let same = dir.path().join("same");
+    shard(&same, &a, 0);
+    shard(&same, &a, 1);
+    let o = merge(&same);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn data_verify_fails_when_a_present_set_does_not_load_and_says_each_problem_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let gun = dir.path().join("GunPoint");
+    std::fs::create_dir_all(&gun).unwrap();
+    std::fs::write(gun.join("GunPoint_TRAIN.ts"), "this is not a ts file\n").unwrap();
+    let o = mf(&["data", "verify"], dir.path());
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{out}{err}");
+    assert_eq!(out.matches("GunPoint ").count(), 1, "{out}");
+    assert!(out.contains("GunPoint         not loaded: "), "{out}");
+    assert!(
+        out.contains("ECG5000          missing (mf data fetch ECG5000)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("0 loaded, 9 missing, 1 failed to load"),
+        "{out}"
+    );
+    assert!(
+        err.contains("1 data set in") && err.contains("failed to load: GunPoint"),
+        "{err}"
+    );
+    // With every set merely missing, verify succeeds.
+    let empty = tempfile::tempdir().unwrap();
+    let o = mf(&["data", "verify"], empty.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+// Diverged training, configurations too large for memory, messages and progress without a terminal.
+
+#[test]
+fn a_diverged_training_is_flagged_in_the_report_and_warned_about_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "run",
+        "--model",
+        "rnn",
+        "--set",
+        "lr=1e6",
+        "--set",
+        "n_units=8",
+        "--set",
+        "max_epochs=3",
+        "--trials",
+        "1",
+    ];
+    let o = mf(&args, dir.path());
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("(3 epochs, best "), "{err}");
+    assert!(err.contains(", diverged)"), "{err}");
+    assert!(
+        err.contains("warning: trial 1/1: training diverged: the final training loss"),
+        "{err}"
+    );
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let o = mf(&json_args, dir.path());
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["diverged"], serde_json::json!([0]));
+    assert!(report["warnings"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("try a smaller lr"));
+    assert!(stderr(&o).contains("warning: trial 1/1: training diverged"));
+}
+
+#[test]
+fn a_configuration_too_large_for_memory_is_an_error_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    for model in ["mf-esn", "mf-rnn"] {
+        let o = mf(
+            &[
+                "run",
+                "--model",
+                model,
+                "--set",
+                "n_units=100000",
+                "--trials",
+                "1",
+            ],
+            dir.path(),
+        );
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{model}: {err}");
+        assert!(
+            err.contains("on synthetic-control: the configuration needs about")
+                && err.contains("of memory for 300 series of up to 60 steps")
+                && err.contains("lower n_units"),
+            "{model}: {err}"
+        );
+        assert!(!err.contains("memory allocation"), "{err}");
+    }
+    let out = dir.path().join("export");
+    let o = mf(
+        &[
+            "export",
+            "--model",
+            "esn",
+            "--set",
+            "n_units=100000",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the configuration needs about"),
+        "{}",
+        stderr(&o)
+    );
+    // In a sweep the job fails alone and the others run to the end.
+    let spec = dir.path().join("big.toml");
+    std::fs::write(
+        &spec,
+        "datasets = [\"synthetic-control\"]\nmodels = [\"esn\"]\ndraws = 1\ntrials = 1\nseed = 1\n\
+         [grid.esn]\nn_units = [100000, 10]\n",
+    )
+    .unwrap();
+    let results = dir.path().join("results");
+    let o = mf(
+        &[
+            "sweep",
+            spec.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+            "-j",
+            "1",
+        ],
+        dir.path(),
+    );
+    let err = stderr(&o);
+    assert!(o.status.code().is_some(), "killed by a signal: {err}");
+    assert!(err.contains("the configuration needs about"), "{err}");
+    let lines = store_lines(&results);
+    let outcomes: Vec<String> = lines
+        .iter()
+        .filter_map(|l| key_and_scores(l))
+        .map(|k| k.1)
+        .collect();
+    assert_eq!(outcomes.len(), 3, "{lines:?}");
+    assert_eq!(
+        outcomes.iter().filter(|o| o.contains("failed")).count(),
+        1,
+        "{outcomes:?}"
+    );
+}
+
+#[test]
+fn bad_input_messages_name_the_problem_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    // An unknown table format is not a spec error.
+    let o = mf(&["table", "spec.toml", "--format", "html"], dir.path());
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("unknown table format `html` (expected markdown, csv or latex)"),
+        "{err}"
+    );
+    assert!(!err.contains("invalid spec"), "{err}");
+    // A negative number is a value, checked by the analysis, not an unknown flag.
+    let o = mf(&["stability", "--dt", "-1"], dir.path());
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(!err.contains("unexpected argument"), "{err}");
+    assert!(err.contains("dt") && err.contains("-1"), "{err}");
+    let o = mf(&["stability", "--gamma", "-0.5", "--json"], dir.path());
+    assert!(stderr(&o).contains("gamma"), "{}", stderr(&o));
+    // Without a terminal the dashboard says so and fails, with or without the subcommand.
+    for args in [&[][..], &["dashboard"][..]] {
+        let o = mf(args, dir.path());
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{err}");
+        assert!(err.contains("the dashboard needs a terminal"), "{err}");
+        assert!(!err.contains("os error"), "{err}");
+    }
+    // A file that does not parse is not answered with where to download data sets.
+    let bad = dir.path().join("Bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(
+        bad.join("Bad_TRAIN.ts"),
+        "@classLabel true a\n@data\n1,2:a\n1,x:a\n",
+    )
+    .unwrap();
+    let o = mf(&["run", "--model", "esn", "--dataset", "Bad"], dir.path());
+    let err = stderr(&o);
+    assert!(err.contains("Bad_TRAIN.ts:4"), "{err}");
+    assert!(
+        !err.contains("generated sets need no files") && !err.contains("mf data fetch"),
+        "{err}"
+    );
+    // A training failure names its configuration in words, not as a Rust structure.
+    assert!(!err.contains("RnnConfig"), "{err}");
+}
+
+#[test]
+fn a_trainable_run_without_a_terminal_prints_epoch_lines_unless_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "run",
+        "--model",
+        "mf-rnn",
+        "--set",
+        "n_units=4",
+        "--set",
+        "max_epochs=12",
+        "--set",
+        "patience=100",
+        "--trials",
+        "2",
+    ];
+    let o = mf(&args, dir.path());
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    for trial in 1..=2 {
+        // The first epoch, then (fast epochs) no other until the last.
+        let lines: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with(&format!("trial {trial}/2 epoch ")))
+            .collect();
+        assert_eq!(lines.len(), 2, "{err}");
+        assert!(
+            lines[0].starts_with(&format!("trial {trial}/2 epoch 1/12: loss ")),
+            "{err}"
+        );
+        assert!(
+            lines[1].starts_with(&format!("trial {trial}/2 epoch 12/12: loss ")),
+            "{err}"
+        );
+        assert!(
+            lines[1].contains(" val_loss ") && lines[1].ends_with(" s)"),
+            "{err}"
+        );
+    }
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let o = mf(&json_args, dir.path());
+    assert!(o.status.success());
+    assert!(!stderr(&o).contains("epoch"), "{}", stderr(&o));
+}

@@ -50,6 +50,7 @@ impl Evaluator for Fake {
                 .collect(),
             metric: Metric::Accuracy,
             wall: Duration::from_millis(1),
+            diverged: Vec::new(),
         })
     }
 }

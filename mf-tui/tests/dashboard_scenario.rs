@@ -185,7 +185,16 @@ fn record(job: &Job) -> Record {
         Metric::Accuracy
     };
     let scores = job.seeds.iter().map(|s| score(&job.key, *s)).collect();
-    Record::new(job, Outcome::Done { metric, scores }, 1.5)
+    let diverged = Vec::new();
+    Record::new(
+        job,
+        Outcome::Done {
+            metric,
+            scores,
+            diverged,
+        },
+        1.5,
+    )
 }
 
 fn stability(app: &mut App, effects: Vec<Effect>) {
@@ -486,4 +495,35 @@ fn clocks_are_masked_but_other_numbers_are_not() {
         mask("took 1:05 and 1:02:03, 0.950 ± 0.007, #12"),
         "took ---- and -------, 0.950 ± 0.007, #12"
     );
+}
+
+#[test]
+fn a_job_whose_training_diverged_says_so_in_its_row() {
+    let mut app = App::new(PathBuf::from("/results"), catalog());
+    let mut spec = Spec::new(vec!["SyntheticControl".into()]);
+    spec.models = vec![ModelKind::Rnn];
+    let effects = app.enqueue("diverging".into(), spec.clone(), false);
+    let [Effect::StartRun { run, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let run = *run;
+    update(
+        &mut app,
+        Action::StoreOpened {
+            run,
+            records: BTreeMap::new(),
+        },
+    );
+    let job = validation_jobs(&spec).remove(0);
+    let mut rec = record(&job);
+    if let Outcome::Done { diverged, .. } = &mut rec.outcome {
+        diverged.push(0);
+    }
+    let event = Event::Finished {
+        record: rec,
+        counts: counts(1, 1, 0, 0),
+    };
+    update(&mut app, Action::Engine { run, event });
+    let f = frame(&app);
+    assert!(f.contains("diverged (trial 1)"), "{f}");
 }

@@ -89,6 +89,11 @@ pub trait Configured: fmt::Debug + Send + Sync {
     fn to_json(&self) -> serde_json::Value;
     /// The model crate's configuration (`mf_esn::ReservoirConfig`, `mf_rnn::RnnConfig`), for downcasting.
     fn as_any(&self) -> &dyn Any;
+    /// A generous estimate of the memory, in bytes, that one trial on data of `shape` allocates at its peak
+    /// (weights, states, readout or optimiser, activations kept for back-propagation). [`crate::eval::run_trials`]
+    /// refuses a configuration whose estimate exceeds the memory available before allocating anything, so an
+    /// absurd size is an error instead of an abort.
+    fn memory_bytes(&self, shape: &DataShape) -> u64;
     /// One fresh model built from `seed`, fitted on `data.train` and scored on `data.eval`.
     fn trial(
         &self,
@@ -110,13 +115,49 @@ pub struct TrialData<'a> {
     pub eval: &'a Part,
 }
 
+/// The size of the data one trial runs on, for [`Configured::memory_bytes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataShape {
+    /// Series fitted on.
+    pub n_series: usize,
+    /// Series scored.
+    pub n_eval: usize,
+    /// Steps of the longest series.
+    pub max_len: usize,
+    /// Inputs per step.
+    pub n_inputs: usize,
+    /// Classes, or regression outputs.
+    pub n_outputs: usize,
+}
+
+impl DataShape {
+    /// The shape of a trial's data: series fitted on from `data.train`, scored from `data.eval`.
+    pub fn of(data: &TrialData<'_>) -> DataShape {
+        let max_len = |p: &Part| p.seqs.lengths.iter().copied().max().unwrap_or(0);
+        DataShape {
+            n_series: data.train.len(),
+            n_eval: data.eval.len(),
+            max_len: max_len(data.train).max(max_len(data.eval)),
+            n_inputs: data.train.seqs.n_inputs(),
+            n_outputs: match &data.train.targets {
+                mf_core::Targets::Classes { n_classes, .. } => *n_classes,
+                mf_core::Targets::Values(v) => v.ncols(),
+            },
+        }
+    }
+}
+
 /// How one trial did.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrialScore {
     /// Accuracy or RMSE on the evaluation part.
     pub score: f64,
     /// Trainable models: epochs trained and the epoch of the lowest validation loss.
     pub epochs: Option<(usize, usize)>,
+    /// Trainable models: why the score means nothing, when training diverged (the loss ended far above where it
+    /// started; see `mf_rnn::Divergence`). None when it did not, and for reservoirs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<String>,
 }
 
 /// Progress inside one trial.
@@ -358,6 +399,27 @@ mod tests {
                 ModelKind::Rnn
             ]
         );
+    }
+
+    #[test]
+    fn memory_estimates_grow_with_the_square_of_the_units() {
+        // SyntheticControl's training split.
+        let shape = DataShape {
+            n_series: 300,
+            n_eval: 300,
+            max_len: 60,
+            n_inputs: 1,
+            n_outputs: 6,
+        };
+        let need = |m: ModelKind, n: f64| {
+            let p: Params = [("n_units".to_string(), n)].into_iter().collect();
+            m.model().configure(&p).unwrap().memory_bytes(&shape)
+        };
+        for m in ModelKind::all() {
+            // The paper's size is small; the size that aborted `mf run` (an 80 GB f64 kernel) is not.
+            assert!(need(*m, 100.0) < 100 << 20, "{m}: {}", need(*m, 100.0));
+            assert!(need(*m, 1e5) > 80_000_000_000, "{m}: {}", need(*m, 1e5));
+        }
     }
 
     #[test]

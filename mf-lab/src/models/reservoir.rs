@@ -6,7 +6,9 @@ use std::any::Any;
 use mf_core::CellKind;
 use mf_esn::ReservoirConfig;
 
-use super::{check_names, count, Configured, Model, TrialContext, TrialData, TrialScore};
+use super::{
+    check_names, count, Configured, DataShape, Model, TrialContext, TrialData, TrialScore,
+};
 use crate::grid::Params;
 use crate::LabError;
 
@@ -59,6 +61,25 @@ impl Configured for Reservoir {
         &self.0
     }
 
+    /// The recurrent kernel drawn in f64 and kept in f32 (an exact spectral radius adds the eigen-solver's copies
+    /// and workspace), the last states of the fitted and the scored series in f32 and f64, and the ridge
+    /// least-squares problem in f64: the stacked `(n_series + n_units, n_units)` design and its QR copy, and the
+    /// targets.
+    fn memory_bytes(&self, shape: &DataShape) -> u64 {
+        let n = self.0.n_units as f64;
+        let (series, eval) = (shape.n_series as f64, shape.n_eval as f64);
+        let per_square = match self.0.spectral {
+            mf_core::init::SpectralInit::CircularLaw => 8.0 + 4.0,
+            mf_core::init::SpectralInit::Exact => 8.0 + 4.0 + 4.0 * 8.0,
+        };
+        let weights = n * n * per_square + shape.n_inputs as f64 * n * 12.0;
+        let states = (series + eval) * n * (4.0 + 8.0);
+        let ridge = (series + n) * (2.0 * n + shape.n_outputs.max(1) as f64) * 8.0;
+        // Each harvesting thread advances blocks of 256 series; 64 threads cover any machine here.
+        let blocks = 64.0 * 256.0 * n * 4.0 * 4.0;
+        (weights + states + ridge + blocks).min(u64::MAX as f64) as u64
+    }
+
     /// Draws the reservoir from `seed`, fits the readout on `data.train` and scores on `data.eval`. A reservoir
     /// does not stop early, so `data.val` is not used.
     fn trial(
@@ -79,6 +100,7 @@ impl Configured for Reservoir {
         Ok(TrialScore {
             score: model.score(&data.eval.seqs, &data.eval.targets)?,
             epochs: None,
+            diverged: None,
         })
     }
 }

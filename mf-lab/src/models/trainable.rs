@@ -7,7 +7,8 @@ use mf_core::rng::derive_seed;
 use mf_rnn::{RnnCell, RnnConfig, TrainEvent};
 
 use super::{
-    check_names, count, Configured, Model, TrialContext, TrialData, TrialEvent, TrialScore,
+    check_names, count, Configured, DataShape, Model, TrialContext, TrialData, TrialEvent,
+    TrialScore,
 };
 use crate::grid::Params;
 use crate::tasks::{split_indices, Part};
@@ -74,6 +75,23 @@ impl Configured for Trainable {
         &self.0
     }
 
+    /// In f32: the parameters with their gradients, Adam's two moments, the best epoch's snapshot and candle's
+    /// temporaries (8 copies); per mini-batch, what back-propagation through time keeps (each step's
+    /// pre-activation and previous state) and the stacked inputs, with one kernel gradient per chunk of 32 rows;
+    /// and the prediction chunks of 512 series.
+    fn memory_bytes(&self, shape: &DataShape) -> u64 {
+        let n = self.0.n_units as f64;
+        let (k, q) = (shape.n_inputs as f64, shape.n_outputs.max(1) as f64);
+        let steps = shape.max_len.max(1) as f64;
+        let params = k * n + n * n + n + n * q + q;
+        let batch = self.0.batch_size.min(shape.n_series.max(1)) as f64;
+        let chunks = (batch / 32.0).ceil();
+        let bptt = batch * steps * (2.0 * n * 2.0 + (k + 1.0)) + chunks * ((k + 1.0) * n + n * n);
+        let predict =
+            512f64.min(shape.n_series.max(shape.n_eval) as f64) * steps * (k + 1.0 + 2.0 * n);
+        (4.0 * (8.0 * params + bptt + predict)).min(u64::MAX as f64) as u64
+    }
+
     /// Trains from `seed` on `data.train` with early stopping on `data.val` (or, without one, on the
     /// [`trial_split`] of `data.train`), then scores on `data.eval`.
     fn trial(
@@ -111,6 +129,7 @@ impl Configured for Trainable {
         Ok(TrialScore {
             score: model.score(&data.eval.seqs, &data.eval.targets)?,
             epochs: Some((model.history().len(), model.best_epoch())),
+            diverged: model.divergence().map(|d| format!("{d}; try a smaller lr")),
         })
     }
 }

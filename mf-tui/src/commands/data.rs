@@ -33,7 +33,8 @@ pub enum DataCommand {
         #[arg(long)]
         url: Option<String>,
     },
-    /// Load every paper data set found and report each difference from the paper's Table I.
+    /// Load every paper data set found and report each difference from the paper's Table I; fails when a data
+    /// set present does not load.
     Verify,
 }
 
@@ -45,13 +46,67 @@ pub fn run_data(cmd: &DataCommand, data_dir: &Path) -> anyhow::Result<()> {
         DataCommand::Fetch { name, url } => fetch(data_dir, name, url.as_deref()),
         DataCommand::Verify => {
             println!("data directory: {}", data_dir.display());
-            let r = mf_data::verify(data_dir);
-            print!("{r}");
-            let n = r.warnings().len();
-            println!("{n} warning{}", if n == 1 { "" } else { "s" });
+            let (text, failed) = verify_text(&mf_data::verify(data_dir));
+            print!("{text}");
+            if !failed.is_empty() {
+                bail!(
+                    "{} data set{} in {} failed to load: {}",
+                    failed.len(),
+                    if failed.len() == 1 { "" } else { "s" },
+                    data_dir.display(),
+                    failed.join(", ")
+                );
+            }
             Ok(())
         }
     }
+}
+
+/// The report of `mf data verify`, each problem once: per data set its shape and its differences from Table I,
+/// `missing` when absent, or the error that kept it from loading; then the counts. Also returns the names of
+/// the data sets present that failed to load.
+fn verify_text(r: &mf_data::VerifyReport) -> (String, Vec<&'static str>) {
+    let mut s = String::new();
+    let (mut loaded, mut missing, mut failed, mut warnings) = (0, 0, Vec::new(), 0);
+    for e in &r.entries {
+        let name = e.info.name;
+        match &e.found {
+            Ok(sh) => {
+                loaded += 1;
+                s.push_str(&format!(
+                    "{name:<16} train {:>5} test {:>5} len {}-{} classes {} dims {} missing {}\n",
+                    sh.n_train,
+                    sh.n_test.map_or("-".to_string(), |n| n.to_string()),
+                    sh.min_len,
+                    sh.max_len,
+                    sh.n_classes
+                        .map_or("regression".to_string(), |k| k.to_string()),
+                    sh.n_dims,
+                    sh.n_missing
+                ));
+                for w in &e.warnings {
+                    warnings += 1;
+                    s.push_str(&format!("  warning: {w}\n"));
+                }
+            }
+            Err(mf_data::DataError::NotFound { .. }) => {
+                missing += 1;
+                s.push_str(&format!("{name:<16} missing (mf data fetch {name})\n"));
+            }
+            // The entry's warnings repeat this error; it is said once.
+            Err(err) => {
+                failed.push(name);
+                s.push_str(&format!("{name:<16} not loaded: {err}\n"));
+            }
+        }
+    }
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    s.push_str(&format!(
+        "{loaded} loaded, {missing} missing, {} failed to load; {warnings} warning{}\n",
+        failed.len(),
+        plural(warnings)
+    ));
+    (s, failed)
 }
 
 fn list(data_dir: &Path) -> anyhow::Result<()> {
@@ -296,6 +351,25 @@ mod tests {
         let (lo, hi) = d.target_range.unwrap();
         // The Mackey-Glass attractor for tau = 17 stays within about (0.2, 1.4).
         assert!(lo > 0.1 && hi < 1.5 && lo < hi, "{lo} {hi}");
+    }
+
+    #[test]
+    fn verify_text_says_each_problem_once_and_names_the_sets_that_fail_to_load() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("Coffee")).unwrap();
+        std::fs::write(dir.path().join("Coffee/Coffee_TRAIN.tsv"), "x\ty\n").unwrap();
+        let (text, failed) = verify_text(&mf_data::verify(dir.path()));
+        assert_eq!(failed, vec!["Coffee"]);
+        let coffee: Vec<&str> = text.lines().filter(|l| l.contains("Coffee")).collect();
+        assert_eq!(coffee.len(), 1, "{text}");
+        assert!(
+            coffee[0].starts_with("Coffee") && coffee[0].contains("not loaded: "),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("0 loaded, 9 missing, 1 failed to load; 0 warnings\n"),
+            "{text}"
+        );
     }
 
     #[test]

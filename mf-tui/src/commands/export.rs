@@ -26,6 +26,8 @@ use ndarray_npy::WritableElement;
 use serde::Serialize;
 
 use super::run::ModelArgs;
+use mf_lab::memory::{self, Available};
+use mf_lab::models::{DataShape, TrialData};
 use mf_lab::tasks::{load_dataset, Part, Task};
 
 /// `mf export`: write a fitted MF-ESN or ESN as `.npy` files.
@@ -119,6 +121,15 @@ pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>
     let ds = load_dataset(data_dir, &m.dataset)?;
     let task = Task::from_dataset(&ds)?;
     let test = task.test()?;
+    // As `mf run` and sweeps do: a reservoir too large for the memory is refused before it is drawn.
+    let data = TrialData {
+        train: &task.train,
+        val: None,
+        eval: test,
+    };
+    let shape = DataShape::of(&data);
+    memory::check(config.memory_bytes(&shape), &Available::now(), &shape)
+        .with_context(|| format!("{} on {}", m.model, m.dataset))?;
     let fitted = rc
         .clone()
         .into_params()?

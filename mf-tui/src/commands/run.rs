@@ -1,7 +1,9 @@
 //! `mf run`: train a model on a data set's training split and score it on the test split, over fresh trials.
 
+use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use mf_lab::job::{JobProgress, JobStep};
@@ -71,11 +73,66 @@ pub struct RunArgs {
     pub json: bool,
 }
 
-/// Runs `args` on data from `data_dir`, showing each trial's progress on standard error: a progress bar on a
-/// terminal, and a line per finished trial unless `--json`.
+/// When a run without a terminal prints a trainable trial's epoch: the first epoch, then once both
+/// [`EpochLines::EPOCHS`] epochs and [`EpochLines::EVERY`] have passed since the last line (whichever is rarer),
+/// and a trial's last epoch when it has not been printed.
+#[derive(Debug, Default)]
+struct EpochLines {
+    /// The epoch and time of the last line printed.
+    printed: Option<(usize, Duration)>,
+    /// The latest epoch's line while it is not printed.
+    latest: Option<String>,
+}
+
+impl EpochLines {
+    const EPOCHS: usize = 10;
+    const EVERY: Duration = Duration::from_secs(5);
+
+    /// Records epoch `epoch`'s `line`, reached `elapsed` into the trial; returns it when it is due.
+    fn epoch(&mut self, epoch: usize, elapsed: Duration, line: String) -> Option<String> {
+        let due = self
+            .printed
+            .is_none_or(|(e, t)| epoch >= e + Self::EPOCHS && elapsed >= t + Self::EVERY);
+        if due {
+            self.printed = Some((epoch, elapsed));
+            self.latest = None;
+            Some(line)
+        } else {
+            self.latest = Some(line);
+            None
+        }
+    }
+
+    /// The trial ended: its last epoch's line if it was not printed; the next trial starts afresh.
+    fn finish(&mut self) -> Option<String> {
+        self.printed = None;
+        self.latest.take()
+    }
+}
+
+/// A loss or score for a progress line: 4 decimals, or scientific notation when it is huge.
+fn value_text(x: f64) -> String {
+    if x.abs() >= 1e5 {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// Runs `args` on data from `data_dir`, showing each trial's progress on standard error unless `--json`: a
+/// progress bar on a terminal, else plain epoch lines of trainable trials ([`EpochLines`]); and a line per
+/// finished trial.
 pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
     let req = args.model.request()?;
     let terminal = std::io::stderr().is_terminal() && !args.json;
+    let plain_lines = !terminal && !args.json;
+    let max_epochs = args
+        .model
+        .config()
+        .ok()
+        .and_then(|c| c.to_json()["max_epochs"].as_u64());
+    let lines = RefCell::new(EpochLines::default());
+    let trial_start = RefCell::new(Instant::now());
     let bar = if terminal {
         let b = ProgressBar::new(0);
         b.set_style(
@@ -86,29 +143,57 @@ pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
     } else {
         ProgressBar::hidden()
     };
+    let trials = args.trials;
     let progress = |p: JobProgress| match p.step {
         JobStep::Draw { index, of } => {
             bar.set_prefix(format!("{index}/{of}"));
             bar.set_position(0);
+            *trial_start.borrow_mut() = Instant::now();
         }
         JobStep::Epoch {
+            trial,
             epoch,
             train_loss,
+            val_loss,
             val_metric,
-            ..
         } => {
             bar.set_position(epoch as u64);
-            bar.set_message(format!("loss {train_loss:.4} val {val_metric:.4}"));
+            bar.set_message(format!(
+                "loss {} val {}",
+                value_text(train_loss),
+                value_text(val_metric)
+            ));
+            if plain_lines {
+                let of = max_epochs.map_or(String::new(), |m| format!("/{m}"));
+                let elapsed = trial_start.borrow().elapsed();
+                let line = format!(
+                    "trial {trial}/{trials} epoch {epoch}{of}: loss {} val_loss {} val {} ({:.1} s)",
+                    value_text(train_loss),
+                    value_text(val_loss),
+                    value_text(val_metric),
+                    elapsed.as_secs_f64()
+                );
+                if let Some(line) = lines.borrow_mut().epoch(epoch, elapsed, line) {
+                    eprintln!("{line}");
+                }
+            }
         }
     };
-    let trials = args.trials;
     let json = args.json;
     let mut on_trial = |i: usize, metric: Metric, t: &TrialScore| {
         if json {
             return;
         }
+        if let Some(line) = lines.borrow_mut().finish() {
+            eprintln!("{line}");
+        }
         let trained = t.epochs.map_or(String::new(), |(n, best)| {
-            format!(" ({n} epochs, best {best})")
+            let diverged = if t.diverged.is_some() {
+                ", diverged"
+            } else {
+                ""
+            };
+            format!(" ({n} epochs, best {best}{diverged})")
         });
         bar.suspend(|| eprintln!("trial {}/{trials}: {metric} {:.4}{trained}", i + 1, t.score));
     };
@@ -124,9 +209,12 @@ pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
     Ok(report?)
 }
 
-/// Runs and prints (text or JSON).
+/// Runs and prints (text or JSON); warnings (a diverged training) go to standard error either way.
 pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
     let r = run(args, data_dir)?;
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
     if args.json {
         return super::print_json(&r);
     }
@@ -150,6 +238,35 @@ pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_lines_come_every_ten_epochs_or_five_seconds_whichever_is_rarer_and_at_the_end() {
+        let s = Duration::from_secs;
+        let mut l = EpochLines::default();
+        let mut printed = Vec::new();
+        // Fast epochs, 0.1 s each: the 5 seconds are rarer.
+        for e in 1..=120 {
+            if l.epoch(e, s(e as u64) / 10, e.to_string()).is_some() {
+                printed.push(e);
+            }
+        }
+        printed.extend(l.finish().map(|x| x.parse::<usize>().unwrap()));
+        assert_eq!(printed, [1, 51, 101, 120]);
+        // Slow epochs, 2 s each: the 10 epochs are rarer. The next trial starts afresh.
+        printed.clear();
+        for e in 1..=25 {
+            if l.epoch(e, s(2 * e as u64), e.to_string()).is_some() {
+                printed.push(e);
+            }
+        }
+        assert_eq!(printed, [1, 11, 21]);
+        assert_eq!(l.finish().as_deref(), Some("25"));
+        // A last epoch already printed is not printed twice.
+        assert_eq!(l.epoch(1, s(0), "1".into()).as_deref(), Some("1"));
+        assert_eq!(l.finish(), None);
+        assert_eq!(value_text(4.2295e6), "4.230e6");
+        assert_eq!(value_text(0.61746), "0.6175");
+    }
 
     #[test]
     fn the_command_reports_what_the_library_computes() {

@@ -12,20 +12,20 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct StabilityArgs {
     /// Discretisation step dt.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     pub dt: f64,
     /// Stabiliser gamma, in (0, 1].
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub gamma: f64,
     /// RESCALE slope s.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, allow_negative_numbers = true)]
     pub s: f64,
     /// Spectral radius of the recurrent kernel: a reservoir of --n-units units is drawn with exactly this radius
     /// (seed --seed) and its spectral norm ||W_h||_2 is used.
-    #[arg(long, conflicts_with = "norm")]
+    #[arg(long, conflicts_with = "norm", allow_negative_numbers = true)]
     pub rho: Option<f64>,
     /// Spectral norm ||W_h||_2 of the recurrent kernel (default 1 when neither --rho nor --norm is given).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub norm: Option<f64>,
     /// Units of the drawn reservoir (--rho) and of the Fig. 6 setting (--eigs).
     #[arg(long, default_value_t = 100)]

@@ -1,4 +1,4 @@
-//! Headless commands of the `mf` binary: `sweep`, `table`, `merge` and `slurm`.
+//! Headless commands of the `mf` binary: `sweep`, `table`, `merge`, `slurm` and `store repair`.
 //!
 //! Each command has its clap argument struct and a `run_*` function returning `anyhow::Result<()>`. Progress of
 //! `sweep` goes to stderr: a progress bar with ETA when stderr is a terminal, one plain line per event
@@ -12,14 +12,14 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use mf_lab::job::Evaluator;
+use mf_lab::job::{validation_jobs, Evaluator, JobKey, Stage};
 use mf_lab::protocol::mean;
-use mf_lab::run::{run, Control, Counts, Event, RunOptions};
+use mf_lab::run::{run, worker_threads, Control, Counts, Event, RunOptions};
 use mf_lab::shard::{emit_slurm, merge, Shard, SlurmOptions};
 use mf_lab::spec::Spec;
-use mf_lab::store::{read_store, Outcome};
+use mf_lab::store::{read_store, repair, Outcome, Record, RepairReport};
 use mf_lab::table::{Format, ResultTable};
-use mf_lab::{open_spec_store, spec_dir};
+use mf_lab::{open_spec_store, spec_dir, LabError};
 
 /// `mf sweep`: run (or resume) a spec's grid search and final assessment.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -33,7 +33,7 @@ pub struct SweepArgs {
     /// `shard-<i>-of-<n>.jsonl`. Final jobs run afterwards, unsharded, after `mf merge`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
-    /// Worker threads; 0 uses every available core.
+    /// Worker threads; 0 uses every available core (more than the cores are lowered to their number).
     #[arg(long, short = 'j', default_value_t = 0)]
     pub threads: usize,
     /// Run again the jobs stored as failed.
@@ -111,8 +111,25 @@ pub struct SlurmArgs {
     pub out: Option<PathBuf>,
 }
 
+/// `mf store`: look after result stores.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum StoreCommand {
+    /// Move the damaged lines of a store to a quarantine file beside it (`store.jsonl.quarantine`) and keep
+    /// the rest, so that `sweep`, `table`, `merge` and the dashboard read it again; the jobs whose records
+    /// moved run again on the next `mf sweep`.
+    Repair {
+        /// A store file (`store.jsonl`, `shard-<i>-of-<n>.jsonl`), or an experiment spec (`.toml`), meaning
+        /// every store of its result directory.
+        target: PathBuf,
+        /// Directory holding one result directory per spec hash (with a spec).
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+    },
+}
+
 /// Runs or resumes the sweep of `args.spec` with `evaluator`, storing into `<results>/<hash>/`. Prints the
-/// Table IV of the results to stdout when an unsharded run ends with everything done.
+/// Table IV of the results to stdout when an unsharded run ends. Fails (exit status non-zero) when any job of
+/// the run's store is recorded as failed, this run's or an earlier one's.
 pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Result<()> {
     if let Some(shards) = args.emit_slurm {
         return run_slurm(SlurmArgs {
@@ -136,8 +153,15 @@ pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Resu
             r.bytes, r.offset, r.reason
         );
     }
+    let threads = worker_threads(args.threads);
+    if args.threads > threads {
+        eprintln!(
+            "-j {} is more than the {threads} cores available: running {threads} worker threads",
+            args.threads
+        );
+    }
     let opts = RunOptions {
-        threads: args.threads,
+        threads,
         shard: args.shard,
         retry_failed: args.retry_failed,
     };
@@ -175,7 +199,31 @@ pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Resu
             ResultTable::build(&spec, store.records()).table_iv(Format::Markdown)
         );
     }
-    Ok(())
+    let failed: Vec<&Record> = store.records().values().filter(|r| r.is_failed()).collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    // This run's failures were reported as they happened; the earlier ones are listed here.
+    let earlier: Vec<&&Record> = failed
+        .iter()
+        .filter(|r| !reporter.failed.contains(&r.key))
+        .collect();
+    for r in earlier.iter().take(10) {
+        if let Outcome::Failed { message } = &r.outcome {
+            eprintln!("failed earlier: {}: {message}", r.key);
+        }
+    }
+    if earlier.len() > 10 {
+        eprintln!("failed earlier: {} more", earlier.len() - 10);
+    }
+    bail!(
+        "{} of {} recorded jobs failed ({} in this run, {} earlier): fix the cause, then `mf sweep {} --retry-failed`",
+        failed.len(),
+        store.records().len(),
+        failed.len() - earlier.len(),
+        earlier.len(),
+        args.spec.display()
+    )
 }
 
 /// Renders the results of `args.spec` (Table IV and the hyper-parameter tables) in the chosen format.
@@ -202,7 +250,19 @@ pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
             args.spec.display()
         );
     }
-    let contents = read_store(&path)?;
+    let no_finals = |what: String, retry: bool| {
+        anyhow::anyhow!(
+            "{} holds no final results yet ({what}): run `mf sweep {}{}` to finish the sweep",
+            path.display(),
+            args.spec.display(),
+            if retry { " --retry-failed" } else { "" }
+        )
+    };
+    let contents = match read_store(&path) {
+        Ok(c) => c,
+        Err(LabError::EmptyStore { .. }) => return Err(no_finals("it is empty".into(), false)),
+        Err(e) => return Err(e.into()),
+    };
     if contents.spec_hash != spec.hash() {
         bail!(
             "{} holds results of spec {}, not of {}",
@@ -218,8 +278,37 @@ pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
             t.reason
         );
     }
-    let text = ResultTable::build(&spec, &contents.records).render(format);
-    write_out(args.out.as_deref(), &text)
+    let table = ResultTable::build(&spec, &contents.records);
+    let finals = table
+        .rows
+        .iter()
+        .flat_map(|r| &r.cells)
+        .filter(|c| c.ours.as_ref().is_some_and(|o| o.summary.is_ok()))
+        .count();
+    if finals == 0 {
+        let count = |stage: Stage, failed: bool| {
+            contents
+                .records
+                .values()
+                .filter(|r| r.key.stage == stage && r.is_failed() == failed)
+                .count()
+        };
+        let (val_done, val_failed) = (
+            count(Stage::Validation, false),
+            count(Stage::Validation, true),
+        );
+        let final_failed = count(Stage::Final, true);
+        let mut what = format!(
+            "{} of {} validation jobs recorded, {val_failed} of them failed",
+            val_done + val_failed,
+            validation_jobs(&spec).len()
+        );
+        if final_failed > 0 {
+            what.push_str(&format!("; {final_failed} final jobs failed"));
+        }
+        return Err(no_finals(what, val_failed + final_failed > 0));
+    }
+    write_out(args.out.as_deref(), &table.render(format))
 }
 
 /// Merges shard stores (see [`MergeArgs`]).
@@ -249,6 +338,12 @@ pub fn run_merge(args: MergeArgs) -> anyhow::Result<()> {
         bail!("no stores to merge");
     }
     let report = merge(&inputs, &out)?;
+    for path in &report.empty {
+        eprintln!(
+            "warning: {} holds no records, not even a header; skipped",
+            path.display()
+        );
+    }
     for (path, t) in &report.damaged_tails {
         eprintln!(
             "warning: {} ends with a damaged record ({}), ignored",
@@ -267,6 +362,75 @@ pub fn run_merge(args: MergeArgs) -> anyhow::Result<()> {
         report.duplicates
     );
     Ok(())
+}
+
+/// Runs a `mf store` command.
+pub fn run_store(cmd: &StoreCommand) -> anyhow::Result<()> {
+    let StoreCommand::Repair { target, results } = cmd;
+    let is_spec = target.extension().is_some_and(|e| e == "toml");
+    let (files, spec_hash) = if is_spec {
+        let spec = Spec::load(target)?;
+        let dir = spec_dir(results, &spec);
+        let mut files: Vec<PathBuf> = Some(dir.join("store.jsonl"))
+            .filter(|p| p.is_file())
+            .into_iter()
+            .collect();
+        if dir.is_dir() {
+            files.extend(shard_files(&dir)?);
+        }
+        if files.is_empty() {
+            bail!(
+                "{} has no store under {}: nothing to repair",
+                target.display(),
+                results.display()
+            );
+        }
+        (files, Some(spec.hash()))
+    } else {
+        // The spec of a store's result directory lies beside it; it rewrites a damaged header.
+        let beside = target
+            .parent()
+            .map(|d| d.join("spec.toml"))
+            .and_then(|p| Spec::load(&p).ok())
+            .map(|s| s.hash());
+        (vec![target.clone()], beside)
+    };
+    for path in &files {
+        let r = repair(path, spec_hash.as_deref())?;
+        print!("{}", repair_text(&r));
+    }
+    Ok(())
+}
+
+/// What `mf store repair` says about one store.
+fn repair_text(r: &RepairReport) -> String {
+    let jobs = |n: usize| format!("{n} job{}", if n == 1 { "" } else { "s" });
+    if r.moved.is_empty() && !r.header_rewritten {
+        return format!(
+            "{}: nothing to repair ({} records, none damaged)\n",
+            r.path.display(),
+            r.kept
+        );
+    }
+    let mut s = format!(
+        "{}: kept {} records, moved {} line{} to {}\n",
+        r.path.display(),
+        r.kept,
+        r.moved.len(),
+        if r.moved.len() == 1 { "" } else { "s" },
+        r.quarantine.display()
+    );
+    for (line, why) in &r.moved {
+        s.push_str(&format!("  line {line}: {why}\n"));
+    }
+    if r.header_rewritten {
+        s.push_str("  the header was written anew for the spec\n");
+    }
+    s.push_str(&match r.rerun {
+        0 => "no job will run again\n".to_string(),
+        n => format!("{} will run again on the next `mf sweep`\n", jobs(n)),
+    });
+    s
 }
 
 /// Prints (or writes) the Slurm array script of [`SlurmArgs`].
@@ -316,6 +480,8 @@ fn write_out(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
 /// Turns run events into a progress bar or plain lines.
 struct Reporter {
     bar: Option<ProgressBar>,
+    /// The jobs that failed in this run, already reported.
+    failed: std::collections::BTreeSet<JobKey>,
 }
 
 impl Reporter {
@@ -332,7 +498,10 @@ impl Reporter {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        Reporter { bar }
+        Reporter {
+            bar,
+            failed: Default::default(),
+        }
     }
 
     fn line(&self, s: String) {
@@ -373,7 +542,9 @@ impl Reporter {
                 self.counts(&counts);
                 if self.bar.is_none() {
                     let score = match &record.outcome {
-                        Outcome::Done { metric, scores } => format!("{metric} {:.4}", mean(scores)),
+                        Outcome::Done { metric, scores, .. } => {
+                            format!("{metric} {:.4}", mean(scores))
+                        }
                         Outcome::Failed { .. } => "failed".into(),
                     };
                     self.line(format!(
@@ -397,6 +568,7 @@ impl Reporter {
                     counts.finished(),
                     counts.total
                 ));
+                self.failed.insert(key);
             }
             Event::Selected {
                 dataset,

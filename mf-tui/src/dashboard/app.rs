@@ -333,7 +333,7 @@ impl RunEntry {
     pub fn best_validation(&self) -> Option<(f64, Metric, &JobKey)> {
         let mut best: Option<(f64, Metric, &JobKey)> = None;
         for (k, r) in &self.records {
-            let Outcome::Done { metric, scores } = &r.outcome else {
+            let Outcome::Done { metric, scores, .. } = &r.outcome else {
                 continue;
             };
             if k.stage != Stage::Validation || scores.is_empty() {
@@ -358,11 +358,14 @@ impl RunEntry {
             .entry(record.key.clone())
             .or_insert_with(JobRow::pending);
         match &record.outcome {
-            Outcome::Done { scores, .. } => {
+            Outcome::Done {
+                scores, diverged, ..
+            } => {
                 row.state = JobState::Done;
                 row.fraction = 1.0;
                 row.score =
                     (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
+                row.note = diverged_note(diverged, scores.len());
             }
             Outcome::Failed { message } => {
                 row.state = JobState::Failed;
@@ -401,6 +404,23 @@ impl RunEntry {
                         .is_none_or(|j| self.records.contains_key(&j.key)),
                 })
         })
+    }
+}
+
+/// The note of a finished job whose training diverged in some trials (empty when none did).
+pub fn diverged_note(diverged: &[usize], of: usize) -> String {
+    match diverged {
+        [] => String::new(),
+        [i] if of == 1 => format!("diverged (trial {})", i + 1),
+        _ => format!(
+            "diverged in {} of {of} trials ({})",
+            diverged.len(),
+            diverged
+                .iter()
+                .map(|i| (i + 1).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -1227,5 +1247,15 @@ mod tests {
         }
         assert_eq!(seen[5], SortKey::Paper);
         assert_eq!(seen[1], SortKey::Model(ModelKind::Esn));
+    }
+
+    #[test]
+    fn the_note_of_a_diverged_job_names_its_trials() {
+        assert_eq!(diverged_note(&[], 5), "");
+        assert_eq!(diverged_note(&[0], 1), "diverged (trial 1)");
+        assert_eq!(
+            diverged_note(&[1, 4], 5),
+            "diverged in 2 of 5 trials (2, 5)"
+        );
     }
 }

@@ -205,7 +205,14 @@ fn queue(app: &App, frame: &mut Frame, area: Rect) {
             _ => "-".into(),
         };
         let progress = match row.state {
-            JobState::Done => row.score.map_or("done".into(), |s| format!("{s:.4}")),
+            JobState::Done => {
+                let score = row.score.map_or("done".into(), |s| format!("{s:.4}"));
+                if row.note.is_empty() {
+                    score
+                } else {
+                    format!("{score} {}", row.note)
+                }
+            }
             JobState::Failed => row.note.clone(),
             JobState::Running => format!("{:>3.0}% {}", row.fraction * 100.0, row.note),
             JobState::Pending => String::new(),
