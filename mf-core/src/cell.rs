@@ -81,6 +81,8 @@ impl MfCell {
         let p = &self.physics;
         positive("kp0", p.kp0)?;
         positive("kd0", p.kd0)?;
+        positive("eta_p", p.eta_p)?;
+        positive("eta_d", p.eta_d)?;
         if !p.a.is_finite() || !p.b.is_finite() || p.b <= p.a {
             return Err(CoreError::Param {
                 name: "b",

@@ -47,6 +47,22 @@ pub enum EsnError {
     /// An error raised by linfa's traits.
     #[error(transparent)]
     Linfa(#[from] linfa::Error),
+    /// Reading or writing a saved model failed.
+    #[error("i/o error on {}: {source}", path.display())]
+    Io {
+        /// The file or directory involved.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A saved model's file is malformed or disagrees with the rest of the model.
+    #[error("{}: {reason}", path.display())]
+    Saved {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl From<CoreError> for EsnError {

@@ -4,6 +4,8 @@
 //!
 //! - [`ridge`]: ridge regression and the `+1/-1` ridge classifier, usable through linfa's `Fit` and `Predict`;
 //! - [`model`]: [`MfEsn::params`] / [`Esn::params`] with consuming setters, [`FittedReservoir`], [`run_trials`];
+//! - [`stream`]: [`ReservoirStream`], a fitted reservoir advanced one time step at a time, with its readout at
+//!   any step; [`FittedReservoir::save`] and [`FittedReservoir::load`] keep a fitted model in a directory;
 //! - [`presets`]: the hyper-parameters the paper selected (Tables V and VII), its results (Table IV) and the grids
 //!   of its model selection (Table III).
 
@@ -15,6 +17,8 @@ pub mod error;
 pub mod model;
 pub mod presets;
 pub mod ridge;
+mod saved;
+pub mod stream;
 
 pub use error::EsnError;
 pub use model::{
@@ -22,3 +26,5 @@ pub use model::{
     ReservoirValidParams, TrialReport,
 };
 pub use ridge::{Ridge, RidgeClassifier, RidgeParams, RidgeValidParams};
+pub use saved::{META_FILE, WEIGHTS_FILE};
+pub use stream::ReservoirStream;

@@ -8,7 +8,7 @@ use mf_core::init::{ReservoirInit, SpectralInit};
 use mf_core::rng::{derive_seed, rng_from_seed};
 use mf_core::seq::{accuracy, rmse};
 use mf_core::{CellKind, MfCell, Physics, Sequences, Targets, Weights};
-use ndarray::Array2;
+use ndarray::{Array2, ArrayBase, Data, Ix2};
 use serde::{Deserialize, Serialize};
 
 use crate::ridge::{check_lambda, Ridge, RidgeClassifier};
@@ -265,6 +265,25 @@ pub enum Readout {
     Regressor(Ridge),
 }
 
+impl Readout {
+    /// Decision values on last states `x` `(n_series, n_units)`: for a classifier one column per class seen in
+    /// training (a single column for two classes, positive for the second), else the regression's outputs.
+    pub fn decision<D: Data<Elem = f64>>(&self, x: &ArrayBase<D, Ix2>) -> Array2<f64> {
+        match self {
+            Readout::Classifier(c) => c.decision(x),
+            Readout::Regressor(r) => r.decision(x),
+        }
+    }
+
+    /// What the readout predicts from last states `x` `(n_series, n_units)`.
+    pub fn predict<D: Data<Elem = f64>>(&self, x: &ArrayBase<D, Ix2>) -> Prediction {
+        match self {
+            Readout::Classifier(c) => Prediction::Classes(c.predict_classes(x)),
+            Readout::Regressor(r) => Prediction::Values(r.decision(x)),
+        }
+    }
+}
+
 /// What a fitted model predicts.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prediction {
@@ -277,11 +296,11 @@ pub enum Prediction {
 /// A reservoir with its trained readout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FittedReservoir {
-    config: ReservoirConfig,
-    seed: u64,
-    weights: Weights<f32>,
-    readout: Readout,
-    train_states: Array2<f32>,
+    pub(crate) config: ReservoirConfig,
+    pub(crate) seed: u64,
+    pub(crate) weights: Weights<f32>,
+    pub(crate) readout: Readout,
+    pub(crate) train_states: Array2<f32>,
 }
 
 impl ReservoirValidParams {
@@ -388,6 +407,11 @@ impl FittedReservoir {
         &self.readout
     }
 
+    /// Number of inputs per time step the reservoir takes.
+    pub fn n_inputs(&self) -> usize {
+        self.weights.n_inputs()
+    }
+
     /// The last states of the training series, `(n_series, n_units)`, the readout's design matrix.
     pub fn train_states(&self) -> &Array2<f32> {
         &self.train_states
@@ -406,10 +430,7 @@ impl FittedReservoir {
     /// Predicts every series of `seqs`.
     pub fn predict(&self, seqs: &Sequences) -> Result<Prediction, EsnError> {
         let x = self.states(seqs)?.mapv(f64::from);
-        Ok(match &self.readout {
-            Readout::Classifier(c) => Prediction::Classes(c.predict_classes(&x)),
-            Readout::Regressor(r) => Prediction::Values(r.decision(&x)),
-        })
+        Ok(self.readout.predict(&x))
     }
 
     /// Accuracy (classification) or RMSE over every output (regression) on `seqs`.

@@ -142,6 +142,7 @@ impl ModelEvaluator {
                     train: &fit,
                     val: Some(&val),
                     eval: &val,
+                    protocol: job.protocol.unwrap_or_default(),
                 };
                 run_trials(
                     config.as_ref(),
@@ -157,6 +158,7 @@ impl ModelEvaluator {
                     train: &task.train,
                     val: None,
                     eval: task.test()?,
+                    protocol: job.protocol.unwrap_or_default(),
                 };
                 run_trials(
                     config.as_ref(),

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::models::{CancelToken, ModelKind};
 use crate::spec::{Metric, Params, Spec};
+use crate::training::TrainingProtocol;
 
 /// The two stages of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -74,6 +75,10 @@ pub struct Job {
     pub n_units: usize,
     /// Maximum epochs of trainable models; None leaves the model's default.
     pub max_epochs: Option<usize>,
+    /// Trainable models: how they stop early and which weights they keep (spec `protocol`); None for
+    /// reservoirs, which it does not affect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<TrainingProtocol>,
 }
 
 /// A progress report from inside a running job.
@@ -283,6 +288,7 @@ impl Job {
             val_fraction: spec.val_fraction,
             n_units: spec.n_units,
             max_epochs: spec.max_epochs,
+            protocol: (!model.is_reservoir()).then(|| spec.training_protocol()),
         }
     }
 }

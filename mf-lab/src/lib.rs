@@ -41,12 +41,14 @@ pub mod models;
 pub mod paper;
 pub mod protocol;
 pub mod run;
+pub mod saved;
 pub mod shard;
 pub mod single;
 pub mod spec;
 pub mod store;
 pub mod table;
 pub mod tasks;
+pub mod training;
 
 use std::path::{Path, PathBuf};
 

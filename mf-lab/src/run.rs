@@ -440,7 +440,7 @@ pub fn run(
     counts.eta = None;
     Ok(RunSummary {
         counts,
-        cancelled: stopping,
+        cancelled: stopping || control.is_cancelled(),
         interrupted,
     })
 }

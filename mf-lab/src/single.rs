@@ -14,6 +14,7 @@ use crate::paper::{self, PaperScore};
 use crate::protocol;
 use crate::spec::{Metric, ModelKind, Params};
 use crate::tasks::{is_generated, load_dataset, Task};
+use crate::training::TrainingProtocol;
 use crate::{LabError, ResultExt};
 
 /// A model on a data set with its hyper-parameters.
@@ -29,6 +30,8 @@ pub struct ModelRequest {
     pub set: Params,
     /// Seed of every random draw.
     pub seed: u64,
+    /// How a trainable model stops early and which weights it keeps (reservoirs ignore it).
+    pub protocol: TrainingProtocol,
 }
 
 impl ModelRequest {
@@ -84,6 +87,9 @@ pub struct RunReport {
     /// Trainable models: epochs trained and the best epoch, per trial.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub epochs: Vec<(usize, usize)>,
+    /// Trainable models: the training protocol the trials followed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<TrainingProtocol>,
     /// Indices (into `per_trial`) of the trials whose training diverged: their scores mean nothing.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub diverged: Vec<usize>,
@@ -135,6 +141,7 @@ pub fn run_trials_on_test(
         train: &task.train,
         val: None,
         eval: task.test()?,
+        protocol: req.protocol,
     };
     let seeds: Vec<u64> = (0..trials)
         .map(|i| derive_seed(req.seed, i as u64))
@@ -157,7 +164,15 @@ pub fn run_trials_on_test(
         mean: protocol::mean(&per_trial),
         std: protocol::pop_std(&per_trial),
         per_trial,
-        config: config.to_json(),
+        config: {
+            // The protocol decides which weights a trainable model keeps: report what the trials did.
+            let mut json = config.to_json();
+            if let Some(restore) = json.get_mut("restore_best") {
+                *restore = req.protocol.restores_best().into();
+            }
+            json
+        },
+        protocol: (!req.model.is_reservoir()).then_some(req.protocol),
         seed: req.seed,
         load_s,
         wall_s: start.elapsed().as_secs_f64(),
@@ -190,6 +205,7 @@ mod tests {
             preset: false,
             set: set.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             seed: 4,
+            protocol: TrainingProtocol::Reference,
         }
     }
 

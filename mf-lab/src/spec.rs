@@ -29,6 +29,7 @@ use crate::LabError;
 pub use crate::grid::{Grid, Params};
 pub use crate::metric::Metric;
 pub use crate::models::ModelKind;
+pub use crate::training::TrainingProtocol;
 
 fn default_models() -> Vec<ModelKind> {
     ModelKind::TABLE_ORDER.to_vec()
@@ -79,6 +80,11 @@ pub struct Spec {
     /// (5000, paper Sec. VI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_epochs: Option<usize>,
+    /// How the trainable models stop early and which weights they keep: `reference` (the authors' reference
+    /// implementation; the default) or `fresh-split`. See [`TrainingProtocol`]. A spec without trainable models
+    /// resolves it to none, so that it does not change the hash of reservoir-only specs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<TrainingProtocol>,
 }
 
 impl Spec {
@@ -94,7 +100,13 @@ impl Spec {
             val_fraction: default_val_fraction(),
             n_units: default_n_units(),
             max_epochs: None,
+            protocol: None,
         }
+    }
+
+    /// The training protocol of the trainable models: the spec's, or the default [`TrainingProtocol::Reference`].
+    pub fn training_protocol(&self) -> TrainingProtocol {
+        self.protocol.unwrap_or_default()
     }
 
     /// The paper's experiment (Table IV): its ten data sets, all four models, Table III grids, 5 draws and
@@ -206,6 +218,12 @@ impl Spec {
         for (&model, grid) in &self.grid {
             self.check_grid(model, grid)?;
         }
+        if self.protocol.is_some() && self.models.iter().all(|m| m.is_reservoir()) {
+            return bad(
+                "`protocol` applies to trainable models (mf-rnn, rnn), and the spec has none"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
@@ -305,6 +323,11 @@ impl Spec {
     pub fn resolved(&self) -> Spec {
         let mut s = self.clone();
         s.grid = self.models.iter().map(|&m| (m, self.grid_for(m))).collect();
+        s.protocol = self
+            .models
+            .iter()
+            .any(|m| !m.is_reservoir())
+            .then(|| self.training_protocol());
         s
     }
 

@@ -55,6 +55,9 @@ pub struct Cell {
     pub paper_params: Option<Params>,
     /// Trials of our final job whose training diverged (their scores mean nothing); 0 without a result.
     pub diverged: usize,
+    /// Validation jobs (configurations) of this model on this data set stored as failed, and the grid's size:
+    /// selection skipped the failed ones.
+    pub failed_configs: (usize, usize),
 }
 
 /// One data set's row.
@@ -82,7 +85,7 @@ pub struct ResultTable {
 impl ResultTable {
     /// Gathers the final results of `spec` from `records`.
     pub fn build(spec: &Spec, records: &BTreeMap<JobKey, Record>) -> ResultTable {
-        let models: Vec<ModelKind> = ModelKind::TABLE_ORDER
+        let models: Vec<ModelKind> = ModelKind::table_order()
             .into_iter()
             .filter(|m| spec.models.contains(m))
             .collect();
@@ -108,12 +111,23 @@ impl ResultTable {
                                 _ => 0,
                             }
                         });
+                        let grid = spec.grid_for(m).len();
+                        let failed = records
+                            .iter()
+                            .filter(|(k, r)| {
+                                k.stage == Stage::Validation
+                                    && k.dataset == *d
+                                    && k.model == m
+                                    && r.is_failed()
+                            })
+                            .count();
                         Cell {
                             model: m,
                             ours,
                             paper: paper::table_iv(d, m),
                             paper_params: paper::selected(d, m),
                             diverged,
+                            failed_configs: (failed, grid),
                         }
                     })
                     .collect();
@@ -212,6 +226,23 @@ impl ResultTable {
             let _ = match format {
                 Format::Latex => writeln!(s, "% † {note}"),
                 _ => writeln!(s, "\n† {note}"),
+            };
+        }
+        let failures: Vec<String> = self
+            .rows
+            .iter()
+            .flat_map(|r| r.cells.iter().map(move |c| (r, c)))
+            .filter(|(_, c)| c.failed_configs.0 > 0)
+            .map(|(r, c)| format!("{} on {} {} of {}", c.model, r.dataset, c.failed_configs.0, c.failed_configs.1))
+            .collect();
+        if !failures.is_empty() {
+            let note = format!(
+                "configurations whose validation job failed (diverged or refused; selection skipped them): {}",
+                failures.join("; ")
+            );
+            let _ = match format {
+                Format::Latex => writeln!(s, "% {note}"),
+                _ => writeln!(s, "\nFailed {note}."),
             };
         }
         s
@@ -661,6 +692,29 @@ mod tests {
             e,
             "unknown table format `html` (expected markdown, csv or latex)"
         );
+    }
+
+    #[test]
+    fn failed_configurations_are_counted_per_model_and_data_set() {
+        let (spec, mut records, t) = fixture();
+        assert!(!t.table_iv(Format::Markdown).contains("Failed configurations"));
+        let key = records
+            .keys()
+            .find(|k| {
+                k.stage == Stage::Validation && k.dataset == "SyntheticControl" && k.model == ModelKind::MfRnn
+            })
+            .unwrap()
+            .clone();
+        records.get_mut(&key).unwrap().outcome = Outcome::Failed {
+            message: "non-finite training loss".into(),
+        };
+        let t = ResultTable::build(&spec, &records);
+        let grid = spec.grid_for(ModelKind::MfRnn).len();
+        let md = t.table_iv(Format::Markdown);
+        assert!(md.contains(&format!("MF-RNN on SyntheticControl 1 of {grid}")), "{md}");
+        let cell = t.rows.iter().find(|r| r.dataset == "SyntheticControl").unwrap();
+        let total: usize = cell.cells.iter().map(|c| c.failed_configs.0).sum();
+        assert_eq!(total, 1);
     }
 
     #[test]

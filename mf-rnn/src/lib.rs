@@ -28,11 +28,13 @@ mod error;
 mod model;
 pub mod presets;
 mod recurrence;
+mod stream;
 mod train;
 
 pub use config::{RegressionLoss, RnnCell, RnnConfig};
 pub use error::RnnError;
+pub use stream::{RnnStream, RnnWeights};
 pub use train::{
-    device, train, train_cancellable, Divergence, Head, Prediction, TrainEvent, TrainedRnn,
-    DIVERGENCE_FACTOR,
+    device, train, train_cancellable, train_with, Divergence, Head, Prediction, TrainEvent,
+    TrainedRnn, DIVERGENCE_FACTOR,
 };

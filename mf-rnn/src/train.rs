@@ -164,14 +164,35 @@ pub struct TrainEvent {
     pub epoch: usize,
     /// Mean training loss over the epoch's mini-batches (weighted by batch size).
     pub train_loss: f64,
-    /// Loss on the validation set after the epoch.
+    /// Loss on the validation set after the epoch; NaN when training without one ([`train_with`]).
+    #[serde(with = "nan_as_null")]
     pub val_loss: f64,
-    /// Validation accuracy (classification) or RMSE (regression) after the epoch.
+    /// Validation accuracy (classification) or RMSE (regression) after the epoch; NaN without a validation set.
+    #[serde(with = "nan_as_null")]
     pub val_metric: f64,
-    /// Whether this epoch has the lowest validation loss so far.
+    /// Whether this epoch has the lowest loss so far of what early stopping watches (the validation loss, or
+    /// without a validation set the training loss).
     pub improved: bool,
     /// Time since training started.
     pub elapsed: Duration,
+}
+
+/// JSON has no NaN: a NaN is written as `null` and read back as NaN (serde_json would write `null` and then
+/// refuse to read it as a number).
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_nan() {
+            s.serialize_none()
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 /// What a trained model predicts for each series.
@@ -335,8 +356,21 @@ pub fn train(
 /// [`RnnError::Cancelled`].
 pub fn train_cancellable(
     config: &RnnConfig,
+    train: (&Sequences, &Targets),
+    val: (&Sequences, &Targets),
+    on_event: &mut dyn FnMut(&TrainEvent),
+    cancel: &AtomicBool,
+) -> Result<TrainedRnn, RnnError> {
+    train_with(config, train, Some(val), on_event, cancel)
+}
+
+/// [`train_cancellable`] with an optional validation set. Without one, early stopping watches the epoch's mean
+/// training loss instead (Keras' `EarlyStopping(monitor='loss')`, as the authors' reference implementation does
+/// for its final models), and each [`TrainEvent`] reports NaN for the validation loss and metric.
+pub fn train_with(
+    config: &RnnConfig,
     (seq, targets): (&Sequences, &Targets),
-    (val_seq, val_targets): (&Sequences, &Targets),
+    val: Option<(&Sequences, &Targets)>,
     on_event: &mut dyn FnMut(&TrainEvent),
     cancel: &AtomicBool,
 ) -> Result<TrainedRnn, RnnError> {
@@ -344,7 +378,9 @@ pub fn train_cancellable(
     let head = Head::for_targets(targets)?;
     let n_inputs = seq.n_inputs();
     check_data(seq, targets, head, n_inputs, "training")?;
-    check_data(val_seq, val_targets, head, n_inputs, "validation")?;
+    if let Some((val_seq, val_targets)) = val {
+        check_data(val_seq, val_targets, head, n_inputs, "validation")?;
+    }
     let dev = device();
     let model = Model::new(
         config.cell,
@@ -402,22 +438,26 @@ pub fn train_cancellable(
             total += lv * chunk.len() as f64;
         }
         let train_loss = total / seq.n_series() as f64;
-        let (val_loss, val_metric) = trained.evaluate(val_seq, val_targets)?;
-        if !val_loss.is_finite() {
+        let (val_loss, val_metric) = match val {
+            Some((val_seq, val_targets)) => trained.evaluate(val_seq, val_targets)?,
+            None => (f64::NAN, f64::NAN),
+        };
+        if val.is_some() && !val_loss.is_finite() {
             return Err(RnnError::NonFiniteLoss {
                 which: "validation",
                 epoch,
                 config: describe(config),
             });
         }
-        let improved = best.as_ref().is_none_or(|(b, _)| val_loss < *b);
+        let watched = if val.is_some() { val_loss } else { train_loss };
+        let improved = best.as_ref().is_none_or(|(b, _)| watched < *b);
         if improved {
             let snap = if config.restore_best {
                 trained.model.snapshot()?
             } else {
                 Vec::new()
             };
-            best = Some((val_loss, snap));
+            best = Some((watched, snap));
             trained.best_epoch = epoch;
             wait = 0;
         } else {
@@ -497,7 +537,8 @@ impl TrainedRnn {
         &self.history
     }
 
-    /// The epoch (from 1) with the lowest validation loss.
+    /// The epoch (from 1) with the lowest validation loss (the lowest training loss when trained without a
+    /// validation set).
     pub fn best_epoch(&self) -> usize {
         self.best_epoch
     }
@@ -644,6 +685,22 @@ impl TrainedRnn {
             divergence: meta.divergence,
         })
     }
+
+    /// The readout's outputs for every series, `(n_series, n_outputs)` in input order: one logit for two
+    /// classes, one per class for more, or the regression's values.
+    pub fn outputs(&self, seq: &Sequences) -> Result<Array2<f32>, RnnError> {
+        self.raw_outputs(seq)
+    }
+
+    /// What [`TrainedRnn::predict`] predicts from outputs given by [`TrainedRnn::outputs`] (or by a stream).
+    pub fn predict_outputs(&self, out: &Array2<f32>) -> Prediction {
+        self.predict_from(out)
+    }
+
+    /// The layer and readout, for the weights' arrays and the stream (`stream.rs`).
+    pub(crate) fn model(&self) -> &Model {
+        &self.model
+    }
 }
 
 #[cfg(test)]
@@ -688,6 +745,43 @@ mod tests {
         c.batch_size = 16;
         c.patience = 40;
         c
+    }
+
+    #[test]
+    fn without_a_validation_set_early_stopping_watches_the_training_loss() {
+        let (x, y) = toy(64, 1);
+        let mut c = small(RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0)));
+        c.max_epochs = 200;
+        c.patience = 3;
+        c.restore_best = false;
+        let mut events = Vec::new();
+        let m = train_with(
+            &c,
+            (&x, &y),
+            None,
+            &mut |e| events.push(e.clone()),
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        assert!(events
+            .iter()
+            .all(|e| e.val_loss.is_nan() && e.val_metric.is_nan()));
+        // It stopped exactly `patience` epochs after the lowest training loss, and that epoch is `best_epoch`.
+        let best = events
+            .iter()
+            .min_by(|a, b| a.train_loss.partial_cmp(&b.train_loss).unwrap())
+            .unwrap()
+            .epoch;
+        assert_eq!(m.best_epoch(), best);
+        if events.len() < c.max_epochs {
+            assert_eq!(events.len(), best + c.patience);
+        }
+        // Improvement is strict, as in Keras: every epoch flagged improved has a lower loss than all before it.
+        let mut low = f64::INFINITY;
+        for e in &events {
+            assert_eq!(e.improved, e.train_loss < low, "epoch {}", e.epoch);
+            low = low.min(e.train_loss);
+        }
     }
 
     #[test]

@@ -49,28 +49,35 @@ pub fn summary(ds: &Dataset, source: &str) -> DatasetSummary {
         n_inputs: ds.n_dims(),
         n_classes: ds.classes().map(<[String]>::len),
         examples,
+        error: None,
     }
 }
 
-/// The generated data sets, then the paper's data sets found in `data_dir` (unreadable ones are reported on
-/// stderr and left out).
+/// The generated data sets, then the paper's data sets found in `data_dir`. A set that is present but does not
+/// load is listed with the reason in [`DatasetSummary::error`] (the dashboard owns the screen, so a message on
+/// stderr would not be seen).
 pub fn catalog(data_dir: &Path) -> Vec<DatasetSummary> {
+    let unloadable = |name: &str, source: String, e: &dyn std::fmt::Display| DatasetSummary {
+        name: name.to_string(),
+        source,
+        error: Some(e.to_string()),
+        ..DatasetSummary::default()
+    };
     let mut out = Vec::new();
     for (name, _) in GENERATED {
-        if let Ok(ds) = load_dataset(data_dir, name) {
-            out.push(summary(&ds, "generated"));
+        match load_dataset(data_dir, name) {
+            Ok(ds) => out.push(summary(&ds, "generated")),
+            Err(e) => out.push(unloadable(name, "generated".into(), &e)),
         }
     }
     for info in paper_datasets() {
         if find_split_file(data_dir, info.name, "TRAIN").is_none() {
             continue;
         }
+        let source = data_dir.join(info.name).display().to_string();
         match mf_data::load_dataset(data_dir, info.name) {
-            Ok(ds) => out.push(summary(
-                &ds,
-                &data_dir.join(info.name).display().to_string(),
-            )),
-            Err(e) => eprintln!("skipping {}: {e}", info.name),
+            Ok(ds) => out.push(summary(&ds, &source)),
+            Err(e) => out.push(unloadable(info.name, source, &e)),
         }
     }
     out
@@ -128,6 +135,27 @@ mod tests {
             .iter()
             .all(|e| e.series.len() == 3 && e.series[0].len() == 60));
         assert_eq!(c[1].n_classes, None);
+        assert!(c.iter().all(|d| d.error.is_none()));
+    }
+
+    #[test]
+    fn the_catalog_lists_a_data_set_that_fails_to_load_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("Coffee")).unwrap();
+        std::fs::write(dir.path().join("Coffee/Coffee_TRAIN.tsv"), "x\ty\n").unwrap();
+        let c = catalog(dir.path());
+        assert_eq!(c.len(), GENERATED.len() + 1);
+        let coffee = c.last().unwrap();
+        assert_eq!(coffee.name, "Coffee");
+        let reason = coffee.error.as_deref().expect("a reason");
+        assert!(!reason.is_empty());
+        assert_eq!(
+            Some(reason),
+            mf_data::load_dataset(dir.path(), "Coffee")
+                .err()
+                .map(|e| e.to_string())
+                .as_deref()
+        );
     }
 
     #[test]

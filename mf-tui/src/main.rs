@@ -10,6 +10,8 @@ use mf_lab::eval::ModelEvaluator;
 use mf_tui::bench::{run_bench_command, BenchArgs};
 use mf_tui::commands::data::{run_data, DataCommand};
 use mf_tui::commands::export::{export, ExportArgs};
+use mf_tui::commands::fit::{run_fit, FitArgs};
+use mf_tui::commands::predict::{run_predict, PredictArgs};
 use mf_tui::commands::run::{run_and_print, RunArgs};
 use mf_tui::commands::stability::{run_stability, StabilityArgs};
 use mf_tui::commands::sweep::{
@@ -49,7 +51,16 @@ enum Command {
     ///
     /// Example: mf run --model mf-esn --dataset ECG5000 --preset paper --trials 5
     Run(RunArgs),
-    /// Fit a reservoir model and write its weights, data, states, predictions and Jacobian as .npy files.
+    /// Train one model (the first trial of `mf run` with the same arguments) and save it to a directory.
+    ///
+    /// Example: mf fit --model mf-esn --dataset ECG5000 --preset paper --out models/ecg
+    Fit(FitArgs),
+    /// Predict with a model saved by `mf fit`: the series of a .ts/.tsv/.arff file, or samples from stdin.
+    ///
+    /// Examples: mf predict models/ecg --input ECG5000_TEST.ts; printf '0.1\n0.3\n' | mf predict models/ecg --stream
+    Predict(PredictArgs),
+    /// Fit a model and write its weights, readout, data, predictions (and reservoir states, MF Jacobian) as .npy
+    /// files.
     Export(ExportArgs),
     /// The stability results of the paper's Sec. V (Lemma V.1, Theorems V.3, V.4, V.6) for one MF cell.
     Stability(StabilityArgs),
@@ -59,7 +70,7 @@ enum Command {
     Table(TableArgs),
     /// Join the stores of `mf sweep --shard` runs.
     Merge(MergeArgs),
-    /// Print a Slurm job-array script that runs a spec in shards.
+    /// Write (or submit) the Slurm script that runs a whole spec in shards with one `sbatch`.
     Slurm(SlurmArgs),
     /// Look after result stores: `mf store repair` moves damaged lines aside so that a store reads again.
     #[command(subcommand)]
@@ -94,16 +105,24 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Data(cmd)) => run_data(&cmd, &data_dir),
         Some(Command::Run(args)) => run_and_print(&args, &data_dir),
+        Some(Command::Fit(args)) => run_fit(&args, &data_dir),
+        Some(Command::Predict(args)) => run_predict(&args),
         Some(Command::Export(args)) => {
             let files = export(&args, &data_dir)?;
             eprintln!("wrote {} files to {}", files.len(), args.out.display());
             Ok(())
         }
         Some(Command::Stability(args)) => run_stability(&args),
-        Some(Command::Sweep(args)) => run_sweep(args, evaluator()),
+        Some(Command::Sweep(mut args)) => {
+            args.data_dir = cli.data_dir.clone();
+            run_sweep(args, evaluator())
+        }
         Some(Command::Table(args)) => run_table(args),
         Some(Command::Merge(args)) => run_merge(args),
-        Some(Command::Slurm(args)) => run_slurm(args),
+        Some(Command::Slurm(mut args)) => {
+            args.data_dir = cli.data_dir.clone();
+            run_slurm(args)
+        }
         Some(Command::Store(cmd)) => run_store(&cmd),
         Some(Command::Bench(args)) => run_bench_command(&args, &data_dir),
         Some(Command::Dashboard { specs }) => {

@@ -188,7 +188,7 @@ fn a_malformed_spec_file_and_a_missing_one_show_errors_and_the_dashboard_goes_on
     let (mut rt, mut app) = Runtime::new(c);
     rt.drain(&mut app);
     assert!(
-        matches!(app.popup, Some(Popup::Error(_))),
+        matches!(app.popup, Some(Popup::Error { .. })),
         "{:?}",
         app.popup
     );
@@ -206,6 +206,28 @@ fn a_malformed_spec_file_and_a_missing_one_show_errors_and_the_dashboard_goes_on
     assert!(matches!(app.stability.picture, Some(Err(_))));
     assert!(rt.dispatch(&mut app, Action::Key(Key::Char('l'))));
     assert!(!rt.dispatch(&mut app, Action::Key(Key::Char('q'))));
+}
+
+#[test]
+fn two_bad_spec_files_at_start_up_are_both_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "datasets = [\"A\"]\nmodels = [\"lstm\"]\n").unwrap();
+    let missing = dir.path().join("missing.toml");
+    let mut c = config(dir.path(), Duration::ZERO, vec![bad, missing]);
+    c.stability = None;
+    let (mut rt, mut app) = Runtime::new(c);
+    rt.drain(&mut app);
+    let Some(Popup::Error { messages, .. }) = &app.popup else {
+        panic!("{:?}", app.popup)
+    };
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].contains("lstm"), "{messages:?}");
+    assert!(messages[1].contains("missing.toml"), "{messages:?}");
+    // One Esc closes them all; the dashboard goes on.
+    rt.dispatch(&mut app, Action::Key(Key::Esc));
+    assert_eq!(app.popup, None);
+    assert!(rt.dispatch(&mut app, Action::Key(Key::Tab)));
 }
 
 #[test]

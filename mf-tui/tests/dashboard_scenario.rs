@@ -92,6 +92,7 @@ fn catalog() -> Vec<DatasetSummary> {
                     series: vec![(0..60).map(|t| t as f64 / 20.0).collect()],
                 },
             ],
+            error: None,
         },
         DatasetSummary {
             name: "FloodModeling1".into(),
@@ -102,6 +103,7 @@ fn catalog() -> Vec<DatasetSummary> {
             n_inputs: 1,
             n_classes: None,
             examples: vec![],
+            error: None,
         },
     ]
 }
@@ -526,4 +528,151 @@ fn a_job_whose_training_diverged_says_so_in_its_row() {
     update(&mut app, Action::Engine { run, event });
     let f = frame(&app);
     assert!(f.contains("diverged (trial 1)"), "{f}");
+}
+
+#[test]
+fn jobs_are_listed_by_configuration_number_so_10_follows_9() {
+    let mut app = App::new(PathBuf::from("/results"), catalog());
+    let mut spec = Spec::new(vec!["SyntheticControl".into()]);
+    spec.models = vec![ModelKind::Rnn];
+    let lrs: Vec<f64> = (1..=12).map(|i| i as f64 / 1000.0).collect();
+    spec.grid.insert(
+        ModelKind::Rnn,
+        mf_lab::Grid::new(vec![("lr".into(), lrs)]).unwrap(),
+    );
+    app.enqueue("twelve".into(), spec, false);
+    let f = frame(&app);
+    let configs: Vec<usize> = f
+        .lines()
+        .filter(|l| l.contains(" RNN "))
+        .filter_map(|l| l.split('#').nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(configs, (0..12).collect::<Vec<_>>(), "{f}");
+}
+
+/// The frame without masking clocks.
+fn raw_frame(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(W, H)).unwrap();
+    terminal.draw(|f| view(app, f)).unwrap();
+    let buf = terminal.backend().buffer();
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            s.push_str(buf[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn the_default_form_shows_the_job_count_and_duration_before_queueing() {
+    let mut app = App::new(PathBuf::from("/results"), catalog());
+    key(&mut app, Key::Char('a'));
+    assert!(key(&mut app, Key::Enter).is_empty());
+    insta::assert_snapshot!("13_confirm_long_run", frame(&app));
+    let effects = key(&mut app, Key::Char('y'));
+    assert!(
+        matches!(effects.as_slice(), [Effect::StartRun { .. }]),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn the_data_view_lists_what_it_could_not_load_and_why() {
+    let mut datasets = catalog();
+    datasets.push(DatasetSummary {
+        name: "Coffee".into(),
+        source: "/data/Coffee".into(),
+        error: Some(
+            "/data/Coffee/Coffee_TRAIN.tsv line 1: `x` is not a number; every value after the label must be \
+             a number (or NaN for a missing one)"
+                .into(),
+        ),
+        ..DatasetSummary::default()
+    });
+    let mut app = App::new(PathBuf::from("/results"), datasets);
+    key(&mut app, Key::Char('5'));
+    key(&mut app, Key::Char('j'));
+    key(&mut app, Key::Char('j'));
+    insta::assert_snapshot!("14_data_unloadable", frame(&app));
+}
+
+const LONG_FAILURE: &str = "the configuration needs an estimated 48.2 GiB for its states (3601 series x 500 \
+steps x 100 units x 8 bytes, for the fit and for the validation part), more than the 15.6 GiB available; \
+lower n_units, shorten the series or run it on a machine with more memory (data set FordA, model MF-ESN, \
+configuration #17: omega=1 beta=0.001 rho=0.9 gamma=0.95 s=5 dt=0.01)";
+
+#[test]
+fn enter_on_a_failed_job_opens_its_whole_message() {
+    let mut app = App::new(PathBuf::from("/results"), catalog());
+    let mut spec = Spec::new(vec!["SyntheticControl".into()]);
+    spec.models = vec![ModelKind::Rnn];
+    let effects = app.enqueue("x".into(), spec.clone(), false);
+    let [Effect::StartRun { run, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let run = *run;
+    let job = validation_jobs(&spec).remove(1);
+    let event = Event::Failed {
+        key: job.key.clone(),
+        message: LONG_FAILURE.into(),
+        counts: counts(2, 0, 1, 0),
+    };
+    update(&mut app, Action::Engine { run, event });
+    // The row and the status line cut the message at the pane's width.
+    let f = frame(&app);
+    assert!(!f.contains("dt=0.01)"), "{f}");
+    assert!(f.contains("(e: in full)"), "{f}");
+    // The failed job is listed first and selected: Enter opens it whole.
+    key(&mut app, Key::Enter);
+    insta::assert_snapshot!("22_job_failure_in_full", frame(&app));
+    key(&mut app, Key::Esc);
+    assert_eq!(app.popup, None);
+    // e opens it too, from the status line.
+    key(&mut app, Key::Char('e'));
+    let f = frame(&app);
+    assert!(f.contains("dt=0.01)"), "{f}");
+}
+
+#[test]
+fn the_elapsed_time_of_a_sweep_stops_while_it_is_paused() {
+    let mut app = App::new(PathBuf::from("/results"), catalog());
+    let mut spec = Spec::new(vec!["SyntheticControl".into()]);
+    spec.models = vec![ModelKind::Rnn];
+    app.enqueue("x".into(), spec, false);
+    let sweep_row = |app: &App| {
+        raw_frame(app)
+            .lines()
+            .find(|l| l.contains("#1 "))
+            .unwrap()
+            .to_string()
+    };
+    update(&mut app, Action::Tick(Duration::from_secs(10)));
+    key(&mut app, Key::Char('p'));
+    update(&mut app, Action::Tick(Duration::from_secs(70)));
+    let row = sweep_row(&app);
+    assert!(row.contains("paused") && row.contains(" 0:10 "), "{row}");
+    key(&mut app, Key::Char('p'));
+    update(&mut app, Action::Tick(Duration::from_secs(75)));
+    let row = sweep_row(&app);
+    assert!(row.contains("running") && row.contains(" 0:15 "), "{row}");
+}
+
+#[test]
+fn a_long_error_scrolls_within_its_popup() {
+    let mut app = App::new(PathBuf::from("/results"), catalog());
+    update(&mut app, Action::Resize(W, H));
+    let text: Vec<String> = (1..=40)
+        .map(|i| format!("line {i} of the message"))
+        .collect();
+    update(&mut app, Action::Error(text.join("\n")));
+    for _ in 0..3 {
+        key(&mut app, Key::Char('j'));
+    }
+    insta::assert_snapshot!("23_long_error_scrolled", frame(&app));
+    for _ in 0..100 {
+        key(&mut app, Key::Char('j'));
+    }
+    assert!(frame(&app).contains("line 40 of the message"));
 }

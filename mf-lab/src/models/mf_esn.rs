@@ -25,7 +25,8 @@ impl Model for MfEsnModel {
     }
     fn param_names(&self) -> &'static [&'static str] {
         &[
-            "omega", "beta", "rho", "gamma", "s", "dt", "lambda", "n_units",
+            "omega", "beta", "rho", "gamma", "s", "dt", "lambda", "n_units", "kp0", "kd0", "eta_p",
+            "eta_d", "a", "b",
         ]
     }
     fn quick_grid(&self) -> Grid {

@@ -34,6 +34,12 @@ impl Model for MfRnnModel {
             "max_epochs",
             "patience",
             "batch_size",
+            "kp0",
+            "kd0",
+            "eta_p",
+            "eta_d",
+            "a",
+            "b",
         ]
     }
     fn quick_grid(&self) -> Grid {

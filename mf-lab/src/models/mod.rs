@@ -19,6 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::grid::{Grid, Params};
 use crate::tasks::Part;
+use crate::training::TrainingProtocol;
 use crate::LabError;
 
 mod esn;
@@ -28,7 +29,7 @@ mod reservoir;
 mod rnn;
 mod trainable;
 
-pub use trainable::trial_split;
+pub use trainable::{train as train_rnn, trial_split};
 
 /// Every model the library runs, in the order job keys sort (the paper's four first).
 pub static REGISTRY: &[ModelKind] = &[
@@ -109,10 +110,12 @@ pub struct TrialData<'a> {
     /// What the model may fit on: the fit part in model selection, the whole training split in the final stage.
     pub train: &'a Part,
     /// In model selection, the validation part; trainable models stop early on it. None in the final stage,
-    /// where a trainable model holds out its own part of `train` ([`trial_split`]).
+    /// where a trainable model stops as `protocol` says.
     pub val: Option<&'a Part>,
     /// What the score is measured on: the validation part, or the test split.
     pub eval: &'a Part,
+    /// How trainable models stop early and which weights they keep.
+    pub protocol: TrainingProtocol,
 }
 
 /// The size of the data one trial runs on, for [`Configured::memory_bytes`].
@@ -255,6 +258,14 @@ impl ModelKind {
         REGISTRY
     }
 
+    /// The column order of result tables: the paper's four as in its Table IV, then every other registered model
+    /// in registry order.
+    pub fn table_order() -> Vec<ModelKind> {
+        let mut order = ModelKind::TABLE_ORDER.to_vec();
+        order.extend(REGISTRY.iter().filter(|m| !ModelKind::TABLE_ORDER.contains(m)));
+        order
+    }
+
     /// The model behind the handle.
     pub fn model(self) -> &'static dyn Model {
         self.0
@@ -366,6 +377,28 @@ pub(crate) fn check_names(model: &dyn Model, params: &Params) -> Result<(), LabE
     Ok(())
 }
 
+/// The hyper-parameters of the MF cell: its step and stabiliser (eq. 12), the RESCALE slope (eq. 8) and the
+/// device physics of Table II (`kp0`, `kd0`, `eta_p`, `eta_d`) with the RESCALE bounds `a`, `b` (eq. 8).
+pub(crate) const MF_CELL_PARAMS: [&str; 9] =
+    ["gamma", "s", "dt", "kp0", "kd0", "eta_p", "eta_d", "a", "b"];
+
+/// Sets MF-cell hyper-parameter `k` (one of [`MF_CELL_PARAMS`]) of `cell`.
+pub(crate) fn set_mf_param(cell: &mut mf_core::MfCell, k: &str, v: f64) {
+    let p = &mut cell.physics;
+    match k {
+        "gamma" => cell.gamma = v,
+        "s" => cell.s = v,
+        "dt" => cell.dt = v,
+        "kp0" => p.kp0 = v,
+        "kd0" => p.kd0 = v,
+        "eta_p" => p.eta_p = v,
+        "eta_d" => p.eta_d = v,
+        "a" => p.a = v,
+        "b" => p.b = v,
+        other => unreachable!("{other} is not an MF cell hyper-parameter"),
+    }
+}
+
 /// A count hyper-parameter (`n_units`, `max_epochs`, ...): a positive whole number.
 pub(crate) fn count(name: &str, v: f64) -> Result<usize, LabError> {
     if v < 1.0 || v.fract() != 0.0 {
@@ -379,6 +412,63 @@ pub(crate) fn count(name: &str, v: f64) -> Result<usize, LabError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn params(kv: &[(&str, f64)]) -> Params {
+        kv.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn device_physics_reaches_the_mf_cell_of_both_mf_models_and_is_checked() {
+        let p = params(&[
+            ("kp0", 2e-4),
+            ("kd0", 0.4),
+            ("eta_p", 12.0),
+            ("eta_d", 1.5),
+            ("a", 0.3),
+            ("b", 1.2),
+        ]);
+        let expected = mf_core::Physics {
+            kp0: 2e-4,
+            kd0: 0.4,
+            eta_p: 12.0,
+            eta_d: 1.5,
+            a: 0.3,
+            b: 1.2,
+        };
+        let c = ModelKind::MfEsn.model().configure(&p).unwrap();
+        let rc = c
+            .as_any()
+            .downcast_ref::<::mf_esn::ReservoirConfig>()
+            .unwrap();
+        assert!(matches!(rc.cell, mf_core::CellKind::Mf(cell) if cell.physics == expected));
+        let c = ModelKind::MfRnn.model().configure(&p).unwrap();
+        let tc = c.as_any().downcast_ref::<::mf_rnn::RnnConfig>().unwrap();
+        assert!(matches!(tc.cell, ::mf_rnn::RnnCell::Mf(cell) if cell.physics == expected));
+        for bad in [
+            ("kp0", -1e-4),
+            ("kd0", 0.0),
+            ("eta_p", -2.0),
+            ("eta_d", 0.0),
+            ("a", 1.5),
+        ] {
+            for m in [ModelKind::MfEsn, ModelKind::MfRnn] {
+                let e = m
+                    .model()
+                    .configure(&params(&[bad]))
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.contains(if bad.0 == "a" { "b" } else { bad.0 }), "{e}");
+            }
+        }
+        assert!(ModelKind::Esn
+            .model()
+            .configure(&params(&[("kp0", 2e-4)]))
+            .is_err());
+        assert!(ModelKind::Rnn
+            .model()
+            .configure(&params(&[("eta_d", 1.5)]))
+            .is_err());
+    }
 
     #[test]
     fn ids_parse_back_and_the_order_is_the_registry_order() {

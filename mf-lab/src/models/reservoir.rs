@@ -7,7 +7,8 @@ use mf_core::CellKind;
 use mf_esn::ReservoirConfig;
 
 use super::{
-    check_names, count, Configured, DataShape, Model, TrialContext, TrialData, TrialScore,
+    check_names, count, set_mf_param, Configured, DataShape, Model, TrialContext, TrialData,
+    TrialScore, MF_CELL_PARAMS,
 };
 use crate::grid::Params;
 use crate::LabError;
@@ -28,12 +29,8 @@ pub(super) fn configure(
             "lambda" => c.lambda = v,
             "n_units" => c.n_units = count(k, v)?,
             "alpha" => c.cell = CellKind::LeakyEsn { alpha: v },
-            "gamma" | "s" | "dt" => match &mut c.cell {
-                CellKind::Mf(cell) => match k.as_str() {
-                    "gamma" => cell.gamma = v,
-                    "s" => cell.s = v,
-                    _ => cell.dt = v,
-                },
+            k if MF_CELL_PARAMS.contains(&k) => match &mut c.cell {
+                CellKind::Mf(cell) => set_mf_param(cell, k, v),
                 _ => {
                     return Err(LabError::InvalidParams(format!(
                         "{k} applies to the MF cell only"

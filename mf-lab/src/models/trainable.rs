@@ -7,11 +7,12 @@ use mf_core::rng::derive_seed;
 use mf_rnn::{RnnCell, RnnConfig, TrainEvent};
 
 use super::{
-    check_names, count, Configured, DataShape, Model, TrialContext, TrialData, TrialEvent,
-    TrialScore,
+    check_names, count, set_mf_param, Configured, DataShape, Model, TrialContext, TrialData,
+    TrialEvent, TrialScore, MF_CELL_PARAMS,
 };
 use crate::grid::Params;
 use crate::tasks::{split_indices, Part};
+use crate::training::TrainingProtocol;
 use crate::LabError;
 
 /// Stream tag of the per-trial early-stopping split of trainable models in the final stage.
@@ -31,12 +32,8 @@ pub(super) fn configure(
             "max_epochs" => c.max_epochs = count(k, v)?,
             "patience" => c.patience = count(k, v)?,
             "batch_size" => c.batch_size = count(k, v)?,
-            "gamma" | "s" | "dt" => match &mut c.cell {
-                RnnCell::Mf(cell) => match k.as_str() {
-                    "gamma" => cell.gamma = v,
-                    "s" => cell.s = v,
-                    _ => cell.dt = v,
-                },
+            k if MF_CELL_PARAMS.contains(&k) => match &mut c.cell {
+                RnnCell::Mf(cell) => set_mf_param(cell, k, v),
                 RnnCell::Tanh => {
                     return Err(LabError::InvalidParams(format!(
                         "{k} applies to the MF cell only"
@@ -60,6 +57,49 @@ pub fn trial_split(train: &Part, trial_seed: u64) -> (Part, Part) {
         derive_seed(trial_seed, TRIAL_SPLIT_STREAM),
     );
     (train.select(&fit), train.select(&val))
+}
+
+/// Trains `config` from `seed` on `train`: with `val` (model selection) stopping on the validation loss;
+/// without one, as `protocol` says: on the training loss over the whole of `train`
+/// ([`TrainingProtocol::Reference`]) or on the loss of the [`trial_split`] of `train`
+/// ([`TrainingProtocol::FreshSplit`]). The protocol also decides whether the best epoch's weights are restored.
+/// The one training path of trials, `mf fit` and `mf export`.
+pub fn train(
+    config: &RnnConfig,
+    train: &Part,
+    val: Option<&Part>,
+    protocol: TrainingProtocol,
+    seed: u64,
+    ctx: &TrialContext<'_>,
+) -> Result<mf_rnn::TrainedRnn, LabError> {
+    let held_out;
+    let (fit, val) = match (val, protocol) {
+        (Some(val), _) => (train, Some(val)),
+        (None, TrainingProtocol::Reference) => (train, None),
+        (None, TrainingProtocol::FreshSplit) => {
+            held_out = trial_split(train, seed);
+            (&held_out.0, Some(&held_out.1))
+        }
+    };
+    let mut config = config.clone().seed(seed);
+    config.restore_best = protocol.restores_best();
+    let max_epochs = config.max_epochs;
+    let mut on_epoch = |e: &TrainEvent| {
+        (ctx.on_event)(TrialEvent::Epoch {
+            epoch: e.epoch,
+            max_epochs,
+            train_loss: e.train_loss,
+            val_loss: e.val_loss,
+            val_metric: e.val_metric,
+        })
+    };
+    Ok(mf_rnn::train_with(
+        &config,
+        (&fit.seqs, &fit.targets),
+        val.map(|v| (&v.seqs, &v.targets)),
+        &mut on_epoch,
+        ctx.cancel.flag(),
+    )?)
 }
 
 /// A checked training configuration.
@@ -92,40 +132,18 @@ impl Configured for Trainable {
         (4.0 * (8.0 * params + bptt + predict)).min(u64::MAX as f64) as u64
     }
 
-    /// Trains from `seed` on `data.train` with early stopping on `data.val` (or, without one, on the
-    /// [`trial_split`] of `data.train`), then scores on `data.eval`.
+    /// Trains from `seed` on `data.train` and scores on `data.eval`. With `data.val` (model selection) it stops
+    /// on the validation loss. Without one (final trials), under [`TrainingProtocol::Reference`] it trains on
+    /// the whole of `data.train` and stops on the training loss; under [`TrainingProtocol::FreshSplit`] it stops
+    /// on the loss of the [`trial_split`] of `data.train`. The protocol also decides whether the best epoch's
+    /// weights are restored.
     fn trial(
         &self,
         data: &TrialData<'_>,
         seed: u64,
         ctx: &TrialContext<'_>,
     ) -> Result<TrialScore, LabError> {
-        let held_out;
-        let (fit, val) = match data.val {
-            Some(val) => (data.train, val),
-            None => {
-                held_out = trial_split(data.train, seed);
-                (&held_out.0, &held_out.1)
-            }
-        };
-        let config = self.0.clone().seed(seed);
-        let max_epochs = config.max_epochs;
-        let mut on_epoch = |e: &TrainEvent| {
-            (ctx.on_event)(TrialEvent::Epoch {
-                epoch: e.epoch,
-                max_epochs,
-                train_loss: e.train_loss,
-                val_loss: e.val_loss,
-                val_metric: e.val_metric,
-            })
-        };
-        let model = mf_rnn::train_cancellable(
-            &config,
-            (&fit.seqs, &fit.targets),
-            (&val.seqs, &val.targets),
-            &mut on_epoch,
-            ctx.cancel.flag(),
-        )?;
+        let model = train(&self.0, data.train, data.val, data.protocol, seed, ctx)?;
         Ok(TrialScore {
             score: model.score(&data.eval.seqs, &data.eval.targets)?,
             epochs: Some((model.history().len(), model.best_epoch())),

@@ -192,7 +192,8 @@ pub struct DataInfo {
     pub target_range: Option<(f64, f64)>,
     /// Missing values inside series.
     pub n_missing: usize,
-    /// Differences from the paper's Table I (paper data sets only).
+    /// Differences from the paper's Table I (paper data sets only), then the data set's own warnings (e.g.
+    /// classes found only in the test split).
     pub warnings: Vec<String>,
 }
 
@@ -234,7 +235,10 @@ pub fn describe(ds: &Dataset, source: String) -> DataInfo {
         n_missing: shape.n_missing,
         warnings: paper_dataset(&ds.name)
             .map(|i| mf_data::compare(&i, &shape))
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into_iter()
+            .chain(ds.warnings())
+            .collect(),
     }
 }
 
@@ -351,6 +355,30 @@ mod tests {
         let (lo, hi) = d.target_range.unwrap();
         // The Mackey-Glass attractor for tau = 17 stays within about (0.2, 1.4).
         assert!(lo > 0.1 && hi < 1.5 && lo < hi, "{lo} {hi}");
+    }
+
+    #[test]
+    fn describe_warns_of_classes_found_only_in_the_test_split() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("Mine")).unwrap();
+        std::fs::write(
+            dir.path().join("Mine/Mine_TRAIN.tsv"),
+            "1\t0.5\t0.2\n2\t0.25\t0.1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("Mine/Mine_TEST.tsv"),
+            "1\t0.5\t0.2\n3\t0.75\t0.3\n",
+        )
+        .unwrap();
+        let ds = mf_data::load_dataset(dir.path(), "Mine").unwrap();
+        let d = describe(&ds, "Mine".into());
+        assert_eq!(d.warnings, ds.warnings());
+        assert!(
+            d.warnings.len() == 1 && d.warnings[0].contains("only in the test split"),
+            "{:?}",
+            d.warnings
+        );
     }
 
     #[test]

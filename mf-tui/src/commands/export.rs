@@ -1,36 +1,45 @@
-//! `mf export`: a fitted reservoir model as `.npy` files and `config.json`, for hardware mapping and for
-//! inspection in numpy.
+//! `mf export`: a fitted model as `.npy` files and `config.json`, for hardware mapping and for inspection in
+//! numpy. The model is the one `mf fit` writes for the same arguments (the first trial of `mf run`).
 //!
-//! Files (row convention `pre = x @ w_in + h @ w_rec + bias`):
+//! Files (row convention `pre = x @ w_in + h @ w_rec + bias`, `h <- cell(pre, h)` from `h = 0`, and on the state
+//! at each series' last step `out = h @ readout_w + readout_b`):
 //!
 //! | file | shape | type |
 //! |---|---|---|
 //! | `w_in.npy` | `(n_inputs, n_units)` | f32 |
 //! | `w_rec.npy` | `(n_units, n_units)` | f32 |
 //! | `bias.npy` | `(n_units,)` | f32 |
+//! | `readout_w.npy` | `(n_units, n_columns)` | f64 (MF-ESN, ESN), f32 (MF-RNN, RNN) |
+//! | `readout_b.npy` | `(n_columns,)` | as `readout_w.npy` |
+//! | `readout_classes.npy` | `(n_seen,)` the class indices the ridge classifier saw in training (MF-ESN, ESN classification) | i64 |
 //! | `train_x.npy`, `test_x.npy` | `(n, max_len, n_inputs)`, NaN after each series' end | f32 |
 //! | `train_len.npy`, `test_len.npy` | `(n,)` | i64 |
 //! | `train_y.npy`, `test_y.npy` | `(n,)` class index (i64) or `(n,)` target (f64) | |
-//! | `train_states.npy`, `test_states.npy` | `(n, n_units)`, the state at each series' last step | f32 |
+//! | `train_states.npy`, `test_states.npy` | `(n, n_units)`, the state at each series' last step (MF-ESN, ESN) | f32 |
 //! | `test_pred.npy` | `(n,)` predicted class index (i64) or value (f64) | |
-//! | `jacobian.npy` | `(n_units, n_units)`, `J[i, j] = dh_i(t) / dh_j(t-1)` at the last step of the first training series (MF only) | f64 |
-//! | `config.json` | every hyper-parameter, the seed, the data set and the files | |
+//! | `jacobian.npy` | `(n_units, n_units)`, `J[i, j] = dh_i(t) / dh_j(t-1)` at the last step of the first training series (MF cells only) | f64 |
+//! | `config.json` | every hyper-parameter, the seeds, the data set, the class labels, the readout's rule and the files | |
+//!
+//! The readout's rule (`config.json`'s `readout.rule`): MF-ESN and ESN regression, and MF-RNN and RNN
+//! regression, predict `out`. MF-ESN and ESN classification: with `s = readout_classes`, one seen class predicts
+//! `s[0]`, two predict `s[1]` if `out[0] > 0` else `s[0]`, more predict `s[argmax(out)]` (the first maximum).
+//! MF-RNN and RNN classification: two classes predict 1 if `out[0] > 0` else 0, more predict `argmax(out)`.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use mf_core::{CellKind, Targets};
-use mf_esn::model::Prediction;
+use mf_esn::Readout;
+use mf_lab::models::CancelToken;
+use mf_lab::saved::{Fitted, Predictions, SavedModel};
 use ndarray::{s, Array1, Array2, Array3, ArrayBase, Data, Dimension};
 use ndarray_npy::WritableElement;
 use serde::Serialize;
 
 use super::run::ModelArgs;
-use mf_lab::memory::{self, Available};
-use mf_lab::models::{DataShape, TrialData};
 use mf_lab::tasks::{load_dataset, Part, Task};
 
-/// `mf export`: write a fitted MF-ESN or ESN as `.npy` files.
+/// `mf export`: write a fitted model as `.npy` files.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct ExportArgs {
     #[command(flatten)]
@@ -45,10 +54,23 @@ struct ExportConfig<'a> {
     dataset: &'a str,
     model: &'a str,
     seed: u64,
+    /// The seed the model was built from (`derive_seed(seed, 0)`, as `mf fit` and `mf run`'s first trial).
+    model_seed: u64,
     config: serde_json::Value,
     test_score: f64,
     metric: mf_lab::Metric,
+    /// Class labels in class-index order (empty for regression).
+    classes: &'a [String],
+    readout: ReadoutInfo,
     files: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReadoutInfo {
+    /// `ridge-classifier`, `ridge`, `binary-logit`, `softmax-logits` or `linear`.
+    kind: &'static str,
+    /// How `out = h @ readout_w + readout_b` becomes the prediction.
+    rule: &'static str,
 }
 
 fn x_with_nan(part: &Part) -> Array3<f32> {
@@ -108,76 +130,107 @@ pub fn last_step_jacobian(
     )?)
 }
 
-/// Fits the model of `args` and writes its files; returns the files written.
+/// The readout arrays and rule of a model, written into `dir`; returns the rule and the file names.
+fn write_readout(dir: &Path, fitted: &Fitted) -> anyhow::Result<(ReadoutInfo, Vec<&'static str>)> {
+    let mut files = vec!["readout_w", "readout_b"];
+    let info = match fitted {
+        Fitted::Reservoir(m) => match m.readout() {
+            Readout::Classifier(c) => {
+                write(dir, "readout_w.npy", &c.ridge.coef)?;
+                write(dir, "readout_b.npy", &c.ridge.intercept)?;
+                let seen: Array1<i64> = c.classes.iter().map(|&c| c as i64).collect();
+                write(dir, "readout_classes.npy", &seen)?;
+                files.push("readout_classes");
+                ReadoutInfo {
+                    kind: "ridge-classifier",
+                    rule: "s = readout_classes; one seen class: s[0]; two: s[1] if out[0] > 0 else s[0]; \
+                           more: s[argmax(out)], the first maximum",
+                }
+            }
+            Readout::Regressor(r) => {
+                write(dir, "readout_w.npy", &r.coef)?;
+                write(dir, "readout_b.npy", &r.intercept)?;
+                ReadoutInfo {
+                    kind: "ridge",
+                    rule: "the values out",
+                }
+            }
+        },
+        Fitted::Rnn(m) => {
+            let w = m.weights()?;
+            write(dir, "readout_w.npy", &w.readout_weight)?;
+            write(dir, "readout_b.npy", &w.readout_bias)?;
+            match m.head() {
+                mf_rnn::Head::Binary => ReadoutInfo {
+                    kind: "binary-logit",
+                    rule: "class 1 if out[0] > 0 else class 0 (probability of class 1: sigmoid(out[0]))",
+                },
+                mf_rnn::Head::Multiclass { .. } => ReadoutInfo {
+                    kind: "softmax-logits",
+                    rule: "argmax(out), the first maximum (probabilities: softmax(out))",
+                },
+                mf_rnn::Head::Regression { .. } => ReadoutInfo {
+                    kind: "linear",
+                    rule: "the values out",
+                },
+            }
+        }
+    };
+    Ok((info, files))
+}
+
+/// Fits the model of `args` (as `mf fit` does) and writes its files; returns the files written.
 pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let m = &args.model;
-    let config = m.config()?;
-    let Some(rc) = config.as_any().downcast_ref::<mf_esn::ReservoirConfig>() else {
-        bail!(
-            "mf export writes reservoir models (mf-esn, esn); {} is trained end to end",
-            m.model.id()
-        );
-    };
+    let req = m.request()?;
     let ds = load_dataset(data_dir, &m.dataset)?;
     let task = Task::from_dataset(&ds)?;
     let test = task.test()?;
-    // As `mf run` and sweeps do: a reservoir too large for the memory is refused before it is drawn.
-    let data = TrialData {
-        train: &task.train,
-        val: None,
-        eval: test,
-    };
-    let shape = DataShape::of(&data);
-    memory::check(config.memory_bytes(&shape), &Available::now(), &shape)
-        .with_context(|| format!("{} on {}", m.model, m.dataset))?;
-    let fitted = rc
-        .clone()
-        .into_params()?
-        .fit(&task.train.seqs, &task.train.targets, m.seed)
-        .with_context(|| format!("fitting {} on {}", m.model, m.dataset))?;
-    let test_states = fitted.states(&test.seqs)?;
-    let pred = fitted.predict(&test.seqs)?;
-    let score = fitted.score(&test.seqs, &test.targets)?;
+    // As `mf run` and sweeps do, a configuration too large for the memory is refused before anything is drawn.
+    let model = SavedModel::fit(&req, &task, &|_| {}, &CancelToken::new())?;
+    let desc = model.description();
     let dir = &args.out;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let w = fitted.weights();
-    write(dir, "w_in.npy", &w.w_in)?;
-    write(dir, "w_rec.npy", &w.w_rec)?;
-    write(dir, "bias.npy", &w.bias)?;
+    let (weights, cell) = match model.fitted() {
+        Fitted::Reservoir(f) => (f.weights().clone(), f.config().cell),
+        Fitted::Rnn(r) => (r.weights()?.layer, r.config().cell.kind()),
+    };
+    write(dir, "w_in.npy", &weights.w_in)?;
+    write(dir, "w_rec.npy", &weights.w_rec)?;
+    write(dir, "bias.npy", &weights.bias)?;
+    let (readout, readout_files) = write_readout(dir, model.fitted())?;
     write(dir, "train_x.npy", &x_with_nan(&task.train))?;
     write(dir, "test_x.npy", &x_with_nan(test))?;
     write(dir, "train_len.npy", &lengths(&task.train))?;
     write(dir, "test_len.npy", &lengths(test))?;
     write_y(dir, "train_y.npy", &task.train.targets)?;
     write_y(dir, "test_y.npy", &test.targets)?;
-    write(dir, "train_states.npy", fitted.train_states())?;
-    write(dir, "test_states.npy", &test_states)?;
-    match pred {
-        Prediction::Classes(c) => {
-            let c: Array1<i64> = c.iter().map(|&l| l as i64).collect();
-            write(dir, "test_pred.npy", &c)?;
-        }
-        Prediction::Values(v) => write(dir, "test_pred.npy", &v.column(0))?,
-    }
-    let mut files: Vec<String> = [
-        "w_in",
-        "w_rec",
-        "bias",
+    let mut files: Vec<&str> = vec!["w_in", "w_rec", "bias"];
+    files.extend(readout_files);
+    files.extend([
         "train_x",
         "test_x",
         "train_len",
         "test_len",
         "train_y",
         "test_y",
-        "train_states",
-        "test_states",
-        "test_pred",
-    ]
-    .iter()
-    .map(|f| format!("{f}.npy"))
-    .collect();
-    if let CellKind::Mf(cell) = &rc.cell {
-        let j = last_step_jacobian(cell, &w.to_f64(), &task.train)?;
+    ]);
+    if let Fitted::Reservoir(f) = model.fitted() {
+        write(dir, "train_states.npy", f.train_states())?;
+        write(dir, "test_states.npy", &f.states(&test.seqs)?)?;
+        files.extend(["train_states", "test_states"]);
+    }
+    match model.predict(&test.seqs)? {
+        Predictions::Classes { classes, .. } => {
+            let c: Array1<i64> = classes.iter().map(|&l| l as i64).collect();
+            write(dir, "test_pred.npy", &c)?;
+        }
+        Predictions::Values(v) => write(dir, "test_pred.npy", &v.column(0))?,
+    }
+    files.push("test_pred");
+    let mut files: Vec<String> = files.iter().map(|f| format!("{f}.npy")).collect();
+    if let CellKind::Mf(cell) = &cell {
+        let j = last_step_jacobian(cell, &weights.to_f64(), &task.train)?;
         write(dir, "jacobian.npy", &j)?;
         files.push("jacobian.npy".into());
     }
@@ -186,9 +239,14 @@ pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>
         dataset: &m.dataset,
         model: m.model.id(),
         seed: m.seed,
-        config: config.to_json(),
-        test_score: score,
+        model_seed: desc.model_seed,
+        config: desc.config.clone(),
+        test_score: desc
+            .test_score
+            .expect("the test split exists: checked above"),
         metric: task.metric,
+        classes: &desc.classes,
+        readout,
         files: files.clone(),
     };
     std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&cfg)?)
@@ -220,11 +278,12 @@ mod tests {
                 preset: None,
                 set: vec![("n_units".into(), 20.0)],
                 seed: 5,
+                protocol: Default::default(),
             },
             out: out.path().to_path_buf(),
         };
         let files = export(&args, Path::new("/nonexistent")).unwrap();
-        assert_eq!(files.len(), 14);
+        assert_eq!(files.len(), 17);
         let dir = out.path();
         let (s, w_in) = read::<f32>(dir, "w_in.npy");
         assert_eq!(s, vec![1, 20]);
@@ -311,13 +370,14 @@ mod tests {
                 preset: None,
                 set: vec![("n_units".into(), 4.0)],
                 seed: 1,
+                protocol: Default::default(),
             },
             out: dir.join("out"),
         }
     }
 
     #[test]
-    fn padding_is_nan_and_trainable_models_are_refused() {
+    fn padding_is_nan_and_trainable_models_are_exported_without_states() {
         let dir = tempfile::tempdir().unwrap();
         let mut args = var_export_args(dir.path(), ModelKind::Esn);
         let out = args.out.clone();
@@ -329,10 +389,140 @@ mod tests {
         let (_, len) = read::<i64>(&out, "test_len.npy");
         assert_eq!(len, vec![2, 3]);
         args.model.model = ModelKind::Rnn;
-        assert!(export(&args, dir.path())
-            .unwrap_err()
-            .to_string()
-            .contains("reservoir models"));
+        args.model.set.push(("max_epochs".into(), 2.0));
+        args.out = dir.path().join("rnn");
+        let files = export(&args, dir.path()).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !names
+                .iter()
+                .any(|f| f.contains("states") || f.contains("jacobian")),
+            "{names:?}"
+        );
+        // Two classes: one logit.
+        let (s, _) = read::<f32>(&args.out, "readout_w.npy");
+        assert_eq!(s, vec![4, 1]);
+        let cfg = config(&args.out);
+        assert_eq!(cfg["readout"]["kind"], "binary-logit");
+        assert_eq!(cfg["classes"], serde_json::json!(["1", "2"]));
+        let (rebuilt, margins) = rebuild(&args.out);
+        let (_, pred) = read::<i64>(&args.out, "test_pred.npy");
+        for ((r, p), m) in rebuilt.iter().zip(&pred).zip(&margins) {
+            assert!(r == p || *m < 1e-4, "{r} vs {p} (margin {m})");
+        }
+    }
+
+    fn config(dir: &Path) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap()
+    }
+
+    /// The test predictions rebuilt from the exported files alone: `mf-core` runs the cell named in `config.json`
+    /// with the exported weights over `test_x.npy`, then the readout's rule applies. Returns the classes and, per
+    /// series, the margin of the decision (how far the rule's comparison was from a tie).
+    fn rebuild(dir: &Path) -> (Vec<i64>, Vec<f64>) {
+        let cfg = config(dir);
+        let cell: CellKind = serde_json::from_value(cfg["config"]["cell"].clone()).unwrap();
+        let weights = mf_core::Weights::<f32> {
+            w_in: ndarray_npy::read_npy(dir.join("w_in.npy")).unwrap(),
+            w_rec: ndarray_npy::read_npy(dir.join("w_rec.npy")).unwrap(),
+            bias: ndarray_npy::read_npy(dir.join("bias.npy")).unwrap(),
+        };
+        let x: Array3<f32> = ndarray_npy::read_npy(dir.join("test_x.npy")).unwrap();
+        let len: Array1<i64> = ndarray_npy::read_npy(dir.join("test_len.npy")).unwrap();
+        let seqs = mf_core::Sequences::new(x, len.iter().map(|&l| l as usize).collect()).unwrap();
+        let h = mf_core::harvest::harvest(&cell, &weights, &seqs, Default::default())
+            .unwrap()
+            .last;
+        let kind = cfg["readout"]["kind"].as_str().unwrap().to_string();
+        let out: Array2<f64> = if kind == "ridge-classifier" || kind == "ridge" {
+            let w: Array2<f64> = ndarray_npy::read_npy(dir.join("readout_w.npy")).unwrap();
+            let b: Array1<f64> = ndarray_npy::read_npy(dir.join("readout_b.npy")).unwrap();
+            h.mapv(f64::from).dot(&w) + &b
+        } else {
+            let w: Array2<f32> = ndarray_npy::read_npy(dir.join("readout_w.npy")).unwrap();
+            let b: Array1<f32> = ndarray_npy::read_npy(dir.join("readout_b.npy")).unwrap();
+            (h.dot(&w) + &b).mapv(f64::from)
+        };
+        let seen: Vec<i64> = if kind == "ridge-classifier" {
+            read::<i64>(dir, "readout_classes.npy").1
+        } else {
+            (0..out.ncols().max(2) as i64).collect()
+        };
+        let mut classes = Vec::new();
+        let mut margins = Vec::new();
+        for row in out.rows() {
+            if row.len() == 1 {
+                classes.push(if row[0] > 0.0 { seen[1] } else { seen[0] });
+                margins.push(row[0].abs());
+            } else {
+                let best = (0..row.len()).fold(0, |b, k| if row[k] > row[b] { k } else { b });
+                let second = (0..row.len())
+                    .filter(|&k| k != best)
+                    .map(|k| row[k])
+                    .fold(f64::NEG_INFINITY, f64::max);
+                classes.push(seen[best]);
+                margins.push(row[best] - second);
+            }
+        }
+        (classes, margins)
+    }
+
+    #[test]
+    fn exported_files_alone_rebuild_the_predictions_of_all_four_models() {
+        for (model, set) in [
+            (ModelKind::MfEsn, vec![("n_units".to_string(), 12.0)]),
+            (ModelKind::Esn, vec![("n_units".to_string(), 12.0)]),
+            (
+                ModelKind::MfRnn,
+                vec![
+                    ("n_units".to_string(), 8.0),
+                    ("max_epochs".to_string(), 3.0),
+                ],
+            ),
+            (
+                ModelKind::Rnn,
+                vec![
+                    ("n_units".to_string(), 8.0),
+                    ("max_epochs".to_string(), 3.0),
+                ],
+            ),
+        ] {
+            let out = tempfile::tempdir().unwrap();
+            let args = ExportArgs {
+                model: ModelArgs {
+                    model,
+                    dataset: "synthetic-control".into(),
+                    preset: None,
+                    set,
+                    seed: 3,
+                    protocol: Default::default(),
+                },
+                out: out.path().to_path_buf(),
+            };
+            export(&args, Path::new("/nonexistent")).unwrap();
+            let (rebuilt, margins) = rebuild(out.path());
+            let (_, pred) = read::<i64>(out.path(), "test_pred.npy");
+            assert_eq!(rebuilt.len(), 300);
+            if model.is_reservoir() {
+                // The same harvest and the same f64 readout: the same bits.
+                assert_eq!(rebuilt, pred, "{model}");
+            } else {
+                // mf-core's harvest and candle's recurrence agree to f32 rounding: only a near tie may differ.
+                for (i, ((r, p), m)) in rebuilt.iter().zip(&pred).zip(&margins).enumerate() {
+                    assert!(
+                        r == p || *m < 1e-4,
+                        "{model}: series {i}: {r} vs {p} (margin {m})"
+                    );
+                }
+            }
+            // The exported predictions are those of the model `mf fit` saves.
+            let cfg = config(out.path());
+            assert_eq!(cfg["model_seed"], mf_core::rng::derive_seed(3, 0));
+            assert_eq!(cfg["classes"].as_array().unwrap().len(), 6);
+        }
     }
 
     /// Arrays of the three exported element types in the layouts `write` meets: C order with a NaN, Fortran order
@@ -518,10 +708,13 @@ print(json.dumps(out))
         let args = var_export_args(dir.path(), ModelKind::MfEsn);
         let files = export(&args, dir.path()).unwrap();
         let report = numpy_report(&args.out);
-        let expected: [(&str, &str, &[usize]); 13] = [
+        let expected: [(&str, &str, &[usize]); 16] = [
             ("w_in.npy", "<f4", &[1, 4]),
             ("w_rec.npy", "<f4", &[4, 4]),
             ("bias.npy", "<f4", &[4]),
+            ("readout_w.npy", "<f8", &[4, 1]),
+            ("readout_b.npy", "<f8", &[1]),
+            ("readout_classes.npy", "<i8", &[2]),
             ("train_x.npy", "<f4", &[2, 3, 1]),
             ("test_x.npy", "<f4", &[2, 3, 1]),
             ("train_len.npy", "<i8", &[2]),

@@ -10,6 +10,7 @@ use mf_lab::job::{JobProgress, JobStep};
 use mf_lab::models::{CancelToken, Configured, TrialScore};
 pub use mf_lab::single::RunReport;
 use mf_lab::single::{run_trials_on_test, ModelRequest};
+use mf_lab::training::TrainingProtocol;
 use mf_lab::{Metric, ModelKind};
 
 /// Where a run's hyper-parameters start from.
@@ -40,6 +41,16 @@ pub struct ModelArgs {
     /// Seed of every random draw (reservoirs, initial weights, splits, batch order).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Trainable models: `reference` (the authors' protocol: each final model trains on the whole training
+    /// split, stops when its training loss has not improved for `patience` epochs, and keeps its last weights)
+    /// or `fresh-split` (holds out a fresh 20% of the training split, stops on its loss and restores the best
+    /// weights). Reservoir models ignore it.
+    #[arg(long, default_value = "reference", value_parser = parse_protocol)]
+    pub protocol: TrainingProtocol,
+}
+
+fn parse_protocol(s: &str) -> Result<TrainingProtocol, String> {
+    s.parse().map_err(|e: mf_lab::LabError| e.to_string())
 }
 
 impl ModelArgs {
@@ -51,6 +62,7 @@ impl ModelArgs {
             preset: self.preset == Some(Preset::Paper),
             set: super::params_of(&self.set)?,
             seed: self.seed,
+            protocol: self.protocol,
         })
     }
 
@@ -231,6 +243,9 @@ pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
     if let Some(p) = r.paper {
         println!("paper (Table IV): {:.3} ± {:.3}", p.mean, p.std);
     }
+    if let Some(p) = r.protocol {
+        println!("training protocol: {p}");
+    }
     println!("config: {}", serde_json::to_string(&r.config)?);
     Ok(())
 }
@@ -277,6 +292,7 @@ mod tests {
                 preset: None,
                 set: vec![("n_units".into(), 8.0), ("max_epochs".into(), 2.0)],
                 seed: 11,
+                protocol: Default::default(),
             },
             trials: 1,
             json: true,

@@ -40,6 +40,60 @@ pub struct StabilityArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Device physics (paper Table II and eq. 8): potentiation and depression rates at zero input, their
+    /// exponents and the RESCALE bounds. Defaults: Table II.
+    #[command(flatten)]
+    pub physics: PhysicsArgs,
+}
+
+/// The MF device's physics on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, clap::Args)]
+pub struct PhysicsArgs {
+    /// Potentiation rate at zero input, Kp0.
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
+    pub kp0: f64,
+    /// Depression rate at zero input, Kd0.
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
+    pub kd0: f64,
+    /// Potentiation exponent eta_p.
+    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
+    pub eta_p: f64,
+    /// Depression exponent eta_d.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub eta_d: f64,
+    /// Lower RESCALE bound a.
+    #[arg(long, default_value_t = 0.35, allow_negative_numbers = true)]
+    pub a: f64,
+    /// Upper RESCALE bound b.
+    #[arg(long, default_value_t = 1.15, allow_negative_numbers = true)]
+    pub b: f64,
+}
+
+impl Default for PhysicsArgs {
+    fn default() -> Self {
+        let p = mf_core::Physics::default();
+        PhysicsArgs {
+            kp0: p.kp0,
+            kd0: p.kd0,
+            eta_p: p.eta_p,
+            eta_d: p.eta_d,
+            a: p.a,
+            b: p.b,
+        }
+    }
+}
+
+impl From<PhysicsArgs> for mf_core::Physics {
+    fn from(p: PhysicsArgs) -> Self {
+        mf_core::Physics {
+            kp0: p.kp0,
+            kd0: p.kd0,
+            eta_p: p.eta_p,
+            eta_d: p.eta_d,
+            a: p.a,
+            b: p.b,
+        }
+    }
 }
 
 /// The Jacobian spectrum part of the report.
@@ -89,7 +143,8 @@ pub struct StabilityReport {
 
 /// Computes the report.
 pub fn analyse(args: &StabilityArgs) -> anyhow::Result<StabilityReport> {
-    let cell = MfCell::new(args.dt, args.gamma, args.s);
+    let mut cell = MfCell::new(args.dt, args.gamma, args.s);
+    cell.physics = args.physics.into();
     cell.check()?;
     let norm = match (args.rho, args.norm) {
         (_, Some(n)) => n,
@@ -210,7 +265,26 @@ mod tests {
             seed: 2,
             eigs: true,
             json: true,
+            physics: PhysicsArgs::default(),
         }
+    }
+
+    #[test]
+    fn the_bounds_follow_the_device_physics() {
+        let mut a = args();
+        a.physics.kp0 = 2e-4;
+        a.physics.eta_d = 1.5;
+        a.physics.a = 0.3;
+        let r = analyse(&a).unwrap();
+        let v1 = 0.01 * (2.0 * 2e-4 * (10.0f64 * 1.15).exp() + 0.5 * (-1.5f64 * 0.3).exp()) + 0.95;
+        assert!(
+            (r.lemma_v1.value - v1).abs() < 1e-12,
+            "{} {v1}",
+            r.lemma_v1.value
+        );
+        assert_ne!(r.lemma_v1.value, analyse(&args()).unwrap().lemma_v1.value);
+        a.physics.b = 0.2;
+        assert!(analyse(&a).is_err(), "b below a is refused");
     }
 
     #[test]

@@ -39,10 +39,72 @@ pub struct SweepArgs {
     /// Run again the jobs stored as failed.
     #[arg(long)]
     pub retry_failed: bool,
-    /// Instead of running, print a Slurm job-array script that runs the spec in this many shards (each array
-    /// task runs `mf sweep --shard $SLURM_ARRAY_TASK_ID/N`); `mf slurm` offers every scheduler option.
+    /// Instead of running, print the Slurm script that runs the whole spec in this many shards with one
+    /// `sbatch` (as `mf slurm SPEC --shards N` does; the Slurm options below apply).
     #[arg(long, value_name = "SHARDS", conflicts_with = "shard")]
     pub emit_slurm: Option<usize>,
+    /// Scheduler settings of `--emit-slurm`.
+    #[command(flatten)]
+    pub slurm: SchedulerArgs,
+    /// The data directory given on the command line (`mf --data-dir`), passed on by `--emit-slurm`.
+    #[arg(skip)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Scheduler settings of `mf slurm` and `mf sweep --emit-slurm`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct SchedulerArgs {
+    /// CPUs of each array task and of stage 2, also their sweeps' thread count. Default 1, which every node
+    /// has (`mf sweep --emit-slurm`: -j when given); a task asking for more CPUs than any node has never starts.
+    #[arg(long, value_name = "N", help_heading = "Slurm")]
+    pub cpus_per_task: Option<usize>,
+    /// Wall-time limit of each array task and of stage 2. Default 24:00:00.
+    #[arg(long, value_name = "TIME", help_heading = "Slurm")]
+    pub time: Option<String>,
+    /// Slurm partition. Default: the cluster's default partition.
+    #[arg(long, help_heading = "Slurm")]
+    pub partition: Option<String>,
+    /// Job name of the array; stage 2 is named `<name>-final`. Default mf-sweep.
+    #[arg(long, value_name = "NAME", help_heading = "Slurm")]
+    pub job_name: Option<String>,
+    /// The `mf` executable the jobs run, as the compute nodes see it. Default: the absolute path of this `mf`.
+    #[arg(long, value_name = "PATH", help_heading = "Slurm")]
+    pub mf: Option<String>,
+}
+
+impl SchedulerArgs {
+    fn is_set(&self) -> bool {
+        *self != SchedulerArgs::default()
+    }
+
+    /// The script settings: these flags over the defaults, with `chdir` the current directory and `data_dir`
+    /// made absolute against it.
+    fn options(&self, data_dir: Option<&Path>) -> anyhow::Result<SlurmOptions> {
+        let d = SlurmOptions::default();
+        let cwd = std::env::current_dir().context("reading the current directory")?;
+        let cpus_per_task = self.cpus_per_task.unwrap_or(d.cpus_per_task);
+        if cpus_per_task == 0 {
+            bail!("--cpus-per-task must be at least 1");
+        }
+        let mf = match &self.mf {
+            Some(mf) => mf.clone(),
+            None => std::env::current_exe()
+                .and_then(std::fs::canonicalize)
+                .context("finding the path of this mf (give it with --mf)")?
+                .display()
+                .to_string(),
+        };
+        Ok(SlurmOptions {
+            job_name: self.job_name.clone().unwrap_or(d.job_name),
+            cpus_per_task,
+            time: self.time.clone().unwrap_or(d.time),
+            partition: self.partition.clone(),
+            mf,
+            // Canonical when it exists, so that the script names the directory plainly.
+            data_dir: data_dir.map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| cwd.join(p))),
+            chdir: Some(cwd),
+        })
+    }
 }
 
 /// `mf table`: render a spec's results beside the paper's.
@@ -78,9 +140,13 @@ pub struct MergeArgs {
     /// Output store (created or appended to). Required without `--spec`.
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
+    /// With `--spec`: accept a merged store that lacks validation jobs (or holds failed ones). Without it
+    /// `mf merge` names them shard by shard and fails.
+    #[arg(long)]
+    pub partial: bool,
 }
 
-/// `mf slurm`: print a Slurm job-array script running a spec in shards.
+/// `mf slurm`: write the Slurm script that runs a whole spec in shards, and optionally submit it.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct SlurmArgs {
     /// Experiment spec (TOML), as the compute nodes will see its path.
@@ -91,24 +157,23 @@ pub struct SlurmArgs {
     /// Result directory, as the compute nodes will see it.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
-    /// CPUs per array task.
-    #[arg(long, default_value_t = 4)]
-    pub cpus_per_task: usize,
-    /// Wall-time limit per task.
-    #[arg(long, default_value = "24:00:00")]
-    pub time: String,
-    /// Slurm partition.
-    #[arg(long)]
-    pub partition: Option<String>,
-    /// Job name.
-    #[arg(long, default_value = "mf-sweep")]
-    pub job_name: String,
-    /// The `mf` executable on the compute nodes.
-    #[arg(long, default_value = "mf")]
-    pub mf: String,
-    /// Write the script here instead of stdout.
+    /// Scheduler settings.
+    #[command(flatten)]
+    pub slurm: SchedulerArgs,
+    /// Write the script here instead of stdout. With --submit or --resubmit, default
+    /// `<results>/<spec hash>/<job name>.sbatch`.
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
+    /// Write the script and submit it with `sbatch`: the shard array, then stage 2.
+    #[arg(long)]
+    pub submit: bool,
+    /// Submit again, as one array, the shards whose validation jobs are not all done (missing or failed), with
+    /// the script at --out (written first if absent); stage 2 follows them. Run it once the array has ended.
+    #[arg(long, conflicts_with = "submit")]
+    pub resubmit: bool,
+    /// The data directory given on the command line (`mf --data-dir`), passed on to every task.
+    #[arg(skip)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `mf store`: look after result stores.
@@ -132,17 +197,23 @@ pub enum StoreCommand {
 /// the run's store is recorded as failed, this run's or an earlier one's.
 pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Result<()> {
     if let Some(shards) = args.emit_slurm {
+        let mut slurm = args.slurm;
+        if slurm.cpus_per_task.is_none() && args.threads > 0 {
+            slurm.cpus_per_task = Some(args.threads);
+        }
         return run_slurm(SlurmArgs {
             spec: args.spec,
             shards,
             results: args.results,
-            cpus_per_task: if args.threads == 0 { 4 } else { args.threads },
-            time: "24:00:00".into(),
-            partition: None,
-            job_name: "mf-sweep".into(),
-            mf: "mf".into(),
+            slurm,
             out: None,
+            submit: false,
+            resubmit: false,
+            data_dir: args.data_dir,
         });
+    }
+    if args.slurm.is_set() {
+        bail!("--cpus-per-task, --time, --partition, --job-name and --mf go with --emit-slurm");
     }
     let spec = Spec::load(&args.spec)?;
     let (mut store, report) = open_spec_store(&args.results, &spec, args.shard)?;
@@ -184,15 +255,24 @@ pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Resu
         c.skipped,
         if summary.cancelled { ", cancelled" } else { "" }
     );
-    if args.shard.is_some_and(|s| s.count > 1) {
-        eprintln!(
-            "shard {} finished; when every shard has: mf merge --spec {} --results {} && mf sweep {} --results {}",
-            args.shard.expect("checked"),
-            args.spec.display(),
-            args.results.display(),
-            args.spec.display(),
-            args.results.display()
-        );
+    if let Some(shard) = args.shard.filter(|s| s.count > 1) {
+        let mf = this_program();
+        let (spec, results) = (quoted(&args.spec), quoted(&args.results));
+        let data = match &args.data_dir {
+            Some(d) => format!(" --data-dir {}", quoted(d)),
+            None => String::new(),
+        };
+        if std::env::var_os("SLURM_ARRAY_JOB_ID").is_some() {
+            eprintln!(
+                "shard {shard} finished; stage 2 of the Slurm script merges the shards once every task has ended \
+                 (by hand: {mf} merge --spec {spec} --results {results} && {mf} sweep {spec} --results {results}{data})"
+            );
+        } else {
+            eprintln!(
+                "shard {shard} finished; when every shard has: {mf} merge --spec {spec} --results {results} && \
+                 {mf} sweep {spec} --results {results}{data}"
+            );
+        }
     } else if !summary.cancelled {
         print!(
             "{}",
@@ -311,14 +391,16 @@ pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
     write_out(args.out.as_deref(), &table.render(format))
 }
 
-/// Merges shard stores (see [`MergeArgs`]).
+/// Merges shard stores (see [`MergeArgs`]). With a spec, then checks that the merged store holds a successful
+/// record of every validation job, and fails naming what each shard lacks unless `--partial`.
 pub fn run_merge(args: MergeArgs) -> anyhow::Result<()> {
-    let (inputs, out) = match &args.spec {
-        Some(spec_path) => {
-            let spec = Spec::load(spec_path)?;
-            let dir = spec_dir(&args.results, &spec);
+    let mf = this_program();
+    let spec = args.spec.as_deref().map(Spec::load).transpose()?;
+    let (inputs, out) = match &spec {
+        Some(spec) => {
+            let dir = spec_dir(&args.results, spec);
             let inputs = if args.inputs.is_empty() {
-                shard_files(&dir)?
+                shard_files(&dir)?.into_iter().map(|(_, p)| p).collect()
             } else {
                 args.inputs.clone()
             };
@@ -335,33 +417,116 @@ pub fn run_merge(args: MergeArgs) -> anyhow::Result<()> {
         }
     };
     if inputs.is_empty() {
-        bail!("no stores to merge");
-    }
-    let report = merge(&inputs, &out)?;
-    for path in &report.empty {
+        if spec.is_none() || !out.is_file() {
+            bail!(
+                "no stores to merge: no shard store (shard-<i>-of-<n>.jsonl) and no {}; has any shard run?",
+                out.display()
+            );
+        }
+        // A sweep of one shard writes store.jsonl itself; there is nothing to join, only to check.
         eprintln!(
-            "warning: {} holds no records, not even a header; skipped",
-            path.display()
+            "no shard stores beside {}: nothing to merge, checking it",
+            out.display()
+        );
+    } else {
+        let report = merge(&inputs, &out)?;
+        for path in &report.empty {
+            eprintln!(
+                "warning: {} holds no records, not even a header; skipped",
+                path.display()
+            );
+        }
+        for (path, t) in &report.damaged_tails {
+            eprintln!(
+                "warning: {} ends with a damaged record ({}), ignored",
+                path.display(),
+                t.reason
+            );
+        }
+        for key in &report.conflicts {
+            eprintln!("warning: inputs disagree on {key}; kept the first input's record");
+        }
+        eprintln!(
+            "merged {} stores into {}: {} records added, {} duplicates",
+            inputs.len(),
+            out.display(),
+            report.added,
+            report.duplicates
         );
     }
-    for (path, t) in &report.damaged_tails {
+    let (Some(spec), Some(spec_path)) = (&spec, &args.spec) else {
+        return Ok(());
+    };
+    let records = match read_store(&out) {
+        Ok(c) => c.records,
+        Err(LabError::EmptyStore { .. }) => Default::default(),
+        Err(e) => return Err(e.into()),
+    };
+    // Jobs are attributed to the shards of the inputs' split (the largest, should several have been merged).
+    let count = inputs
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().and_then(Shard::from_file_name))
+        .map(|s| s.count)
+        .max()
+        .unwrap_or(1);
+    let gaps = mf_lab::shard::gaps(spec, count, &records);
+    let total = validation_jobs(spec).len();
+    if gaps.is_empty() {
         eprintln!(
-            "warning: {} ends with a damaged record ({}), ignored",
-            path.display(),
-            t.reason
+            "complete: every one of the {total} validation jobs is recorded as done; `{mf} sweep {} --results {}` \
+             runs the final jobs",
+            quoted(spec_path),
+            quoted(&args.results)
+        );
+        return Ok(());
+    }
+    for g in &gaps {
+        let first: Vec<String> = g
+            .missing
+            .iter()
+            .chain(&g.failed)
+            .take(3)
+            .map(|k| k.to_string())
+            .collect();
+        let more = g.missing.len() + g.failed.len() - first.len();
+        eprintln!(
+            "{g} ({}{})",
+            first.join(", "),
+            if more > 0 {
+                format!(", {more} more")
+            } else {
+                String::new()
+            }
         );
     }
-    for key in &report.conflicts {
-        eprintln!("warning: inputs disagree on {key}; kept the first input's record");
-    }
-    eprintln!(
-        "merged {} stores into {}: {} records added, {} duplicates",
-        inputs.len(),
+    let missing: usize = gaps.iter().map(|g| g.missing.len()).sum();
+    let failed: usize = gaps.iter().map(|g| g.failed.len()).sum();
+    let indices: Vec<String> = gaps.iter().map(|g| g.shard.index.to_string()).collect();
+    let what = format!(
+        "{} is incomplete: {missing} of the {total} validation jobs missing and {failed} failed, in {} of {count} \
+         shard{}",
         out.display(),
-        report.added,
-        report.duplicates
+        gaps.len(),
+        if count == 1 { "" } else { "s" }
     );
-    Ok(())
+    if args.partial {
+        eprintln!("warning: {what}; accepted (--partial)");
+        return Ok(());
+    }
+    let spec_q = quoted(spec_path);
+    let rerun = if count == 1 {
+        format!("run the sweep again: `{mf} sweep {spec_q} --retry-failed`")
+    } else {
+        let shards = indices.join(",");
+        format!(
+            "run shard{} {shards} again: under Slurm `sbatch --array={shards} <the script>` or `{mf} slurm {spec_q} \
+             --shards {count} --resubmit --out <the script>`, by hand `{mf} sweep {spec_q} --shard {}/{count} \
+             --retry-failed` and so on",
+            if gaps.len() == 1 { "" } else { "s" },
+            indices[0]
+        )
+    };
+    bail!("{what}; {rerun}; then merge again, or accept the gaps: `{mf} merge --spec {spec_q} --partial`")
 }
 
 /// Runs a `mf store` command.
@@ -376,7 +541,7 @@ pub fn run_store(cmd: &StoreCommand) -> anyhow::Result<()> {
             .into_iter()
             .collect();
         if dir.is_dir() {
-            files.extend(shard_files(&dir)?);
+            files.extend(shard_files(&dir)?.into_iter().map(|(_, p)| p));
         }
         if files.is_empty() {
             bail!(
@@ -433,37 +598,176 @@ fn repair_text(r: &RepairReport) -> String {
     s
 }
 
-/// Prints (or writes) the Slurm array script of [`SlurmArgs`].
+/// Writes the Slurm script of [`SlurmArgs`] (to stdout or `--out`), or submits it (`--submit`), or resubmits
+/// the incomplete shards (`--resubmit`).
 pub fn run_slurm(args: SlurmArgs) -> anyhow::Result<()> {
     if args.shards == 0 {
         bail!("--shards must be at least 1");
     }
-    Spec::load(&args.spec).context("the spec must be valid before it is scheduled")?;
-    let opts = SlurmOptions {
-        job_name: args.job_name.clone(),
-        cpus_per_task: args.cpus_per_task,
-        time: args.time.clone(),
-        partition: args.partition.clone(),
-        mf: args.mf.clone(),
-    };
-    write_out(
-        args.out.as_deref(),
-        &emit_slurm(&args.spec, args.shards, &args.results, &opts),
-    )
+    let spec = Spec::load(&args.spec).context("the spec must be valid before it is scheduled")?;
+    let opts = args.slurm.options(args.data_dir.as_deref())?;
+    let script = emit_slurm(&args.spec, args.shards, &args.results, &opts);
+    let (spec_q, results_q) = (quoted(&args.spec), quoted(&args.results));
+    let mf = quoted(Path::new(&opts.mf));
+    let n = args.shards;
+    if !args.submit && !args.resubmit {
+        write_out(args.out.as_deref(), &script)?;
+        let file = args
+            .out
+            .as_deref()
+            .map(quoted)
+            .unwrap_or_else(|| "<the script>".into());
+        eprintln!(
+            "submit it once: `sbatch {file}` runs the {n} shard{} as an array, then stage 2 (merge, final jobs, \
+             table); if a shard fails: `{mf} slurm {spec_q} --shards {n} --results {results_q} --resubmit --out {file}`",
+            if n == 1 { "" } else { "s" }
+        );
+        return Ok(());
+    }
+    let dir = spec_dir(&args.results, &spec);
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| dir.join(format!("{}.sbatch", opts.job_name)));
+    // Absolute, so that the messages (and sbatch's own) name it wherever they are read.
+    let path = opts.chdir.as_deref().unwrap_or(Path::new("")).join(path);
+    let mut array = None;
+    if args.resubmit {
+        if let Some(queued) = queued_jobs(&opts.job_name) {
+            bail!(
+                "jobs named {} are still queued or running ({queued}): resubmit once they have ended, or \
+                 cancel them first (scancel --name={})",
+                opts.job_name,
+                opts.job_name
+            );
+        }
+        let records = mf_lab::shard::stored_records(&dir, &spec.hash())?;
+        let gaps = mf_lab::shard::gaps(&spec, n, &records);
+        if gaps.is_empty() {
+            eprintln!(
+                "every shard of {spec_q} is complete: nothing to resubmit; stage 2 by hand: {mf} merge --spec \
+                 {spec_q} --results {results_q} && {mf} sweep {spec_q} --results {results_q}"
+            );
+            return Ok(());
+        }
+        for g in &gaps {
+            eprintln!("{g}");
+        }
+        array = Some(
+            gaps.iter()
+                .map(|g| g.shard.index.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    if args.resubmit && path.is_file() {
+        eprintln!("resubmitting with {}", path.display());
+    } else {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        write_out(Some(&path), &script)?;
+        eprintln!("wrote {}", path.display());
+    }
+    check_cpus(opts.cpus_per_task, opts.partition.as_deref())?;
+    let mut sbatch = std::process::Command::new("sbatch");
+    sbatch.arg("--parsable");
+    if let Some(a) = &array {
+        sbatch.arg(format!("--array={a}"));
+    }
+    sbatch.arg(&path);
+    let out = sbatch
+        .output()
+        .context("running sbatch (is this a Slurm submit host?)")?;
+    if !out.status.success() {
+        bail!(
+            "sbatch {} failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let id = stdout.trim().split(';').next().unwrap_or("").to_string();
+    let tasks = array.unwrap_or_else(|| format!("0-{}", n - 1));
+    println!("{id}");
+    eprintln!(
+        "submitted job {id}: shard task{} {tasks}, then stage 2 (job name {}-final), which merges the shards, \
+         runs the final jobs and prints the table into {}-final-<job id>.out in {}; follow them with \
+         `squeue -u $USER`",
+        if tasks.contains([',', '-']) { "s" } else { "" },
+        opts.job_name,
+        opts.job_name,
+        opts.chdir.as_deref().unwrap_or(Path::new(".")).display()
+    );
+    Ok(())
 }
 
-/// The `shard-*.jsonl` files of a result directory, sorted.
-fn shard_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with("shard-") && name.ends_with(".jsonl") {
-            files.push(path);
-        }
+/// The ids of this user's jobs named `name` that are pending or running, if there are any and `squeue` can tell.
+fn queued_jobs(name: &str) -> Option<String> {
+    let out = std::process::Command::new("squeue")
+        .args(["--noheader", "--me", "--format=%i"])
+        .arg(format!("--name={name}"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    (!ids.is_empty()).then(|| ids.join(" "))
+}
+
+/// Fails when no node (of `partition`) has `cpus` CPUs, as such a task would pend forever; says nothing when
+/// `sinfo` cannot tell.
+fn check_cpus(cpus: usize, partition: Option<&str>) -> anyhow::Result<()> {
+    let mut sinfo = std::process::Command::new("sinfo");
+    sinfo.args(["--noheader", "--format=%c"]);
+    if let Some(p) = partition {
+        sinfo.arg(format!("--partition={p}"));
     }
-    files.sort();
-    Ok(files)
+    let Ok(out) = sinfo.output() else {
+        return Ok(());
+    };
+    let most = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches('+').parse::<usize>().ok())
+        .max();
+    match most {
+        Some(most) if out.status.success() && cpus > most => bail!(
+            "--cpus-per-task {cpus} is more than any node{} has ({most}): the tasks would never start; \
+             lower it",
+            partition.map(|p| format!(" of partition {p}")).unwrap_or_default()
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// How this program was called (`argv[0]`), for the commands it suggests: the `--mf` path of a Slurm script
+/// when it runs there, `mf` from a shell.
+fn this_program() -> String {
+    std::env::args()
+        .next()
+        .map(|a| quoted(Path::new(&a)))
+        .unwrap_or_else(|| "mf".into())
+}
+
+/// `p` as a shell word, quoted when it needs to be.
+fn quoted(p: &Path) -> String {
+    let s = p.display().to_string();
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c))
+    {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The shard stores of a result directory, sorted.
+fn shard_files(dir: &Path) -> anyhow::Result<Vec<(Shard, PathBuf)>> {
+    Ok(mf_lab::shard::shard_files(dir)?)
 }
 
 fn write_out(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
@@ -675,6 +979,8 @@ mod tests {
                     threads: 2,
                     retry_failed: false,
                     emit_slurm: None,
+                    slurm: SchedulerArgs::default(),
+                    data_dir: None,
                 },
                 eval.clone(),
             )
@@ -696,6 +1002,7 @@ mod tests {
             spec: Some(spec_path.clone()),
             results: results.clone(),
             out: None,
+            partial: false,
         })
         .unwrap();
         let args = SweepArgs {
@@ -705,6 +1012,8 @@ mod tests {
             threads: 2,
             retry_failed: false,
             emit_slurm: None,
+            slurm: SchedulerArgs::default(),
+            data_dir: None,
         };
         run_sweep(args, eval).unwrap();
         run_table(table(&out)).unwrap();

@@ -4,7 +4,7 @@
 //! terminal. Everything with a side effect leaves as an [`Effect`] and comes back, if it has a result, as an
 //! [`Action`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use mf_lab::{
 };
 
 use super::data::{DatasetSummary, ReservoirTrace, StabilityParams, StabilityPicture};
+use super::estimate::{estimate, Estimate};
 
 /// Identifies one queued sweep for the lifetime of the dashboard.
 pub type RunId = u64;
@@ -101,6 +102,8 @@ pub enum Action {
     Key(Key),
     /// Time since the dashboard opened (drives elapsed times and redraws).
     Tick(Duration),
+    /// The terminal's size in cells, `(width, height)`; bounds the scrolling of long messages.
+    Resize(u16, u16),
     /// Sweeps found in the results directory at start-up.
     Restored(Vec<StoredSweep>),
     /// A spec file was read ([`Effect::LoadSpec`]); an `Err` carries the message to show.
@@ -292,6 +295,11 @@ pub struct RunEntry {
     pub curves: BTreeMap<JobKey, Curves>,
     /// The job the Live view follows (the latest started).
     pub follow: Option<JobKey>,
+    /// When the sweep's clock stopped (dashboard time): the current pause began, or the run ended. None
+    /// while it runs.
+    pub stopped_since: Option<Duration>,
+    /// Time spent paused in earlier pauses; not counted in [`RunEntry::elapsed`].
+    pub paused_for: Duration,
 }
 
 impl RunEntry {
@@ -312,7 +320,45 @@ impl RunEntry {
             records: BTreeMap::new(),
             curves: BTreeMap::new(),
             follow: None,
+            stopped_since: None,
+            paused_for: Duration::ZERO,
         }
+    }
+
+    /// How long the sweep has run at dashboard time `now`, pauses left out: the clock stops while the
+    /// sweep is paused and when it ends. None before it starts.
+    pub fn elapsed(&self, now: Duration) -> Option<Duration> {
+        let end = self.stopped_since.unwrap_or(now);
+        self.started
+            .map(|s| end.saturating_sub(s).saturating_sub(self.paused_for))
+    }
+
+    fn pause(&mut self, now: Duration) {
+        self.state = RunState::Paused;
+        self.stopped_since.get_or_insert(now);
+    }
+
+    fn resume(&mut self, now: Duration) {
+        self.state = RunState::Running;
+        if let Some(since) = self.stopped_since.take() {
+            self.paused_for += now.saturating_sub(since);
+        }
+    }
+
+    /// The jobs as the Queue view lists them: running and failed first, then pending, then finished; within
+    /// a state by stage, data set, model and configuration number (#10 after #9).
+    pub fn job_order(&self) -> Vec<(&JobKey, &JobRow)> {
+        let mut jobs: Vec<_> = self.jobs.iter().collect();
+        jobs.sort_by(|(ka, a), (kb, b)| {
+            (a.state, ka.stage, &ka.dataset, ka.model, ka.config).cmp(&(
+                b.state,
+                kb.stage,
+                &kb.dataset,
+                kb.model,
+                kb.config,
+            ))
+        });
+        jobs
     }
 
     /// Jobs in each state: `(running, failed, pending, done)`.
@@ -499,19 +545,51 @@ pub struct Form {
     pub preset: usize,
 }
 
-/// A window over the current view.
+/// A long run from the form, waiting for the user's yes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    /// The sweep's label.
+    pub label: String,
+    /// What would be queued.
+    pub spec: Spec,
+    /// Its size and rough duration.
+    pub estimate: Estimate,
+    /// The form it came from (`n` goes back to it).
+    pub form: Form,
+}
+
+/// A window over the current view. `Esc` and `q` close every one of them but [`Popup::SpecPath`], where `q`
+/// is a character of the path.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
     /// Every key.
     Help,
-    /// An error to acknowledge.
-    Error(String),
+    /// Errors to acknowledge, in full: the view wraps them to its width, and `j`/`k` scroll them by
+    /// `scroll` rows.
+    Error {
+        /// The messages, in the order shown.
+        messages: Vec<String>,
+        /// Rows scrolled past.
+        scroll: usize,
+    },
     /// The add-run form.
     Form(Form),
+    /// The form's run is long: its job count and estimated duration, to confirm before queueing.
+    Confirm(Box<Confirm>),
     /// Typing a spec file path.
     SpecPath(String),
     /// Unfinished sweeps were found: resume them?
     ResumeOffer(Vec<RunId>),
+}
+
+impl Popup {
+    /// An error popup showing `messages` from the top.
+    pub fn errors(messages: Vec<String>) -> Popup {
+        Popup::Error {
+            messages,
+            scroll: 0,
+        }
+    }
 }
 
 /// The Stability view's state.
@@ -540,11 +618,13 @@ pub struct App {
     pub runs: Vec<RunEntry>,
     /// Selected sweep (Queue, Live and Results show it).
     pub selected: usize,
-    /// First job row shown in the Queue view.
-    pub job_scroll: usize,
-    /// Data sets of the catalog.
+    /// Selected row of the Queue view's job list ([`RunEntry::job_order`]); Enter opens its failure.
+    pub job_sel: usize,
+    /// Data sets of the catalog that loaded.
     pub datasets: Vec<DatasetSummary>,
-    /// Selected data set in the Data view.
+    /// Data sets of the catalog that could not be loaded, each with its [`DatasetSummary::error`].
+    pub unloadable: Vec<DatasetSummary>,
+    /// Selected row in the Data view: the loaded data sets, then the unloadable ones.
     pub dataset_sel: usize,
     /// Reservoir trace for the Live view.
     pub trace: Option<ReservoirTrace>,
@@ -554,24 +634,36 @@ pub struct App {
     pub stability: StabilityView,
     /// A popup over the view.
     pub popup: Option<Popup>,
+    /// Popups waiting for the one shown to close (e.g. an error arriving while the form is open).
+    pub queued_popups: VecDeque<Popup>,
     /// The status line.
     pub status: String,
+    /// Every error and job failure so far, oldest first (the latest [`MAX_ERRORS`]); `e` shows them.
+    pub errors: Vec<String>,
+    /// The terminal's size, `(width, height)`, from [`Action::Resize`]. Default 80 x 24.
+    pub screen: (u16, u16),
     /// Set once the user quits.
     pub quit: bool,
     next_id: RunId,
 }
 
+/// Errors kept for `e`.
+pub const MAX_ERRORS: usize = 200;
+
 impl App {
-    /// A dashboard over `datasets`, storing results under `results_dir`.
+    /// A dashboard over `datasets` (those with an [`DatasetSummary::error`] are listed as unloadable),
+    /// storing results under `results_dir`.
     pub fn new(results_dir: PathBuf, datasets: Vec<DatasetSummary>) -> Self {
+        let (unloadable, datasets) = datasets.into_iter().partition(|d| d.error.is_some());
         App {
             tab: Tab::Queue,
             now: Duration::ZERO,
             results_dir,
             runs: Vec::new(),
             selected: 0,
-            job_scroll: 0,
+            job_sel: 0,
             datasets,
+            unloadable,
             dataset_sel: 0,
             trace: None,
             sort: SortKey::Paper,
@@ -582,7 +674,10 @@ impl App {
                 computing: false,
             },
             popup: None,
+            queued_popups: VecDeque::new(),
             status: "press ? for keys".into(),
+            errors: Vec::new(),
+            screen: (80, 24),
             quit: false,
             next_id: 1,
         }
@@ -604,7 +699,41 @@ impl App {
 
     fn error(&mut self, msg: String) {
         self.status = format!("error: {msg}");
-        self.popup = Some(Popup::Error(msg));
+        self.log_error(msg.clone());
+        self.show(Popup::errors(vec![msg]));
+    }
+
+    fn log_error(&mut self, msg: String) {
+        self.errors.push(msg);
+        let extra = self.errors.len().saturating_sub(MAX_ERRORS);
+        self.errors.drain(..extra);
+    }
+
+    /// Shows `popup`, or queues it behind the one shown. Errors join an error popup shown or queued, so that
+    /// several errors (e.g. two bad spec files at start-up) are all seen.
+    fn show(&mut self, popup: Popup) {
+        let Popup::Error { messages: more, .. } = popup else {
+            if self.popup.is_none() {
+                self.popup = Some(popup);
+            } else {
+                self.queued_popups.push_back(popup);
+            }
+            return;
+        };
+        let shown = self.popup.is_some();
+        let waiting = self
+            .popup
+            .iter_mut()
+            .chain(self.queued_popups.iter_mut())
+            .find_map(|p| match p {
+                Popup::Error { messages, .. } => Some(messages),
+                _ => None,
+            });
+        match waiting {
+            Some(messages) => messages.extend(more),
+            None if shown => self.queued_popups.push_back(Popup::errors(more)),
+            None => self.popup = Some(Popup::errors(more)),
+        }
     }
 
     /// Adds a sweep to the queue and starts it if nothing runs.
@@ -653,6 +782,8 @@ impl App {
         };
         entry.state = RunState::Running;
         entry.started = Some(now);
+        entry.stopped_since = None;
+        entry.paused_for = Duration::ZERO;
         vec![Effect::StartRun {
             run: entry.id,
             spec: entry.spec.clone(),
@@ -721,6 +852,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.now = now;
             Vec::new()
         }
+        Action::Resize(width, height) => {
+            app.screen = (width, height);
+            Vec::new()
+        }
         Action::Restored(sweeps) => {
             let mut unfinished = Vec::new();
             for s in sweeps {
@@ -744,7 +879,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 app.runs.push(entry);
             }
             if !unfinished.is_empty() {
-                app.popup = Some(Popup::ResumeOffer(unfinished));
+                app.show(Popup::ResumeOffer(unfinished));
             }
             Vec::new()
         }
@@ -783,6 +918,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let Some(entry) = app.run_mut(run) else {
                 return Vec::new();
             };
+            // The clock stops at the end (or stays stopped where a pause stopped it).
+            entry.stopped_since.get_or_insert(now);
             for row in entry.jobs.values_mut() {
                 if row.state == JobState::Running {
                     row.state = JobState::Pending;
@@ -799,7 +936,6 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                     } else {
                         RunState::Finished
                     };
-                    let _ = now;
                     app.status = format!(
                         "{label}: {} ({} done, {} failed)",
                         if summary.cancelled {
@@ -842,6 +978,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
 fn on_event(app: &mut App, run: RunId, event: Event) {
     let now = app.now;
     let mut status = None;
+    let mut failure = None;
     let Some(entry) = app.run_mut(run) else {
         return;
     };
@@ -889,7 +1026,7 @@ fn on_event(app: &mut App, run: RunId, event: Event) {
             counts,
         } => {
             entry.counts = counts;
-            status = Some(format!("job {key} failed: {message}"));
+            failure = Some(format!("job {key} failed: {message}"));
             // The engine stores the failure; mirror it so selection sees every configuration.
             let job = match key.stage {
                 Stage::Validation => {
@@ -935,11 +1072,19 @@ fn on_event(app: &mut App, run: RunId, event: Event) {
     if let Some(s) = status {
         app.status = s;
     }
+    if let Some(f) = failure {
+        app.status = f.clone();
+        app.log_error(f);
+    }
 }
 
 fn on_key(app: &mut App, key: Key) -> Vec<Effect> {
     if let Some(popup) = app.popup.take() {
-        return on_popup_key(app, popup, key);
+        let effects = on_popup_key(app, popup, key);
+        if app.popup.is_none() {
+            app.popup = app.queued_popups.pop_front();
+        }
+        return effects;
     }
     match key {
         Key::Char('q') => {
@@ -948,6 +1093,14 @@ fn on_key(app: &mut App, key: Key) -> Vec<Effect> {
         }
         Key::Char('?') => {
             app.popup = Some(Popup::Help);
+            return Vec::new();
+        }
+        Key::Char('e') => {
+            if app.errors.is_empty() {
+                app.status = "no error so far".into();
+            } else {
+                app.popup = Some(Popup::errors(app.errors.iter().rev().cloned().collect()));
+            }
             return Vec::new();
         }
         Key::Tab => {
@@ -973,10 +1126,10 @@ fn on_key(app: &mut App, key: Key) -> Vec<Effect> {
         Tab::Results => results_key(app, key),
         Tab::Stability => stability_key(app, key),
         Tab::Data => {
+            let n = app.datasets.len() + app.unloadable.len();
             match key {
                 Key::Down | Key::Char('j') => {
-                    app.dataset_sel =
-                        (app.dataset_sel + 1).min(app.datasets.len().saturating_sub(1))
+                    app.dataset_sel = (app.dataset_sel + 1).min(n.saturating_sub(1))
                 }
                 Key::Up | Key::Char('k') => app.dataset_sel = app.dataset_sel.saturating_sub(1),
                 _ => {}
@@ -1000,12 +1153,12 @@ fn select_run_key(app: &mut App, key: Key) -> bool {
     match key {
         Key::Char(']') | Key::Right | Key::Char('l') if n > 0 => {
             app.selected = (app.selected + 1).min(n - 1);
-            app.job_scroll = 0;
+            app.job_sel = 0;
             true
         }
         Key::Char('[') | Key::Left | Key::Char('h') => {
             app.selected = app.selected.saturating_sub(1);
-            app.job_scroll = 0;
+            app.job_sel = 0;
             true
         }
         _ => false,
@@ -1020,11 +1173,28 @@ fn queue_key(app: &mut App, key: Key) -> Vec<Effect> {
     match key {
         Key::Down | Key::Char('j') => {
             let n = app.current().map_or(0, |r| r.jobs.len());
-            app.job_scroll = (app.job_scroll + 1).min(n.saturating_sub(1));
+            app.job_sel = (app.job_sel + 1).min(n.saturating_sub(1));
             Vec::new()
         }
         Key::Up | Key::Char('k') => {
-            app.job_scroll = app.job_scroll.saturating_sub(1);
+            app.job_sel = app.job_sel.saturating_sub(1);
+            Vec::new()
+        }
+        Key::Enter => {
+            let failure = app.current().and_then(|r| {
+                let jobs = r.job_order();
+                let (key, row) = jobs.get(app.job_sel)?;
+                Some((key.to_string(), row.state, row.note.clone()))
+            });
+            match failure {
+                Some((key, JobState::Failed, note)) => {
+                    app.popup = Some(Popup::errors(vec![format!("job {key} failed: {note}")]));
+                }
+                Some((key, ..)) => {
+                    app.status = format!("job {key} has not failed: nothing to open")
+                }
+                None => {}
+            }
             Vec::new()
         }
         Key::Char('a') => {
@@ -1042,12 +1212,14 @@ fn queue_key(app: &mut App, key: Key) -> Vec<Effect> {
         }
         Key::Char('p') => match current {
             Some((id, RunState::Running)) => {
-                app.run_mut(id).expect("selected").state = RunState::Paused;
+                let now = app.now;
+                app.run_mut(id).expect("selected").pause(now);
                 app.status = "paused: running jobs finish, no new ones start".into();
                 vec![Effect::Pause(id)]
             }
             Some((id, RunState::Paused)) => {
-                app.run_mut(id).expect("selected").state = RunState::Running;
+                let now = app.now;
+                app.run_mut(id).expect("selected").resume(now);
                 app.status = "resumed".into();
                 vec![Effect::Resume(id)]
             }
@@ -1089,13 +1261,38 @@ fn queue_key(app: &mut App, key: Key) -> Vec<Effect> {
 }
 
 fn on_popup_key(app: &mut App, popup: Popup, key: Key) -> Vec<Effect> {
+    let closes = matches!(key, Key::Esc | Key::Char('q'));
     match popup {
-        Popup::Help | Popup::Error(_) => {
-            if !matches!(key, Key::Esc | Key::Enter | Key::Char('?') | Key::Char('q')) {
+        Popup::Help => {
+            if !(closes || matches!(key, Key::Enter | Key::Char('?'))) {
                 app.popup = Some(popup);
             }
             Vec::new()
         }
+        Popup::Error { messages, scroll } => {
+            let last = super::view::error_scroll_max(&messages, app.screen);
+            let scroll = match key {
+                _ if closes => return Vec::new(),
+                Key::Enter | Key::Char('?') => return Vec::new(),
+                Key::Down | Key::Char('j') => (scroll + 1).min(last),
+                Key::Up | Key::Char('k') => scroll.saturating_sub(1).min(last),
+                _ => scroll,
+            };
+            app.popup = Some(Popup::Error { messages, scroll });
+            Vec::new()
+        }
+        Popup::Confirm(c) => match key {
+            Key::Char('y') | Key::Enter => app.enqueue(c.label, c.spec, false),
+            Key::Char('n') => {
+                app.popup = Some(Popup::Form(c.form));
+                Vec::new()
+            }
+            _ if closes => Vec::new(),
+            _ => {
+                app.popup = Some(Popup::Confirm(c));
+                Vec::new()
+            }
+        },
         Popup::ResumeOffer(ids) => match key {
             Key::Char('y') | Key::Enter => {
                 let mut effects = Vec::new();
@@ -1108,7 +1305,8 @@ fn on_popup_key(app: &mut App, popup: Popup, key: Key) -> Vec<Effect> {
                 app.status = "resuming unfinished sweeps".into();
                 effects
             }
-            Key::Char('n') | Key::Esc => Vec::new(),
+            Key::Char('n') => Vec::new(),
+            _ if closes => Vec::new(),
             _ => {
                 app.popup = Some(Popup::ResumeOffer(ids));
                 Vec::new()
@@ -1147,10 +1345,23 @@ fn on_popup_key(app: &mut App, popup: Popup, key: Key) -> Vec<Effect> {
                 i.checked_sub(1)
             };
             match key {
-                Key::Esc => return Vec::new(),
+                _ if closes => return Vec::new(),
                 Key::Enter => {
                     return match app.form_spec(&form) {
-                        Ok((label, spec)) => app.enqueue(label, spec, false),
+                        Ok((label, spec)) => {
+                            let estimate = estimate(&spec, &app.datasets);
+                            if estimate.is_long() {
+                                app.popup = Some(Popup::Confirm(Box::new(Confirm {
+                                    label,
+                                    spec,
+                                    estimate,
+                                    form,
+                                })));
+                                Vec::new()
+                            } else {
+                                app.enqueue(label, spec, false)
+                            }
+                        }
                         Err(e) => {
                             app.error(e);
                             Vec::new()
@@ -1247,6 +1458,194 @@ mod tests {
         }
         assert_eq!(seen[5], SortKey::Paper);
         assert_eq!(seen[1], SortKey::Model(ModelKind::Esn));
+    }
+
+    fn synthetic_control() -> DatasetSummary {
+        DatasetSummary {
+            name: "SyntheticControl".into(),
+            n_train: 300,
+            n_test: 300,
+            length: (60, 60),
+            ..DatasetSummary::default()
+        }
+    }
+
+    fn app() -> App {
+        App::new(PathBuf::from("/results"), vec![synthetic_control()])
+    }
+
+    fn key(app: &mut App, k: Key) -> Vec<Effect> {
+        update(app, Action::Key(k))
+    }
+
+    #[test]
+    fn q_and_esc_close_every_popup_without_quitting() {
+        let form = Form {
+            field: 0,
+            dataset: Some(0),
+            model: None,
+            preset: 0,
+        };
+        let spec = Spec::quick(vec!["SyntheticControl".into()], vec![ModelKind::Esn]).unwrap();
+        let popups = [
+            Popup::Help,
+            Popup::errors(vec!["bad".into()]),
+            Popup::Form(form.clone()),
+            Popup::Confirm(Box::new(Confirm {
+                label: "x".into(),
+                estimate: estimate(&spec, &[]),
+                spec,
+                form,
+            })),
+            Popup::ResumeOffer(vec![1]),
+            Popup::SpecPath(String::new()),
+        ];
+        for p in popups {
+            for k in [Key::Esc, Key::Char('q')] {
+                if k == Key::Char('q') && matches!(p, Popup::SpecPath(_)) {
+                    // A path may hold a q: there it is typed.
+                    continue;
+                }
+                let mut app = app();
+                app.popup = Some(p.clone());
+                let effects = key(&mut app, k);
+                assert_eq!(
+                    (&app.popup, effects, app.quit),
+                    (&None, vec![], false),
+                    "{p:?} {k:?}"
+                );
+            }
+        }
+        let mut app = app();
+        app.popup = Some(Popup::SpecPath("a".into()));
+        key(&mut app, Key::Char('q'));
+        assert_eq!(app.popup, Some(Popup::SpecPath("aq".into())));
+    }
+
+    #[test]
+    fn the_default_form_asks_before_queueing_over_a_thousand_jobs() {
+        let mut app = app();
+        key(&mut app, Key::Char('a'));
+        // The default: the first data set, every model, the paper grid.
+        assert!(key(&mut app, Key::Enter).is_empty());
+        let Some(Popup::Confirm(c)) = &app.popup else {
+            panic!("{:?}", app.popup)
+        };
+        assert_eq!(c.estimate.jobs(), 1446);
+        assert!(c.estimate.duration > Duration::from_secs(60));
+        assert!(app.runs.is_empty());
+        // n goes back to the form; the quick grid queues at once.
+        key(&mut app, Key::Char('n'));
+        assert!(matches!(app.popup, Some(Popup::Form(_))));
+        key(&mut app, Key::Up);
+        key(&mut app, Key::Char('h'));
+        let effects = key(&mut app, Key::Enter);
+        assert!(
+            matches!(effects.as_slice(), [Effect::StartRun { .. }]),
+            "{effects:?}"
+        );
+        // Confirming queues the long one.
+        key(&mut app, Key::Char('a'));
+        key(&mut app, Key::Enter);
+        assert!(
+            key(&mut app, Key::Char('y')).is_empty(),
+            "waits for the first sweep"
+        );
+        assert_eq!(app.runs.len(), 2);
+        assert_eq!(app.runs[1].jobs.len(), 1442);
+    }
+
+    #[test]
+    fn startup_errors_all_show_and_wait_behind_the_resume_offer() {
+        let mut app = app();
+        app.show(Popup::ResumeOffer(vec![1]));
+        update(&mut app, Action::SpecLoaded(Err("a.toml: bad".into())));
+        update(&mut app, Action::SpecLoaded(Err("b.toml: worse".into())));
+        assert_eq!(app.status, "error: b.toml: worse");
+        assert!(matches!(app.popup, Some(Popup::ResumeOffer(_))));
+        key(&mut app, Key::Char('n'));
+        assert_eq!(
+            app.popup,
+            Some(Popup::errors(vec![
+                "a.toml: bad".into(),
+                "b.toml: worse".into()
+            ]))
+        );
+        key(&mut app, Key::Esc);
+        assert_eq!(app.popup, None);
+        // e shows them again, newest first.
+        key(&mut app, Key::Char('e'));
+        assert_eq!(
+            app.popup,
+            Some(Popup::errors(vec![
+                "b.toml: worse".into(),
+                "a.toml: bad".into()
+            ]))
+        );
+    }
+
+    #[test]
+    fn a_long_error_scrolls_as_far_as_its_last_row_and_no_further() {
+        let mut app = app();
+        update(&mut app, Action::Resize(100, 20));
+        let long: Vec<String> = (0..40).map(|i| format!("line {i}")).collect();
+        update(&mut app, Action::Error(long.join("\n")));
+        for _ in 0..100 {
+            key(&mut app, Key::Char('j'));
+        }
+        // 18 rows of body, 16 inside the border: the last of 40 rows is at the bottom.
+        let Some(Popup::Error { scroll, .. }) = app.popup else {
+            panic!("{:?}", app.popup)
+        };
+        assert_eq!(scroll, 40 - 16);
+        key(&mut app, Key::Char('k'));
+        assert!(matches!(app.popup, Some(Popup::Error { scroll: 23, .. })));
+    }
+
+    #[test]
+    fn the_sweep_clock_stops_while_paused() {
+        let mut app = app();
+        let mut spec = Spec::new(vec!["SyntheticControl".into()]);
+        spec.models = vec![ModelKind::Rnn];
+        app.enqueue("x".into(), spec, false);
+        let at = |app: &mut App, s: u64| {
+            update(app, Action::Tick(Duration::from_secs(s)));
+            app.runs[0].elapsed(app.now).unwrap().as_secs()
+        };
+        assert_eq!(at(&mut app, 10), 10);
+        key(&mut app, Key::Char('p'));
+        assert_eq!(at(&mut app, 70), 10);
+        key(&mut app, Key::Char('p'));
+        assert_eq!(at(&mut app, 75), 15);
+        key(&mut app, Key::Char('p'));
+        update(
+            &mut app,
+            Action::RunEnded {
+                run: 1,
+                result: Ok(RunSummary {
+                    counts: Counts::default(),
+                    cancelled: true,
+                    interrupted: 0,
+                }),
+            },
+        );
+        assert_eq!(at(&mut app, 90), 15);
+    }
+
+    #[test]
+    fn unloadable_data_sets_are_listed_apart_and_not_offered() {
+        let bad = DatasetSummary {
+            name: "Coffee".into(),
+            error: Some("parse error".into()),
+            ..DatasetSummary::default()
+        };
+        let mut app = App::new(PathBuf::from("/r"), vec![bad, synthetic_control()]);
+        assert_eq!(app.datasets.len(), 1);
+        assert_eq!(app.unloadable[0].name, "Coffee");
+        app.tab = Tab::Data;
+        key(&mut app, Key::Char('j'));
+        key(&mut app, Key::Char('j'));
+        assert_eq!(app.dataset_sel, 1);
     }
 
     #[test]

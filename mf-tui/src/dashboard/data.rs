@@ -21,6 +21,9 @@ pub struct DatasetSummary {
     pub n_classes: Option<usize>,
     /// A few example series per class (first input dimension), for the plot.
     pub examples: Vec<ClassExamples>,
+    /// Why the data set could not be loaded; None when it loaded. The Data view lists such a set with this
+    /// reason, and the form does not offer it. Default None.
+    pub error: Option<String>,
 }
 
 /// A few series of one class (or of a regression target range).

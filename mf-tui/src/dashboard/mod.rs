@@ -15,6 +15,11 @@
 //! [`StabilityAnalyzer`] (default: [`Fig6Stability`], the paper's Fig. 6 setting over mf-core), then calls
 //! [`run_dashboard`].
 //!
+//! Bad input is shown, never dropped: every error is kept (`e` shows them all in full, wrapped and scrollable;
+//! errors arriving together share one popup), Enter on a failed job opens its whole message, the Data view
+//! lists the data sets that did not load with the reason, and the form asks before queueing a long run
+//! (its job count and a rough duration from [`estimate()`]).
+//!
 //! The Live view draws training curves from progress notes: an evaluator that reports
 //! `JobProgress { message: "epoch 140 loss=0.231 val=0.874", .. }` gets a loss and a validation curve over
 //! epochs (`epoch <n>` or `epoch=<n>`; without it, points are numbered in arrival order).
@@ -27,16 +32,18 @@
 
 mod app;
 mod data;
+mod estimate;
 mod runtime;
 mod view;
 
 pub use app::{
-    update, Action, App, Curves, Effect, Form, JobRow, JobState, Key, Popup, Preset, RunEntry,
-    RunId, RunState, SortKey, StabilityView, StoredSweep, Tab,
+    update, Action, App, Confirm, Curves, Effect, Form, JobRow, JobState, Key, Popup, Preset,
+    RunEntry, RunId, RunState, SortKey, StabilityView, StoredSweep, Tab, MAX_ERRORS,
 };
 pub use data::{
     ClassExamples, DatasetSummary, Fig6Stability, ReservoirTrace, StabilityAnalyzer,
     StabilityParams, StabilityPicture,
 };
+pub use estimate::{approx, estimate, Estimate, LONG_RUN, MANY_JOBS};
 pub use runtime::{run_dashboard, scan_results, DashboardConfig, Runtime};
 pub use view::{clock, view, KEYS};

@@ -333,6 +333,10 @@ where
             break;
         }
         rt.dispatch(&mut app, Action::Tick(start.elapsed()));
+        let size = terminal.size()?;
+        if (size.width, size.height) != app.screen {
+            rt.dispatch(&mut app, Action::Resize(size.width, size.height));
+        }
         terminal.draw(|f| view(&app, f))?;
         // 100 ms keeps the screen at ten frames a second while workers report.
         if event::poll(Duration::from_millis(100))? {

@@ -15,6 +15,7 @@ use ratatui::Frame;
 use mf_lab::{Metric, ModelKind};
 
 use super::app::{App, JobState, Popup, Preset, RunState, SortKey, Tab};
+use super::estimate::approx;
 
 const PALETTE: [Color; 6] = [
     Color::Cyan,
@@ -29,9 +30,14 @@ const PALETTE: [Color; 6] = [
 pub const KEYS: &[(&str, &str)] = &[
     ("?", "show or hide this help"),
     ("q", "quit (stored results stay)"),
+    ("e", "every error so far, in full"),
     ("Tab / Shift-Tab, 1-5", "switch view"),
     ("arrows / h j k l", "move"),
     ("[ ]", "previous / next sweep"),
+    (
+        "Queue: j k, Enter",
+        "choose a job, open its failure in full",
+    ),
     (
         "Queue: a",
         "add a run from the form (data set x model x preset)",
@@ -43,8 +49,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Results: s", "change the sort order"),
     ("Results: m v t", "export Markdown / CSV / LaTeX"),
     ("Stability: j k / h l", "choose a parameter / change it"),
-    ("Data: j k", "choose a data set"),
-    ("Esc / Enter", "close a popup, confirm a form"),
+    ("Data: j k", "choose a data set (unloadable ones say why)"),
+    ("Esc / q", "close a popup (q types a q in the spec path)"),
+    ("Enter", "confirm a form; j k scroll a long error"),
 ];
 
 /// Draws the whole dashboard.
@@ -77,10 +84,29 @@ pub fn view(app: &App, frame: &mut Frame) {
     } else {
         Style::new()
     };
-    frame.render_widget(Paragraph::new(app.status.as_str()).style(style), status);
+    frame.render_widget(
+        Paragraph::new(status_line(app, status.width as usize)).style(style),
+        status,
+    );
     if let Some(p) = &app.popup {
         popup(app, p, frame, body);
     }
+}
+
+/// The status line: its first line, cut to `width`; an error cut short says that `e` shows it whole.
+fn status_line(app: &App, width: usize) -> String {
+    const HINT: &str = "... (e: in full)";
+    let first = app.status.lines().next().unwrap_or_default();
+    let is_error = app
+        .errors
+        .last()
+        .is_some_and(|e| app.status.ends_with(e.as_str()));
+    let cut = first.chars().count() > width || first.len() < app.status.len();
+    if !is_error || !cut || width <= HINT.len() {
+        return first.to_string();
+    }
+    let head: String = first.chars().take(width - HINT.len()).collect();
+    format!("{head}{HINT}")
 }
 
 /// `m:ss`, or `h:mm:ss` past an hour.
@@ -112,10 +138,8 @@ fn queue(app: &App, frame: &mut Frame, area: Rect) {
     let rows = app.runs.iter().enumerate().map(|(i, r)| {
         let (running, failed, pending, done) = r.tally();
         let total = r.jobs.len().max(1);
-        let elapsed = match (&r.state, r.started) {
-            (s, Some(t)) if s == &RunState::Running || s == &RunState::Paused => {
-                clock(app.now.saturating_sub(t))
-            }
+        let elapsed = match (&r.state, r.elapsed(app.now)) {
+            (s, Some(t)) if s == &RunState::Running || s == &RunState::Paused => clock(t),
             _ => "-".into(),
         };
         let eta = if r.state == RunState::Running {
@@ -172,64 +196,72 @@ fn queue(app: &App, frame: &mut Frame, area: Rect) {
         );
         return;
     };
-    // Running and failed jobs first, then pending ones, then finished ones.
-    let mut keys: Vec<_> = run.jobs.iter().collect();
-    keys.sort_by_key(|(_, row)| row.state);
-    let visible = jobs.height.saturating_sub(3) as usize;
-    let scroll = app
-        .job_scroll
-        .min(keys.len().saturating_sub(visible.max(1)));
-    let rows = keys.iter().skip(scroll).take(visible).map(|(k, row)| {
-        let (state, style) = match row.state {
-            JobState::Running => ("running", Style::new().fg(Color::Green)),
-            JobState::Failed => ("failed", Style::new().fg(Color::Red)),
-            JobState::Pending => ("pending", Style::new().fg(Color::DarkGray)),
-            JobState::Done => ("done", Style::new()),
-        };
-        let config = run
-            .records
-            .get(k)
-            .map(|r| &r.params)
-            .cloned()
-            .or_else(|| run.spec.grid_for(k.model).config(k.config))
-            .map(|p| {
-                p.iter()
-                    .map(|(n, v)| format!("{n}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_default();
-        let elapsed = match (row.state, row.started, row.elapsed) {
-            (JobState::Running, Some(t), _) => clock(app.now.saturating_sub(t)),
-            (_, _, Some(e)) => clock(e),
-            _ => "-".into(),
-        };
-        let progress = match row.state {
-            JobState::Done => {
-                let score = row.score.map_or("done".into(), |s| format!("{s:.4}"));
-                if row.note.is_empty() {
-                    score
-                } else {
-                    format!("{score} {}", row.note)
+    let keys = run.job_order();
+    let visible = jobs.height.saturating_sub(3).max(1) as usize;
+    let sel = app.job_sel.min(keys.len().saturating_sub(1));
+    // The window follows the selected job.
+    let scroll = sel.saturating_sub(visible - 1);
+    let rows = keys
+        .iter()
+        .enumerate()
+        .skip(scroll)
+        .take(visible)
+        .map(|(i, (k, row))| {
+            let (state, style) = match row.state {
+                JobState::Running => ("running", Style::new().fg(Color::Green)),
+                JobState::Failed => ("failed", Style::new().fg(Color::Red)),
+                JobState::Pending => ("pending", Style::new().fg(Color::DarkGray)),
+                JobState::Done => ("done", Style::new()),
+            };
+            let config = run
+                .records
+                .get(k)
+                .map(|r| &r.params)
+                .cloned()
+                .or_else(|| run.spec.grid_for(k.model).config(k.config))
+                .map(|p| {
+                    p.iter()
+                        .map(|(n, v)| format!("{n}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            let elapsed = match (row.state, row.started, row.elapsed) {
+                (JobState::Running, Some(t), _) => clock(app.now.saturating_sub(t)),
+                (_, _, Some(e)) => clock(e),
+                _ => "-".into(),
+            };
+            let progress = match row.state {
+                JobState::Done => {
+                    let score = row.score.map_or("done".into(), |s| format!("{s:.4}"));
+                    if row.note.is_empty() {
+                        score
+                    } else {
+                        format!("{score} {}", row.note)
+                    }
                 }
+                JobState::Failed => row.note.clone(),
+                JobState::Running => format!("{:>3.0}% {}", row.fraction * 100.0, row.note),
+                JobState::Pending => String::new(),
+            };
+            let r = Row::new(vec![
+                Cell::from(state).style(style),
+                Cell::from(match k.stage {
+                    mf_lab::Stage::Validation => "val",
+                    mf_lab::Stage::Final => "final",
+                }),
+                Cell::from(k.dataset.clone()),
+                Cell::from(k.model.to_string()),
+                Cell::from(format!("#{} {config}", k.config)),
+                Cell::from(progress),
+                Cell::from(elapsed),
+            ]);
+            if i == sel {
+                r.style(Style::new().reversed())
+            } else {
+                r
             }
-            JobState::Failed => row.note.clone(),
-            JobState::Running => format!("{:>3.0}% {}", row.fraction * 100.0, row.note),
-            JobState::Pending => String::new(),
-        };
-        Row::new(vec![
-            Cell::from(state).style(style),
-            Cell::from(match k.stage {
-                mf_lab::Stage::Validation => "val",
-                mf_lab::Stage::Final => "final",
-            }),
-            Cell::from(k.dataset.clone()),
-            Cell::from(k.model.to_string()),
-            Cell::from(format!("#{} {config}", k.config)),
-            Cell::from(progress),
-            Cell::from(elapsed),
-        ])
-    });
+        });
     let table = Table::new(
         rows,
         [
@@ -255,9 +287,9 @@ fn queue(app: &App, frame: &mut Frame, area: Rect) {
         .bold(),
     )
     .block(Block::bordered().title(format!(
-        " Jobs of #{} ({} of {}, j/k scroll) ",
+        " Jobs of #{} ({} of {}; j/k choose, Enter opens a failure) ",
         run.id,
-        scroll + 1,
+        sel + 1,
         keys.len()
     )));
     frame.render_widget(table, jobs);
@@ -633,20 +665,18 @@ fn stability(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn data(app: &App, frame: &mut Frame, area: Rect) {
-    let [list, plot] = Layout::vertical([
-        Constraint::Length(app.datasets.len() as u16 + 3),
-        Constraint::Min(0),
-    ])
-    .areas(area);
-    if app.datasets.is_empty() {
+    let n = app.datasets.len() + app.unloadable.len();
+    let [list, plot] =
+        Layout::vertical([Constraint::Length(n as u16 + 3), Constraint::Min(0)]).areas(area);
+    if n == 0 {
         frame.render_widget(
             Paragraph::new("No data set found.").block(Block::bordered().title(" Data sets ")),
             area,
         );
         return;
     }
-    let rows = app.datasets.iter().enumerate().map(|(i, d)| {
-        let r = Row::new(vec![
+    let loaded = app.datasets.iter().map(|d| {
+        Row::new(vec![
             d.name.clone(),
             d.source.clone(),
             format!("{}/{}", d.n_train, d.n_test),
@@ -657,13 +687,31 @@ fn data(app: &App, frame: &mut Frame, area: Rect) {
             },
             d.n_inputs.to_string(),
             d.n_classes.map_or("regression".into(), |c| c.to_string()),
-        ]);
+        ])
+    });
+    let unloadable = app.unloadable.iter().map(|d| {
+        let reason = d.error.as_deref().unwrap_or_default();
+        Row::new(vec![
+            d.name.clone(),
+            format!("not loaded: {}", reason.lines().next().unwrap_or_default()),
+        ])
+        .red()
+    });
+    let rows = loaded.chain(unloadable).enumerate().map(|(i, r)| {
         if i == app.dataset_sel {
             r.reversed()
         } else {
             r
         }
     });
+    let title = if app.unloadable.is_empty() {
+        " Data sets (j/k choose) ".to_string()
+    } else {
+        format!(
+            " Data sets (j/k choose; {} could not be loaded) ",
+            app.unloadable.len()
+        )
+    };
     frame.render_widget(
         Table::new(
             rows,
@@ -677,9 +725,33 @@ fn data(app: &App, frame: &mut Frame, area: Rect) {
             ],
         )
         .header(Row::new(["name", "source", "train/test", "length", "dims", "classes"]).bold())
-        .block(Block::bordered().title(" Data sets (j/k choose) ")),
+        .block(Block::bordered().title(title)),
         list,
     );
+    if let Some(d) = app
+        .dataset_sel
+        .checked_sub(app.datasets.len())
+        .and_then(|i| app.unloadable.get(i))
+    {
+        let mut lines = vec![
+            Line::from(format!("{} could not be loaded from {}:", d.name, d.source)),
+            Line::from(""),
+        ];
+        lines.extend(
+            d.error
+                .as_deref()
+                .unwrap_or_default()
+                .lines()
+                .map(|l| Line::from(l.to_string()).red()),
+        );
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(Block::bordered().title(format!(" {}: not loaded ", d.name))),
+            plot,
+        );
+        return;
+    }
     let Some(d) = app.datasets.get(app.dataset_sel) else {
         return;
     };
@@ -748,6 +820,99 @@ fn centred(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
+/// The error popup's width.
+const ERROR_WIDTH: u16 = 90;
+
+/// Wraps `text` to `width` columns: lines that fit stay as they are (so aligned carets in parse errors stay
+/// aligned), longer ones break at the last space that fits, or mid-word when none does.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut rest = line;
+        loop {
+            let Some((cut, _)) = rest.char_indices().nth(width) else {
+                out.push(rest.to_string());
+                break;
+            };
+            let brk = if rest[cut..].starts_with(' ') {
+                cut
+            } else {
+                rest[..cut].rfind(' ').filter(|&i| i > 0).unwrap_or(cut)
+            };
+            out.push(rest[..brk].to_string());
+            rest = rest[brk..].trim_start_matches(' ');
+            if rest.is_empty() {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The rows of an error popup over `area`: its messages wrapped to the popup, a blank row between two.
+/// Returns the rows and how many show at once.
+fn error_rows(messages: &[String], area: Rect) -> (Vec<String>, usize) {
+    let inner = ERROR_WIDTH.min(area.width).saturating_sub(2) as usize;
+    let mut rows = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        if i > 0 {
+            rows.push(String::new());
+        }
+        let m = if messages.len() > 1 {
+            format!("{}. {m}", i + 1)
+        } else {
+            m.clone()
+        };
+        rows.extend(wrap(&m, inner));
+    }
+    let visible = rows.len().min(area.height.saturating_sub(2) as usize);
+    (rows, visible)
+}
+
+/// The area popups are drawn over on a `(width, height)` screen: below the tabs, above the status line.
+fn body(screen: (u16, u16)) -> Rect {
+    Rect::new(0, 1, screen.0, screen.1.saturating_sub(2))
+}
+
+/// How far an error popup of `messages` can scroll on a `screen`-sized terminal (its last row at the bottom).
+pub(crate) fn error_scroll_max(messages: &[String], screen: (u16, u16)) -> usize {
+    let (rows, visible) = error_rows(messages, body(screen));
+    rows.len().saturating_sub(visible)
+}
+
+fn error_popup(messages: &[String], scroll: usize, frame: &mut Frame, area: Rect) {
+    let (rows, visible) = error_rows(messages, area);
+    let scroll = scroll.min(rows.len().saturating_sub(visible));
+    let what = match messages.len() {
+        1 => "Error".to_string(),
+        n => format!("{n} errors"),
+    };
+    let title = if visible < rows.len() {
+        format!(
+            " {what}: rows {}-{} of {} (j/k scroll, Esc closes) ",
+            scroll + 1,
+            scroll + visible,
+            rows.len()
+        )
+    } else {
+        format!(" {what} (Esc closes) ")
+    };
+    let r = centred(area, ERROR_WIDTH, visible as u16 + 2);
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(
+            rows.into_iter()
+                .skip(scroll)
+                .take(visible)
+                .map(|l| Line::from(l).red())
+                .collect::<Vec<_>>(),
+        )
+        .block(Block::bordered().title(title)),
+        r,
+    );
+}
+
 fn popup(app: &App, p: &Popup, frame: &mut Frame, area: Rect) {
     let (title, lines, w): (&str, Vec<Line>, u16) = match p {
         Popup::Help => (
@@ -757,11 +922,34 @@ fn popup(app: &App, p: &Popup, frame: &mut Frame, area: Rect) {
                 .collect(),
             78,
         ),
-        Popup::Error(e) => (
-            " Error (Esc closes) ",
-            e.lines().map(|l| Line::from(l.to_string()).red()).collect(),
-            90,
-        ),
+        Popup::Error { messages, scroll } => {
+            error_popup(messages, *scroll, frame, area);
+            return;
+        }
+        Popup::Confirm(c) => {
+            let e = &c.estimate;
+            (
+                " A long run: queue it? ",
+                vec![
+                    Line::from(c.label.clone()).bold(),
+                    Line::from(""),
+                    Line::from(format!(
+                        "{} jobs ({} validation, {} final)",
+                        e.jobs(),
+                        e.validation_jobs,
+                        e.final_jobs
+                    )),
+                    Line::from(format!("estimated {} of work", approx(e.duration))),
+                    Line::from(
+                        "(rough: measured per model on a 2-core machine, scaled by the data's size)",
+                    )
+                    .dark_gray(),
+                    Line::from(""),
+                    Line::from("y / Enter queue it, n back to the form, Esc / q cancel"),
+                ],
+                80,
+            )
+        }
         Popup::SpecPath(path) => (
             " Spec file (Enter loads, Esc cancels) ",
             vec![Line::from(format!("{path}_"))],
@@ -778,7 +966,7 @@ fn popup(app: &App, p: &Popup, frame: &mut Frame, area: Rect) {
                         .collect::<Vec<_>>()
                         .join(", ")
                 )),
-                Line::from("Resume them now? y / n"),
+                Line::from("Resume them now? y / n (Esc / q: not now)"),
             ],
             60,
         ),
@@ -809,7 +997,9 @@ fn popup(app: &App, p: &Popup, frame: &mut Frame, area: Rect) {
                 })
                 .collect();
             lines.push(Line::from(""));
-            lines.push(Line::from("j/k field, h/l value, Enter queue, Esc cancel"));
+            lines.push(Line::from(
+                "j/k field, h/l value, Enter queue, Esc / q cancel",
+            ));
             (" Add a run ", lines, 56)
         }
     };
@@ -825,4 +1015,17 @@ fn popup(app: &App, p: &Popup, frame: &mut Frame, area: Rect) {
             .block(Block::bordered().title(title)),
         r,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_lines_that_fit_and_breaks_long_ones_at_spaces() {
+        assert_eq!(wrap("  | ^^^^^", 10), ["  | ^^^^^"]);
+        assert_eq!(wrap("one two three", 7), ["one two", "three"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("a\n\nb", 4), ["a", "", "b"]);
+    }
 }

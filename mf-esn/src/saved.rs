@@ -1,0 +1,381 @@
+//! Fitted reservoirs on disk: [`FittedReservoir::save`] writes a directory with the arrays in
+//! [`WEIGHTS_FILE`] (safetensors, little-endian, bit for bit) and what they mean in [`META_FILE`] (JSON), and
+//! [`FittedReservoir::load`] reads it back into a model that predicts the same bits.
+//!
+//! | tensor | shape | type |
+//! |---|---|---|
+//! | `w_in` | `(n_inputs, n_units)` | F32 |
+//! | `w_rec` | `(n_units, n_units)` | F32 |
+//! | `bias` | `(n_units)` | F32 |
+//! | `readout.weight` | `(n_units, n_columns)`: one column per class seen in training (one for two classes), or per regression output | F64 |
+//! | `readout.bias` | `(n_columns)` | F64 |
+//! | `train_states` | `(n_train, n_units)`, the readout's design matrix | F32 |
+//!
+//! `model.json` holds the [`ReservoirConfig`], the seed the reservoir was drawn from, `n_inputs`, `n_train` and
+//! the readout: `{"kind": "classifier", "classes": [..], "lambda": ..}` (the sorted class indices seen in
+//! training, column `k` standing for `classes[k]`) or `{"kind": "regressor", "lambda": ..}`.
+
+use std::path::Path;
+
+use ndarray::{Array1, Array2};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{FittedReservoir, Readout, ReservoirConfig};
+use crate::ridge::{Ridge, RidgeClassifier};
+use crate::EsnError;
+
+/// The arrays of a saved reservoir, in safetensors.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// The description of a saved reservoir, in JSON.
+pub const META_FILE: &str = "model.json";
+
+/// What [`META_FILE`] holds.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedMeta {
+    config: ReservoirConfig,
+    seed: u64,
+    n_inputs: usize,
+    n_train: usize,
+    readout: SavedReadout,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+enum SavedReadout {
+    Classifier { classes: Vec<usize>, lambda: f64 },
+    Regressor { lambda: f64 },
+}
+
+/// One array to write: name, type, shape and little-endian bytes.
+struct Tensor {
+    name: &'static str,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+fn f32_tensor<'a>(
+    name: &'static str,
+    shape: &[usize],
+    v: impl IntoIterator<Item = &'a f32>,
+) -> Tensor {
+    Tensor {
+        name,
+        dtype: Dtype::F32,
+        shape: shape.to_vec(),
+        bytes: v.into_iter().flat_map(|x| x.to_le_bytes()).collect(),
+    }
+}
+
+fn f64_tensor<'a>(
+    name: &'static str,
+    shape: &[usize],
+    v: impl IntoIterator<Item = &'a f64>,
+) -> Tensor {
+    Tensor {
+        name,
+        dtype: Dtype::F64,
+        shape: shape.to_vec(),
+        bytes: v.into_iter().flat_map(|x| x.to_le_bytes()).collect(),
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EsnError + '_ {
+    move |source| EsnError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn saved(path: &Path, reason: impl Into<String>) -> EsnError {
+    EsnError::Saved {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads the arrays of a safetensors file by name, checking type, shape and finiteness.
+struct Arrays<'a> {
+    path: &'a Path,
+    st: SafeTensors<'a>,
+}
+
+impl Arrays<'_> {
+    fn view(&self, name: &str, dtype: Dtype, shape: &[usize]) -> Result<TensorView<'_>, EsnError> {
+        let t = self
+            .st
+            .tensor(name)
+            .map_err(|_| saved(self.path, format!("no tensor `{name}`")))?;
+        if t.dtype() != dtype {
+            return Err(saved(
+                self.path,
+                format!("tensor `{name}` is {:?}, expected {dtype:?}", t.dtype()),
+            ));
+        }
+        if t.shape() != shape {
+            return Err(saved(
+                self.path,
+                format!(
+                    "tensor `{name}` has shape {:?}, expected {shape:?}",
+                    t.shape()
+                ),
+            ));
+        }
+        Ok(t)
+    }
+
+    fn f32s(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, EsnError> {
+        let t = self.view(name, Dtype::F32, shape)?;
+        let v: Vec<f32> = t
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().expect("chunks of 4")))
+            .collect();
+        self.finite(name, v.iter().all(|x| x.is_finite()))?;
+        Ok(v)
+    }
+
+    fn f64s(&self, name: &str, shape: &[usize]) -> Result<Vec<f64>, EsnError> {
+        let t = self.view(name, Dtype::F64, shape)?;
+        let v: Vec<f64> = t
+            .data()
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().expect("chunks of 8")))
+            .collect();
+        self.finite(name, v.iter().all(|x| x.is_finite()))?;
+        Ok(v)
+    }
+
+    fn finite(&self, name: &str, ok: bool) -> Result<(), EsnError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(saved(
+                self.path,
+                format!("tensor `{name}` holds a non-finite value"),
+            ))
+        }
+    }
+
+    /// The length of the first axis of tensor `name`, whatever it is.
+    fn rows(&self, name: &str) -> Result<usize, EsnError> {
+        let t = self
+            .st
+            .tensor(name)
+            .map_err(|_| saved(self.path, format!("no tensor `{name}`")))?;
+        t.shape()
+            .first()
+            .copied()
+            .ok_or_else(|| saved(self.path, format!("tensor `{name}` is a scalar")))
+    }
+}
+
+fn matrix(v: Vec<f32>, rows: usize, cols: usize) -> Array2<f32> {
+    Array2::from_shape_vec((rows, cols), v).expect("shape checked on reading")
+}
+
+impl FittedReservoir {
+    /// Writes the model into `dir` (created if absent): [`WEIGHTS_FILE`] with the reservoir weights, the
+    /// readout and the training states, and [`META_FILE`] with the configuration, the seed and the readout's
+    /// kind (see the `saved` module's table).
+    pub fn save(&self, dir: &Path) -> Result<(), EsnError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let (n, d) = (self.weights.n_units(), self.weights.n_inputs());
+        let (ridge, readout) = match &self.readout {
+            Readout::Classifier(c) => (
+                &c.ridge,
+                SavedReadout::Classifier {
+                    classes: c.classes.clone(),
+                    lambda: c.ridge.lambda,
+                },
+            ),
+            Readout::Regressor(r) => (r, SavedReadout::Regressor { lambda: r.lambda }),
+        };
+        let q = ridge.intercept.len();
+        let tensors = [
+            f32_tensor("w_in", &[d, n], &self.weights.w_in),
+            f32_tensor("w_rec", &[n, n], &self.weights.w_rec),
+            f32_tensor("bias", &[n], &self.weights.bias),
+            f64_tensor("readout.weight", &[n, q], &ridge.coef),
+            f64_tensor("readout.bias", &[q], &ridge.intercept),
+            f32_tensor(
+                "train_states",
+                &[self.train_states.nrows(), n],
+                &self.train_states,
+            ),
+        ];
+        let views = tensors.iter().map(|t| {
+            let view = TensorView::new(t.dtype, t.shape.clone(), &t.bytes)
+                .expect("the bytes of each array match its shape");
+            (t.name, view)
+        });
+        let path = dir.join(WEIGHTS_FILE);
+        let bytes = safetensors::serialize(views, None)
+            .map_err(|e| saved(&path, format!("cannot serialise: {e}")))?;
+        std::fs::write(&path, bytes).map_err(io(&path))?;
+        let meta = SavedMeta {
+            config: self.config.clone(),
+            seed: self.seed,
+            n_inputs: d,
+            n_train: self.train_states.nrows(),
+            readout,
+        };
+        let path = dir.join(META_FILE);
+        let json = serde_json::to_string_pretty(&meta).expect("a reservoir description serialises");
+        std::fs::write(&path, json).map_err(io(&path))
+    }
+
+    /// Reads a model written by [`FittedReservoir::save`]. Every array is checked against the description (name,
+    /// type, shape, finite values); a missing or malformed file is [`EsnError::Io`] or [`EsnError::Saved`]
+    /// naming it.
+    pub fn load(dir: &Path) -> Result<Self, EsnError> {
+        let path = dir.join(META_FILE);
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let meta: SavedMeta =
+            serde_json::from_str(&text).map_err(|e| saved(&path, format!("malformed: {e}")))?;
+        meta.config
+            .check()
+            .map_err(|e| saved(&path, format!("invalid configuration: {e}")))?;
+        if meta.n_inputs == 0 {
+            return Err(saved(&path, "n_inputs must be at least 1"));
+        }
+        let path = dir.join(WEIGHTS_FILE);
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let st = SafeTensors::deserialize(&bytes)
+            .map_err(|e| saved(&path, format!("not a readable safetensors file: {e}")))?;
+        let a = Arrays { path: &path, st };
+        let (n, d) = (meta.config.n_units, meta.n_inputs);
+        let weights = mf_core::Weights {
+            w_in: matrix(a.f32s("w_in", &[d, n])?, d, n),
+            w_rec: matrix(a.f32s("w_rec", &[n, n])?, n, n),
+            bias: Array1::from(a.f32s("bias", &[n])?),
+        };
+        let q = match &meta.readout {
+            SavedReadout::Classifier { classes, .. } => {
+                if classes.is_empty() || classes.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(saved(
+                        &dir.join(META_FILE),
+                        "the readout's classes must be distinct, sorted and at least one",
+                    ));
+                }
+                if classes.len() == 2 {
+                    1
+                } else {
+                    classes.len()
+                }
+            }
+            SavedReadout::Regressor { .. } => a.rows("readout.bias")?,
+        };
+        let coef = Array2::from_shape_vec((n, q), a.f64s("readout.weight", &[n, q])?)
+            .expect("shape checked on reading");
+        let intercept = Array1::from(a.f64s("readout.bias", &[q])?);
+        let ridge = |lambda| Ridge {
+            coef,
+            intercept,
+            lambda,
+        };
+        let readout = match meta.readout {
+            SavedReadout::Classifier { classes, lambda } => Readout::Classifier(RidgeClassifier {
+                ridge: ridge(lambda),
+                classes,
+            }),
+            SavedReadout::Regressor { lambda } => Readout::Regressor(ridge(lambda)),
+        };
+        let train_states = matrix(a.f32s("train_states", &[meta.n_train, n])?, meta.n_train, n);
+        Ok(FittedReservoir {
+            config: meta.config,
+            seed: meta.seed,
+            weights,
+            readout,
+            train_states,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Esn, MfEsn, Prediction};
+    use mf_core::{Sequences, Targets};
+    use ndarray::Array3;
+
+    /// `n` series of unequal lengths (5 to 12 steps) with two inputs.
+    fn series(n: usize) -> Sequences {
+        let x = Array3::from_shape_fn((n, 12, 2), |(i, t, k)| {
+            ((i * 5 + t * 3 + k) as f32 * 0.41).sin()
+        });
+        Sequences::new(x, (0..n).map(|i| 5 + i % 8).collect()).unwrap()
+    }
+
+    fn bits(p: &Prediction) -> Vec<u64> {
+        match p {
+            Prediction::Classes(c) => c.iter().map(|&c| c as u64).collect(),
+            Prediction::Values(v) => v.iter().map(|x| x.to_bits()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_saved_reservoir_loads_equal_and_predicts_the_same_bits() {
+        let x = series(30);
+        let three = Targets::Classes {
+            labels: (0..30).map(|i| i % 3).collect(),
+            n_classes: 4,
+        };
+        let two = Targets::Classes {
+            labels: (0..30).map(|i| (i % 2) * 2).collect(),
+            n_classes: 3,
+        };
+        let values = Targets::Values(Array2::from_shape_fn((30, 2), |(i, j)| {
+            (i as f64 * 0.1).cos() + j as f64
+        }));
+        for (params, y) in [
+            (MfEsn::params().n_units(12).dt(0.1), &three),
+            (Esn::params().n_units(9).alpha(0.4), &two),
+            (MfEsn::params().n_units(7), &values),
+        ] {
+            let model = params.fit(&x, y, 3).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            model.save(dir.path()).unwrap();
+            let back = FittedReservoir::load(dir.path()).unwrap();
+            assert_eq!(back, model);
+            assert_eq!(
+                bits(&back.predict(&x).unwrap()),
+                bits(&model.predict(&x).unwrap())
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_files_are_errors_naming_the_file() {
+        let x = series(10);
+        let y = Targets::Classes {
+            labels: (0..10).map(|i| i % 2).collect(),
+            n_classes: 2,
+        };
+        let model = MfEsn::params().n_units(4).fit(&x, &y, 1).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        model.save(dir.path()).unwrap();
+        let weights = dir.path().join(WEIGHTS_FILE);
+        let meta = dir.path().join(META_FILE);
+        let good = std::fs::read(&weights).unwrap();
+        let good_meta = std::fs::read_to_string(&meta).unwrap();
+        let check = |want: &str| {
+            let e = FittedReservoir::load(dir.path()).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        };
+        std::fs::write(&weights, &good[..good.len() - 3]).unwrap();
+        check("model.safetensors: not a readable safetensors file");
+        std::fs::remove_file(&weights).unwrap();
+        check("i/o error on");
+        std::fs::write(&weights, &good).unwrap();
+        std::fs::write(&meta, good_meta.replace("\"n_units\": 4", "\"n_units\": 5")).unwrap();
+        check("tensor `w_in` has shape [2, 4], expected [2, 5]");
+        std::fs::write(&meta, "{").unwrap();
+        check("model.json: malformed");
+        std::fs::write(&meta, &good_meta).unwrap();
+        assert_eq!(FittedReservoir::load(dir.path()).unwrap(), model);
+    }
+}

@@ -1,0 +1,316 @@
+//! `mf predict`: a model written by `mf fit` on new series, read from a `.ts`, `.tsv` or `.arff` file, or
+//! sample by sample from standard input (`--stream`).
+//!
+//! Output (stdout), CSV by default:
+//!
+//! - from a file, one row per series (1-based, in file order): `series,label,score_<class>...` for
+//!   classification (the predicted label as the data set writes it, then one score per class: probabilities for
+//!   MF-RNN and RNN, the ridge readout's decision values for MF-ESN and ESN, `-inf` for a class the readout never
+//!   saw), or `series,value` (`value_1,...` for several outputs) for regression; with `--format json` one
+//!   document with the metric, the classes and a `predictions` array;
+//! - with `--stream`, the same after each line read, with a `step` column after `series` (or only after each
+//!   series' last step with `--at-end`); with `--format json` one JSON object per line.
+//!
+//! The metric (accuracy or RMSE) against the file's labels or targets goes to stderr.
+
+use std::borrow::Cow;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use mf_lab::saved::{ModelStream, Predictions, SavedModel};
+use mf_lab::{Metric, ModelKind};
+use serde::Serialize;
+
+/// Output format of `mf predict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// JSON: one document for a file, one object per line with --stream.
+    Json,
+}
+
+/// `mf predict`: predict with a saved model.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct PredictArgs {
+    /// A model directory written by `mf fit`.
+    pub model: PathBuf,
+    /// A .ts, .tsv or .arff file of series with their labels or targets, as the UCR/UEA archives write them.
+    #[arg(
+        long,
+        short = 'i',
+        required_unless_present = "stream",
+        conflicts_with = "stream"
+    )]
+    pub input: Option<PathBuf>,
+    /// Read series from standard input, one time step per line (one value per input dimension, separated by
+    /// commas or spaces; a blank line ends a series, `#` starts a comment) and print the prediction after each
+    /// line.
+    #[arg(long)]
+    pub stream: bool,
+    /// With --stream: print only each series' prediction after its last step (at a blank line and at the end of
+    /// the input).
+    #[arg(long, requires = "stream")]
+    pub at_end: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+}
+
+/// The metric's name in messages.
+pub fn metric_name(m: Metric) -> &'static str {
+    match m {
+        Metric::Accuracy => "accuracy",
+        Metric::Rmse => "RMSE",
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+fn field(s: &str) -> Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// The CSV header: `series[,step]`, then `label,score_<class>...` or `value` / `value_<k>...`.
+fn header(model: &SavedModel, step: bool) -> String {
+    let d = model.description();
+    let mut cols = vec!["series".to_string()];
+    if step {
+        cols.push("step".into());
+    }
+    match d.metric {
+        Metric::Accuracy => {
+            cols.push("label".into());
+            cols.extend(
+                d.classes
+                    .iter()
+                    .map(|c| field(&format!("score_{c}")).into_owned()),
+            );
+        }
+        Metric::Rmse if d.n_outputs == 1 => cols.push("value".into()),
+        Metric::Rmse => cols.extend((1..=d.n_outputs).map(|k| format!("value_{k}"))),
+    }
+    cols.join(",")
+}
+
+/// Row `i` of `p` as CSV fields after `series[,step]`.
+fn csv_row(model: &SavedModel, p: &Predictions, i: usize) -> String {
+    let mut cols: Vec<String> = Vec::new();
+    match p {
+        Predictions::Classes { classes, scores } => {
+            cols.push(field(&model.description().classes[classes[i]]).into_owned());
+            cols.extend(scores.row(i).iter().map(f64::to_string));
+        }
+        Predictions::Values(v) => cols.extend(v.row(i).iter().map(f64::to_string)),
+    }
+    cols.join(",")
+}
+
+/// One prediction in JSON: `{"series", ["step",] "label", "scores"}` or `{"series", ["step",] "values"}`.
+#[derive(Debug, Serialize)]
+struct JsonRow<'a> {
+    series: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scores: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values: Option<Vec<f64>>,
+}
+
+/// Row `i` of `p` for JSON.
+fn json_row<'a>(
+    model: &'a SavedModel,
+    p: &Predictions,
+    i: usize,
+    series: usize,
+    step: Option<usize>,
+) -> JsonRow<'a> {
+    let mut row = JsonRow {
+        series,
+        step,
+        label: None,
+        scores: None,
+        values: None,
+    };
+    match p {
+        Predictions::Classes { classes, scores } => {
+            row.label = Some(&model.description().classes[classes[i]]);
+            row.scores = Some(scores.row(i).to_vec());
+        }
+        Predictions::Values(v) => row.values = Some(v.row(i).to_vec()),
+    }
+    row
+}
+
+/// `mf predict --input FILE --format json`.
+#[derive(Debug, Serialize)]
+struct JsonDocument<'a> {
+    model: ModelKind,
+    input: String,
+    metric: Metric,
+    score: f64,
+    n_series: usize,
+    classes: &'a [String],
+    predictions: Vec<JsonRow<'a>>,
+}
+
+/// Predicts every series of the file at `path` and writes the predictions to `out`; returns the metric against
+/// the file's labels or targets, and the number of series.
+pub fn predict_file(
+    model: &SavedModel,
+    path: &Path,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<(f64, usize)> {
+    let input = model.read_input(path)?;
+    let p = model
+        .predict(&input.seqs)
+        .with_context(|| format!("predicting the series of {}", path.display()))?;
+    let score = mf_lab::saved::score(&p, &input.truth)?;
+    let d = model.description();
+    match format {
+        Format::Csv => {
+            writeln!(out, "{}", header(model, false))?;
+            for i in 0..p.len() {
+                writeln!(out, "{},{}", i + 1, csv_row(model, &p, i))?;
+            }
+        }
+        Format::Json => {
+            let doc = JsonDocument {
+                model: d.model,
+                input: path.display().to_string(),
+                metric: d.metric,
+                score,
+                n_series: p.len(),
+                classes: &d.classes,
+                predictions: (0..p.len())
+                    .map(|i| json_row(model, &p, i, i + 1, None))
+                    .collect(),
+            };
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+    }
+    out.flush()?;
+    Ok((score, p.len()))
+}
+
+/// The values of one line of the stream: numbers separated by commas or white space, read as the data files
+/// are (as f64, then rounded to f32).
+fn parse_sample(line: &str) -> Result<Vec<f32>, String> {
+    line.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<f64>()
+                .map(|v| v as f32)
+                .map_err(|_| format!("`{t}` is not a number"))
+        })
+        .collect()
+}
+
+/// Reads samples from `input`, one time step per line, and writes the prediction after each line (or, with
+/// `at_end`, after each series' last line) to `out`. A blank line ends a series; `#` starts a comment.
+pub fn predict_stream(
+    model: &SavedModel,
+    input: impl BufRead,
+    at_end: bool,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut stream = model.stream()?;
+    let mut series = 1;
+    if format == Format::Csv {
+        writeln!(out, "{}", header(model, true))?;
+        out.flush()?;
+    }
+    let emit = |stream: &ModelStream<'_>, series: usize, out: &mut dyn Write| {
+        let p = stream.predict();
+        let step = stream.steps();
+        match format {
+            Format::Csv => writeln!(out, "{series},{step},{}", csv_row(model, &p, 0))?,
+            Format::Json => {
+                let row = json_row(model, &p, 0, series, Some(step));
+                writeln!(out, "{}", serde_json::to_string(&row)?)?;
+            }
+        }
+        out.flush()?;
+        anyhow::Ok(())
+    };
+    for (n, line) in input.lines().enumerate() {
+        let line = line.context("reading standard input")?;
+        let text = line.split('#').next().unwrap_or("").trim();
+        if text.is_empty() {
+            // A blank line ends the series; a comment line does not.
+            if line.trim().is_empty() && stream.steps() > 0 {
+                if at_end {
+                    emit(&stream, series, out)?;
+                }
+                stream.reset();
+                series += 1;
+            }
+            continue;
+        }
+        let sample = parse_sample(text)
+            .map_err(|e| anyhow::anyhow!("standard input, line {}: {e}", n + 1))?;
+        if let Err(e) = stream.push(&sample) {
+            bail!("standard input, line {}: {e}", n + 1);
+        }
+        if !at_end {
+            emit(&stream, series, out)?;
+        }
+    }
+    if at_end && stream.steps() > 0 {
+        emit(&stream, series, out)?;
+    }
+    Ok(())
+}
+
+/// `mf predict`: load the model, then predict from the file or from standard input.
+pub fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
+    let model = SavedModel::load(&args.model)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match &args.input {
+        Some(path) => {
+            let (score, n) = predict_file(&model, path, args.format, &mut out)?;
+            eprintln!(
+                "{} {score:.4} on the {n} series of {}",
+                metric_name(model.description().metric),
+                path.display()
+            );
+        }
+        None => predict_stream(
+            &model,
+            std::io::stdin().lock(),
+            args.at_end,
+            args.format,
+            &mut out,
+        )?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_parse_from_commas_or_spaces_as_the_files_read_them() {
+        assert_eq!(parse_sample("1, 2.5\t-3e-1").unwrap(), vec![1.0, 2.5, -0.3]);
+        assert_eq!(parse_sample("0.1").unwrap(), vec![0.1f64 as f32]);
+        assert_eq!(parse_sample("1,x").unwrap_err(), "`x` is not a number");
+    }
+
+    #[test]
+    fn fields_with_commas_or_quotes_are_quoted() {
+        assert_eq!(field("a"), "a");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}

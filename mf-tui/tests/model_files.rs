@@ -1,0 +1,341 @@
+//! The real `mf` binary using a trained model: `mf fit` on the generated synthetic-control set, then
+//! `mf predict` from a file and from standard input, and the errors for files and directories that do not fit.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn mf(args: &[&str], data_dir: &Path, stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mf"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("RUST_BACKTRACE")
+        .spawn()
+        .expect("mf runs");
+    {
+        let mut pipe = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            pipe.write_all(text.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "mf failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn failure(o: &Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// The test split of synthetic-control as a UCR `.tsv` file (label, then the values), every value written so
+/// that it reads back to the same f64; returns the file and the series.
+fn test_split_file(dir: &Path) -> (PathBuf, Vec<Vec<f64>>) {
+    let ds = mf_lab::tasks::load_dataset(dir, "synthetic-control").unwrap();
+    let raw = ds.test.unwrap().to_raw();
+    let labels = raw.labels.unwrap();
+    let mut text = String::new();
+    let mut series = Vec::new();
+    for (s, label) in raw.series.iter().zip(&labels) {
+        let values: Vec<String> = s[0].iter().map(|v| format!("{v:?}")).collect();
+        text.push_str(&format!("{label}\t{}\n", values.join("\t")));
+        series.push(s[0].clone());
+    }
+    let path = dir.join("SC_TEST.tsv");
+    std::fs::write(&path, text).unwrap();
+    (path, series)
+}
+
+#[test]
+fn fit_then_predict_from_a_file_and_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = d.join("model");
+    let m = model.to_str().unwrap();
+    let fit = [
+        "fit",
+        "--model",
+        "mf-esn",
+        "--dataset",
+        "synthetic-control",
+        "--set",
+        "n_units=40",
+        "--seed",
+        "3",
+        "--out",
+        m,
+        "--json",
+    ];
+    let desc: serde_json::Value = serde_json::from_str(&ok(&mf(&fit, d, None))).unwrap();
+    assert_eq!(desc["format"], "memristive-model");
+    assert_eq!(desc["format_version"], 1);
+    assert_eq!(desc["classes"].as_array().unwrap().len(), 6);
+    let test_score = desc["test_score"].as_f64().unwrap();
+    // `mf fit` refuses to write over a model unless told to.
+    let err = failure(&mf(&fit, d, None));
+    assert!(
+        err.contains("already holds a model; --force replaces it"),
+        "{err}"
+    );
+    // The model is `mf run`'s first trial.
+    let run: serde_json::Value = serde_json::from_str(&ok(&mf(
+        &[
+            "run",
+            "--model",
+            "mf-esn",
+            "--set",
+            "n_units=40",
+            "--seed",
+            "3",
+            "--trials",
+            "1",
+            "--json",
+        ],
+        d,
+        None,
+    )))
+    .unwrap();
+    assert_eq!(run["per_trial"][0].as_f64().unwrap(), test_score);
+
+    // From a file: one CSV row per series, and the metric on stderr: the test split's file scores what the
+    // model scored on the test split when it was fitted.
+    let (file, series) = test_split_file(d);
+    let f = file.to_str().unwrap();
+    let o = mf(&["predict", m, "--input", f], d, None);
+    let csv = ok(&o);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "series,label,score_1,score_2,score_3,score_4,score_5,score_6"
+    );
+    assert_eq!(lines.len(), 301);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "accuracy {test_score:.4} on the 300 series of {f}"
+        )),
+        "{err}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(&mf(
+        &["predict", m, "--input", f, "--format", "json"],
+        d,
+        None,
+    )))
+    .unwrap();
+    assert_eq!(json["score"].as_f64().unwrap(), test_score);
+    let preds = json["predictions"].as_array().unwrap();
+    assert_eq!(preds.len(), 300);
+    assert_eq!(preds[0]["series"], 1);
+
+    // From standard input: three series, one value per line, a blank line between them.
+    let picked = [0usize, 101, 250];
+    let text: Vec<String> = picked
+        .iter()
+        .map(|&i| {
+            series[i]
+                .iter()
+                .map(|v| format!("{v:?}\n"))
+                .collect::<String>()
+        })
+        .collect();
+    let stdin = text.join("\n");
+    let every = ok(&mf(&["predict", m, "--stream"], d, Some(&stdin)));
+    let every: Vec<&str> = every.lines().collect();
+    assert_eq!(
+        every[0],
+        "series,step,label,score_1,score_2,score_3,score_4,score_5,score_6"
+    );
+    assert_eq!(every.len(), 1 + 3 * 60);
+    assert!(every[60].starts_with("1,60,") && every[61].starts_with("2,1,"));
+    let at_end = ok(&mf(
+        &["predict", m, "--stream", "--at-end", "--format", "json"],
+        d,
+        Some(&stdin),
+    ));
+    let at_end: Vec<serde_json::Value> = at_end
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(at_end.len(), 3);
+    for (k, &i) in picked.iter().enumerate() {
+        let (streamed, batch) = (&at_end[k], &preds[i]);
+        assert_eq!(streamed["series"], k + 1);
+        assert_eq!(streamed["step"], 60);
+        assert_eq!(streamed["label"], batch["label"], "series {i}");
+        for (a, b) in streamed["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(batch["scores"].as_array().unwrap())
+        {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!((a - b).abs() < 1e-4, "series {i}: {a} vs {b}");
+        }
+        // The CSV stream's row at the series' last step says the same.
+        assert!(every[1 + k * 60 + 59].starts_with(&format!(
+            "{},60,{},",
+            k + 1,
+            batch["label"].as_str().unwrap()
+        )));
+    }
+    let err = failure(&mf(&["predict", m, "--stream"], d, Some("0.5\n0.1 0.2\n")));
+    assert!(
+        err.contains("standard input, line 2: sample 2: 2 values, but the model takes 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn files_and_directories_that_do_not_fit_the_model_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = d.join("model");
+    let m = model.to_str().unwrap();
+    ok(&mf(
+        &["fit", "--model", "esn", "--set", "n_units=10", "--out", m],
+        d,
+        None,
+    ));
+    let two_dims = d.join("two.ts");
+    std::fs::write(
+        &two_dims,
+        "@dimensions 2\n@classLabel true 1 2\n@data\n1,2:3,4:1\n",
+    )
+    .unwrap();
+    let err = failure(&mf(
+        &["predict", m, "--input", two_dims.to_str().unwrap()],
+        d,
+        None,
+    ));
+    assert!(
+        err.contains(&format!(
+            "{}: series 1 has 2 values per time step (dimensions), but the model takes 1",
+            two_dims.display()
+        )),
+        "{err}"
+    );
+    let unknown = d.join("unknown.tsv");
+    std::fs::write(&unknown, "1\t0.5\t0.2\nseven\t0.1\t0.3\n").unwrap();
+    let err = failure(&mf(
+        &["predict", m, "--input", unknown.to_str().unwrap()],
+        d,
+        None,
+    ));
+    assert!(
+        err.contains(&format!(
+            "{}: series 2 has label `seven`, which is not one of the model's classes (1, 2, 3, 4, 5, 6)",
+            unknown.display()
+        )),
+        "{err}"
+    );
+    let desc = std::fs::read_to_string(model.join("model.json")).unwrap();
+    std::fs::write(
+        model.join("model.json"),
+        desc.replace("\"format_version\": 1", "\"format_version\": 9"),
+    )
+    .unwrap();
+    let err = failure(&mf(
+        &["predict", m, "--input", unknown.to_str().unwrap()],
+        d,
+        None,
+    ));
+    assert!(
+        err.contains(&format!(
+            "{m} holds a model in format version 9, and this version of mf reads version 1"
+        )),
+        "{err}"
+    );
+    std::fs::write(model.join("model.json"), &desc).unwrap();
+    std::fs::remove_file(model.join("weights").join("model.safetensors")).unwrap();
+    let err = failure(&mf(&["predict", m, "--stream"], d, Some("1\n")));
+    assert!(
+        err.contains(&format!(
+            "model directory {m} is damaged: weights/model.safetensors: missing; fit the model again"
+        )),
+        "{err}"
+    );
+    let err = failure(&mf(&["predict", "/nonexistent/model", "--stream"], d, None));
+    assert!(
+        err.contains("/nonexistent/model: no such model directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_trainable_model_fits_and_predicts_through_the_binary_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = d.join("rnn");
+    let m = model.to_str().unwrap();
+    // The fresh-split protocol: see mf-lab's `saved` tests for the reference protocol's history.
+    let desc: serde_json::Value = serde_json::from_str(&ok(&mf(
+        &[
+            "fit",
+            "--model",
+            "mf-rnn",
+            "--set",
+            "n_units=8",
+            "--set",
+            "max_epochs=3",
+            "--protocol",
+            "fresh-split",
+            "--out",
+            m,
+            "--json",
+        ],
+        d,
+        None,
+    )))
+    .unwrap();
+    assert_eq!(desc["protocol"], "fresh-split");
+    assert_eq!(desc["epochs"].as_array().unwrap().len(), 2);
+    let (file, series) = test_split_file(d);
+    let json: serde_json::Value = serde_json::from_str(&ok(&mf(
+        &[
+            "predict",
+            m,
+            "--input",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        d,
+        None,
+    )))
+    .unwrap();
+    assert_eq!(
+        json["score"].as_f64().unwrap(),
+        desc["test_score"].as_f64().unwrap()
+    );
+    let first = &json["predictions"][0];
+    // Class probabilities.
+    let sum: f64 = first["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-9, "{sum}");
+    let stdin: String = series[0].iter().map(|v| format!("{v:?}\n")).collect();
+    let streamed: serde_json::Value = serde_json::from_str(&ok(&mf(
+        &["predict", m, "--stream", "--at-end", "--format", "json"],
+        d,
+        Some(&stdin),
+    )))
+    .unwrap();
+    assert_eq!(streamed["label"], first["label"]);
+}
