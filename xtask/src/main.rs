@@ -8,6 +8,7 @@ mod bench;
 mod fig6;
 #[cfg(test)]
 mod invariants;
+mod readme_results;
 mod reproduce;
 
 use std::path::{Path, PathBuf};
