@@ -434,6 +434,24 @@ pub fn harvest_f64(
     seqs: &Sequences,
     opts: HarvestOptions,
 ) -> Result<HarvestF64, CoreError> {
+    harvest_f64_with(
+        |u, h| cell.update_scalar(u, h),
+        weights,
+        seqs,
+        opts,
+        &AtomicBool::new(false),
+    )
+}
+
+/// [`harvest_f64`] with any element-wise update `h <- update(pre, h)` (a cell advanced by another integrator,
+/// see [`crate::integrate`]); stops with [`CoreError::Cancelled`] once `cancel` is set (read at every step).
+pub fn harvest_f64_with<U: Fn(f64, f64) -> f64>(
+    update: U,
+    weights: &Weights<f64>,
+    seqs: &Sequences,
+    opts: HarvestOptions,
+    cancel: &AtomicBool,
+) -> Result<HarvestF64, CoreError> {
     check_shapes(weights, seqs)?;
     let (n, t_max, _) = seqs.x.dim();
     let units = weights.n_units();
@@ -451,6 +469,9 @@ pub fn harvest_f64(
         if active == 0 {
             break;
         }
+        if cancel.load(Ordering::Relaxed) {
+            return Err(CoreError::Cancelled);
+        }
         let xs = Array2::from_shape_fn((active, seqs.n_inputs()), |(k, l)| {
             f64::from(seqs.x[[order[k], t, l]])
         });
@@ -466,7 +487,7 @@ pub fn harvest_f64(
         );
         ndarray::Zip::from(h.slice_mut(s![..active, ..]))
             .and(&p)
-            .for_each(|h, &u| *h = cell.update_scalar(u, *h));
+            .for_each(|h, &u| *h = update(u, *h));
         if let Some(all) = all.as_mut() {
             for (k, &i) in order[..active].iter().enumerate() {
                 all.slice_mut(s![i, t, ..]).assign(&h.row(k));

@@ -1,7 +1,7 @@
 //! Reservoir initialisers (paper Secs. III and IV-A; the circular-law scaling is the fast spectral-radius
 //! initialisation of the paper's Ref. 47, cited in Sec. VI).
 
-use ndarray::Array1;
+use ndarray::{Array1, Array2};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -42,14 +42,9 @@ pub struct ReservoirInit {
 }
 
 impl ReservoirInit {
-    /// Draws `w_in`, `w_rec`, `bias` in that order from `rng`.
-    pub fn draw<R: Rng + ?Sized>(
-        &self,
-        n_inputs: usize,
-        rng: &mut R,
-    ) -> Result<Weights<f32>, CoreError> {
-        let n = self.n_units;
-        if n == 0 {
+    /// Checks that there is a unit and that every scaling is non-negative and finite.
+    pub fn check(&self) -> Result<(), CoreError> {
+        if self.n_units == 0 {
             return Err(CoreError::Param {
                 name: "n_units",
                 value: 0.0,
@@ -69,8 +64,34 @@ impl ReservoirInit {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Draws `w_in`, `w_rec`, `bias` in that order from `rng`.
+    pub fn draw<R: Rng + ?Sized>(
+        &self,
+        n_inputs: usize,
+        rng: &mut R,
+    ) -> Result<Weights<f32>, CoreError> {
+        self.check()?;
+        let n = self.n_units;
         let w_in = uniform_matrix(n_inputs, n, self.omega, rng);
-        let w_rec = match self.spectral {
+        let w_rec = self.draw_recurrent(rng)?;
+        let bias: Array1<f64> = uniform_matrix(1, n, self.beta, rng).row(0).to_owned();
+        Ok(Weights {
+            w_in: w_in.mapv(|v| v as f32),
+            w_rec: w_rec.mapv(|v| v as f32),
+            bias: bias.mapv(|v| v as f32),
+        })
+    }
+
+    /// The dense recurrent kernel `(n_units, n_units)` in f64, as [`ReservoirInit::draw`] draws it.
+    pub(crate) fn draw_recurrent<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+    ) -> Result<Array2<f64>, CoreError> {
+        let n = self.n_units;
+        Ok(match self.spectral {
             SpectralInit::CircularLaw => {
                 uniform_matrix(n, n, self.rho * 3f64.sqrt() / (n as f64).sqrt(), rng)
             }
@@ -83,12 +104,6 @@ impl ReservoirInit {
                     w * (self.rho / r)
                 }
             }
-        };
-        let bias: Array1<f64> = uniform_matrix(1, n, self.beta, rng).row(0).to_owned();
-        Ok(Weights {
-            w_in: w_in.mapv(|v| v as f32),
-            w_rec: w_rec.mapv(|v| v as f32),
-            bias: bias.mapv(|v| v as f32),
         })
     }
 }

@@ -14,9 +14,11 @@ pub mod error;
 pub mod fastmath;
 pub mod harvest;
 pub mod init;
+pub mod integrate;
 pub mod linalg;
 pub mod rng;
 pub mod seq;
+pub mod sparse;
 pub mod stability;
 
 pub use cell::{CellKind, MfCell, MfKernel, Physics, Weights};

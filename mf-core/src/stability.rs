@@ -23,6 +23,7 @@
 use ndarray::{Array1, Array2, ArrayView1};
 use serde::{Deserialize, Serialize};
 
+use crate::integrate::Integrator;
 use crate::linalg::uniform_matrix;
 use crate::rng::rng_from_seed;
 use crate::{CoreError, MfCell, Weights};
@@ -254,6 +255,46 @@ pub fn jacobian(
     Ok(j)
 }
 
+/// One step of the MF cell advanced by `integrator` (see [`crate::integrate`]) in f64: `h(t)` from `h = h(t-1)`
+/// and `x = x(t)`. The paper's Euler step gives [`step`].
+pub fn step_with(
+    cell: &MfCell,
+    integrator: &Integrator,
+    weights: &Weights<f64>,
+    h: ArrayView1<'_, f64>,
+    x: ArrayView1<'_, f64>,
+) -> Result<Array1<f64>, CoreError> {
+    check_state(weights, h, x)?;
+    integrator.check()?;
+    let pre = pre_activation(weights, h, x);
+    Ok(Array1::from_iter(
+        pre.iter()
+            .zip(h)
+            .map(|(&u, &hi)| integrator.update_scalar(cell, u, hi)),
+    ))
+}
+
+/// The Jacobian of [`step_with`], `J = diag(phi) + diag(g) W_h` with `W_h = w_rec^T` (see
+/// [`crate::integrate`] for `phi` and `g`); for the paper's Euler step it is [`jacobian`] (eq. 13).
+pub fn jacobian_with(
+    cell: &MfCell,
+    integrator: &Integrator,
+    weights: &Weights<f64>,
+    h: ArrayView1<'_, f64>,
+    x: ArrayView1<'_, f64>,
+) -> Result<Array2<f64>, CoreError> {
+    check_state(weights, h, x)?;
+    integrator.check()?;
+    let pre = pre_activation(weights, h, x);
+    let mut j = weights.w_rec.t().to_owned();
+    for (i, mut row) in j.rows_mut().into_iter().enumerate() {
+        let (phi, g) = integrator.derivatives(cell, pre[i], h[i]);
+        row *= g;
+        row[i] += phi;
+    }
+    Ok(j)
+}
+
 /// The eigen-spectrum of the Jacobian at one state, with Theorem V.4's centres and radius (paper Fig. 6).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JacobianSpectrum {
@@ -481,6 +522,72 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn jacobians_of_every_integrator_match_central_finite_differences() {
+        let eps = 1e-6;
+        for (k, &(dt, gamma, s)) in [(0.1, 0.9, 1.0), (0.3, 0.5, 5.0), (0.01, 1.0, 5.0)]
+            .iter()
+            .enumerate()
+        {
+            let cell = MfCell::new(dt, gamma, s);
+            let w = random_weights(6, 2, 0.8, 80 + k as u64);
+            let x = normal_vec(2, 90 + k as u64);
+            let h = normal_vec(6, 100 + k as u64) * 0.3;
+            for integ in [
+                Integrator::default(),
+                Integrator::Euler { substeps: 5 },
+                Integrator::Exact,
+            ] {
+                let j = jacobian_with(&cell, &integ, &w, h.view(), x.view()).unwrap();
+                for col in 0..6 {
+                    let (mut hp, mut hm) = (h.clone(), h.clone());
+                    hp[col] += eps;
+                    hm[col] -= eps;
+                    let fp = step_with(&cell, &integ, &w, hp.view(), x.view()).unwrap();
+                    let fm = step_with(&cell, &integ, &w, hm.view(), x.view()).unwrap();
+                    for row in 0..6 {
+                        let fd = (fp[row] - fm[row]) / (2.0 * eps);
+                        assert!(
+                            (j[[row, col]] - fd).abs() < 1e-7 * (1.0 + fd.abs()),
+                            "{integ:?} dt {dt} J[{row},{col}] {} vs {fd}",
+                            j[[row, col]]
+                        );
+                    }
+                }
+            }
+            // The paper's step: the Jacobian of eq. 13, and the step of eq. 12.
+            let paper =
+                jacobian_with(&cell, &Integrator::default(), &w, h.view(), x.view()).unwrap();
+            let eq13 = jacobian(&cell, &w, h.view(), x.view()).unwrap();
+            assert!(
+                (&paper - &eq13).iter().all(|d| d.abs() < 1e-12),
+                "{}",
+                &paper - &eq13
+            );
+            assert_eq!(
+                step_with(&cell, &Integrator::default(), &w, h.view(), x.view()).unwrap(),
+                step(&cell, &w, h.view(), x.view()).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn the_exact_integrators_centres_lie_inside_the_unit_interval_for_any_step() {
+        // Euler's centres gamma - dt P leave (-1, 1) at dt = 0.2, gamma = 0.5 (Theorem V.6); exp(-P' dt) cannot.
+        let w = Weights {
+            w_in: Array2::zeros((1, 5)),
+            w_rec: Array2::zeros((5, 5)),
+            bias: Array1::linspace(-2.0, 2.0, 5),
+        };
+        let (h, x) = (Array1::from_elem(5, 0.5), array![0.0]);
+        for dt in [0.2, 1.0, 5.0] {
+            let cell = MfCell::new(dt, 0.5, 5.0);
+            let j = jacobian_with(&cell, &Integrator::Exact, &w, h.view(), x.view()).unwrap();
+            assert!((0..5).all(|i| j[[i, i]] > 0.0 && j[[i, i]] < 1.0), "{j}");
+        }
+        assert!(!theorem_v6(&MfCell::new(0.2, 0.5, 5.0)).holds);
     }
 
     #[test]

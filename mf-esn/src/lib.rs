@@ -3,6 +3,8 @@
 //! last step of every series.
 //!
 //! - [`ridge`]: ridge regression and the `+1/-1` ridge classifier, usable through linfa's `Fit` and `Predict`;
+//! - [`hardware`]: [`Hardware`], the non-idealities of a memristive implementation (weight devices, ADC);
+//! - [`deep`]: [`DeepConfig`], stacked reservoirs read out together (deep MF-ESN, paper Sec. VII);
 //! - [`model`]: [`MfEsn::params`] / [`Esn::params`] with consuming setters, [`FittedReservoir`], [`run_trials`];
 //! - [`stream`]: [`ReservoirStream`], a fitted reservoir advanced one time step at a time, with its readout at
 //!   any step; [`FittedReservoir::save`] and [`FittedReservoir::load`] keep a fitted model in a directory;
@@ -13,14 +15,18 @@
 // `column` or `concatenate` instead.
 #![forbid(unsafe_code)]
 
+pub mod deep;
 pub mod error;
+pub mod hardware;
 pub mod model;
 pub mod presets;
 pub mod ridge;
 mod saved;
 pub mod stream;
 
+pub use deep::{DeepConfig, FittedDeep};
 pub use error::EsnError;
+pub use hardware::Hardware;
 pub use model::{
     run_trials, Esn, FittedReservoir, MfEsn, Prediction, Readout, ReservoirConfig, ReservoirParams,
     ReservoirValidParams, TrialReport,

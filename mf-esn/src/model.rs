@@ -3,14 +3,17 @@
 use linfa::ParamGuard;
 use std::sync::atomic::AtomicBool;
 
-use mf_core::harvest::{harvest_cancellable, HarvestOptions};
+use mf_core::harvest::HarvestOptions;
 use mf_core::init::{ReservoirInit, SpectralInit};
+use mf_core::integrate::{harvest_integrated, Integrator};
 use mf_core::rng::{derive_seed, rng_from_seed};
 use mf_core::seq::{accuracy, rmse};
+use mf_core::sparse::Connectivity;
 use mf_core::{CellKind, MfCell, Physics, Sequences, Targets, Weights};
 use ndarray::{Array2, ArrayBase, Data, Ix2};
 use serde::{Deserialize, Serialize};
 
+use crate::hardware::Hardware;
 use crate::ridge::{check_lambda, Ridge, RidgeClassifier};
 use crate::EsnError;
 
@@ -34,6 +37,21 @@ pub struct ReservoirConfig {
     pub cell: CellKind,
     /// Ridge regularisation `lambda` of the readout. Default `1` (paper Sec. VI: Tikhonov regulariser `lambda = 1`).
     pub lambda: f64,
+    /// Non-idealities of a memristive implementation: quantised, noisy and stuck weight devices, ADC read-out
+    /// and readout precision (see [`Hardware`]). Default: all off, the ideal model; left out of the serialised
+    /// form when off.
+    #[serde(default, skip_serializing_if = "Hardware::is_ideal")]
+    pub hardware: Hardware,
+    /// Which connections of `W_h` and `W_x` exist (paper Sec. VII; see [`Connectivity`]): the densities of both
+    /// kernels, the spectral scaling keeping its meaning. Default dense (both densities 1), the paper's reservoir;
+    /// left out of the serialised form when dense.
+    #[serde(default, skip_serializing_if = "Connectivity::is_dense")]
+    pub connectivity: Connectivity,
+    /// How the MF cell advances over one input step (paper Sec. VII; see [`Integrator`]): Euler substeps or the
+    /// exact solution of the device equation. Default one Euler step, the paper's eq. 12; left out of the
+    /// serialised form when default. Other integrators run a slower f64 harvest.
+    #[serde(default, skip_serializing_if = "Integrator::is_paper")]
+    pub integrator: Integrator,
 }
 
 impl ReservoirConfig {
@@ -47,6 +65,9 @@ impl ReservoirConfig {
             spectral: SpectralInit::CircularLaw,
             cell: CellKind::Mf(MfCell::new(0.01, 1.0, 5.0)),
             lambda: 1.0,
+            hardware: Hardware::default(),
+            connectivity: Connectivity::default(),
+            integrator: Integrator::default(),
         }
     }
 
@@ -60,6 +81,9 @@ impl ReservoirConfig {
             spectral: SpectralInit::CircularLaw,
             cell: CellKind::LeakyEsn { alpha: 0.1 },
             lambda: 1.0,
+            hardware: Hardware::default(),
+            connectivity: Connectivity::default(),
+            integrator: Integrator::default(),
         }
     }
 
@@ -97,7 +121,25 @@ impl ReservoirConfig {
             }
         }
         self.cell.check()?;
+        self.hardware.check()?;
+        self.connectivity.check()?;
+        self.integrator.check_cell(&self.cell)?;
         check_lambda(self.lambda)
+    }
+
+    /// Draws the reservoir's weights for `n_inputs` inputs: the initialiser's draw with the kernels masked to
+    /// [`Self::connectivity`] (the initialiser's own draw, bit for bit, when dense).
+    pub fn draw_weights<R: rand::Rng + ?Sized>(
+        &self,
+        n_inputs: usize,
+        rng: &mut R,
+    ) -> Result<Weights<f32>, EsnError> {
+        Ok(self.connectivity.draw(&self.init(), n_inputs, rng)?)
+    }
+
+    /// Non-zero weights of the reservoir for `n_inputs` inputs: recurrent and input kernels, not the bias.
+    pub fn n_weights(&self, n_inputs: usize) -> usize {
+        self.connectivity.n_weights(n_inputs, self.n_units)
     }
 
     /// Checks the configuration and returns it as fittable parameters.
@@ -191,6 +233,24 @@ impl ReservoirParams {
     /// Ridge regularisation `lambda` (default 1, paper Sec. VI).
     pub fn lambda(mut self, v: f64) -> Self {
         self.0 .0.lambda = v;
+        self
+    }
+
+    /// The hardware non-idealities (default: none, see [`Hardware`]).
+    pub fn hardware(mut self, v: Hardware) -> Self {
+        self.0 .0.hardware = v;
+        self
+    }
+
+    /// Which connections exist (default dense, see [`Connectivity`]).
+    pub fn connectivity(mut self, v: Connectivity) -> Self {
+        self.0 .0.connectivity = v;
+        self
+    }
+
+    /// How the MF cell advances over a step (default the paper's Euler step, see [`Integrator`]).
+    pub fn integrator(mut self, v: Integrator) -> Self {
+        self.0 .0.integrator = v;
         self
     }
 
@@ -310,6 +370,8 @@ impl ReservoirValidParams {
     }
 
     /// Draws the reservoir from `seed`, harvests the last state of every training series and fits the ridge readout.
+    /// With non-idealities on, the drawn weights are programmed into devices ([`Hardware::program`]), the states
+    /// pass the ADC and the fitted coefficients are quantised ([`Hardware`]).
     ///
     /// Fails with [`EsnError::NonFinite`] if any state is not finite.
     pub fn fit(
@@ -338,10 +400,12 @@ impl ReservoirValidParams {
             });
         }
         let mut rng = rng_from_seed(seed);
-        let weights = cfg.init().draw(seqs.n_inputs(), &mut rng)?;
-        let train_states = states(&cfg.cell, &weights, seqs, cancel)?;
+        let mut weights = cfg.draw_weights(seqs.n_inputs(), &mut rng)?;
+        cfg.hardware.program(&mut weights, seed);
+        let mut train_states = states(&cfg.cell, &cfg.integrator, &weights, seqs, cancel)?;
+        cfg.hardware.read_states(&cfg.cell, &mut train_states);
         let x = train_states.mapv(f64::from);
-        let readout = match targets {
+        let mut readout = match targets {
             Targets::Classes { labels, n_classes } => {
                 if let Some(&bad) = labels.iter().find(|&&l| l >= *n_classes) {
                     return Err(EsnError::Targets(format!(
@@ -354,6 +418,7 @@ impl ReservoirValidParams {
                 Readout::Regressor(Ridge::fit_arrays(x.view(), y.view(), cfg.lambda)?)
             }
         };
+        cfg.hardware.quantise_readout(&mut readout);
         Ok(FittedReservoir {
             config: cfg.clone(),
             seed,
@@ -367,11 +432,19 @@ impl ReservoirValidParams {
 /// Last states of `seqs`, `(n_series, n_units)`, checked finite.
 fn states(
     cell: &CellKind,
+    integrator: &Integrator,
     weights: &Weights<f32>,
     seqs: &Sequences,
     cancel: &AtomicBool,
 ) -> Result<Array2<f32>, EsnError> {
-    let h = harvest_cancellable(cell, weights, seqs, HarvestOptions::default(), cancel)?;
+    let h = harvest_integrated(
+        cell,
+        integrator,
+        weights,
+        seqs,
+        HarvestOptions::default(),
+        cancel,
+    )?;
     if let Some((i, _)) = h
         .last
         .rows()
@@ -412,19 +485,24 @@ impl FittedReservoir {
         self.weights.n_inputs()
     }
 
-    /// The last states of the training series, `(n_series, n_units)`, the readout's design matrix.
+    /// The last states of the training series, `(n_series, n_units)`, the readout's design matrix (through the
+    /// ADC when `adc_bits` is set).
     pub fn train_states(&self) -> &Array2<f32> {
         &self.train_states
     }
 
-    /// The last states of `seqs`, `(n_series, n_units)`.
+    /// The last states of `seqs`, `(n_series, n_units)`, as the readout reads them (through the ADC when
+    /// `adc_bits` is set).
     pub fn states(&self, seqs: &Sequences) -> Result<Array2<f32>, EsnError> {
-        states(
+        let mut h = states(
             &self.config.cell,
+            &self.config.integrator,
             &self.weights,
             seqs,
             &AtomicBool::new(false),
-        )
+        )?;
+        self.config.hardware.read_states(&self.config.cell, &mut h);
+        Ok(h)
     }
 
     /// Predicts every series of `seqs`.
@@ -714,6 +792,143 @@ mod tests {
         let r = TrialReport::from_scores(vec![1.0, 2.0, 3.0, 4.0]);
         assert_eq!(r.mean, 2.5);
         assert!((r.std - 1.25f64.sqrt()).abs() < 1e-15);
+    }
+
+    fn distinct<'a>(v: impl IntoIterator<Item = &'a f32>) -> usize {
+        let mut bits: Vec<u32> = v.into_iter().map(|x| x.to_bits()).collect();
+        bits.sort_unstable();
+        bits.dedup();
+        bits.len()
+    }
+
+    #[test]
+    fn with_every_non_ideality_off_the_model_is_bit_for_bit_the_ideal_pipeline() {
+        let (seqs, targets) = toy(40, 12);
+        let (test, y_test) = toy(20, 13);
+        let off = Hardware {
+            w_bits: 0,
+            w_noise: 0.0,
+            stuck_zero: 0.0,
+            stuck_max: 0.0,
+            adc_bits: 0,
+            readout_bits: 0,
+        };
+        for params in [
+            MfEsn::params().n_units(20).dt(0.1),
+            Esn::params().n_units(20).alpha(0.3),
+        ] {
+            let model = params
+                .clone()
+                .hardware(off)
+                .fit(&seqs, &targets, 5)
+                .unwrap();
+            // The pipeline as it was before non-idealities existed: draw, harvest, ridge.
+            let cfg = params.config();
+            let w = cfg.init().draw(1, &mut rng_from_seed(5)).unwrap();
+            let opts = HarvestOptions::default();
+            let h = mf_core::harvest::harvest(&cfg.cell, &w, &seqs, opts).unwrap();
+            let Targets::Classes { labels, .. } = &targets else {
+                unreachable!()
+            };
+            let clf =
+                RidgeClassifier::fit_arrays(h.last.mapv(f64::from).view(), labels, 1.0).unwrap();
+            assert_eq!(model.weights(), &w);
+            let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(model.train_states()), bits(&h.last));
+            assert_eq!(model.readout(), &Readout::Classifier(clf.clone()));
+            let ht = mf_core::harvest::harvest(&cfg.cell, &w, &test, opts).unwrap();
+            assert_eq!(bits(&model.states(&test).unwrap()), bits(&ht.last));
+            let p = clf.predict_classes(&ht.last.mapv(f64::from));
+            let Targets::Classes { labels: yt, .. } = &y_test else {
+                unreachable!()
+            };
+            assert_eq!(
+                model.score(&test, &y_test).unwrap().to_bits(),
+                accuracy(&p, yt).to_bits()
+            );
+            // Nor does the configuration change: no `hardware` key, so spec hashes and saved files stay as they were.
+            let json = serde_json::to_value(model.config()).unwrap();
+            assert!(json.get("hardware").is_none(), "{json}");
+            assert_eq!(model.config(), cfg);
+        }
+    }
+
+    #[test]
+    fn non_idealities_reach_the_weights_the_states_and_the_readout_and_are_seeded() {
+        let (seqs, targets) = toy(40, 14);
+        let (test, _) = toy(20, 15);
+        let hw = Hardware {
+            w_bits: 3,
+            w_noise: 0.0,
+            stuck_zero: 0.0,
+            stuck_max: 0.0,
+            adc_bits: 2,
+            readout_bits: 4,
+        };
+        for params in [
+            MfEsn::params().n_units(20).dt(0.1).hardware(hw),
+            Esn::params().n_units(20).alpha(0.3).hardware(hw),
+        ] {
+            let model = params.fit(&seqs, &targets, 8).unwrap();
+            assert!(distinct(&model.weights().w_in) <= 8);
+            assert!(distinct(&model.weights().w_rec) <= 8);
+            assert!(distinct(model.train_states()) <= 4);
+            let states = model.states(&test).unwrap();
+            assert!(distinct(&states) <= 4);
+            let Readout::Classifier(c) = model.readout() else {
+                unreachable!()
+            };
+            let mut coef: Vec<u64> = c.ridge.coef.iter().map(|v| v.to_bits()).collect();
+            coef.sort_unstable();
+            coef.dedup();
+            assert!(coef.len() <= 16, "{}", coef.len());
+            // Prediction reads the states through the same ADC.
+            assert_eq!(
+                model.predict(&test).unwrap(),
+                model.readout().predict(&states.mapv(f64::from))
+            );
+            assert_eq!(model, params.fit(&seqs, &targets, 8).unwrap());
+        }
+        let noisy = MfEsn::params().n_units(20).hardware(Hardware {
+            w_noise: 0.1,
+            stuck_zero: 0.05,
+            ..Hardware::default()
+        });
+        let a = noisy.fit(&seqs, &targets, 3).unwrap();
+        assert_eq!(a, noisy.fit(&seqs, &targets, 3).unwrap());
+        assert_ne!(
+            a.weights(),
+            noisy.fit(&seqs, &targets, 4).unwrap().weights()
+        );
+        // The ideal reservoir of the same seed is drawn first, then programmed: same bias, other weights.
+        let ideal = MfEsn::params().n_units(20).fit(&seqs, &targets, 3).unwrap();
+        assert_eq!(a.weights().bias, ideal.weights().bias);
+        assert_ne!(a.weights().w_rec, ideal.weights().w_rec);
+    }
+
+    #[test]
+    fn non_idealities_serialise_when_on_and_are_checked() {
+        let cfg = MfEsn::params()
+            .hardware(Hardware {
+                w_noise: 0.05,
+                adc_bits: 6,
+                ..Hardware::default()
+            })
+            .config()
+            .clone();
+        let s = serde_json::to_string(&cfg).unwrap();
+        assert!(
+            s.contains(r#""hardware":{"w_noise":0.05,"adc_bits":6}"#),
+            "{s}"
+        );
+        assert_eq!(serde_json::from_str::<ReservoirConfig>(&s).unwrap(), cfg);
+        let bad = s.replace("adc_bits", "adc_bitz");
+        assert!(serde_json::from_str::<ReservoirConfig>(&bad).is_err());
+        let too_many = Hardware {
+            adc_bits: 30,
+            ..Hardware::default()
+        };
+        assert!(Esn::params().hardware(too_many).check().is_err());
     }
 
     #[test]

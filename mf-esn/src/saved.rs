@@ -335,6 +335,16 @@ mod tests {
             (MfEsn::params().n_units(12).dt(0.1), &three),
             (Esn::params().n_units(9).alpha(0.4), &two),
             (MfEsn::params().n_units(7), &values),
+            (
+                Esn::params().n_units(9).hardware(crate::Hardware {
+                    w_noise: 0.1,
+                    stuck_max: 0.05,
+                    adc_bits: 4,
+                    readout_bits: 6,
+                    ..Default::default()
+                }),
+                &three,
+            ),
         ] {
             let model = params.fit(&x, y, 3).unwrap();
             let dir = tempfile::tempdir().unwrap();

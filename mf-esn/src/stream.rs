@@ -68,7 +68,8 @@ impl ReservoirStream<'_> {
         let x = ArrayView2::from_shape((1, x.len()), x).expect("one row of n_inputs values");
         let pre = x.dot(&w.w_in) + self.h.dot(&w.w_rec) + &w.bias;
         let mut h = self.h.clone();
-        self.model.config.cell.update(pre.view(), h.view_mut());
+        let cfg = &self.model.config;
+        cfg.integrator.update(&cfg.cell, pre.view(), h.view_mut());
         if h.iter().any(|v| !v.is_finite()) {
             return Err(EsnError::NonFinite {
                 what: format!("reservoir state after sample {}", self.steps + 1),
@@ -84,7 +85,7 @@ impl ReservoirStream<'_> {
         self.steps
     }
 
-    /// The current state, `(n_units)`.
+    /// The current state, `(n_units)`, as the reservoir holds it (before the ADC of `adc_bits`, if any).
     pub fn state(&self) -> ArrayView1<'_, f32> {
         self.h.index_axis(Axis(0), 0)
     }
@@ -92,15 +93,23 @@ impl ReservoirStream<'_> {
     /// The readout's decision values at the current state, as [`crate::Readout::decision`] gives them for one
     /// series.
     pub fn decision(&self) -> Array1<f64> {
-        let d = self.model.readout.decision(&self.h.mapv(f64::from));
+        let d = self.model.readout.decision(&self.read());
         d.index_axis_move(Axis(0), 0)
+    }
+
+    /// The state as the readout reads it: through the ADC when the model has one (`adc_bits`).
+    fn read(&self) -> Array2<f64> {
+        let cfg = &self.model.config;
+        let mut h = self.h.clone();
+        cfg.hardware.read_states(&cfg.cell, &mut h);
+        h.mapv(f64::from)
     }
 
     /// What the model predicts for the series pushed so far: a one-series [`Prediction`], as
     /// [`FittedReservoir::predict`] gives for it (to f32 rounding of the state). Before any sample it is the
     /// readout of the zero state.
     pub fn predict(&self) -> Prediction {
-        self.model.readout.predict(&self.h.mapv(f64::from))
+        self.model.readout.predict(&self.read())
     }
 
     /// Back to the zero state, for the next series.

@@ -40,6 +40,7 @@ pub mod metric;
 pub mod models;
 pub mod paper;
 pub mod protocol;
+pub mod robustness;
 pub mod run;
 pub mod saved;
 pub mod shard;

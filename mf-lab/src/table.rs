@@ -181,9 +181,13 @@ impl ResultTable {
     /// Table IV alone, as Markdown or LaTeX (CSV gives [`ResultTable::render`]'s long table).
     pub fn table_iv(&self, format: Format) -> String {
         let mut header = vec!["Task".to_string()];
+        // A model the paper did not run (`ModelKind::model().paper()` is none) has no paper column.
+        let has_paper = |m: &ModelKind| m.model().paper().is_some();
         for m in &self.models {
             header.push(m.to_string());
-            header.push(format!("{m} (paper)"));
+            if has_paper(m) {
+                header.push(format!("{m} (paper)"));
+            }
         }
         let mut body = Vec::new();
         for row in &self.rows {
@@ -208,7 +212,9 @@ impl ResultTable {
                     .paper
                     .map_or("–".to_string(), |p| pm(p.mean, p.std, format));
                 line.push(bold_if(ours, ours_best.contains(&i), format));
-                line.push(bold_if(paper, paper_best.contains(&i), format));
+                if has_paper(&c.model) {
+                    line.push(bold_if(paper, paper_best.contains(&i), format));
+                }
             }
             body.push(line);
         }
@@ -233,7 +239,12 @@ impl ResultTable {
             .iter()
             .flat_map(|r| r.cells.iter().map(move |c| (r, c)))
             .filter(|(_, c)| c.failed_configs.0 > 0)
-            .map(|(r, c)| format!("{} on {} {} of {}", c.model, r.dataset, c.failed_configs.0, c.failed_configs.1))
+            .map(|(r, c)| {
+                format!(
+                    "{} on {} {} of {}",
+                    c.model, r.dataset, c.failed_configs.0, c.failed_configs.1
+                )
+            })
             .collect();
         if !failures.is_empty() {
             let note = format!(
@@ -697,11 +708,15 @@ mod tests {
     #[test]
     fn failed_configurations_are_counted_per_model_and_data_set() {
         let (spec, mut records, t) = fixture();
-        assert!(!t.table_iv(Format::Markdown).contains("Failed configurations"));
+        assert!(!t
+            .table_iv(Format::Markdown)
+            .contains("Failed configurations"));
         let key = records
             .keys()
             .find(|k| {
-                k.stage == Stage::Validation && k.dataset == "SyntheticControl" && k.model == ModelKind::MfRnn
+                k.stage == Stage::Validation
+                    && k.dataset == "SyntheticControl"
+                    && k.model == ModelKind::MfRnn
             })
             .unwrap()
             .clone();
@@ -711,8 +726,15 @@ mod tests {
         let t = ResultTable::build(&spec, &records);
         let grid = spec.grid_for(ModelKind::MfRnn).len();
         let md = t.table_iv(Format::Markdown);
-        assert!(md.contains(&format!("MF-RNN on SyntheticControl 1 of {grid}")), "{md}");
-        let cell = t.rows.iter().find(|r| r.dataset == "SyntheticControl").unwrap();
+        assert!(
+            md.contains(&format!("MF-RNN on SyntheticControl 1 of {grid}")),
+            "{md}"
+        );
+        let cell = t
+            .rows
+            .iter()
+            .find(|r| r.dataset == "SyntheticControl")
+            .unwrap();
         let total: usize = cell.cells.iter().map(|c| c.failed_configs.0).sum();
         assert_eq!(total, 1);
     }

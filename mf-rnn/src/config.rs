@@ -3,6 +3,7 @@
 use mf_core::MfCell;
 use serde::{Deserialize, Serialize};
 
+use crate::hybrid::ReservoirStart;
 use crate::RnnError;
 
 /// The recurrent update of the trained layer.
@@ -60,6 +61,11 @@ pub struct RnnConfig {
     /// Seed of every random draw: initial weights and the batch order. Default 0.
     #[serde(default)]
     pub seed: u64,
+    /// Start from an MF-ESN reservoir draw instead of the initialisation above, its recurrent kernel frozen or
+    /// fine-tuned (the hybrid of paper Sec. VII; see [`ReservoirStart`]). Default none; left out of the
+    /// serialised form when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservoir: Option<ReservoirStart>,
 }
 
 mod defaults {
@@ -97,6 +103,7 @@ impl RnnConfig {
             restore_best: defaults::restore_best(),
             regression_loss: RegressionLoss::Mse,
             seed: 0,
+            reservoir: None,
         }
     }
 
@@ -150,6 +157,9 @@ impl RnnConfig {
         }
         if self.patience == 0 {
             return bad("patience", 0.0, "must be at least 1");
+        }
+        if let Some(r) = &self.reservoir {
+            r.check(self.n_units)?;
         }
         Ok(())
     }

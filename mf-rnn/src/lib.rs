@@ -25,6 +25,7 @@
 pub mod cell;
 mod config;
 mod error;
+mod hybrid;
 mod model;
 pub mod presets;
 mod recurrence;
@@ -33,6 +34,7 @@ mod train;
 
 pub use config::{RegressionLoss, RnnCell, RnnConfig};
 pub use error::RnnError;
+pub use hybrid::ReservoirStart;
 pub use stream::{RnnStream, RnnWeights};
 pub use train::{
     device, train, train_cancellable, train_with, Divergence, Head, Prediction, TrainEvent,

@@ -397,7 +397,16 @@ pub fn train_with(
         eps: 1e-7,
         weight_decay: 0.0,
     };
-    let mut opt = AdamW::new(model.vars.to_vec(), params)?;
+    if let Some(start) = &config.reservoir {
+        start.apply(&model, config.seed)?;
+    }
+    // A frozen reservoir start leaves `recurrent_kernel` (var 1) out of the optimiser.
+    let frozen = config.reservoir.is_some_and(|r| r.frozen);
+    let trained_vars = (0..model.vars.len())
+        .filter(|&i| !(frozen && i == 1))
+        .map(|i| model.vars[i].clone())
+        .collect();
+    let mut opt = AdamW::new(trained_vars, params)?;
     let mut trained = TrainedRnn {
         config: config.clone(),
         head,

@@ -12,6 +12,7 @@ use mf_tui::commands::data::{run_data, DataCommand};
 use mf_tui::commands::export::{export, ExportArgs};
 use mf_tui::commands::fit::{run_fit, FitArgs};
 use mf_tui::commands::predict::{run_predict, PredictArgs};
+use mf_tui::commands::robustness::{run_robustness_command, RobustnessArgs};
 use mf_tui::commands::run::{run_and_print, RunArgs};
 use mf_tui::commands::stability::{run_stability, StabilityArgs};
 use mf_tui::commands::sweep::{
@@ -62,6 +63,12 @@ enum Command {
     /// Fit a model and write its weights, readout, data, predictions (and reservoir states, MF Jacobian) as .npy
     /// files.
     Export(ExportArgs),
+    /// Test score against one hyper-parameter's values (hardware non-idealities such as w_noise or adc_bits),
+    /// over fresh draws, one curve per model: CSV files and a PNG figure.
+    ///
+    /// Example: mf robustness -m mf-esn -m esn --dataset ECG5000 --preset paper --param w_noise --values
+    /// 0,0.05,0.1,0.2 --draws 5 --out results/robustness
+    Robustness(RobustnessArgs),
     /// The stability results of the paper's Sec. V (Lemma V.1, Theorems V.3, V.4, V.6) for one MF cell.
     Stability(StabilityArgs),
     /// Run or resume the grid search and final assessment of an experiment spec (TOML).
@@ -113,6 +120,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Stability(args)) => run_stability(&args),
+        Some(Command::Robustness(args)) => run_robustness_command(&args, &data_dir),
         Some(Command::Sweep(mut args)) => {
             args.data_dir = cli.data_dir.clone();
             run_sweep(args, evaluator())

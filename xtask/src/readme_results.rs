@@ -6,18 +6,30 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     fn root() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf()
     }
 
     fn report(dataset: &str, seed: u64) -> serde_json::Value {
-        let p = root().join(format!("results/mf-rnn-reference/mfrnn_{dataset}_{seed}.json"));
+        let p = root().join(format!(
+            "results/mf-rnn-reference/mfrnn_{dataset}_{seed}.json"
+        ));
         serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
     }
 
     #[test]
     fn the_readme_mf_rnn_reference_table_is_the_committed_reports() {
         let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-        for ds in ["GunPoint", "Coffee", "SyntheticControl", "Epilepsy", "FloodModeling1", "FloodModeling3"] {
+        for ds in [
+            "GunPoint",
+            "Coffee",
+            "SyntheticControl",
+            "Epilepsy",
+            "FloodModeling1",
+            "FloodModeling3",
+        ] {
             let regression = ds.starts_with("Flood");
             let cell = |seed| {
                 let r = report(ds, seed);
@@ -30,7 +42,11 @@ mod tests {
                     format!("{m:.3} ± {s:.3}")
                 }
             };
-            let label = if regression { format!("{ds} (RMSE)") } else { ds.to_string() };
+            let label = if regression {
+                format!("{ds} (RMSE)")
+            } else {
+                ds.to_string()
+            };
             let row = format!("| {label} | {} | {} |", cell(2025), cell(7));
             assert!(readme.contains(&row), "README lacks the row {row}");
         }

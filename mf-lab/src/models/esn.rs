@@ -24,7 +24,22 @@ impl Model for EsnModel {
         true
     }
     fn param_names(&self) -> &'static [&'static str] {
-        &["omega", "beta", "rho", "alpha", "lambda", "n_units"]
+        &[
+            "omega",
+            "beta",
+            "rho",
+            "alpha",
+            "lambda",
+            "n_units",
+            "w_bits",
+            "w_noise",
+            "stuck_zero",
+            "stuck_max",
+            "adc_bits",
+            "readout_bits",
+            "density",
+            "input_density",
+        ]
     }
     fn quick_grid(&self) -> Grid {
         let (name, values) = ("alpha", vec![0.5, 1.0]);

@@ -25,8 +25,30 @@ impl Model for MfEsnModel {
     }
     fn param_names(&self) -> &'static [&'static str] {
         &[
-            "omega", "beta", "rho", "gamma", "s", "dt", "lambda", "n_units", "kp0", "kd0", "eta_p",
-            "eta_d", "a", "b",
+            "omega",
+            "beta",
+            "rho",
+            "gamma",
+            "s",
+            "dt",
+            "lambda",
+            "n_units",
+            "kp0",
+            "kd0",
+            "eta_p",
+            "eta_d",
+            "a",
+            "b",
+            "w_bits",
+            "w_noise",
+            "stuck_zero",
+            "stuck_max",
+            "adc_bits",
+            "readout_bits",
+            "density",
+            "input_density",
+            "integrator",
+            "substeps",
         ]
     }
     fn quick_grid(&self) -> Grid {

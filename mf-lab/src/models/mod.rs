@@ -22,7 +22,10 @@ use crate::tasks::Part;
 use crate::training::TrainingProtocol;
 use crate::LabError;
 
+mod deep_mf_esn;
 mod esn;
+mod future;
+mod hybrid_mf_rnn;
 mod mf_esn;
 mod mf_rnn;
 mod reservoir;
@@ -37,6 +40,8 @@ pub static REGISTRY: &[ModelKind] = &[
     ModelKind(&esn::EsnModel),
     ModelKind(&mf_rnn::MfRnnModel),
     ModelKind(&rnn::RnnModel),
+    ModelKind(&deep_mf_esn::DeepMfEsnModel),
+    ModelKind(&hybrid_mf_rnn::HybridMfRnnModel),
 ];
 
 /// The ids of every registered model (`mf-esn`, `esn`, ...).
@@ -262,7 +267,11 @@ impl ModelKind {
     /// in registry order.
     pub fn table_order() -> Vec<ModelKind> {
         let mut order = ModelKind::TABLE_ORDER.to_vec();
-        order.extend(REGISTRY.iter().filter(|m| !ModelKind::TABLE_ORDER.contains(m)));
+        order.extend(
+            REGISTRY
+                .iter()
+                .filter(|m| !ModelKind::TABLE_ORDER.contains(m)),
+        );
         order
     }
 

@@ -4,17 +4,55 @@
 use std::any::Any;
 
 use mf_core::CellKind;
-use mf_esn::ReservoirConfig;
+use mf_esn::{Hardware, ReservoirConfig};
 
 use super::{
-    check_names, count, set_mf_param, Configured, DataShape, Model, TrialContext, TrialData,
-    TrialScore, MF_CELL_PARAMS,
+    check_names, count, future, set_mf_param, Configured, DataShape, Model, TrialContext,
+    TrialData, TrialScore, MF_CELL_PARAMS,
 };
 use crate::grid::Params;
 use crate::LabError;
 
+/// The hardware non-idealities both reservoir models take (see `mf_esn::Hardware`), each off at 0: weight
+/// levels `w_bits`, programming noise `w_noise`, stuck devices `stuck_zero` and `stuck_max`, ADC `adc_bits` and
+/// readout precision `readout_bits`.
+pub(super) const HARDWARE_PARAMS: [&str; 6] = [
+    "w_bits",
+    "w_noise",
+    "stuck_zero",
+    "stuck_max",
+    "adc_bits",
+    "readout_bits",
+];
+
+/// A bit count: a whole number from 0 (off) to `mf_esn::hardware::MAX_BITS`.
+fn bits(name: &str, v: f64) -> Result<u32, LabError> {
+    let max = mf_esn::hardware::MAX_BITS;
+    if !(0.0..=f64::from(max)).contains(&v) || v.fract() != 0.0 {
+        return Err(LabError::InvalidParams(format!(
+            "{name} must be a whole number of bits from 0 (off) to {max}, not {v}"
+        )));
+    }
+    Ok(v as u32)
+}
+
+/// Sets hardware hyper-parameter `k` (one of [`HARDWARE_PARAMS`]) of `hw`; ranges are checked with the whole
+/// configuration.
+fn set_hardware(hw: &mut Hardware, k: &str, v: f64) -> Result<(), LabError> {
+    match k {
+        "w_bits" => hw.w_bits = bits(k, v)?,
+        "w_noise" => hw.w_noise = v,
+        "stuck_zero" => hw.stuck_zero = v,
+        "stuck_max" => hw.stuck_max = v,
+        "adc_bits" => hw.adc_bits = bits(k, v)?,
+        "readout_bits" => hw.readout_bits = bits(k, v)?,
+        other => unreachable!("{other} is not a hardware hyper-parameter"),
+    }
+    Ok(())
+}
+
 /// `base` with `params` applied, then checked. `gamma`, `s` and `dt` reach the MF cell, `alpha` makes the cell
-/// a leaky ESN.
+/// a leaky ESN, [`HARDWARE_PARAMS`] reach `hardware`.
 pub(super) fn configure(
     model: &dyn Model,
     mut c: ReservoirConfig,
@@ -29,6 +67,10 @@ pub(super) fn configure(
             "lambda" => c.lambda = v,
             "n_units" => c.n_units = count(k, v)?,
             "alpha" => c.cell = CellKind::LeakyEsn { alpha: v },
+            k if HARDWARE_PARAMS.contains(&k) => set_hardware(&mut c.hardware, k, v)?,
+            k if future::SPARSE_PARAMS.contains(&k) || future::INTEGRATOR_PARAMS.contains(&k) => {
+                future::set_param(&mut c, k, v)?
+            }
             k if MF_CELL_PARAMS.contains(&k) => match &mut c.cell {
                 CellKind::Mf(cell) => set_mf_param(cell, k, v),
                 _ => {
@@ -50,8 +92,11 @@ pub(super) fn configure(
 pub(super) struct Reservoir(pub ReservoirConfig);
 
 impl Configured for Reservoir {
+    /// The configuration, with the count of its non-zero weights (`n_weights`, see [`future::n_weights`]).
     fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(&self.0).expect("a reservoir configuration serialises")
+        let mut json = serde_json::to_value(&self.0).expect("a reservoir configuration serialises");
+        json["n_weights"] = future::n_weights(&self.0);
+        json
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -74,7 +119,13 @@ impl Configured for Reservoir {
         let ridge = (series + n) * (2.0 * n + shape.n_outputs.max(1) as f64) * 8.0;
         // Each harvesting thread advances blocks of 256 series; 64 threads cover any machine here.
         let blocks = 64.0 * 256.0 * n * 4.0 * 4.0;
-        (weights + states + ridge + blocks).min(u64::MAX as f64) as u64
+        // Another integrator than eq. 12 harvests all series at once in f64: weights, states, pre-activations.
+        let f64_path = if self.0.integrator.is_paper() {
+            0.0
+        } else {
+            n * n * 8.0 + series.max(eval) * n * 8.0 * 3.0
+        };
+        (weights + states + ridge + blocks + f64_path).min(u64::MAX as f64) as u64
     }
 
     /// Draws the reservoir from `seed`, fits the readout on `data.train` and scores on `data.eval`. A reservoir
@@ -99,5 +150,79 @@ impl Configured for Reservoir {
             epochs: None,
             diverged: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::ModelKind;
+
+    fn params(kv: &[(&str, f64)]) -> Params {
+        kv.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    fn hardware(m: ModelKind, kv: &[(&str, f64)]) -> Result<Hardware, LabError> {
+        let c = m.model().configure(&params(kv))?;
+        Ok(c.as_any()
+            .downcast_ref::<ReservoirConfig>()
+            .expect("a reservoir configuration")
+            .hardware)
+    }
+
+    #[test]
+    fn hardware_parameters_reach_both_reservoir_models_and_zero_is_the_ideal_configuration() {
+        for m in [ModelKind::MfEsn, ModelKind::Esn] {
+            for name in HARDWARE_PARAMS {
+                assert!(m.model().param_names().contains(&name), "{m}: {name}");
+            }
+            let hw = hardware(
+                m,
+                &[
+                    ("w_bits", 4.0),
+                    ("w_noise", 0.1),
+                    ("stuck_zero", 0.02),
+                    ("stuck_max", 0.01),
+                    ("adc_bits", 8.0),
+                    ("readout_bits", 6.0),
+                ],
+            )
+            .unwrap();
+            let want = Hardware {
+                w_bits: 4,
+                w_noise: 0.1,
+                stuck_zero: 0.02,
+                stuck_max: 0.01,
+                adc_bits: 8,
+                readout_bits: 6,
+            };
+            assert_eq!(hw, want);
+            let zeros: Vec<(&str, f64)> = HARDWARE_PARAMS.iter().map(|&n| (n, 0.0)).collect();
+            let off = m.model().configure(&params(&zeros)).unwrap();
+            let default = m.model().configure(&Params::new()).unwrap();
+            assert_eq!(off.to_json(), default.to_json());
+        }
+        assert!(ModelKind::MfRnn
+            .model()
+            .configure(&params(&[("w_noise", 0.1)]))
+            .is_err());
+    }
+
+    #[test]
+    fn bit_counts_are_whole_numbers_up_to_24_and_fractions_are_checked() {
+        for bad in [
+            ("w_bits", 2.5),
+            ("adc_bits", -1.0),
+            ("readout_bits", 25.0),
+            ("w_noise", -0.1),
+            ("stuck_zero", 1.5),
+        ] {
+            let e = hardware(ModelKind::MfEsn, &[bad]).unwrap_err().to_string();
+            assert!(e.contains(bad.0), "{e}");
+        }
+        let e = hardware(ModelKind::Esn, &[("stuck_zero", 0.7), ("stuck_max", 0.5)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("stuck_zero + stuck_max"), "{e}");
     }
 }

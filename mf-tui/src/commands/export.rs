@@ -28,6 +28,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use mf_core::integrate::Integrator;
 use mf_core::{CellKind, Targets};
 use mf_esn::Readout;
 use mf_lab::models::CancelToken;
@@ -109,10 +110,11 @@ fn lengths(part: &Part) -> Array1<i64> {
     part.seqs.lengths.iter().map(|&l| l as i64).collect()
 }
 
-/// The Jacobian of the MF cell at the last step of series 0 of `part`, in f64: the state before the last step
-/// is computed by stepping the f64 cell from zero.
+/// The Jacobian of the MF cell, advanced by `integrator`, at the last step of series 0 of `part`, in f64: the
+/// state before the last step is computed by stepping the f64 cell from zero.
 pub fn last_step_jacobian(
     cell: &mf_core::MfCell,
+    integrator: &Integrator,
     weights: &mf_core::Weights<f64>,
     part: &Part,
 ) -> anyhow::Result<Array2<f64>> {
@@ -120,10 +122,11 @@ pub fn last_step_jacobian(
     let x = part.seqs.series(0).mapv(f64::from);
     let mut h = Array1::<f64>::zeros(weights.n_units());
     for t in 0..len - 1 {
-        h = mf_core::stability::step(cell, weights, h.view(), x.row(t))?;
+        h = mf_core::stability::step_with(cell, integrator, weights, h.view(), x.row(t))?;
     }
-    Ok(mf_core::stability::jacobian(
+    Ok(mf_core::stability::jacobian_with(
         cell,
+        integrator,
         weights,
         h.view(),
         x.row(len - 1),
@@ -191,9 +194,13 @@ pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>
     let desc = model.description();
     let dir = &args.out;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let (weights, cell) = match model.fitted() {
-        Fitted::Reservoir(f) => (f.weights().clone(), f.config().cell),
-        Fitted::Rnn(r) => (r.weights()?.layer, r.config().cell.kind()),
+    let (weights, cell, integrator) = match model.fitted() {
+        Fitted::Reservoir(f) => (f.weights().clone(), f.config().cell, f.config().integrator),
+        Fitted::Rnn(r) => (
+            r.weights()?.layer,
+            r.config().cell.kind(),
+            Integrator::default(),
+        ),
     };
     write(dir, "w_in.npy", &weights.w_in)?;
     write(dir, "w_rec.npy", &weights.w_rec)?;
@@ -230,7 +237,7 @@ pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>
     files.push("test_pred");
     let mut files: Vec<String> = files.iter().map(|f| format!("{f}.npy")).collect();
     if let CellKind::Mf(cell) = &cell {
-        let j = last_step_jacobian(cell, &weights.to_f64(), &task.train)?;
+        let j = last_step_jacobian(cell, &integrator, &weights.to_f64(), &task.train)?;
         write(dir, "jacobian.npy", &j)?;
         files.push("jacobian.npy".into());
     }

@@ -1,5 +1,5 @@
 //! The headless commands of the `mf` binary that drive the models and data directly: `data`, `run`, `fit`,
-//! `predict`, `export`, `stability`, and `sweep` (with `table`, `merge` and `slurm`), each over `mf-lab`.
+//! `predict`, `export`, `stability`, `robustness`, and `sweep` (with `table`, `merge` and `slurm`), each over `mf-lab`.
 //!
 //! Each command has a clap argument struct and a function returning `anyhow::Result`; results go to stdout,
 //! progress and notes to stderr.
@@ -8,6 +8,7 @@ pub mod data;
 pub mod export;
 pub mod fit;
 pub mod predict;
+pub mod robustness;
 pub mod run;
 pub mod stability;
 pub mod sweep;

@@ -23,7 +23,7 @@ pub enum Preset {
 /// A model on a data set with its hyper-parameters: shared by `mf run` and `mf export`.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct ModelArgs {
-    /// Model: mf-esn, esn, mf-rnn or rnn.
+    /// Model: mf-esn, esn, mf-rnn, rnn, deep-mf-esn or hybrid-mf-rnn.
     #[arg(long, short = 'm')]
     pub model: ModelKind,
     /// Data set: a name in the data directory (e.g. ECG5000) or a generated set (synthetic-control,
@@ -35,7 +35,11 @@ pub struct ModelArgs {
     pub preset: Option<Preset>,
     /// Override one hyper-parameter, e.g. `--set rho=0.95` (repeatable). MF-ESN: omega beta rho gamma s dt
     /// lambda n_units; ESN: omega beta rho alpha lambda n_units; MF-RNN: lr gamma s dt n_units max_epochs
-    /// patience batch_size; RNN: lr n_units max_epochs patience batch_size.
+    /// patience batch_size; RNN: lr n_units max_epochs patience batch_size. MF-ESN and ESN hardware
+    /// non-idealities (0 = off): w_bits w_noise stuck_zero stuck_max adc_bits readout_bits. Sparse
+    /// connectivity (MF-ESN, ESN, deep MF-ESN; 1 = dense): density input_density. MF cell integrator (MF-ESN,
+    /// deep MF-ESN): integrator (0 Euler, 1 exact) substeps. Deep MF-ESN: the MF-ESN's, layers inter_scaling.
+    /// Hybrid MF-RNN: the MF-RNN's, rho omega beta density input_density frozen (1 keeps W_h, 0 fine-tunes).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = super::parse_set)]
     pub set: Vec<(String, f64)>,
     /// Seed of every random draw (reservoirs, initial weights, splits, batch order).

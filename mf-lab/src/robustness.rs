@@ -1,0 +1,405 @@
+//! Robustness curves (`mf robustness`): how a model's test score moves as one hyper-parameter (a hardware
+//! non-ideality such as `w_noise` or `adc_bits`, or any other) takes a list of values, over repeated draws.
+//!
+//! For every model and value, `draws` fresh models (draw `i` from seed `derive_seed(seed, i)`, the seeds of
+//! `mf run --trials draws --seed seed`) fit on the training split and are scored on the test split. Every value
+//! uses the same seeds, so a curve compares the same reservoirs programmed differently, not other reservoirs.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use mf_core::rng::derive_seed;
+use serde::Serialize;
+
+use crate::eval::run_trials;
+use crate::job::JobProgress;
+use crate::models::{CancelToken, TrialData};
+use crate::protocol;
+use crate::single::ModelRequest;
+use crate::spec::{Metric, ModelKind, Params};
+use crate::tasks::{load_dataset, Task};
+use crate::training::TrainingProtocol;
+use crate::{LabError, ResultExt};
+
+/// What a robustness curve varies, on which models and data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RobustnessRequest {
+    /// The models, one curve each.
+    pub models: Vec<ModelKind>,
+    /// A data set in the data directory, or a generated set.
+    pub dataset: String,
+    /// Start from the paper's selection for the data set (Tables V-VIII) instead of the models' defaults.
+    pub preset: bool,
+    /// Hyper-parameters set over the preset or defaults, for every point.
+    pub set: Params,
+    /// The hyper-parameter varied (`w_noise`, `adc_bits`, ...); it overrides `set` and the preset.
+    pub param: String,
+    /// Its values, in the order of the curve.
+    pub values: Vec<f64>,
+    /// Fresh models per model and value.
+    pub draws: usize,
+    /// Draw `i` uses seed `derive_seed(seed, i)`.
+    pub seed: u64,
+    /// How trainable models stop early (reservoirs ignore it).
+    pub protocol: TrainingProtocol,
+}
+
+impl RobustnessRequest {
+    /// The request of one point of the curve: `model` with `param = value`.
+    pub fn point(&self, model: ModelKind, value: f64) -> ModelRequest {
+        let mut set = self.set.clone();
+        set.insert(self.param.clone(), value);
+        ModelRequest {
+            model,
+            dataset: self.dataset.clone(),
+            preset: self.preset,
+            set,
+            seed: self.seed,
+            protocol: self.protocol,
+        }
+    }
+
+    /// The seeds of the draws, `derive_seed(seed, i)`.
+    pub fn seeds(&self) -> Vec<u64> {
+        (0..self.draws as u64)
+            .map(|i| derive_seed(self.seed, i))
+            .collect()
+    }
+}
+
+/// One fitted and scored model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Point {
+    /// Model id.
+    pub model: String,
+    /// The hyper-parameter varied.
+    pub param: String,
+    /// Its value.
+    pub value: f64,
+    /// Draw index, from 0.
+    pub draw: usize,
+    /// The seed the model was built from.
+    pub seed: u64,
+    /// Test accuracy or RMSE.
+    pub score: f64,
+}
+
+/// The draws of one model at one value, summarised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Level {
+    /// Model id.
+    pub model: String,
+    /// The hyper-parameter varied.
+    pub param: String,
+    /// Its value.
+    pub value: f64,
+    /// Number of draws.
+    pub n: usize,
+    /// Mean test score.
+    pub mean: f64,
+    /// Population standard deviation of the test scores.
+    pub std: f64,
+    /// Lowest test score.
+    pub min: f64,
+    /// Highest test score.
+    pub max: f64,
+}
+
+/// A robustness curve per model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Robustness {
+    /// Data set name.
+    pub dataset: String,
+    /// `accuracy` or `rmse`.
+    pub metric: Metric,
+    /// The hyper-parameter varied.
+    pub param: String,
+    /// Every draw, by model, then value, then draw.
+    pub points: Vec<Point>,
+    /// One line per model and value, in the same order.
+    pub levels: Vec<Level>,
+    /// Seconds in all, loading included.
+    pub wall_s: f64,
+}
+
+/// Runs the curves of `req` on data from `data_dir`. Every configuration is checked before anything is fitted,
+/// so a value a model refuses is an error at once. `on_point` hears each scored draw, `progress` each draw's
+/// start within its (model, value).
+pub fn run_robustness(
+    req: &RobustnessRequest,
+    data_dir: &Path,
+    progress: &dyn Fn(&Point, JobProgress),
+    on_point: &mut dyn FnMut(&Point),
+    cancel: &CancelToken,
+) -> Result<Robustness, LabError> {
+    if req.models.is_empty() {
+        return Err(LabError::InvalidParams("no model given".into()));
+    }
+    if req.values.is_empty() {
+        return Err(LabError::InvalidParams(format!(
+            "no value given for {}",
+            req.param
+        )));
+    }
+    if req.draws == 0 {
+        return Err(LabError::InvalidParams("--draws must be at least 1".into()));
+    }
+    let start = Instant::now();
+    let mut configs = Vec::with_capacity(req.models.len() * req.values.len());
+    for &model in &req.models {
+        for &value in &req.values {
+            let config = req
+                .point(model, value)
+                .configure()
+                .context_with(|| format!("{model} with {} = {value}", req.param))?;
+            configs.push((model, value, config));
+        }
+    }
+    let ds = load_dataset(data_dir, &req.dataset)?;
+    let task = Task::from_dataset(&ds)?;
+    let data = TrialData {
+        train: &task.train,
+        val: None,
+        eval: task.test()?,
+        protocol: req.protocol,
+    };
+    let seeds = req.seeds();
+    let (mut points, mut levels) = (Vec::new(), Vec::new());
+    for (model, value, config) in configs {
+        let point = |draw: usize, score: f64| Point {
+            model: model.id().to_string(),
+            param: req.param.clone(),
+            value,
+            draw,
+            seed: seeds[draw],
+            score,
+        };
+        let scores = run_trials(
+            config.as_ref(),
+            &data,
+            &seeds,
+            &|p| {
+                let draw = match p.step {
+                    crate::job::JobStep::Draw { index, .. } => index - 1,
+                    crate::job::JobStep::Epoch { trial, .. } => trial - 1,
+                };
+                progress(&point(draw, f64::NAN), p)
+            },
+            &mut |i, t| on_point(&point(i, t.score)),
+            cancel,
+        )
+        .context_with(|| format!("{model} on {} with {} = {value}", req.dataset, req.param))?;
+        let scores: Vec<f64> = scores.iter().map(|t| t.score).collect();
+        points.extend(scores.iter().enumerate().map(|(i, &s)| point(i, s)));
+        levels.push(Level {
+            model: model.id().to_string(),
+            param: req.param.clone(),
+            value,
+            n: scores.len(),
+            mean: protocol::mean(&scores),
+            std: protocol::pop_std(&scores),
+            min: scores.iter().copied().fold(f64::INFINITY, f64::min),
+            max: scores.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        });
+    }
+    Ok(Robustness {
+        dataset: task.name.clone(),
+        metric: task.metric,
+        param: req.param.clone(),
+        points,
+        levels,
+        wall_s: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The metric as the CSV files name it: `accuracy` or `rmse`.
+fn metric_name(m: Metric) -> &'static str {
+    match m {
+        Metric::Accuracy => "accuracy",
+        Metric::Rmse => "rmse",
+    }
+}
+
+impl Robustness {
+    /// Every draw as CSV: `dataset,metric,model,param,value,draw,seed,score`, one row per draw.
+    pub fn points_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let header = [
+            "dataset", "metric", "model", "param", "value", "draw", "seed", "score",
+        ];
+        w.write_record(header).expect("CSV in memory");
+        for p in &self.points {
+            w.write_record([
+                self.dataset.clone(),
+                metric_name(self.metric).to_string(),
+                p.model.clone(),
+                p.param.clone(),
+                p.value.to_string(),
+                p.draw.to_string(),
+                p.seed.to_string(),
+                p.score.to_string(),
+            ])
+            .expect("CSV in memory");
+        }
+        String::from_utf8(w.into_inner().expect("CSV in memory")).expect("CSV of UTF-8 fields")
+    }
+
+    /// One row per model and value as CSV: `dataset,metric,model,param,value,n,mean,std,min,max`.
+    pub fn levels_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let header = [
+            "dataset", "metric", "model", "param", "value", "n", "mean", "std", "min", "max",
+        ];
+        w.write_record(header).expect("CSV in memory");
+        for l in &self.levels {
+            w.write_record([
+                self.dataset.clone(),
+                metric_name(self.metric).to_string(),
+                l.model.clone(),
+                l.param.clone(),
+                l.value.to_string(),
+                l.n.to_string(),
+                l.mean.to_string(),
+                l.std.to_string(),
+                l.min.to_string(),
+                l.max.to_string(),
+            ])
+            .expect("CSV in memory");
+        }
+        String::from_utf8(w.into_inner().expect("CSV in memory")).expect("CSV of UTF-8 fields")
+    }
+
+    /// Writes [`Robustness::points_csv`] to `dir/robustness.csv` and [`Robustness::levels_csv`] to
+    /// `dir/robustness_summary.csv`, creating `dir`; returns both paths.
+    pub fn write_csv(&self, dir: &Path) -> Result<[std::path::PathBuf; 2], LabError> {
+        std::fs::create_dir_all(dir).map_err(|e| LabError::io(dir, e))?;
+        let files = [
+            (dir.join("robustness.csv"), self.points_csv()),
+            (dir.join("robustness_summary.csv"), self.levels_csv()),
+        ];
+        for (path, text) in &files {
+            std::fs::File::create(path)
+                .and_then(|mut f| f.write_all(text.as_bytes()))
+                .map_err(|e| LabError::io(path, e))?;
+        }
+        Ok(files.map(|(p, _)| p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::single::run_trials_on_test;
+
+    fn req(models: &[ModelKind], param: &str, values: &[f64]) -> RobustnessRequest {
+        RobustnessRequest {
+            models: models.to_vec(),
+            dataset: "synthetic-control".into(),
+            preset: false,
+            set: [("n_units".to_string(), 30.0)].into_iter().collect(),
+            param: param.into(),
+            values: values.to_vec(),
+            draws: 2,
+            seed: 9,
+            protocol: TrainingProtocol::Reference,
+        }
+    }
+
+    fn run(r: &RobustnessRequest) -> Result<Robustness, LabError> {
+        run_robustness(
+            r,
+            Path::new("/nonexistent"),
+            &|_, _| {},
+            &mut |_| {},
+            &CancelToken::new(),
+        )
+    }
+
+    #[test]
+    fn each_point_is_the_score_of_mf_run_with_the_value_set() {
+        let r = req(&[ModelKind::MfEsn, ModelKind::Esn], "w_noise", &[0.0, 0.2]);
+        let mut heard = Vec::new();
+        let out = run_robustness(
+            &r,
+            Path::new("/nonexistent"),
+            &|_, _| {},
+            &mut |p| heard.push(p.clone()),
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!(out.points.len(), 8);
+        assert_eq!(heard, out.points);
+        assert_eq!(out.levels.len(), 4);
+        assert_eq!(out.metric, Metric::Accuracy);
+        for (k, level) in out.levels.iter().enumerate() {
+            let model: ModelKind = level.model.parse().unwrap();
+            let run = run_trials_on_test(
+                &r.point(model, level.value),
+                2,
+                Path::new("/nonexistent"),
+                &|_| {},
+                &mut |_, _, _| {},
+                &CancelToken::new(),
+            )
+            .unwrap();
+            let draws: Vec<f64> = out.points[2 * k..2 * k + 2]
+                .iter()
+                .map(|p| p.score)
+                .collect();
+            assert_eq!(draws, run.per_trial);
+            assert_eq!((level.mean, level.std), (run.mean, run.std));
+            assert_eq!(level.n, 2);
+            assert!(level.min <= level.mean && level.mean <= level.max);
+        }
+        // Noise-free and noisy programming of the same reservoirs: the draws' seeds repeat across values.
+        assert_eq!(out.points[0].seed, out.points[2].seed);
+        assert_eq!(out.points[0].seed, derive_seed(9, 0));
+        assert_eq!(run(&r).unwrap().points, out.points);
+    }
+
+    #[test]
+    fn the_csv_files_hold_every_draw_and_every_level() {
+        let out = run(&req(&[ModelKind::Esn], "adc_bits", &[2.0, 0.0])).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let [points, levels] = out.write_csv(dir.path()).unwrap();
+        let text = std::fs::read_to_string(points).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "dataset,metric,model,param,value,draw,seed,score");
+        assert_eq!(lines.len(), 5);
+        assert!(
+            lines[1].starts_with("synthetic-control,accuracy,esn,adc_bits,2,0,"),
+            "{}",
+            lines[1]
+        );
+        let text = std::fs::read_to_string(levels).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "dataset,metric,model,param,value,n,mean,std,min,max"
+        );
+        assert_eq!(lines.len(), 3);
+        assert!(lines[2].starts_with("synthetic-control,accuracy,esn,adc_bits,0,2,"));
+    }
+
+    #[test]
+    fn a_value_a_model_refuses_is_an_error_before_any_fit() {
+        let e = run(&req(&[ModelKind::MfEsn], "w_bits", &[4.0, 2.5]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("MF-ESN with w_bits = 2.5") && e.contains("whole number"),
+            "{e}"
+        );
+        let e = run(&req(&[ModelKind::Esn], "dt", &[0.1]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("has no hyper-parameter `dt`"), "{e}");
+        let mut r = req(&[ModelKind::Esn], "w_noise", &[0.1]);
+        r.draws = 0;
+        assert!(run(&r).is_err());
+        r.draws = 1;
+        r.values.clear();
+        assert!(run(&r).is_err());
+    }
+}

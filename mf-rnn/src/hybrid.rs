@@ -1,0 +1,186 @@
+//! The hybrid of MF-ESN and MF-RNN (paper Sec. VII): a trainable MF layer that starts from an MF-ESN reservoir
+//! draw and either keeps its recurrent kernel (frozen, a reservoir whose input weights, bias and readout are
+//! learnt by back-propagation through time) or fine-tunes everything.
+
+use mf_core::init::{ReservoirInit, SpectralInit};
+use mf_core::rng::rng_from_seed;
+use mf_core::sparse::Connectivity;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Model;
+use crate::RnnError;
+
+/// Where the trainable layer starts: the MF-ESN's reservoir, drawn from the training seed exactly as
+/// `mf_esn::MfEsn` draws it for the same seed (same initialiser, scalings and connectivity, so `W_x`, `W_h` and
+/// the bias are the reservoir's); the readout starts as usual.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservoirStart {
+    /// Spectral radius `rho` of `W_h` (the MF-ESN's, default 0.9).
+    pub rho: f64,
+    /// Input scaling `omega`, `W_x ~ U(-omega, omega)` (default 1).
+    pub omega: f64,
+    /// Bias scaling `beta`, `bias ~ U(-beta, beta)` (default 0.001).
+    pub beta: f64,
+    /// How `rho` is reached (default circular law).
+    #[serde(default)]
+    pub spectral: SpectralInit,
+    /// Which connections exist (default dense). A frozen sparse kernel stays sparse; a fine-tuned one fills in.
+    #[serde(default, skip_serializing_if = "Connectivity::is_dense")]
+    pub connectivity: Connectivity,
+    /// Keep `W_h` at its draw: the optimiser gets `W_x`, the bias and the readout only. Default true.
+    pub frozen: bool,
+}
+
+impl Default for ReservoirStart {
+    /// The MF-ESN's defaults, frozen.
+    fn default() -> Self {
+        Self {
+            rho: 0.9,
+            omega: 1.0,
+            beta: 0.001,
+            spectral: SpectralInit::CircularLaw,
+            connectivity: Connectivity::default(),
+            frozen: true,
+        }
+    }
+}
+
+impl ReservoirStart {
+    /// The reservoir initialiser for `n_units`.
+    pub fn init(&self, n_units: usize) -> ReservoirInit {
+        ReservoirInit {
+            n_units,
+            rho: self.rho,
+            omega: self.omega,
+            beta: self.beta,
+            spectral: self.spectral,
+        }
+    }
+
+    /// Checks the scalings and densities.
+    pub fn check(&self, n_units: usize) -> Result<(), RnnError> {
+        self.init(n_units).check()?;
+        self.connectivity.check()?;
+        Ok(())
+    }
+
+    /// Overwrites `model`'s `kernel`, `recurrent_kernel` and `bias` with the reservoir drawn from `seed`.
+    pub(crate) fn apply(&self, model: &Model, seed: u64) -> Result<(), RnnError> {
+        let (n_inputs, n_units) = (model.n_inputs(), model.vars[1].dims()[0]);
+        let w = self
+            .connectivity
+            .draw(&self.init(n_units), n_inputs, &mut rng_from_seed(seed))?;
+        let dev = model.vars[0].device();
+        let t = |a: ndarray::ArrayViewD<'_, f32>| {
+            candle_core::Tensor::from_vec(a.iter().copied().collect::<Vec<f32>>(), a.shape(), dev)
+        };
+        model.vars[0].set(&t(w.w_in.view().into_dyn())?)?;
+        model.vars[1].set(&t(w.w_rec.view().into_dyn())?)?;
+        model.vars[2].set(&t(w.bias.view().into_dyn())?)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{train_with, RnnCell, RnnConfig};
+    use mf_core::{MfCell, Sequences, Targets};
+    use ndarray::Array3;
+    use std::sync::atomic::AtomicBool;
+
+    /// Two classes of sine waves that differ in frequency.
+    fn toy(n: usize) -> (Sequences, Targets) {
+        let x = Array3::from_shape_fn((n, 12, 1), |(i, t, _)| {
+            let f = if i % 2 == 0 { 0.3 } else { 0.9 };
+            (f * t as f32 + i as f32).sin()
+        });
+        let labels = (0..n).map(|i| i % 2).collect();
+        (
+            Sequences::full(x),
+            Targets::Classes {
+                labels,
+                n_classes: 2,
+            },
+        )
+    }
+
+    fn config(frozen: bool) -> RnnConfig {
+        let mut c = RnnConfig::new(RnnCell::Mf(MfCell::new(0.1, 0.9, 5.0)))
+            .n_units(10)
+            .max_epochs(4)
+            .lr(0.01)
+            .seed(3);
+        c.reservoir = Some(ReservoirStart {
+            connectivity: Connectivity {
+                density: 0.5,
+                input_density: 1.0,
+            },
+            frozen,
+            ..ReservoirStart::default()
+        });
+        c
+    }
+
+    #[test]
+    fn a_frozen_reservoir_start_keeps_its_recurrent_kernel_and_trains_the_rest() {
+        let (x, y) = toy(16);
+        let c = config(true);
+        let start = c.reservoir.unwrap();
+        let drawn = start
+            .connectivity
+            .draw(&start.init(10), 1, &mut rng_from_seed(3))
+            .unwrap();
+        let trained = train_with(&c, (&x, &y), None, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+        assert_eq!(trained.history().len(), 4);
+        let w = trained.weights().unwrap().layer;
+        // Bit for bit the reservoir's W_h, sparsity included; W_x and the bias moved.
+        assert_eq!(w.w_rec, drawn.w_rec);
+        assert_eq!(w.w_rec.iter().filter(|&&v| v != 0.0).count(), 50);
+        assert_ne!(w.w_in, drawn.w_in);
+        assert_ne!(w.bias, drawn.bias);
+    }
+
+    #[test]
+    fn a_fine_tuned_reservoir_start_trains_its_recurrent_kernel() {
+        let (x, y) = toy(16);
+        let c = config(false);
+        let start = c.reservoir.unwrap();
+        let drawn = start
+            .connectivity
+            .draw(&start.init(10), 1, &mut rng_from_seed(3))
+            .unwrap();
+        let trained = train_with(&c, (&x, &y), None, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+        assert_ne!(trained.weights().unwrap().layer.w_rec, drawn.w_rec);
+        // Before any epoch the whole layer is the reservoir.
+        let model = Model::new(c.cell, 1, 10, 1, 3, &candle_core::Device::Cpu).unwrap();
+        start.apply(&model, 3).unwrap();
+        let p = model.params_detached();
+        let flat = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(
+            flat(&p.kernel),
+            drawn.w_in.iter().copied().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            flat(&p.recurrent),
+            drawn.w_rec.iter().copied().collect::<Vec<_>>()
+        );
+        assert_eq!(flat(&p.bias), drawn.bias.to_vec());
+    }
+
+    #[test]
+    fn invalid_reservoir_starts_are_refused_and_the_field_round_trips() {
+        let mut c = config(true);
+        c.reservoir = Some(ReservoirStart {
+            rho: -1.0,
+            ..ReservoirStart::default()
+        });
+        assert!(c.check().is_err());
+        let c = config(false);
+        let s = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<RnnConfig>(&s).unwrap(), c);
+        let plain = serde_json::to_string(&RnnConfig::new(RnnCell::Tanh)).unwrap();
+        assert!(!plain.contains("reservoir"));
+    }
+}
