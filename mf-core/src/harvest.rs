@@ -5,7 +5,8 @@
 //! changing at its own last step without any masking arithmetic.
 //!
 //! The f32 path is tuned for one core: the sorted batch is cut into blocks of [`BLOCK`] series whose states and
-//! pre-activations stay in cache for all their steps, the recurrent product is faer's sequential GEMM, and the
+//! pre-activations stay in cache for all their steps, the recurrent product is faer's sequential GEMM (or, for a
+//! kernel with at most [`SPARSE_MAX_DENSITY`] of its entries non-zero, a product over those entries), and the
 //! bias, the input product and the element-wise update follow in one pass compiled for AVX-512 or AVX2 with FMA
 //! when the processor has them; the MF update is [`MfKernel`]'s. Blocks run on several threads when asked (see
 //! [`HarvestOptions`]).
@@ -212,6 +213,108 @@ fn step_block(simd: Simd, update: &Update, inp: StepInput<'_>, pre: &mut [f32], 
     step_block_generic::<false>(update, inp, pre, h)
 }
 
+/// Largest fraction of non-zero entries for which the recurrent product runs over the kernel's non-zero entries
+/// instead of faer's dense GEMM. Measured on one core of a 2-core Xeon with AVX-512, for a block of 256 series:
+/// the product over non-zero entries is 1.3-1.6x faster than the dense one at density 0.1, 0.7-0.85x as fast at
+/// density 0.2, and 7-13x faster at density 0.01-0.02, for N from 100 to 1000.
+pub const SPARSE_MAX_DENSITY: f64 = 0.1;
+
+/// A recurrent kernel column by column (unit `j`'s incoming weights), kept when at most [`SPARSE_MAX_DENSITY`] of
+/// its entries are non-zero (a sparse reservoir, see [`crate::sparse`]).
+struct SparseKernel {
+    /// Column `j`'s entries are `starts[j]..starts[j + 1]` of `sources` and `values`.
+    starts: Vec<usize>,
+    /// The unit each entry comes from (the row of `w_rec`).
+    sources: Vec<usize>,
+    values: Vec<f32>,
+}
+
+impl SparseKernel {
+    fn of(w_rec: &Array2<f32>) -> Option<Self> {
+        let n = w_rec.ncols();
+        let nnz = w_rec.iter().filter(|&&v| v != 0.0).count();
+        if nnz as f64 > SPARSE_MAX_DENSITY * (n * n) as f64 {
+            return None;
+        }
+        let mut k = SparseKernel {
+            starts: Vec::with_capacity(n + 1),
+            sources: Vec::with_capacity(nnz),
+            values: Vec::with_capacity(nnz),
+        };
+        k.starts.push(0);
+        for col in w_rec.columns() {
+            for (i, &v) in col.iter().enumerate() {
+                if v != 0.0 {
+                    k.sources.push(i);
+                    k.values.push(v);
+                }
+            }
+            k.starts.push(k.sources.len());
+        }
+        Some(k)
+    }
+}
+
+/// `pre = h @ w_rec` over the first `rows` rows of column-by-column blocks `ld` floats apart, from the non-zero
+/// entries only: each is one multiply-add of a contiguous column of `h` into a column of `pre`.
+#[inline(always)]
+fn sparse_product_generic<const FMA: bool>(
+    k: &SparseKernel,
+    h: &[f32],
+    pre: &mut [f32],
+    rows: usize,
+    ld: usize,
+) {
+    for j in 0..k.starts.len() - 1 {
+        let out = &mut pre[j * ld..j * ld + rows];
+        out.fill(0.0);
+        for e in k.starts[j]..k.starts[j + 1] {
+            let (src, w) = (k.sources[e], k.values[e]);
+            for (o, &x) in out.iter_mut().zip(&h[src * ld..src * ld + rows]) {
+                *o = madd::<FMA>(x, w, *o);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn sparse_product_avx2(k: &SparseKernel, h: &[f32], pre: &mut [f32], rows: usize, ld: usize) {
+    sparse_product_generic::<true>(k, h, pre, rows, ld)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn sparse_product_avx512(k: &SparseKernel, h: &[f32], pre: &mut [f32], rows: usize, ld: usize) {
+    sparse_product_generic::<true>(k, h, pre, rows, ld)
+}
+
+/// [`sparse_product_generic`] for the widest instruction set available (as [`step_block`] dispatches).
+fn sparse_product(
+    simd: Simd,
+    k: &SparseKernel,
+    h: &[f32],
+    pre: &mut [f32],
+    rows: usize,
+    ld: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if simd == Simd::Avx512 {
+        // SAFETY: `Simd::Avx512` is chosen only when the running processor supports AVX-512F and FMA (see
+        // `Simd::detect`).
+        unsafe { sparse_product_avx512(k, h, pre, rows, ld) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if simd == Simd::Avx2 {
+        // SAFETY: `Simd::Avx2` is chosen only when the running processor supports AVX2 and FMA (see
+        // `Simd::detect`).
+        unsafe { sparse_product_avx2(k, h, pre, rows, ld) };
+        return;
+    }
+    sparse_product_generic::<false>(k, h, pre, rows, ld)
+}
+
 /// What every block of a harvest shares.
 struct BlockCtx<'a> {
     update: Update,
@@ -219,6 +322,8 @@ struct BlockCtx<'a> {
     units: usize,
     d: usize,
     w_rec: MatRef<'a, f32>,
+    /// The recurrent kernel's non-zero entries, when it is sparse enough for them to be faster.
+    sparse: Option<SparseKernel>,
     w_in: &'a [f32],
     bias: &'a [f32],
     simd: Simd,
@@ -250,6 +355,8 @@ impl BlockCtx<'_> {
             if t == 0 {
                 // h(0) = 0: the recurrent product vanishes.
                 pre.fill(0.0);
+            } else if let Some(k) = &self.sparse {
+                sparse_product(self.simd, k, h, pre, active, rows);
             } else {
                 faer::linalg::matmul::matmul(
                     MatMut::from_column_major_slice_with_stride_mut(&mut *pre, active, units, rows),
@@ -324,6 +431,7 @@ pub fn harvest_cancellable(
         units,
         d,
         w_rec,
+        sparse: SparseKernel::of(&weights.w_rec),
         w_in,
         bias: &bias,
         simd,
@@ -717,6 +825,61 @@ mod tests {
                 for (t, st) in states.iter().enumerate() {
                     let all = got64.all.as_ref().unwrap();
                     assert!((all[[i, t, 0]] - st[0]).abs() < 1e-12);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_sparse_kernel_takes_the_product_over_its_entries_and_gives_each_series_state() {
+        use crate::sparse::Connectivity;
+        let lengths: Vec<usize> = (0..300).map(|i| 1 + (i * 7919) % 23).collect();
+        let seqs = batch(&lengths, 2, 21);
+        let init = ReservoirInit {
+            n_units: 40,
+            rho: 0.9,
+            omega: 1.0,
+            beta: 0.5,
+            spectral: Default::default(),
+        };
+        let sparse = Connectivity {
+            density: 0.05,
+            input_density: 1.0,
+        };
+        let w = sparse.draw(&init, 2, &mut rng_from_seed(22)).unwrap();
+        assert!(SparseKernel::of(&w.w_rec).is_some());
+        assert!(SparseKernel::of(&weights(40, 2, 22).w_rec).is_none());
+        let w64 = w.to_f64();
+        for cell in cells() {
+            let one = harvest(
+                &cell,
+                &w,
+                &seqs,
+                HarvestOptions {
+                    keep_all: true,
+                    threads: 1,
+                },
+            )
+            .unwrap();
+            let two = harvest(
+                &cell,
+                &w,
+                &seqs,
+                HarvestOptions {
+                    keep_all: false,
+                    threads: 2,
+                },
+            )
+            .unwrap();
+            assert_eq!(one.last, two.last);
+            for i in (0..lengths.len()).step_by(11) {
+                let want = reference(&cell, &w64, seqs.series(i));
+                for (u, v) in want.last().unwrap().iter().enumerate() {
+                    let g = f64::from(one.last[[i, u]]);
+                    assert!(
+                        (g - v).abs() < 1e-4,
+                        "{cell:?} series {i} unit {u}: {g} vs {v}"
+                    );
                 }
             }
         }

@@ -123,6 +123,23 @@ impl ReservoirConfig {
         self.cell.check()?;
         self.hardware.check()?;
         self.connectivity.check()?;
+        // Quantisation and stuck devices act on every entry of a kernel, so on a sparse one they would put
+        // conductance where no device is: refused until absent devices are modelled.
+        let sparse = self.connectivity.density < 1.0 || self.connectivity.input_density < 1.0;
+        let per_device = self.hardware.w_bits > 0
+            || self.hardware.stuck_zero > 0.0
+            || self.hardware.stuck_max > 0.0;
+        if sparse && per_device {
+            return Err(EsnError::Param {
+                name: "density",
+                value: self
+                    .connectivity
+                    .density
+                    .min(self.connectivity.input_density),
+                reason:
+                    "sparse kernels cannot be combined with w_bits, stuck_zero or stuck_max yet",
+            });
+        }
         self.integrator.check_cell(&self.cell)?;
         check_lambda(self.lambda)
     }
@@ -799,6 +816,21 @@ mod tests {
         bits.sort_unstable();
         bits.dedup();
         bits.len()
+    }
+
+    #[test]
+    fn sparse_kernels_refuse_per_device_non_idealities() {
+        let mut c = ReservoirConfig::mf_esn();
+        c.connectivity.density = 0.1;
+        c.hardware.w_noise = 0.1;
+        assert!(c.check().is_ok(), "noise keeps absent weights at zero");
+        c.hardware.w_bits = 4;
+        assert!(c.check().is_err());
+        c.hardware.w_bits = 0;
+        c.hardware.stuck_max = 0.1;
+        assert!(c.check().is_err());
+        c.connectivity.density = 1.0;
+        assert!(c.check().is_ok());
     }
 
     #[test]
