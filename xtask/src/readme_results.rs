@@ -22,15 +22,15 @@ mod tests {
     #[test]
     fn the_readme_mf_rnn_reference_table_is_the_committed_reports() {
         let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-        for ds in [
-            "GunPoint",
-            "Coffee",
-            "SyntheticControl",
-            "Epilepsy",
-            "FloodModeling1",
-            "FloodModeling3",
-        ] {
-            let regression = ds.starts_with("Flood");
+        let reported = |ds: &str| {
+            root()
+                .join(format!("results/mf-rnn-reference/mfrnn_{ds}_2025.json"))
+                .exists()
+        };
+        let sets: Vec<&str> = mf_paper::dataset_names().filter(|d| reported(d)).collect();
+        assert_eq!(sets.len(), 6, "{sets:?}");
+        for ds in sets {
+            let regression = mf_paper::dataset(ds).unwrap().is_regression();
             let cell = |seed| {
                 let r = report(ds, seed);
                 assert_eq!(r["model"], "mf-rnn");
