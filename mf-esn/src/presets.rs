@@ -30,14 +30,15 @@ fn esn_config(omega: f64, beta: f64, rho: f64, alpha: f64) -> ReservoirConfig {
 ///
 /// Names are matched by the paper's one rule ([`mf_paper::normalise`]); `None` for a set not in the paper.
 pub fn mf_esn(dataset: &str) -> Option<ReservoirConfig> {
-    let p = Selected(mf_paper::selected(dataset, Model::MfEsn)?);
+    mf_paper::dataset(dataset)?;
+    let g = |n| get(dataset, Model::MfEsn, n);
     Some(mf_config(
-        p.get("omega"),
-        p.get("beta"),
-        p.get("rho"),
-        p.get("gamma"),
-        p.get("s"),
-        p.get("dt"),
+        g("omega"),
+        g("beta"),
+        g("rho"),
+        g("gamma"),
+        g("s"),
+        g("dt"),
     ))
 }
 
@@ -45,35 +46,20 @@ pub fn mf_esn(dataset: &str) -> Option<ReservoirConfig> {
 /// FloodModeling2's `omega = 2` is printed so although it lies outside the grid of Table III; it is kept as
 /// printed.
 pub fn esn(dataset: &str) -> Option<ReservoirConfig> {
-    let p = Selected(mf_paper::selected(dataset, Model::Esn)?);
-    Some(esn_config(
-        p.get("omega"),
-        p.get("beta"),
-        p.get("rho"),
-        p.get("alpha"),
-    ))
+    mf_paper::dataset(dataset)?;
+    let g = |n| get(dataset, Model::Esn, n);
+    Some(esn_config(g("omega"), g("beta"), g("rho"), g("alpha")))
 }
 
-/// A selection of Tables V-VIII, looked up by hyper-parameter name.
-struct Selected(Vec<(&'static str, f64)>);
-
-impl Selected {
-    fn get(&self, name: &str) -> f64 {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .expect("the paper's tables name every hyper-parameter of their model")
-    }
+/// Hyper-parameter `name` of the paper's selection for `model` on `dataset`, which is known to exist.
+fn get(dataset: &str, model: Model, name: &str) -> f64 {
+    mf_paper::selected_value(dataset, model, name)
+        .expect("the paper's tables name every hyper-parameter of their model")
 }
 
 /// The values of axis `name` of `model`'s Table III grid.
 fn axis(model: Model, name: &str) -> &'static [f64] {
-    mf_paper::table_iii(model)
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
-        .expect("Table III names every axis of its model")
+    mf_paper::table_iii_axis(model, name).expect("Table III names every axis of its model")
 }
 
 /// The MF-ESN grid of Table III (1152 configurations). Nested loops, outermost first: omega, beta, rho, gamma, s,

@@ -369,6 +369,22 @@ pub fn table_iii(model: Model) -> &'static [Axis] {
     }
 }
 
+/// The values of axis `name` of `model`'s Table III grid; `None` when the grid has no such axis.
+pub fn table_iii_axis(model: Model, name: &str) -> Option<&'static [f64]> {
+    table_iii(model)
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+}
+
+/// The value of hyper-parameter `name` the paper selected for `model` on data set `name` (Tables V-VIII).
+pub fn selected_value(dataset: &str, model: Model, name: &str) -> Option<f64> {
+    selected(dataset, model)?
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
 /// The reservoir size of every model (Sec. VI): N = 100 units.
 pub const N_UNITS: usize = 100;
 

@@ -6,34 +6,30 @@ use mf_paper::Model;
 
 use crate::{RnnCell, RnnConfig};
 
-fn get(selected: &[(&'static str, f64)], name: &str) -> f64 {
-    selected
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
+/// Hyper-parameter `name` of the paper's selection for `model` on `dataset`, which is known to exist.
+fn get(dataset: &str, model: Model, name: &str) -> f64 {
+    mf_paper::selected_value(dataset, model, name)
         .expect("the paper's tables name every hyper-parameter of their model")
 }
 
+/// The values of axis `name` of `model`'s Table III grid.
 fn axis(model: Model, name: &str) -> &'static [f64] {
-    mf_paper::table_iii(model)
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
-        .expect("Table III names every axis of its model")
+    mf_paper::table_iii_axis(model, name).expect("Table III names every axis of its model")
 }
 
 /// The MF-RNN the paper selected for data set `name` (Table VI; names matched by [`mf_paper::normalise`]), with the
 /// other fields at their defaults; `None` for an unknown name.
 pub fn mf_rnn(name: &str) -> Option<RnnConfig> {
-    let p = mf_paper::selected(name, Model::MfRnn)?;
-    let (lr, gamma, s, dt) = (get(&p, "lr"), get(&p, "gamma"), get(&p, "s"), get(&p, "dt"));
+    mf_paper::dataset(name)?;
+    let g = |n| get(name, Model::MfRnn, n);
+    let (lr, gamma, s, dt) = (g("lr"), g("gamma"), g("s"), g("dt"));
     Some(RnnConfig::new(RnnCell::Mf(MfCell::new(dt, gamma, s))).lr(lr))
 }
 
 /// The RNN the paper selected for data set `name` (Table VIII); `None` for an unknown name.
 pub fn rnn(name: &str) -> Option<RnnConfig> {
-    let p = mf_paper::selected(name, Model::Rnn)?;
-    Some(RnnConfig::new(RnnCell::Tanh).lr(get(&p, "lr")))
+    mf_paper::dataset(name)?;
+    Some(RnnConfig::new(RnnCell::Tanh).lr(get(name, Model::Rnn, "lr")))
 }
 
 /// The MF-RNN grid of Table III, 48 configurations in grid order: lr {0.001, 0.01} x gamma {0.5, 0.8, 0.95, 1}
