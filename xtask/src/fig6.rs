@@ -7,10 +7,9 @@
 //! module only draws them.
 
 use std::path::Path;
-use std::sync::OnceLock;
 
-use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
 use anyhow::{bail, Context, Result};
+use mf_plot::{num, tick_label, Align};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Deserialize;
@@ -164,74 +163,20 @@ const LABEL: f32 = 22.0;
 /// Distance between the legend's rows.
 const LEGEND_ROW: i32 = 32;
 
-/// Noto Sans Regular, embedded in the binary so that figures look the same on every machine and the build needs
-/// no system font library.
-fn font() -> Result<&'static FontRef<'static>> {
-    static FONT: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
-    FONT.get_or_init(|| FontRef::try_from_slice(notosans::REGULAR_TTF).ok())
-        .as_ref()
-        .context("the embedded Noto Sans font could not be read")
-}
-
-/// Horizontal placement of a label relative to its anchor point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Align {
-    Left,
-    Center,
-    Right,
-}
-
-/// Draws `text` at `size` pixels with its vertical middle at `y` and its left end, centre or right end at `x`.
-///
-/// ab_glyph supplies the glyphs, their advances, kerning and anti-aliased coverage. plotters' own ab_glyph text
-/// path is not used: it places each glyph at the pen position without its left side bearing, so letters are
-/// unevenly spaced.
+/// Draws `text` in the figures' ink ([`mf_plot::draw_text`]).
 fn draw_text<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     text: &str,
-    (x, y): (i32, i32),
+    at: (i32, i32),
     size: f32,
     align: Align,
 ) -> Result<()> {
-    let font = font()?;
-    let scaled = font.as_scaled(PxScale::from(size));
-    let mut pen = 0.0f32;
-    let mut previous = None;
-    let mut glyphs = Vec::with_capacity(text.len());
-    for c in text.chars() {
-        let id = scaled.glyph_id(c);
-        if let Some(p) = previous {
-            pen += scaled.kern(p, id);
-        }
-        glyphs.push((id, pen));
-        pen += scaled.h_advance(id);
-        previous = Some(id);
-    }
-    let left = x as f32
-        - match align {
-            Align::Left => 0.0,
-            Align::Center => pen / 2.0,
-            Align::Right => pen,
-        };
-    // The middle of the line, halfway from ascent to descent, lies on `y`.
-    let baseline = y as f32 + (scaled.ascent() + scaled.descent()) / 2.0;
-    for (id, dx) in glyphs {
-        let glyph = id.with_scale_and_position(scaled.scale(), point(left + dx, baseline));
-        // A space has no outline.
-        let Some(outline) = font.outline_glyph(glyph) else {
-            continue;
-        };
-        let corner = outline.px_bounds().min;
-        let mut drawn = Ok(());
-        outline.draw(|gx, gy, coverage| {
-            if drawn.is_ok() && coverage > 0.0 {
-                let p = (corner.x as i32 + gx as i32, corner.y as i32 + gy as i32);
-                drawn = area.draw_pixel(p, &INK.mix(f64::from(coverage.min(1.0))));
-            }
-        });
-        drawn.map_err(|e| anyhow::anyhow!("could not draw `{text}`: {e}"))?;
-    }
-    Ok(())
+    Ok(mf_plot::draw_text(area, text, at, size, align, INK)?)
+}
+
+/// Tick positions at a step of 1, 2 or 5 times a power of ten, about five per axis.
+fn ticks(lo: f64, hi: f64) -> (Vec<f64>, f64) {
+    mf_plot::ticks(lo, hi, 5.0)
 }
 
 /// Draws the panels side by side into one PNG.
@@ -280,44 +225,6 @@ fn window(s: &Spectrum) -> (f64, f64, f64, f64) {
     let half = 0.5 * (x1 - x0).max(y1 - y0) * 1.1;
     let (cx, cy) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
     (cx - half, cx + half, cy - half, cy + half)
-}
-
-/// Tick positions at a step of 1, 2 or 5 times a power of ten, about five per axis.
-fn ticks(lo: f64, hi: f64) -> (Vec<f64>, f64) {
-    let raw = (hi - lo) / 5.0;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
-    ((first..=last).map(|k| k as f64 * step).collect(), step)
-}
-
-/// A tick label with as many decimals as the step needs.
-fn tick_label(v: f64, step: f64) -> String {
-    let decimals = (-step.log10().floor()).max(0.0) as usize;
-    let s = format!("{v:.decimals$}");
-    if s.trim_start_matches('-')
-        .chars()
-        .all(|c| c == '0' || c == '.')
-    {
-        "0".into()
-    } else {
-        s
-    }
-}
-
-/// Shortest form of a hyper-parameter value.
-fn num(v: f64) -> String {
-    let s = format!("{v}");
-    if s.len() > 8 {
-        format!("{v:.4}")
-    } else {
-        s
-    }
 }
 
 fn circle(cx: f64, cy: f64, r: f64, n: usize) -> Vec<(f64, f64)> {

@@ -5,13 +5,12 @@
 //! The loop lives in `mf_lab::robustness`; this module parses arguments, prints and draws the figure.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
 use anyhow::{bail, Context, Result};
 use mf_lab::models::CancelToken;
 use mf_lab::robustness::{run_robustness, Level, Robustness, RobustnessRequest};
 use mf_lab::{Metric, ModelKind};
+use mf_plot::{draw_text, num, tick_label, Align};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -370,107 +369,9 @@ fn draw_on(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Robustness) -> Resu
     Ok(())
 }
 
-/// Noto Sans Regular, embedded so that the figure looks the same everywhere and needs no system font.
-fn font() -> Result<&'static FontRef<'static>> {
-    static FONT: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
-    FONT.get_or_init(|| FontRef::try_from_slice(notosans::REGULAR_TTF).ok())
-        .as_ref()
-        .context("the embedded Noto Sans font could not be read")
-}
-
-/// Horizontal placement of a label relative to its anchor point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Align {
-    Left,
-    Center,
-    Right,
-}
-
-/// Draws `text` with its vertical middle at `y`, as xtask's figures do: ab_glyph lays the glyphs out with their
-/// side bearings and kerning (plotters' own text path drops the bearings, spacing letters unevenly).
-fn draw_text<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    text: &str,
-    (x, y): (i32, i32),
-    size: f32,
-    align: Align,
-    color: RGBColor,
-) -> Result<()> {
-    let font = font()?;
-    let scaled = font.as_scaled(PxScale::from(size));
-    let mut pen = 0.0f32;
-    let mut previous = None;
-    let mut glyphs = Vec::with_capacity(text.len());
-    for c in text.chars() {
-        let id = scaled.glyph_id(c);
-        if let Some(p) = previous {
-            pen += scaled.kern(p, id);
-        }
-        glyphs.push((id, pen));
-        pen += scaled.h_advance(id);
-        previous = Some(id);
-    }
-    let left = x as f32
-        - match align {
-            Align::Left => 0.0,
-            Align::Center => pen / 2.0,
-            Align::Right => pen,
-        };
-    let baseline = y as f32 + (scaled.ascent() + scaled.descent()) / 2.0;
-    for (id, dx) in glyphs {
-        let glyph = id.with_scale_and_position(scaled.scale(), point(left + dx, baseline));
-        let Some(outline) = font.outline_glyph(glyph) else {
-            continue;
-        };
-        let corner = outline.px_bounds().min;
-        let mut drawn = Ok(());
-        outline.draw(|gx, gy, coverage| {
-            if drawn.is_ok() && coverage > 0.0 {
-                let p = (corner.x as i32 + gx as i32, corner.y as i32 + gy as i32);
-                drawn = area.draw_pixel(p, &color.mix(f64::from(coverage.min(1.0))));
-            }
-        });
-        drawn.map_err(|e| anyhow::anyhow!("could not draw `{text}`: {e}"))?;
-    }
-    Ok(())
-}
-
 /// Tick positions at a step of 1, 2 or 5 times a power of ten, about eight per axis.
 fn ticks(lo: f64, hi: f64) -> (Vec<f64>, f64) {
-    let raw = (hi - lo) / 8.0;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
-    ((first..=last).map(|k| k as f64 * step).collect(), step)
-}
-
-/// A tick label with as many decimals as the step needs.
-fn tick_label(v: f64, step: f64) -> String {
-    let decimals = (-step.log10().floor()).max(0.0) as usize;
-    let s = format!("{v:.decimals$}");
-    if s.trim_start_matches('-')
-        .chars()
-        .all(|c| c == '0' || c == '.')
-    {
-        "0".into()
-    } else {
-        s
-    }
-}
-
-/// Shortest form of a value.
-fn num(v: f64) -> String {
-    let s = format!("{v}");
-    if s.len() > 8 {
-        format!("{v:.4}")
-    } else {
-        s
-    }
+    mf_plot::ticks(lo, hi, 8.0)
 }
 
 #[cfg(test)]
