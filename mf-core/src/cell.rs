@@ -128,7 +128,16 @@ pub struct MfKernel {
     eta_d: f32,
     /// `eta_p == 10 eta_d` with `eta_d z` inside the range of the unclamped exponential.
     tenth_power: bool,
+    /// `eta_p z` and `eta_d z` inside the range of the unclamped exponential for every `z` in `[a, b]`, so that
+    /// the three-exponential form may skip the clamps (which then change nothing).
+    in_range: bool,
 }
+
+/// How [`MfKernel`] evaluates the rates: three clamped exponentials, three of which the last two need no
+/// clamp, or Table II's tenth power.
+const GENERAL: u8 = 0;
+const IN_RANGE: u8 = 1;
+const TENTH: u8 = 2;
 
 impl MfKernel {
     /// The kernel of `cell`, its constants rounded to f32.
@@ -147,28 +156,42 @@ impl MfKernel {
             tenth_power: p.eta_p == 10.0 * p.eta_d
                 && p.eta_d > 0.0
                 && p.eta_d * p.a.abs().max(p.b.abs()) <= 80.0,
+            in_range: p.eta_p.max(p.eta_d) * p.a.abs().max(p.b.abs()) <= 80.0,
+        }
+    }
+
+    fn mode(&self) -> u8 {
+        if self.tenth_power {
+            TENTH
+        } else if self.in_range {
+            IN_RANGE
+        } else {
+            GENERAL
         }
     }
 
     /// `(sigmoid(s u), Kp(z), Kd(z))` at pre-activation `u`.
     #[inline(always)]
     pub fn rates<const FMA: bool>(&self, u: f32) -> (f32, f32, f32) {
-        if self.tenth_power {
-            self.rates_with::<FMA, true>(u)
-        } else {
-            self.rates_with::<FMA, false>(u)
+        match self.mode() {
+            TENTH => self.rates_with::<FMA, TENTH>(u),
+            IN_RANGE => self.rates_with::<FMA, IN_RANGE>(u),
+            _ => self.rates_with::<FMA, GENERAL>(u),
         }
     }
 
     #[inline(always)]
-    fn rates_with<const FMA: bool, const TENTH: bool>(&self, u: f32) -> (f32, f32, f32) {
+    fn rates_with<const FMA: bool, const MODE: u8>(&self, u: f32) -> (f32, f32, f32) {
         let sig = 1.0 / (1.0 + exp_with::<FMA, true>(self.neg_s * u));
         let z = madd::<FMA>(self.amp, sig, self.a);
-        if TENTH {
+        if MODE == TENTH {
             let v = exp_with::<FMA, false>(self.eta_d * z);
             let v2 = v * v;
             let v4 = v2 * v2;
             (sig, self.kp0 * (v4 * v4 * v2), self.kd0 / v)
+        } else if MODE == IN_RANGE {
+            let kp = self.kp0 * exp_with::<FMA, false>(self.eta_p * z);
+            (sig, kp, self.kd0 * exp_with::<FMA, false>(-self.eta_d * z))
         } else {
             let kp = self.kp0 * exp_with::<FMA, true>(self.eta_p * z);
             (sig, kp, self.kd0 * exp_with::<FMA, true>(-self.eta_d * z))
@@ -178,19 +201,65 @@ impl MfKernel {
     /// `h <- gamma h + dt (Kp - (Kp + Kd) h)` element by element, the tenth-power test taken once for the slice.
     #[inline(always)]
     pub fn update<const FMA: bool>(&self, pre: &[f32], h: &mut [f32]) {
-        if self.tenth_power {
-            self.update_with::<FMA, true>(pre, h)
-        } else {
-            self.update_with::<FMA, false>(pre, h)
+        match self.mode() {
+            TENTH => self.update_with::<FMA, TENTH>(pre, h),
+            IN_RANGE => self.update_with::<FMA, IN_RANGE>(pre, h),
+            _ => self.update_with::<FMA, GENERAL>(pre, h),
         }
     }
 
     #[inline(always)]
-    fn update_with<const FMA: bool, const TENTH: bool>(&self, pre: &[f32], h: &mut [f32]) {
+    fn update_with<const FMA: bool, const MODE: u8>(&self, pre: &[f32], h: &mut [f32]) {
         for (h, &u) in h.iter_mut().zip(pre) {
-            let (_, kp, kd) = self.rates_with::<FMA, TENTH>(u);
+            let (_, kp, kd) = self.rates_with::<FMA, MODE>(u);
             *h = madd::<FMA>(self.gamma, *h, self.dt * madd::<FMA>(-(kp + kd), *h, kp));
         }
+    }
+
+    /// [`MfKernel::update`] with cycle-to-cycle noise (see [`crate::variation`]): element `r` multiplies `Kp` and
+    /// `Kd` by the factors of its series' counter halves `hi[r]`, `lo[r]` for the unit of `salt`, at relative
+    /// sigma `sigma`, drawn in the same loop. With `sigma = 0` the factors are exactly 1 and the result is
+    /// [`MfKernel::update`]'s, bit for bit.
+    #[inline(always)]
+    pub(crate) fn update_noisy<const FMA: bool>(
+        &self,
+        pre: &[f32],
+        h: &mut [f32],
+        hi: &[u32],
+        lo: &[u32],
+        salt: u32,
+        sigma: f32,
+    ) {
+        let args = (pre, h, hi, lo, salt, sigma);
+        // The clamp of the factors is skipped where it cannot act (it then changes nothing).
+        match (self.mode(), crate::variation::clamp_can_act(sigma)) {
+            (TENTH, true) => self.update_noisy_with::<FMA, TENTH, true>(args),
+            (TENTH, false) => self.update_noisy_with::<FMA, TENTH, false>(args),
+            (IN_RANGE, true) => self.update_noisy_with::<FMA, IN_RANGE, true>(args),
+            (IN_RANGE, false) => self.update_noisy_with::<FMA, IN_RANGE, false>(args),
+            (_, true) => self.update_noisy_with::<FMA, GENERAL, true>(args),
+            (_, false) => self.update_noisy_with::<FMA, GENERAL, false>(args),
+        }
+    }
+
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn update_noisy_with<const FMA: bool, const MODE: u8, const CLAMP: bool>(
+        &self,
+        (pre, h, hi, lo, salt, sigma): (&[f32], &mut [f32], &[u32], &[u32], u32, f32),
+    ) {
+        for (((h, &u), &a), &b) in h.iter_mut().zip(pre).zip(hi).zip(lo) {
+            let (_, kp, kd) = self.rates_with::<FMA, MODE>(u);
+            let (dp, dd) = crate::variation::deviation_pair::<FMA, CLAMP>(a, b, salt, sigma);
+            let (kp, kd) = (madd::<FMA>(kp, dp, kp), madd::<FMA>(kd, dd, kd));
+            *h = madd::<FMA>(self.gamma, *h, self.dt * madd::<FMA>(-(kp + kd), *h, kp));
+        }
+    }
+
+    /// True when the kernel takes `e^{eta_p z}` as the tenth power of `e^{eta_d z}` (Table II's
+    /// `eta_p = 10 eta_d`), false when it evaluates three exponentials.
+    pub fn is_tenth_power(&self) -> bool {
+        self.tenth_power
     }
 
     /// `(g dh'/dpre, g dh'/dh)` of the update at pre-activation `u` and previous state `h`, for the gradient `g` of
@@ -408,6 +477,38 @@ mod tests {
         let mut other = MfCell::new(0.1, 0.9, 2.0);
         other.physics.eta_p = 8.0;
         assert!(!MfKernel::new(&other).tenth_power);
+    }
+
+    #[test]
+    fn skipping_the_clamps_of_in_range_exponents_changes_no_bit() {
+        // Off Table II's eta_p = 10 eta_d, with eta z within the exponential's range for every z in [a, b]: the
+        // kernel skips the clamps, which the clamped form shows could not act.
+        let mut rng = crate::rng::rng_from_seed(18);
+        let pre: Vec<f32> = crate::linalg::uniform_matrix(1, 4096, 30.0, &mut rng)
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        let h0: Vec<f32> = (0..4096).map(|i| (i % 97) as f32 / 96.0).collect();
+        for (eta_p, eta_d) in [(8.0, 1.5), (60.0, 0.3), (12.0, 50.0)] {
+            let mut c = MfCell::new(0.01, 0.9, 3.0);
+            c.physics.eta_p = eta_p;
+            c.physics.eta_d = eta_d;
+            let k = MfKernel::new(&c);
+            assert!(k.in_range && !k.tenth_power);
+            let clamped = MfKernel {
+                in_range: false,
+                ..k
+            };
+            let (mut a, mut b) = (h0.clone(), h0.clone());
+            k.update::<false>(&pre, &mut a);
+            clamped.update::<false>(&pre, &mut b);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "eta_p {eta_p} eta_d {eta_d}");
+        }
+        // Exponents that could leave the range keep the clamps.
+        let mut c = MfCell::new(0.01, 0.9, 3.0);
+        c.physics.eta_p = 90.0;
+        assert!(!MfKernel::new(&c).in_range);
     }
 
     #[test]

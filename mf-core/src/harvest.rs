@@ -14,9 +14,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use faer::{Accum, MatMut, MatRef, Par};
-use ndarray::{s, Array2, Array3, Axis};
+use ndarray::{s, Array2, Array3};
 
 use crate::fastmath::{madd, tanh_f32, Simd};
+use crate::rng::derive_seed;
+use crate::variation::{unit_salt, CycleNoise, Devices};
 use crate::{CellKind, CoreError, MfKernel, Sequences, Weights};
 
 /// Number of series advanced together: `2 * BLOCK * N` floats of state and pre-activation stay in the L2 cache.
@@ -46,8 +48,9 @@ pub struct HarvestOptions {
     /// Also keep every intermediate state (memory `n_series * max_len * n_units`). Default false.
     pub keep_all: bool,
     /// Threads for batches of more than `BLOCK` series without `keep_all`: blocks are independent, so they are
-    /// dealt out to threads and the result is the same bit for bit. 0 (the default) uses every available core,
-    /// 1 stays on the calling thread.
+    /// dealt out to threads and the result is the same bit for bit. 0 (the default) uses the calling thread's
+    /// share of the cores ([`crate::threads::available`]: every core unless a sweep worker set its budget), 1 stays
+    /// on the calling thread.
     pub threads: usize,
 }
 
@@ -57,7 +60,7 @@ impl HarvestOptions {
             return 1;
         }
         let t = match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            0 => crate::threads::available(),
             t => t,
         };
         t.min(n_series.div_ceil(BLOCK))
@@ -152,6 +155,11 @@ struct StepInput<'a> {
     d: usize,
     rows: usize,
     ld: usize,
+    /// Device-to-device variability: unit `j`'s column is updated with `kernels[j]` instead of the shared update.
+    kernels: Option<&'a [MfKernel]>,
+    /// Cycle-to-cycle noise: the high and low halves of each running series' counter at this step (`rows` of
+    /// each) and `sigma`.
+    noise: Option<(&'a [u32], &'a [u32], f32)>,
 }
 
 /// One step over a block, unit by unit: `pre += bias + x @ w_in`, then `h <- f(pre, h)`.
@@ -176,7 +184,21 @@ fn step_block_generic<const FMA: bool>(
                 *v = madd::<FMA>(x, w, *v);
             }
         }
-        update_block_generic::<FMA>(update, p, &mut h[col]);
+        let unit = match inp.kernels {
+            Some(k) => Update::Mf(k[j]),
+            None => *update,
+        };
+        match (inp.noise, unit) {
+            (Some((hi, lo, sigma)), Update::Mf(k)) => k.update_noisy::<FMA>(
+                p,
+                &mut h[col],
+                &hi[..inp.rows],
+                &lo[..inp.rows],
+                unit_salt(j),
+                sigma,
+            ),
+            _ => update_block_generic::<FMA>(&unit, p, &mut h[col]),
+        }
     }
 }
 
@@ -327,6 +349,10 @@ struct BlockCtx<'a> {
     w_in: &'a [f32],
     bias: &'a [f32],
     simd: Simd,
+    /// One kernel per unit (device-to-device variability), else none.
+    kernels: Option<Vec<MfKernel>>,
+    /// Cycle-to-cycle noise, when on.
+    noise: Option<CycleNoise>,
 }
 
 impl BlockCtx<'_> {
@@ -335,12 +361,14 @@ impl BlockCtx<'_> {
     ///
     /// Column by column storage makes the recurrent product about a fifth faster than row by row (faer packs
     /// neither operand), and the series still running at a step are the first `active` entries of each column.
+    /// With `first_bad`, the first step after which a state of the block is not finite is written into it.
     fn run_block(
         &self,
         block: &[usize],
         h: &mut [f32],
         pre: &mut [f32],
         mut all: Option<&mut Array3<f32>>,
+        mut first_bad: Option<&mut Option<usize>>,
     ) {
         let (units, seqs) = (self.units, self.seqs);
         let rows = block.len();
@@ -348,6 +376,16 @@ impl BlockCtx<'_> {
         h.fill(0.0);
         let mut active = rows;
         let mut xs: Vec<f32> = Vec::with_capacity(rows * self.d);
+        let with_noise = if self.noise.is_some() { rows } else { 0 };
+        let (mut hi, mut lo) = (
+            Vec::with_capacity(with_noise),
+            Vec::with_capacity(with_noise),
+        );
+        // Each series' key once; its counter at step t is derive_seed(key, t) (see `CycleNoise::counter`).
+        let keys: Vec<u64> = match &self.noise {
+            Some(noise) => block.iter().map(|&i| noise.series_key(i)).collect(),
+            None => Vec::new(),
+        };
         for t in 0..seqs.lengths[block[0]] {
             while seqs.lengths[block[active - 1]] <= t {
                 active -= 1;
@@ -371,6 +409,15 @@ impl BlockCtx<'_> {
             for l in 0..self.d {
                 xs.extend(block[..active].iter().map(|&i| seqs.x[[i, t, l]]));
             }
+            if self.noise.is_some() {
+                hi.clear();
+                lo.clear();
+                for &key in &keys[..active] {
+                    let c = derive_seed(key, t as u64);
+                    hi.push((c >> 32) as u32);
+                    lo.push(c as u32);
+                }
+            }
             let inp = StepInput {
                 xs: &xs,
                 w_in: self.w_in,
@@ -378,8 +425,15 @@ impl BlockCtx<'_> {
                 d: self.d,
                 rows: active,
                 ld: rows,
+                kernels: self.kernels.as_deref(),
+                noise: self.noise.map(|n| (&hi[..], &lo[..], n.sigma as f32)),
             };
             step_block(self.simd, &self.update, inp, pre, h);
+            if let Some(bad) = first_bad.as_deref_mut() {
+                if bad.is_none() && h.iter().any(|v| !v.is_finite()) {
+                    *bad = Some(t);
+                }
+            }
             if let Some(all) = all.as_deref_mut() {
                 for (k, &i) in block[..active].iter().enumerate() {
                     for j in 0..units {
@@ -413,7 +467,38 @@ pub fn harvest_cancellable(
     opts: HarvestOptions,
     cancel: &AtomicBool,
 ) -> Result<Harvest, CoreError> {
+    harvest_with_devices(cell, weights, seqs, opts, &Devices::default(), cancel)
+}
+
+/// [`harvest_cancellable`] on non-ideal MF neurons (see [`crate::variation`]): unit `j` runs with its own
+/// constants when `devices.units` is set, and every unit's rates take the cycle-to-cycle factors of
+/// `devices.cycle` at every step, series `i` of `seqs` drawing as series `first_series + i` of the noise. With
+/// the ideal device (the default) it is [`harvest_cancellable`] bit for bit. Only the MF cell has a device: any
+/// other cell with a non-ideal one is [`CoreError::Param`].
+pub fn harvest_with_devices(
+    cell: &CellKind,
+    weights: &Weights<f32>,
+    seqs: &Sequences,
+    opts: HarvestOptions,
+    devices: &Devices,
+    cancel: &AtomicBool,
+) -> Result<Harvest, CoreError> {
     check_shapes(weights, seqs)?;
+    devices.check(weights.n_units())?;
+    let (kernels, noise) = match cell {
+        CellKind::Mf(c) => (
+            devices.units.as_ref().map(|u| u.kernels(c)),
+            devices.cycle.filter(|n| n.sigma > 0.0),
+        ),
+        _ if devices.is_ideal() => (None, None),
+        _ => {
+            return Err(CoreError::Param {
+                name: "devices",
+                value: f64::NAN,
+                reason: "only the MF cell has device variability or cycle-to-cycle noise",
+            })
+        }
+    };
     let (n, t_max, d) = seqs.x.dim();
     let units = weights.n_units();
     let order = sorted_order(seqs);
@@ -435,6 +520,8 @@ pub fn harvest_cancellable(
         w_in,
         bias: &bias,
         simd,
+        kernels,
+        noise,
     };
     let mut last = Array2::<f32>::zeros((n, units));
     let mut all = opts
@@ -467,7 +554,7 @@ pub fn harvest_cancellable(
                             if cancel.load(Ordering::Relaxed) {
                                 break;
                             }
-                            ctx.run_block(block, &mut h, &mut pre, None);
+                            ctx.run_block(block, &mut h, &mut pre, None, None);
                             out.extend_from_slice(&h[..block.len() * units]);
                         }
                         out
@@ -497,41 +584,23 @@ pub fn harvest_cancellable(
             if cancel.load(Ordering::Relaxed) {
                 return Err(CoreError::Cancelled);
             }
-            ctx.run_block(block, &mut h, &mut pre, all.as_mut());
+            ctx.run_block(block, &mut h, &mut pre, all.as_mut(), None);
             put_last(block, &h);
         }
     }
     if let Some(i) = (0..n).find(|&i| last.row(i).iter().any(|v| !v.is_finite())) {
+        // Series `i` again on its own, with the same kernels and noise, watching every step (a series whose
+        // final state is non-finite has a first such step: NaN and infinity propagate through every cell).
+        let mut h = vec![0.0f32; units];
+        let mut pre = vec![0.0f32; units];
+        let mut bad = None;
+        ctx.run_block(&[i], &mut h, &mut pre, None, Some(&mut bad));
         return Err(CoreError::NonFinite {
             series: i,
-            step: first_non_finite_step(cell, weights, seqs, i),
+            step: bad.unwrap_or(seqs.lengths[i] - 1),
         });
     }
     Ok(Harvest { last, all })
-}
-
-/// The first step at which series `i`'s state is not finite (its last step if none is found, which cannot happen
-/// for a series whose final state is non-finite: NaN and infinity propagate through every cell).
-fn first_non_finite_step(
-    cell: &CellKind,
-    weights: &Weights<f32>,
-    seqs: &Sequences,
-    i: usize,
-) -> usize {
-    let one = seqs.select(&[i]);
-    let mut h = ndarray::Array1::<f32>::zeros(weights.n_units());
-    for t in 0..one.lengths[0] {
-        let x: ndarray::ArrayView1<'_, f32> = one.x.slice(s![0, t, ..]);
-        let pre = x.dot(&weights.w_in) + h.dot(&weights.w_rec) + &weights.bias;
-        let pre = pre.insert_axis(Axis(0));
-        let mut h2 = h.clone().insert_axis(Axis(0));
-        cell.update(pre.view(), h2.view_mut());
-        h = h2.remove_axis(Axis(0));
-        if h.iter().any(|v| !v.is_finite()) {
-            return t;
-        }
-    }
-    one.lengths[0] - 1
 }
 
 /// [`harvest`] in f64 with the exact scalar update ([`CellKind::update_scalar`]), for analysis and as a
@@ -624,6 +693,7 @@ mod tests {
     use crate::init::ReservoirInit;
     use crate::linalg::uniform_matrix;
     use crate::rng::rng_from_seed;
+    use crate::variation::UnitPhysics;
     use crate::MfCell;
     use ndarray::Array1;
 
@@ -1036,6 +1106,8 @@ mod tests {
                         d: 2,
                         rows: 10,
                         ld: 10,
+                        kernels: None,
+                        noise: None,
                     };
                     step_block(simd, &update, inp, &mut p, &mut h);
                     h.iter().map(|v| v.to_bits()).collect()
@@ -1085,5 +1157,363 @@ mod tests {
         let a = harvest(&cell, &w, &seqs, HarvestOptions::default()).unwrap();
         let b = harvest(&cell, &wt, &seqs, HarvestOptions::default()).unwrap();
         assert_eq!(a.last, b.last);
+    }
+
+    /// Table II's physics (the tenth-power kernel), physics off `eta_p = 10 eta_d`, and a third setting.
+    fn device_cells() -> [MfCell; 3] {
+        let mut third = MfCell::new(0.05, 0.9, 3.0);
+        third.physics.kp0 = 3e-4;
+        third.physics.kd0 = 0.3;
+        third.physics.eta_p = 6.0;
+        third.physics.eta_d = 2.5;
+        [MfCell::new(0.01, 0.9, 5.0), mf_other_physics(), third]
+    }
+
+    /// Series `i` of `x` from zero in f64, unit `j` with its own physics and the cycle-to-cycle factors of
+    /// `noise` (as [`CycleNoise::factors`] gives them) through [`crate::variation::update_scalar`].
+    fn device_reference(
+        cell: &MfCell,
+        units: Option<&UnitPhysics>,
+        noise: Option<&CycleNoise>,
+        w: &Weights<f64>,
+        x: ndarray::ArrayView2<'_, f32>,
+        i: usize,
+    ) -> Vec<Array1<f64>> {
+        let n = w.n_units();
+        let mut h = Array1::<f64>::zeros(n);
+        let mut states = Vec::new();
+        for (t, row) in x.rows().into_iter().enumerate() {
+            let mut next = Array1::zeros(n);
+            for j in 0..n {
+                let mut pre = w.bias[j];
+                for (l, &xl) in row.iter().enumerate() {
+                    pre += f64::from(xl) * w.w_in[[l, j]];
+                }
+                for k in 0..n {
+                    pre += h[k] * w.w_rec[[k, j]];
+                }
+                let p = units.map_or(cell.physics, |u| u.physics(&cell.physics, j));
+                let (fp, fd) = noise.map_or((1.0, 1.0), |c| c.factors(i, t, j));
+                next[j] = crate::variation::update_scalar(
+                    cell,
+                    &p,
+                    pre,
+                    h[j],
+                    f64::from(fp),
+                    f64::from(fd),
+                );
+            }
+            h = next;
+            states.push(h.clone());
+        }
+        states
+    }
+
+    fn keep_all() -> HarvestOptions {
+        HarvestOptions {
+            keep_all: true,
+            threads: 1,
+        }
+    }
+
+    #[test]
+    fn ideal_devices_give_the_plain_harvest_bit_for_bit() {
+        // Per-unit constants all at the nominal device, and noise of sigma 0: the plain harvest's bits.
+        let lengths: Vec<usize> = (0..600).map(|i| 2 + (i * 7919) % 13).collect();
+        let seqs = batch(&lengths, 2, 31);
+        let w = weights(20, 2, 32);
+        for cell in device_cells() {
+            let kind = CellKind::Mf(cell);
+            let nominal = Devices {
+                units: Some(UnitPhysics::uniform(&cell.physics, 20)),
+                cycle: Some(CycleNoise::new(0.0, 5)),
+            };
+            for opts in [
+                keep_all(),
+                HarvestOptions {
+                    keep_all: false,
+                    threads: 2,
+                },
+            ] {
+                let plain = harvest(&kind, &w, &seqs, opts).unwrap();
+                let stop = AtomicBool::new(false);
+                for devices in [Devices::default(), nominal.clone()] {
+                    let got =
+                        harvest_with_devices(&kind, &w, &seqs, opts, &devices, &stop).unwrap();
+                    let bits = |h: &Harvest| -> Vec<u32> {
+                        let all = h.all.iter().flat_map(|a| a.iter());
+                        h.last.iter().chain(all).map(|v| v.to_bits()).collect()
+                    };
+                    assert_eq!(bits(&got), bits(&plain), "{cell:?} {devices:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn per_unit_physics_and_cycle_noise_match_an_f64_reference() {
+        let lengths: Vec<usize> = (0..300).map(|i| 1 + (i * 7919) % 23).collect();
+        let seqs = batch(&lengths, 2, 33);
+        let w = weights(16, 2, 34);
+        let w64 = w.to_f64();
+        for cell in device_cells() {
+            // The exponents enter exponentially: a few percent of spread already moves the rates by tens of
+            // percent (and 30% would make Table II's Kp diverge at this dt).
+            let units = UnitPhysics::draw(&cell.physics, 16, 0.05, &mut rng_from_seed(35));
+            let noise = CycleNoise::new(0.2, 36);
+            // The drawn exponents are off eta_p = 10 eta_d: every unit runs the three-exponential form.
+            assert!(units.kernels(&cell).iter().all(|k| !k.is_tenth_power()));
+            for devices in [
+                Devices {
+                    units: Some(units.clone()),
+                    cycle: None,
+                },
+                Devices {
+                    units: None,
+                    cycle: Some(noise),
+                },
+                // Below sigma 0.15 the kernel skips the factors' clamp, which cannot act there.
+                Devices {
+                    units: None,
+                    cycle: Some(CycleNoise::new(0.1, 36)),
+                },
+                Devices {
+                    units: Some(units.clone()),
+                    cycle: Some(noise),
+                },
+            ] {
+                let kind = CellKind::Mf(cell);
+                let stop = AtomicBool::new(false);
+                let got =
+                    harvest_with_devices(&kind, &w, &seqs, keep_all(), &devices, &stop).unwrap();
+                let plain = harvest(&kind, &w, &seqs, keep_all()).unwrap();
+                let mut moved = 0.0f64;
+                for i in (0..lengths.len()).step_by(7) {
+                    let want = device_reference(
+                        &cell,
+                        devices.units.as_ref(),
+                        devices.cycle.as_ref(),
+                        &w64,
+                        seqs.series(i),
+                        i,
+                    );
+                    let all = got.all.as_ref().unwrap();
+                    for (t, st) in want.iter().enumerate() {
+                        for (j, v) in st.iter().enumerate() {
+                            let g = f64::from(all[[i, t, j]]);
+                            assert!(
+                                (g - v).abs() < 1e-4,
+                                "{cell:?} {devices:?} series {i} step {t} unit {j}: {g} vs {v}"
+                            );
+                        }
+                    }
+                    for (a, b) in got.last.row(i).iter().zip(plain.last.row(i)) {
+                        moved = moved.max(f64::from((a - b).abs()));
+                    }
+                }
+                // The non-idealities change the states by far more than the tolerance above.
+                assert!(moved > 1e-3, "{cell:?} {devices:?}: {moved}");
+            }
+        }
+    }
+
+    #[test]
+    fn cycle_noise_is_the_same_on_any_thread_count_and_batch_and_differs_between_keys() {
+        let lengths: Vec<usize> = (0..1100).map(|i| 3 + (i * 7919) % 23).collect();
+        let seqs = batch(&lengths, 2, 37);
+        let w = weights(12, 2, 38);
+        let cell = MfCell::new(0.01, 0.9, 5.0);
+        let kind = CellKind::Mf(cell);
+        let devices = |key| Devices {
+            units: Some(UnitPhysics::draw(
+                &cell.physics,
+                12,
+                0.05,
+                &mut rng_from_seed(39),
+            )),
+            cycle: Some(CycleNoise::new(0.1, key)),
+        };
+        let stop = AtomicBool::new(false);
+        let run = |d: &Devices, seqs: &Sequences, opts| {
+            harvest_with_devices(&kind, &w, seqs, opts, d, &stop).unwrap()
+        };
+        let d = devices(40);
+        let one = run(
+            &d,
+            &seqs,
+            HarvestOptions {
+                keep_all: false,
+                threads: 1,
+            },
+        );
+        assert_eq!(run(&d, &seqs, keep_all()).last, one.last);
+        for threads in [2, 3, 0] {
+            let many = run(
+                &d,
+                &seqs,
+                HarvestOptions {
+                    keep_all: false,
+                    threads,
+                },
+            );
+            assert_eq!(many.last, one.last, "{threads} threads");
+        }
+        // A batch cut out of the run, told where it starts, draws the run's noise.
+        let idx: Vec<usize> = (300..700).collect();
+        let part_devices = Devices {
+            cycle: d.cycle.map(|c| c.at_series(300)),
+            ..d.clone()
+        };
+        let part = run(&part_devices, &seqs.select(&idx), HarvestOptions::default());
+        for (k, &i) in idx.iter().enumerate() {
+            assert_eq!(part.last.row(k), one.last.row(i));
+        }
+        // Another key draws other noise.
+        let other = run(&devices(41), &seqs, HarvestOptions::default());
+        assert_ne!(other.last, one.last);
+    }
+
+    #[test]
+    fn the_device_kernels_agree_across_instruction_sets_and_vanish_at_zero() {
+        let mut rng = rng_from_seed(42);
+        let flat = |m: Array2<f64>| m.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+        let pre = flat(uniform_matrix(1, 1000, 8.0, &mut rng));
+        let h0 = flat(uniform_matrix(1, 1000, 1.0, &mut rng));
+        let xs = flat(uniform_matrix(10, 2, 1.0, &mut rng));
+        let w_in = flat(uniform_matrix(2, 100, 1.0, &mut rng));
+        let bias = flat(uniform_matrix(1, 100, 0.5, &mut rng));
+        let noise = CycleNoise::new(0.2, 43);
+        let (hi, lo): (Vec<u32>, Vec<u32>) = (0..10)
+            .map(|i| {
+                let c = noise.counter(i, 3);
+                ((c >> 32) as u32, c as u32)
+            })
+            .unzip();
+        let mut paths = vec![Simd::Baseline];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("fma") {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                paths.push(Simd::Avx2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                paths.push(Simd::Avx512);
+            }
+        }
+        for cell in device_cells() {
+            let update = Update::new(&CellKind::Mf(cell));
+            let drawn =
+                UnitPhysics::draw(&cell.physics, 100, 0.3, &mut rng_from_seed(44)).kernels(&cell);
+            let nominal = UnitPhysics::uniform(&cell.physics, 100).kernels(&cell);
+            let step = |simd, kernels: Option<&[MfKernel]>, sigma: Option<f32>| -> Vec<u32> {
+                let (mut h, mut p) = (h0.clone(), pre.clone());
+                let inp = StepInput {
+                    xs: &xs,
+                    w_in: &w_in,
+                    bias: &bias,
+                    d: 2,
+                    rows: 10,
+                    ld: 10,
+                    kernels,
+                    noise: sigma.map(|s| (&hi[..], &lo[..], s)),
+                };
+                step_block(simd, &update, inp, &mut p, &mut h);
+                h.iter().map(|v| v.to_bits()).collect()
+            };
+            for &simd in &paths {
+                let plain = step(simd, None, None);
+                // Nominal per-unit kernels and zero noise are the plain update, bit for bit.
+                assert_eq!(step(simd, Some(&nominal), None), plain, "{cell:?} {simd:?}");
+                assert_eq!(step(simd, None, Some(0.0)), plain, "{cell:?} {simd:?}");
+                assert_eq!(
+                    step(simd, Some(&nominal), Some(0.0)),
+                    plain,
+                    "{cell:?} {simd:?}"
+                );
+            }
+            let on: Vec<Vec<u32>> = paths
+                .iter()
+                .map(|&simd| step(simd, Some(&drawn), Some(0.2)))
+                .collect();
+            assert!(on[1..].windows(2).all(|w| w[0] == w[1]), "{cell:?}");
+            for fused in &on[1..] {
+                for (k, (&x, &y)) in fused.iter().zip(&on[0]).enumerate() {
+                    let (x, y) = (f32::from_bits(x), f32::from_bits(y));
+                    assert!(
+                        (x - y).abs() <= 1e-5 * y.abs().max(1.0),
+                        "{cell:?} {k}: {x} vs {y}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn devices_need_an_mf_cell_and_matching_units() {
+        let seqs = batch(&[4, 3], 1, 45);
+        let w = weights(6, 1, 46);
+        let stop = AtomicBool::new(false);
+        let noisy = Devices {
+            units: None,
+            cycle: Some(CycleNoise::new(0.1, 1)),
+        };
+        for cell in [CellKind::LeakyEsn { alpha: 0.5 }, CellKind::Tanh] {
+            let e =
+                harvest_with_devices(&cell, &w, &seqs, HarvestOptions::default(), &noisy, &stop);
+            assert!(
+                matches!(
+                    e,
+                    Err(CoreError::Param {
+                        name: "devices",
+                        ..
+                    })
+                ),
+                "{e:?}"
+            );
+        }
+        let mf = CellKind::Mf(MfCell::new(0.1, 0.9, 5.0));
+        let wrong = Devices {
+            units: Some(UnitPhysics::uniform(&Default::default(), 5)),
+            cycle: None,
+        };
+        let e = harvest_with_devices(&mf, &w, &seqs, HarvestOptions::default(), &wrong, &stop);
+        assert!(matches!(e, Err(CoreError::Shape { .. })), "{e:?}");
+        let bad = Devices {
+            units: None,
+            cycle: Some(CycleNoise::new(-0.1, 1)),
+        };
+        let e = harvest_with_devices(&mf, &w, &seqs, HarvestOptions::default(), &bad, &stop);
+        assert!(
+            matches!(
+                e,
+                Err(CoreError::Param {
+                    name: "c2c_sigma",
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_noisy_diverging_series_is_reported_at_the_step_it_diverges() {
+        // As the plain harvest reports it: the first step whose state is not finite, found by running the series
+        // again with the same kernels and noise.
+        let seqs = batch(&[400, 50], 1, 47);
+        let w = weights(4, 1, 48);
+        let cell = CellKind::Mf(MfCell::new(50.0, 1.0, 1.0));
+        let devices = Devices {
+            units: None,
+            cycle: Some(CycleNoise::new(0.05, 2)),
+        };
+        let stop = AtomicBool::new(false);
+        let e = harvest_with_devices(&cell, &w, &seqs, keep_all(), &devices, &stop).unwrap_err();
+        let CoreError::NonFinite { series: 0, step } = e else {
+            panic!("{e:?}")
+        };
+        // The states kept up to the step before are finite: run the first `step` steps alone.
+        let mut short = seqs.select(&[0]);
+        short.lengths[0] = step;
+        let ok = harvest_with_devices(&cell, &w, &short, keep_all(), &devices, &stop).unwrap();
+        assert!(ok.last.iter().all(|v| v.is_finite()));
     }
 }

@@ -10,6 +10,7 @@
 //! - a batch of series is `(n_series, max_len, n_inputs)` plus one length per series (see [`Sequences`]).
 
 pub mod cell;
+pub mod devices;
 pub mod error;
 pub mod fastmath;
 pub mod harvest;
@@ -20,6 +21,8 @@ pub mod rng;
 pub mod seq;
 pub mod sparse;
 pub mod stability;
+pub mod threads;
+pub mod variation;
 
 pub use cell::{CellKind, MfCell, MfKernel, Physics, Weights};
 pub use error::CoreError;

@@ -10,17 +10,23 @@
 //! its reservoir, and harvested and read out by the same code, so a one-layer deep model predicts and scores the
 //! same bits. Layer `l > 1` draws from its own stream `derive_seed(seed, LAYER_STREAM + l)`, so adding a layer
 //! changes none of the layers below it.
+//!
+//! The MF neurons' own non-idealities (`d2d_sigma`, `c2c_sigma` of [`crate::Hardware`]) apply in every layer,
+//! each layer's devices drawn from that layer's seed as a single reservoir draws them from its own; the weight
+//! and read-out non-idealities are not modelled across layers and are refused.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use mf_core::harvest::HarvestOptions;
+use mf_core::harvest::{harvest_with_devices, HarvestOptions};
 use mf_core::integrate::harvest_integrated;
 use mf_core::rng::{derive_seed, rng_from_seed};
 use mf_core::seq::{accuracy, rmse};
+use mf_core::variation::{Devices, UnitPhysics};
 use mf_core::{CoreError, Sequences, Targets, Weights};
 use ndarray::{Array2, Axis, Slice};
 use serde::{Deserialize, Serialize};
 
+use crate::hardware::Run;
 use crate::model::{Prediction, Readout, ReservoirConfig};
 use crate::ridge::{Ridge, RidgeClassifier};
 use crate::EsnError;
@@ -55,8 +61,8 @@ impl DeepConfig {
         }
     }
 
-    /// Checks every range the model assumes. Hardware non-idealities are not modelled across layers and are
-    /// refused.
+    /// Checks every range the model assumes. The weight and read-out non-idealities are not modelled across
+    /// layers and are refused; the neurons' own (`d2d_sigma`, `c2c_sigma`) apply in every layer.
     pub fn check(&self) -> Result<(), EsnError> {
         self.layer.check()?;
         if self.layers == 0 {
@@ -73,11 +79,12 @@ impl DeepConfig {
                 reason: "must be non-negative and finite",
             });
         }
-        if !self.layer.hardware.is_ideal() {
+        if !self.layer.hardware.without_neurons().is_ideal() {
             return Err(EsnError::Param {
                 name: "hardware",
                 value: f64::NAN,
-                reason: "a deep reservoir models no hardware non-idealities",
+                reason: "a deep reservoir models no weight or read-out non-idealities \
+                         (only d2d_sigma and c2c_sigma)",
             });
         }
         Ok(())
@@ -106,17 +113,49 @@ impl DeepConfig {
         }
     }
 
+    /// The seed layer `l` (from 0) is drawn from: `seed` itself for the first, else
+    /// `derive_seed(seed, LAYER_STREAM + l)`.
+    pub fn layer_seed(seed: u64, l: usize) -> u64 {
+        if l == 0 {
+            seed
+        } else {
+            derive_seed(seed, LAYER_STREAM + l as u64)
+        }
+    }
+
     /// Every layer's weights for `n_inputs` inputs, drawn from `seed` (see the module documentation).
     pub fn draw(&self, n_inputs: usize, seed: u64) -> Result<Vec<Weights<f32>>, EsnError> {
         (0..self.layers)
             .map(|l| {
-                let (d, mut rng) = if l == 0 {
-                    (n_inputs, rng_from_seed(seed))
-                } else {
-                    let stream = derive_seed(seed, LAYER_STREAM + l as u64);
-                    (self.layer.n_units, rng_from_seed(stream))
-                };
+                let d = if l == 0 { n_inputs } else { self.layer.n_units };
+                let mut rng = rng_from_seed(Self::layer_seed(seed, l));
                 self.layer_config(l).draw_weights(d, &mut rng)
+            })
+            .collect()
+    }
+
+    /// Every layer's neuron constants when `d2d_sigma` is on, each from its layer's seed (none per layer
+    /// otherwise).
+    pub fn draw_units(&self, seed: u64) -> Vec<Option<UnitPhysics>> {
+        let c = &self.layer;
+        (0..self.layers)
+            .map(|l| {
+                c.hardware
+                    .unit_physics(&c.cell, c.n_units, Self::layer_seed(seed, l))
+            })
+            .collect()
+    }
+
+    /// Every layer's devices in `run`: its constants `units[l]` and its cycle-to-cycle noise, keyed by its
+    /// layer's seed.
+    fn devices(&self, units: &[Option<UnitPhysics>], seed: u64, run: Run) -> Vec<Devices> {
+        units
+            .iter()
+            .enumerate()
+            .map(|(l, u)| {
+                self.layer
+                    .hardware
+                    .devices(u.as_ref(), Self::layer_seed(seed, l), run)
             })
             .collect()
     }
@@ -143,7 +182,9 @@ impl DeepConfig {
         self.check()?;
         check_len(seqs, targets)?;
         let weights = self.draw(seqs.n_inputs(), seed)?;
-        let train_states = deep_states(self, &weights, seqs, cancel)?;
+        let units = self.draw_units(seed);
+        let devices = self.devices(&units, seed, Run::Fit);
+        let train_states = deep_states(self, &weights, &devices, seqs, cancel)?;
         let x = train_states.mapv(f64::from);
         let lambda = self.layer.lambda;
         let readout = match targets {
@@ -165,6 +206,7 @@ impl DeepConfig {
             weights,
             readout,
             train_states,
+            units,
         })
     }
 }
@@ -187,24 +229,32 @@ type Part = Result<Array2<f32>, EsnError>;
 ///
 /// One layer is harvested as the single reservoir is. Deeper stacks need every step of each layer below the
 /// top, so series go through the stack in batches whose kept states fit in `CHUNK_BYTES`, batches dealt out to
-/// threads (each series is independent of the others, so the result does not depend on the batching).
+/// threads (each series is independent of the others, and a batch's series draw the cycle-to-cycle noise of
+/// their place in `seqs`, so the result does not depend on the batching). Layer `l` runs on `devices[l]`.
 fn deep_states(
     cfg: &DeepConfig,
     weights: &[Weights<f32>],
+    devices: &[Devices],
     seqs: &Sequences,
     cancel: &AtomicBool,
 ) -> Result<Array2<f32>, EsnError> {
     let c = &cfg.layer;
+    // One layer's harvest: the integrator's when its neurons are ideal, else the vectorised one on their
+    // devices, the batch's series starting `first` series after the noise's own first series.
+    let layer = |l: usize, input: &Sequences, first: usize, opts: HarvestOptions| {
+        let d = &devices[l];
+        if d.is_ideal() {
+            harvest_integrated(&c.cell, &c.integrator, &weights[l], input, opts, cancel)
+        } else {
+            let at = Devices {
+                units: d.units.clone(),
+                cycle: d.cycle.map(|n| n.at_series(n.first_series + first)),
+            };
+            harvest_with_devices(&c.cell, &weights[l], input, opts, &at, cancel)
+        }
+    };
     if weights.len() == 1 {
-        let h = harvest_integrated(
-            &c.cell,
-            &c.integrator,
-            &weights[0],
-            seqs,
-            HarvestOptions::default(),
-            cancel,
-        )?;
-        return Ok(h.last);
+        return Ok(layer(0, seqs, 0, HarvestOptions::default())?.last);
     }
     let (n, units) = (seqs.n_series(), c.n_units);
     let per_series = seqs.max_len().max(1) * units * std::mem::size_of::<f32>();
@@ -214,32 +264,28 @@ fn deep_states(
         .chunks(chunk)
         .map(<[usize]>::to_vec)
         .collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(chunks.len())
-        .max(1);
+    let threads = mf_core::threads::available().min(chunks.len()).max(1);
     // The stack over one batch of series: each layer's last states, side by side.
     let run = |idx: &[usize]| -> Part {
         let mut out = Array2::<f32>::zeros((idx.len(), weights.len() * units));
         let mut input = seqs.select(idx);
-        for (l, w) in weights.iter().enumerate() {
+        for l in 0..weights.len() {
             let top = l + 1 == weights.len();
             let opts = HarvestOptions {
                 keep_all: !top,
                 threads: 1,
             };
-            let h = harvest_integrated(&c.cell, &c.integrator, w, &input, opts, cancel).map_err(
-                |e| match e {
-                    CoreError::NonFinite { series, step } => EsnError::NonFinite {
-                        what: format!(
-                            "state of layer {} of series {} at step {step}",
-                            l + 1,
-                            idx[series]
-                        ),
-                    },
-                    e => e.into(),
+            // Batches are contiguous runs of series (see `chunks`): this one starts at `idx[0]`.
+            let h = layer(l, &input, idx[0], opts).map_err(|e| match e {
+                CoreError::NonFinite { series, step } => EsnError::NonFinite {
+                    what: format!(
+                        "state of layer {} of series {} at step {step}",
+                        l + 1,
+                        idx[series]
+                    ),
                 },
-            )?;
+                e => e.into(),
+            })?;
             out.slice_axis_mut(Axis(1), Slice::from(l * units..(l + 1) * units))
                 .assign(&h.last);
             if let Some(all) = h.all {
@@ -295,6 +341,8 @@ pub struct FittedDeep {
     weights: Vec<Weights<f32>>,
     readout: Readout,
     train_states: Array2<f32>,
+    /// Each layer's neuron constants, when `d2d_sigma` is on.
+    units: Vec<Option<UnitPhysics>>,
 }
 
 impl FittedDeep {
@@ -333,7 +381,19 @@ impl FittedDeep {
                 got: seqs.n_inputs().to_string(),
             });
         }
-        deep_states(&self.config, &self.weights, seqs, &AtomicBool::new(false))
+        let devices = self.config.devices(&self.units, self.seed, Run::Predict);
+        deep_states(
+            &self.config,
+            &self.weights,
+            &devices,
+            seqs,
+            &AtomicBool::new(false),
+        )
+    }
+
+    /// Each layer's neuron constants (layer 1 first) when `d2d_sigma` is on, else none per layer.
+    pub fn unit_physics(&self) -> &[Option<UnitPhysics>] {
+        &self.units
     }
 
     /// Predicts every series of `seqs`.
@@ -513,7 +573,17 @@ mod tests {
         let fitted = cfg.fit(&train, &y, 5).unwrap();
         let w = fitted.weights();
         let one_by_one: Vec<Array2<f32>> = (0..25)
-            .map(|i| deep_states(&cfg, w, &train.select(&[i]), &AtomicBool::new(false)).unwrap())
+            .map(|i| {
+                let ideal = vec![Devices::default(); 2];
+                deep_states(
+                    &cfg,
+                    w,
+                    &ideal,
+                    &train.select(&[i]),
+                    &AtomicBool::new(false),
+                )
+                .unwrap()
+            })
             .collect();
         for (i, row) in one_by_one.iter().enumerate() {
             assert_eq!(row.row(0), fitted.train_states().row(i));
@@ -544,6 +614,59 @@ mod tests {
         assert_eq!(cfg.n_weights(1), 930 + 1800);
     }
 
+    /// `small()` with device-to-device variability and cycle-to-cycle noise in its neurons.
+    fn noisy() -> ReservoirConfig {
+        let mut c = small();
+        c.hardware.d2d_sigma = 0.05;
+        c.hardware.c2c_sigma = 0.1;
+        c
+    }
+
+    #[test]
+    fn noisy_neurons_in_one_layer_are_the_noisy_mf_esn_bit_for_bit() {
+        let (train, y) = toy(40, 8);
+        let (test, _) = toy(20, 9);
+        let one = deep(1, noisy()).fit(&train, &y, 3).unwrap();
+        let mf = noisy().into_params().unwrap().fit(&train, &y, 3).unwrap();
+        assert_eq!(
+            one.unit_physics(),
+            std::slice::from_ref(&mf.unit_physics().cloned())
+        );
+        assert_eq!(one.train_states(), mf.train_states());
+        assert_eq!(one.readout(), mf.readout());
+        assert_eq!(one.states(&test).unwrap(), mf.states(&test).unwrap());
+        // Each layer has its own devices, from its own seed.
+        let three = deep(3, noisy()).fit(&train, &y, 3).unwrap();
+        let units = three.unit_physics();
+        assert_eq!(units[0], mf.unit_physics().cloned());
+        assert!(units[1].is_some() && units[1] != units[0] && units[2] != units[1]);
+    }
+
+    #[test]
+    fn noisy_stacks_give_each_series_the_same_states_in_any_batch() {
+        // Series one at a time, each told its place in the batch, draw the noise the whole batch draws.
+        let (train, y) = toy(25, 10);
+        let cfg = deep(2, noisy());
+        let fitted = cfg.fit(&train, &y, 5).unwrap();
+        let w = fitted.weights();
+        let devices = cfg.devices(fitted.unit_physics(), 5, Run::Fit);
+        for i in 0..25 {
+            let at: Vec<Devices> = devices
+                .iter()
+                .map(|d| Devices {
+                    units: d.units.clone(),
+                    cycle: d.cycle.map(|n| n.at_series(i)),
+                })
+                .collect();
+            let row =
+                deep_states(&cfg, w, &at, &train.select(&[i]), &AtomicBool::new(false)).unwrap();
+            assert_eq!(row.row(0), fitted.train_states().row(i), "series {i}");
+        }
+        // Noise-free neurons give other states.
+        let quiet = deep(2, small()).fit(&train, &y, 5).unwrap();
+        assert_ne!(quiet.train_states(), fitted.train_states());
+    }
+
     #[test]
     fn invalid_stacks_are_refused_and_cancel_stops_the_fit() {
         let (train, y) = toy(10, 7);
@@ -557,6 +680,12 @@ mod tests {
         let mut hw = small();
         hw.hardware.adc_bits = 4;
         assert!(deep(2, hw).check().is_err());
+        // The neurons' own non-idealities are modelled in every layer; the weights' are not.
+        assert!(deep(2, noisy()).check().is_ok());
+        let mut w = noisy();
+        w.hardware.w_noise = 0.1;
+        let e = deep(2, w).check().unwrap_err().to_string();
+        assert!(e.contains("only d2d_sigma and c2c_sigma"), "{e}");
         assert!(matches!(
             deep(2, small()).fit_cancellable(&train, &y, 1, &AtomicBool::new(true)),
             Err(EsnError::Cancelled)

@@ -1,28 +1,42 @@
 //! Non-idealities of a memristive implementation of a reservoir: weights held as device conductances
-//! (quantised, noisily programmed, some devices stuck) and states read through an analogue-to-digital converter.
+//! (quantised, noisily programmed, some devices stuck), states read through an analogue-to-digital converter,
+//! and the MF neurons' own devices (device-to-device variability of their constants, cycle-to-cycle noise of their
+//! rates; see `mf_core::variation`).
 //!
 //! Every non-ideality is off by default, and a model with all of them off is bit for bit the ideal one: nothing
 //! is drawn and nothing is rounded. Each random one draws from its own stream of the model's seed
 //! (`derive_seed(seed, tag)`), so switching one on changes neither the reservoir nor the other non-idealities,
 //! and the same seed always programs the same devices.
 
+use mf_core::devices::{check_bits, quantise, WeightDevices};
 use mf_core::rng::{derive_seed, rng_from_seed};
+use mf_core::variation::{CycleNoise, Devices, UnitPhysics};
 use mf_core::{CellKind, Weights};
-use ndarray::{Array2, ArrayViewMut2};
-use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Readout;
 use crate::EsnError;
 
-/// Stream tag (`derive_seed(seed, tag)`) of the programming noise: ASCII `w_noise`.
-pub const W_NOISE_STREAM: u64 = 0x0077_5f6e_6f69_7365;
-/// Stream tag of the stuck devices: ASCII `stuck`.
-pub const STUCK_STREAM: u64 = 0x0000_0073_7475_636b;
+/// The weight devices' stream tags and bit limit: one definition, `mf_core::devices`, for every model.
+pub use mf_core::devices::{MAX_BITS, STUCK_STREAM, W_NOISE_STREAM};
+/// Stream tag of the neurons' device-to-device variability: ASCII `d2d`.
+pub const D2D_STREAM: u64 = 0x0000_0000_0064_3264;
+/// Key tag of the neurons' cycle-to-cycle noise while fitting: ASCII `c2c`.
+pub const C2C_STREAM: u64 = 0x0000_0000_0063_3263;
+/// Key tag of the neurons' cycle-to-cycle noise while predicting: ASCII `c2c-run`.
+pub const C2C_PREDICT_STREAM: u64 = 0x0063_3263_2d72_756e;
 
-/// The most bits a quantiser takes: an f32 weight or state holds 24 significant bits.
-pub const MAX_BITS: u32 = 24;
+/// Which run of a reservoir its neurons' cycle-to-cycle noise is drawn for. Fitting and prediction are
+/// different runs of the devices, so they draw from different keys: series `i` of the training set and series
+/// `i` of a test set see independent noise. The same run of the same data always draws the same noise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Run {
+    /// Harvesting the training series for the readout's fit.
+    Fit,
+    /// Harvesting series to predict or score.
+    Predict,
+}
 
 /// Non-idealities of the hardware a reservoir runs on. Every field's default is `0`, which means off.
 ///
@@ -59,6 +73,19 @@ pub struct Hardware {
     /// `2^k` levels spanning their `[min, max]` after the fit; the intercepts stay exact. Default `0`: exact.
     #[serde(default, skip_serializing_if = "is_zero_bits")]
     pub readout_bits: u32,
+    /// Device-to-device variability of the MF neurons: relative standard deviation `sigma` of each unit's own
+    /// `Kp0`, `Kd0`, `eta_p` and `eta_d` (eq. 2, Table II), drawn once per reservoir, independently log-normal
+    /// with **mean** the nominal value and **standard deviation `sigma` times it** (see `mf_core::variation`).
+    /// The exponents act exponentially: a spread of a few percent in `eta_p` moves `Kp` by tens of percent.
+    /// Only the MF cell has such a device. Default `0`: identical neurons.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub d2d_sigma: f64,
+    /// Cycle-to-cycle noise of the MF neurons: at every step each unit's `Kp` and `Kd` are multiplied by
+    /// independent factors `1 + sigma n`, `n ~ N(0, 1)`, clamped below at `mf_core::variation::C2C_MIN_FACTOR`
+    /// so that the rates stay positive; in fitting and prediction alike (see [`Run`]). Only the MF cell has such
+    /// a device. Default `0`: noise-free.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub c2c_sigma: f64,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -75,46 +102,81 @@ impl Hardware {
         *self == Hardware::default()
     }
 
+    /// True when the neurons' own devices are ideal (`d2d_sigma` and `c2c_sigma` are 0), whatever the weights
+    /// and the ADC.
+    pub fn neurons_ideal(&self) -> bool {
+        self.d2d_sigma == 0.0 && self.c2c_sigma == 0.0
+    }
+
+    /// These non-idealities without the neurons' own (`d2d_sigma` and `c2c_sigma` set to 0).
+    pub fn without_neurons(&self) -> Hardware {
+        Hardware {
+            d2d_sigma: 0.0,
+            c2c_sigma: 0.0,
+            ..*self
+        }
+    }
+
+    /// Each unit's constants of the reservoir of `seed` when `d2d_sigma` is on and `cell` is an MF cell, drawn
+    /// from the stream `derive_seed(seed, D2D_STREAM)` (see `mf_core::variation::UnitPhysics::draw`); none
+    /// otherwise.
+    pub fn unit_physics(&self, cell: &CellKind, n_units: usize, seed: u64) -> Option<UnitPhysics> {
+        match cell {
+            CellKind::Mf(c) if self.d2d_sigma > 0.0 => {
+                let mut rng = rng_from_seed(derive_seed(seed, D2D_STREAM));
+                Some(UnitPhysics::draw(
+                    &c.physics,
+                    n_units,
+                    self.d2d_sigma,
+                    &mut rng,
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The cycle-to-cycle noise of the reservoir of `seed` in `run` when `c2c_sigma` is on: keyed by
+    /// `derive_seed(seed, C2C_STREAM)` when fitting, `derive_seed(seed, C2C_PREDICT_STREAM)` when predicting.
+    pub fn cycle_noise(&self, seed: u64, run: Run) -> Option<CycleNoise> {
+        let tag = match run {
+            Run::Fit => C2C_STREAM,
+            Run::Predict => C2C_PREDICT_STREAM,
+        };
+        (self.c2c_sigma > 0.0).then(|| CycleNoise::new(self.c2c_sigma, derive_seed(seed, tag)))
+    }
+
+    /// The neurons' devices of the reservoir of `seed` in `run`: `units` (from [`Hardware::unit_physics`], or
+    /// read back from a saved model) and [`Hardware::cycle_noise`].
+    pub fn devices(&self, units: Option<&UnitPhysics>, seed: u64, run: Run) -> Devices {
+        Devices {
+            units: units.cloned(),
+            cycle: self.cycle_noise(seed, run),
+        }
+    }
+
+    /// The weight devices of `W_x` and `W_h` (`mf_core::devices`, shared with the trainable models).
+    pub fn weight_devices(&self) -> WeightDevices {
+        WeightDevices {
+            w_bits: self.w_bits,
+            w_noise: self.w_noise,
+            stuck_zero: self.stuck_zero,
+            stuck_max: self.stuck_max,
+        }
+    }
+
     /// Checks every range.
     pub fn check(&self) -> Result<(), EsnError> {
-        for (name, bits) in [
-            ("w_bits", self.w_bits),
-            ("adc_bits", self.adc_bits),
-            ("readout_bits", self.readout_bits),
-        ] {
-            if bits > MAX_BITS {
+        self.weight_devices().check()?;
+        check_bits("adc_bits", self.adc_bits)?;
+        check_bits("readout_bits", self.readout_bits)?;
+        for (name, sigma) in [("d2d_sigma", self.d2d_sigma), ("c2c_sigma", self.c2c_sigma)] {
+            if !(sigma >= 0.0 && sigma.is_finite()) {
                 return Err(EsnError::Param {
                     name,
-                    value: f64::from(bits),
-                    reason: "must be at most 24 (0 is off)",
+                    value: sigma,
+                    reason: "must be non-negative and finite",
                 });
             }
-        }
-        if !(self.w_noise >= 0.0 && self.w_noise.is_finite()) {
-            return Err(EsnError::Param {
-                name: "w_noise",
-                value: self.w_noise,
-                reason: "must be non-negative and finite",
-            });
-        }
-        for (name, p) in [
-            ("stuck_zero", self.stuck_zero),
-            ("stuck_max", self.stuck_max),
-        ] {
-            if !(0.0..=1.0).contains(&p) {
-                return Err(EsnError::Param {
-                    name,
-                    value: p,
-                    reason: "must be a fraction in [0, 1]",
-                });
-            }
-        }
-        if self.stuck_zero + self.stuck_max > 1.0 {
-            return Err(EsnError::Param {
-                name: "stuck_max",
-                value: self.stuck_max,
-                reason: "stuck_zero + stuck_max must be at most 1",
-            });
         }
         Ok(())
     }
@@ -122,45 +184,10 @@ impl Hardware {
     /// Programs the drawn weights of the reservoir of `seed` into devices: quantisation, then programming noise,
     /// then stuck devices, on `W_x` and on `W_h`. Changes nothing when the weight non-idealities are off.
     pub fn program(&self, weights: &mut Weights<f32>, seed: u64) {
-        if self.w_bits > 0 {
-            quantise_span(weights.w_in.view_mut(), self.w_bits);
-            quantise_span(weights.w_rec.view_mut(), self.w_bits);
-        }
-        // The largest |w| before noise: a stuck device sits at the intended matrix's highest conductance.
-        let peaks = [max_abs(&weights.w_in), max_abs(&weights.w_rec)];
-        if self.w_noise > 0.0 {
-            let mut rng = rng_from_seed(derive_seed(seed, W_NOISE_STREAM));
-            let sigma = self.w_noise as f32;
-            for w in [&mut weights.w_in, &mut weights.w_rec] {
-                w.mapv_inplace(|v| {
-                    let n: f32 = StandardNormal.sample(&mut rng);
-                    v * (1.0 + sigma * n)
-                });
-            }
-        }
-        if self.stuck_zero > 0.0 || self.stuck_max > 0.0 {
-            let mut rng = rng_from_seed(derive_seed(seed, STUCK_STREAM));
-            let (zero, max) = (self.stuck_zero, self.stuck_zero + self.stuck_max);
-            for (w, peak) in [&mut weights.w_in, &mut weights.w_rec]
-                .into_iter()
-                .zip(peaks)
-            {
-                w.mapv_inplace(|v| {
-                    let u: f64 = rng.random();
-                    if u < zero {
-                        0.0
-                    } else if u < max {
-                        if v < 0.0 {
-                            -peak
-                        } else {
-                            peak
-                        }
-                    } else {
-                        v
-                    }
-                });
-            }
-        }
+        self.weight_devices().program(
+            &mut [weights.w_in.view_mut(), weights.w_rec.view_mut()],
+            seed,
+        );
     }
 
     /// Reads `states` `(n_series, n_units)` of `cell` through the ADC, in place. Changes nothing when
@@ -198,10 +225,6 @@ pub fn state_range(cell: &CellKind) -> (f64, f64) {
     }
 }
 
-fn max_abs(w: &Array2<f32>) -> f32 {
-    w.iter().fold(0.0f32, |m, v| m.max(v.abs()))
-}
-
 fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
     values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
@@ -223,20 +246,6 @@ fn grid(lo: f64, hi: f64, bits: u32) -> (f64, f64) {
 fn level(v: f64, lo: f64, step: f64, levels: f64) -> f64 {
     let k = ((v - lo) / step).round().clamp(0.0, levels - 1.0);
     lo + k * step
-}
-
-/// Quantises `a` to `2^bits` levels over `[lo, hi]`, clipping values outside it.
-fn quantise(mut a: ArrayViewMut2<'_, f32>, lo: f64, hi: f64, bits: u32) {
-    let (levels, step) = grid(lo, hi, bits);
-    if step > 0.0 {
-        a.mapv_inplace(|v| level(f64::from(v), lo, step, levels) as f32);
-    }
-}
-
-/// Quantises `a` to `2^bits` levels over its own `[min, max]`.
-fn quantise_span(a: ArrayViewMut2<'_, f32>, bits: u32) {
-    let (lo, hi) = span(a.iter().map(|&v| f64::from(v)));
-    quantise(a, lo, hi, bits);
 }
 
 #[cfg(test)]
@@ -344,7 +353,7 @@ mod tests {
             ..Hardware::default()
         };
         let w = programmed(hw, 3);
-        let peak = max_abs(&w0.w_rec);
+        let peak = w0.w_rec.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let (mut zero, mut max, mut kept) = (0, 0, 0);
         for (x, y) in w.w_rec.iter().zip(&w0.w_rec) {
             if *x == 0.0 {
@@ -413,6 +422,51 @@ mod tests {
     }
 
     #[test]
+    fn neuron_devices_are_drawn_from_their_own_streams_of_the_seed() {
+        let mf = CellKind::Mf(mf_core::MfCell::new(0.01, 1.0, 5.0));
+        let hw = Hardware {
+            d2d_sigma: 0.1,
+            c2c_sigma: 0.2,
+            ..Hardware::default()
+        };
+        let units = hw.unit_physics(&mf, 30, 9).unwrap();
+        let CellKind::Mf(cell) = mf else {
+            unreachable!()
+        };
+        let want = UnitPhysics::draw(
+            &cell.physics,
+            30,
+            0.1,
+            &mut rng_from_seed(derive_seed(9, D2D_STREAM)),
+        );
+        assert_eq!(units, want);
+        assert_ne!(hw.unit_physics(&mf, 30, 10), Some(units.clone()));
+        // The weight non-idealities do not move the neurons' draws, nor the neurons' the weights'.
+        let both = Hardware {
+            w_noise: 0.3,
+            stuck_zero: 0.1,
+            ..hw
+        };
+        assert_eq!(both.unit_physics(&mf, 30, 9), Some(units));
+        assert_eq!(programmed(both, 9), programmed(both.without_neurons(), 9));
+        // Fitting and prediction are different runs: different keys, each derived from the seed.
+        let fit = hw.cycle_noise(9, Run::Fit).unwrap();
+        let predict = hw.cycle_noise(9, Run::Predict).unwrap();
+        assert_eq!(fit, CycleNoise::new(0.2, derive_seed(9, C2C_STREAM)));
+        assert_eq!(
+            predict,
+            CycleNoise::new(0.2, derive_seed(9, C2C_PREDICT_STREAM))
+        );
+        assert_ne!(fit.key, predict.key);
+        // Off, or on a cell without a device: nothing.
+        let off = Hardware::default();
+        assert!(off.neurons_ideal() && !hw.neurons_ideal());
+        assert!(off.unit_physics(&mf, 30, 9).is_none() && off.cycle_noise(9, Run::Fit).is_none());
+        assert!(hw.unit_physics(&CellKind::Tanh, 30, 9).is_none());
+        assert!(off.devices(None, 9, Run::Predict).is_ideal());
+    }
+
+    #[test]
     fn ranges_are_checked() {
         let bad = [
             Hardware {
@@ -430,6 +484,18 @@ mod tests {
             Hardware {
                 stuck_zero: 0.6,
                 stuck_max: 0.6,
+                ..Hardware::default()
+            },
+            Hardware {
+                d2d_sigma: -0.01,
+                ..Hardware::default()
+            },
+            Hardware {
+                c2c_sigma: f64::NAN,
+                ..Hardware::default()
+            },
+            Hardware {
+                c2c_sigma: f64::INFINITY,
                 ..Hardware::default()
             },
         ];

@@ -3,17 +3,18 @@
 use linfa::ParamGuard;
 use std::sync::atomic::AtomicBool;
 
-use mf_core::harvest::HarvestOptions;
+use mf_core::harvest::{harvest_with_devices, HarvestOptions};
 use mf_core::init::{ReservoirInit, SpectralInit};
 use mf_core::integrate::{harvest_integrated, Integrator};
 use mf_core::rng::{derive_seed, rng_from_seed};
 use mf_core::seq::{accuracy, rmse};
 use mf_core::sparse::Connectivity;
+use mf_core::variation::{Devices, UnitPhysics};
 use mf_core::{CellKind, MfCell, Physics, Sequences, Targets, Weights};
 use ndarray::{Array2, ArrayBase, Data, Ix2};
 use serde::{Deserialize, Serialize};
 
-use crate::hardware::Hardware;
+use crate::hardware::{Hardware, Run};
 use crate::ridge::{check_lambda, Ridge, RidgeClassifier};
 use crate::EsnError;
 
@@ -37,9 +38,9 @@ pub struct ReservoirConfig {
     pub cell: CellKind,
     /// Ridge regularisation `lambda` of the readout. Default `1` (paper Sec. VI: Tikhonov regulariser `lambda = 1`).
     pub lambda: f64,
-    /// Non-idealities of a memristive implementation: quantised, noisy and stuck weight devices, ADC read-out
-    /// and readout precision (see [`Hardware`]). Default: all off, the ideal model; left out of the serialised
-    /// form when off.
+    /// Non-idealities of a memristive implementation: quantised, noisy and stuck weight devices, ADC read-out,
+    /// readout precision, and the MF neurons' device-to-device variability and cycle-to-cycle noise (see
+    /// [`Hardware`]). Default: all off, the ideal model; left out of the serialised form when off.
     #[serde(default, skip_serializing_if = "Hardware::is_ideal")]
     pub hardware: Hardware,
     /// Which connections of `W_h` and `W_x` exist (paper Sec. VII; see [`Connectivity`]): the densities of both
@@ -141,7 +142,37 @@ impl ReservoirConfig {
             });
         }
         self.integrator.check_cell(&self.cell)?;
+        self.check_neurons()?;
         check_lambda(self.lambda)
+    }
+
+    /// The neurons' own non-idealities need an MF cell (the leaky ESN's tanh neuron is no device) advanced by the
+    /// paper's step (the vectorised harvest is where they are modelled).
+    fn check_neurons(&self) -> Result<(), EsnError> {
+        let hw = &self.hardware;
+        let (name, value) = if hw.d2d_sigma != 0.0 {
+            ("d2d_sigma", hw.d2d_sigma)
+        } else if hw.c2c_sigma != 0.0 {
+            ("c2c_sigma", hw.c2c_sigma)
+        } else {
+            return Ok(());
+        };
+        if !matches!(self.cell, CellKind::Mf(_)) {
+            return Err(EsnError::Param {
+                name,
+                value,
+                reason: "only the MF cell is a device; the leaky ESN's tanh cell has no device non-idealities",
+            });
+        }
+        if !self.integrator.is_paper() {
+            return Err(EsnError::Param {
+                name,
+                value,
+                reason: "device variability and cycle-to-cycle noise run with the paper's Euler step only \
+                         (integrator 0, substeps 1)",
+            });
+        }
+        Ok(())
     }
 
     /// Draws the reservoir's weights for `n_inputs` inputs: the initialiser's draw with the kernels masked to
@@ -378,6 +409,8 @@ pub struct FittedReservoir {
     pub(crate) weights: Weights<f32>,
     pub(crate) readout: Readout,
     pub(crate) train_states: Array2<f32>,
+    /// Each unit's device constants, when `d2d_sigma` is on.
+    pub(crate) units: Option<UnitPhysics>,
 }
 
 impl ReservoirValidParams {
@@ -387,8 +420,9 @@ impl ReservoirValidParams {
     }
 
     /// Draws the reservoir from `seed`, harvests the last state of every training series and fits the ridge readout.
-    /// With non-idealities on, the drawn weights are programmed into devices ([`Hardware::program`]), the states
-    /// pass the ADC and the fitted coefficients are quantised ([`Hardware`]).
+    /// With non-idealities on, the drawn weights are programmed into devices ([`Hardware::program`]), each MF
+    /// neuron gets its own constants ([`Hardware::unit_physics`]) and noisy rates ([`Hardware::cycle_noise`],
+    /// the fitting run's), the states pass the ADC and the fitted coefficients are quantised ([`Hardware`]).
     ///
     /// Fails with [`EsnError::NonFinite`] if any state is not finite.
     pub fn fit(
@@ -419,7 +453,9 @@ impl ReservoirValidParams {
         let mut rng = rng_from_seed(seed);
         let mut weights = cfg.draw_weights(seqs.n_inputs(), &mut rng)?;
         cfg.hardware.program(&mut weights, seed);
-        let mut train_states = states(&cfg.cell, &cfg.integrator, &weights, seqs, cancel)?;
+        let units = cfg.hardware.unit_physics(&cfg.cell, cfg.n_units, seed);
+        let devices = cfg.hardware.devices(units.as_ref(), seed, Run::Fit);
+        let mut train_states = states(cfg, &weights, &devices, seqs, cancel)?;
         cfg.hardware.read_states(&cfg.cell, &mut train_states);
         let x = train_states.mapv(f64::from);
         let mut readout = match targets {
@@ -442,26 +478,28 @@ impl ReservoirValidParams {
             weights,
             readout,
             train_states,
+            units,
         })
     }
 }
 
-/// Last states of `seqs`, `(n_series, n_units)`, checked finite.
+/// Last states of `seqs`, `(n_series, n_units)` of the reservoir of `cfg` with `weights` on the neurons'
+/// `devices`, checked finite. Ideal neurons take the integrator's harvest (the paper's step runs the vectorised
+/// one); non-ideal ones the vectorised harvest with their devices (`ReservoirConfig::check` allows them with the
+/// paper's step only).
 fn states(
-    cell: &CellKind,
-    integrator: &Integrator,
+    cfg: &ReservoirConfig,
     weights: &Weights<f32>,
+    devices: &Devices,
     seqs: &Sequences,
     cancel: &AtomicBool,
 ) -> Result<Array2<f32>, EsnError> {
-    let h = harvest_integrated(
-        cell,
-        integrator,
-        weights,
-        seqs,
-        HarvestOptions::default(),
-        cancel,
-    )?;
+    let opts = HarvestOptions::default();
+    let h = if devices.is_ideal() {
+        harvest_integrated(&cfg.cell, &cfg.integrator, weights, seqs, opts, cancel)?
+    } else {
+        harvest_with_devices(&cfg.cell, weights, seqs, opts, devices, cancel)?
+    };
     if let Some((i, _)) = h
         .last
         .rows()
@@ -508,18 +546,70 @@ impl FittedReservoir {
         &self.train_states
     }
 
+    /// Each MF neuron's device constants when `d2d_sigma` is on (see [`Hardware::unit_physics`]), else none.
+    pub fn unit_physics(&self) -> Option<&UnitPhysics> {
+        self.units.as_ref()
+    }
+
+    /// The neurons' devices in `run`: their constants and the run's cycle-to-cycle noise.
+    pub fn devices(&self, run: Run) -> Devices {
+        self.config
+            .hardware
+            .devices(self.units.as_ref(), self.seed, run)
+    }
+
     /// The last states of `seqs`, `(n_series, n_units)`, as the readout reads them (through the ADC when
-    /// `adc_bits` is set).
+    /// `adc_bits` is set). With cycle-to-cycle noise, the prediction run's noise (see [`Run`]): series `i` of
+    /// `seqs` draws as series `i` of that run, so the same series at the same place draws the same noise.
     pub fn states(&self, seqs: &Sequences) -> Result<Array2<f32>, EsnError> {
+        let devices = self.devices(Run::Predict);
         let mut h = states(
-            &self.config.cell,
-            &self.config.integrator,
+            &self.config,
             &self.weights,
+            &devices,
             seqs,
             &AtomicBool::new(false),
         )?;
         self.config.hardware.read_states(&self.config.cell, &mut h);
         Ok(h)
+    }
+
+    /// One step of one series, `pre` and `h` each `(1, n_units)`, on the neurons' non-ideal devices: unit `j`
+    /// with its own constants and the prediction run's factors of series `series` at step `step`, in f64
+    /// ([`mf_core::variation::update_scalar`], the harvest's reference). Returns false, changing nothing, when
+    /// the neurons are ideal.
+    pub(crate) fn step_devices(
+        &self,
+        pre: ndarray::ArrayView2<'_, f32>,
+        mut h: ndarray::ArrayViewMut2<'_, f32>,
+        series: usize,
+        step: usize,
+    ) -> bool {
+        let devices = self.devices(Run::Predict);
+        let CellKind::Mf(cell) = &self.config.cell else {
+            return false;
+        };
+        if devices.is_ideal() {
+            return false;
+        }
+        for (j, (h, &u)) in h.iter_mut().zip(pre.iter()).enumerate() {
+            let p = devices
+                .units
+                .as_ref()
+                .map_or(cell.physics, |units| units.physics(&cell.physics, j));
+            let (fp, fd) = devices
+                .cycle
+                .map_or((1.0, 1.0), |c| c.factors(series, step, j));
+            *h = mf_core::variation::update_scalar(
+                cell,
+                &p,
+                f64::from(u),
+                f64::from(*h),
+                f64::from(fp),
+                f64::from(fd),
+            ) as f32;
+        }
+        true
     }
 
     /// Predicts every series of `seqs`.
@@ -613,6 +703,7 @@ pub fn run_trials(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mf_core::variation::Devices;
     use ndarray::Array3;
     use rand::{Rng, SeedableRng};
 
@@ -844,6 +935,8 @@ mod tests {
             stuck_max: 0.0,
             adc_bits: 0,
             readout_bits: 0,
+            d2d_sigma: 0.0,
+            c2c_sigma: 0.0,
         };
         for params in [
             MfEsn::params().n_units(20).dt(0.1),
@@ -896,6 +989,8 @@ mod tests {
             stuck_max: 0.0,
             adc_bits: 2,
             readout_bits: 4,
+            d2d_sigma: 0.0,
+            c2c_sigma: 0.0,
         };
         for params in [
             MfEsn::params().n_units(20).dt(0.1).hardware(hw),
@@ -961,6 +1056,127 @@ mod tests {
             ..Hardware::default()
         };
         assert!(Esn::params().hardware(too_many).check().is_err());
+    }
+
+    /// An MF-ESN whose neurons vary from device to device and are noisy from step to step.
+    fn noisy_neurons(d2d: f64, c2c: f64) -> ReservoirParams {
+        MfEsn::params().n_units(20).dt(0.05).hardware(Hardware {
+            d2d_sigma: d2d,
+            c2c_sigma: c2c,
+            ..Hardware::default()
+        })
+    }
+
+    #[test]
+    fn neuron_devices_reach_the_harvest_with_the_fit_and_prediction_runs_noise() {
+        let (seqs, targets) = toy(40, 16);
+        let (test, _) = toy(20, 17);
+        let params = noisy_neurons(0.05, 0.1);
+        let model = params.fit(&seqs, &targets, 6).unwrap();
+        let cfg = params.config();
+        // The neurons' constants are the d2d stream's draw of the seed; the weights are the ideal draw.
+        let units = cfg.hardware.unit_physics(&cfg.cell, 20, 6).unwrap();
+        assert_eq!(model.unit_physics(), Some(&units));
+        let w = cfg.init().draw(1, &mut rng_from_seed(6)).unwrap();
+        assert_eq!(model.weights(), &w);
+        let run = |seqs: &Sequences, run| {
+            let devices = Devices {
+                units: Some(units.clone()),
+                cycle: cfg.hardware.cycle_noise(6, run),
+            };
+            let stop = AtomicBool::new(false);
+            let opts = HarvestOptions::default();
+            harvest_with_devices(&cfg.cell, &w, seqs, opts, &devices, &stop)
+                .unwrap()
+                .last
+        };
+        assert_eq!(model.train_states(), &run(&seqs, Run::Fit));
+        assert_eq!(model.states(&test).unwrap(), run(&test, Run::Predict));
+        // Prediction is another run of the devices than fitting: the training series see other noise.
+        assert_ne!(&model.states(&seqs).unwrap(), model.train_states());
+        // Seeded: the same seed gives the same model, another seed other devices.
+        assert_eq!(model, params.fit(&seqs, &targets, 6).unwrap());
+        let other = params.fit(&seqs, &targets, 7).unwrap();
+        assert_ne!(other.unit_physics(), model.unit_physics());
+        // Each non-ideality on its own moves the states off the ideal model's.
+        let ideal = noisy_neurons(0.0, 0.0).fit(&seqs, &targets, 6).unwrap();
+        assert!(ideal.unit_physics().is_none());
+        for alone in [noisy_neurons(0.05, 0.0), noisy_neurons(0.0, 0.1)] {
+            let m = alone.fit(&seqs, &targets, 6).unwrap();
+            assert_ne!(m.train_states(), ideal.train_states());
+            assert_eq!(m.weights(), ideal.weights());
+        }
+    }
+
+    #[test]
+    fn neuron_devices_are_checked_and_refused_without_an_mf_cell_or_the_papers_step() {
+        for (d2d, c2c) in [
+            (-0.1, 0.0),
+            (0.0, -0.1),
+            (f64::NAN, 0.0),
+            (0.0, f64::INFINITY),
+        ] {
+            let e = noisy_neurons(d2d, c2c).check().unwrap_err().to_string();
+            let name = if d2d != 0.0 { "d2d_sigma" } else { "c2c_sigma" };
+            assert!(e.contains(name), "{e}");
+        }
+        for hw in [
+            Hardware {
+                d2d_sigma: 0.1,
+                ..Hardware::default()
+            },
+            Hardware {
+                c2c_sigma: 0.1,
+                ..Hardware::default()
+            },
+        ] {
+            let e = Esn::params().hardware(hw).check().unwrap_err().to_string();
+            assert!(e.contains("tanh cell has no device"), "{e}");
+            let exact = MfEsn::params().hardware(hw).integrator(Integrator::Exact);
+            let e = exact.check().unwrap_err().to_string();
+            assert!(e.contains("Euler step only"), "{e}");
+            assert!(MfEsn::params().hardware(hw).check().is_ok());
+        }
+        // Serialised only when on, and read back.
+        let cfg = noisy_neurons(0.05, 0.1).config().clone();
+        let s = serde_json::to_string(&cfg).unwrap();
+        assert!(
+            s.contains(r#""hardware":{"d2d_sigma":0.05,"c2c_sigma":0.1}"#),
+            "{s}"
+        );
+        assert_eq!(serde_json::from_str::<ReservoirConfig>(&s).unwrap(), cfg);
+    }
+
+    #[test]
+    fn streaming_noisy_neurons_gives_the_batch_states_series_after_series() {
+        let (seqs, targets) = toy(12, 18);
+        let model = noisy_neurons(0.05, 0.1).fit(&seqs, &targets, 8).unwrap();
+        let states = model.states(&seqs).unwrap();
+        let mut stream = model.stream();
+        for i in 0..12 {
+            for row in seqs.series(i).rows() {
+                stream.push(row.as_slice().unwrap()).unwrap();
+            }
+            for (a, b) in stream.state().iter().zip(states.row(i)) {
+                assert!(
+                    (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                    "series {i}: {a} vs {b}"
+                );
+            }
+            stream.reset();
+        }
+        // Without the resets' count the stream would draw series 0's noise again, which differs.
+        let mut again = model.stream();
+        for row in seqs.series(3).rows() {
+            again.push(row.as_slice().unwrap()).unwrap();
+        }
+        let gap = again
+            .state()
+            .iter()
+            .zip(states.row(3))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(gap > 1e-4, "{gap}");
     }
 
     #[test]

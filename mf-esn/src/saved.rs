@@ -10,6 +10,10 @@
 //! | `readout.weight` | `(n_units, n_columns)`: one column per class seen in training (one for two classes), or per regression output | F64 |
 //! | `readout.bias` | `(n_columns)` | F64 |
 //! | `train_states` | `(n_train, n_units)`, the readout's design matrix | F32 |
+//! | `device.kp0`, `device.kd0`, `device.eta_p`, `device.eta_d` | `(n_units)`, each MF neuron's own constants; only when `d2d_sigma` is on | F64 |
+//!
+//! The per-unit constants are read back as they are stored (they are not drawn again), so a model whose devices
+//! were measured can be loaded with them. Cycle-to-cycle noise needs nothing stored: it is keyed by the seed.
 //!
 //! `model.json` holds the [`ReservoirConfig`], the seed the reservoir was drawn from, `n_inputs`, `n_train` and
 //! the readout: `{"kind": "classifier", "classes": [..], "lambda": ..}` (the sorted class indices seen in
@@ -25,6 +29,10 @@ use serde::{Deserialize, Serialize};
 use crate::model::{FittedReservoir, Readout, ReservoirConfig};
 use crate::ridge::{Ridge, RidgeClassifier};
 use crate::EsnError;
+use mf_core::variation::UnitPhysics;
+
+/// Names of the per-unit device constants, in the order of `UnitPhysics::arrays`.
+const DEVICE_TENSORS: [&str; 4] = ["device.kp0", "device.kd0", "device.eta_p", "device.eta_d"];
 
 /// The arrays of a saved reservoir, in safetensors.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -160,6 +168,45 @@ impl Arrays<'_> {
         }
     }
 
+    /// The per-unit device constants: required, positive and finite when `config` has device-to-device
+    /// variability on an MF cell, refused when it has none (they would be silently ignored).
+    fn unit_physics(
+        &self,
+        config: &ReservoirConfig,
+        n: usize,
+    ) -> Result<Option<UnitPhysics>, EsnError> {
+        let varies =
+            config.hardware.d2d_sigma > 0.0 && matches!(config.cell, mf_core::CellKind::Mf(_));
+        if !varies {
+            if let Some(name) = DEVICE_TENSORS
+                .into_iter()
+                .find(|name| self.st.tensor(name).is_ok())
+            {
+                return Err(saved(
+                    self.path,
+                    format!("tensor `{name}` holds per-unit device constants, but the model has no d2d_sigma"),
+                ));
+            }
+            return Ok(None);
+        }
+        let [kp0, kd0, eta_p, eta_d] = DEVICE_TENSORS;
+        let units = UnitPhysics {
+            kp0: self.f64s(kp0, &[n])?,
+            kd0: self.f64s(kd0, &[n])?,
+            eta_p: self.f64s(eta_p, &[n])?,
+            eta_d: self.f64s(eta_d, &[n])?,
+        };
+        for (tensor, (_, v)) in DEVICE_TENSORS.iter().zip(units.arrays()) {
+            if let Some((j, bad)) = v.iter().enumerate().find(|(_, x)| **x <= 0.0) {
+                return Err(saved(
+                    self.path,
+                    format!("tensor `{tensor}` holds {bad} for unit {j}; device constants must be positive"),
+                ));
+            }
+        }
+        Ok(Some(units))
+    }
+
     /// The length of the first axis of tensor `name`, whatever it is.
     fn rows(&self, name: &str) -> Result<usize, EsnError> {
         let t = self
@@ -195,7 +242,7 @@ impl FittedReservoir {
             Readout::Regressor(r) => (r, SavedReadout::Regressor { lambda: r.lambda }),
         };
         let q = ridge.intercept.len();
-        let tensors = [
+        let mut tensors = vec![
             f32_tensor("w_in", &[d, n], &self.weights.w_in),
             f32_tensor("w_rec", &[n, n], &self.weights.w_rec),
             f32_tensor("bias", &[n], &self.weights.bias),
@@ -207,6 +254,11 @@ impl FittedReservoir {
                 &self.train_states,
             ),
         ];
+        if let Some(units) = &self.units {
+            for (name, (_, v)) in DEVICE_TENSORS.into_iter().zip(units.arrays()) {
+                tensors.push(f64_tensor(name, &[n], v));
+            }
+        }
         let views = tensors.iter().map(|t| {
             let view = TensorView::new(t.dtype, t.shape.clone(), &t.bytes)
                 .expect("the bytes of each array match its shape");
@@ -285,12 +337,14 @@ impl FittedReservoir {
             SavedReadout::Regressor { lambda } => Readout::Regressor(ridge(lambda)),
         };
         let train_states = matrix(a.f32s("train_states", &[meta.n_train, n])?, meta.n_train, n);
+        let units = a.unit_physics(&meta.config, n)?;
         Ok(FittedReservoir {
             config: meta.config,
             seed: meta.seed,
             weights,
             readout,
             train_states,
+            units,
         })
     }
 }
@@ -356,6 +410,113 @@ mod tests {
                 bits(&model.predict(&x).unwrap())
             );
         }
+    }
+
+    #[test]
+    fn neuron_devices_are_saved_as_tensors_and_a_loaded_model_predicts_the_same_bits() {
+        let x = series(30);
+        let y = Targets::Classes {
+            labels: (0..30).map(|i| i % 3).collect(),
+            n_classes: 3,
+        };
+        let hw = crate::Hardware {
+            w_bits: 8,
+            w_noise: 0.05,
+            stuck_zero: 0.01,
+            adc_bits: 8,
+            d2d_sigma: 0.05,
+            c2c_sigma: 0.1,
+            ..Default::default()
+        };
+        let model = MfEsn::params()
+            .n_units(12)
+            .dt(0.05)
+            .hardware(hw)
+            .fit(&x, &y, 4)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        model.save(dir.path()).unwrap();
+        let bytes = std::fs::read(dir.path().join(WEIGHTS_FILE)).unwrap();
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let units = model.unit_physics().unwrap();
+        for (name, (_, want)) in DEVICE_TENSORS.into_iter().zip(units.arrays()) {
+            let t = st.tensor(name).unwrap();
+            assert_eq!((t.dtype(), t.shape()), (Dtype::F64, &[12][..]));
+            let got: Vec<f64> = t
+                .data()
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+                .collect();
+            assert_eq!(got, want);
+        }
+        let back = FittedReservoir::load(dir.path()).unwrap();
+        assert_eq!(back, model);
+        assert_eq!(
+            bits(&back.predict(&x).unwrap()),
+            bits(&model.predict(&x).unwrap())
+        );
+        // A model without variability stores no device tensors.
+        let plain = MfEsn::params().n_units(12).fit(&x, &y, 4).unwrap();
+        let other = tempfile::tempdir().unwrap();
+        plain.save(other.path()).unwrap();
+        let bytes = std::fs::read(other.path().join(WEIGHTS_FILE)).unwrap();
+        assert!(SafeTensors::deserialize(&bytes)
+            .unwrap()
+            .tensor("device.kp0")
+            .is_err());
+    }
+
+    #[test]
+    fn device_tensors_that_disagree_with_the_description_are_refused() {
+        let x = series(10);
+        let y = Targets::Classes {
+            labels: (0..10).map(|i| i % 2).collect(),
+            n_classes: 2,
+        };
+        let hw = crate::Hardware {
+            d2d_sigma: 0.05,
+            ..Default::default()
+        };
+        let model = MfEsn::params()
+            .n_units(4)
+            .hardware(hw)
+            .fit(&x, &y, 1)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        model.save(dir.path()).unwrap();
+        let meta = dir.path().join(META_FILE);
+        let good_meta = std::fs::read_to_string(&meta).unwrap();
+        let check = |want: &str| {
+            let e = FittedReservoir::load(dir.path()).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        };
+        // Without d2d_sigma the stored constants would be ignored: refused.
+        let without: serde_json::Value = serde_json::from_str(&good_meta).unwrap();
+        let mut without = without;
+        without["config"]["hardware"]
+            .as_object_mut()
+            .unwrap()
+            .remove("d2d_sigma");
+        std::fs::write(&meta, without.to_string()).unwrap();
+        check("model.safetensors: tensor `device.kp0` holds per-unit device constants");
+        // A description asking for them with a file that lacks them: refused too.
+        std::fs::write(&meta, &good_meta).unwrap();
+        let plain = MfEsn::params().n_units(4).fit(&x, &y, 1).unwrap();
+        let other = tempfile::tempdir().unwrap();
+        plain.save(other.path()).unwrap();
+        std::fs::copy(
+            other.path().join(WEIGHTS_FILE),
+            dir.path().join(WEIGHTS_FILE),
+        )
+        .unwrap();
+        check("no tensor `device.kp0`");
+        // A non-positive constant is refused naming its tensor and unit.
+        let mut bad = model.clone();
+        bad.units.as_mut().unwrap().eta_d[2] = -1.0;
+        bad.save(dir.path()).unwrap();
+        check("tensor `device.eta_d` holds -1 for unit 2");
+        model.save(dir.path()).unwrap();
+        assert_eq!(FittedReservoir::load(dir.path()).unwrap(), model);
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct ReservoirStream<'a> {
     /// The state, `(1, n_units)`.
     h: Array2<f32>,
     steps: usize,
+    /// Series streamed before this one (resets so far): with cycle-to-cycle noise the stream's `k`-th series
+    /// draws the noise batch prediction draws for series `k`.
+    series: usize,
 }
 
 impl FittedReservoir {
@@ -42,6 +45,7 @@ impl FittedReservoir {
             model: self,
             h: Array2::zeros((1, self.weights.n_units())),
             steps: 0,
+            series: 0,
         }
     }
 }
@@ -69,7 +73,12 @@ impl ReservoirStream<'_> {
         let pre = x.dot(&w.w_in) + self.h.dot(&w.w_rec) + &w.bias;
         let mut h = self.h.clone();
         let cfg = &self.model.config;
-        cfg.integrator.update(&cfg.cell, pre.view(), h.view_mut());
+        if !self
+            .model
+            .step_devices(pre.view(), h.view_mut(), self.series, self.steps)
+        {
+            cfg.integrator.update(&cfg.cell, pre.view(), h.view_mut());
+        }
         if h.iter().any(|v| !v.is_finite()) {
             return Err(EsnError::NonFinite {
                 what: format!("reservoir state after sample {}", self.steps + 1),
@@ -112,10 +121,13 @@ impl ReservoirStream<'_> {
         self.model.readout.predict(&self.read())
     }
 
-    /// Back to the zero state, for the next series.
+    /// Back to the zero state, for the next series. With cycle-to-cycle noise the next series is a new run of
+    /// the devices: the stream's `k`-th series (after `k` resets) draws the noise that
+    /// [`FittedReservoir::predict`] draws for series `k` of a batch.
     pub fn reset(&mut self) {
         self.h.fill(0.0);
         self.steps = 0;
+        self.series += 1;
     }
 }
 

@@ -1,6 +1,7 @@
 //! What the hardware non-idealities cost: the fit (draw, program, harvest, ADC, ridge, readout quantisation) and
 //! the test scoring of MF-ESN and ESN with the paper's ECG5000 presets, every non-ideality off against every one
-//! on, alternated over repetitions; prints the medians and their ratio.
+//! on (for MF-ESN the neurons' `d2d_sigma` and `c2c_sigma` too), alternated over repetitions; prints the medians
+//! and their ratio.
 //!
 //! ```sh
 //! MF_DATA_DIR=/path/to/datasets cargo run --release -p mf-lab --example hardware_overhead [-- REPEATS]
@@ -24,6 +25,9 @@ const ALL_ON: [(&str, f64); 6] = [
     ("readout_bits", 8.0),
 ];
 
+/// The MF neuron's own device non-idealities, on for MF-ESN only (the leaky ESN's tanh cell is no device).
+const NEURONS_ON: [(&str, f64); 2] = [("d2d_sigma", 0.05), ("c2c_sigma", 0.05)];
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -46,12 +50,22 @@ fn main() -> Result<(), Box<dyn Error>> {
                 dataset: "ECG5000".into(),
                 preset: true,
                 set: if on {
-                    ALL_ON.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+                    let neurons = if model == ModelKind::MfEsn {
+                        &NEURONS_ON[..]
+                    } else {
+                        &[]
+                    };
+                    ALL_ON
+                        .iter()
+                        .chain(neurons)
+                        .map(|(k, v)| (k.to_string(), *v))
+                        .collect()
                 } else {
                     Default::default()
                 },
                 seed: 0,
                 protocol: Default::default(),
+                normalise: Default::default(),
             };
             let c = req.configure()?;
             let rc = c

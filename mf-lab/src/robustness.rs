@@ -1,5 +1,7 @@
 //! Robustness curves (`mf robustness`): how a model's test score moves as one hyper-parameter (a hardware
-//! non-ideality such as `w_noise` or `adc_bits`, or any other) takes a list of values, over repeated draws.
+//! non-ideality such as `w_noise` or `adc_bits`, the MF neurons' `d2d_sigma` or `c2c_sigma`, or any other) takes
+//! a list of values, over repeated draws. An axis is any hyper-parameter of every model asked for
+//! (`Model::param_names`); each value is checked by the model's `configure` before anything is fitted.
 //!
 //! For every model and value, `draws` fresh models (draw `i` from seed `derive_seed(seed, i)`, the seeds of
 //! `mf run --trials draws --seed seed`) fit on the training split and are scored on the test split. Every value
@@ -57,6 +59,7 @@ impl RobustnessRequest {
             set,
             seed: self.seed,
             protocol: self.protocol,
+            normalise: Default::default(),
         }
     }
 
@@ -380,6 +383,39 @@ mod tests {
         );
         assert_eq!(lines.len(), 3);
         assert!(lines[2].starts_with("synthetic-control,accuracy,esn,adc_bits,0,2,"));
+    }
+
+    #[test]
+    fn the_neurons_device_noise_is_an_axis_of_the_mf_esn_and_not_of_the_esn() {
+        let r = req(&[ModelKind::MfEsn], "c2c_sigma", &[0.0, 0.3]);
+        let out = run(&r).unwrap();
+        assert_eq!(out.levels.len(), 2);
+        // Each point is `mf run` with the value set, the same draws at every value.
+        let run_one = |v: f64| {
+            run_trials_on_test(
+                &r.point(ModelKind::MfEsn, v),
+                2,
+                Path::new("/nonexistent"),
+                &|_| {},
+                &mut |_, _, _| {},
+                &CancelToken::new(),
+            )
+            .unwrap()
+        };
+        assert_eq!(out.levels[1].mean, run_one(0.3).mean);
+        assert_eq!(out.levels[0].mean, run_one(0.0).mean);
+        assert_eq!(out.points[0].seed, out.points[2].seed);
+        let e = run(&req(&[ModelKind::Esn], "d2d_sigma", &[0.1]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("d2d_sigma") && e.contains("tanh cell has no device"),
+            "{e}"
+        );
+        let e = run(&req(&[ModelKind::MfEsn], "d2d_sigma", &[-0.1]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MF-ESN with d2d_sigma = -0.1"), "{e}");
     }
 
     #[test]

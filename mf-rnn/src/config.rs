@@ -3,6 +3,7 @@
 use mf_core::MfCell;
 use serde::{Deserialize, Serialize};
 
+use crate::hardware::Hardware;
 use crate::hybrid::ReservoirStart;
 use crate::RnnError;
 
@@ -66,6 +67,18 @@ pub struct RnnConfig {
     /// serialised form when none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reservoir: Option<ReservoirStart>,
+    /// The hardware the trained model is deployed on: its weights programmed into noisy, quantised or stuck
+    /// devices and its states read through an ADC when it predicts, never while it trains (see [`Hardware`]).
+    /// Default: ideal; left out of the serialised form when ideal.
+    #[serde(default, skip_serializing_if = "Hardware::is_ideal")]
+    pub hardware: Hardware,
+    /// Hardware-aware training: the relative standard deviation `sigma` of the weight noise injected in the
+    /// forward pass of every mini-batch, `W <- W (1 + sigma n)` on `W_x` and `W_h` with fresh `n ~ N(0, 1)` per
+    /// weight and batch, drawn from the seed. Gradients reach the exact weights; the losses early stopping
+    /// watches, and every prediction, use the exact weights. Default 0 (off); left out of the serialised form
+    /// when 0.
+    #[serde(default, skip_serializing_if = "defaults::is_zero")]
+    pub train_w_noise: f64,
 }
 
 mod defaults {
@@ -87,11 +100,14 @@ mod defaults {
     pub fn restore_best() -> bool {
         true
     }
+    pub fn is_zero(v: &f64) -> bool {
+        *v == 0.0
+    }
 }
 
 impl RnnConfig {
     /// A configuration with the paper's defaults for `cell`: 100 units, learning rate 0.001, batch 64, at most 5000
-    /// epochs, patience 10, best weights restored, MSE for regression, seed 0.
+    /// epochs, patience 10, best weights restored, MSE for regression, seed 0, ideal hardware, no training noise.
     pub fn new(cell: RnnCell) -> Self {
         Self {
             cell,
@@ -104,6 +120,8 @@ impl RnnConfig {
             regression_loss: RegressionLoss::Mse,
             seed: 0,
             reservoir: None,
+            hardware: Hardware::default(),
+            train_w_noise: 0.0,
         }
     }
 
@@ -160,6 +178,23 @@ impl RnnConfig {
         }
         if let Some(r) = &self.reservoir {
             r.check(self.n_units)?;
+            // Quantisation and stuck devices act on every entry, so on a frozen sparse kernel they would put
+            // conductance where no device is.
+            if r.frozen && r.connectivity.density < 1.0 && self.hardware.devices().per_device() {
+                return bad(
+                    "density",
+                    r.connectivity.density,
+                    "a frozen sparse kernel cannot be combined with w_bits, stuck_zero or stuck_max yet",
+                );
+            }
+        }
+        self.hardware.check()?;
+        if !(self.train_w_noise >= 0.0 && self.train_w_noise.is_finite()) {
+            return bad(
+                "train_w_noise",
+                self.train_w_noise,
+                "must be non-negative and finite",
+            );
         }
         Ok(())
     }
@@ -179,6 +214,82 @@ mod tests {
         let short: RnnConfig = serde_json::from_str(r#"{"cell":{"kind":"tanh"}}"#).unwrap();
         assert_eq!(short, RnnConfig::new(RnnCell::Tanh));
         assert!(serde_json::from_str::<RnnConfig>(r#"{"cell":{"kind":"tanh"},"lrr":1}"#).is_err());
+    }
+
+    #[test]
+    fn hardware_fields_round_trip_and_are_left_out_when_off() {
+        let mut c = RnnConfig::new(RnnCell::Tanh);
+        assert_eq!(
+            serde_json::to_string(&c)
+                .unwrap()
+                .matches("hardware")
+                .count(),
+            0
+        );
+        c.hardware.w_bits = 4;
+        c.hardware.adc_bits = 6;
+        c.train_w_noise = 0.1;
+        let s = serde_json::to_string(&c).unwrap();
+        assert!(s.contains(r#""hardware":{"w_bits":4,"adc_bits":6}"#), "{s}");
+        assert_eq!(serde_json::from_str::<RnnConfig>(&s).unwrap(), c);
+        for bad in [
+            r#"{"cell":{"kind":"tanh"},"hardware":{"w_bitz":4}}"#,
+            r#"{"cell":{"kind":"tanh"},"train_w_noise":"a"}"#,
+        ] {
+            assert!(serde_json::from_str::<RnnConfig>(bad).is_err(), "{bad}");
+        }
+        for (name, hw) in [
+            (
+                "w_bits",
+                Hardware {
+                    w_bits: 25,
+                    ..Hardware::default()
+                },
+            ),
+            (
+                "adc_bits",
+                Hardware {
+                    adc_bits: 30,
+                    ..Hardware::default()
+                },
+            ),
+            (
+                "readout_bits",
+                Hardware {
+                    readout_bits: 25,
+                    ..Hardware::default()
+                },
+            ),
+            (
+                "w_noise",
+                Hardware {
+                    w_noise: -0.2,
+                    ..Hardware::default()
+                },
+            ),
+            (
+                "stuck_zero",
+                Hardware {
+                    stuck_zero: 1.5,
+                    ..Hardware::default()
+                },
+            ),
+            (
+                "stuck_max",
+                Hardware {
+                    stuck_zero: 0.6,
+                    stuck_max: 0.6,
+                    ..Hardware::default()
+                },
+            ),
+        ] {
+            let c = RnnConfig {
+                hardware: hw,
+                ..RnnConfig::new(RnnCell::Tanh)
+            };
+            let e = c.check().unwrap_err().to_string();
+            assert!(e.contains(name), "{name}: {e}");
+        }
     }
 
     #[test]

@@ -18,6 +18,10 @@
 //! else every core); the results do not depend on the thread count. Processes that train many models at once
 //! should set `RAYON_NUM_THREADS=1` and parallelise across runs instead.
 //!
+//! Hardware: [`RnnConfig::hardware`] deploys the trained weights onto memristive devices (quantised, noisy,
+//! stuck; states read through an ADC) when the model predicts, and [`RnnConfig::train_w_noise`] trains with weight
+//! noise injected in the forward pass (see [`hardware`]). Both are off by default.
+//!
 //! The `cuda` feature only changes [`device`]: with it, models run on the first CUDA device when one is present.
 //! The whole-batch recurrence and the fused MF step ([`cell::mf_step`], used for f64) are CPU kernels; on other
 //! devices the unfused form is used.
@@ -25,6 +29,7 @@
 pub mod cell;
 mod config;
 mod error;
+pub mod hardware;
 mod hybrid;
 mod model;
 pub mod presets;
@@ -34,6 +39,7 @@ mod train;
 
 pub use config::{RegressionLoss, RnnCell, RnnConfig};
 pub use error::RnnError;
+pub use hardware::Hardware;
 pub use hybrid::ReservoirStart;
 pub use stream::{RnnStream, RnnWeights};
 pub use train::{

@@ -39,19 +39,28 @@ fn matrix(t: &candle_core::Tensor) -> Result<Array2<f32>, RnnError> {
     Ok(Array2::from_shape_vec((r, c), rows.concat()).expect("rows of equal length"))
 }
 
+fn arrays(p: &crate::model::Params) -> Result<RnnWeights, RnnError> {
+    Ok(RnnWeights {
+        layer: Weights {
+            w_in: matrix(&p.kernel)?,
+            w_rec: matrix(&p.recurrent)?,
+            bias: Array1::from(p.bias.to_vec1::<f32>()?),
+        },
+        readout_weight: matrix(&p.ro_weight)?,
+        readout_bias: Array1::from(p.ro_bias.to_vec1::<f32>()?),
+    })
+}
+
 impl TrainedRnn {
-    /// The trained parameters as arrays (copied from the model's tensors).
+    /// The parameters the model predicts with, as arrays: the trained ones, or with non-ideal
+    /// [`RnnConfig::hardware`](crate::RnnConfig::hardware) those programmed into its devices.
     pub fn weights(&self) -> Result<RnnWeights, RnnError> {
-        let p = self.model().params_detached();
-        Ok(RnnWeights {
-            layer: Weights {
-                w_in: matrix(&p.kernel)?,
-                w_rec: matrix(&p.recurrent)?,
-                bias: Array1::from(p.bias.to_vec1::<f32>()?),
-            },
-            readout_weight: matrix(&p.ro_weight)?,
-            readout_bias: Array1::from(p.ro_bias.to_vec1::<f32>()?),
-        })
+        arrays(&self.params_in_use())
+    }
+
+    /// The parameters as trained (and saved), before any programming into devices.
+    pub fn trained_weights(&self) -> Result<RnnWeights, RnnError> {
+        arrays(&self.model().params_detached())
     }
 
     /// A stream over this model at the zero state, before any sample.
@@ -127,7 +136,14 @@ impl RnnStream<'_> {
 
     /// The readout's outputs at the current state, as [`TrainedRnn::outputs`] gives them for one series.
     pub fn outputs(&self) -> Array1<f32> {
-        let out = self.h.dot(&self.weights.readout_weight) + &self.weights.readout_bias;
+        let hw = &self.model.config().hardware;
+        let out = if hw.adc_bits > 0 {
+            let mut h = self.h.clone();
+            hw.read_state_array(&self.model.config().cell, &mut h);
+            h.dot(&self.weights.readout_weight) + &self.weights.readout_bias
+        } else {
+            self.h.dot(&self.weights.readout_weight) + &self.weights.readout_bias
+        };
         out.index_axis_move(Axis(0), 0)
     }
 

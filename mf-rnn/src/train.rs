@@ -13,7 +13,8 @@ use ndarray::Array2;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{outputs, Batch, Model, Params};
+use crate::hardware::{perturbed, TrainingNoise};
+use crate::model::{final_states, outputs, Batch, Model, Params};
 use crate::{RegressionLoss, RnnConfig, RnnError};
 
 /// Series per chunk when predicting: bounds memory without affecting the numbers.
@@ -151,8 +152,13 @@ fn describe(config: &RnnConfig) -> String {
     } else {
         format!("{:e}", config.lr)
     };
+    let noise = if config.train_w_noise > 0.0 {
+        format!(", train_w_noise {}", config.train_w_noise)
+    } else {
+        String::new()
+    };
     format!(
-        "{cell}, {} units, lr {lr}, batch {}, seed {}",
+        "{cell}, {} units, lr {lr}, batch {}{noise}, seed {}",
         config.n_units, config.batch_size, config.seed
     )
 }
@@ -162,7 +168,8 @@ fn describe(config: &RnnConfig) -> String {
 pub struct TrainEvent {
     /// Epoch number, from 1.
     pub epoch: usize,
-    /// Mean training loss over the epoch's mini-batches (weighted by batch size).
+    /// Mean training loss over the epoch's mini-batches (weighted by batch size); with hardware-aware training,
+    /// the loss at each batch's perturbed weights, the one the optimiser follows.
     pub train_loss: f64,
     /// Loss on the validation set after the epoch; NaN when training without one ([`train_with`]).
     #[serde(with = "nan_as_null")]
@@ -170,8 +177,13 @@ pub struct TrainEvent {
     /// Validation accuracy (classification) or RMSE (regression) after the epoch; NaN without a validation set.
     #[serde(with = "nan_as_null")]
     pub val_metric: f64,
+    /// With hardware-aware training ([`RnnConfig::train_w_noise`]) and no validation set: the loss of the exact
+    /// weights on the whole training set after the epoch, which early stopping then watches instead of
+    /// `train_loss`. None otherwise, and then left out of the serialised form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact_train_loss: Option<f64>,
     /// Whether this epoch has the lowest loss so far of what early stopping watches (the validation loss, or
-    /// without a validation set the training loss).
+    /// without a validation set the training loss, `exact_train_loss` when there is one).
     pub improved: bool,
     /// Time since training started.
     pub elapsed: Duration,
@@ -204,7 +216,9 @@ pub enum Prediction {
     Values(Array2<f64>),
 }
 
-/// A trained recurrent model.
+/// A trained recurrent model. With a non-ideal [`RnnConfig::hardware`] it predicts ([`TrainedRnn::outputs`],
+/// [`TrainedRnn::predict`], [`TrainedRnn::score`], [`TrainedRnn::stream`]) on its weights programmed into
+/// devices, once, from the training seed; [`TrainedRnn::trained_weights`] are the weights as trained.
 #[derive(Debug, Clone)]
 pub struct TrainedRnn {
     config: RnnConfig,
@@ -213,6 +227,10 @@ pub struct TrainedRnn {
     history: Vec<TrainEvent>,
     best_epoch: usize,
     divergence: Option<Divergence>,
+    /// The parameters on the devices of [`RnnConfig::hardware`], programmed once when training ends (or the
+    /// model is loaded); None while training and when the hardware is ideal, and then predictions use the
+    /// trained parameters.
+    deployed: Option<Params>,
 }
 
 /// What `model.json` holds next to `model.safetensors`.
@@ -338,6 +356,23 @@ fn loss(out: &Tensor, y: &Tensor, head: Head, reg: RegressionLoss) -> Result<Ten
     })
 }
 
+/// The loss of one mini-batch at the parameters `p`, with `W_x` and `W_h` scaled by `multipliers` when given
+/// (hardware-aware training): the loss whose gradient the optimiser follows.
+fn batch_loss(
+    config: &RnnConfig,
+    head: Head,
+    p: &Params,
+    multipliers: Option<&[Tensor; 2]>,
+    batch: &Batch,
+    y: &Tensor,
+) -> Result<Tensor, RnnError> {
+    let out = match multipliers {
+        Some(m) => outputs(&config.cell, &perturbed(p, m)?, batch)?,
+        None => outputs(&config.cell, p, batch)?,
+    };
+    loss(&out, y, head, config.regression_loss)
+}
+
 /// Trains a model on `train` with early stopping on `val` (paper Sec. VI), calling `on_event` after each epoch.
 ///
 /// `train` and `val` are `(series, targets)`; the targets decide the head: two classes give a sigmoid output with
@@ -414,8 +449,10 @@ pub fn train_with(
         history: Vec::new(),
         best_epoch: 0,
         divergence: None,
+        deployed: None,
     };
 
+    let mut noise = TrainingNoise::new(config.train_w_noise, config.seed);
     let mut shuffle_rng = rng_from_seed(derive_seed(config.seed, 1));
     let mut order: Vec<usize> = (0..seq.n_series()).collect();
     let start = Instant::now();
@@ -432,8 +469,12 @@ pub fn train_with(
         for chunk in order.chunks(config.batch_size) {
             let batch = Batch::new(seq, chunk, &dev)?;
             let y = target_tensor(targets, &batch.order, head, &dev)?;
-            let out = outputs(&config.cell, &trained.model.params(), &batch)?;
-            let l = loss(&out, &y, head, config.regression_loss)?;
+            let p = trained.model.params();
+            let multipliers = match &mut noise {
+                Some(n) => Some(n.draw(&p)?),
+                None => None,
+            };
+            let l = batch_loss(config, head, &p, multipliers.as_ref(), &batch, &y)?;
             let lv = l.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             if !lv.is_finite() {
                 return Err(RnnError::NonFiniteLoss {
@@ -442,7 +483,22 @@ pub fn train_with(
                     config: describe(config),
                 });
             }
-            start_loss.get_or_insert(lv);
+            if start_loss.is_none() {
+                // Where training starts is the loss at the initial weights themselves, not at perturbed ones.
+                start_loss = Some(match multipliers {
+                    Some(_) => batch_loss(
+                        config,
+                        head,
+                        &trained.model.params_detached(),
+                        None,
+                        &batch,
+                        &y,
+                    )?
+                    .to_dtype(DType::F64)?
+                    .to_scalar::<f64>()?,
+                    None => lv,
+                });
+            }
             opt.backward_step(&l)?;
             total += lv * chunk.len() as f64;
         }
@@ -458,7 +514,27 @@ pub fn train_with(
                 config: describe(config),
             });
         }
-        let watched = if val.is_some() { val_loss } else { train_loss };
+        // Hardware-aware training without a validation set watches the exact weights on the training set: the
+        // noisy batch losses are not the model that is kept.
+        let exact_train_loss = match (&noise, val) {
+            (Some(_), None) => {
+                let (l, _) = trained.evaluate(seq, targets)?;
+                if !l.is_finite() {
+                    return Err(RnnError::NonFiniteLoss {
+                        which: "training",
+                        epoch,
+                        config: describe(config),
+                    });
+                }
+                Some(l)
+            }
+            _ => None,
+        };
+        let watched = match (val, exact_train_loss) {
+            (Some(_), _) => val_loss,
+            (None, Some(exact)) => exact,
+            (None, None) => train_loss,
+        };
         let improved = best.as_ref().is_none_or(|(b, _)| watched < *b);
         if improved {
             let snap = if config.restore_best {
@@ -477,6 +553,7 @@ pub fn train_with(
             train_loss,
             val_loss,
             val_metric,
+            exact_train_loss,
             improved,
             elapsed: start.elapsed(),
         };
@@ -494,6 +571,7 @@ pub fn train_with(
         let constant = constant_loss(targets, head, config.regression_loss)?;
         trained.divergence = Divergence::check(final_loss, start_loss, constant);
     }
+    trained.deploy()?;
     Ok(trained)
 }
 
@@ -531,6 +609,24 @@ fn constant_loss(targets: &Targets, head: Head, reg: RegressionLoss) -> Result<f
 }
 
 impl TrainedRnn {
+    /// Programs the trained parameters into the devices of the configuration's hardware, from the training seed.
+    fn deploy(&mut self) -> Result<(), RnnError> {
+        let hw = &self.config.hardware;
+        self.deployed = if hw.is_ideal() {
+            None
+        } else {
+            Some(hw.deploy(&self.model.params_detached(), self.config.seed)?)
+        };
+        Ok(())
+    }
+
+    /// The parameters predictions use: those on the devices when the hardware is not ideal, else the trained ones.
+    pub(crate) fn params_in_use(&self) -> Params {
+        self.deployed
+            .clone()
+            .unwrap_or_else(|| self.model.params_detached())
+    }
+
     /// The configuration it was trained with.
     pub fn config(&self) -> &RnnConfig {
         &self.config
@@ -559,7 +655,7 @@ impl TrainedRnn {
     }
 
     /// Outputs (logits or values) for every series, `(n_series, n_outputs)` in input order, computed without
-    /// recording a graph.
+    /// recording a graph, on the devices of the configuration's hardware once training has ended.
     fn raw_outputs(&self, seq: &Sequences) -> Result<Array2<f32>, RnnError> {
         if seq.n_inputs() != self.model.n_inputs() {
             return Err(RnnError::Shape {
@@ -568,14 +664,26 @@ impl TrainedRnn {
                 got: seq.n_inputs().to_string(),
             });
         }
-        let p: Params = self.model.params_detached();
+        let p: Params = self.params_in_use();
+        let hw = &self.config.hardware;
+        // The ADC reads states only once the model is deployed: never in training's own evaluations.
+        let adc = self.deployed.is_some() && hw.adc_bits > 0;
         let dev = p.kernel.device().clone();
         let d = self.head.n_outputs();
         let mut out = Array2::<f32>::zeros((seq.n_series(), d));
         let all: Vec<usize> = (0..seq.n_series()).collect();
         for chunk in all.chunks(PREDICT_CHUNK) {
             let batch = Batch::new(seq, chunk, &dev)?;
-            let o = outputs(&self.config.cell, &p, &batch)?.to_vec2::<f32>()?;
+            let o = if adc {
+                let h = hw.read_states(
+                    &self.config.cell,
+                    final_states(&self.config.cell, &p, &batch)?,
+                )?;
+                h.matmul(&p.ro_weight)?.broadcast_add(&p.ro_bias)?
+            } else {
+                outputs(&self.config.cell, &p, &batch)?
+            };
+            let o = o.to_vec2::<f32>()?;
             for (row, &i) in o.iter().zip(&batch.order) {
                 out.row_mut(i).assign(&ndarray::ArrayView1::from(row));
             }
@@ -640,9 +748,9 @@ impl TrainedRnn {
         Ok((l, metric))
     }
 
-    /// Saves the model in `dir` (created if absent): `model.safetensors` (parameters `kernel`,
+    /// Saves the model in `dir` (created if absent): `model.safetensors` (the trained parameters `kernel`,
     /// `recurrent_kernel`, `bias`, `readout.weight`, `readout.bias`) and `model.json` (configuration, head,
-    /// history).
+    /// history). The configuration carries the hardware, so loading programs the same devices again.
     pub fn save(&self, dir: &Path) -> Result<(), RnnError> {
         std::fs::create_dir_all(dir).map_err(|source| RnnError::Io {
             path: dir.into(),
@@ -685,14 +793,17 @@ impl TrainedRnn {
             &device(),
         )?;
         model.varmap.load(dir.join("model.safetensors"))?;
-        Ok(Self {
+        let mut loaded = Self {
             config: meta.config,
             head: meta.head,
             model,
             history: meta.history,
             best_epoch: meta.best_epoch,
             divergence: meta.divergence,
-        })
+            deployed: None,
+        };
+        loaded.deploy()?;
+        Ok(loaded)
     }
 
     /// The readout's outputs for every series, `(n_series, n_outputs)` in input order: one logit for two
@@ -1047,3 +1158,7 @@ mod tests {
         check::<RnnConfig>();
     }
 }
+
+#[cfg(test)]
+#[path = "train_hardware_tests.rs"]
+mod hardware_tests;
