@@ -67,6 +67,19 @@ pub enum DataError {
         /// The Arrow error, as text.
         msg: String,
     },
+    /// A tabular data file (Parquet, Arrow IPC, or a training/test pair given by path) that cannot
+    /// be read as series. `row` is 1-based over the whole file.
+    #[error("{}: {}{msg}", path.display(), locate(*row, column.as_deref()))]
+    Table {
+        /// The file (or directory) involved.
+        path: PathBuf,
+        /// 1-based row (series) of the offending value, when there is one.
+        row: Option<usize>,
+        /// Name of the offending column, when there is one.
+        column: Option<String>,
+        /// What was found and what was expected.
+        msg: String,
+    },
     /// A generator or split was given parameters it cannot honour.
     #[error("invalid parameter {name}: {msg}")]
     Param {
@@ -75,6 +88,16 @@ pub enum DataError {
         /// Why it was rejected.
         msg: String,
     },
+}
+
+/// `row 3, column `dim_0`: ` (either part may be absent) for [`DataError::Table`].
+fn locate(row: Option<usize>, column: Option<&str>) -> String {
+    match (row, column) {
+        (Some(r), Some(c)) => format!("row {r}, column `{c}`: "),
+        (Some(r), None) => format!("row {r}: "),
+        (None, Some(c)) => format!("column `{c}`: "),
+        (None, None) => String::new(),
+    }
 }
 
 impl DataError {

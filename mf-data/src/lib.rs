@@ -1,7 +1,7 @@
 //! Time-series data for the memristive-friendly recurrent networks: loaders for the UCR/UEA/TSER
-//! archive formats (`.ts`, `.tsv`, `.arff`) into Arrow, the registry of the paper's ten data sets
-//! (Table I), data directory resolution, downloads, seeded fit/validation splits, generators
-//! needing no files, and an Arrow IPC cache.
+//! archive formats (`.ts`, `.tsv`, `.arff`) and for CSV, Parquet and Arrow IPC pairs into Arrow,
+//! the registry of the paper's ten data sets (Table I), data directory resolution, downloads,
+//! seeded fit/validation splits, generators needing no files, and an Arrow IPC cache.
 //!
 //! Parsers take any [`std::io::BufRead`] or bytes; the path functions only add the file name to
 //! errors. This crate depends on no other crate of the workspace.
@@ -18,7 +18,9 @@
 //! # Ok::<(), mf_data::DataError>(())
 //! ```
 //!
-//! Real data sets: `load_dataset(&resolve_data_dir(None), "ECG5000")`.
+//! Real data sets: `load_dataset(&resolve_data_dir(None), "ECG5000")`. Your own, as a CSV,
+//! Parquet or Arrow IPC pair (layouts in [`frame`]): `load_path(Path::new("data/X_TRAIN.csv"),
+//! &TableOptions::default())`.
 
 // ndarray's `s!` expands to `#[allow(unsafe_code)]`, which `forbid` rejects: slice with `slice_axis`,
 // `column` or `concatenate` instead.
@@ -28,6 +30,7 @@ mod dataset;
 mod dir;
 mod error;
 mod fetch;
+pub mod frame;
 pub mod generate;
 mod ipc;
 mod load;
@@ -42,6 +45,10 @@ pub use dataset::{
 pub use dir::{resolve_data_dir, DATA_DIR_ENV};
 pub use error::DataError;
 pub use fetch::{extract_archive, fetch, Progress};
+pub use frame::{
+    import_dataset, is_dataset_path, load_path, read_table, resolve_dataset_path, DatasetFiles,
+    TableFormat, TableOptions,
+};
 pub use ipc::{read_ipc, write_ipc};
 pub use load::{
     find_split_file, load_dataset, parse_bytes, read_split, resolve_split_file, split_from_reader,

@@ -25,6 +25,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         set: Params::new(),
         seed: 1,
         protocol: Default::default(),
+        normalise: Default::default(),
     };
     let fitted = SavedModel::fit(&request, &task, &|_| {}, &CancelToken::new())?;
     let dir = std::env::temp_dir().join(format!("mf-stream-example-{}", std::process::id()));

@@ -7,7 +7,9 @@
 //! ```text
 //! <dir>/model.json                 the description (Description): format and version, model, data set, every
 //!                                  hyper-parameter, physics, input dimensions, class labels, data fingerprint,
-//!                                  test score
+//!                                  test score, and the input normalisation with its training statistics
+//!                                  (`normalise`; absent when there is none, as in directories written before
+//!                                  it existed, which load as unnormalised)
 //! <dir>/weights/model.safetensors  the arrays, written by the model crate (mf-esn or mf-rnn):
 //!                                    MF-ESN, ESN: w_in, w_rec, bias (f32), readout.weight, readout.bias (f64),
 //!                                                 train_states (f32)
@@ -18,7 +20,9 @@
 //! ```
 //!
 //! A saved model predicts the same bits as the model that was fitted: the arrays are stored exactly and the
-//! prediction runs the same code.
+//! prediction runs the same code. A model fitted with input normalisation ([`crate::normalise`]) takes series
+//! as the data set writes them: [`SavedModel::predict`] and [`ModelStream::push`] scale them with the stored
+//! training statistics (f64 numbers in JSON, which read back to the same bits) before the model sees them.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::memory::{self, Available};
 use crate::models::{train_rnn, CancelToken, DataShape, TrialContext, TrialData, TrialEvent};
+use crate::normalise::InputScaling;
 use crate::single::ModelRequest;
 use crate::spec::{Metric, ModelKind, Params};
 use crate::tasks::Task;
@@ -98,6 +103,10 @@ pub struct Description {
     pub diverged: Option<String>,
     /// The library that wrote it, with its version (`mf-lab 0.1.0`).
     pub written_by: String,
+    /// The input normalisation fitted on the training split, which every series given to the model goes
+    /// through first; absent for a model without one (and in descriptions written before the field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalise: Option<InputScaling>,
 }
 
 /// A fitted model of either family.
@@ -408,7 +417,8 @@ impl SavedModel {
     /// there is one, exactly as the first trial of `mf run` with the same request does (seed
     /// `derive_seed(req.seed, 0)`, and for trainable models the request's training protocol). A configuration
     /// too large for the memory available is refused before anything is allocated. `on_event` hears each epoch
-    /// of a trainable model.
+    /// of a trainable model. With `req.normalise`, the scaling is fitted on the training split, applied to it and
+    /// to the test split, and kept in the description ([`Description::normalise`]); `task` is given unscaled.
     pub fn fit(
         req: &ModelRequest,
         task: &Task,
@@ -417,6 +427,9 @@ impl SavedModel {
     ) -> Result<SavedModel, SavedModelError> {
         let what = || format!("{} on {}", req.model, req.dataset);
         let config = req.configure()?;
+        let raw = task;
+        let (task, scaling) = raw.normalised(req.normalise)?;
+        let task = task.as_ref();
         let test = task.test.as_ref();
         let data = TrialData {
             train: &task.train,
@@ -486,11 +499,12 @@ impl SavedModel {
                 Targets::Values(v) => v.ncols(),
             },
             n_train: train.len(),
-            data_fingerprint: crate::eval::fingerprint(task),
+            data_fingerprint: crate::eval::fingerprint(raw),
             test_score,
             epochs,
             diverged,
             written_by: format!("mf-lab {}", env!("CARGO_PKG_VERSION")),
+            normalise: scaling,
         };
         Ok(SavedModel {
             description,
@@ -615,9 +629,18 @@ impl SavedModel {
         })
     }
 
-    /// Predicts every series of `seqs`. The classes or values are those of the model's own `predict`, bit for
-    /// bit.
+    /// Predicts every series of `seqs`, given as the data set writes them: scaled first by the model's input
+    /// normalisation when it has one. The classes or values are those of the model's own `predict` on the
+    /// scaled series, bit for bit.
     pub fn predict(&self, seqs: &Sequences) -> Result<Predictions, SavedModelError> {
+        let scaled;
+        let seqs = match &self.description.normalise {
+            Some(s) => {
+                scaled = s.apply(seqs)?;
+                &scaled
+            }
+            None => seqs,
+        };
         let n_classes = self.description.classes.len();
         Ok(match &self.fitted {
             Fitted::Reservoir(m) => {
@@ -741,6 +764,9 @@ fn io_reason(e: &std::io::Error) -> String {
 
 /// Why the description and the model crate's files disagree, if they do.
 fn check_agreement(d: &Description, fitted: &Fitted) -> Result<(), String> {
+    if let Some(s) = &d.normalise {
+        s.check(d.n_inputs)?;
+    }
     if fitted.config_json() != d.config {
         return Err(format!(
             "its configuration differs from the one in {WEIGHTS_DIR}/model.json"
@@ -801,9 +827,10 @@ impl std::fmt::Debug for ModelStream<'_> {
 }
 
 impl ModelStream<'_> {
-    /// Advances the model by one time step with `x`, one value per input dimension. A sample of the wrong size
-    /// or with a non-finite value, or a state that stops being finite, is [`SavedModelError::Sample`]; the
-    /// stream is then where it was before the call.
+    /// Advances the model by one time step with `x`, one value per input dimension as the data set writes them
+    /// (scaled by the model's input normalisation, when it has one, exactly as [`SavedModel::predict`] scales a
+    /// series). A sample of the wrong size or with a non-finite value, before or after scaling, or a state that
+    /// stops being finite, is [`SavedModelError::Sample`]; the stream is then where it was before the call.
     pub fn push(&mut self, x: &[f32]) -> Result<(), SavedModelError> {
         let sample = self.steps() + 1;
         let n = self.model.description.n_inputs;
@@ -818,6 +845,20 @@ impl ModelStream<'_> {
         if let Some(k) = x.iter().position(|v| !v.is_finite()) {
             return Err(bad(format!("value {} is {}", k + 1, x[k])));
         }
+        let scaled;
+        let x = match &self.model.description.normalise {
+            Some(s) => {
+                scaled = s.apply_sample(x).map_err(|(k, v)| {
+                    bad(format!(
+                        "value {} ({}) becomes {v} after z-score normalisation",
+                        k + 1,
+                        x[k]
+                    ))
+                })?;
+                &scaled[..]
+            }
+            None => x,
+        };
         match &mut self.inner {
             Inner::Reservoir(s) => s.push(x).map_err(|e| bad(e.to_string())),
             Inner::Rnn(s) => s.push(x).map_err(|e| bad(e.to_string())),
@@ -859,6 +900,7 @@ impl ModelStream<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalise::Normalise;
     use crate::tasks::load_dataset;
 
     fn task() -> Task {
@@ -877,6 +919,7 @@ mod tests {
             set: set.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             seed: 7,
             protocol: TrainingProtocol::FreshSplit,
+            normalise: Normalise::None,
         }
     }
 

@@ -1,7 +1,7 @@
-//! `mf data list|info|fetch|verify`: the data sets known, found and checked.
+//! `mf data list|info|fetch|verify|import`: the data sets known, found, checked and brought in.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -17,9 +17,9 @@ pub enum DataCommand {
     /// data set in the data directory.
     List,
     /// Train and test counts, lengths, dimensions, classes or target range of one data set (any set in the data
-    /// directory, or a generated one).
+    /// directory, a generated one, or a pair given by path as `mf run --dataset` takes it).
     Info {
-        /// Data set name, e.g. ECG5000 or synthetic-control.
+        /// Data set name, e.g. ECG5000 or synthetic-control, or a path such as data/X_TRAIN.csv.
         name: String,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -36,6 +36,28 @@ pub enum DataCommand {
     /// Load every paper data set found and report each difference from the paper's Table I; fails when a data
     /// set present does not load.
     Verify,
+    /// Load a training/test pair of your own, report its shape, and store it in the data directory (as .ts files,
+    /// every value bit for bit) so that `mf run --dataset NAME` finds it by name.
+    ///
+    /// CSV wide: a header, a `label` column (or `target` for regression) and one column per time step
+    /// (multivariate: columns dim<k>_<t>); trailing empty cells pad shorter series. CSV long: columns `series`,
+    /// `time`, `label` (or `target`) and one value column per dimension. Parquet and Arrow IPC (.arrow, .feather,
+    /// .ipc): a `label` (or `target`) column and one list column per dimension, as pandas and polars write them
+    /// (Parquet uncompressed or snappy). Empty cells, `?`, NaN and nulls are missing values.
+    Import {
+        /// The training file <NAME>_TRAIN.<csv|parquet|arrow|feather|ipc|ts|tsv|arff>, its <NAME>_TEST file
+        /// beside it, or a directory holding one such pair.
+        path: PathBuf,
+        /// Name to store the data set under. Default: the file name before _TRAIN.
+        #[arg(long)]
+        name: Option<String>,
+        /// Column holding the class labels (classification).
+        #[arg(long, value_name = "COLUMN", default_value = "label")]
+        label_column: String,
+        /// Column holding the targets (regression).
+        #[arg(long, value_name = "COLUMN", default_value = "target")]
+        target_column: String,
+    },
 }
 
 /// Runs a `mf data` command against `data_dir`.
@@ -44,6 +66,17 @@ pub fn run_data(cmd: &DataCommand, data_dir: &Path) -> anyhow::Result<()> {
         DataCommand::List => list(data_dir),
         DataCommand::Info { name, json } => info(data_dir, name, *json),
         DataCommand::Fetch { name, url } => fetch(data_dir, name, url.as_deref()),
+        DataCommand::Import {
+            path,
+            name,
+            label_column,
+            target_column,
+        } => {
+            let opts = mf_data::TableOptions::default()
+                .label(label_column.as_str())
+                .target(target_column.as_str());
+            import(data_dir, path, name.as_deref(), &opts)
+        }
         DataCommand::Verify => {
             println!("data directory: {}", data_dir.display());
             let (text, failed) = verify_text(&mf_data::verify(data_dir));
@@ -246,6 +279,8 @@ fn info(data_dir: &Path, name: &str, json: bool) -> anyhow::Result<()> {
     let ds = load_dataset(data_dir, name)?;
     let source = if is_generated(name) {
         "generated".to_string()
+    } else if mf_data::is_dataset_path(name) {
+        name.to_string()
     } else {
         find_split_file(data_dir, name, "TRAIN").map_or_else(
             || data_dir.join(name).display().to_string(),
@@ -256,6 +291,12 @@ fn info(data_dir: &Path, name: &str, json: bool) -> anyhow::Result<()> {
     if json {
         return super::print_json(&d);
     }
+    print_info(&d);
+    Ok(())
+}
+
+/// `mf data info`'s text.
+fn print_info(d: &DataInfo) {
     println!("{} ({})", d.name, d.source);
     println!(
         "  series     train {}, test {}",
@@ -278,6 +319,32 @@ fn info(data_dir: &Path, name: &str, json: bool) -> anyhow::Result<()> {
     for w in &d.warnings {
         println!("  warning: {w}");
     }
+}
+
+/// `mf data import`: loads the pair at `path`, prints its shape and stores it as `.ts` under `data_dir`.
+fn import(
+    data_dir: &Path,
+    path: &Path,
+    name: Option<&str>,
+    opts: &mf_data::TableOptions,
+) -> anyhow::Result<()> {
+    let mut ds =
+        mf_data::load_path(path, opts).with_context(|| format!("importing {}", path.display()))?;
+    if let Some(n) = name {
+        ds.name = n.to_string();
+    }
+    if is_generated(&ds.name) {
+        bail!(
+            "{} names a generated data set, which would hide the import: choose another with --name",
+            ds.name
+        );
+    }
+    print_info(&describe(&ds, path.display().to_string()));
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let dir = mf_data::import_dataset(&ds, data_dir, &ds.name)
+        .with_context(|| format!("storing {} in {}", ds.name, data_dir.display()))?;
+    println!("stored in {} (mf run --dataset {})", dir.display(), ds.name);
     Ok(())
 }
 

@@ -17,7 +17,8 @@
 //! | `train_y.npy`, `test_y.npy` | `(n,)` class index (i64) or `(n,)` target (f64) | |
 //! | `train_states.npy`, `test_states.npy` | `(n, n_units)`, the state at each series' last step (MF-ESN, ESN) | f32 |
 //! | `test_pred.npy` | `(n,)` predicted class index (i64) or value (f64) | |
-//! | `jacobian.npy` | `(n_units, n_units)`, `J[i, j] = dh_i(t) / dh_j(t-1)` at the last step of the first training series (MF cells only) | f64 |
+//! | `jacobian.npy` | `(n_units, n_units)`, `J[i, j] = dh_i(t) / dh_j(t-1)` at the last step of the first training series (MF cells with ideal neurons only: with `d2d_sigma` or `c2c_sigma` the nominal cell's Jacobian is not the model's, and the file is left out) | f64 |
+//! | `unit_kp0.npy`, `unit_kd0.npy`, `unit_eta_p.npy`, `unit_eta_d.npy` | `(n_units,)` each neuron's own device constants (MF-ESN with `d2d_sigma` > 0 only) | f64 |
 //! | `config.json` | every hyper-parameter, the seeds, the data set, the class labels, the readout's rule and the files | |
 //!
 //! The readout's rule (`config.json`'s `readout.rule`): MF-ESN and ESN regression, and MF-RNN and RNN
@@ -222,10 +223,24 @@ pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>
         "train_y",
         "test_y",
     ]);
+    // Whether the neurons are the nominal cell: with their own devices the nominal Jacobian is not the model's.
+    let mut nominal_neurons = true;
     if let Fitted::Reservoir(f) = model.fitted() {
         write(dir, "train_states.npy", f.train_states())?;
         write(dir, "test_states.npy", &f.states(&test.seqs)?)?;
         files.extend(["train_states", "test_states"]);
+        if let Some(u) = f.unit_physics() {
+            for (name, v) in [
+                ("unit_kp0", &u.kp0),
+                ("unit_kd0", &u.kd0),
+                ("unit_eta_p", &u.eta_p),
+                ("unit_eta_d", &u.eta_d),
+            ] {
+                write(dir, &format!("{name}.npy"), &Array1::from(v.clone()))?;
+                files.push(name);
+            }
+        }
+        nominal_neurons = f.config().hardware.neurons_ideal();
     }
     match model.predict(&test.seqs)? {
         Predictions::Classes { classes, .. } => {
@@ -236,7 +251,12 @@ pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>
     }
     files.push("test_pred");
     let mut files: Vec<String> = files.iter().map(|f| format!("{f}.npy")).collect();
-    if let CellKind::Mf(cell) = &cell {
+    if let (CellKind::Mf(_), false) = (&cell, nominal_neurons) {
+        eprintln!(
+            "jacobian.npy left out: with d2d_sigma or c2c_sigma the neurons are not the nominal cell whose \
+             Jacobian it would hold"
+        );
+    } else if let CellKind::Mf(cell) = &cell {
         let j = last_step_jacobian(cell, &integrator, &weights.to_f64(), &task.train)?;
         write(dir, "jacobian.npy", &j)?;
         files.push("jacobian.npy".into());
@@ -273,6 +293,84 @@ mod tests {
     ) -> (Vec<usize>, Vec<T>) {
         let a: ArrayD<T> = ndarray_npy::read_npy(dir.join(name)).unwrap();
         (a.shape().to_vec(), a.iter().copied().collect())
+    }
+
+    #[test]
+    fn each_neurons_device_constants_are_exported_and_reproduce_the_states() {
+        let out = tempfile::tempdir().unwrap();
+        let args = ExportArgs {
+            model: ModelArgs {
+                model: ModelKind::MfEsn,
+                dataset: "synthetic-control".into(),
+                preset: None,
+                set: vec![("n_units".into(), 20.0), ("d2d_sigma".into(), 0.05)],
+                seed: 5,
+                protocol: Default::default(),
+            },
+            out: out.path().to_path_buf(),
+        };
+        let files = export(&args, Path::new("/nonexistent")).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.contains(&"jacobian.npy".to_string()), "{names:?}");
+        let dir = out.path();
+        let unit = |name: &str| {
+            let (s, v) = read::<f64>(dir, &format!("unit_{name}.npy"));
+            assert_eq!(s, vec![20]);
+            v
+        };
+        let (kp0, kd0, eta_p, eta_d) = (unit("kp0"), unit("kd0"), unit("eta_p"), unit("eta_d"));
+        let nominal = mf_core::Physics::default();
+        assert!(kp0.iter().any(|&v| v != nominal.kp0), "the constants vary");
+        let (_, w_in) = read::<f32>(dir, "w_in.npy");
+        let (_, w_rec) = read::<f32>(dir, "w_rec.npy");
+        let (_, bias) = read::<f32>(dir, "bias.npy");
+        let (_, x) = read::<f32>(dir, "train_x.npy");
+        let (_, states) = read::<f32>(dir, "train_states.npy");
+        // Series 0 again from the files alone, each unit an f64 cell with its own exported constants.
+        let cells: Vec<mf_core::CellKind> = (0..20)
+            .map(|i| {
+                let mut c = mf_core::MfCell::new(0.01, 1.0, 5.0);
+                c.physics.kp0 = kp0[i];
+                c.physics.kd0 = kd0[i];
+                c.physics.eta_p = eta_p[i];
+                c.physics.eta_d = eta_d[i];
+                mf_core::CellKind::Mf(c)
+            })
+            .collect();
+        // Series 0's 60 steps of 20 units, unit `i` advanced by `cell(i)`, in f64 from the exported f32 weights.
+        let run = |cell: &dyn Fn(usize) -> mf_core::CellKind| {
+            let mut h = vec![0.0f64; 20];
+            for &xt in &x[..60] {
+                let pre: Vec<f64> = (0..20)
+                    .map(|i| {
+                        xt as f64 * w_in[i] as f64
+                            + (0..20)
+                                .map(|j| h[j] * w_rec[j * 20 + i] as f64)
+                                .sum::<f64>()
+                            + bias[i] as f64
+                    })
+                    .collect();
+                h = (0..20)
+                    .map(|i| cell(i).update_scalar(pre[i], h[i]))
+                    .collect();
+            }
+            h
+        };
+        let h = run(&|i| cells[i]);
+        for i in 0..20 {
+            assert!(
+                (h[i] - states[i] as f64).abs() < 1e-4,
+                "unit {i}: {} vs {}",
+                h[i],
+                states[i]
+            );
+        }
+        // The nominal cell does not reproduce them: the exported constants are the ones that matter.
+        let g = run(&|_| mf_core::CellKind::Mf(mf_core::MfCell::new(0.01, 1.0, 5.0)));
+        assert!((0..20).any(|i| (g[i] - states[i] as f64).abs() > 1e-3));
     }
 
     #[test]

@@ -8,8 +8,9 @@ use anyhow::{bail, Context};
 use mf_lab::models::{CancelToken, TrialEvent};
 use mf_lab::saved::{SavedModel, DESCRIPTION_FILE, WEIGHTS_DIR};
 use mf_lab::tasks::{load_dataset, Task};
+use mf_lab::Normalise;
 
-use super::run::ModelArgs;
+use super::run::{parse_normalise, ModelArgs};
 
 /// `mf fit`: train one model and save it.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
@@ -19,6 +20,11 @@ pub struct FitArgs {
     /// Directory to write the model into (created if needed): model.json and weights/.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
+    /// Input normalisation: `none` (the default) or `zscore` (each input dimension minus its mean over the
+    /// training split, divided by its standard deviation there). The statistics are saved with the model, and
+    /// `mf predict` scales new series with them: give it series as the data set writes them.
+    #[arg(long, default_value = "none", value_parser = parse_normalise)]
+    pub normalise: Normalise,
     /// Replace a model already in the directory.
     #[arg(long)]
     pub force: bool,
@@ -37,7 +43,8 @@ pub fn fit(args: &FitArgs, data_dir: &Path) -> anyhow::Result<SavedModel> {
         );
     }
     let m = &args.model;
-    let req = m.request()?;
+    let mut req = m.request()?;
+    req.normalise = args.normalise;
     let ds = load_dataset(data_dir, &m.dataset)?;
     for w in ds.warnings() {
         eprintln!("warning: {}: {w}", m.dataset);
@@ -79,8 +86,13 @@ pub fn run_fit(args: &FitArgs, data_dir: &Path) -> anyhow::Result<()> {
         .epochs
         .map(|(e, best)| format!(", {e} epochs (best {best})"))
         .unwrap_or_default();
+    let normalised = d
+        .normalise
+        .as_ref()
+        .map(|s| format!(", inputs normalised by {}", s.method))
+        .unwrap_or_default();
     eprintln!(
-        "fitted {} on {} ({} series){epochs}: {score}",
+        "fitted {} on {} ({} series{normalised}){epochs}: {score}",
         d.model, d.dataset, d.n_train
     );
     if let Some(why) = &d.diverged {
@@ -95,4 +107,60 @@ pub fn run_fit(args: &FitArgs, data_dir: &Path) -> anyhow::Result<()> {
         super::print_json(d)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        fit: FitArgs,
+    }
+
+    #[test]
+    fn a_model_fitted_with_zscore_keeps_its_statistics_and_scales_raw_series() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("m");
+        let out_arg = out.display().to_string();
+        let args = Cli::try_parse_from([
+            "mf",
+            "--model",
+            "esn",
+            "--dataset",
+            "narma10",
+            "--set",
+            "n_units=12",
+            "--normalise",
+            "zscore",
+            "--out",
+            &out_arg,
+        ])
+        .unwrap()
+        .fit;
+        let nowhere = Path::new("/nonexistent");
+        fit(&args, nowhere).unwrap();
+        let model = SavedModel::load(&out).unwrap();
+        let d = model.description();
+        let s = d.normalise.as_ref().expect("the statistics are saved");
+        // The statistics are those of the training split, computed here directly in f64.
+        let task = Task::from_dataset(&load_dataset(nowhere, "narma10").unwrap()).unwrap();
+        let train = &task.train.seqs;
+        let values: Vec<f64> = (0..train.n_series())
+            .flat_map(|i| (0..train.lengths[i]).map(move |t| f64::from(train.x[[i, t, 0]])))
+            .collect();
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
+        assert!((s.mean[0] - mean).abs() <= 1e-12 * mean.abs().max(1.0));
+        assert!((s.std[0] - var.sqrt()).abs() <= 1e-12 * var.sqrt());
+        // Given the raw test split, the saved model scores what was recorded at fitting time.
+        let test = task.test().unwrap();
+        let p = model.predict(&test.seqs).unwrap();
+        assert_eq!(
+            mf_lab::saved::score(&p, &test.targets).unwrap(),
+            d.test_score.unwrap()
+        );
+    }
 }

@@ -12,6 +12,9 @@
 //!   series' last step with `--at-end`); with `--format json` one JSON object per line.
 //!
 //! The metric (accuracy or RMSE) against the file's labels or targets goes to stderr.
+//!
+//! A model fitted with `--normalise zscore` scales every value with the training statistics saved in its
+//! `model.json`, in a file and in a stream alike: give the values as the data set writes them.
 
 use std::borrow::Cow;
 use std::io::{BufRead, Write};
@@ -34,7 +37,8 @@ pub enum Format {
 /// `mf predict`: predict with a saved model.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct PredictArgs {
-    /// A model directory written by `mf fit`.
+    /// A model directory written by `mf fit`. A model fitted with `--normalise zscore` scales the values given
+    /// to it with its saved training statistics.
     pub model: PathBuf,
     /// A .ts, .tsv or .arff file of series with their labels or targets, as the UCR/UEA archives write them.
     #[arg(
