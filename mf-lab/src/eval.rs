@@ -127,17 +127,12 @@ impl ModelEvaluator {
         cancel: &CancelToken,
     ) -> Result<Vec<TrialScore>, LabError> {
         let task = self.task(&job.key.dataset)?;
-        let model = job.key.model;
-        let mut params = job.params.clone();
-        // A grid axis `n_units` wins over the spec's size for every model.
-        params.entry("n_units".into()).or_insert(job.n_units as f64);
-        if let (Some(e), false) = (job.max_epochs, model.is_reservoir()) {
-            params.insert("max_epochs".into(), e as f64);
-        }
-        let config = model.model().configure(&params)?;
+        let config = job.key.model.model().configure(&job.effective_params())?;
         let scores = match job.key.stage {
             Stage::Validation => {
-                let (fit, val) = task.fit_val(job.val_fraction, job.split_seed);
+                // The normalisation, if any, is fitted on the fit part alone.
+                let (fit, val) =
+                    task.fit_val_normalised(job.val_fraction, job.split_seed, job.normalise)?;
                 let data = TrialData {
                     train: &fit,
                     val: Some(&val),
@@ -154,6 +149,7 @@ impl ModelEvaluator {
                 )?
             }
             Stage::Final => {
+                let (task, _) = task.normalised(job.normalise)?;
                 let data = TrialData {
                     train: &task.train,
                     val: None,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::models::{CancelToken, ModelKind};
+use crate::normalise::Normalise;
 use crate::spec::{Metric, Params, Spec};
 use crate::training::TrainingProtocol;
 
@@ -79,6 +80,36 @@ pub struct Job {
     /// reservoirs, which it does not affect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<TrainingProtocol>,
+    /// Input normalisation (spec `normalise`), fitted on the series the job's models are fitted on. It is part
+    /// of the spec's hash, so jobs with and without it are recorded in different stores; absent from the job's
+    /// serialisation when `none`.
+    #[serde(default, skip_serializing_if = "Normalise::is_none")]
+    pub normalise: Normalise,
+}
+
+impl Job {
+    /// The hyper-parameters the job's models are configured with: [`Job::params`], with the spec's `n_units`
+    /// where the grid does not set it and, for trainable models, the spec's `max_epochs` when it has one
+    /// ([`effective_params`]).
+    pub fn effective_params(&self) -> Params {
+        effective_params(&self.params, self.key.model, self.n_units, self.max_epochs)
+    }
+}
+
+/// `params` as a model of `model` is configured in a sweep: a grid axis `n_units` wins over the spec's size
+/// `n_units`, and the spec's `max_epochs` (when set) over the grid's for trainable models.
+pub fn effective_params(
+    params: &Params,
+    model: ModelKind,
+    n_units: usize,
+    max_epochs: Option<usize>,
+) -> Params {
+    let mut p = params.clone();
+    p.entry("n_units".into()).or_insert(n_units as f64);
+    if let (Some(e), false) = (max_epochs, model.is_reservoir()) {
+        p.insert("max_epochs".into(), e as f64);
+    }
+    p
 }
 
 /// A progress report from inside a running job.
@@ -289,6 +320,7 @@ impl Job {
             n_units: spec.n_units,
             max_epochs: spec.max_epochs,
             protocol: (!model.is_reservoir()).then(|| spec.training_protocol()),
+            normalise: spec.normalise,
         }
     }
 }

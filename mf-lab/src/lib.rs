@@ -33,13 +33,16 @@
 #![forbid(unsafe_code)]
 
 pub mod eval;
+pub mod export;
 pub mod grid;
 pub mod job;
 pub mod memory;
 pub mod metric;
 pub mod models;
+pub mod normalise;
 pub mod paper;
 pub mod protocol;
+pub mod provenance;
 pub mod robustness;
 pub mod run;
 pub mod saved;
@@ -58,6 +61,7 @@ pub use job::{
     JobProgress, JobStep, Stage,
 };
 pub use models::{CancelToken, Model};
+pub use normalise::{InputScaling, Normalise};
 pub use protocol::{select, FinalResult, Selection, SelectionState, Summary};
 pub use run::{run, Control, Counts, Event, RunOptions, RunSummary};
 pub use shard::{emit_slurm, merge, MergeReport, Shard, SlurmOptions};
@@ -231,6 +235,25 @@ pub enum LabError {
         second: PathBuf,
         /// That fingerprint.
         second_fingerprint: String,
+    },
+    /// A store being resumed holds results of a data set computed on other data than the evaluator reads now.
+    #[error(
+        "{} holds results of {dataset} computed on other data (fingerprint {}) than the data directory now holds \
+         ({}): resuming would mix the two in one selection; point --data-dir at the data the store was computed \
+         on, or run the spec into another results directory",
+        store.display(),
+        short(stored),
+        short(now)
+    )]
+    DataChanged {
+        /// The store.
+        store: PathBuf,
+        /// The data set.
+        dataset: String,
+        /// The fingerprint its records carry.
+        stored: String,
+        /// The fingerprint of the data read now.
+        now: String,
     },
     /// `mf store repair` cannot rebuild a store.
     #[error("cannot repair {}: {reason}", path.display())]

@@ -21,7 +21,7 @@ use crate::models::ModelKind;
 use crate::protocol::{select, Selection, SelectionState};
 use crate::shard::Shard;
 use crate::spec::Spec;
-use crate::store::{Outcome, Record, Store};
+use crate::store::{Outcome, Record, Session, Store};
 use crate::LabError;
 
 /// How a run executes.
@@ -282,7 +282,30 @@ pub fn run(
         on_event(e);
     }
 
+    // Resuming on other data would mix two data sets under one name in the selection: refuse before running.
+    let datasets: BTreeSet<&str> = initial.iter().map(|j| j.key.dataset.as_str()).collect();
+    for dataset in datasets {
+        let stored = store
+            .records()
+            .values()
+            .filter(|r| r.key.dataset == dataset)
+            .find_map(|r| r.fingerprint.clone());
+        if let (Some(stored), Some(now)) = (stored, evaluator.data_fingerprint(dataset)) {
+            if stored != now {
+                return Err(LabError::DataChanged {
+                    store: store.path().to_path_buf(),
+                    dataset: dataset.to_string(),
+                    stored,
+                    now,
+                });
+            }
+        }
+    }
     let threads = worker_threads(opts.threads);
+    if !initial.is_empty() {
+        // Who computes the records about to be stored: the provenance of every table made from them.
+        store.begin_session(&Session::now(threads, shard.map(|s| s.to_string())))?;
+    }
     let mut in_flight = initial.len();
     let shared = Shared {
         queue: Mutex::new(Queue {
@@ -310,13 +333,17 @@ pub fn run(
         // the system refuses leaves the run to the workers already started.
         let mut started_workers = 0;
         let mut refused = None;
+        // Each worker's jobs share the cores with the other workers' (a harvest started inside a job takes its
+        // worker's share), so the run never has more busy threads than cores.
+        let budget = mf_core::threads::share(threads);
         for i in 0..threads.max(1) {
             let tx = tx.clone();
             let shared = &shared;
             match std::thread::Builder::new()
                 .name(format!("mf-worker-{i}"))
-                .spawn_scoped(scope, move || worker(shared, evaluator, tx))
-            {
+                .spawn_scoped(scope, move || {
+                    mf_core::threads::with_budget(budget, || worker(shared, evaluator, tx))
+                }) {
                 Ok(_) => started_workers += 1,
                 Err(e) => {
                     refused = Some(e);
@@ -716,6 +743,46 @@ mod tests {
         assert!(store.records().values().all(|r| !r.is_failed()));
     }
 
+    /// Records the thread budget each job sees.
+    struct BudgetProbe(Mutex<Vec<usize>>, FakeEvaluator);
+
+    impl Evaluator for BudgetProbe {
+        fn evaluate(
+            &self,
+            job: &Job,
+            progress: &dyn Fn(JobProgress),
+            cancel: &CancelToken,
+        ) -> Result<JobOutcome, JobError> {
+            self.0.lock().unwrap().push(mf_core::threads::available());
+            self.1.evaluate(job, progress, cancel)
+        }
+    }
+
+    #[test]
+    fn workers_split_the_cores_so_jobs_never_oversubscribe_them() {
+        let cores = mf_core::threads::cores();
+        for workers in [1, 2, 3] {
+            let dir = tempfile::tempdir().unwrap();
+            let spec = small_spec();
+            let mut store = open(dir.path(), &spec);
+            let probe = BudgetProbe(Mutex::new(Vec::new()), FakeEvaluator::default());
+            run_all(&spec, &mut store, &probe, workers);
+            let seen = probe.0.into_inner().unwrap();
+            assert!(!seen.is_empty());
+            let started = worker_threads(workers);
+            for b in seen {
+                assert_eq!(
+                    b,
+                    (cores / started).max(1),
+                    "{workers} workers on {cores} cores"
+                );
+                assert!(b * started <= cores.max(started));
+            }
+        }
+        // Outside a run the budget is every core again.
+        assert_eq!(mf_core::threads::available(), cores);
+    }
+
     /// Fails every validation job on one data set, as when its files are missing.
     struct MissingData(&'static str, FakeEvaluator);
 
@@ -872,6 +939,56 @@ mod tests {
         }
     }
 
+    /// A fake evaluator whose data has fingerprint `.1` for every data set.
+    struct OnData(FakeEvaluator, &'static str);
+
+    impl Evaluator for OnData {
+        fn evaluate(
+            &self,
+            job: &Job,
+            progress: &dyn Fn(JobProgress),
+            cancel: &CancelToken,
+        ) -> Result<JobOutcome, JobError> {
+            self.0.evaluate(job, progress, cancel)
+        }
+        fn data_fingerprint(&self, _dataset: &str) -> Option<String> {
+            Some(self.1.to_string())
+        }
+    }
+
+    #[test]
+    fn resuming_on_other_data_is_refused_before_anything_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = small_spec();
+        let mut store = open(dir.path(), &spec);
+        // Half the validation jobs, on data "a".
+        let half = RunOptions {
+            threads: 1,
+            shard: Some(Shard::new(0, 2).unwrap()),
+            ..RunOptions::default()
+        };
+        let a = OnData(FakeEvaluator::default(), "a");
+        run(&spec, &mut store, &a, &half, &Control::new(), &mut |_| {}).unwrap();
+        let stored = store.records().len();
+        assert!(stored > 0);
+        // Resuming on data "b" fails, naming the data set and both fingerprints, and stores nothing.
+        let b = OnData(FakeEvaluator::default(), "b");
+        let opts = RunOptions {
+            threads: 1,
+            ..RunOptions::default()
+        };
+        let err = run(&spec, &mut store, &b, &opts, &Control::new(), &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(&err, LabError::DataChanged { stored, now, .. } if stored == "a" && now == "b")
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("--data-dir"), "{msg}");
+        assert_eq!(store.records().len(), stored);
+        // On the same data it resumes.
+        run(&spec, &mut store, &a, &opts, &Control::new(), &mut |_| {}).unwrap();
+        assert!(store.records().len() > stored);
+    }
+
     #[test]
     fn successful_records_carry_the_data_fingerprint_and_failures_none() {
         let dir = tempfile::tempdir().unwrap();
@@ -1022,7 +1139,8 @@ mod tests {
         let t0 = Instant::now();
         let lines =
             || std::fs::read(&path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
-        while lines() < 6 && t0.elapsed() < Duration::from_secs(60) {
+        // The header, the run's session line, then at least 5 records.
+        while lines() < 7 && t0.elapsed() < Duration::from_secs(60) {
             std::thread::sleep(Duration::from_millis(5));
         }
         // `Child::kill` is SIGKILL on Unix: no destructor, no flush runs in the child.

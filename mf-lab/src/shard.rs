@@ -267,13 +267,20 @@ impl Fingerprints {
     }
 }
 
+/// A record's line as written (without its newline) and the line of the session it was stored in, if any.
+type RecordLine = (Vec<u8>, Option<Vec<u8>>);
+
+/// A session's line (none for records stored before any session) and the record lines merged after it.
+type SessionGroup = (Option<Vec<u8>>, Vec<Vec<u8>>);
+
 /// The line of each record of the store at `path` whose contents are `contents`, as written (without its
-/// newline): the record a key ends with is the last line of the key. The lines are those that `contents` was
-/// read from, the header and `contents.lines` record lines, so a line appended since is not taken.
+/// newline), with the line of the session before it: the record a key ends with is the last line of the key.
+/// The lines are those that `contents` was read from, the header and `contents.lines` record lines (and the
+/// session lines among them), so a line appended since is not taken.
 fn record_lines(
     path: &Path,
     contents: &StoreContents,
-) -> Result<BTreeMap<JobKey, Vec<u8>>, LabError> {
+) -> Result<BTreeMap<JobKey, RecordLine>, LabError> {
     #[derive(serde::Deserialize)]
     struct JobLine {
         job: Record,
@@ -287,13 +294,13 @@ fn record_lines(
             "{what}, unlike a moment before: was the store rewritten while it was merged?"
         ),
     };
-    let mut lines: BTreeMap<JobKey, (usize, Record, Vec<u8>)> = BTreeMap::new();
-    for (i, line) in bytes
-        .split_inclusive(|&b| b == b'\n')
-        .enumerate()
-        .skip(1)
-        .take(contents.lines)
-    {
+    let mut lines: BTreeMap<JobKey, (usize, Record, RecordLine)> = BTreeMap::new();
+    let mut taken = 0;
+    let mut session: Option<Vec<u8>> = None;
+    for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate().skip(1) {
+        if taken == contents.lines {
+            break;
+        }
         let n = i + 1;
         // `{"sha256":"<digest>","record":<json>}\n`, whose checksum `read_store` has checked.
         let line = line
@@ -304,10 +311,16 @@ fn record_lines(
             .position(|w| w == MARK)
             .and_then(|at| line.get(at + MARK.len()..line.len() - 1))
             .ok_or_else(|| changed(n, "it is not a record".into()))?;
+        // A session line says who computed the records after it; it holds no job.
+        if json.starts_with(b"{\"session\":") {
+            session = Some(line.to_vec());
+            continue;
+        }
+        taken += 1;
         let rec = serde_json::from_slice::<JobLine>(json)
             .map_err(|e| changed(n, format!("it does not parse ({e})")))?
             .job;
-        lines.insert(rec.key.clone(), (n, rec, line.to_vec()));
+        lines.insert(rec.key.clone(), (n, rec, (line.to_vec(), session.clone())));
     }
     if lines.len() != contents.records.len() {
         return Err(changed(1, "it holds another number of records".into()));
@@ -326,7 +339,8 @@ fn record_lines(
 
 /// Joins the stores `inputs` into the store `output` (created if absent, appended to otherwise): checks that
 /// every store belongs to the same spec, keeps one record per key (a successful record over a failure; among
-/// successes the first input's), and appends the output's missing keys in key order. Each record is copied
+/// successes the first input's), and appends the output's missing keys in key order, grouped after the session
+/// line each was stored in (so the merged store keeps who computed what, and when). Each record is copied
 /// as the very line its input holds, never decoded and encoded again (a float's decimal form need not read
 /// back to the same bits, so a second encoding could differ in the last digit). `output` may be one of the
 /// inputs; empty inputs are skipped. Returns what it did; fails with [`LabError::SpecMismatch`] on stores of
@@ -336,7 +350,7 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, LabError>
     let mut report = MergeReport::default();
     let mut spec_hash: Option<(PathBuf, String)> = None;
     // The chosen record of each key and the line it was read from.
-    let mut chosen: BTreeMap<JobKey, (Record, Vec<u8>)> = BTreeMap::new();
+    let mut chosen: BTreeMap<JobKey, (Record, RecordLine)> = BTreeMap::new();
     let mut fingerprints = Fingerprints::default();
     for path in inputs {
         let contents = match read_store(path) {
@@ -407,19 +421,31 @@ pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, LabError>
         .append(true)
         .open(output)
         .map_err(|e| LabError::io(output, e))?;
-    for (key, (rec, mut line)) in chosen {
+    // The records to append, grouped by the session they were stored in (groups in order of their first key),
+    // each group in key order; records stored before any session come first.
+    let mut groups: Vec<SessionGroup> = Vec::new();
+    for (key, (rec, (line, session))) in chosen {
         let replace = match out.get(&key) {
             None => true,
             Some(existing) => existing.is_failed() && !rec.is_failed(),
         };
         if replace {
+            match groups.iter_mut().find(|(s, _)| *s == session) {
+                Some((_, lines)) => lines.push(line),
+                None => groups.push((session, vec![line])),
+            }
+            report.added += 1;
+        } else if !output_is_input {
+            report.duplicates += 1;
+        }
+    }
+    groups.sort_by_key(|(s, _)| s.is_some());
+    for (session, lines) in groups {
+        for mut line in session.into_iter().chain(lines) {
             line.push(b'\n');
             file.write_all(&line)
                 .and_then(|()| file.sync_data())
                 .map_err(|e| LabError::io(output, e))?;
-            report.added += 1;
-        } else if !output_is_input {
-            report.duplicates += 1;
         }
     }
     drop(out);

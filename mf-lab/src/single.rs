@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::eval::{diverged_indices, run_trials};
 use crate::job::JobProgress;
 use crate::models::{CancelToken, Configured, TrialData, TrialScore};
+use crate::normalise::Normalise;
 use crate::paper::{self, PaperScore};
 use crate::protocol;
 use crate::spec::{Metric, ModelKind, Params};
@@ -32,6 +33,9 @@ pub struct ModelRequest {
     pub seed: u64,
     /// How a trainable model stops early and which weights it keeps (reservoirs ignore it).
     pub protocol: TrainingProtocol,
+    /// Input normalisation, fitted on the training split and applied to it and to the test split (and, for a
+    /// saved model, to every series it is given). Default [`Normalise::None`].
+    pub normalise: Normalise,
 }
 
 impl ModelRequest {
@@ -96,6 +100,9 @@ pub struct RunReport {
     /// What the user should know about the result, one sentence each (`trial 1/5: training diverged: ...`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The input normalisation the trials used; absent when `none`.
+    #[serde(skip_serializing_if = "Normalise::is_none")]
+    pub normalise: Normalise,
 }
 
 /// A published mean and standard deviation.
@@ -136,6 +143,7 @@ pub fn run_trials_on_test(
     let config = req.configure()?;
     let ds = load_dataset(data_dir, &req.dataset)?;
     let task = Task::from_dataset(&ds)?;
+    let (task, _) = task.normalised(req.normalise)?;
     let load_s = start.elapsed().as_secs_f64();
     let data = TrialData {
         train: &task.train,
@@ -191,6 +199,7 @@ pub fn run_trials_on_test(
                 Some(format!("trial {}/{trials}: {why}", i + 1))
             })
             .collect(),
+        normalise: req.normalise,
     })
 }
 
@@ -206,6 +215,7 @@ mod tests {
             set: set.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             seed: 4,
             protocol: TrainingProtocol::Reference,
+            normalise: Normalise::None,
         }
     }
 

@@ -9,6 +9,8 @@
 //! draws = 5
 //! trials = 5
 //!
+//! normalise = "zscore"   # optional: input normalisation (default "none", the paper's setting)
+//!
 //! # Optional: replaces the paper's grid of one model. Keys are taken in the order written.
 //! [grid.mf-esn]
 //! omega = [0.1, 1]
@@ -29,6 +31,7 @@ use crate::LabError;
 pub use crate::grid::{Grid, Params};
 pub use crate::metric::Metric;
 pub use crate::models::ModelKind;
+pub use crate::normalise::Normalise;
 pub use crate::training::TrainingProtocol;
 
 fn default_models() -> Vec<ModelKind> {
@@ -85,6 +88,12 @@ pub struct Spec {
     /// resolves it to none, so that it does not change the hash of reservoir-only specs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<TrainingProtocol>,
+    /// Input normalisation of every model on every data set: `none` (the default, the paper's setting) or
+    /// `zscore` (see [`crate::normalise`]; statistics of the fit part in model selection, of the training split
+    /// in the final trials). Left out of the canonical form when `none`, so it does not change the hash of specs
+    /// written before it existed; `zscore` gives another hash, hence another result directory and store.
+    #[serde(default, skip_serializing_if = "Normalise::is_none")]
+    pub normalise: Normalise,
 }
 
 impl Spec {
@@ -101,6 +110,7 @@ impl Spec {
             n_units: default_n_units(),
             max_epochs: None,
             protocol: None,
+            normalise: Normalise::None,
         }
     }
 
@@ -245,11 +255,7 @@ impl Spec {
             )));
         }
         for params in grid.configs() {
-            let mut p = params.clone();
-            p.entry("n_units".into()).or_insert(self.n_units as f64);
-            if let (Some(e), false) = (self.max_epochs, model.is_reservoir()) {
-                p.insert("max_epochs".into(), e as f64);
-            }
+            let p = crate::job::effective_params(&params, model, self.n_units, self.max_epochs);
             model.model().configure(&p).map_err(|e| {
                 let values: Vec<String> =
                     params.iter().map(|(k, v)| format!("{k} = {v}")).collect();

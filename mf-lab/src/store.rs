@@ -9,7 +9,10 @@
 //! ```
 //!
 //! where the digest is the SHA-256 of the exact bytes of `<json>`. The first line's `<json>` is a header
-//! `{"header":{"format":1,"spec_hash":"<spec hash>"}}`; every other line is `{"job":<Record>}`. A key appears
+//! `{"header":{"format":2,"spec_hash":"<spec hash>"}}`; every other line is `{"job":<Record>}` or
+//! `{"session":<Session>}`, which each run appends before the records it computes (program commit and version,
+//! cores, workers, start time: the provenance of the records that follow it). Format 1 stores (before sessions)
+//! read unchanged. A key appears
 //! more than once only after a failure: a failed job rerun with `retry_failed` (or merged over) is recorded
 //! again, and the last line wins. A second record of a key whose earlier record is not a failure is an error
 //! ([`LabError::DuplicateRecord`]) naming both lines.
@@ -39,7 +42,86 @@ use crate::spec::{hex, Metric, Params};
 use crate::LabError;
 
 /// The store format version written in headers.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
+
+/// Store formats this program reads: 1 (without sessions) and [`FORMAT`].
+pub const READABLE_FORMATS: [u32; 2] = [1, FORMAT];
+
+/// One run over a store (a sweep, a shard, a dashboard run): who computed the records that follow it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Session {
+    /// When the run started, in seconds since the Unix epoch.
+    pub started: u64,
+    /// The source commit the program was built from (`-dirty` when its tree had uncommitted changes), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The version of the library that ran the jobs.
+    pub version: String,
+    /// Cores available to the process.
+    pub cores: usize,
+    /// Worker threads of the run (jobs at once).
+    pub workers: usize,
+    /// The slice of the validation jobs the run computed (`i/n`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+}
+
+static PROGRAM_COMMIT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names the source commit the running program was built from, for the sessions it records (a program calls this
+/// once, at start; later calls are ignored). A library user who does not call it records no commit.
+pub fn set_program_commit(commit: &str) {
+    let _ = PROGRAM_COMMIT.set(commit.to_string());
+}
+
+impl Session {
+    /// A session starting now, with this library's version, the process's cores and the commit given to
+    /// [`set_program_commit`].
+    pub fn now(workers: usize, shard: Option<String>) -> Session {
+        Session {
+            started: unix_now(),
+            commit: PROGRAM_COMMIT.get().cloned(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            cores: mf_core::threads::cores(),
+            workers,
+            shard,
+        }
+    }
+}
+
+/// A session and what the store holds of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSpan {
+    /// The session.
+    pub session: Session,
+    /// Job records written after it and before the next session.
+    pub records: usize,
+    /// The latest finishing time ([`Record::at`]) among them.
+    pub last: Option<u64>,
+}
+
+impl SessionSpan {
+    /// Seconds from the session's start to its last stored record (0 when it stored none).
+    pub fn wall_s(&self) -> u64 {
+        self.last
+            .map_or(0, |l| l.saturating_sub(self.session.started))
+    }
+}
+
+fn note(sessions: &mut [SessionSpan], r: &Record) {
+    if let Some(span) = sessions.last_mut() {
+        span.records += 1;
+        span.last = span.last.max(r.at);
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,8 +145,9 @@ pub enum Outcome {
     },
 }
 
-/// One finished job, as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One finished job, as stored. Two records are equal when they record the same result of the same job: the
+/// time it was stored ([`Record::at`]) is not compared.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
     /// The job's key.
@@ -81,10 +164,33 @@ pub struct Record {
     /// Absent in stores written before fingerprints were recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// When the job was stored, in seconds since the Unix epoch. Absent in stores written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<u64>,
+}
+
+impl PartialEq for Record {
+    fn eq(&self, other: &Self) -> bool {
+        let Record {
+            key,
+            params,
+            seeds,
+            outcome,
+            wall_s,
+            fingerprint,
+            at: _,
+        } = self;
+        *key == other.key
+            && *params == other.params
+            && *seeds == other.seeds
+            && *outcome == other.outcome
+            && *wall_s == other.wall_s
+            && *fingerprint == other.fingerprint
+    }
 }
 
 impl Record {
-    /// The record of `job` ending with `outcome` after `wall_s` seconds.
+    /// The record of `job` ending with `outcome` after `wall_s` seconds, stored now.
     pub fn new(job: &Job, outcome: Outcome, wall_s: f64) -> Record {
         Record {
             key: job.key.clone(),
@@ -93,6 +199,7 @@ impl Record {
             outcome,
             wall_s,
             fingerprint: None,
+            at: Some(unix_now()),
         }
     }
 
@@ -107,6 +214,7 @@ impl Record {
 enum Entry {
     Header { format: u32, spec_hash: String },
     Job(Record),
+    Session(Session),
 }
 
 const PREFIX: &[u8] = b"{\"sha256\":\"";
@@ -174,6 +282,10 @@ pub struct StoreContents {
     pub lines: usize,
     /// A damaged tail that was ignored, if any.
     pub damaged_tail: Option<Recovered>,
+    /// The runs that wrote the store, in order, with the records each stored.
+    pub sessions: Vec<SessionSpan>,
+    /// Job records stored before any session (format 1 stores, merged shards).
+    pub without_session: usize,
 }
 
 /// Parses a store's bytes. Returns the contents (header may be absent for an empty file) and the length of the
@@ -185,6 +297,8 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), LabE
     let mut line_of: BTreeMap<JobKey, usize> = BTreeMap::new();
     let mut lines = 0;
     let mut line_no = 0;
+    let mut sessions: Vec<SessionSpan> = Vec::new();
+    let mut without_session = 0;
     while offset < bytes.len() {
         line_no += 1;
         let rest = &bytes[offset..];
@@ -218,13 +332,15 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), LabE
                         bytes: (bytes.len() - offset) as u64,
                         reason: reason.clone(),
                     }),
+                    sessions,
+                    without_session,
                 });
                 return Ok((contents, offset as u64));
             }
         };
         match (entry, &header) {
             (Entry::Header { format, spec_hash }, None) => {
-                if format != FORMAT {
+                if !READABLE_FORMATS.contains(&format) {
                     return Err(LabError::CorruptStore {
                         path: path.to_path_buf(),
                         line: line_no,
@@ -233,6 +349,11 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), LabE
                 }
                 header = Some(spec_hash);
             }
+            (Entry::Session(session), Some(_)) => sessions.push(SessionSpan {
+                session,
+                records: 0,
+                last: None,
+            }),
             (Entry::Job(r), Some(_)) => {
                 lines += 1;
                 if records.get(&r.key).is_some_and(|prev| !prev.is_failed()) {
@@ -244,9 +365,13 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), LabE
                     });
                 }
                 line_of.insert(r.key.clone(), line_no);
+                if sessions.is_empty() {
+                    without_session += 1;
+                }
+                note(&mut sessions, &r);
                 records.insert(r.key.clone(), r);
             }
-            (Entry::Header { .. }, Some(_)) | (Entry::Job(_), None) => {
+            (Entry::Header { .. }, Some(_)) | (Entry::Job(_) | Entry::Session(_), None) => {
                 return Err(LabError::CorruptStore {
                     path: path.to_path_buf(),
                     line: line_no,
@@ -262,6 +387,8 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Option<StoreContents>, u64), LabE
             records,
             lines,
             damaged_tail: None,
+            sessions,
+            without_session,
         }),
         offset as u64,
     ))
@@ -381,6 +508,17 @@ impl Store {
         Ok(stored)
     }
 
+    /// Appends `session` durably: the records appended after it are its own (see [`StoreContents::sessions`]).
+    pub fn begin_session(&mut self, session: &Session) -> Result<(), LabError> {
+        let line = encode(&Entry::Session(session.clone()));
+        self.file
+            .write_all(&line)
+            .map_err(|e| LabError::io(&self.path, e))?;
+        self.file
+            .sync_data()
+            .map_err(|e| LabError::io(&self.path, e))
+    }
+
     /// Records by key.
     pub fn records(&self) -> &BTreeMap<JobKey, Record> {
         &self.records
@@ -445,7 +583,7 @@ fn key_of_damaged(line: &[u8]) -> Option<JobKey> {
     let json = body.get(64 + MIDDLE.len()..)?;
     match serde_json::from_slice(json).ok()? {
         Entry::Job(r) => Some(r.key),
-        Entry::Header { .. } => None,
+        Entry::Header { .. } | Entry::Session(_) => None,
     }
 }
 
@@ -467,6 +605,8 @@ pub fn repair(path: &Path, spec_hash: Option<&str>) -> Result<RepairReport, LabE
     file.read_to_end(&mut bytes).map_err(io)?;
     let mut header: Option<&[u8]> = None;
     let mut kept: Vec<&[u8]> = Vec::new();
+    // Session lines are kept but are not records.
+    let mut sessions_kept = 0;
     // The line and outcome of each key's latest kept record.
     let mut latest: BTreeMap<JobKey, (usize, bool)> = BTreeMap::new();
     let mut moved: Vec<(usize, String, &[u8])> = Vec::new();
@@ -490,11 +630,11 @@ pub fn repair(path: &Path, spec_hash: Option<&str>) -> Result<RepairReport, LabE
                 format,
                 spec_hash: found,
             }) if line_no == 1 => {
-                if format != FORMAT {
+                if !READABLE_FORMATS.contains(&format) {
                     return Err(LabError::CannotRepair {
                         path: path.to_path_buf(),
                         reason: format!(
-                            "it is in store format {format}; this mf reads format {FORMAT}"
+                            "it is in store format {format}; this mf reads formats {READABLE_FORMATS:?}"
                         ),
                     });
                 }
@@ -509,6 +649,10 @@ pub fn repair(path: &Path, spec_hash: Option<&str>) -> Result<RepairReport, LabE
             }
             Ok(Entry::Header { .. }) => {
                 moved.push((line_no, "a header after the first line".into(), line))
+            }
+            Ok(Entry::Session(_)) => {
+                sessions_kept += 1;
+                kept.push(line)
             }
             Ok(Entry::Job(r)) => match latest.get(&r.key) {
                 Some(&(first, false)) => moved.push((
@@ -542,7 +686,7 @@ pub fn repair(path: &Path, spec_hash: Option<&str>) -> Result<RepairReport, LabE
         path: path.to_path_buf(),
         quarantine: quarantine.clone(),
         moved: moved.iter().map(|(n, r, _)| (*n, r.clone())).collect(),
-        kept: kept.len(),
+        kept: kept.len() - sessions_kept,
         rerun,
         header_rewritten,
     };
@@ -620,15 +764,19 @@ mod tests {
     fn rec(config: usize, score: f64) -> Record {
         let spec = Spec::new(vec!["D".into()]);
         let job = Job::validation(&spec, "D", ModelKind::Rnn, config).unwrap();
-        Record::new(
-            &job,
-            Outcome::Done {
-                metric: Metric::Accuracy,
-                scores: vec![score],
-                diverged: Vec::new(),
-            },
-            0.5,
-        )
+        Record {
+            // A fixed time, so that two calls give equal records.
+            at: Some(1_700_000_000 + config as u64),
+            ..Record::new(
+                &job,
+                Outcome::Done {
+                    metric: Metric::Accuracy,
+                    scores: vec![score],
+                    diverged: Vec::new(),
+                },
+                0.5,
+            )
+        }
     }
 
     fn open(path: &Path) -> (Store, OpenReport) {
@@ -787,6 +935,90 @@ mod tests {
             Store::open(&path, "h"),
             Err(LabError::Locked { .. })
         ));
+    }
+
+    #[test]
+    fn sessions_attribute_the_records_after_them_and_old_stores_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let session = |started, workers| Session {
+            started,
+            commit: Some("abc123".into()),
+            version: "9.9.9".into(),
+            cores: 2,
+            workers,
+            shard: None,
+        };
+        // Records of distinct jobs of a model with a large grid.
+        let rec = |config: usize, score: f64| {
+            let spec = Spec::new(vec!["D".into()]);
+            let job = Job::validation(&spec, "D", ModelKind::MfEsn, config).unwrap();
+            let done = Outcome::Done {
+                metric: Metric::Accuracy,
+                scores: vec![score],
+                diverged: Vec::new(),
+            };
+            Record::new(&job, done, 0.5)
+        };
+        {
+            let (mut s, _) = open(&path);
+            s.append(Record {
+                at: Some(50),
+                ..rec(9, 0.1)
+            })
+            .unwrap();
+            s.begin_session(&session(100, 2)).unwrap();
+            s.append(Record {
+                at: Some(130),
+                ..rec(0, 0.5)
+            })
+            .unwrap();
+            s.append(Record {
+                at: Some(160),
+                ..rec(1, 0.5)
+            })
+            .unwrap();
+            s.begin_session(&session(1000, 1)).unwrap();
+            s.append(Record {
+                at: Some(1042),
+                ..rec(2, 0.5)
+            })
+            .unwrap();
+            s.begin_session(&session(5000, 1)).unwrap();
+        }
+        let c = read_store(&path).unwrap();
+        assert_eq!(c.lines, 4);
+        assert_eq!(c.without_session, 1);
+        let spans: Vec<(u64, usize, u64)> = c
+            .sessions
+            .iter()
+            .map(|s| (s.session.started, s.records, s.wall_s()))
+            .collect();
+        assert_eq!(spans, vec![(100, 2, 60), (1000, 1, 42), (5000, 0, 0)]);
+        assert_eq!(c.sessions[0].session, session(100, 2));
+        assert_eq!(c.records[&rec(1, 0.0).key].at, Some(160));
+        // Reopening appends after the sessions, and repair keeps them.
+        drop(open(&path));
+        let report = repair(&path, Some("h")).unwrap();
+        assert!(report.moved.is_empty());
+        assert_eq!(read_store(&path).unwrap().sessions.len(), 3);
+        // A format 1 store (no sessions, no times) still reads.
+        let old = dir.path().join("old.jsonl");
+        let mut f = File::create(&old).unwrap();
+        f.write_all(&encode(&Entry::Header {
+            format: 1,
+            spec_hash: "h".into(),
+        }))
+        .unwrap();
+        f.write_all(&encode(&Entry::Job(Record {
+            at: None,
+            ..rec(0, 0.5)
+        })))
+        .unwrap();
+        drop(f);
+        let c = read_store(&old).unwrap();
+        assert_eq!((c.lines, c.sessions.len(), c.without_session), (1, 0, 1));
+        assert!(Store::open(&old, "h").is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! `mackey-glass` (one-step-ahead prediction of the tau = 17 series from windows of 50 samples) and `narma10`
 //! (NARMA-10 output from windows of 50 inputs). Every other name is read from the data directory.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use mf_core::{Sequences, Targets};
@@ -14,6 +15,7 @@ use mf_data::{generate, Dataset, FillMissing, Split, TaskKind};
 use ndarray::Array2;
 
 use crate::metric::Metric;
+use crate::normalise::{InputScaling, Normalise};
 use crate::{LabError, ResultExt};
 
 /// Seed of the generated data sets: fixed, so a generated set is the same data whatever the model seed.
@@ -40,8 +42,14 @@ pub fn is_generated(name: &str) -> bool {
     GENERATED.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
 }
 
-/// Loads `name`: a generated set, or `<data_dir>/<name>/<name>_TRAIN.*` (and `_TEST.*`).
+/// Loads `name`: a generated set, or `<data_dir>/<name>/<name>_TRAIN.*` (and `_TEST.*`). A path
+/// ([`mf_data::is_dataset_path`]: `dir/X_TRAIN.csv`, `X_TRAIN.parquet`, `./dir`) is a training/test pair read by
+/// [`mf_data::load_path`], named by the file name before `_TRAIN`.
 pub fn load_dataset(data_dir: &Path, name: &str) -> Result<Dataset, LabError> {
+    if mf_data::is_dataset_path(name) {
+        return mf_data::load_path(Path::new(name), &mf_data::TableOptions::default())
+            .context_with(|| format!("loading data set {name}"));
+    }
     let generated = match name.to_ascii_lowercase().as_str() {
         "synthetic-control" => {
             Some(generate::synthetic_control_default(GENERATED_SEED).and_then(z_normalise_series))
@@ -121,6 +129,14 @@ impl Part {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The part with its inputs scaled by `scaling` ([`InputScaling::apply`]); the targets as they are.
+    pub fn scaled(&self, scaling: &InputScaling) -> Result<Part, LabError> {
+        Ok(Part {
+            seqs: scaling.apply(&self.seqs)?,
+            targets: self.targets.clone(),
+        })
+    }
 }
 
 /// A data set ready for the models.
@@ -171,6 +187,63 @@ impl Task {
     pub fn fit_val(&self, val_fraction: f64, seed: u64) -> (Part, Part) {
         let (fit, val) = split_indices(&self.train.targets, val_fraction, seed);
         (self.train.select(&fit), self.train.select(&val))
+    }
+
+    /// The task with its inputs normalised as `method` says: the scaling is fitted on the training split alone
+    /// and applied to the training and test splits alike. Returns the scaling too (None, and the task itself
+    /// unchanged, for [`Normalise::None`]).
+    pub fn normalised(
+        &self,
+        method: Normalise,
+    ) -> Result<(Cow<'_, Task>, Option<InputScaling>), LabError> {
+        let Some(scaling) = method
+            .fit(&self.train.seqs)
+            .context_with(|| format!("{}: training split", self.name))?
+        else {
+            return Ok((Cow::Borrowed(self), None));
+        };
+        let train = self
+            .train
+            .scaled(&scaling)
+            .context_with(|| format!("{}: training split", self.name))?;
+        let test = match &self.test {
+            Some(t) => Some(
+                t.scaled(&scaling)
+                    .context_with(|| format!("{}: test split", self.name))?,
+            ),
+            None => None,
+        };
+        let task = Task {
+            name: self.name.clone(),
+            train,
+            test,
+            metric: self.metric,
+            classes: self.classes.clone(),
+        };
+        Ok((Cow::Owned(task), Some(scaling)))
+    }
+
+    /// [`Task::fit_val`], then the inputs of both parts normalised as `method` says with a scaling fitted on the
+    /// fit part alone: model selection never sees the statistics of the series it is scored on.
+    pub fn fit_val_normalised(
+        &self,
+        val_fraction: f64,
+        seed: u64,
+        method: Normalise,
+    ) -> Result<(Part, Part), LabError> {
+        let (fit, val) = self.fit_val(val_fraction, seed);
+        match method
+            .fit(&fit.seqs)
+            .context_with(|| format!("{}: fit part of the training split", self.name))?
+        {
+            None => Ok((fit, val)),
+            Some(s) => Ok((
+                fit.scaled(&s)
+                    .context_with(|| format!("{}: fit part", self.name))?,
+                val.scaled(&s)
+                    .context_with(|| format!("{}: validation part", self.name))?,
+            )),
+        }
     }
 }
 

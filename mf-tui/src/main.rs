@@ -25,7 +25,8 @@ use mf_tui::dashboard::{run_dashboard, DashboardConfig};
 /// 016117, 2025): run models, sweep the paper's grids, tabulate against the paper, analyse stability.
 ///
 /// Without a command, `mf` opens the dashboard: queue runs and sweeps, watch training live, read Table IV,
-/// explore stability and the data sets. It works without any data directory on the generated sets.
+/// explore stability and the data sets, run or open robustness curves. It works without any data directory on the
+/// generated sets.
 #[derive(Debug, Parser)]
 #[command(name = "mf", version, propagate_version = true)]
 struct Cli {
@@ -63,8 +64,8 @@ enum Command {
     /// Fit a model and write its weights, readout, data, predictions (and reservoir states, MF Jacobian) as .npy
     /// files.
     Export(ExportArgs),
-    /// Test score against one hyper-parameter's values (hardware non-idealities such as w_noise or adc_bits),
-    /// over fresh draws, one curve per model: CSV files and a PNG figure.
+    /// Test score against one hyper-parameter's values (hardware non-idealities such as w_noise, adc_bits or the
+    /// MF neurons' d2d_sigma and c2c_sigma), over fresh draws, one curve per model: CSV files and a PNG figure.
     ///
     /// Example: mf robustness -m mf-esn -m esn --dataset ECG5000 --preset paper --param w_noise --values
     /// 0,0.05,0.1,0.2 --draws 5 --out results/robustness
@@ -73,7 +74,8 @@ enum Command {
     Stability(StabilityArgs),
     /// Run or resume the grid search and final assessment of an experiment spec (TOML).
     Sweep(SweepArgs),
-    /// Render a spec's results as the paper's Table IV (and Tables V-VIII) beside the paper's numbers.
+    /// Render a spec's results as the paper's Table IV (and Tables V-VIII) beside the paper's numbers, or
+    /// write every job record as a data frame (--format arrow|parquet --out FILE).
     Table(TableArgs),
     /// Join the stores of `mf sweep --shard` runs.
     Merge(MergeArgs),
@@ -82,8 +84,9 @@ enum Command {
     /// Look after result stores: `mf store repair` moves damaged lines aside so that a store reads again.
     #[command(subcommand)]
     Store(StoreCommand),
-    /// Time the numerical kernels in-process: MF-ESN and ESN harvesting, GEMM rates, an MF-RNN epoch and, when
-    /// the data directory holds ECG5000, the whole MF-ESN job (used by `cargo xtask bench`).
+    /// Time the numerical kernels in-process: MF-ESN and ESN harvesting, the MF-ESN harvest with every hardware
+    /// non-ideality on against the ideal one, GEMM rates, an MF-RNN epoch and, when the data directory holds
+    /// ECG5000, the whole MF-ESN job (used by `cargo xtask bench`).
     Bench(BenchArgs),
     /// Open the dashboard (the same as `mf` without a command), optionally queueing spec files.
     Dashboard {
@@ -104,8 +107,34 @@ fn quiet_on_closed_pipe() {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+/// The text of an error for the terminal: its message, then each cause the message does not already hold (the
+/// library's errors spell out their sources, `anyhow`'s context does not), so nothing is said twice.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = format!("error: {e}");
+    let mut shown = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !shown.contains(&c) {
+            text.push_str(&format!("\n  caused by: {c}"));
+            shown.push_str(&c);
+        }
+    }
+    text
+}
+
+fn main() -> std::process::ExitCode {
+    match run_cli() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", error_text(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli() -> anyhow::Result<()> {
     quiet_on_closed_pipe();
+    mf_lab::store::set_program_commit(env!("MF_COMMIT"));
     let cli = Cli::parse();
     let data_dir = mf_data::resolve_data_dir(cli.data_dir.as_deref());
     let evaluator = || Arc::new(ModelEvaluator::new(data_dir.clone()));
@@ -160,5 +189,32 @@ fn dashboard(
     config.trace = mf_tui::catalog::mf_trace(0);
     config.threads = threads;
     config.specs = specs;
+    config.data_dir = data_dir.to_path_buf();
     run_dashboard(config).context("the dashboard failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+    use mf_lab::{LabError, ResultExt};
+
+    #[test]
+    fn an_error_says_each_cause_once_and_keeps_causes_its_message_lacks() {
+        // The library's errors spell out their sources: the cause is not repeated.
+        let io = LabError::Io {
+            path: "/data/X_TRAIN.csv".into(),
+            source: std::io::Error::other("gone"),
+        };
+        let lab = Err::<(), _>(io)
+            .context_with(|| "loading data set X".into())
+            .unwrap_err();
+        let text = error_text(&anyhow::Error::from(lab));
+        assert_eq!(text, "error: loading data set X: /data/X_TRAIN.csv: gone");
+        // `anyhow`'s context does not: its cause follows.
+        let e = anyhow::Error::from(std::io::Error::other("disk full")).context("writing out.csv");
+        assert_eq!(
+            error_text(&e),
+            "error: writing out.csv\n  caused by: disk full"
+        );
+    }
 }

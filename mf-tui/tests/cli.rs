@@ -513,15 +513,24 @@ fn store_repair_moves_a_damaged_line_aside_and_the_next_sweep_reruns_its_job() {
     let store = the_store(&results);
     let text = std::fs::read_to_string(&store).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    assert_eq!(lines.len(), 4, "header, two validation records, one final");
-    // Change one digit of line 2's scores: its checksum no longer matches, and records follow it.
-    let at = lines[1].find("\"scores\":[").unwrap() + "\"scores\":[".len();
-    let digit = if lines[1].as_bytes()[at] == b'0' {
+    assert_eq!(
+        lines.len(),
+        5,
+        "header, the sweep's session, two validation records, one final"
+    );
+    // Change one digit of the first record's scores: its checksum no longer matches, and records follow it.
+    let first = lines
+        .iter()
+        .position(|l| l.contains("\"scores\":["))
+        .unwrap();
+    assert_eq!(first, 2, "the record after the session line");
+    let at = lines[first].find("\"scores\":[").unwrap() + "\"scores\":[".len();
+    let digit = if lines[first].as_bytes()[at] == b'0' {
         "1"
     } else {
         "0"
     };
-    lines[1].replace_range(at..at + 1, digit);
+    lines[first].replace_range(at..at + 1, digit);
     std::fs::write(&store, lines.join("\n") + "\n").unwrap();
 
     let table_args = [
@@ -534,7 +543,7 @@ fn store_repair_moves_a_damaged_line_aside_and_the_next_sweep_reruns_its_job() {
     let err = stderr(&o);
     assert!(!o.status.success());
     assert!(
-        err.contains("line 2 is damaged") && err.contains("mf store repair"),
+        err.contains("line 3 is damaged") && err.contains("mf store repair"),
         "{err}"
     );
 
@@ -551,14 +560,14 @@ fn store_repair_moves_a_damaged_line_aside_and_the_next_sweep_reruns_its_job() {
         out.contains(&format!("kept 2 records, moved 1 line to {quarantine}")),
         "{out}"
     );
-    assert!(out.contains("  line 2: checksum mismatch"), "{out}");
+    assert!(out.contains("  line 3: checksum mismatch"), "{out}");
     assert!(
         out.contains("1 job will run again on the next `mf sweep`"),
         "{out}"
     );
     assert_eq!(
         std::fs::read_to_string(&quarantine).unwrap(),
-        lines[1].clone() + "\n"
+        lines[first].clone() + "\n"
     );
     // The sweep and the table work again; the sweep reran the one job.
     let o = run_sweep();
@@ -581,14 +590,15 @@ fn two_successful_records_of_one_job_are_an_error_naming_the_store_and_both_line
         .success());
     let store = the_store(&results);
     let text = std::fs::read_to_string(&store).unwrap();
-    let line2 = text.lines().nth(1).unwrap().to_string();
-    std::fs::write(&store, format!("{text}{line2}\n")).unwrap();
+    // Line 2 is the sweep's session; line 3 the first record.
+    let line3 = text.lines().nth(2).unwrap().to_string();
+    std::fs::write(&store, format!("{text}{line3}\n")).unwrap();
     let o = mf_raw(&sweep_args(&spec, &results, dir.path()));
     let err = stderr(&o);
     assert!(!o.status.success(), "{err}");
     assert!(
         err.contains(&format!(
-            "{}: lines 2 and 5 both record val synthetic-control esn #0",
+            "{}: lines 3 and 6 both record val synthetic-control esn #0",
             store.display()
         )),
         "{err}"
@@ -596,7 +606,7 @@ fn two_successful_records_of_one_job_are_an_error_naming_the_store_and_both_line
     let out = stdout(&mf_raw(&["store", "repair", store.to_str().unwrap()]));
     assert!(
         out.contains(
-            "line 5: records val synthetic-control esn #0 again, already recorded at line 2"
+            "line 6: records val synthetic-control esn #0 again, already recorded at line 3"
         ),
         "{out}"
     );
@@ -809,7 +819,9 @@ fn bad_input_messages_name_the_problem_in_words() {
     let err = stderr(&o);
     assert!(!o.status.success());
     assert!(
-        err.contains("unknown table format `html` (expected markdown, csv or latex)"),
+        err.contains(
+            "unknown table format `html` (expected markdown, csv, latex, arrow or parquet)"
+        ),
         "{err}"
     );
     assert!(!err.contains("invalid spec"), "{err}");

@@ -26,9 +26,10 @@ impl Model for DeepMfEsnModel {
         true
     }
     /// The MF-ESN's hyper-parameters, shared by every layer (`n_units` is the size of each layer, `omega` the
-    /// first layer's input scaling), without the hardware non-idealities; `layers` (default 2), `inter_scaling`
-    /// (default 1), and the Sec. VII options `density`, `input_density` (each layer's kernels, the inter-layer
-    /// ones included), `integrator` and `substeps`.
+    /// first layer's input scaling), without the weight and read-out non-idealities; `layers` (default 2),
+    /// `inter_scaling` (default 1), the Sec. VII options `density`, `input_density` (each layer's kernels, the
+    /// inter-layer ones included), `integrator` and `substeps`, and the neurons' own device non-idealities
+    /// `d2d_sigma` and `c2c_sigma` (in every layer, each layer's devices its own).
     fn param_names(&self) -> &'static [&'static str] {
         &[
             "omega",
@@ -51,6 +52,8 @@ impl Model for DeepMfEsnModel {
             "input_density",
             "integrator",
             "substeps",
+            "d2d_sigma",
+            "c2c_sigma",
         ]
     }
     /// Depth, inter-layer scaling and the step: 18 configurations, every other hyper-parameter at the MF-ESN's

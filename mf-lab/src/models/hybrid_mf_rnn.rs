@@ -25,7 +25,7 @@ impl Model for HybridMfRnnModel {
     }
     /// The MF-RNN's hyper-parameters; the reservoir's scalings `rho`, `omega`, `beta` (the MF-ESN's defaults
     /// 0.9, 1, 0.001) and densities `density`, `input_density` (default 1); `frozen`: 1 (default) keeps `W_h` at
-    /// its draw, 0 fine-tunes it.
+    /// its draw, 0 fine-tunes it. A frozen sparse kernel refuses `w_bits`, `stuck_zero` and `stuck_max`.
     fn param_names(&self) -> &'static [&'static str] {
         &[
             "lr",
@@ -48,6 +48,13 @@ impl Model for HybridMfRnnModel {
             "density",
             "input_density",
             "frozen",
+            "w_bits",
+            "w_noise",
+            "stuck_zero",
+            "stuck_max",
+            "adc_bits",
+            "readout_bits",
+            "train_w_noise",
         ]
     }
     /// The learning rate of the paper's MF-RNN grid (Table III), frozen and fine-tuned.

@@ -45,6 +45,8 @@ impl Model for MfEsnModel {
             "stuck_max",
             "adc_bits",
             "readout_bits",
+            "d2d_sigma",
+            "c2c_sigma",
             "density",
             "input_density",
             "integrator",

@@ -24,6 +24,8 @@ impl Model for MfRnnModel {
     fn is_reservoir(&self) -> bool {
         false
     }
+    /// Training and the MF cell's hyper-parameters, then the hardware ones (`trainable::HARDWARE_PARAMS`: the
+    /// devices it is deployed on, and hardware-aware training's `train_w_noise`).
     fn param_names(&self) -> &'static [&'static str] {
         &[
             "lr",
@@ -40,6 +42,13 @@ impl Model for MfRnnModel {
             "eta_d",
             "a",
             "b",
+            "w_bits",
+            "w_noise",
+            "stuck_zero",
+            "stuck_max",
+            "adc_bits",
+            "readout_bits",
+            "train_w_noise",
         ]
     }
     fn quick_grid(&self) -> Grid {

@@ -409,6 +409,18 @@ pub(crate) fn set_mf_param(cell: &mut mf_core::MfCell, k: &str, v: f64) {
 }
 
 /// A count hyper-parameter (`n_units`, `max_epochs`, ...): a positive whole number.
+/// A bit count of a device non-ideality: a whole number from 0 (off) to `mf_core::devices::MAX_BITS`, the one
+/// limit of every model's quantisers.
+pub(crate) fn bits(name: &str, v: f64) -> Result<u32, LabError> {
+    let max = mf_core::devices::MAX_BITS;
+    if !(0.0..=f64::from(max)).contains(&v) || v.fract() != 0.0 {
+        return Err(LabError::InvalidParams(format!(
+            "{name} must be a whole number of bits from 0 (off) to {max}, not {v}"
+        )));
+    }
+    Ok(v as u32)
+}
+
 pub(crate) fn count(name: &str, v: f64) -> Result<usize, LabError> {
     if v < 1.0 || v.fract() != 0.0 {
         return Err(LabError::InvalidParams(format!(

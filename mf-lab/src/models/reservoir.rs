@@ -25,39 +25,44 @@ pub(super) const HARDWARE_PARAMS: [&str; 6] = [
     "readout_bits",
 ];
 
-/// A bit count: a whole number from 0 (off) to `mf_esn::hardware::MAX_BITS`.
-fn bits(name: &str, v: f64) -> Result<u32, LabError> {
-    let max = mf_esn::hardware::MAX_BITS;
-    if !(0.0..=f64::from(max)).contains(&v) || v.fract() != 0.0 {
-        return Err(LabError::InvalidParams(format!(
-            "{name} must be a whole number of bits from 0 (off) to {max}, not {v}"
-        )));
-    }
-    Ok(v as u32)
-}
+/// The MF neurons' own device non-idealities (see `mf_esn::Hardware` and `mf_core::variation`), each off at 0:
+/// `d2d_sigma`, the relative spread of each unit's `kp0`, `kd0`, `eta_p`, `eta_d` (log-normal with the nominal
+/// value as mean), and `c2c_sigma`, the relative noise of `Kp` and `Kd` at every step. MF models only: the leaky
+/// ESN's tanh cell is no device.
+pub(super) const NEURON_PARAMS: [&str; 2] = ["d2d_sigma", "c2c_sigma"];
 
 /// Sets hardware hyper-parameter `k` (one of [`HARDWARE_PARAMS`]) of `hw`; ranges are checked with the whole
 /// configuration.
 fn set_hardware(hw: &mut Hardware, k: &str, v: f64) -> Result<(), LabError> {
     match k {
-        "w_bits" => hw.w_bits = bits(k, v)?,
+        "w_bits" => hw.w_bits = super::bits(k, v)?,
         "w_noise" => hw.w_noise = v,
         "stuck_zero" => hw.stuck_zero = v,
         "stuck_max" => hw.stuck_max = v,
-        "adc_bits" => hw.adc_bits = bits(k, v)?,
-        "readout_bits" => hw.readout_bits = bits(k, v)?,
+        "adc_bits" => hw.adc_bits = super::bits(k, v)?,
+        "readout_bits" => hw.readout_bits = super::bits(k, v)?,
         other => unreachable!("{other} is not a hardware hyper-parameter"),
     }
     Ok(())
 }
 
 /// `base` with `params` applied, then checked. `gamma`, `s` and `dt` reach the MF cell, `alpha` makes the cell
-/// a leaky ESN, [`HARDWARE_PARAMS`] reach `hardware`.
+/// a leaky ESN, [`HARDWARE_PARAMS`] and [`NEURON_PARAMS`] reach `hardware`.
 pub(super) fn configure(
     model: &dyn Model,
     mut c: ReservoirConfig,
     params: &Params,
 ) -> Result<Box<dyn Configured>, LabError> {
+    if let Some(k) = params
+        .keys()
+        .find(|k| NEURON_PARAMS.contains(&k.as_str()) && !model.param_names().contains(&k.as_str()))
+    {
+        return Err(LabError::InvalidParams(format!(
+            "{} has no hyper-parameter `{k}`: only the MF cell is a device, the tanh cell has no device \
+             non-idealities",
+            model.id()
+        )));
+    }
     check_names(model, params)?;
     for (k, &v) in params {
         match k.as_str() {
@@ -68,6 +73,8 @@ pub(super) fn configure(
             "n_units" => c.n_units = count(k, v)?,
             "alpha" => c.cell = CellKind::LeakyEsn { alpha: v },
             k if HARDWARE_PARAMS.contains(&k) => set_hardware(&mut c.hardware, k, v)?,
+            "d2d_sigma" => c.hardware.d2d_sigma = v,
+            "c2c_sigma" => c.hardware.c2c_sigma = v,
             k if future::SPARSE_PARAMS.contains(&k) || future::INTEGRATOR_PARAMS.contains(&k) => {
                 future::set_param(&mut c, k, v)?
             }
@@ -195,6 +202,8 @@ mod tests {
                 stuck_max: 0.01,
                 adc_bits: 8,
                 readout_bits: 6,
+                d2d_sigma: 0.0,
+                c2c_sigma: 0.0,
             };
             assert_eq!(hw, want);
             let zeros: Vec<(&str, f64)> = HARDWARE_PARAMS.iter().map(|&n| (n, 0.0)).collect();
@@ -202,10 +211,75 @@ mod tests {
             let default = m.model().configure(&Params::new()).unwrap();
             assert_eq!(off.to_json(), default.to_json());
         }
-        assert!(ModelKind::MfRnn
+        // The deep MF-ESN models no hardware (the trainable models take it: `trainable::HARDWARE_PARAMS`).
+        let deep: ModelKind = "deep-mf-esn".parse().unwrap();
+        assert!(deep
             .model()
             .configure(&params(&[("w_noise", 0.1)]))
             .is_err());
+    }
+
+    #[test]
+    fn neuron_device_parameters_reach_the_mf_models_and_are_refused_for_the_esn() {
+        let deep: ModelKind = "deep-mf-esn".parse().unwrap();
+        for m in [ModelKind::MfEsn, deep] {
+            for name in NEURON_PARAMS {
+                assert!(m.model().param_names().contains(&name), "{m}: {name}");
+            }
+            let c = m
+                .model()
+                .configure(&params(&[("d2d_sigma", 0.05), ("c2c_sigma", 0.1)]))
+                .unwrap();
+            let json = c.to_json();
+            let hw = if m == ModelKind::MfEsn {
+                &json["hardware"]
+            } else {
+                &json["layer"]["hardware"]
+            };
+            assert_eq!(hw["d2d_sigma"], 0.05, "{json}");
+            assert_eq!(hw["c2c_sigma"], 0.1, "{json}");
+            // Zero is off: the default configuration, serialised as before.
+            let off = m
+                .model()
+                .configure(&params(&[("d2d_sigma", 0.0), ("c2c_sigma", 0.0)]))
+                .unwrap();
+            assert_eq!(
+                off.to_json(),
+                m.model().configure(&Params::new()).unwrap().to_json()
+            );
+            for bad in [("d2d_sigma", -0.1), ("c2c_sigma", -1e-3)] {
+                let e = m
+                    .model()
+                    .configure(&params(&[bad]))
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.contains(bad.0) && e.contains("non-negative"), "{e}");
+            }
+            // Another integrator than the paper's step is refused with them.
+            let e = m
+                .model()
+                .configure(&params(&[("c2c_sigma", 0.1), ("integrator", 1.0)]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("Euler step only"), "{e}");
+        }
+        for name in NEURON_PARAMS {
+            assert!(!ModelKind::Esn.model().param_names().contains(&name));
+            let e = ModelKind::Esn
+                .model()
+                .configure(&params(&[(name, 0.1)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(name) && e.contains("tanh cell has no device"),
+                "{e}"
+            );
+        }
+        // An MF-ESN turned into a leaky ESN by alpha is refused by the configuration's own check.
+        let e = ModelKind::MfEsn
+            .model()
+            .configure(&params(&[("alpha", 0.5), ("d2d_sigma", 0.1)]));
+        assert!(e.is_err());
     }
 
     #[test]

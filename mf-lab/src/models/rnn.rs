@@ -23,8 +23,22 @@ impl Model for RnnModel {
     fn is_reservoir(&self) -> bool {
         false
     }
+    /// Training hyper-parameters, then the hardware ones (`trainable::HARDWARE_PARAMS`).
     fn param_names(&self) -> &'static [&'static str] {
-        &["lr", "n_units", "max_epochs", "patience", "batch_size"]
+        &[
+            "lr",
+            "n_units",
+            "max_epochs",
+            "patience",
+            "batch_size",
+            "w_bits",
+            "w_noise",
+            "stuck_zero",
+            "stuck_max",
+            "adc_bits",
+            "readout_bits",
+            "train_w_noise",
+        ]
     }
     fn quick_grid(&self) -> Grid {
         let (name, values) = ("lr", vec![0.001, 0.01]);

@@ -15,10 +15,41 @@ use crate::tasks::{split_indices, Part};
 use crate::training::TrainingProtocol;
 use crate::LabError;
 
+/// The hardware hyper-parameters of the trainable models, each off at 0: the devices the trained model is
+/// deployed on (`mf_rnn::Hardware`: weight levels `w_bits`, programming noise `w_noise`, stuck devices
+/// `stuck_zero` and `stuck_max`, ADC `adc_bits`, readout precision `readout_bits`; the reservoir models' names and
+/// definitions) and hardware-aware training's injected weight noise `train_w_noise`.
+pub(super) const HARDWARE_PARAMS: [&str; 7] = [
+    "w_bits",
+    "w_noise",
+    "stuck_zero",
+    "stuck_max",
+    "adc_bits",
+    "readout_bits",
+    "train_w_noise",
+];
+
+/// Sets hardware hyper-parameter `k` (one of [`HARDWARE_PARAMS`]) of `c`; ranges are checked with the whole
+/// configuration.
+fn set_hardware(c: &mut RnnConfig, k: &str, v: f64) -> Result<(), LabError> {
+    let hw = &mut c.hardware;
+    match k {
+        "w_bits" => hw.w_bits = super::bits(k, v)?,
+        "w_noise" => hw.w_noise = v,
+        "stuck_zero" => hw.stuck_zero = v,
+        "stuck_max" => hw.stuck_max = v,
+        "adc_bits" => hw.adc_bits = super::bits(k, v)?,
+        "readout_bits" => hw.readout_bits = super::bits(k, v)?,
+        "train_w_noise" => c.train_w_noise = v,
+        other => unreachable!("{other} is not a hardware hyper-parameter"),
+    }
+    Ok(())
+}
+
 /// Stream tag of the per-trial early-stopping split of trainable models in the final stage.
 const TRIAL_SPLIT_STREAM: u64 = 0x0054_5249_414c; // "TRIAL" in ASCII
 
-/// `base` with `params` applied, then checked.
+/// `base` with `params` applied, then checked. [`HARDWARE_PARAMS`] reach `hardware` and `train_w_noise`.
 pub(super) fn configure(
     model: &dyn Model,
     mut c: RnnConfig,
@@ -32,6 +63,7 @@ pub(super) fn configure(
             "max_epochs" => c.max_epochs = count(k, v)?,
             "patience" => c.patience = count(k, v)?,
             "batch_size" => c.batch_size = count(k, v)?,
+            k if HARDWARE_PARAMS.contains(&k) => set_hardware(&mut c, k, v)?,
             k if MF_CELL_PARAMS.contains(&k) => match &mut c.cell {
                 RnnCell::Mf(cell) => set_mf_param(cell, k, v),
                 RnnCell::Tanh => {
@@ -129,10 +161,24 @@ impl Configured for Trainable {
         let bptt = batch * steps * (2.0 * n * 2.0 + (k + 1.0)) + chunks * ((k + 1.0) * n + n * n);
         let predict =
             512f64.min(shape.n_series.max(shape.n_eval) as f64) * steps * (k + 1.0 + 2.0 * n);
-        (4.0 * (8.0 * params + bptt + predict)).min(u64::MAX as f64) as u64
+        // Injected weight noise: the multipliers, the perturbed kernels and their gradients; deployment: one
+        // programmed copy of the parameters.
+        let kernels = k * n + n * n;
+        let noise = if self.0.train_w_noise > 0.0 {
+            4.0 * kernels
+        } else {
+            0.0
+        };
+        let deployed = if self.0.hardware.is_ideal() {
+            0.0
+        } else {
+            params
+        };
+        (4.0 * (8.0 * params + bptt + predict + noise + deployed)).min(u64::MAX as f64) as u64
     }
 
-    /// Trains from `seed` on `data.train` and scores on `data.eval`. With `data.val` (model selection) it stops
+    /// Trains from `seed` on `data.train` and scores on `data.eval`, on the devices of the configuration's
+    /// hardware when it is not ideal (programmed once from `seed`). With `data.val` (model selection) it stops
     /// on the validation loss. Without one (final trials), under [`TrainingProtocol::Reference`] it trains on
     /// the whole of `data.train` and stops on the training loss; under [`TrainingProtocol::FreshSplit`] it stops
     /// on the loss of the [`trial_split`] of `data.train`. The protocol also decides whether the best epoch's
@@ -149,5 +195,110 @@ impl Configured for Trainable {
             epochs: Some((model.history().len(), model.best_epoch())),
             diverged: model.divergence().map(|d| format!("{d}; try a smaller lr")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::ModelKind;
+    use mf_rnn::Hardware;
+
+    fn params(kv: &[(&str, f64)]) -> Params {
+        kv.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    fn configured(model: ModelKind, kv: &[(&str, f64)]) -> Result<RnnConfig, LabError> {
+        let c = model.model().configure(&params(kv))?;
+        Ok(c.as_any().downcast_ref::<RnnConfig>().unwrap().clone())
+    }
+
+    #[test]
+    fn every_trainable_model_takes_the_hardware_hyper_parameters() {
+        let hybrid: ModelKind = "hybrid-mf-rnn".parse().unwrap();
+        let all = [
+            ("w_bits", 4.0),
+            ("w_noise", 0.1),
+            ("stuck_zero", 0.01),
+            ("stuck_max", 0.02),
+            ("adc_bits", 6.0),
+            ("readout_bits", 5.0),
+            ("train_w_noise", 0.2),
+        ];
+        assert_eq!(all.map(|(k, _)| k), HARDWARE_PARAMS);
+        let want = Hardware {
+            w_bits: 4,
+            w_noise: 0.1,
+            stuck_zero: 0.01,
+            stuck_max: 0.02,
+            adc_bits: 6,
+            readout_bits: 5,
+        };
+        for m in [ModelKind::MfRnn, ModelKind::Rnn, hybrid] {
+            let c = configured(m, &all).unwrap();
+            assert_eq!((c.hardware, c.train_w_noise), (want, 0.2), "{m}");
+            // Off, the configuration (and so every spec hash and saved description) is the one without them.
+            let zeros: Vec<(&str, f64)> = HARDWARE_PARAMS.iter().map(|&n| (n, 0.0)).collect();
+            let off = m.model().configure(&params(&zeros)).unwrap().to_json();
+            assert_eq!(off, m.model().configure(&Params::new()).unwrap().to_json());
+            assert!(off.get("hardware").is_none() && off.get("train_w_noise").is_none());
+        }
+    }
+
+    #[test]
+    fn hardware_values_out_of_range_are_refused_by_name() {
+        for (k, v) in [
+            ("w_bits", 2.5),
+            ("w_bits", 25.0),
+            ("adc_bits", -1.0),
+            ("readout_bits", 40.0),
+            ("w_noise", -0.1),
+            ("train_w_noise", -0.1),
+            ("stuck_zero", 1.5),
+            ("stuck_max", -0.5),
+        ] {
+            for m in [ModelKind::MfRnn, ModelKind::Rnn] {
+                let e = configured(m, &[(k, v)]).unwrap_err().to_string();
+                assert!(e.contains(k), "{m} {k} = {v}: {e}");
+            }
+        }
+        let e = configured(ModelKind::MfRnn, &[("train_w_noise", f64::NAN)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("train_w_noise") && e.contains("not finite"),
+            "{e}"
+        );
+        // A frozen sparse hybrid has no devices where its kernel has no connections.
+        let hybrid: ModelKind = "hybrid-mf-rnn".parse().unwrap();
+        let e = configured(hybrid, &[("density", 0.5), ("w_bits", 4.0)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("density") && e.contains("w_bits"), "{e}");
+        assert!(configured(hybrid, &[("density", 0.5), ("w_noise", 0.1)]).is_ok());
+    }
+
+    #[test]
+    fn the_memory_estimate_counts_the_noise_and_the_deployed_copy() {
+        let shape = DataShape {
+            n_series: 300,
+            n_eval: 300,
+            max_len: 60,
+            n_inputs: 1,
+            n_outputs: 6,
+        };
+        let need = |kv: &[(&str, f64)]| {
+            ModelKind::MfRnn
+                .model()
+                .configure(&params(kv))
+                .unwrap()
+                .memory_bytes(&shape)
+        };
+        let base = need(&[]);
+        // 4 bytes per f32: four copies of the kernels (1 x 100 + 100 x 100), one of all parameters.
+        let kernels = 100 + 100 * 100;
+        let all = kernels + 100 + 100 * 6 + 6;
+        assert_eq!(need(&[("train_w_noise", 0.1)]) - base, 4 * 4 * kernels);
+        assert_eq!(need(&[("w_noise", 0.1)]) - base, 4 * all);
     }
 }

@@ -31,8 +31,10 @@ pub struct RobustnessArgs {
     /// Override one hyper-parameter at every point, e.g. `--set n_units=50` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = super::parse_set)]
     pub set: Vec<(String, f64)>,
-    /// The hyper-parameter varied. Hardware non-idealities of MF-ESN and ESN (0 = off): w_bits, w_noise,
-    /// stuck_zero, stuck_max, adc_bits, readout_bits; any other hyper-parameter works too.
+    /// The hyper-parameter varied. Hardware non-idealities of MF-ESN, ESN, MF-RNN and RNN (0 = off): w_bits,
+    /// w_noise, stuck_zero, stuck_max, adc_bits, readout_bits (trainable models retrain at every value from the
+    /// same seeds); MF-RNN and RNN also train_w_noise; MF-ESN and deep MF-ESN also d2d_sigma and c2c_sigma (the MF
+    /// neurons' device-to-device spread and cycle-to-cycle noise); any other hyper-parameter works too.
     #[arg(long)]
     pub param: String,
     /// Its values, comma-separated, e.g. `0,0.05,0.1,0.2`.
@@ -152,6 +154,9 @@ fn axis_label(param: &str) -> String {
         "readout_bits" => "readout weight resolution, bits",
         "stuck_zero" => "fraction of devices stuck at 0",
         "stuck_max" => "fraction of devices stuck at max |w|",
+        "train_w_noise" => "relative weight noise injected in training",
+        "d2d_sigma" => "relative device-to-device spread of the neurons' constants",
+        "c2c_sigma" => "relative cycle-to-cycle noise of the neurons' rates",
         _ => return param.to_string(),
     };
     format!("{param}: {what}")

@@ -11,7 +11,7 @@ use mf_lab::models::{CancelToken, Configured, TrialScore};
 pub use mf_lab::single::RunReport;
 use mf_lab::single::{run_trials_on_test, ModelRequest};
 use mf_lab::training::TrainingProtocol;
-use mf_lab::{Metric, ModelKind};
+use mf_lab::{Metric, ModelKind, Normalise};
 
 /// Where a run's hyper-parameters start from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -26,8 +26,9 @@ pub struct ModelArgs {
     /// Model: mf-esn, esn, mf-rnn, rnn, deep-mf-esn or hybrid-mf-rnn.
     #[arg(long, short = 'm')]
     pub model: ModelKind,
-    /// Data set: a name in the data directory (e.g. ECG5000) or a generated set (synthetic-control,
-    /// mackey-glass, narma10).
+    /// Data set: a name in the data directory (e.g. ECG5000), a generated set (synthetic-control,
+    /// mackey-glass, narma10), or a path to your own training file (data/X_TRAIN.csv, .parquet, .arrow,
+    /// .feather; X_TEST beside it) or to a directory holding one such pair (`mf data import --help`).
     #[arg(long, short = 'd', default_value = "synthetic-control")]
     pub dataset: String,
     /// Start from the paper's selected hyper-parameters for this data set instead of the model's defaults.
@@ -35,8 +36,12 @@ pub struct ModelArgs {
     pub preset: Option<Preset>,
     /// Override one hyper-parameter, e.g. `--set rho=0.95` (repeatable). MF-ESN: omega beta rho gamma s dt
     /// lambda n_units; ESN: omega beta rho alpha lambda n_units; MF-RNN: lr gamma s dt n_units max_epochs
-    /// patience batch_size; RNN: lr n_units max_epochs patience batch_size. MF-ESN and ESN hardware
-    /// non-idealities (0 = off): w_bits w_noise stuck_zero stuck_max adc_bits readout_bits. Sparse
+    /// patience batch_size; RNN: lr n_units max_epochs patience batch_size. Hardware non-idealities of MF-ESN,
+    /// ESN, MF-RNN, RNN and hybrid MF-RNN (0 = off): w_bits w_noise stuck_zero stuck_max adc_bits readout_bits
+    /// (trainable models: on the trained weights at prediction); trainable models also train_w_noise (relative
+    /// weight noise injected in every training batch). MF neuron devices (MF-ESN, deep MF-ESN; 0 = off):
+    /// d2d_sigma (relative device-to-device spread of kp0 kd0 eta_p eta_d) c2c_sigma (relative cycle-to-cycle
+    /// noise of Kp and Kd at every step). Sparse
     /// connectivity (MF-ESN, ESN, deep MF-ESN; 1 = dense): density input_density. MF cell integrator (MF-ESN,
     /// deep MF-ESN): integrator (0 Euler, 1 exact) substeps. Deep MF-ESN: the MF-ESN's, layers inter_scaling.
     /// Hybrid MF-RNN: the MF-RNN's, rho omega beta density input_density frozen (1 keeps W_h, 0 fine-tunes).
@@ -57,8 +62,14 @@ fn parse_protocol(s: &str) -> Result<TrainingProtocol, String> {
     s.parse().map_err(|e: mf_lab::LabError| e.to_string())
 }
 
+/// Parses `--normalise`.
+pub fn parse_normalise(s: &str) -> Result<Normalise, String> {
+    s.parse().map_err(|e: mf_lab::LabError| e.to_string())
+}
+
 impl ModelArgs {
-    /// The library's request: preset or defaults, then `--set`.
+    /// The library's request: preset or defaults, then `--set`; no input normalisation (`mf run` and `mf fit`
+    /// set theirs from `--normalise`).
     pub fn request(&self) -> anyhow::Result<ModelRequest> {
         Ok(ModelRequest {
             model: self.model,
@@ -67,6 +78,7 @@ impl ModelArgs {
             set: super::params_of(&self.set)?,
             seed: self.seed,
             protocol: self.protocol,
+            normalise: Normalise::None,
         })
     }
 
@@ -84,6 +96,11 @@ pub struct RunArgs {
     /// Fresh models trained and scored (trial i uses seed derive_seed(seed, i)).
     #[arg(long, default_value_t = 5)]
     pub trials: usize,
+    /// Input normalisation: `none` (the values as the data set holds them, the paper's setting) or `zscore`
+    /// (each input dimension minus its mean over the training split, divided by its standard deviation there;
+    /// the test split is scaled with the training statistics).
+    #[arg(long, default_value = "none", value_parser = parse_normalise)]
+    pub normalise: Normalise,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -139,7 +156,8 @@ fn value_text(x: f64) -> String {
 /// progress bar on a terminal, else plain epoch lines of trainable trials ([`EpochLines`]); and a line per
 /// finished trial.
 pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
-    let req = args.model.request()?;
+    let mut req = args.model.request()?;
+    req.normalise = args.normalise;
     let terminal = std::io::stderr().is_terminal() && !args.json;
     let plain_lines = !terminal && !args.json;
     let max_epochs = args
@@ -250,6 +268,12 @@ pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
     if let Some(p) = r.protocol {
         println!("training protocol: {p}");
     }
+    if !r.normalise.is_none() {
+        println!(
+            "input normalisation: {} (training-split statistics)",
+            r.normalise
+        );
+    }
     println!("config: {}", serde_json::to_string(&r.config)?);
     Ok(())
 }
@@ -299,6 +323,7 @@ mod tests {
                 protocol: Default::default(),
             },
             trials: 1,
+            normalise: Normalise::None,
             json: true,
         };
         let r = run(&a, Path::new("/nonexistent")).unwrap();
@@ -306,5 +331,48 @@ mod tests {
         assert!((0.0..=1.0).contains(&r.mean));
         assert_eq!(r.config["max_epochs"], 2);
         assert_eq!(r.epochs.len(), 1);
+    }
+
+    #[test]
+    fn normalise_is_parsed_and_reaches_the_trials() {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            run: RunArgs,
+        }
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["mf", "--model", "mf-esn", "--dataset", "mackey-glass"];
+            argv.extend_from_slice(extra);
+            argv.extend_from_slice(&["--set", "n_units=10", "--trials", "1", "--json"]);
+            Cli::try_parse_from(argv).map(|c| c.run)
+        };
+        let none = parse(&[]).unwrap();
+        assert_eq!(none.normalise, Normalise::None);
+        let z = parse(&["--normalise", "zscore"]).unwrap();
+        assert_eq!(z.normalise, Normalise::Zscore);
+        let e = parse(&["--normalise", "minmax"]).unwrap_err().to_string();
+        assert!(e.contains("expected none or zscore"), "{e}");
+        // The library's run with the same request, normalised by hand, is an independent path to the score.
+        let (a, b) = (
+            run(&none, Path::new("/nonexistent")).unwrap(),
+            run(&z, Path::new("/nonexistent")).unwrap(),
+        );
+        assert_eq!(b.normalise, Normalise::Zscore);
+        assert_ne!(a.per_trial, b.per_trial, "zscore must change the inputs");
+        let mut req = z.model.request().unwrap();
+        req.normalise = Normalise::Zscore;
+        let lib = mf_lab::single::run_trials_on_test(
+            &req,
+            1,
+            Path::new("/nonexistent"),
+            &|_| {},
+            &mut |_, _, _| {},
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!(lib.per_trial, b.per_trial);
+        assert!(serde_json::to_value(&a).unwrap().get("normalise").is_none());
+        assert_eq!(serde_json::to_value(&b).unwrap()["normalise"], "zscore");
     }
 }

@@ -1,17 +1,22 @@
 //! Headless commands of the `mf` binary: `sweep`, `table`, `merge`, `slurm` and `store repair`.
 //!
+//! `mf table --format arrow|parquet --out FILE` writes every job record of the store as one typed data frame
+//! (columns: `mf_lab::export`) instead of the rendered tables.
+//!
 //! Each command has its clap argument struct and a `run_*` function returning `anyhow::Result<()>`. Progress of
 //! `sweep` goes to stderr: a progress bar with ETA when stderr is a terminal, one plain line per event
 //! otherwise (logs of batch jobs).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use mf_lab::export::{export_records, FrameFormat};
 use mf_lab::job::{validation_jobs, Evaluator, JobKey, Stage};
 use mf_lab::protocol::mean;
 use mf_lab::run::{run, worker_threads, Control, Counts, Event, RunOptions};
@@ -107,7 +112,32 @@ impl SchedulerArgs {
     }
 }
 
-/// `mf table`: render a spec's results beside the paper's.
+/// Output format of `mf table`: the paper's tables rendered as text, or every job record as a data-frame file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFormat {
+    /// Table IV and Tables V-VIII in Markdown, CSV or LaTeX.
+    Table(Format),
+    /// One row per job record, as an Arrow IPC or Parquet file.
+    Frame(FrameFormat),
+}
+
+impl FromStr for TableFormat {
+    type Err = String;
+    /// `markdown` (`md`), `csv`, `latex` (`tex`), `arrow` (`ipc`, `feather`) or `parquet`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(f) = s.parse::<Format>() {
+            return Ok(TableFormat::Table(f));
+        }
+        if let Ok(f) = s.parse::<FrameFormat>() {
+            return Ok(TableFormat::Frame(f));
+        }
+        Err(format!(
+            "unknown table format `{s}` (expected markdown, csv, latex, arrow or parquet)"
+        ))
+    }
+}
+
+/// `mf table`: render a spec's results beside the paper's, or write every job record as a data frame.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct TableArgs {
     /// Experiment spec (TOML).
@@ -118,10 +148,13 @@ pub struct TableArgs {
     /// Store file to read instead of `<results>/<hash>/store.jsonl`.
     #[arg(long)]
     pub store: Option<PathBuf>,
-    /// Output format: markdown, csv or latex.
+    /// Output format: markdown, csv or latex (Table IV and Tables V-VIII), or arrow or parquet (every job record
+    /// of the store as one typed data frame for pandas or polars: data set, model, phase, configuration, one
+    /// column per hyper-parameter, seeds, metric, scores, outcome, failure, wall seconds, protocol,
+    /// normalisation, data fingerprint; needs --out).
     #[arg(long, short = 'f', default_value = "markdown")]
-    pub format: Format,
-    /// Write to this file instead of stdout.
+    pub format: TableFormat,
+    /// Write to this file instead of stdout (required for arrow and parquet).
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
 }
@@ -308,7 +341,10 @@ pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Resu
 
 /// Renders the results of `args.spec` (Table IV and the hyper-parameter tables) in the chosen format.
 pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
-    let format = args.format;
+    let format = match args.format {
+        TableFormat::Table(f) => f,
+        TableFormat::Frame(f) => return export_table(&args, f),
+    };
     let spec = Spec::load(&args.spec)?;
     let path = args
         .store
@@ -388,7 +424,57 @@ pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
         }
         return Err(no_finals(what, val_failed + final_failed > 0));
     }
-    write_out(args.out.as_deref(), &table.render(format))
+    // The header says where the numbers come from: spec, store and the sessions that computed them.
+    let provenance = mf_lab::provenance::Provenance::of(&spec, &contents);
+    write_out(
+        args.out.as_deref(),
+        &(provenance.header(format) + &table.render(format)),
+    )
+}
+
+/// `mf table --format arrow|parquet`: every job record of the spec's store, written to `--out`.
+fn export_table(args: &TableArgs, format: FrameFormat) -> anyhow::Result<()> {
+    let Some(out) = &args.out else {
+        bail!(
+            "--format {format} writes a binary file: give its path with --out (e.g. --out results.{})",
+            format.extension()
+        );
+    };
+    let spec = Spec::load(&args.spec)?;
+    let path = args
+        .store
+        .clone()
+        .unwrap_or_else(|| spec_dir(&args.results, &spec).join("store.jsonl"));
+    if !path.exists() {
+        bail!(
+            "{} does not exist: run `mf sweep {}` first (or `mf merge --spec {}` after a sharded sweep)",
+            path.display(),
+            args.spec.display(),
+            args.spec.display()
+        );
+    }
+    let contents = match read_store(&path) {
+        Ok(c) => c,
+        Err(LabError::EmptyStore { .. }) => {
+            bail!("{} holds no job records yet", path.display())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(t) = &contents.damaged_tail {
+        eprintln!(
+            "warning: {} ends with a damaged record ({}), ignored",
+            path.display(),
+            t.reason
+        );
+    }
+    let rows = export_records(&spec, &contents, format, out)
+        .with_context(|| format!("exporting the records of {}", path.display()))?;
+    eprintln!(
+        "wrote {rows} job records of {} to {} ({format})",
+        path.display(),
+        out.display()
+    );
+    Ok(())
 }
 
 /// Merges shard stores (see [`MergeArgs`]). With a spec, then checks that the merged store holds a successful
@@ -950,8 +1036,23 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(t.format, Format::Csv);
-        assert!(Cli::try_parse_from(["mf", "table", "s.toml", "-f", "xls"]).is_err());
+        assert_eq!(t.format, TableFormat::Table(Format::Csv));
+        let Cli::Table(t) =
+            Cli::try_parse_from(["mf", "table", "s.toml", "-f", "parquet", "-o", "r.parquet"])
+                .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(t.format, TableFormat::Frame(FrameFormat::Parquet));
+        let e = Cli::try_parse_from(["mf", "table", "s.toml", "-f", "xls"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "unknown table format `xls` (expected markdown, csv, latex, arrow or parquet)"
+            ),
+            "{e}"
+        );
         assert!(matches!(
             Cli::try_parse_from(["mf", "merge", "--spec", "s.toml"]).unwrap(),
             Cli::Merge(_)
@@ -991,7 +1092,7 @@ mod tests {
             spec: spec_path.clone(),
             results: results.clone(),
             store: None,
-            format: Format::Csv,
+            format: TableFormat::Table(Format::Csv),
             out: Some(out.to_path_buf()),
         };
         // Before the merge there is no store.jsonl, and the error says to merge.
@@ -1017,7 +1118,14 @@ mod tests {
         };
         run_sweep(args, eval).unwrap();
         run_table(table(&out)).unwrap();
-        let csv = std::fs::read_to_string(&out).unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
+        // The provenance comes first, as `#` comment lines; then the CSV.
+        assert!(text.starts_with("# Spec "), "{text}");
+        let csv: String = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
         assert_eq!(csv.lines().count(), 1 + 2 * 4);
         assert!(
             csv.lines()
@@ -1027,5 +1135,61 @@ mod tests {
         );
         let store = spec_dir(&results, &spec).join("store.jsonl");
         assert!(read_store(&store).unwrap().damaged_tail.is_none());
+    }
+
+    #[test]
+    fn table_writes_every_job_record_as_arrow_or_parquet() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec_path = dir.path().join("spec.toml");
+        let spec = small_spec();
+        std::fs::write(&spec_path, spec.to_toml()).unwrap();
+        let results = dir.path().join("results");
+        let args = |format: TableFormat, out: Option<PathBuf>| TableArgs {
+            spec: spec_path.clone(),
+            results: results.clone(),
+            store: None,
+            format,
+            out,
+        };
+        let parquet = TableFormat::Frame(FrameFormat::Parquet);
+        let out = dir.path().join("records.parquet");
+        let e = run_table(args(parquet, Some(out.clone())))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("run `mf sweep"), "{e}");
+        let eval: Arc<dyn Evaluator> = Arc::new(FakeEvaluator::default());
+        run_sweep(
+            SweepArgs {
+                spec: spec_path.clone(),
+                results: results.clone(),
+                shard: None,
+                threads: 2,
+                retry_failed: false,
+                emit_slurm: None,
+                slurm: SchedulerArgs::default(),
+                data_dir: None,
+            },
+            eval,
+        )
+        .unwrap();
+        let e = run_table(args(parquet, None)).unwrap_err().to_string();
+        assert!(e.contains("give its path with --out"), "{e}");
+        let store = read_store(&spec_dir(&results, &spec).join("store.jsonl")).unwrap();
+        for format in [FrameFormat::Arrow, FrameFormat::Parquet] {
+            let out = dir.path().join(format!("records.{}", format.extension()));
+            run_table(args(TableFormat::Frame(format), Some(out.clone()))).unwrap();
+            let batches = mf_lab::export::read_frame(&out, format).unwrap();
+            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+            assert_eq!(rows, store.records.len());
+            let schema = batches[0].schema();
+            for name in [
+                "dataset", "model", "phase", "config", "omega", "score", "outcome",
+            ] {
+                assert!(
+                    schema.field_with_name(name).is_ok(),
+                    "{format}: no column {name}"
+                );
+            }
+        }
     }
 }

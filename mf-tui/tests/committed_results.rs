@@ -1,0 +1,63 @@
+//! Every committed results table is what `mf table` renders from the committed store it came from.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `mf table <spec> --store <store> --format <format>`'s standard output.
+fn render(spec: &Path, store: &Path, format: &str) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_mf"))
+        .arg("table")
+        .arg(spec)
+        .arg("--store")
+        .arg(store)
+        .args(["--format", format])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "mf table {}: {}",
+        spec.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// The committed gzip-compressed store `results/<name>.gz`, decompressed into `dir`.
+fn unpacked(dir: &Path, name: &str) -> PathBuf {
+    let packed = root().join("results").join(format!("{name}.gz"));
+    let file = std::fs::File::open(&packed).unwrap_or_else(|e| panic!("{}: {e}", packed.display()));
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(file), &mut text).unwrap();
+    let out = dir.join(name);
+    std::fs::write(&out, text).unwrap();
+    out
+}
+
+#[test]
+fn the_committed_table_iv_is_rendered_from_the_committed_store() {
+    let dir = root().join("results");
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = dir.join("reservoirs.toml");
+    let store = unpacked(tmp.path(), "reservoirs.store.jsonl");
+    for (format, file) in [
+        ("md", "table4.md"),
+        ("csv", "table4.csv"),
+        ("tex", "table4.tex"),
+    ] {
+        let committed = std::fs::read_to_string(dir.join(file))
+            .unwrap_or_else(|e| panic!("results/{file}: {e}"));
+        assert_eq!(
+            render(&spec, &store, format),
+            committed,
+            "results/{file} is not what `mf table results/reservoirs.toml --store \
+             results/reservoirs.store.jsonl --format {format}` renders (the store is committed gzipped)"
+        );
+    }
+}
