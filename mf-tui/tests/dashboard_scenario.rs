@@ -676,3 +676,83 @@ fn a_long_error_scrolls_within_its_popup() {
     }
     assert!(frame(&app).contains("line 40 of the message"));
 }
+
+#[test]
+fn the_form_of_one_model_shows_its_hyper_parameters_and_a_curve_grows_draw_by_draw() {
+    use mf_lab::robustness::Point;
+    use mf_tui::dashboard::{ModelChoice, Popup};
+    let mut app = App::new(PathBuf::from("/results"), catalog());
+    key(&mut app, Key::Char('a'));
+    key(&mut app, Key::Char('j'));
+    while !matches!(&app.popup, Some(Popup::Form(f)) if f.models == ModelChoice::One(ModelKind::MfEsn))
+    {
+        key(&mut app, Key::Char('l'));
+    }
+    // Down to the device's kp0, replaced by a value the model refuses.
+    let Some(Popup::Form(f)) = &app.popup else {
+        unreachable!()
+    };
+    let kp0 = f.params.iter().position(|p| p.name == "kp0").unwrap();
+    let length = f.params[kp0].text.len();
+    for _ in 0..kp0 + 2 {
+        key(&mut app, Key::Char('j'));
+    }
+    for _ in 0..length {
+        key(&mut app, Key::Backspace);
+    }
+    for c in "-1".chars() {
+        key(&mut app, Key::Char(c));
+    }
+    insta::assert_snapshot!("15_form_one_model", frame(&app));
+    key(&mut app, Key::Esc);
+
+    // A curve of two levels and three draws each, scores 0.9 - level + 0.01 draw.
+    key(&mut app, Key::Char('6'));
+    key(&mut app, Key::Char('a'));
+    for _ in 0..4 {
+        key(&mut app, Key::Char('j'));
+    }
+    for _ in 0..40 {
+        key(&mut app, Key::Backspace);
+    }
+    for c in "0, 0.4".chars() {
+        key(&mut app, Key::Char(c));
+    }
+    key(&mut app, Key::Char('j'));
+    key(&mut app, Key::Backspace);
+    key(&mut app, Key::Char('3'));
+    let effects = key(&mut app, Key::Enter);
+    let [Effect::StartCurve { curve, request }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let (curve, request) = (*curve, request.clone());
+    assert_eq!((request.values.clone(), request.draws), (vec![0.0, 0.4], 3));
+    for &value in &request.values {
+        for draw in 0..3 {
+            let point = Point {
+                model: "mf-esn".into(),
+                param: request.param.clone(),
+                value,
+                draw,
+                seed: draw as u64,
+                score: 0.9 - value + 0.01 * draw as f64,
+            };
+            update(&mut app, Action::CurvePoint { curve, point });
+        }
+    }
+    let c = &app.robustness.curves[0];
+    assert!((c.fraction - 1.0).abs() < 1e-12);
+    for (level, value) in c.levels.iter().zip([0.0, 0.4]) {
+        // Draws x, x + 0.01, x + 0.02: mean x + 0.01, population std 0.01 sqrt(2/3).
+        let x = 0.9 - value;
+        assert!((level.mean - (x + 0.01)).abs() < 1e-12, "{level:?}");
+        assert!(
+            (level.std - 0.01 * (2.0_f64 / 3.0).sqrt()).abs() < 1e-12,
+            "{level:?}"
+        );
+        assert_eq!((level.min, level.max, level.n), (x, x + 0.02, 3));
+    }
+    let f = frame(&app);
+    assert!(f.contains("0.9100") && f.contains("0.5100"), "{f}");
+    insta::assert_snapshot!("16_robustness_curve", f);
+}

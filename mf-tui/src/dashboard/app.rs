@@ -8,14 +8,19 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mf_lab::robustness::{Point, Robustness, RobustnessRequest};
 use mf_lab::table::{Format, ResultTable};
 use mf_lab::{
-    select, validation_jobs, Counts, Event, Job, JobKey, JobStep, Metric, ModelKind, Outcome,
-    Record, RunSummary, SelectionState, Spec, Stage,
+    select, validation_jobs, Counts, Event, Grid, Job, JobKey, JobProgress, JobStep, Metric,
+    ModelKind, Outcome, Record, RunSummary, SelectionState, Spec, Stage,
 };
 
 use super::data::{DatasetSummary, ReservoirTrace, StabilityParams, StabilityPicture};
 use super::estimate::{estimate, Estimate};
+use super::params::{self, fmt_value, typable, ParamField};
+use super::robustness::{
+    CurveData, CurveEntry, CurveForm, CurveId, CurveState, CURVE_FIXED_FIELDS,
+};
 
 /// Identifies one queued sweep for the lifetime of the dashboard.
 pub type RunId = u64;
@@ -33,16 +38,19 @@ pub enum Tab {
     Stability,
     /// Data sets.
     Data,
+    /// Test score against one hyper-parameter's levels, run here or read from `mf robustness` files.
+    Robustness,
 }
 
 impl Tab {
     /// Every tab, in order.
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
         Tab::Queue,
         Tab::Live,
         Tab::Results,
         Tab::Stability,
         Tab::Data,
+        Tab::Robustness,
     ];
 
     /// The tab's title.
@@ -53,6 +61,7 @@ impl Tab {
             Tab::Results => "Results",
             Tab::Stability => "Stability",
             Tab::Data => "Data",
+            Tab::Robustness => "Robustness",
         }
     }
 
@@ -138,6 +147,36 @@ pub enum Action {
     },
     /// A file was written ([`Effect::Export`]).
     Exported(Result<PathBuf, String>),
+    /// A draw of a robustness curve started ([`Effect::StartCurve`]).
+    CurveProgress {
+        /// The curve.
+        curve: CurveId,
+        /// The model id, the level and the draw (its score is not known yet).
+        point: Point,
+        /// Progress inside the (model, level).
+        progress: JobProgress,
+    },
+    /// A draw of a robustness curve was scored.
+    CurvePoint {
+        /// The curve.
+        curve: CurveId,
+        /// The draw.
+        point: Point,
+    },
+    /// A robustness curve's run returned: every level, or why it stopped.
+    CurveEnded {
+        /// The curve.
+        curve: CurveId,
+        /// The curves, or the error.
+        result: Result<Robustness, String>,
+    },
+    /// A file of `mf robustness` was read ([`Effect::LoadCurve`]).
+    CurveLoaded {
+        /// The file or directory asked for.
+        path: PathBuf,
+        /// What it holds, or why it cannot be shown.
+        result: Result<CurveData, String>,
+    },
     /// Something outside the dashboard went wrong; shown as an error.
     Error(String),
 }
@@ -172,6 +211,18 @@ pub enum Effect {
     },
     /// Compute the stability picture; answer with [`Action::StabilityComputed`].
     ComputeStability(StabilityParams),
+    /// Run a robustness curve on a worker thread, sending [`Action::CurveProgress`] and [`Action::CurvePoint`]
+    /// as draws start and end, then [`Action::CurveEnded`].
+    StartCurve {
+        /// The curve.
+        curve: CurveId,
+        /// What to run.
+        request: RobustnessRequest,
+    },
+    /// Stop the curve's run (it ends with [`Action::CurveEnded`]).
+    CancelCurve(CurveId),
+    /// Read a file (or output directory) of `mf robustness`; answer with [`Action::CurveLoaded`].
+    LoadCurve(PathBuf),
     /// Close the dashboard.
     Quit,
 }
@@ -482,19 +533,16 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    fn next(self) -> SortKey {
+    /// The next order: paper order, name, then each of `models` (the columns shown), then paper order again.
+    pub fn next(self, models: &[ModelKind]) -> SortKey {
+        let model = |i: usize| models.get(i).map_or(SortKey::Paper, |m| SortKey::Model(*m));
         match self {
             SortKey::Paper => SortKey::Name,
-            SortKey::Name => SortKey::Model(ModelKind::TABLE_ORDER[0]),
-            SortKey::Model(m) => {
-                let i = ModelKind::TABLE_ORDER
-                    .iter()
-                    .position(|x| *x == m)
-                    .unwrap_or(0);
-                ModelKind::TABLE_ORDER
-                    .get(i + 1)
-                    .map_or(SortKey::Paper, |m| SortKey::Model(*m))
-            }
+            SortKey::Name => model(0),
+            SortKey::Model(m) => match models.iter().position(|x| *x == m) {
+                Some(i) => model(i + 1),
+                None => model(0),
+            },
         }
     }
 
@@ -532,17 +580,83 @@ impl Preset {
     }
 }
 
-/// The add-run form: data set x model x preset.
+/// The models of the add-run form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelChoice {
+    /// The paper's four ([`ModelKind::TABLE_ORDER`]).
+    Paper,
+    /// Every registered model ([`ModelKind::table_order`]).
+    Every,
+    /// One model, whose every hyper-parameter the form shows.
+    One(ModelKind),
+}
+
+impl ModelChoice {
+    /// Every choice in the order `h`/`l` step through them: the paper's four, every model, then each model.
+    pub fn options() -> Vec<ModelChoice> {
+        let mut o = vec![ModelChoice::Paper, ModelChoice::Every];
+        o.extend(ModelKind::table_order().into_iter().map(ModelChoice::One));
+        o
+    }
+
+    /// The models chosen, in table order.
+    pub fn models(self) -> Vec<ModelKind> {
+        match self {
+            ModelChoice::Paper => ModelKind::TABLE_ORDER.to_vec(),
+            ModelChoice::Every => ModelKind::table_order(),
+            ModelChoice::One(m) => vec![m],
+        }
+    }
+
+    /// Its name in the form.
+    pub fn label(self) -> String {
+        match self {
+            ModelChoice::Paper => format!("the paper's {} models", ModelKind::TABLE_ORDER.len()),
+            ModelChoice::Every => format!("all {} models", ModelKind::all().len()),
+            ModelChoice::One(m) => m.to_string(),
+        }
+    }
+}
+
+/// The add-run form: data set x model x preset; with one model, every hyper-parameter of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Form {
-    /// Selected field: 0 data set, 1 model, 2 preset.
+    /// Selected field: 0 data set, 1 model, 2 preset, then [`Form::params`].
     pub field: usize,
     /// Index into the catalog; `None` means every data set.
     pub dataset: Option<usize>,
-    /// `None` means all four models.
-    pub model: Option<usize>,
+    /// The models.
+    pub models: ModelChoice,
     /// Index into the presets.
     pub preset: usize,
+    /// With one model, one field per hyper-parameter (`param_names()`), filled from the preset: a searched axis
+    /// lists its values, the others hold the paper's selection or the model's default. Each field is an axis of
+    /// the sweep's grid: several values are searched, an empty field leaves the default.
+    pub params: Vec<ParamField>,
+    /// Why the form cannot be queued as it stands, checked through the model seam at every change.
+    pub error: Option<String>,
+}
+
+/// The fields of [`Form`] before its hyper-parameters.
+pub const FORM_FIXED_FIELDS: usize = 3;
+
+impl Form {
+    /// The default form: the first data set (if any), the paper's four models, the paper grid.
+    pub fn new(has_datasets: bool) -> Form {
+        Form {
+            field: 0,
+            dataset: has_datasets.then_some(0),
+            models: ModelChoice::Paper,
+            preset: 0,
+            params: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Every field: the fixed ones, then the hyper-parameters.
+    pub fn n_fields(&self) -> usize {
+        FORM_FIXED_FIELDS + self.params.len()
+    }
 }
 
 /// A long run from the form, waiting for the user's yes.
@@ -558,8 +672,8 @@ pub struct Confirm {
     pub form: Form,
 }
 
-/// A window over the current view. `Esc` and `q` close every one of them but [`Popup::SpecPath`], where `q`
-/// is a character of the path.
+/// A window over the current view. `Esc` and `q` close every one of them but [`Popup::SpecPath`] and
+/// [`Popup::CurvePath`], where `q` is a character of the path.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
     /// Every key.
@@ -574,6 +688,10 @@ pub enum Popup {
     },
     /// The add-run form.
     Form(Form),
+    /// The robustness form.
+    CurveForm(Box<CurveForm>),
+    /// Typing the path of a file (or output directory) of `mf robustness` to show.
+    CurvePath(String),
     /// The form's run is long: its job count and estimated duration, to confirm before queueing.
     Confirm(Box<Confirm>),
     /// Typing a spec file path.
@@ -605,6 +723,52 @@ pub struct StabilityView {
     pub computing: bool,
 }
 
+/// The Robustness view's state.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RobustnessView {
+    /// Every curve, run here (in queue order) or opened.
+    pub curves: Vec<CurveEntry>,
+    /// The curve shown.
+    pub selected: usize,
+    next_id: CurveId,
+}
+
+impl RobustnessView {
+    /// The curve shown.
+    pub fn current(&self) -> Option<&CurveEntry> {
+        self.curves.get(self.selected)
+    }
+
+    fn get_mut(&mut self, id: CurveId) -> Option<&mut CurveEntry> {
+        self.curves.iter_mut().find(|c| c.id == id)
+    }
+
+    fn add(&mut self, make: impl FnOnce(CurveId) -> CurveEntry) {
+        self.next_id += 1;
+        self.curves.push(make(self.next_id));
+        self.selected = self.curves.len() - 1;
+    }
+
+    /// Starts the first queued curve unless one runs.
+    fn start_next(&mut self) -> Vec<Effect> {
+        if self.curves.iter().any(|c| c.is_running()) {
+            return Vec::new();
+        }
+        let Some(c) = self
+            .curves
+            .iter_mut()
+            .find(|c| c.state == CurveState::Queued)
+        else {
+            return Vec::new();
+        };
+        c.state = CurveState::Running;
+        vec![Effect::StartCurve {
+            curve: c.id,
+            request: c.request.clone().expect("a queued curve has a request"),
+        }]
+    }
+}
+
 /// The whole dashboard state; [`super::view`] draws it and [`update`] changes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct App {
@@ -632,6 +796,8 @@ pub struct App {
     pub sort: SortKey,
     /// Stability view state.
     pub stability: StabilityView,
+    /// Robustness view state.
+    pub robustness: RobustnessView,
     /// A popup over the view.
     pub popup: Option<Popup>,
     /// Popups waiting for the one shown to close (e.g. an error arriving while the form is open).
@@ -673,6 +839,7 @@ impl App {
                 picture: None,
                 computing: false,
             },
+            robustness: RobustnessView::default(),
             popup: None,
             queued_popups: VecDeque::new(),
             status: "press ? for keys".into(),
@@ -688,7 +855,7 @@ impl App {
         self.runs.get(self.selected)
     }
 
-    /// Whether a sweep is running or paused (the runtime redraws often then).
+    /// Whether a sweep is running or paused (the next sweep waits for it).
     pub fn busy(&self) -> bool {
         self.runs.iter().any(|r| r.state.is_active())
     }
@@ -802,12 +969,9 @@ impl App {
             None if self.datasets.is_empty() => return Err("no data set in the catalog".into()),
             None => self.datasets.iter().map(|d| d.name.clone()).collect(),
         };
-        let models: Vec<ModelKind> = match form.model {
-            Some(i) => vec![ModelKind::TABLE_ORDER[i]],
-            None => ModelKind::TABLE_ORDER.to_vec(),
-        };
         let preset = Preset::ALL[form.preset];
-        let spec = match preset {
+        let models = form.models.models();
+        let mut spec = match preset {
             Preset::PaperGrid => Spec::paper_grid(datasets, models),
             Preset::Quick => Spec::quick(datasets, models),
             Preset::PaperPreset => Spec::paper_preset(datasets, models),
@@ -817,10 +981,49 @@ impl App {
             .dataset
             .and_then(|i| self.datasets.get(i))
             .map_or("all data sets".to_string(), |d| d.name.clone());
-        let m = form.model.map_or("all models".to_string(), |i| {
-            ModelKind::TABLE_ORDER[i].to_string()
-        });
-        Ok((format!("{d} x {m} ({})", preset.label()), spec))
+        let mut label = format!("{d} x {} ({}", form.models.label(), preset.label());
+        if let ModelChoice::One(m) = form.models {
+            let grid = field_grid(m, &form.params, &spec)?;
+            spec.grid.insert(m, grid);
+            spec.check().map_err(|e| e.to_string())?;
+            let edited: Vec<String> = form
+                .params
+                .iter()
+                .filter(|f| f.edited())
+                .map(|f| format!("{}={}", f.name, f.text.replace(' ', "")))
+                .collect();
+            if !edited.is_empty() {
+                label.push_str(&format!("; {}", edited.join(" ")));
+            }
+        }
+        label.push(')');
+        Ok((label, spec))
+    }
+
+    /// Fills the hyper-parameter fields of `form` from its preset (one model only: several have none), and
+    /// checks it.
+    fn fill_form(&self, form: &mut Form) {
+        form.params = match form.models {
+            ModelChoice::One(m) => {
+                let fill: Vec<(String, Vec<f64>)> = match Preset::ALL[form.preset] {
+                    Preset::PaperGrid => m.paper_grid().axes().to_vec(),
+                    Preset::Quick => m.model().quick_grid().axes().to_vec(),
+                    Preset::PaperPreset => form
+                        .dataset
+                        .and_then(|i| self.datasets.get(i))
+                        .and_then(|d| m.model().preset(&d.name))
+                        .map(|p| p.into_iter().map(|(k, v)| (k, vec![v])).collect())
+                        .unwrap_or_default(),
+                };
+                let mut defaults = params::defaults(m);
+                // A job whose grid leaves `n_units` out takes the spec's.
+                defaults.insert("n_units".into(), Spec::new(Vec::new()).n_units as f64);
+                params::fields(m, &fill, &defaults, &[])
+            }
+            _ => Vec::new(),
+        };
+        form.field = form.field.min(form.n_fields() - 1);
+        form.error = self.form_spec(form).err();
     }
 
     fn export(&mut self, format: Format) -> Vec<Effect> {
@@ -842,6 +1045,49 @@ impl App {
             contents: run.table().render(format),
         }]
     }
+}
+
+/// The grid of model `m` from the form's fields: the axes of the preset's grid (`spec`'s) in their order, then
+/// every other field that lists several values or one other than the default. Each configuration is checked by
+/// the model as its job would build it (with the spec's `n_units` unless set): an invalid value gives the
+/// message `mf run --set` gives, prefixed by the configuration when the grid has several.
+fn field_grid(m: ModelKind, fields: &[ParamField], spec: &Spec) -> Result<Grid, String> {
+    let base = spec.grid_for(m);
+    let in_base = |f: &&ParamField| base.axes().iter().any(|(n, _)| *n == f.name);
+    let mut order: Vec<&ParamField> = base
+        .axes()
+        .iter()
+        .filter_map(|(n, _)| fields.iter().find(|f| f.name == *n))
+        .collect();
+    order.extend(fields.iter().filter(|f| !in_base(f)));
+    let mut axes = Vec::new();
+    for f in order {
+        let values = f.values()?;
+        let keep = match values[..] {
+            [] => false,
+            [v] => in_base(&f) || Some(v) != f.default,
+            _ => true,
+        };
+        if keep {
+            axes.push((f.name.clone(), values));
+        }
+    }
+    let grid = Grid::new(axes).map_err(|e| e.to_string())?;
+    for p in grid.configs() {
+        let mut job = p.clone();
+        job.entry("n_units".into()).or_insert(spec.n_units as f64);
+        if let Err(e) = m.model().configure(&job) {
+            if grid.len() == 1 {
+                return Err(e.to_string());
+            }
+            let values: Vec<String> = p
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", fmt_value(*v)))
+                .collect();
+            return Err(format!("{m} with {}: {e}", values.join(", ")));
+        }
+    }
+    Ok(grid)
 }
 
 /// Applies one action to the state and returns the effects the runtime must perform. Does no I/O.
@@ -961,6 +1207,70 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                     app.status = format!("error: stability: {e}");
                 }
                 app.stability.picture = Some(result);
+            }
+            Vec::new()
+        }
+        Action::CurveProgress {
+            curve,
+            point,
+            progress,
+        } => {
+            if let Some(c) = app.robustness.get_mut(curve) {
+                let of = c.request.as_ref().map_or(0, |r| r.draws);
+                c.note = format!(
+                    "{} {} = {}: {}",
+                    super::robustness::model_name(&point.model),
+                    point.param,
+                    fmt_value(point.value),
+                    match progress.step {
+                        JobStep::Draw { index, .. } => format!("draw {index}/{of}"),
+                        step => step.to_string(),
+                    }
+                );
+            }
+            Vec::new()
+        }
+        Action::CurvePoint { curve, point } => {
+            if let Some(c) = app.robustness.get_mut(curve) {
+                c.add_point(point);
+            }
+            Vec::new()
+        }
+        Action::CurveEnded { curve, result } => {
+            let Some(c) = app.robustness.get_mut(curve) else {
+                return Vec::new();
+            };
+            let label = c.label.clone();
+            match result {
+                Ok(r) => {
+                    c.state = CurveState::Done;
+                    c.fraction = 1.0;
+                    c.note.clear();
+                    c.metric = Some(r.metric);
+                    c.dataset = r.dataset;
+                    c.points = r.points;
+                    c.levels = r.levels;
+                    app.status = format!("{label}: done in {:.1} s", r.wall_s);
+                }
+                Err(_) if c.cancelling => {
+                    c.state = CurveState::Cancelled;
+                    app.status = format!("{label}: cancelled");
+                }
+                Err(e) => {
+                    c.state = CurveState::Failed(e.clone());
+                    app.error(format!("{label}: {e}"));
+                }
+            }
+            app.robustness.start_next()
+        }
+        Action::CurveLoaded { path, result } => {
+            match result {
+                Ok(data) => {
+                    app.status = format!("opened {}", path.display());
+                    app.tab = Tab::Robustness;
+                    app.robustness.add(|id| CurveEntry::opened(id, path, data));
+                }
+                Err(e) => app.error(e),
             }
             Vec::new()
         }
@@ -1111,7 +1421,7 @@ fn on_key(app: &mut App, key: Key) -> Vec<Effect> {
             app.tab = Tab::ALL[(app.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()];
             return tab_entered(app);
         }
-        Key::Char(c @ '1'..='5') => {
+        Key::Char(c @ '1'..='9') if (c as usize - '1' as usize) < Tab::ALL.len() => {
             app.tab = Tab::ALL[c as usize - '1' as usize];
             return tab_entered(app);
         }
@@ -1125,6 +1435,7 @@ fn on_key(app: &mut App, key: Key) -> Vec<Effect> {
         }
         Tab::Results => results_key(app, key),
         Tab::Stability => stability_key(app, key),
+        Tab::Robustness => robustness_key(app, key),
         Tab::Data => {
             let n = app.datasets.len() + app.unloadable.len();
             match key {
@@ -1137,6 +1448,48 @@ fn on_key(app: &mut App, key: Key) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+fn robustness_key(app: &mut App, key: Key) -> Vec<Effect> {
+    let rb = &mut app.robustness;
+    let n = rb.curves.len();
+    match key {
+        Key::Down | Key::Char('j') | Key::Char(']') => {
+            rb.selected = (rb.selected + 1).min(n.saturating_sub(1))
+        }
+        Key::Up | Key::Char('k') | Key::Char('[') => rb.selected = rb.selected.saturating_sub(1),
+        Key::Char('a') => {
+            if app.datasets.is_empty() {
+                app.error("no data set in the catalog: a robustness curve needs one".into());
+                return Vec::new();
+            }
+            let mut form = CurveForm::new(&app.datasets);
+            form.error = form.request(&app.datasets).err();
+            app.popup = Some(Popup::CurveForm(Box::new(form)));
+        }
+        Key::Char('o') => app.popup = Some(Popup::CurvePath(String::new())),
+        Key::Char('c') => {
+            let Some(c) = rb.curves.get_mut(rb.selected) else {
+                return Vec::new();
+            };
+            match c.state {
+                CurveState::Running => {
+                    c.cancelling = true;
+                    app.status = "cancelling the curve: the draw under way stops".into();
+                    return vec![Effect::CancelCurve(c.id)];
+                }
+                CurveState::Queued => {
+                    let id = c.id;
+                    rb.curves.retain(|c| c.id != id);
+                    rb.selected = rb.selected.min(rb.curves.len().saturating_sub(1));
+                    app.status = "removed from the queue".into();
+                }
+                _ => app.status = "the curve is not running".into(),
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
 }
 
 fn tab_entered(app: &mut App) -> Vec<Effect> {
@@ -1198,12 +1551,9 @@ fn queue_key(app: &mut App, key: Key) -> Vec<Effect> {
             Vec::new()
         }
         Key::Char('a') => {
-            app.popup = Some(Popup::Form(Form {
-                field: 0,
-                dataset: (!app.datasets.is_empty()).then_some(0),
-                model: None,
-                preset: 0,
-            }));
+            let mut form = Form::new(!app.datasets.is_empty());
+            app.fill_form(&mut form);
+            app.popup = Some(Popup::Form(form));
             Vec::new()
         }
         Key::Char('o') => {
@@ -1333,17 +1683,6 @@ fn on_popup_key(app: &mut App, popup: Popup, key: Key) -> Vec<Effect> {
             }
         },
         Popup::Form(mut form) => {
-            let n_d = app.datasets.len();
-            let step = |v: Option<usize>, n: usize, up: bool| -> Option<usize> {
-                // Cycle through None (all) and 0..n.
-                let i = v.map_or(0, |i| i + 1);
-                let i = if up {
-                    (i + 1) % (n + 1)
-                } else {
-                    (i + n) % (n + 1)
-                };
-                i.checked_sub(1)
-            };
             match key {
                 _ if closes => return Vec::new(),
                 Key::Enter => {
@@ -1363,27 +1702,171 @@ fn on_popup_key(app: &mut App, popup: Popup, key: Key) -> Vec<Effect> {
                             }
                         }
                         Err(e) => {
-                            app.error(e);
+                            // The message stays in the form, beside the values to fix.
+                            app.status = format!("error: {e}");
+                            app.log_error(e.clone());
+                            form.error = Some(e);
+                            app.popup = Some(Popup::Form(form));
                             Vec::new()
                         }
                     };
                 }
-                Key::Down | Key::Char('j') | Key::Tab => form.field = (form.field + 1) % 3,
-                Key::Up | Key::Char('k') | Key::BackTab => form.field = (form.field + 2) % 3,
-                Key::Left | Key::Char('h') | Key::Right | Key::Char('l') => {
+                Key::Down | Key::Char('j') | Key::Tab => {
+                    form.field = (form.field + 1) % form.n_fields()
+                }
+                Key::Up | Key::Char('k') | Key::BackTab => {
+                    form.field = (form.field + form.n_fields() - 1) % form.n_fields()
+                }
+                Key::Left | Key::Char('h') | Key::Right | Key::Char('l')
+                    if form.field < FORM_FIXED_FIELDS =>
+                {
                     let up = matches!(key, Key::Right | Key::Char('l'));
-                    match form.field {
-                        0 => form.dataset = step(form.dataset, n_d, up),
-                        1 => form.model = step(form.model, 4, up),
-                        _ => form.preset = (form.preset + if up { 1 } else { 2 }) % 3,
+                    let refill = match form.field {
+                        0 => {
+                            form.dataset = cycle_option(form.dataset, app.datasets.len(), up);
+                            Preset::ALL[form.preset] == Preset::PaperPreset
+                        }
+                        1 => {
+                            let options = ModelChoice::options();
+                            let i = options.iter().position(|c| *c == form.models).unwrap_or(0);
+                            form.models = options[cycle(i, options.len(), up)];
+                            true
+                        }
+                        _ => {
+                            form.preset = cycle(form.preset, Preset::ALL.len(), up);
+                            true
+                        }
+                    };
+                    if refill {
+                        app.fill_form(&mut form);
+                    } else {
+                        form.error = app.form_spec(&form).err();
                     }
+                }
+                Key::Char(c) if form.field >= FORM_FIXED_FIELDS && typable(c) => {
+                    form.params[form.field - FORM_FIXED_FIELDS].text.push(c);
+                    form.error = app.form_spec(&form).err();
+                }
+                Key::Backspace if form.field >= FORM_FIXED_FIELDS => {
+                    form.params[form.field - FORM_FIXED_FIELDS].text.pop();
+                    form.error = app.form_spec(&form).err();
                 }
                 _ => {}
             }
             app.popup = Some(Popup::Form(form));
             Vec::new()
         }
+        Popup::CurveForm(mut form) => {
+            match key {
+                _ if closes => return Vec::new(),
+                Key::Enter => match form.request(&app.datasets) {
+                    Ok((label, request)) => {
+                        app.status = format!("queued {label}");
+                        app.tab = Tab::Robustness;
+                        app.robustness
+                            .add(|id| CurveEntry::queued(id, label, request));
+                        return app.robustness.start_next();
+                    }
+                    Err(e) => {
+                        app.status = format!("error: {e}");
+                        app.log_error(e.clone());
+                        form.error = Some(e);
+                    }
+                },
+                Key::Down | Key::Char('j') | Key::Tab => {
+                    form.field = (form.field + 1) % form.n_fields()
+                }
+                Key::Up | Key::Char('k') | Key::BackTab => {
+                    form.field = (form.field + form.n_fields() - 1) % form.n_fields()
+                }
+                Key::Left | Key::Char('h') | Key::Right | Key::Char('l') if form.field < 4 => {
+                    let up = matches!(key, Key::Right | Key::Char('l'));
+                    let ds = &app.datasets;
+                    match form.field {
+                        0 => {
+                            let n = ModelKind::table_order().len();
+                            form.choose_model(cycle(form.model, n, up), ds);
+                        }
+                        1 => {
+                            form.dataset = cycle(form.dataset, ds.len().max(1), up);
+                            form.fill_again(ds);
+                        }
+                        2 => {
+                            form.preset = !form.preset;
+                            form.fill_again(ds);
+                        }
+                        _ => {
+                            let n = form.model_kind().model().param_names().len();
+                            form.choose_param(cycle(form.param, n, up), ds);
+                        }
+                    }
+                    form.error = form.request(ds).err();
+                }
+                Key::Char(c) if form.field >= 4 && typable(c) => {
+                    if let Some(text) = curve_text(&mut form) {
+                        text.push(c);
+                    }
+                    form.error = form.request(&app.datasets).err();
+                }
+                Key::Backspace if form.field >= 4 => {
+                    if let Some(text) = curve_text(&mut form) {
+                        text.pop();
+                    }
+                    form.error = form.request(&app.datasets).err();
+                }
+                _ => {}
+            }
+            app.popup = Some(Popup::CurveForm(form));
+            Vec::new()
+        }
+        Popup::CurvePath(mut path) => match key {
+            Key::Esc => Vec::new(),
+            Key::Enter if !path.trim().is_empty() => {
+                vec![Effect::LoadCurve(PathBuf::from(path.trim()))]
+            }
+            Key::Backspace => {
+                path.pop();
+                app.popup = Some(Popup::CurvePath(path));
+                Vec::new()
+            }
+            Key::Char(c) => {
+                path.push(c);
+                app.popup = Some(Popup::CurvePath(path));
+                Vec::new()
+            }
+            _ => {
+                app.popup = Some(Popup::CurvePath(path));
+                Vec::new()
+            }
+        },
     }
+}
+
+/// The text field of the robustness form that is selected (levels, draws, seed or a hyper-parameter).
+fn curve_text(form: &mut CurveForm) -> Option<&mut String> {
+    match form.field {
+        4 => Some(&mut form.values),
+        5 => Some(&mut form.draws),
+        6 => Some(&mut form.seed),
+        f => form
+            .params
+            .get_mut(f - CURVE_FIXED_FIELDS)
+            .map(|p| &mut p.text),
+    }
+}
+
+/// `i` one step up or down in `0..n`, wrapping.
+fn cycle(i: usize, n: usize, up: bool) -> usize {
+    if up {
+        (i + 1) % n
+    } else {
+        (i + n - 1) % n
+    }
+}
+
+/// Cycles through None (all) and `Some(0..n)`.
+fn cycle_option(v: Option<usize>, n: usize, up: bool) -> Option<usize> {
+    cycle(v.map_or(0, |i| i + 1), n + 1, up).checked_sub(1)
 }
 
 fn results_key(app: &mut App, key: Key) -> Vec<Effect> {
@@ -1392,7 +1875,12 @@ fn results_key(app: &mut App, key: Key) -> Vec<Effect> {
     }
     match key {
         Key::Char('s') => {
-            app.sort = app.sort.next();
+            // The models of the sweep shown, in table order; every registered one without a sweep.
+            let models: Vec<ModelKind> = ModelKind::table_order()
+                .into_iter()
+                .filter(|m| app.current().is_none_or(|r| r.spec.models.contains(m)))
+                .collect();
+            app.sort = app.sort.next(&models);
             app.status = format!("sorted by {}", app.sort.label());
             Vec::new()
         }
@@ -1449,15 +1937,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sort_key_cycles_through_every_model_and_back() {
+    fn sort_key_cycles_through_every_model_shown_and_back() {
+        let models = ModelKind::table_order();
         let mut k = SortKey::Paper;
         let mut seen = Vec::new();
-        for _ in 0..6 {
-            k = k.next();
+        for _ in 0..models.len() + 2 {
+            k = k.next(&models);
             seen.push(k);
         }
-        assert_eq!(seen[5], SortKey::Paper);
-        assert_eq!(seen[1], SortKey::Model(ModelKind::Esn));
+        assert_eq!(seen[0], SortKey::Name);
+        let sorted: Vec<SortKey> = models.iter().map(|m| SortKey::Model(*m)).collect();
+        assert_eq!(seen[1..=models.len()], sorted[..]);
+        assert_eq!(seen.last(), Some(&SortKey::Paper));
+        // Every registered model is among them, the future-work ones included.
+        for m in ModelKind::all() {
+            assert!(seen.contains(&SortKey::Model(*m)), "{m}");
+        }
+    }
+
+    #[test]
+    fn the_results_sort_steps_through_the_models_of_the_sweep_shown() {
+        let mut app = app();
+        let deep: ModelKind = "deep-mf-esn".parse().unwrap();
+        let spec =
+            Spec::quick(vec!["SyntheticControl".into()], vec![deep, ModelKind::Esn]).unwrap();
+        app.enqueue("x".into(), spec, false);
+        app.tab = Tab::Results;
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            key(&mut app, Key::Char('s'));
+            seen.push(app.sort);
+        }
+        assert_eq!(
+            seen,
+            [
+                SortKey::Name,
+                SortKey::Model(ModelKind::Esn),
+                SortKey::Model(deep),
+                SortKey::Paper
+            ]
+        );
     }
 
     fn synthetic_control() -> DatasetSummary {
@@ -1480,12 +1999,7 @@ mod tests {
 
     #[test]
     fn q_and_esc_close_every_popup_without_quitting() {
-        let form = Form {
-            field: 0,
-            dataset: Some(0),
-            model: None,
-            preset: 0,
-        };
+        let form = Form::new(true);
         let spec = Spec::quick(vec!["SyntheticControl".into()], vec![ModelKind::Esn]).unwrap();
         let popups = [
             Popup::Help,
@@ -1499,10 +2013,22 @@ mod tests {
             })),
             Popup::ResumeOffer(vec![1]),
             Popup::SpecPath(String::new()),
+            Popup::CurveForm(Box::new(CurveForm::new(&[synthetic_control()]))),
+            Popup::CurvePath(String::new()),
         ];
+        // A form whose selected field takes typed values still closes on q.
+        let mut one = Form::new(true);
+        one.models = ModelChoice::One(ModelKind::MfEsn);
+        app().fill_form(&mut one);
+        one.field = FORM_FIXED_FIELDS + 2;
+        let mut curve = CurveForm::new(&[synthetic_control()]);
+        curve.field = 4;
+        let popups = popups
+            .into_iter()
+            .chain([Popup::Form(one), Popup::CurveForm(Box::new(curve))]);
         for p in popups {
             for k in [Key::Esc, Key::Char('q')] {
-                if k == Key::Char('q') && matches!(p, Popup::SpecPath(_)) {
+                if k == Key::Char('q') && matches!(p, Popup::SpecPath(_) | Popup::CurvePath(_)) {
                     // A path may hold a q: there it is typed.
                     continue;
                 }
@@ -1520,6 +2046,74 @@ mod tests {
         app.popup = Some(Popup::SpecPath("a".into()));
         key(&mut app, Key::Char('q'));
         assert_eq!(app.popup, Some(Popup::SpecPath("aq".into())));
+    }
+
+    #[test]
+    fn an_untouched_form_of_one_model_queues_the_spec_of_its_preset() {
+        let app = app();
+        let d = vec!["SyntheticControl".to_string()];
+        for m in ModelKind::table_order() {
+            for (i, preset) in Preset::ALL.iter().enumerate() {
+                let mut form = Form::new(true);
+                form.models = ModelChoice::One(m);
+                form.preset = i;
+                app.fill_form(&mut form);
+                let want = match preset {
+                    Preset::PaperGrid => Spec::paper_grid(d.clone(), vec![m]),
+                    Preset::Quick => Spec::quick(d.clone(), vec![m]),
+                    Preset::PaperPreset => Spec::paper_preset(d.clone(), vec![m]),
+                };
+                match want {
+                    Ok(want) => {
+                        let got = app.form_spec(&form).unwrap().1;
+                        assert_eq!(got.resolved(), want.resolved(), "{m} {preset:?}");
+                    }
+                    Err(e) => assert_eq!(form.error, Some(e.to_string()), "{m} {preset:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_field_changed_in_the_form_joins_the_grid_and_the_label() {
+        let mut app = app();
+        key(&mut app, Key::Char('a'));
+        // Model: past "the paper's four" and "every model" to the first single model.
+        key(&mut app, Key::Char('j'));
+        key(&mut app, Key::Char('l'));
+        key(&mut app, Key::Char('l'));
+        let Some(Popup::Form(form)) = &app.popup else {
+            panic!("{:?}", app.popup)
+        };
+        let m = ModelKind::table_order()[0];
+        assert_eq!(form.models, ModelChoice::One(m));
+        let i = form
+            .params
+            .iter()
+            .position(|p| p.name == "n_units")
+            .unwrap();
+        for _ in 0..=i + 1 {
+            key(&mut app, Key::Char('j'));
+        }
+        for _ in 0..3 {
+            key(&mut app, Key::Backspace);
+        }
+        for c in "20, 30".chars() {
+            key(&mut app, Key::Char(c));
+        }
+        let Some(Popup::Form(form)) = app.popup.clone() else {
+            panic!("{:?}", app.popup)
+        };
+        let (label, spec) = app.form_spec(&form).unwrap();
+        assert!(label.ends_with("; n_units=20,30)"), "{label}");
+        let grid = &spec.grid[&m];
+        let base = m.paper_grid();
+        assert_eq!(grid.len(), base.len() * 2);
+        assert_eq!(
+            grid.axes().last().unwrap(),
+            &("n_units".to_string(), vec![20.0, 30.0])
+        );
+        assert_eq!(grid.axes()[..grid.axes().len() - 1], base.axes()[..]);
     }
 
     #[test]

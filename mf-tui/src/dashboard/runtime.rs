@@ -1,6 +1,7 @@
 //! The runtime: owns the terminal, turns keys, ticks and background notifications into [`Action`]s, and
 //! performs the [`Effect`]s that [`update`] returns. Sweeps run on worker threads through the engine's run
-//! queue; the interface never waits for them.
+//! queue, robustness curves on a thread of their own through `mf_lab::robustness`; the interface never waits for
+//! them.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -17,10 +18,12 @@ use ratatui::crossterm::terminal::{
 };
 use ratatui::Terminal;
 
-use mf_lab::{open_spec_store, read_store, run, Control, Evaluator, RunOptions, Spec};
+use mf_lab::robustness::run_robustness;
+use mf_lab::{open_spec_store, read_store, run, CancelToken, Control, Evaluator, RunOptions, Spec};
 
 use super::app::{update, Action, App, Effect, Key, RunId, StoredSweep};
 use super::data::{DatasetSummary, Fig6Stability, ReservoirTrace, StabilityAnalyzer};
+use super::robustness::{read_curve, CurveId};
 use super::view::view;
 
 /// Everything the dashboard needs from its caller.
@@ -40,6 +43,9 @@ pub struct DashboardConfig {
     pub threads: usize,
     /// Spec files to queue when the dashboard opens. Default none.
     pub specs: Vec<PathBuf>,
+    /// Where robustness curves read their data sets (as `mf robustness --data-dir`). Default: the directory
+    /// `mf` resolves without `--data-dir` (`$MF_DATA_DIR`, else the user cache directory).
+    pub data_dir: PathBuf,
 }
 
 impl std::fmt::Debug for DashboardConfig {
@@ -51,13 +57,14 @@ impl std::fmt::Debug for DashboardConfig {
             .field("stability", &self.stability.is_some())
             .field("threads", &self.threads)
             .field("specs", &self.specs)
+            .field("data_dir", &self.data_dir)
             .finish_non_exhaustive()
     }
 }
 
 impl DashboardConfig {
-    /// A configuration with no trace, the Fig. 6 stability analysis ([`Fig6Stability`]), every core and no
-    /// spec to queue.
+    /// A configuration with no trace, the Fig. 6 stability analysis ([`Fig6Stability`]), every core, no spec to
+    /// queue and the default data directory.
     pub fn new(
         results_dir: PathBuf,
         evaluator: Arc<dyn Evaluator>,
@@ -71,6 +78,7 @@ impl DashboardConfig {
             stability: Some(Arc::new(Fig6Stability::default())),
             threads: 0,
             specs: Vec::new(),
+            data_dir: mf_data::resolve_data_dir(None),
         }
     }
 }
@@ -84,6 +92,8 @@ pub struct Runtime {
     results_dir: PathBuf,
     threads: usize,
     controls: HashMap<RunId, Arc<Control>>,
+    data_dir: PathBuf,
+    curves: HashMap<CurveId, CancelToken>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -110,6 +120,8 @@ impl Runtime {
             results_dir: config.results_dir,
             threads: config.threads,
             controls: HashMap::new(),
+            data_dir: config.data_dir,
+            curves: HashMap::new(),
         };
         let _ = rt.tx.send(Action::Restored(scan_results(&rt.results_dir)));
         for path in config.specs {
@@ -229,11 +241,58 @@ impl Runtime {
                 };
                 Some(Action::StabilityComputed { params, result })
             }
+            Effect::StartCurve { curve, request } => {
+                let cancel = CancelToken::new();
+                self.curves.insert(curve, cancel.clone());
+                let tx = self.tx.clone();
+                let dir = self.data_dir.clone();
+                std::thread::spawn(move || {
+                    let body = AssertUnwindSafe(|| {
+                        let progress_tx = tx.clone();
+                        run_robustness(
+                            &request,
+                            &dir,
+                            &|point, progress| {
+                                let _ = progress_tx.send(Action::CurveProgress {
+                                    curve,
+                                    point: point.clone(),
+                                    progress,
+                                });
+                            },
+                            &mut |point| {
+                                let _ = tx.send(Action::CurvePoint {
+                                    curve,
+                                    point: point.clone(),
+                                });
+                            },
+                            &cancel,
+                        )
+                        .map_err(|e| e.to_string())
+                    });
+                    let result = std::panic::catch_unwind(body)
+                        .unwrap_or_else(|_| Err("the robustness run panicked".to_string()));
+                    let _ = tx.send(Action::CurveEnded { curve, result });
+                });
+                None
+            }
+            Effect::CancelCurve(curve) => {
+                if let Some(c) = self.curves.get(&curve) {
+                    c.cancel();
+                }
+                None
+            }
+            Effect::LoadCurve(path) => {
+                let result = read_curve(&path);
+                Some(Action::CurveLoaded { path, result })
+            }
             Effect::Quit => {
                 // Stop starting jobs; the ones running finish on their threads and are stored.
                 for c in self.controls.values() {
                     c.cancel();
                     c.resume();
+                }
+                for c in self.curves.values() {
+                    c.cancel();
                 }
                 None
             }

@@ -12,10 +12,12 @@ use ratatui::widgets::{
 };
 use ratatui::Frame;
 
-use mf_lab::{Metric, ModelKind};
+use mf_lab::Metric;
 
-use super::app::{App, JobState, Popup, Preset, RunState, SortKey, Tab};
+use super::app::{App, Form, JobState, Popup, Preset, RunState, SortKey, Tab};
 use super::estimate::approx;
+use super::params::fmt_value;
+use super::robustness::{model_name, CurveEntry, CurveForm, CurveState};
 
 const PALETTE: [Color; 6] = [
     Color::Cyan,
@@ -31,7 +33,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("?", "show or hide this help"),
     ("q", "quit (stored results stay)"),
     ("e", "every error so far, in full"),
-    ("Tab / Shift-Tab, 1-5", "switch view"),
+    ("Tab / Shift-Tab, 1-6", "switch view"),
     ("arrows / h j k l", "move"),
     ("[ ]", "previous / next sweep"),
     (
@@ -40,7 +42,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "Queue: a",
-        "add a run from the form (data set x model x preset)",
+        "add a run: data sets, models, preset, hyper-parameters",
     ),
     ("Queue: o", "add a sweep from a spec file path"),
     ("Queue: p", "pause / resume the selected sweep"),
@@ -50,7 +52,19 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Results: m v t", "export Markdown / CSV / LaTeX"),
     ("Stability: j k / h l", "choose a parameter / change it"),
     ("Data: j k", "choose a data set (unloadable ones say why)"),
-    ("Esc / q", "close a popup (q types a q in the spec path)"),
+    (
+        "Robustness: a / o",
+        "run a curve / open a CSV of mf robustness",
+    ),
+    (
+        "Robustness: j k, c",
+        "choose a curve, cancel it (or drop it from the queue)",
+    ),
+    (
+        "Forms: j k, h l",
+        "choose a field, change a choice; values are typed",
+    ),
+    ("Esc / q", "close a popup (q types a q in a path)"),
     ("Enter", "confirm a form; j k scroll a long error"),
 ];
 
@@ -78,6 +92,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         Tab::Results => results(app, frame, body),
         Tab::Stability => stability(app, frame, body),
         Tab::Data => data(app, frame, body),
+        Tab::Robustness => robustness(app, frame, body),
     }
     let style = if app.status.starts_with("error") {
         Style::new().fg(Color::Red)
@@ -197,6 +212,14 @@ fn queue(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let keys = run.job_order();
+    let model_width = run
+        .spec
+        .models
+        .iter()
+        .map(|m| m.to_string().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(6) as u16;
     let visible = jobs.height.saturating_sub(3).max(1) as usize;
     let sel = app.job_sel.min(keys.len().saturating_sub(1));
     // The window follows the selected job.
@@ -268,7 +291,7 @@ fn queue(app: &App, frame: &mut Frame, area: Rect) {
             Constraint::Length(7),
             Constraint::Length(5),
             Constraint::Length(16),
-            Constraint::Length(6),
+            Constraint::Length(model_width),
             Constraint::Min(18),
             Constraint::Min(16),
             Constraint::Length(8),
@@ -477,10 +500,18 @@ fn results(app: &App, frame: &mut Frame, area: Rect) {
             key(a).total_cmp(&key(b))
         }),
     }
+    // The paper's column beside each of its four models; the others have no published score.
+    let has_paper: Vec<bool> = table
+        .models
+        .iter()
+        .map(|m| m.model().paper().is_some())
+        .collect();
     let mut header = vec![Cell::from("data set"), Cell::from(" ")];
-    for m in &table.models {
+    for (m, paper) in table.models.iter().zip(&has_paper) {
         header.push(Cell::from(format!("{m}")));
-        header.push(Cell::from("paper"));
+        if *paper {
+            header.push(Cell::from("paper"));
+        }
     }
     let body = rows.iter().map(|row| {
         let higher = row.metric.is_none_or(|m| m.higher_is_better());
@@ -503,7 +534,7 @@ fn results(app: &App, frame: &mut Frame, area: Rect) {
             Cell::from(row.dataset.clone()),
             Cell::from(row.metric.map_or(" ", |m| m.arrow())),
         ];
-        for (c, o) in row.cells.iter().zip(&ours) {
+        for ((c, o), paper) in row.cells.iter().zip(&ours).zip(&has_paper) {
             let is_best = o.is_some() && o.map(|x| x.0) == best;
             let text = match (o, &c.ours) {
                 // The star keeps the best visible without colour (and in plain-text snapshots).
@@ -519,20 +550,26 @@ fn results(app: &App, frame: &mut Frame, area: Rect) {
                 cell = cell.style(Style::new().fg(Color::Green).add_modifier(Modifier::BOLD));
             }
             cells.push(cell);
-            cells.push(
-                Cell::from(
-                    c.paper
-                        .map_or("-".into(), |p| format!("{:.3}±{:.3}", p.mean, p.std)),
-                )
-                .style(Style::new().fg(Color::DarkGray)),
-            );
+            if *paper {
+                cells.push(
+                    Cell::from(
+                        c.paper
+                            .map_or("-".into(), |p| format!("{:.3}±{:.3}", p.mean, p.std)),
+                    )
+                    .style(Style::new().fg(Color::DarkGray)),
+                );
+            }
         }
         Row::new(cells)
     });
     let mut widths = vec![Constraint::Length(16), Constraint::Length(1)];
-    for _ in &table.models {
-        widths.push(Constraint::Length(12));
-        widths.push(Constraint::Length(11));
+    for (m, paper) in table.models.iter().zip(&has_paper) {
+        widths.push(Constraint::Length(
+            12.max(m.to_string().chars().count() as u16),
+        ));
+        if *paper {
+            widths.push(Constraint::Length(11));
+        }
     }
     frame.render_widget(
         Table::new(body, widths).header(Row::new(header).bold()).block(
@@ -971,37 +1008,18 @@ fn popup(app: &App, p: &Popup, frame: &mut Frame, area: Rect) {
             60,
         ),
         Popup::Form(f) => {
-            let d = f
-                .dataset
-                .and_then(|i| app.datasets.get(i))
-                .map_or("all data sets".to_string(), |d| d.name.clone());
-            let m = f.model.map_or("all models".to_string(), |i| {
-                ModelKind::TABLE_ORDER[i].to_string()
-            });
-            let presets = [Preset::PaperGrid, Preset::PaperPreset, Preset::Quick];
-            let fields = [
-                ("data set", d),
-                ("model", m),
-                ("preset", presets[f.preset].label().to_string()),
-            ];
-            let mut lines: Vec<Line> = fields
-                .iter()
-                .enumerate()
-                .map(|(i, (n, v))| {
-                    let l = Line::from(format!("{n:<10} < {v} >"));
-                    if i == f.field {
-                        l.reversed()
-                    } else {
-                        l
-                    }
-                })
-                .collect();
-            lines.push(Line::from(""));
-            lines.push(Line::from(
-                "j/k field, h/l value, Enter queue, Esc / q cancel",
-            ));
-            (" Add a run ", lines, 56)
+            run_form(app, f, frame, area);
+            return;
         }
+        Popup::CurveForm(f) => {
+            curve_form(app, f, frame, area);
+            return;
+        }
+        Popup::CurvePath(path) => (
+            " A file or directory of mf robustness (Enter opens, Esc cancels) ",
+            vec![Line::from(format!("{path}_"))],
+            80,
+        ),
     };
     // Long lines wrap: count the rows they take so the box fits them.
     let inner = w.min(area.width).saturating_sub(2).max(1) as usize;
@@ -1014,6 +1032,363 @@ fn popup(app: &App, p: &Popup, frame: &mut Frame, area: Rect) {
             .alignment(Alignment::Left)
             .block(Block::bordered().title(title)),
         r,
+    );
+}
+
+/// One row of a form: its name, its value, and whether `h`/`l` choose the value (else it is typed).
+struct FormRow {
+    name: String,
+    value: String,
+    choice: bool,
+}
+
+impl FormRow {
+    fn choice(name: &str, value: String) -> FormRow {
+        FormRow {
+            name: name.into(),
+            value,
+            choice: true,
+        }
+    }
+
+    fn text(name: &str, value: &str) -> FormRow {
+        FormRow {
+            name: name.into(),
+            value: value.into(),
+            choice: false,
+        }
+    }
+}
+
+/// The form's width.
+const FORM_WIDTH: u16 = 84;
+
+/// Draws a form over `area`: a window of its rows that keeps `selected` in view, then its error in red and a hint.
+fn form_popup(
+    title: &str,
+    rows: &[FormRow],
+    selected: usize,
+    error: Option<&str>,
+    hint: &str,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let inner = FORM_WIDTH.min(area.width).saturating_sub(2) as usize;
+    let error_rows = error.map(|e| wrap(e, inner)).unwrap_or_default();
+    let hint_rows = wrap(hint, inner);
+    let chrome = 3 + error_rows.len() + hint_rows.len();
+    let visible = rows
+        .len()
+        .min((area.height as usize).saturating_sub(chrome).max(1));
+    let scroll = selected
+        .saturating_sub(visible.saturating_sub(1))
+        .min(rows.len() - visible);
+    let mut lines: Vec<Line> = rows
+        .iter()
+        .enumerate()
+        .skip(scroll)
+        .take(visible)
+        .map(|(i, r)| {
+            let here = i == selected;
+            let value = match (r.choice, here, r.value.is_empty()) {
+                (true, _, _) => format!("< {} >", r.value),
+                (false, true, _) => format!("{}_", r.value),
+                (false, false, true) => "(default)".into(),
+                (false, false, false) => r.value.clone(),
+            };
+            let l = Line::from(format!("{:<15}{value}", r.name));
+            if here {
+                l.reversed()
+            } else {
+                l
+            }
+        })
+        .collect();
+    lines.push(Line::from(""));
+    lines.extend(error_rows.into_iter().map(|e| Line::from(e).red()));
+    lines.extend(hint_rows.into_iter().map(|h| Line::from(h).dark_gray()));
+    let title = if visible < rows.len() {
+        format!(" {title}: field {} of {} ", selected + 1, rows.len())
+    } else {
+        format!(" {title} ")
+    };
+    let r = centred(area, FORM_WIDTH, lines.len() as u16 + 2);
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(title)),
+        r,
+    );
+}
+
+fn run_form(app: &App, f: &Form, frame: &mut Frame, area: Rect) {
+    let d = f
+        .dataset
+        .and_then(|i| app.datasets.get(i))
+        .map_or("all data sets".to_string(), |d| d.name.clone());
+    let presets = [Preset::PaperGrid, Preset::PaperPreset, Preset::Quick];
+    let mut rows = vec![
+        FormRow::choice("data set", d),
+        FormRow::choice("model", f.models.label()),
+        FormRow::choice("preset", presets[f.preset].label().to_string()),
+    ];
+    rows.extend(f.params.iter().map(|p| FormRow::text(&p.name, &p.text)));
+    let hint = if f.params.is_empty() {
+        "j/k field, h/l value (one model shows its hyper-parameters), Enter queue, Esc / q cancel"
+    } else {
+        "j/k field, h/l value; hyper-parameters: type values, commas for a grid axis, Backspace \
+         deletes, empty = default; Enter queue, Esc / q cancel"
+    };
+    form_popup(
+        "Add a run",
+        &rows,
+        f.field,
+        f.error.as_deref(),
+        hint,
+        frame,
+        area,
+    );
+}
+
+fn curve_form(app: &App, f: &CurveForm, frame: &mut Frame, area: Rect) {
+    let d = app
+        .datasets
+        .get(f.dataset)
+        .map_or("(no data set)".to_string(), |d| d.name.clone());
+    let mut rows = vec![
+        FormRow::choice("model", f.model_kind().to_string()),
+        FormRow::choice("data set", d),
+        FormRow::choice(
+            "start from",
+            if f.preset {
+                "the paper's selection".into()
+            } else {
+                "the model's defaults".into()
+            },
+        ),
+        FormRow::choice("varied", f.param_name().to_string()),
+        FormRow::text("levels", &f.values),
+        FormRow::text("draws", &f.draws),
+        FormRow::text("seed", &f.seed),
+    ];
+    rows.extend(f.params.iter().map(|p| FormRow::text(&p.name, &p.text)));
+    form_popup(
+        "A robustness curve",
+        &rows,
+        f.field,
+        f.error.as_deref(),
+        "j/k field, h/l choice, type values (levels: commas), Backspace deletes; Enter runs, Esc / q cancel",
+        frame,
+        area,
+    );
+}
+
+/// A number for an axis label: up to four significant digits, without trailing zeros.
+fn short_number(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return fmt_value(x);
+    }
+    let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let s = format!("{x:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+fn curve_state_style(s: &CurveState) -> Style {
+    match s {
+        CurveState::Running => Style::new().fg(Color::Green),
+        CurveState::Failed(_) => Style::new().fg(Color::Red),
+        CurveState::Cancelled => Style::new().fg(Color::Yellow),
+        _ => Style::new(),
+    }
+}
+
+fn robustness(app: &App, frame: &mut Frame, area: Rect) {
+    let rb = &app.robustness;
+    let n = rb.curves.len().clamp(1, 6) as u16;
+    let [list, body] =
+        Layout::vertical([Constraint::Length(n + 3), Constraint::Min(0)]).areas(area);
+    let title =
+        " Robustness curves  (a run one, o open a CSV of mf robustness, c cancel, j/k choose) ";
+    if rb.curves.is_empty() {
+        frame.render_widget(
+            Paragraph::new(
+                "No curve yet: press a to run one (a model's test score against one hyper-parameter's \
+                 levels, over draws) or o to open the files `mf robustness` writes.",
+            )
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(title)),
+            area,
+        );
+        return;
+    }
+    let visible = n as usize;
+    let scroll = rb.selected.saturating_sub(visible - 1);
+    let rows = rb
+        .curves
+        .iter()
+        .enumerate()
+        .skip(scroll)
+        .take(visible)
+        .map(|(i, c)| {
+            let progress = match &c.state {
+                CurveState::Running => format!("{:>3.0}% {}", c.fraction * 100.0, c.note),
+                CurveState::Failed(e) => e.lines().next().unwrap_or_default().to_string(),
+                CurveState::Queued => String::new(),
+                _ => format!(
+                    "{} draws",
+                    c.points.len().max(c.levels.iter().map(|l| l.n).sum())
+                ),
+            };
+            let row = Row::new(vec![
+                Cell::from(format!("#{}", c.id)),
+                Cell::from(c.label.clone()),
+                Cell::from(c.state.label()).style(curve_state_style(&c.state)),
+                Cell::from(progress),
+            ]);
+            if i == rb.selected {
+                row.style(Style::new().reversed())
+            } else {
+                row
+            }
+        });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(4),
+                Constraint::Min(30),
+                Constraint::Length(9),
+                Constraint::Min(20),
+            ],
+        )
+        .header(Row::new(["id", "curve", "state", "progress"]).bold())
+        .block(Block::bordered().title(title)),
+        list,
+    );
+    let Some(c) = rb.current() else {
+        return;
+    };
+    let [plot, table] =
+        Layout::horizontal([Constraint::Min(30), Constraint::Length(60)]).areas(body);
+    curve_chart(c, frame, plot);
+    levels_table(c, frame, table);
+}
+
+/// What a curve's score is, for titles.
+fn metric_name(c: &CurveEntry) -> &'static str {
+    match c.metric {
+        Some(Metric::Accuracy) => "accuracy",
+        Some(Metric::Rmse) => "RMSE",
+        None => "score",
+    }
+}
+
+/// A line of a chart: its legend (empty for none), colour and points.
+type Series = (String, Color, Vec<(f64, f64)>);
+
+/// Score against level: per model a line through the means (with a dot at each), and a bar from the lowest to
+/// the highest draw at each level.
+fn curve_chart(c: &CurveEntry, frame: &mut Frame, area: Rect) {
+    let title = format!(
+        " {}: {} vs {} (line: mean; bars: min-max) ",
+        c.dataset,
+        metric_name(c),
+        c.param
+    );
+    if c.levels.is_empty() {
+        frame.render_widget(
+            Paragraph::new("No draw scored yet.").block(Block::bordered().title(title)),
+            area,
+        );
+        return;
+    }
+    let (x, y) = bounds(
+        c.levels
+            .iter()
+            .flat_map(|l| [(l.value, l.min), (l.value, l.max), (l.value, l.mean)]),
+    );
+    let y = [y[0] - 0.08 * (y[1] - y[0]), y[1] + 0.08 * (y[1] - y[0])];
+    let mut series: Vec<Series> = Vec::new();
+    for (k, model) in c.models().iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        let mut levels: Vec<_> = c.levels.iter().filter(|l| &l.model == model).collect();
+        levels.sort_by(|a, b| a.value.total_cmp(&b.value));
+        let means: Vec<(f64, f64)> = levels.iter().map(|l| (l.value, l.mean)).collect();
+        series.push((model_name(model), colour, means));
+        for l in levels {
+            series.push((
+                String::new(),
+                colour,
+                vec![(l.value, l.min), (l.value, l.max)],
+            ));
+        }
+    }
+    let datasets = series
+        .iter()
+        .map(|(name, colour, pts)| {
+            let d = Dataset::default()
+                .style(Style::new().fg(*colour))
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .data(pts);
+            if name.is_empty() {
+                d
+            } else {
+                d.name(name.clone())
+            }
+        })
+        .collect();
+    let x_labels = vec![
+        Line::from(short_number(x[0])),
+        Line::from(short_number((x[0] + x[1]) / 2.0)),
+        Line::from(short_number(x[1])),
+    ];
+    frame.render_widget(
+        Chart::new(datasets)
+            .block(Block::bordered().title(title))
+            .x_axis(
+                Axis::default()
+                    .title(c.param.clone())
+                    .bounds(x)
+                    .labels(x_labels),
+            )
+            .y_axis(Axis::default().bounds(y).labels(labels(y))),
+        area,
+    );
+}
+
+/// Every level of a curve: its draws, mean, population standard deviation, lowest and highest score.
+fn levels_table(c: &CurveEntry, frame: &mut Frame, area: Rect) {
+    let rows = c.levels.iter().map(|l| {
+        Row::new(vec![
+            model_name(&l.model),
+            fmt_value(l.value),
+            l.n.to_string(),
+            format!("{:.4}", l.mean),
+            format!("{:.4}", l.std),
+            format!("{:.4}", l.min),
+            format!("{:.4}", l.max),
+        ])
+    });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(13),
+                Constraint::Length(8),
+                Constraint::Length(3),
+                Constraint::Length(7),
+                Constraint::Length(7),
+                Constraint::Length(7),
+                Constraint::Length(7),
+            ],
+        )
+        .header(Row::new(["model", c.param.as_str(), "n", "mean", "std", "min", "max"]).bold())
+        .block(Block::bordered().title(format!(" Levels ({}) ", metric_name(c)))),
+        area,
     );
 }
 

@@ -1,0 +1,248 @@
+//! The hyper-parameter fields of the dashboard's forms: one field per name the model's
+//! [`mf_lab::Model::param_names`] lists, so that a hyper-parameter added to a model appears in the forms without
+//! any change here.
+//!
+//! A field holds text: values separated by commas (a grid axis in the run form, one value in the robustness
+//! form); an empty field leaves the hyper-parameter at the model's default.
+//!
+//! # Defaults
+//!
+//! The seam has no list of default values, so [`defaults`] asks it: the default of `name` is the value `v` for
+//! which `configure({name: v})` describes the same configuration ([`mf_lab::models::Configured::to_json`]) as
+//! `configure({})`. Candidates are the numbers of that description (those under the key `name` first), their
+//! shortest `f32` spellings, 0 and 1. A value is only taken when another value of `name` changes the description,
+//! so a hyper-parameter the description does not show has no known default (its field starts empty).
+
+use mf_lab::{ModelKind, Params};
+use serde_json::Value;
+
+/// One hyper-parameter of a form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamField {
+    /// Its name, as the model's `param_names()` spells it.
+    pub name: String,
+    /// What the field holds: values separated by commas; empty leaves the hyper-parameter at its default.
+    pub text: String,
+    /// What the form filled in (grid, preset or default), to tell the values the user changed.
+    pub initial: String,
+    /// The value the job takes when the field is empty, when known (see [`defaults`]).
+    pub default: Option<f64>,
+}
+
+impl ParamField {
+    /// Whether the user changed the field from what the form filled in.
+    pub fn edited(&self) -> bool {
+        self.text.trim() != self.initial.trim()
+    }
+
+    /// The values of the field (empty for an empty field); an error names the hyper-parameter.
+    pub fn values(&self) -> Result<Vec<f64>, String> {
+        parse_values(&self.name, &self.text)
+    }
+}
+
+/// The characters a value field takes; every other key keeps its meaning in the form (`j`/`k` move, `q` closes).
+pub fn typable(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c, '.' | ',' | '-' | '+' | 'e' | 'E' | ' ')
+}
+
+/// A number as the forms write it: Rust's shortest spelling that reads back as the same `f64`.
+pub fn fmt_value(v: f64) -> String {
+    format!("{v}")
+}
+
+/// A list of values as the forms write it.
+pub fn fmt_values(values: &[f64]) -> String {
+    values
+        .iter()
+        .map(|v| fmt_value(*v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The values of `text`, separated by commas; empty text gives none. Refuses an empty item, anything that is not
+/// a number and a non-finite number, naming `name`.
+pub fn parse_values(name: &str, text: &str) -> Result<Vec<f64>, String> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|item| {
+            let item = item.trim();
+            if item.is_empty() {
+                return Err(format!("{name}: an empty value in `{}`", text.trim()));
+            }
+            let v: f64 = item
+                .parse()
+                .map_err(|_| format!("{name}: `{item}` is not a number"))?;
+            if !v.is_finite() {
+                return Err(format!("{name}: `{item}` is not a finite number"));
+            }
+            Ok(v)
+        })
+        .collect()
+}
+
+/// The description of `model` with only `name = v` set, or None when the model refuses it.
+fn described(model: ModelKind, name: &str, v: f64) -> Option<Value> {
+    let params: Params = [(name.to_string(), v)].into_iter().collect();
+    model.model().configure(&params).ok().map(|c| c.to_json())
+}
+
+/// Every number of `json` (booleans as 0 and 1): those under the key `name` into `named`, the others into `other`.
+fn numbers(
+    json: &Value,
+    key: Option<&str>,
+    name: &str,
+    named: &mut Vec<f64>,
+    other: &mut Vec<f64>,
+) {
+    let mut push = |v: f64| {
+        if key == Some(name) {
+            named.push(v)
+        } else {
+            other.push(v)
+        }
+    };
+    match json {
+        Value::Number(n) => {
+            if let Some(v) = n.as_f64() {
+                push(v)
+            }
+        }
+        Value::Bool(b) => push(f64::from(u8::from(*b))),
+        Value::Array(items) => {
+            for item in items {
+                numbers(item, key, name, named, other);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                numbers(item, Some(k), name, named, other);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The default of `name` for `model`, whose default configuration is described by `base` (see the module
+/// documentation).
+fn default_of(model: ModelKind, name: &str, base: &Value) -> Option<f64> {
+    let (mut named, mut other) = (Vec::new(), Vec::new());
+    numbers(base, None, name, &mut named, &mut other);
+    let mut tried: Vec<f64> = Vec::new();
+    for v in named.into_iter().chain(other).chain([0.0, 1.0]) {
+        // A configuration kept in f32 describes 0.001 as 0.0010000000474974513: try the short spelling first.
+        let short = format!("{}", v as f32).parse::<f64>().unwrap_or(v);
+        for v in [short, v] {
+            if !v.is_finite() || tried.contains(&v) {
+                continue;
+            }
+            tried.push(v);
+            if described(model, name, v).as_ref() != Some(base) {
+                continue;
+            }
+            let shows = [v + 1.0, 2.0 * v + 1.0, v / 2.0, 0.0, 1.0, 2.0]
+                .into_iter()
+                .filter(|w| *w != v)
+                .any(|w| described(model, name, w).is_some_and(|d| &d != base));
+            return shows.then_some(v);
+        }
+    }
+    None
+}
+
+/// The default value of every hyper-parameter of `model` that its configuration's description shows (see the
+/// module documentation); the others are absent.
+pub fn defaults(model: ModelKind) -> Params {
+    let Ok(base) = model.model().configure(&Params::new()) else {
+        return Params::new();
+    };
+    let base = base.to_json();
+    model
+        .model()
+        .param_names()
+        .iter()
+        .filter_map(|&name| Some((name.to_string(), default_of(model, name, &base)?)))
+        .collect()
+}
+
+/// One field per hyper-parameter of `model` but those in `skip`, in `param_names()` order, filled from `fill`
+/// where it has the name and from `default` otherwise. `default` also gives each field's
+/// [`ParamField::default`].
+pub fn fields(
+    model: ModelKind,
+    fill: &[(String, Vec<f64>)],
+    default: &Params,
+    skip: &[&str],
+) -> Vec<ParamField> {
+    model
+        .model()
+        .param_names()
+        .iter()
+        .filter(|name| !skip.contains(name))
+        .map(|&name| {
+            let text = match fill.iter().find(|(n, _)| n == name) {
+                Some((_, values)) => fmt_values(values),
+                None => default.get(name).map_or(String::new(), |v| fmt_value(*v)),
+            };
+            ParamField {
+                name: name.to_string(),
+                initial: text.clone(),
+                text,
+                default: default.get(name).copied(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_parse_as_a_comma_separated_list_and_bad_ones_name_the_field() {
+        assert_eq!(
+            parse_values("dt", " 0.1, 1e-2 ,3"),
+            Ok(vec![0.1, 0.01, 3.0])
+        );
+        assert_eq!(parse_values("dt", "  "), Ok(vec![]));
+        assert!(parse_values("dt", "0.1,,2")
+            .unwrap_err()
+            .contains("dt: an empty value"));
+        assert!(parse_values("kp0", "1.2.3")
+            .unwrap_err()
+            .contains("kp0: `1.2.3` is not a number"));
+        assert!(parse_values("kp0", "1e999")
+            .unwrap_err()
+            .contains("not a finite number"));
+        let v = [0.0001, 12.0, -0.5];
+        assert_eq!(parse_values("x", &fmt_values(&v)), Ok(v.to_vec()));
+    }
+
+    #[test]
+    fn every_default_found_leaves_the_configuration_as_it_is_and_another_value_changes_it() {
+        for &m in ModelKind::all() {
+            let found = defaults(m);
+            let base = m.model().configure(&Params::new()).unwrap().to_json();
+            // The physics, the step and the size are in every description of these models.
+            for name in ["n_units", "dt", "kp0", "lr", "density", "w_noise"] {
+                if m.model().param_names().contains(&name) {
+                    assert!(found.contains_key(name), "{m}: no default for {name}");
+                }
+            }
+            for (name, v) in &found {
+                let one: Params = [(name.clone(), *v)].into_iter().collect();
+                let d = m.model().configure(&one).unwrap().to_json();
+                assert_eq!(d, base, "{m}: {name} = {v} is not the default");
+            }
+        }
+        // The MF cell's physics defaults are those of the device (Table II), read from mf-core independently.
+        let p = mf_core::MfCell::new(0.1, 1.0, 5.0).physics;
+        let d = defaults(ModelKind::MfEsn);
+        assert_eq!((d["kp0"], d["kd0"], d["eta_p"]), (p.kp0, p.kd0, p.eta_p));
+        assert_eq!((d["eta_d"], d["a"], d["b"]), (p.eta_d, p.a, p.b));
+        // A reservoir is dense and ideal unless told otherwise.
+        assert_eq!((d["density"], d["w_noise"], d["w_bits"]), (1.0, 0.0, 0.0));
+    }
+}
