@@ -4,6 +4,9 @@
 //! - MF-ESN state harvesting of an ECG5000-sized batch (4500 series of 140 steps, 1 input, `N = 100`,
 //!   `dt = 0.01`, `gamma = 0.95`, `s = 5`), on one thread (the library call) and split across the thread pool;
 //! - leaky-ESN harvesting (`alpha = 0.3`) of 500 series of 140 steps, the same two ways;
+//! - the cost of the hardware non-idealities: the MF-ESN harvest above with every one on (weights quantised,
+//!   noisy and stuck, the MF neurons' device-to-device variability and cycle-to-cycle noise, states through the
+//!   ADC) against the ideal harvest, both timed back to back in each of several rounds, as the median ratio;
 //! - the f32 GEMM that bounds harvesting: faer's sequential `(4500, 100) @ (100, 100)`, and one large square
 //!   product on every thread of the pool to show the machine's peak;
 //! - one MF-RNN training epoch on ECG5000-sized synthetic data (500 series, 140 steps, 5 classes, batch 64);
@@ -19,7 +22,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use faer::{Accum, MatMut, MatRef, Par};
-use mf_core::harvest::{harvest, HarvestOptions};
+use mf_core::harvest::{harvest, harvest_with_devices, HarvestOptions};
 
 /// Each measured harvest stays on its thread; the parallel measurements split the batch themselves.
 const ONE_THREAD: HarvestOptions = HarvestOptions {
@@ -197,6 +200,32 @@ pub struct JobBench {
     pub timing: Timing,
 }
 
+/// The MF-ESN harvest with every hardware non-ideality on against the ideal harvest, same data, sizes and
+/// reservoir draw, one thread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverheadBench {
+    /// The non-idealities switched on.
+    pub hardware: mf_esn::Hardware,
+    /// Series harvested.
+    pub n_series: usize,
+    /// Steps per series.
+    pub n_steps: usize,
+    /// Recurrent units.
+    pub n_units: usize,
+    /// The ideal harvest.
+    pub ideal: Timing,
+    /// The harvest on the programmed weights and the non-ideal neurons, then the ADC on its states (the weights
+    /// are programmed and the neurons' constants drawn once, before timing, as a fit does).
+    pub all_on: Timing,
+    /// Median over the rounds of `all_on / ideal`, both timed back to back in each round (in alternating
+    /// order), so that load from other processes affects both alike.
+    pub ratio: f64,
+    /// The same median ratio in the calling thread's CPU time, which other processes' load does not inflate;
+    /// none where the platform does not report it (it is read from Linux's `/proc/thread-self/schedstat`).
+    pub cpu_ratio: Option<f64>,
+}
+
 /// Everything [`run_bench`] measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,6 +242,8 @@ pub struct BenchReport {
     pub esn_harvest: HarvestBench,
     /// Leaky-ESN harvest, the batch split across `threads`.
     pub esn_harvest_parallel: HarvestBench,
+    /// The MF-ESN harvest with every hardware non-ideality on against the ideal one.
+    pub hardware_overhead: OverheadBench,
     /// faer's sequential GEMM at the shape of one harvest step over the whole MF batch.
     pub gemm: GemmBench,
     /// A large square GEMM on `threads` threads: the machine's peak.
@@ -260,6 +291,7 @@ pub fn run_bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let mf_harvest_parallel = fastest(hp, |b| &mut b.timing);
     let gemm = fastest(g1, |b| &mut b.timing);
     let gemm_peak = fastest(gp, |b| &mut b.timing);
+    let hardware_overhead = overhead_bench(&mf, &w, &seqs, opts)?;
     drop(seqs);
 
     let esn = CellKind::LeakyEsn { alpha: 0.3 };
@@ -294,6 +326,7 @@ pub fn run_bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         mf_harvest_parallel,
         esn_harvest,
         esn_harvest_parallel,
+        hardware_overhead,
         gemm,
         gemm_peak,
         rnn_epoch,
@@ -424,6 +457,114 @@ fn harvest_bench(
         flops,
         gflop_s: flops / timing.best_s / 1e9,
         timing,
+    })
+}
+
+/// Every non-ideality on, at levels of the robustness studies: 8-bit weights with 5% programming noise and 1% of
+/// the devices stuck at each end, 8-bit ADC and readout, 5% device-to-device spread and 5% cycle-to-cycle noise of
+/// the MF neurons.
+pub const ALL_ON: mf_esn::Hardware = mf_esn::Hardware {
+    w_bits: 8,
+    w_noise: 0.05,
+    stuck_zero: 0.01,
+    stuck_max: 0.01,
+    adc_bits: 8,
+    readout_bits: 8,
+    d2d_sigma: 0.05,
+    c2c_sigma: 0.05,
+};
+
+/// The calling thread's CPU time in seconds, where Linux reports it.
+fn thread_cpu_s() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 * 1e-9)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// [`OverheadBench`]: `opts.repeats` rounds (at least 3), each timing the ideal harvest of `w` over `seqs` and
+/// the harvest with [`ALL_ON`] back to back, after one untimed warm-up of each (which also sets how many calls a
+/// timed sample averages).
+fn overhead_bench(
+    cell: &CellKind,
+    w: &Weights<f32>,
+    seqs: &Sequences,
+    opts: &BenchOptions,
+) -> anyhow::Result<OverheadBench> {
+    let hw = ALL_ON;
+    let seed = opts.seed;
+    let mut programmed = w.clone();
+    hw.program(&mut programmed, seed);
+    let units = hw.unit_physics(cell, w.n_units(), seed);
+    let devices = hw.devices(units.as_ref(), seed, mf_esn::hardware::Run::Predict);
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let ideal = || -> anyhow::Result<()> {
+        std::hint::black_box(harvest(cell, w, seqs, ONE_THREAD)?);
+        Ok(())
+    };
+    let all_on = || -> anyhow::Result<()> {
+        let mut h = harvest_with_devices(cell, &programmed, seqs, ONE_THREAD, &devices, &cancel)?;
+        hw.read_states(cell, &mut h.last);
+        std::hint::black_box(h);
+        Ok(())
+    };
+    // The kernel updates a thread's CPU time at scheduler ticks (a few milliseconds apart): each sample runs
+    // enough calls to last `MIN_SAMPLE_S`, and reports the wall and CPU seconds per call.
+    const MIN_SAMPLE_S: f64 = 0.05;
+    let calls = |f: &dyn Fn() -> anyhow::Result<()>| -> anyhow::Result<usize> {
+        let t = Instant::now();
+        f()?;
+        let once = t.elapsed().as_secs_f64();
+        Ok(((MIN_SAMPLE_S / once.max(1e-9)).ceil() as usize).clamp(1, 100_000))
+    };
+    let timed =
+        |f: &dyn Fn() -> anyhow::Result<()>, n: usize| -> anyhow::Result<(f64, Option<f64>)> {
+            let (t, c) = (Instant::now(), thread_cpu_s());
+            for _ in 0..n {
+                f()?;
+            }
+            let cpu = c.and_then(|c| Some((thread_cpu_s()? - c) / n as f64));
+            Ok((t.elapsed().as_secs_f64() / n as f64, cpu))
+        };
+    let (n_ideal, n_on) = (calls(&ideal)?, calls(&all_on)?);
+    let rounds = opts.repeats.max(3);
+    let (mut ideal_s, mut on_s, mut ratios, mut cpu_ratios) = (vec![], vec![], vec![], vec![]);
+    for round in 0..rounds {
+        let (i, o) = if round % 2 == 0 {
+            let i = timed(&ideal, n_ideal)?;
+            (i, timed(&all_on, n_on)?)
+        } else {
+            let o = timed(&all_on, n_on)?;
+            (timed(&ideal, n_ideal)?, o)
+        };
+        ideal_s.push(i.0);
+        on_s.push(o.0);
+        ratios.push(o.0 / i.0);
+        if let (Some(ci), Some(co)) = (i.1, o.1) {
+            if ci > 0.0 {
+                cpu_ratios.push(co / ci);
+            }
+        }
+    }
+    let timing = |v: &[f64]| Timing {
+        best_s: v.iter().copied().fold(f64::INFINITY, f64::min),
+        median_s: median(v.to_vec()),
+        runs: v.len(),
+    };
+    let (n, t, _) = seqs.x.dim();
+    Ok(OverheadBench {
+        hardware: hw,
+        n_series: n,
+        n_steps: t,
+        n_units: w.n_units(),
+        ideal: timing(&ideal_s),
+        all_on: timing(&on_s),
+        ratio: median(ratios),
+        cpu_ratio: (cpu_ratios.len() == rounds).then(|| median(cpu_ratios)),
     })
 }
 
@@ -621,6 +762,21 @@ impl fmt::Display for BenchReport {
                 g.gflop_s
             )?;
         }
+        let o = &self.hardware_overhead;
+        writeln!(
+            f,
+            "hardware non-idealities: mf harvest {} x {}, N {}, 1 thr, every one on / ideal: {:.2}x wall{} \
+             ({:.2} vs {:.2} ms, median of {} rounds)",
+            o.n_series,
+            o.n_steps,
+            o.n_units,
+            o.ratio,
+            o.cpu_ratio
+                .map_or(String::new(), |r| format!(", {r:.2}x thread CPU time")),
+            o.all_on.median_s * 1e3,
+            o.ideal.median_s * 1e3,
+            o.ideal.runs
+        )?;
         writeln!(
             f,
             "harvest rate / GEMM rate: {:.0}% on one thread, {:.0}% of the peak on {} threads",
@@ -728,12 +884,26 @@ mod tests {
             assert!(t.best_s > 0.0 && t.best_s <= t.median_s, "{t:?}");
         }
         assert!(r.mf_harvest_fraction_of_gemm > 0.0);
+        // The overhead is timed on the MF harvest's own data, with every non-ideality on.
+        let o = &r.hardware_overhead;
+        assert_eq!((o.n_series, o.n_steps, o.n_units), (40, 12, 16));
+        assert_eq!(o.hardware, ALL_ON);
+        assert_eq!(o.ideal.runs, 3);
+        assert!(o.ratio > 0.0 && o.ratio.is_finite(), "{o:?}");
+        if cfg!(target_os = "linux") {
+            assert!(
+                o.cpu_ratio.is_some_and(|c| c > 0.0 && c.is_finite()),
+                "{o:?}"
+            );
+        }
+        assert!(r.to_string().contains("every one on / ideal"));
         assert!(r.rnn_epoch.is_some() && r.rnn_epoch_one_thread.is_some());
         assert!(r.ecg5000_job.is_none());
         let back: BenchReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         // serde_json parses floats to within one unit in the last place, so compare what is exact exactly.
         assert_eq!(back.options, r.options);
         assert_eq!(back.mf_harvest.flops, r.mf_harvest.flops);
+        assert_eq!(back.hardware_overhead.hardware, ALL_ON);
         assert!((back.gemm.gflop_s / r.gemm.gflop_s - 1.0).abs() < 1e-12);
         assert!(r.to_string().contains("GFLOP/s"));
     }

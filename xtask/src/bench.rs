@@ -2,8 +2,10 @@
 //!
 //! Rust side: `mf bench --json` (in-process timings of harvesting, GEMM and an MF-RNN epoch) and `mf run` on
 //! ECG5000 (the whole MF-ESN job as a user runs it). Python side: `xtask/bench/peers.py` in a virtual environment
-//! at `.venv-bench` with numpy, reservoirpy and PyTorch, created on first use. Both sides get the same thread
-//! count through the environment. The report states each speed-up against its target.
+//! at `.venv-bench` with numpy, reservoirpy, PyTorch and JAX (`jax[cpu]`), created on first use. Both sides get the
+//! same thread count through the environment; JAX, whose XLA runtime sizes its thread pool by the CPU affinity,
+//! runs in a process of its own under `taskset` on as many cores. The report states each speed-up against its
+//! target.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -40,6 +42,9 @@ pub struct BenchArgs {
     /// Leave PyTorch out (neither installed nor timed).
     #[arg(long)]
     skip_torch: bool,
+    /// Leave JAX out (neither installed nor timed).
+    #[arg(long)]
+    skip_jax: bool,
     /// Markdown report; the raw measurements of both sides are written beside it with a .json extension.
     #[arg(long, default_value = "results/bench.md", value_name = "FILE")]
     out: PathBuf,
@@ -52,7 +57,13 @@ pub struct BenchArgs {
     /// Seconds `pip install torch` may take before the PyTorch comparison is skipped.
     #[arg(long, default_value_t = 1800, value_name = "SECS")]
     torch_install_timeout: u64,
+    /// Seconds `pip install jax[cpu]` may take before the JAX comparisons are skipped.
+    #[arg(long, default_value_t = 900, value_name = "SECS")]
+    jax_install_timeout: u64,
 }
+
+/// The keys of the JAX measurements in peers.py's JSON.
+const JAX_KEYS: [&str; 3] = ["jax_mf_harvest", "jax_esn_harvest", "jax_mf_rnn_epoch"];
 
 pub fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
     if args.threads == 0 || args.repeats == 0 {
@@ -195,7 +206,8 @@ fn mf_run_job(
     }
 }
 
-/// Creates or reuses `.venv-bench`, then runs `peers.py` in it and returns its JSON.
+/// Creates or reuses `.venv-bench`, then runs `peers.py` in it and returns its JSON: numpy, reservoirpy and
+/// PyTorch in one process, JAX in a second one pinned to `args.threads` cores, its keys merged in.
 fn run_peers(
     root: &Path,
     args: &BenchArgs,
@@ -242,11 +254,120 @@ fn run_peers(
             peers.args(["--skip-torch", &format!("pip install torch failed: {e:#}")]);
         }
     }
+    let jax_skipped = if args.skip_jax {
+        Some("--skip-jax given".to_string())
+    } else if !imports(&py, "jax") {
+        pip("jax[cpu]", Duration::from_secs(args.jax_install_timeout))
+            .err()
+            .map(|e| format!("pip install jax[cpu] failed: {e:#}"))
+    } else {
+        None
+    };
+    peers.args([
+        "--skip-jax",
+        jax_skipped
+            .as_deref()
+            .unwrap_or("measured in a process of its own"),
+    ]);
     if let Some(d) = ecg {
         peers.arg("--data-dir").arg(d);
     }
     pin(&mut peers);
-    serde_json::from_str(&output(&mut peers)?).context("peers.py did not print JSON")
+    let mut out: Value =
+        serde_json::from_str(&output(&mut peers)?).context("peers.py did not print JSON")?;
+    if jax_skipped.is_none() {
+        let jax = run_jax_peers(root, &py, args, pin);
+        merge_jax(
+            &mut out,
+            jax.map_err(|e| format!("the JAX process failed: {e:#}")),
+        );
+    }
+    Ok(out)
+}
+
+/// Runs `peers.py --only-jax` under `taskset` on the first `args.threads` cores this process may use (XLA sizes
+/// its thread pool by the affinity; peers.py sets XLA_FLAGS itself), and returns its JSON.
+fn run_jax_peers(
+    root: &Path,
+    py: &Path,
+    args: &BenchArgs,
+    pin: &dyn Fn(&mut Command),
+) -> Result<Value> {
+    let script = root.join("xtask").join("bench").join("peers.py");
+    let cores = allowed_cores().map(|c| cpu_list(&c[..args.threads.min(c.len())]));
+    let has_taskset = Command::new("taskset")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut cmd = match &cores {
+        // Without taskset, peers.py restricts its own affinity the same way.
+        Some(list) if has_taskset => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", list]).arg(py);
+            c
+        }
+        _ => Command::new(py),
+    };
+    cmd.arg(script)
+        .arg("--only-jax")
+        .args(["--threads", &args.threads.to_string()])
+        .args(["--repeats", &args.repeats.to_string()]);
+    pin(&mut cmd);
+    serde_json::from_str(&output(&mut cmd)?).context("peers.py --only-jax did not print JSON")
+}
+
+/// Puts the JAX process's measurements (or why there are none) into the other peers' JSON.
+fn merge_jax(out: &mut Value, jax: Result<Value, String>) {
+    let Some(map) = out.as_object_mut() else {
+        return;
+    };
+    match jax {
+        Ok(v) => {
+            for key in JAX_KEYS.iter().copied().chain(["jax"]) {
+                if let Some(x) = v.get(key) {
+                    map.insert(key.to_string(), x.clone());
+                }
+            }
+        }
+        Err(why) => {
+            for key in JAX_KEYS {
+                map.insert(key.to_string(), serde_json::json!({ "skipped": why }));
+            }
+        }
+    }
+}
+
+/// The CPUs this process may run on (`Cpus_allowed_list` of /proc/self/status), in order; none where the system
+/// does not say.
+fn allowed_cores() -> Option<Vec<usize>> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
+    parse_cpu_list(list.trim()).filter(|c| !c.is_empty())
+}
+
+/// `0-2,5` as `[0, 1, 2, 5]`.
+fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
+    let mut cores = Vec::new();
+    for part in list.split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => cores.extend(a.trim().parse::<usize>().ok()?..=b.trim().parse().ok()?),
+            None => cores.push(part.trim().parse().ok()?),
+        }
+    }
+    Some(cores)
+}
+
+/// `[0, 1]` as `0,1`, taskset's list form.
+fn cpu_list(cores: &[usize]) -> String {
+    cores
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Whether `python -c "import <module>"` succeeds.
@@ -383,12 +504,13 @@ impl Report<'_> {
                         .to_string()
                 };
                 format!(
-                    "Python {}, numpy {} ({}), reservoirpy {}, torch {}",
+                    "Python {}, numpy {} ({}), reservoirpy {}, torch {}, jax {}",
                     field("python"),
                     field("numpy"),
                     field("blas"),
                     sub("reservoirpy_esn_harvest"),
-                    sub("torch_mf_rnn_epoch")
+                    sub("torch_mf_rnn_epoch"),
+                    sub("jax")
                 )
             }
             Err(why) => format!("Python peers not run: {why}"),
@@ -396,11 +518,13 @@ impl Report<'_> {
         let _ = writeln!(
             s,
             "Measured by `cargo xtask bench` on {} ({} logical cores), commit {}. Both sides ran with {nt} \
-             (RAYON_NUM_THREADS, OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads); every time is the best of \
-             {} runs after an untimed warm-up (3 runs at most for epochs and whole jobs). {py_versions}.\n",
+             (RAYON_NUM_THREADS, OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads{}); every time is the best of \
+             {} runs after an untimed warm-up (3 runs at most for epochs and whole jobs; JAX compiles in the \
+             warm-up, so no time below includes compilation). {py_versions}.\n",
             cpu_model(),
             std::thread::available_parallelism().map_or(0, usize::from),
             commit(),
+            self.jax_pinning(),
             self.repeats
         );
 
@@ -460,6 +584,15 @@ impl Report<'_> {
             target: Some(20.0),
         };
         let _ = writeln!(s, "{}", esn.cells());
+        let esn_jax = Row {
+            what: "leaky-ESN harvest, 500 x 140, N 100, alpha 0.3, vs JAX".into(),
+            rust: esn.rust.clone(),
+            peer: self
+                .py("/jax_esn_harvest/timing/best_s")
+                .map(|t| (t, format!("JAX jit + lax.scan, f32, {nt}"))),
+            target: None,
+        };
+        let _ = writeln!(s, "{}", esn_jax.cells());
         let rnn = Row {
             what: "MF-RNN training epoch, 500 x 140, N 100, batch 64, 5 classes".into(),
             rust: self
@@ -471,6 +604,15 @@ impl Report<'_> {
             target: Some(3.0),
         };
         let _ = writeln!(s, "{}", rnn.cells());
+        let rnn_jax = Row {
+            what: "MF-RNN training epoch, 500 x 140, N 100, batch 64, 5 classes, vs JAX".into(),
+            rust: rnn.rust.clone(),
+            peer: self
+                .py("/jax_mf_rnn_epoch/timing/best_s")
+                .map(|t| (t, format!("JAX jit, lax.scan + grad + Adam, {nt}"))),
+            target: None,
+        };
+        let _ = writeln!(s, "{}", rnn_jax.cells());
 
         let _ = writeln!(s, "\n## Kernels\n");
         let _ = writeln!(
@@ -478,21 +620,35 @@ impl Report<'_> {
             "| measurement | Rust | Python peer | speed-up | target | |"
         );
         let _ = writeln!(s, "|---|---|---|---|---|---|");
-        let harvest = |k: usize, pointer: &str| Row {
-            what: format!("MF-ESN harvest, 4500 x 140, N 100 (Rust on {})", threads(k)),
+        let harvest = |k: usize, pointer: &str, jax: bool| Row {
+            what: format!(
+                "MF-ESN harvest, 4500 x 140, N 100 (Rust on {}){}",
+                threads(k),
+                if jax { ", vs JAX" } else { "" }
+            ),
             rust: self.rs(pointer).map(|t| (t, threads(k))),
-            peer: self
-                .py("/numpy_mf_harvest/timing/best_s")
-                .map(|t| (t, format!("numpy f32, {nt}"))),
+            peer: if jax {
+                self.py("/jax_mf_harvest/timing/best_s")
+                    .map(|t| (t, format!("JAX jit + lax.scan, f32, {nt}")))
+            } else {
+                self.py("/numpy_mf_harvest/timing/best_s")
+                    .map(|t| (t, format!("numpy f32, {nt}")))
+            },
             target: None,
         };
-        let _ = writeln!(s, "{}", harvest(1, "/mf_harvest/timing/best_s").cells());
-        if n > 1 {
+        for jax in [false, true] {
             let _ = writeln!(
                 s,
                 "{}",
-                harvest(n, "/mf_harvest_parallel/timing/best_s").cells()
+                harvest(1, "/mf_harvest/timing/best_s", jax).cells()
             );
+            if n > 1 {
+                let _ = writeln!(
+                    s,
+                    "{}",
+                    harvest(n, "/mf_harvest_parallel/timing/best_s", jax).cells()
+                );
+            }
         }
         let gemm = Row {
             what: "f32 GEMM (4500, 100) @ (100, 100)".into(),
@@ -586,7 +742,62 @@ impl Report<'_> {
                 "- reservoirpy's last states agree with a plain numpy run of the same leaky-ESN equation to {d:.1e}."
             );
         }
+        for (key, what) in [
+            ("jax_mf_harvest", "MF-ESN"),
+            ("jax_esn_harvest", "leaky-ESN"),
+        ] {
+            if let (Ok(d32), Ok(d64), Ok(own)) = (
+                self.py(&format!("/{key}/max_abs_diff_vs_numpy_f32")),
+                self.py(&format!("/{key}/max_abs_diff_vs_numpy_f64")),
+                self.py(&format!("/{key}/numpy_f32_max_abs_diff_vs_f64")),
+            ) {
+                let _ = writeln!(
+                    s,
+                    "- JAX's {what} last states (f32, same series and weights as numpy) agree with numpy's f32 run \
+                     to {d32:.1e} and with an f64 run to {d64:.1e} (numpy f32 against f64: {own:.1e})."
+                );
+            }
+        }
+        if let (Ok(first), Ok(dl), Ok(dw)) = (
+            self.py("/jax_mf_rnn_epoch/first_epoch_s"),
+            self.py("/jax_mf_rnn_epoch/vs_torch_same_start/max_abs_loss_diff"),
+            self.py("/jax_mf_rnn_epoch/vs_torch_same_start/max_abs_weight_diff"),
+        ) {
+            let _ = writeln!(
+                s,
+                "- JAX MF-RNN epoch: one jitted step per mini-batch (forward by `lax.scan`, `jax.value_and_grad`, \
+                 PyTorch's Adam update in jnp); the first epoch, which compiles, took {} and is not timed. From \
+                 the same initial weights and batch order its batch losses agree with PyTorch's to {dl:.1e}, its \
+                 final weights to {dw:.1e}.",
+                secs(first)
+            );
+        }
         s
+    }
+
+    /// How JAX was held to the thread count, from what peers.py reported; empty without JAX.
+    fn jax_pinning(&self) -> String {
+        let Ok(v) = self.python else {
+            return String::new();
+        };
+        let Some(jax) = v.get("jax") else {
+            return String::new();
+        };
+        let cores = jax
+            .get("cores")
+            .and_then(Value::as_array)
+            .map(|c| {
+                let list = c.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+                let word = if list.len() == 1 { "core" } else { "cores" };
+                format!("{word} {}", list.join(","))
+            })
+            .unwrap_or_else(|| "cores ?".into());
+        let flags = jax
+            .get("xla_flags")
+            .and_then(Value::as_str)
+            .filter(|f| !f.is_empty())
+            .map_or("XLA_FLAGS unset".into(), |f| format!("XLA_FLAGS=\"{f}\""));
+        format!("; JAX in its own process on {cores}, {flags}")
     }
 }
 
@@ -724,6 +935,11 @@ mod tests {
             "numpy_ecg5000_job": {"timing": {"best_s": 1.5}, "accuracy": 0.93},
             "reservoirpy_esn_harvest": {"version": "0.4.2", "best_workers": 1, "timing": {"best_s": 1.0}},
             "torch_mf_rnn_epoch": {"skipped": "torch is not installed"},
+            "jax": {"version": "0.10.2", "cores": [0, 1], "xla_flags": ""},
+            "jax_mf_harvest": {"timing": {"best_s": 0.8}, "max_abs_diff_vs_numpy_f32": 3e-7,
+                "max_abs_diff_vs_numpy_f64": 3.3e-7, "numpy_f32_max_abs_diff_vs_f64": 3.3e-7},
+            "jax_esn_harvest": {"timing": {"best_s": 0.05}},
+            "jax_mf_rnn_epoch": {"skipped": "the JAX process failed: boom"},
         }));
         let job = Ok(Job {
             seconds: 0.5,
@@ -750,5 +966,59 @@ mod tests {
         // Both sides at the same thread count, even when one thread was faster.
         assert!(md.contains("(candle, 2 threads)"), "{md}");
         assert!(md.contains("The machine was busy"), "{md}");
+        // JAX: rows beside the other peers, without targets, and how it was pinned.
+        assert!(md.contains("jax 0.10.2"), "{md}");
+        assert!(
+            md.contains("JAX in its own process on cores 0,1, XLA_FLAGS unset"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| leaky-ESN harvest, 500 x 140, N 100, alpha 0.3, vs JAX | 10.0 ms (2 threads) | 50.0 ms (JAX jit + lax.scan, f32, 2 threads) | 5.0x | - | - |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("(Rust on 2 threads), vs JAX | 200.0 ms (2 threads) | 800.0 ms"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "vs JAX | 500.0 ms (candle, 2 threads) | skipped: the JAX process failed: boom |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("agree with numpy's f32 run to 3.0e-7 and with an f64 run to 3.3e-7"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn cpu_lists_read_and_write_as_taskset_has_them() {
+        assert_eq!(parse_cpu_list("0-2,5"), Some(vec![0, 1, 2, 5]));
+        assert_eq!(parse_cpu_list("3"), Some(vec![3]));
+        assert_eq!(parse_cpu_list("x"), None);
+        assert_eq!(cpu_list(&[0, 1]), "0,1");
+        if let Some(c) = allowed_cores() {
+            assert!(!c.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_jax_process_results_or_its_failure_land_under_the_jax_keys() {
+        let mut out =
+            serde_json::json!({"numpy": "2", "jax_mf_harvest": {"skipped": "own process"}});
+        merge_jax(
+            &mut out,
+            Ok(
+                serde_json::json!({"numpy": "x", "jax": {"version": "1"}, "jax_mf_harvest": {"timing": {}}}),
+            ),
+        );
+        assert_eq!(out["numpy"], "2");
+        assert_eq!(out["jax"]["version"], "1");
+        assert!(out["jax_mf_harvest"].get("skipped").is_none());
+        merge_jax(&mut out, Err("crashed".into()));
+        for key in JAX_KEYS {
+            assert_eq!(out[key]["skipped"], "crashed");
+        }
     }
 }
