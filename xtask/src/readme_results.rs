@@ -19,6 +19,105 @@ mod tests {
         serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
     }
 
+    /// The first Markdown table of `text`: its consecutive lines starting with `|`.
+    fn first_table(text: &str) -> String {
+        text.lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_table_iv_is_the_committed_full_grid_table_with_its_provenance() {
+        let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+        let committed = std::fs::read_to_string(root().join("results/table4.md")).unwrap();
+        assert!(
+            committed.starts_with("Provenance.  \nSpec "),
+            "results/table4.md must open with the provenance `mf table` writes"
+        );
+        let table = first_table(&committed);
+        assert!(table.lines().count() >= 11, "{table}");
+        assert!(
+            readme.contains(&table),
+            "README lacks results/table4.md's Table IV verbatim:\n{table}"
+        );
+        // The wall time the README states is the provenance's.
+        let store_line = committed
+            .lines()
+            .find(|l| l.starts_with("Store: "))
+            .expect("a Store line");
+        let wall = store_line
+            .split(" taking ")
+            .nth(1)
+            .and_then(|r| r.split(" in all").next())
+            .expect("the wall time");
+        assert!(
+            readme.contains(&format!("**{wall}**")),
+            "README does not state the wall time {wall} of results/table4.md"
+        );
+    }
+
+    /// The Markdown table under the heading `heading` of `text`.
+    fn table_under(text: &str, heading: &str) -> String {
+        let at = text
+            .find(heading)
+            .unwrap_or_else(|| panic!("no heading {heading}"));
+        first_table(&text[at..])
+    }
+
+    #[test]
+    fn the_readme_speed_tables_are_the_committed_bench_reports() {
+        let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+        for file in ["results/bench.md", "results/bench-1thread.md"] {
+            let report = std::fs::read_to_string(root().join(file)).unwrap();
+            let targets = table_under(&report, "## Targets");
+            assert!(targets.lines().count() >= 5, "{file}: {targets}");
+            assert!(
+                readme.contains(&targets),
+                "README lacks {file}'s Targets table verbatim:\n{targets}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_readme_presets_table_is_the_committed_reports() {
+        let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+        let report = |model: &str, ds: &str| -> Option<serde_json::Value> {
+            let p = root().join(format!("results/presets/{model}_{ds}.json"));
+            let text = std::fs::read_to_string(p).ok()?;
+            Some(serde_json::from_str(&text).unwrap())
+        };
+        let pm = |m: f64, s: f64| format!("{m:.3} ± {s:.3}");
+        let mut rows = 0;
+        for ds in mf_paper::dataset_names() {
+            let (Some(esn), Some(mf_esn)) = (report("esn", ds), report("mf-esn", ds)) else {
+                continue;
+            };
+            let mut cells = Vec::new();
+            for (r, model, paper) in [
+                (&esn, "esn", mf_paper::Model::Esn),
+                (&mf_esn, "mf-esn", mf_paper::Model::MfEsn),
+            ] {
+                assert_eq!(r["model"], model);
+                assert_eq!(r["seed"], 2025);
+                assert_eq!(r["per_trial"].as_array().unwrap().len(), 5);
+                cells.push(pm(r["mean"].as_f64().unwrap(), r["std"].as_f64().unwrap()));
+                let p = mf_paper::table_iv(ds, paper).unwrap();
+                cells.push(pm(p.mean, p.std));
+            }
+            let label = if mf_paper::dataset(ds).unwrap().is_regression() {
+                format!("{ds} (RMSE)")
+            } else {
+                ds.to_string()
+            };
+            let row = format!("| {label} | {} |", cells.join(" | "));
+            assert!(readme.contains(&row), "README lacks the row {row}");
+            rows += 1;
+        }
+        assert_eq!(rows, 9, "reports for the nine data sets present");
+    }
+
     #[test]
     fn the_readme_mf_rnn_reference_table_is_the_committed_reports() {
         let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
