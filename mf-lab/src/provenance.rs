@@ -142,10 +142,36 @@ impl Provenance {
     /// The header of a table rendered in `format`: a paragraph in Markdown, `#` comment lines in CSV, `%` comment
     /// lines in LaTeX; each ends with a blank line (none for CSV).
     pub fn header(&self, format: Format) -> String {
-        let lines = self.lines();
+        match format {
+            Format::Markdown => self.titled_header("Provenance.", format),
+            Format::Csv | Format::Latex => self.titled_header("", format),
+        }
+    }
+
+    /// The headers of a table joined from several specs ([`crate::table::ResultTable::join`]): one paragraph
+    /// per spec, titled with the models whose columns it gave; one spec gives [`Provenance::header`].
+    pub fn headers(all: &[Provenance], format: Format) -> String {
+        if let [one] = all {
+            return one.header(format);
+        }
+        all.iter()
+            .map(|p| {
+                let models: Vec<&str> = p.grids.iter().map(|(m, _)| m.as_str()).collect();
+                let title = format!("Provenance of the {} columns.", models.join(", "));
+                p.titled_header(&title, format)
+            })
+            .collect()
+    }
+
+    /// The header under `title` (in CSV and LaTeX a comment line of its own, none when empty).
+    fn titled_header(&self, title: &str, format: Format) -> String {
+        let mut lines = self.lines();
+        if !title.is_empty() && format != Format::Markdown {
+            lines.insert(0, title.to_string());
+        }
         match format {
             Format::Markdown => {
-                let mut s = String::from("Provenance.");
+                let mut s = String::from(title);
                 for l in &lines {
                     s.push_str("  \n");
                     s.push_str(l);

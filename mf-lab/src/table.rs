@@ -163,6 +163,75 @@ impl ResultTable {
         ResultTable { models, axes, rows }
     }
 
+    /// Joins the tables of several specs into one, as when the reservoir models and the trainable models run as
+    /// separate specs: the columns are every table's models in Table IV order, the rows every table's data sets
+    /// (the paper's first, in its order). A model missing from a row gets an empty cell beside the paper's entry.
+    /// A model in two tables is refused: which of the two results to show would be a guess.
+    pub fn join(tables: Vec<ResultTable>) -> Result<ResultTable, LabError> {
+        let mut models: Vec<ModelKind> = Vec::new();
+        let mut axes = Vec::new();
+        let mut datasets: Vec<String> = Vec::new();
+        for t in &tables {
+            for m in &t.models {
+                if models.contains(m) {
+                    return Err(LabError::InvalidSpec(format!(
+                        "{m} is in two of the specs to show in one table: show one spec at a time, or \
+                         drop {m} from all but one"
+                    )));
+                }
+                models.push(*m);
+            }
+            axes.extend(t.axes.iter().cloned());
+            for r in &t.rows {
+                if !datasets.contains(&r.dataset) {
+                    datasets.push(r.dataset.clone());
+                }
+            }
+        }
+        let order = ModelKind::table_order();
+        let rank = |m: &ModelKind| order.iter().position(|o| o == m).unwrap_or(usize::MAX);
+        models.sort_by_key(rank);
+        axes.sort_by_key(|(m, _)| rank(m));
+        datasets.sort_by_key(|d| paper::row(d).unwrap_or(usize::MAX));
+        let rows = datasets
+            .into_iter()
+            .map(|d| {
+                let found: Vec<&Row> = tables
+                    .iter()
+                    .filter_map(|t| t.rows.iter().find(|r| r.dataset == d))
+                    .collect();
+                let cells = models
+                    .iter()
+                    .map(|&m| {
+                        found
+                            .iter()
+                            .flat_map(|r| &r.cells)
+                            .find(|c| c.model == m)
+                            .cloned()
+                            .unwrap_or_else(|| Cell {
+                                model: m,
+                                ours: None,
+                                paper: paper::table_iv(&d, m),
+                                paper_params: paper::selected(&d, m),
+                                diverged: 0,
+                                failed_configs: (0, 0),
+                            })
+                    })
+                    .collect();
+                let metric = found
+                    .iter()
+                    .find_map(|r| r.metric)
+                    .or_else(|| paper::metric(&d));
+                Row {
+                    dataset: d,
+                    metric,
+                    cells,
+                }
+            })
+            .collect();
+        Ok(ResultTable { models, axes, rows })
+    }
+
     /// Renders Table IV followed by one hyper-parameter table per model (CSV: one long table with both).
     pub fn render(&self, format: Format) -> String {
         match format {

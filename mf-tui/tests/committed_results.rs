@@ -10,20 +10,17 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `mf table <spec> --store <store> --format <format>`'s standard output.
-fn render(spec: &Path, store: &Path, format: &str) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_mf"))
-        .arg("table")
-        .arg(spec)
-        .arg("--store")
-        .arg(store)
-        .args(["--format", format])
-        .output()
-        .unwrap();
+/// `mf table <specs> --store <stores> --format <format>`'s standard output.
+fn render(specs: &[PathBuf], stores: &[PathBuf], format: &str) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mf"));
+    cmd.arg("table").args(specs);
+    for store in stores {
+        cmd.arg("--store").arg(store);
+    }
+    let o = cmd.args(["--format", format]).output().unwrap();
     assert!(
         o.status.success(),
-        "mf table {}: {}",
-        spec.display(),
+        "mf table {specs:?}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8(o.stdout).unwrap()
@@ -41,11 +38,14 @@ fn unpacked(dir: &Path, name: &str) -> PathBuf {
 }
 
 #[test]
-fn the_committed_table_iv_is_rendered_from_the_committed_store() {
+fn the_committed_table_iv_is_rendered_from_the_committed_stores() {
     let dir = root().join("results");
     let tmp = tempfile::tempdir().unwrap();
-    let spec = dir.join("reservoirs.toml");
-    let store = unpacked(tmp.path(), "reservoirs.store.jsonl");
+    let specs = [dir.join("reservoirs.toml"), dir.join("trainable.toml")];
+    let stores = [
+        unpacked(tmp.path(), "reservoirs.store.jsonl"),
+        unpacked(tmp.path(), "trainable.store.jsonl"),
+    ];
     for (format, file) in [
         ("md", "table4.md"),
         ("csv", "table4.csv"),
@@ -54,10 +54,11 @@ fn the_committed_table_iv_is_rendered_from_the_committed_store() {
         let committed = std::fs::read_to_string(dir.join(file))
             .unwrap_or_else(|e| panic!("results/{file}: {e}"));
         assert_eq!(
-            render(&spec, &store, format),
+            render(&specs, &stores, format),
             committed,
-            "results/{file} is not what `mf table results/reservoirs.toml --store \
-             results/reservoirs.store.jsonl --format {format}` renders (the store is committed gzipped)"
+            "results/{file} is not what `mf table results/reservoirs.toml results/trainable.toml --store \
+             results/reservoirs.store.jsonl --store results/trainable.store.jsonl --format {format}` renders \
+             (the stores are committed gzipped)"
         );
     }
 }

@@ -23,6 +23,7 @@ use mf_lab::run::{run, worker_threads, Control, Counts, Event, RunOptions};
 use mf_lab::shard::{emit_slurm, merge, Shard, SlurmOptions};
 use mf_lab::spec::Spec;
 use mf_lab::store::{read_store, repair, Outcome, Record, RepairReport};
+use mf_lab::provenance::Provenance;
 use mf_lab::table::{Format, ResultTable};
 use mf_lab::{open_spec_store, spec_dir, LabError};
 
@@ -140,14 +141,18 @@ impl FromStr for TableFormat {
 /// `mf table`: render a spec's results beside the paper's, or write every job record as a data frame.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct TableArgs {
-    /// Experiment spec (TOML).
-    pub spec: PathBuf,
+    /// Experiment spec (TOML). Several specs (e.g. one of the reservoir models and one of the trainable models)
+    /// make one table with every spec's models as columns and each spec's provenance in the header; a model may
+    /// be in only one of them.
+    #[arg(required = true, num_args = 1..)]
+    pub specs: Vec<PathBuf>,
     /// Directory holding one result directory per spec hash.
     #[arg(long, default_value = "results")]
     pub results: PathBuf,
-    /// Store file to read instead of `<results>/<hash>/store.jsonl`.
+    /// Store file to read instead of `<results>/<hash>/store.jsonl`; with several specs, one `--store` per spec,
+    /// in the specs' order.
     #[arg(long)]
-    pub store: Option<PathBuf>,
+    pub store: Vec<PathBuf>,
     /// Output format: markdown, csv or latex (Table IV and Tables V-VIII), or arrow or parquet (every job record
     /// of the store as one typed data frame for pandas or polars: data set, model, phase, configuration, one
     /// column per hyper-parameter, seeds, metric, scores, outcome, failure, wall seconds, protocol,
@@ -338,39 +343,68 @@ pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Resu
         args.spec.display()
     )
 }
-
+/// Renders the results of `args.specs` (Table IV and the hyper-parameter tables, one table for all the specs) in
+/// the chosen format.
 /// Renders the results of `args.spec` (Table IV and the hyper-parameter tables) in the chosen format.
 pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
     let format = match args.format {
         TableFormat::Table(f) => f,
         TableFormat::Frame(f) => return export_table(&args, f),
     };
-    let spec = Spec::load(&args.spec)?;
-    let path = args
-        .store
-        .clone()
-        .unwrap_or_else(|| spec_dir(&args.results, &spec).join("store.jsonl"));
+    if !args.store.is_empty() && args.store.len() != args.specs.len() {
+        bail!(
+            "{} specs but {} --store files: give one store per spec, in the specs' order, or none",
+            args.specs.len(),
+            args.store.len()
+        );
+    }
+    let mut tables = Vec::new();
+    let mut provenances = Vec::new();
+    for (i, spec_path) in args.specs.iter().enumerate() {
+        let (table, provenance) = spec_table(spec_path, args.store.get(i), &args.results)?;
+        tables.push(table);
+        provenances.push(provenance);
+    }
+    let table = ResultTable::join(tables)?;
+    // The header says where the numbers come from: spec, store and the sessions that computed them.
+    write_out(
+        args.out.as_deref(),
+        &(Provenance::headers(&provenances, format) + &table.render(format)),
+    )
+}
+
+/// The results table of the spec at `spec_path` from its store (`store`, else the spec's store under `results`),
+/// with its provenance; an error when the store is missing, of another spec, or holds no final result.
+fn spec_table(
+    spec_path: &Path,
+    store: Option<&PathBuf>,
+    results: &Path,
+) -> anyhow::Result<(ResultTable, Provenance)> {
+    let spec = Spec::load(spec_path)?;
+    let path = store
+        .cloned()
+        .unwrap_or_else(|| spec_dir(results, &spec).join("store.jsonl"));
     if !path.exists() {
-        let shards = shard_files(&spec_dir(&args.results, &spec)).unwrap_or_default();
+        let shards = shard_files(&spec_dir(results, &spec)).unwrap_or_default();
         if !shards.is_empty() {
             bail!(
                 "{} does not exist but {} shard stores do: run `mf merge --spec {}` first",
                 path.display(),
                 shards.len(),
-                args.spec.display()
+                spec_path.display()
             );
         }
         bail!(
             "{} does not exist: run `mf sweep {}` first",
             path.display(),
-            args.spec.display()
+            spec_path.display()
         );
     }
     let no_finals = |what: String, retry: bool| {
         anyhow::anyhow!(
             "{} holds no final results yet ({what}): run `mf sweep {}{}` to finish the sweep",
             path.display(),
-            args.spec.display(),
+            spec_path.display(),
             if retry { " --retry-failed" } else { "" }
         )
     };
@@ -381,10 +415,11 @@ pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
     };
     if contents.spec_hash != spec.hash() {
         bail!(
-            "{} holds results of spec {}, not of {}",
+            "{} holds results of spec {}, not of {} ({})",
             path.display(),
             contents.spec_hash,
-            spec.hash()
+            spec.hash(),
+            spec_path.display()
         );
     }
     if let Some(t) = &contents.damaged_tail {
@@ -424,15 +459,10 @@ pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
         }
         return Err(no_finals(what, val_failed + final_failed > 0));
     }
-    // The header says where the numbers come from: spec, store and the sessions that computed them.
-    let provenance = mf_lab::provenance::Provenance::of(&spec, &contents);
-    write_out(
-        args.out.as_deref(),
-        &(provenance.header(format) + &table.render(format)),
-    )
+    let provenance = Provenance::of(&spec, &contents);
+    Ok((table, provenance))
 }
 
-/// `mf table --format arrow|parquet`: every job record of the spec's store, written to `--out`.
 fn export_table(args: &TableArgs, format: FrameFormat) -> anyhow::Result<()> {
     let Some(out) = &args.out else {
         bail!(
@@ -440,17 +470,24 @@ fn export_table(args: &TableArgs, format: FrameFormat) -> anyhow::Result<()> {
             format.extension()
         );
     };
-    let spec = Spec::load(&args.spec)?;
+    let [spec_path] = args.specs.as_slice() else {
+        bail!(
+            "--format {format} writes the job records of one spec: give one spec, not {}",
+            args.specs.len()
+        );
+    };
+    let spec = Spec::load(spec_path)?;
     let path = args
         .store
-        .clone()
+        .first()
+        .cloned()
         .unwrap_or_else(|| spec_dir(&args.results, &spec).join("store.jsonl"));
     if !path.exists() {
         bail!(
             "{} does not exist: run `mf sweep {}` first (or `mf merge --spec {}` after a sharded sweep)",
             path.display(),
-            args.spec.display(),
-            args.spec.display()
+            spec_path.display(),
+            spec_path.display()
         );
     }
     let contents = match read_store(&path) {
@@ -1089,9 +1126,9 @@ mod tests {
         }
         let out = dir.path().join("table.csv");
         let table = |out: &Path| TableArgs {
-            spec: spec_path.clone(),
+            specs: vec![spec_path.clone()],
             results: results.clone(),
-            store: None,
+            store: vec![],
             format: TableFormat::Table(Format::Csv),
             out: Some(out.to_path_buf()),
         };
@@ -1145,9 +1182,9 @@ mod tests {
         std::fs::write(&spec_path, spec.to_toml()).unwrap();
         let results = dir.path().join("results");
         let args = |format: TableFormat, out: Option<PathBuf>| TableArgs {
-            spec: spec_path.clone(),
+            specs: vec![spec_path.clone()],
             results: results.clone(),
-            store: None,
+            store: vec![],
             format,
             out,
         };
@@ -1191,5 +1228,71 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn table_of_two_specs_has_every_model_and_each_provenance_and_equals_the_one_spec_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("results");
+        let eval: Arc<dyn Evaluator> = Arc::new(FakeEvaluator::default());
+        let whole = small_spec();
+        let mut paths = Vec::new();
+        for (name, models) in [
+            ("all", vec!["esn", "mf-esn", "rnn", "mf-rnn"]),
+            ("reservoirs", vec!["esn", "mf-esn"]),
+            ("trainable", vec!["rnn", "mf-rnn"]),
+        ] {
+            let mut spec = whole.clone();
+            spec.models = models.iter().map(|m| m.parse().unwrap()).collect();
+            let path = dir.path().join(format!("{name}.toml"));
+            std::fs::write(&path, spec.to_toml()).unwrap();
+            run_sweep(
+                SweepArgs {
+                    spec: path.clone(),
+                    results: results.clone(),
+                    shard: None,
+                    threads: 1,
+                    retry_failed: false,
+                    emit_slurm: None,
+                    slurm: SchedulerArgs::default(),
+                    data_dir: None,
+                },
+                eval.clone(),
+            )
+            .unwrap();
+            paths.push(path);
+        }
+        let render = |specs: &[PathBuf], store: Vec<PathBuf>, format: Format| {
+            let out = dir.path().join("table.out");
+            run_table(TableArgs {
+                specs: specs.to_vec(),
+                results: results.clone(),
+                store,
+                format: TableFormat::Table(format),
+                out: Some(out.clone()),
+            })
+            .map(|()| std::fs::read_to_string(&out).unwrap())
+        };
+        // The body of the table without the provenance paragraph(s).
+        let body = |text: &str| text[text.find("| Task").unwrap()..].to_string();
+        let one = render(&paths[..1], vec![], Format::Markdown).unwrap();
+        // Given in either order, the two specs make the four-model table of the one spec; the fake scores depend
+        // on the job only, not on the spec it belongs to.
+        for specs in [&paths[1..], &[paths[2].clone(), paths[1].clone()][..]] {
+            let two = render(specs, vec![], Format::Markdown).unwrap();
+            assert_eq!(body(&two), body(&one));
+            assert!(two.contains("Provenance of the esn, mf-esn columns."), "{two}");
+            assert!(two.contains("Provenance of the rnn, mf-rnn columns."), "{two}");
+            assert_eq!(two.matches("Session 1:").count(), 2, "{two}");
+        }
+        let csv = render(&paths[1..], vec![], Format::Csv).unwrap();
+        assert!(csv.starts_with("# Provenance of the esn, mf-esn columns.\n# Spec "), "{csv}");
+        // A model in two specs, and a store count that is not one per spec, are refused.
+        let e = render(&paths[..2], vec![], Format::Markdown).unwrap_err().to_string();
+        assert!(e.contains("in two of the specs"), "{e}");
+        let e = render(&paths[1..], vec![dir.path().join("x.jsonl")], Format::Markdown)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("one store per spec"), "{e}");
     }
 }
