@@ -19,11 +19,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mf_lab::export::{export_records, FrameFormat};
 use mf_lab::job::{validation_jobs, Evaluator, JobKey, Stage};
 use mf_lab::protocol::mean;
+use mf_lab::provenance::Provenance;
 use mf_lab::run::{run, worker_threads, Control, Counts, Event, RunOptions};
 use mf_lab::shard::{emit_slurm, merge, Shard, SlurmOptions};
 use mf_lab::spec::Spec;
 use mf_lab::store::{read_store, repair, Outcome, Record, RepairReport};
-use mf_lab::provenance::Provenance;
 use mf_lab::table::{Format, ResultTable};
 use mf_lab::{open_spec_store, spec_dir, LabError};
 
@@ -1281,18 +1281,33 @@ mod tests {
         for specs in [&paths[1..], &[paths[2].clone(), paths[1].clone()][..]] {
             let two = render(specs, vec![], Format::Markdown).unwrap();
             assert_eq!(body(&two), body(&one));
-            assert!(two.contains("Provenance of the esn, mf-esn columns."), "{two}");
-            assert!(two.contains("Provenance of the rnn, mf-rnn columns."), "{two}");
+            assert!(
+                two.contains("Provenance of the esn, mf-esn columns."),
+                "{two}"
+            );
+            assert!(
+                two.contains("Provenance of the rnn, mf-rnn columns."),
+                "{two}"
+            );
             assert_eq!(two.matches("Session 1:").count(), 2, "{two}");
         }
         let csv = render(&paths[1..], vec![], Format::Csv).unwrap();
-        assert!(csv.starts_with("# Provenance of the esn, mf-esn columns.\n# Spec "), "{csv}");
+        assert!(
+            csv.starts_with("# Provenance of the esn, mf-esn columns.\n# Spec "),
+            "{csv}"
+        );
         // A model in two specs, and a store count that is not one per spec, are refused.
-        let e = render(&paths[..2], vec![], Format::Markdown).unwrap_err().to_string();
-        assert!(e.contains("in two of the specs"), "{e}");
-        let e = render(&paths[1..], vec![dir.path().join("x.jsonl")], Format::Markdown)
+        let e = render(&paths[..2], vec![], Format::Markdown)
             .unwrap_err()
             .to_string();
+        assert!(e.contains("in two of the specs"), "{e}");
+        let e = render(
+            &paths[1..],
+            vec![dir.path().join("x.jsonl")],
+            Format::Markdown,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("one store per spec"), "{e}");
     }
 }
