@@ -43,7 +43,11 @@ mod tests {
         assert!(table.lines().count() >= 11, "{table}");
         for model in ["ESN", "MF-ESN", "RNN", "MF-RNN"] {
             assert!(
-                table.lines().next().unwrap().contains(&format!("| {model} |")),
+                table
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .contains(&format!("| {model} |")),
                 "{table}"
             );
         }
@@ -159,7 +163,13 @@ mod tests {
             } else {
                 ds.to_string()
             };
-            let row = format!("| {label} | {} | {} |", cell(2025), cell(7));
+            let row = format!(
+                "| {label} | {} | {} | {} | {} |",
+                cell(2025),
+                cell(7),
+                cell(1),
+                cell(2)
+            );
             assert!(readme.contains(&row), "README lacks the row {row}");
         }
     }

@@ -82,7 +82,10 @@ pub fn reproduce(root: &Path, args: &ReproduceArgs) -> Result<()> {
     let prefix = if args.quick { "quick-" } else { "" };
     // Two specs, so each group's wall time is its own and the reservoir table does not wait for the training.
     let mut specs = Vec::new();
-    for (group, members) in [("reservoirs", RESERVOIR_MODELS), ("trainable", TRAINABLE_MODELS)] {
+    for (group, members) in [
+        ("reservoirs", RESERVOIR_MODELS),
+        ("trainable", TRAINABLE_MODELS),
+    ] {
         let chosen: Vec<&str> = models
             .iter()
             .copied()
