@@ -423,11 +423,7 @@ fn spec_table(
         );
     }
     if let Some(t) = &contents.damaged_tail {
-        eprintln!(
-            "warning: {} ends with a damaged record ({}), ignored",
-            path.display(),
-            t.reason
-        );
+        warn_damaged_tail(&path, &t.reason);
     }
     let table = ResultTable::build(&spec, &contents.records);
     let finals = table
@@ -461,6 +457,14 @@ fn spec_table(
     }
     let provenance = Provenance::of(&spec, &contents);
     Ok((table, provenance))
+}
+
+/// Warns that the store at `path` ends with a damaged record, which reading it ignored.
+fn warn_damaged_tail(path: &Path, reason: &dyn std::fmt::Display) {
+    eprintln!(
+        "warning: {} ends with a damaged record ({reason}), ignored",
+        path.display()
+    );
 }
 
 fn export_table(args: &TableArgs, format: FrameFormat) -> anyhow::Result<()> {
@@ -498,11 +502,7 @@ fn export_table(args: &TableArgs, format: FrameFormat) -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     };
     if let Some(t) = &contents.damaged_tail {
-        eprintln!(
-            "warning: {} ends with a damaged record ({}), ignored",
-            path.display(),
-            t.reason
-        );
+        warn_damaged_tail(&path, &t.reason);
     }
     let rows = export_records(&spec, &contents, format, out)
         .with_context(|| format!("exporting the records of {}", path.display()))?;
@@ -560,11 +560,7 @@ pub fn run_merge(args: MergeArgs) -> anyhow::Result<()> {
             );
         }
         for (path, t) in &report.damaged_tails {
-            eprintln!(
-                "warning: {} ends with a damaged record ({}), ignored",
-                path.display(),
-                t.reason
-            );
+            warn_damaged_tail(path, &t.reason);
         }
         for key in &report.conflicts {
             eprintln!("warning: inputs disagree on {key}; kept the first input's record");
