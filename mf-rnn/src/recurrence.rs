@@ -98,6 +98,9 @@ struct Recurrence {
     /// Filled by the forward pass when gradients are needed.
     saved: Mutex<Vec<Saved>>,
     keep: bool,
+    /// Whether the backward pass computes `dW_h`: not for a frozen recurrent kernel (passed detached), which
+    /// saves one of the three `n x n` products of each step.
+    grad_w: bool,
 }
 
 fn gemm(c: &mut [f32], accum: Accum, a: &[f32], b: MatRef<'_, f32>, m: usize, k: usize) {
@@ -113,7 +116,7 @@ fn gemm(c: &mut [f32], accum: Accum, a: &[f32], b: MatRef<'_, f32>, m: usize, k:
 }
 
 impl Recurrence {
-    fn new(update: Update, active: Vec<usize>, n_rows: usize, keep: bool) -> Self {
+    fn new(update: Update, active: Vec<usize>, n_rows: usize, keep: bool, grad_w: bool) -> Self {
         let mut offsets = Vec::with_capacity(active.len());
         let mut off = 0;
         for &a in &active {
@@ -147,6 +150,7 @@ impl Recurrence {
             threads: candle_core::utils::get_num_threads().max(1),
             saved: Mutex::new(Vec::new()),
             keep,
+            grad_w,
         }
     }
 
@@ -229,7 +233,7 @@ impl Recurrence {
     }
 
     /// One chunk backward from the loss gradient of its final states `g_out` `(hi - lo, n)`: its contributions
-    /// to `dW_xb` and `dW_h`.
+    /// to `dW_xb` and `dW_h` (left at zero without `grad_w`).
     fn backward_chunk(
         &self,
         c: &Chunk,
@@ -271,15 +275,17 @@ impl Recurrence {
                 Par::Seq,
             );
             if t > 0 {
-                // dW_h += h_{t-1}^T dP_t
-                faer::linalg::matmul::matmul(
-                    MatMut::from_row_major_slice_mut(&mut d_w, n, n),
-                    Accum::Add,
-                    MatRef::from_row_major_slice(prev, a, n).transpose(),
-                    MatRef::from_row_major_slice(dp, a, n),
-                    1.0f32,
-                    Par::Seq,
-                );
+                if self.grad_w {
+                    // dW_h += h_{t-1}^T dP_t
+                    faer::linalg::matmul::matmul(
+                        MatMut::from_row_major_slice_mut(&mut d_w, n, n),
+                        Accum::Add,
+                        MatRef::from_row_major_slice(prev, a, n).transpose(),
+                        MatRef::from_row_major_slice(dp, a, n),
+                        1.0f32,
+                        Par::Seq,
+                    );
+                }
                 // g_{t-1} = g_t dh/dh_prev + dP_t W_h^T
                 g[..len].copy_from_slice(&d_h[..len]);
                 gemm(&mut g[..len], Accum::Add, dp, w_t, a, n);
@@ -373,11 +379,11 @@ impl CustomOp3 for Recurrence {
             }
         }
         let dev = w.device();
-        Ok((
-            None,
-            Some(Tensor::from_vec(d_x, (k, n), dev)?),
-            Some(Tensor::from_vec(d_w, (n, n), dev)?),
-        ))
+        let d_w = match self.grad_w {
+            true => Some(Tensor::from_vec(d_w, (n, n), dev)?),
+            false => None,
+        };
+        Ok((None, Some(Tensor::from_vec(d_x, (k, n), dev)?), d_w))
     }
 }
 
@@ -389,7 +395,7 @@ pub(crate) fn supported(w_h: &Tensor) -> bool {
 /// The state at each row's last step, `(n_rows, n)`, from the stacked inputs `x` `(sum_t active[t], d + 1)` (step
 /// `t`: the first `active[t]` rows, `active` non-increasing, each row ending with a 1), the input kernel with the
 /// bias as its last row `w_xb` `(d + 1, n)` and the recurrent kernel `w_h` `(n, n)`. Differentiable with respect to
-/// both kernels.
+/// both kernels; a detached `w_h` (a frozen kernel) gets no gradient and costs none.
 pub(crate) fn final_states(
     cell: &RnnCell,
     x: &Tensor,
@@ -415,7 +421,7 @@ fn final_states_on(
 ) -> candle_core::Result<Tensor> {
     let n_rows = active.first().copied().unwrap_or(0);
     let keep = w_xb.track_op() || w_h.track_op();
-    let mut op = Recurrence::new(update, active.to_vec(), n_rows, keep);
+    let mut op = Recurrence::new(update, active.to_vec(), n_rows, keep, w_h.track_op());
     op.threads = threads;
     x.contiguous()?
         .apply_op3(&w_xb.contiguous()?, &w_h.contiguous()?, op)
@@ -559,12 +565,33 @@ mod tests {
     }
 
     #[test]
+    fn a_detached_recurrent_kernel_gets_no_gradient_and_leaves_the_others_bit_for_bit() {
+        let active = active_counts();
+        let total: usize = active.iter().sum();
+        let (d, n) = (2, 9);
+        let x = inputs(total, d, 4);
+        let wx = Var::from_tensor(&random((d + 1, n), 1.0, 5)).unwrap();
+        let w = Var::from_tensor(&random((n, n), 0.5, 6)).unwrap();
+        let r = random((active[0], n), 1.0, 7);
+        let cell = RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0));
+        let grads = |w_h: &Tensor| {
+            let h = final_states_on(update_of(&cell), &x, wx.as_tensor(), w_h, &active, 2).unwrap();
+            (h * &r).unwrap().sum_all().unwrap().backward().unwrap()
+        };
+        let (tracked, frozen) = (grads(w.as_tensor()), grads(&w.as_tensor().detach()));
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(flat(tracked.get(&wx).unwrap()), flat(frozen.get(&wx).unwrap()));
+        assert!(tracked.get(&w).is_some());
+        assert!(frozen.get(&w).is_none());
+    }
+
+    #[test]
     fn without_gradients_nothing_is_kept() {
         let active = active_counts();
         let total: usize = active.iter().sum();
         let x = inputs(total, 1, 6);
         let (wx, w) = (random((2, 4), 1.0, 10), random((4, 4), 0.5, 7));
-        let op = Recurrence::new(Update::Tanh, active.clone(), active[0], false);
+        let op = Recurrence::new(Update::Tanh, active.clone(), active[0], false, false);
         let h = x.apply_op3_no_bwd(&wx, &w, &op).unwrap();
         assert_eq!(h.dims(), [active[0], 4]);
         assert!(op.saved.lock().unwrap().is_empty());

@@ -469,7 +469,11 @@ pub fn train_with(
         for chunk in order.chunks(config.batch_size) {
             let batch = Batch::new(seq, chunk, &dev)?;
             let y = target_tensor(targets, &batch.order, head, &dev)?;
-            let p = trained.model.params();
+            let mut p = trained.model.params();
+            if frozen {
+                // The optimiser leaves it alone; detached, the backward pass does not compute its gradient.
+                p.recurrent = p.recurrent.detach();
+            }
             let multipliers = match &mut noise {
                 Some(n) => Some(n.draw(&p)?),
                 None => None,
