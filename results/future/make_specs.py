@@ -19,6 +19,18 @@ TABLE_V = {
     "FloodModeling3": (0.1, 0.001, 0.95, 1.0, 5.0, 0.01),
 }
 NAMES = ("omega", "beta", "rho", "gamma", "s", "dt")
+# Table VI (MF-RNN): lr, gamma, s, dt (mf-paper/src/lib.rs TABLE_VI).
+TABLE_VI = {
+    "JapaneseVowels": (0.01, 0.8, 1.0, 0.001),
+    "SyntheticControl": (0.001, 0.8, 5.0, 0.1),
+    "ECG5000": (0.001, 0.95, 1.0, 0.1),
+    "GunPoint": (0.001, 0.8, 5.0, 0.1),
+    "Epilepsy": (0.001, 1.0, 5.0, 0.001),
+    "Coffee": (0.001, 0.8, 5.0, 0.001),
+    "FloodModeling1": (0.001, 1.0, 5.0, 0.001),
+    "FloodModeling2": (0.001, 1.0, 1.0, 0.001),
+    "FloodModeling3": (0.001, 1.0, 1.0, 0.001),
+}
 RHO = (0.8, 0.9, 0.95, 0.99)  # Table III
 
 
@@ -78,6 +90,13 @@ def main():
                 ("mf-esn", [("integrator", [1])] + selection(ds, dt=dt10)),
             ]),
         }
+        # The hybrid MF-RNN at its preset (Table VI with Table V's reservoir scalings), W_h frozen or fine-tuned:
+        # one validation training per configuration (trainable models take no draws), frozen first.
+        lr, gamma, slope, dt = TABLE_VI[ds]
+        files["hybrid"] = spec(ds, ["hybrid-mf-rnn"], [
+            ("hybrid-mf-rnn", [("frozen", [1, 0]), ("lr", [lr]), ("gamma", [gamma]), ("s", [slope]), ("dt", [dt]),
+                               ("rho", [sel["rho"]]), ("omega", [sel["omega"]]), ("beta", [sel["beta"]])]),
+        ])
         for name, text in files.items():
             with open(os.path.join(out, f"{ds}-{name}.toml"), "w") as f:
                 f.write(text)

@@ -4,8 +4,9 @@
 #   results/future/run.sh reservoirs   # 45 sweeps: deep, sparse and integrator grids around Table V, MF-ESN preset
 #   results/future/run.sh hybrid-tuned # hybrid MF-RNN, W_h fine-tuned: 5 trials per set within a time budget
 #   results/future/run.sh hybrid-frozen
+#   results/future/run.sh hybrid-grid  # hybrid MF-RNN selected over frozen {1, 0}: 9 sweeps, 2 workers (JOBS)
 #   results/future/run.sh tables       # table.md, table.csv and index.md from the stores and run outputs
-#   results/future/run.sh all          # the four in turn
+#   results/future/run.sh all          # the five in turn
 #
 # Every step is resumable: a sweep continues its store (results/future/<spec hash>/store.jsonl), and a hybrid
 # trial whose JSON exists is not run again. MF is the `mf` binary (default target/release/mf, built with
@@ -78,6 +79,19 @@ PY
     done
 }
 
+# The hybrid's grid, `frozen` {1, 0} at its preset, one sweep per data set in order of cost; JOBS workers (default 2),
+# each on one thread.
+hybrid_grid() {
+    local ds t0
+    for ds in Coffee GunPoint JapaneseVowels SyntheticControl Epilepsy ECG5000 FloodModeling3 FloodModeling1 \
+        FloodModeling2; do
+        t0=$(now)
+        nice -n 19 "$MF" sweep "$OUT/specs/$ds-hybrid.toml" --results "$OUT" -j "${JOBS:-2}" >"$OUT/logs/$ds-hybrid.log" 2>&1 \
+            || echo "sweep $ds-hybrid did not finish: see $OUT/logs/$ds-hybrid.log" >&2
+        printf '%s\t%s\t%.1f\n' "$ds" hybrid "$(echo "$(now) - $t0" | bc)" >>"$OUT/logs/wall.tsv"
+    done
+}
+
 case "${1:-}" in
     reservoirs) reservoirs ;;
     # Budgets per set: fine-tuning stops after 44-333 epochs on most sets, but Epilepsy and Coffee train for
@@ -87,7 +101,8 @@ case "${1:-}" in
         hybrid 0 600 SyntheticControl GunPoint JapaneseVowels ECG5000 FloodModeling1 FloodModeling2 FloodModeling3
         hybrid 0 2400 Epilepsy Coffee ;;
     hybrid-frozen) hybrid 1 900 SyntheticControl GunPoint JapaneseVowels Coffee ;;
+    hybrid-grid) hybrid_grid ;;
     tables) python3 "$OUT/tables.py" ;;
-    all) "$0" reservoirs && "$0" hybrid-tuned && "$0" hybrid-frozen && "$0" tables ;;
-    *) sed -n '2,12p' "$0"; exit 2 ;;
+    all) "$0" reservoirs && "$0" hybrid-tuned && "$0" hybrid-frozen && "$0" hybrid-grid && "$0" tables ;;
+    *) sed -n '2,13p' "$0"; exit 2 ;;
 esac
