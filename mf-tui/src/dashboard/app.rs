@@ -621,7 +621,7 @@ impl ModelChoice {
 /// The add-run form: data set x model x preset; with one model, every hyper-parameter of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Form {
-    /// Selected field: 0 data set, 1 model, 2 preset, then [`Form::params`].
+    /// Selected field: 0 data set, 1 model, 2 preset, 3 seed, then [`Form::params`].
     pub field: usize,
     /// Index into the catalog; `None` means every data set.
     pub dataset: Option<usize>,
@@ -629,6 +629,8 @@ pub struct Form {
     pub models: ModelChoice,
     /// Index into the presets.
     pub preset: usize,
+    /// The spec's seed, as typed: every reservoir draw, initialisation and shuffle of the run derives from it.
+    pub seed: String,
     /// With one model, one field per hyper-parameter (`param_names()`), filled from the preset: a searched axis
     /// lists its values, the others hold the paper's selection or the model's default. Each field is an axis of
     /// the sweep's grid: several values are searched, an empty field leaves the default.
@@ -638,16 +640,21 @@ pub struct Form {
 }
 
 /// The fields of [`Form`] before its hyper-parameters.
-pub const FORM_FIXED_FIELDS: usize = 3;
+pub const FORM_FIXED_FIELDS: usize = 4;
+
+/// The field of [`Form`] holding the seed, the one typed field before the hyper-parameters.
+const FORM_SEED_FIELD: usize = 3;
 
 impl Form {
-    /// The default form: the first data set (if any), the paper's four models, the paper grid.
+    /// The default form: the first data set (if any), the paper's four models, the paper grid, the default
+    /// seed of a spec.
     pub fn new(has_datasets: bool) -> Form {
         Form {
             field: 0,
             dataset: has_datasets.then_some(0),
             models: ModelChoice::Paper,
             preset: 0,
+            seed: Spec::new(Vec::new()).seed.to_string(),
             params: Vec::new(),
             error: None,
         }
@@ -656,6 +663,15 @@ impl Form {
     /// Every field: the fixed ones, then the hyper-parameters.
     pub fn n_fields(&self) -> usize {
         FORM_FIXED_FIELDS + self.params.len()
+    }
+
+    /// The text of the selected field, if it is typed (the seed or a hyper-parameter).
+    fn text_mut(&mut self) -> Option<&mut String> {
+        match self.field {
+            FORM_SEED_FIELD => Some(&mut self.seed),
+            f if f >= FORM_FIXED_FIELDS => Some(&mut self.params[f - FORM_FIXED_FIELDS].text),
+            _ => None,
+        }
     }
 }
 
@@ -977,6 +993,14 @@ impl App {
             Preset::PaperPreset => Spec::paper_preset(datasets, models),
         }
         .map_err(|e| e.to_string())?;
+        let default_seed = spec.seed;
+        spec.seed = form.seed.trim().parse().map_err(|_| {
+            format!(
+                "seed: `{}` is not a whole number from 0 to {}",
+                form.seed.trim(),
+                u64::MAX
+            )
+        })?;
         let d = form
             .dataset
             .and_then(|i| self.datasets.get(i))
@@ -995,6 +1019,9 @@ impl App {
             if !edited.is_empty() {
                 label.push_str(&format!("; {}", edited.join(" ")));
             }
+        }
+        if spec.seed != default_seed {
+            label.push_str(&format!("; seed {}", spec.seed));
         }
         label.push(')');
         Ok((label, spec))
@@ -1718,7 +1745,7 @@ fn on_popup_key(app: &mut App, popup: Popup, key: Key) -> Vec<Effect> {
                     form.field = (form.field + form.n_fields() - 1) % form.n_fields()
                 }
                 Key::Left | Key::Char('h') | Key::Right | Key::Char('l')
-                    if form.field < FORM_FIXED_FIELDS =>
+                    if form.field < FORM_SEED_FIELD =>
                 {
                     let up = matches!(key, Key::Right | Key::Char('l'));
                     let refill = match form.field {
@@ -1743,12 +1770,16 @@ fn on_popup_key(app: &mut App, popup: Popup, key: Key) -> Vec<Effect> {
                         form.error = app.form_spec(&form).err();
                     }
                 }
-                Key::Char(c) if form.field >= FORM_FIXED_FIELDS && typable(c) => {
-                    form.params[form.field - FORM_FIXED_FIELDS].text.push(c);
+                Key::Char(c) if form.field >= FORM_SEED_FIELD && typable(c) => {
+                    if let Some(text) = form.text_mut() {
+                        text.push(c);
+                    }
                     form.error = app.form_spec(&form).err();
                 }
-                Key::Backspace if form.field >= FORM_FIXED_FIELDS => {
-                    form.params[form.field - FORM_FIXED_FIELDS].text.pop();
+                Key::Backspace if form.field >= FORM_SEED_FIELD => {
+                    if let Some(text) = form.text_mut() {
+                        text.pop();
+                    }
                     form.error = app.form_spec(&form).err();
                 }
                 _ => {}
@@ -2092,7 +2123,8 @@ mod tests {
             .iter()
             .position(|p| p.name == "n_units")
             .unwrap();
-        for _ in 0..=i + 1 {
+        // From the model field to the hyper-parameter, past the preset and the seed.
+        for _ in 1..FORM_FIXED_FIELDS + i {
             key(&mut app, Key::Char('j'));
         }
         for _ in 0..3 {
@@ -2117,6 +2149,44 @@ mod tests {
     }
 
     #[test]
+    fn the_seed_typed_in_the_form_is_the_specs_and_a_bad_one_is_refused() {
+        let mut app = app();
+        key(&mut app, Key::Char('a'));
+        // To the seed field, past the data set, model and preset.
+        for _ in 0..3 {
+            key(&mut app, Key::Char('j'));
+        }
+        let Some(Popup::Form(form)) = app.popup.clone() else {
+            panic!("{:?}", app.popup)
+        };
+        let default = app.form_spec(&form).unwrap();
+        while matches!(&app.popup, Some(Popup::Form(f)) if !f.seed.is_empty()) {
+            key(&mut app, Key::Backspace);
+        }
+        for c in "2025".chars() {
+            key(&mut app, Key::Char(c));
+        }
+        let Some(Popup::Form(form)) = app.popup.clone() else {
+            panic!("{:?}", app.popup)
+        };
+        let (label, spec) = app.form_spec(&form).unwrap();
+        assert_eq!(spec.seed, 2025);
+        assert_ne!(default.1.seed, 2025);
+        assert_ne!(spec.hash(), default.1.hash());
+        assert!(label.ends_with("; seed 2025)"), "{label}");
+        // Only the seed changed.
+        assert_eq!(spec.grid, default.1.grid);
+        key(&mut app, Key::Char('.'));
+        let Some(Popup::Form(form)) = &app.popup else {
+            panic!("{:?}", app.popup)
+        };
+        assert_eq!(
+            form.error.as_deref(),
+            Some(format!("seed: `2025.` is not a whole number from 0 to {}", u64::MAX).as_str())
+        );
+    }
+
+    #[test]
     fn the_default_form_asks_before_queueing_over_a_thousand_jobs() {
         let mut app = app();
         key(&mut app, Key::Char('a'));
@@ -2131,6 +2201,8 @@ mod tests {
         // n goes back to the form; the quick grid queues at once.
         key(&mut app, Key::Char('n'));
         assert!(matches!(app.popup, Some(Popup::Form(_))));
+        // Up wraps to the seed, then the preset.
+        key(&mut app, Key::Up);
         key(&mut app, Key::Up);
         key(&mut app, Key::Char('h'));
         let effects = key(&mut app, Key::Enter);

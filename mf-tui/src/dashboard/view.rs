@@ -1130,10 +1130,12 @@ fn run_form(app: &App, f: &Form, frame: &mut Frame, area: Rect) {
         FormRow::choice("data set", d),
         FormRow::choice("model", f.models.label()),
         FormRow::choice("preset", presets[f.preset].label().to_string()),
+        FormRow::text("seed", &f.seed),
     ];
     rows.extend(f.params.iter().map(|p| FormRow::text(&p.name, &p.text)));
     let hint = if f.params.is_empty() {
-        "j/k field, h/l value (one model shows its hyper-parameters), Enter queue, Esc / q cancel"
+        "j/k field, h/l value, type the seed (one model shows its hyper-parameters), Enter queue, Esc / q \
+         cancel"
     } else {
         "j/k field, h/l value; hyper-parameters: type values, commas for a grid axis, Backspace \
          deletes, empty = default; Enter queue, Esc / q cancel"
