@@ -580,7 +580,10 @@ mod tests {
         };
         let (tracked, frozen) = (grads(w.as_tensor()), grads(&w.as_tensor().detach()));
         let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        assert_eq!(flat(tracked.get(&wx).unwrap()), flat(frozen.get(&wx).unwrap()));
+        assert_eq!(
+            flat(tracked.get(&wx).unwrap()),
+            flat(frozen.get(&wx).unwrap())
+        );
         assert!(tracked.get(&w).is_some());
         assert!(frozen.get(&w).is_none());
     }
