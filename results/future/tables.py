@@ -34,7 +34,9 @@ VARIANTS = [
     ("euler1", "MF-ESN, Euler step, dt grid", "euler1", "mf-esn"),
     ("euler10", "MF-ESN, 10 Euler substeps", "euler10", "mf-esn"),
     ("exact", "MF-ESN, exact integrator", "exact", "mf-esn"),
+    ("hybrid", "Hybrid MF-RNN, grid frozen {1, 0}", "hybrid", "hybrid-mf-rnn"),
 ]
+SUFFIXES = ("deep", "sparse", "euler1", "euler10", "exact", "hybrid")
 
 
 def mean(xs):
@@ -73,6 +75,8 @@ def weights(ds, p, model):
     dens = p.get("density", 1.0)
     rec = N * N if dens >= 1 else max(1, round(dens * N * N))
     w = rec + d * N
+    if model == "hybrid-mf-rnn":
+        return N * N + d * N
     if model == "deep-mf-esn":
         w += (int(p["layers"]) - 1) * (rec + N * N)
     return w
@@ -85,7 +89,7 @@ def short(p, keys):
 
 
 VARIED = {"deep": ["layers", "inter_scaling"], "sparse": ["density", "rho"], "euler1": ["dt"],
-          "euler10": ["dt"], "exact": ["dt"], "mf-esn": []}
+          "euler10": ["dt"], "exact": ["dt"], "mf-esn": [], "hybrid": ["frozen"]}
 
 
 def fmt(m, s, reg):
@@ -164,8 +168,8 @@ def main():
     md = []
     # Summary: test score of each variant, one column per variant.
     cols = [("mf-esn", "MF-ESN (preset)"), ("deep", "Deep"), ("sparse", "Sparse"), ("euler1", "Euler, dt grid"),
-            ("euler10", "10 substeps"), ("exact", "Exact"), ("mf-rnn-paper", "MF-RNN (paper)"), ("hybrid-tuned", "Hybrid, fine-tuned"),
-            ("hybrid-frozen", "Hybrid, frozen")]
+            ("euler10", "10 substeps"), ("exact", "Exact"), ("mf-rnn-paper", "MF-RNN (paper)"),
+            ("hybrid", "Hybrid, grid"), ("hybrid-tuned", "Hybrid, fine-tuned"), ("hybrid-frozen", "Hybrid, frozen")]
     md.append("| Data set | MF-ESN (paper) | " + " | ".join(c[1] for c in cols) + " |")
     md.append("|---|---|" + "---|" * len(cols))
     for ds in SETS:
@@ -178,7 +182,8 @@ def main():
                 continue
             r = by.get((ds, key))
             if not r or r["status"] not in ("ok",) and not r["status"].endswith("trials"):
-                cells.append("–" if not r or r["status"] in ("not run (cost)", "stopped at its time cap") else r["status"])
+                cells.append("–" if not r or r["status"] in ("not run (cost)", "stopped at its time cap", "missing")
+                         else r["status"])
                 continue
             s = fmt(r["test_mean"], r["test_std"], reg)
             if r["status"] != "ok":
@@ -241,6 +246,21 @@ def main():
                              f"{mean(o['done']['scores']):.3f}") if "done" in o else "failed"))
             md.append(f"| {ds} | {rho:g} | " + " | ".join(cells) + " |")
     md.append("")
+    md.append("| Data set | frozen 1 (W_h kept) | frozen 0 (W_h fine-tuned) | selected |")
+    md.append("|---|---|---|---|")
+    for ds in SETS:
+        reg = ds.startswith("Flood")
+        g = grids[ds].get("hybrid", [])
+        cells = []
+        for frozen in (1.0, 0.0):
+            rs = [r for r in g if r["params"]["frozen"] == frozen]
+            o = rs[0]["outcome"] if rs else None
+            cells.append("–" if not o else ((f"{mean(o['done']['scores']):.4f}" if reg else
+                         f"{mean(o['done']['scores']):.3f}") if "done" in o else "failed"))
+        r = by.get((ds, "hybrid"))
+        cells.append(r["selected"] if r and r["status"] == "ok" else "–")
+        md.append(f"| {ds} | " + " | ".join(cells) + " |")
+    md.append("")
     md.append("| Data set | layers | inter_scaling 0.5 | inter_scaling 1 |")
     md.append("|---|---|---|---|")
     for ds in SETS:
@@ -268,11 +288,12 @@ def write_index():
         for line in open(path):
             ds, v, w = line.split()
             walls.setdefault((ds, v), float(w))  # the first run of each sweep
-    lines = ["| Spec file | SHA-256 (first 16) | Result directory | Validation jobs (x 5 draws) | Final jobs (x 5 trials) "
+    lines = ["| Spec file | SHA-256 (first 16) | Result directory | Validation jobs (x 5 draws; the hybrid x 1) "
+             "| Final jobs (x 5 trials) "
              "| Failed jobs | Job wall s | Sweep wall s |", "|---|---|---|---|---|---|---|---|"]
     total_jobs = total_sweep = 0.0
     for ds in SETS:
-        for suffix in ("deep", "sparse", "euler1", "euler10", "exact"):
+        for suffix in SUFFIXES:
             spec = os.path.join(HERE, "specs", f"{ds}-{suffix}.toml")
             sha = hashlib.sha256(open(spec, "rb").read()).hexdigest()[:16]
             d = spec_dir(ds, suffix)
@@ -283,10 +304,10 @@ def write_index():
             jw = sum(r["wall_s"] for r in recs)
             sw = walls.get((ds, suffix), float("nan"))
             total_jobs += jw
-            total_sweep += sw
+            total_sweep += 0.0 if math.isnan(sw) else sw
             lines.append(f"| specs/{ds}-{suffix}.toml | {sha} | {os.path.basename(d) if d else '-'} | {nv} | {nf} "
                          f"| {bad} | {jw:.1f} | {sw:.1f} |")
-    lines.append(f"| all 45 | | | | | | {total_jobs:.1f} | {total_sweep:.1f} |")
+    lines.append(f"| all {len(SETS) * len(SUFFIXES)} | | | | | | {total_jobs:.1f} | {total_sweep:.1f} |")
     with open(os.path.join(HERE, "index.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
