@@ -206,7 +206,7 @@ if [ \"$SLURM_ARRAY_TASK_ID\" = \"${{SLURM_ARRAY_TASK_MIN:-0}}\" ]; then
 {lines}#SBATCH --output={job}-final-%j.out
 set -euo pipefail
 {mf} merge --spec {spec} --results {results}
-{mf} sweep {spec} --results {results} {threads}{data}
+{mf} sweep {spec} --results {results} {threads}{data} >/dev/null
 {mf} table {spec} --results {results}
 STAGE2
     ); then
@@ -893,7 +893,7 @@ mod tests {
             commands,
             [
                 "mf merge --spec spec.toml --results out",
-                "mf sweep spec.toml --results out --threads \"${SLURM_CPUS_PER_TASK:-1}\"",
+                "mf sweep spec.toml --results out --threads \"${SLURM_CPUS_PER_TASK:-1}\" >/dev/null",
                 "mf table spec.toml --results out",
             ]
         );

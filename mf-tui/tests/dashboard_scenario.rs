@@ -688,13 +688,13 @@ fn the_form_of_one_model_shows_its_hyper_parameters_and_a_curve_grows_draw_by_dr
     {
         key(&mut app, Key::Char('l'));
     }
-    // Down to the device's kp0, replaced by a value the model refuses.
+    // Down to the device's kp0 (past the preset and the seed), replaced by a value the model refuses.
     let Some(Popup::Form(f)) = &app.popup else {
         unreachable!()
     };
     let kp0 = f.params.iter().position(|p| p.name == "kp0").unwrap();
     let length = f.params[kp0].text.len();
-    for _ in 0..kp0 + 2 {
+    for _ in 0..kp0 + 3 {
         key(&mut app, Key::Char('j'));
     }
     for _ in 0..length {

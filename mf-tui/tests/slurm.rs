@@ -239,6 +239,8 @@ fn one_sbatch_runs_the_whole_spec_and_a_resubmitted_shard_completes_it() {
         without_provenance(&table).ends_with(&single_process_table()),
         "{table}"
     );
+    // Stage 2 prints the table once: the sweep's own copy is discarded for `mf table`'s, with its provenance.
+    assert_eq!(table.matches("Test scores:").count(), 1, "{table}");
     // The final table, rendered again, is byte-identical to a single-process run's but for the provenance.
     assert_eq!(
         without_provenance(&ok(&mf_in(&exp, &["table", "spec.toml"], None)).0),

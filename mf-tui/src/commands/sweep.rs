@@ -345,7 +345,6 @@ pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Resu
 }
 /// Renders the results of `args.specs` (Table IV and the hyper-parameter tables, one table for all the specs) in
 /// the chosen format.
-/// Renders the results of `args.spec` (Table IV and the hyper-parameter tables) in the chosen format.
 pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
     let format = match args.format {
         TableFormat::Table(f) => f,
