@@ -274,7 +274,8 @@ fn copies_of_real_ucr_and_uea_sets_load_to_exactly_their_ts_arrays() {
 }
 
 /// Writes the pair with pandas (`to_parquet`, `to_feather` with their defaults: snappy and LZ4),
-/// one numpy array per series in a list column per dimension; and a zstd Parquet copy.
+/// one numpy array per series in a list column per dimension; and zstd (polars' default) and brotli
+/// Parquet copies.
 fn pandas_copies(dir: &Path, name: &str, pair: &[(&str, Tokens)]) {
     const SCRIPT: &str = r#"
 import json, sys
@@ -287,9 +288,13 @@ df = pd.DataFrame(cols)
 df.to_parquet(sys.argv[2])
 df.to_feather(sys.argv[3])
 df.to_parquet(sys.argv[4], compression="zstd")
+df.to_parquet(sys.argv[5], compression="brotli")
 "#;
     let script = dir.join("write.py");
     std::fs::write(&script, SCRIPT).unwrap();
+    for codec in ["zstd", "brotli"] {
+        std::fs::create_dir_all(dir.join(codec)).unwrap();
+    }
     for (split, t) in pair {
         let quote = |s: &str| format!("\"{s}\"");
         let labels: Vec<String> = t.answers.iter().map(|a| quote(a)).collect();
@@ -324,7 +329,8 @@ df.to_parquet(sys.argv[4], compression="zstd")
             .arg(&json)
             .arg(dir.join(format!("{name}_{split}.parquet")))
             .arg(dir.join(format!("{name}_{split}.feather")))
-            .arg(dir.join(format!("zstd_{name}_{split}.parquet")))
+            .arg(dir.join("zstd").join(format!("{name}_{split}.parquet")))
+            .arg(dir.join("brotli").join(format!("{name}_{split}.parquet")))
             .output()
             .unwrap();
         assert!(
@@ -377,15 +383,21 @@ fn parquet_and_feather_files_written_by_pandas_load_equal() {
                 .unwrap_or_else(|e| panic!("{name} {ext}: {e}"));
             assert_same(&format!("{name} pandas {ext}"), &got, &want);
         }
-        // polars' default compression, which this build does not read: the error says what to do.
-        let zstd = out.join(format!("zstd_{name}_TRAIN.parquet"));
-        let e = read_table(&zstd, &TableOptions::default())
+        // polars' default compression reads to the same arrays.
+        let zstd = out.join("zstd").join(format!("{name}_TRAIN.parquet"));
+        let got = load_path(&zstd, &TableOptions::default())
+            .unwrap_or_else(|e| panic!("{name} zstd parquet: {e}"));
+        assert_same(&format!("{name} pandas zstd parquet"), &got, &want);
+        // A compression this build does not read: the error says what to do.
+        let brotli = out.join("brotli").join(format!("{name}_TRAIN.parquet"));
+        let e = read_table(&brotli, &TableOptions::default())
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with(&zstd.display().to_string())
-                && e.contains("compressed with zstd")
-                && e.contains("snappy"),
+            e.starts_with(&brotli.display().to_string())
+                && e.contains("compressed with brotli")
+                && e.contains("snappy")
+                && e.contains("zstd"),
             "{e}"
         );
     }

@@ -23,8 +23,8 @@
 //!   write them; an IPC stream is read too): the label or target column and one list column per
 //!   dimension (`list`, `large_list` or `fixed_size_list` of floats or integers), in schema order.
 //!   pandas' index columns (`__index_level_0__`) are ignored; any other column is an error. Parquet
-//!   is read uncompressed or snappy-compressed (pandas' default); Arrow IPC uncompressed or LZ4
-//!   (Feather's default).
+//!   is read uncompressed, snappy-compressed (pandas' default) or zstd-compressed (polars'); Arrow
+//!   IPC uncompressed or LZ4 (Feather's default).
 //!
 //! Missing values follow the `.ts` reader: an empty cell, `?`, `NaN` (any case) or a null element is
 //! NaN inside the series, filled later by [`Split::fill_missing`]; an infinite value is an error.

@@ -43,7 +43,7 @@ pub enum DataCommand {
     /// (multivariate: columns dim<k>_<t>); trailing empty cells pad shorter series. CSV long: columns `series`,
     /// `time`, `label` (or `target`) and one value column per dimension. Parquet and Arrow IPC (.arrow, .feather,
     /// .ipc): a `label` (or `target`) column and one list column per dimension, as pandas and polars write them
-    /// (Parquet uncompressed or snappy). Empty cells, `?`, NaN and nulls are missing values.
+    /// (Parquet uncompressed, snappy or zstd). Empty cells, `?`, NaN and nulls are missing values.
     Import {
         /// The training file <NAME>_TRAIN.<csv|parquet|arrow|feather|ipc|ts|tsv|arff>, its <NAME>_TEST file
         /// beside it, or a directory holding one such pair.
