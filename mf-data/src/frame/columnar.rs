@@ -61,8 +61,7 @@ pub(super) fn read_columnar(
 }
 
 /// What to write instead of a compression this build does not read.
-const PARQUET_CODECS: &str =
-    "snappy (pandas' default), zstd (polars' default) or uncompressed";
+const PARQUET_CODECS: &str = "snappy (pandas' default), zstd (polars' default) or uncompressed";
 const IPC_CODECS: &str = "lz4 (Feather's default) or uncompressed";
 
 /// Says what an unreadable compression is and how to write a file this build reads (`instead`).
