@@ -2028,6 +2028,22 @@ mod tests {
         update(app, Action::Key(k))
     }
 
+    /// Types `text` into the selected field of the open form and returns the form.
+    fn type_in_form(app: &mut App, text: &str) -> Form {
+        for c in text.chars() {
+            key(app, Key::Char(c));
+        }
+        open_form(app)
+    }
+
+    /// The add-run form shown.
+    fn open_form(app: &App) -> Form {
+        let Some(Popup::Form(form)) = app.popup.clone() else {
+            panic!("{:?}", app.popup)
+        };
+        form
+    }
+
     #[test]
     fn q_and_esc_close_every_popup_without_quitting() {
         let form = Form::new(true);
@@ -2130,12 +2146,7 @@ mod tests {
         for _ in 0..3 {
             key(&mut app, Key::Backspace);
         }
-        for c in "20, 30".chars() {
-            key(&mut app, Key::Char(c));
-        }
-        let Some(Popup::Form(form)) = app.popup.clone() else {
-            panic!("{:?}", app.popup)
-        };
+        let form = type_in_form(&mut app, "20, 30");
         let (label, spec) = app.form_spec(&form).unwrap();
         assert!(label.ends_with("; n_units=20,30)"), "{label}");
         let grid = &spec.grid[&m];
@@ -2156,19 +2167,11 @@ mod tests {
         for _ in 0..3 {
             key(&mut app, Key::Char('j'));
         }
-        let Some(Popup::Form(form)) = app.popup.clone() else {
-            panic!("{:?}", app.popup)
-        };
-        let default = app.form_spec(&form).unwrap();
-        while matches!(&app.popup, Some(Popup::Form(f)) if !f.seed.is_empty()) {
+        let default = app.form_spec(&open_form(&app)).unwrap();
+        while !open_form(&app).seed.is_empty() {
             key(&mut app, Key::Backspace);
         }
-        for c in "2025".chars() {
-            key(&mut app, Key::Char(c));
-        }
-        let Some(Popup::Form(form)) = app.popup.clone() else {
-            panic!("{:?}", app.popup)
-        };
+        let form = type_in_form(&mut app, "2025");
         let (label, spec) = app.form_spec(&form).unwrap();
         assert_eq!(spec.seed, 2025);
         assert_ne!(default.1.seed, 2025);
@@ -2176,12 +2179,8 @@ mod tests {
         assert!(label.ends_with("; seed 2025)"), "{label}");
         // Only the seed changed.
         assert_eq!(spec.grid, default.1.grid);
-        key(&mut app, Key::Char('.'));
-        let Some(Popup::Form(form)) = &app.popup else {
-            panic!("{:?}", app.popup)
-        };
         assert_eq!(
-            form.error.as_deref(),
+            type_in_form(&mut app, ".").error.as_deref(),
             Some(format!("seed: `2025.` is not a whole number from 0 to {}", u64::MAX).as_str())
         );
     }
