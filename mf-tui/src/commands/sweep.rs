@@ -23,7 +23,7 @@ use mf_lab::provenance::Provenance;
 use mf_lab::run::{run, worker_threads, Control, Counts, Event, RunOptions};
 use mf_lab::shard::{emit_slurm, merge, Shard, SlurmOptions};
 use mf_lab::spec::Spec;
-use mf_lab::store::{read_store, repair, Outcome, Record, RepairReport};
+use mf_lab::store::{read_store, repair, Outcome, Record, RepairReport, StoreContents};
 use mf_lab::table::{Format, ResultTable};
 use mf_lab::{open_spec_store, spec_dir, LabError};
 
@@ -343,6 +343,7 @@ pub fn run_sweep(args: SweepArgs, evaluator: Arc<dyn Evaluator>) -> anyhow::Resu
         args.spec.display()
     )
 }
+
 /// Renders the results of `args.specs` (Table IV and the hyper-parameter tables, one table for all the specs) in
 /// the chosen format.
 pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
@@ -379,26 +380,7 @@ fn spec_table(
     store: Option<&PathBuf>,
     results: &Path,
 ) -> anyhow::Result<(ResultTable, Provenance)> {
-    let spec = Spec::load(spec_path)?;
-    let path = store
-        .cloned()
-        .unwrap_or_else(|| spec_dir(results, &spec).join("store.jsonl"));
-    if !path.exists() {
-        let shards = shard_files(&spec_dir(results, &spec)).unwrap_or_default();
-        if !shards.is_empty() {
-            bail!(
-                "{} does not exist but {} shard stores do: run `mf merge --spec {}` first",
-                path.display(),
-                shards.len(),
-                spec_path.display()
-            );
-        }
-        bail!(
-            "{} does not exist: run `mf sweep {}` first",
-            path.display(),
-            spec_path.display()
-        );
-    }
+    let (spec, path, contents) = spec_store(spec_path, store, results)?;
     let no_finals = |what: String, retry: bool| {
         anyhow::anyhow!(
             "{} holds no final results yet ({what}): run `mf sweep {}{}` to finish the sweep",
@@ -407,23 +389,9 @@ fn spec_table(
             if retry { " --retry-failed" } else { "" }
         )
     };
-    let contents = match read_store(&path) {
-        Ok(c) => c,
-        Err(LabError::EmptyStore { .. }) => return Err(no_finals("it is empty".into(), false)),
-        Err(e) => return Err(e.into()),
+    let Some(contents) = contents else {
+        return Err(no_finals("it is empty".into(), false));
     };
-    if contents.spec_hash != spec.hash() {
-        bail!(
-            "{} holds results of spec {}, not of {} ({})",
-            path.display(),
-            contents.spec_hash,
-            spec.hash(),
-            spec_path.display()
-        );
-    }
-    if let Some(t) = &contents.damaged_tail {
-        warn_damaged_tail(&path, &t.reason);
-    }
     let table = ResultTable::build(&spec, &contents.records);
     let finals = table
         .rows
@@ -458,6 +426,54 @@ fn spec_table(
     Ok((table, provenance))
 }
 
+/// The spec at `spec_path`, the path of its store (`store`, else the spec's store under `results`) and what the
+/// store holds (`None` when it is empty). An error when the store is missing (naming `mf merge` when shard stores
+/// exist, else `mf sweep`) or holds the results of another spec; a damaged last record is warned about.
+fn spec_store(
+    spec_path: &Path,
+    store: Option<&PathBuf>,
+    results: &Path,
+) -> anyhow::Result<(Spec, PathBuf, Option<StoreContents>)> {
+    let spec = Spec::load(spec_path)?;
+    let path = store
+        .cloned()
+        .unwrap_or_else(|| spec_dir(results, &spec).join("store.jsonl"));
+    if !path.exists() {
+        let shards = shard_files(&spec_dir(results, &spec)).unwrap_or_default();
+        if !shards.is_empty() {
+            bail!(
+                "{} does not exist but {} shard stores do: run `mf merge --spec {}` first",
+                path.display(),
+                shards.len(),
+                spec_path.display()
+            );
+        }
+        bail!(
+            "{} does not exist: run `mf sweep {}` first",
+            path.display(),
+            spec_path.display()
+        );
+    }
+    let contents = match read_store(&path) {
+        Ok(c) => c,
+        Err(LabError::EmptyStore { .. }) => return Ok((spec, path, None)),
+        Err(e) => return Err(e.into()),
+    };
+    if contents.spec_hash != spec.hash() {
+        bail!(
+            "{} holds results of spec {}, not of {} ({})",
+            path.display(),
+            contents.spec_hash,
+            spec.hash(),
+            spec_path.display()
+        );
+    }
+    if let Some(t) = &contents.damaged_tail {
+        warn_damaged_tail(&path, &t.reason);
+    }
+    Ok((spec, path, Some(contents)))
+}
+
 /// Warns that the store at `path` ends with a damaged record, which reading it ignored.
 fn warn_damaged_tail(path: &Path, reason: &dyn std::fmt::Display) {
     eprintln!(
@@ -466,6 +482,7 @@ fn warn_damaged_tail(path: &Path, reason: &dyn std::fmt::Display) {
     );
 }
 
+/// `mf table --format arrow|parquet`: every job record of the spec's store, written to `--out`.
 fn export_table(args: &TableArgs, format: FrameFormat) -> anyhow::Result<()> {
     let Some(out) = &args.out else {
         bail!(
@@ -479,30 +496,10 @@ fn export_table(args: &TableArgs, format: FrameFormat) -> anyhow::Result<()> {
             args.specs.len()
         );
     };
-    let spec = Spec::load(spec_path)?;
-    let path = args
-        .store
-        .first()
-        .cloned()
-        .unwrap_or_else(|| spec_dir(&args.results, &spec).join("store.jsonl"));
-    if !path.exists() {
-        bail!(
-            "{} does not exist: run `mf sweep {}` first (or `mf merge --spec {}` after a sharded sweep)",
-            path.display(),
-            spec_path.display(),
-            spec_path.display()
-        );
-    }
-    let contents = match read_store(&path) {
-        Ok(c) => c,
-        Err(LabError::EmptyStore { .. }) => {
-            bail!("{} holds no job records yet", path.display())
-        }
-        Err(e) => return Err(e.into()),
+    let (spec, path, contents) = spec_store(spec_path, args.store.first(), &args.results)?;
+    let Some(contents) = contents else {
+        bail!("{} holds no job records yet", path.display())
     };
-    if let Some(t) = &contents.damaged_tail {
-        warn_damaged_tail(&path, &t.reason);
-    }
     let rows = export_records(&spec, &contents, format, out)
         .with_context(|| format!("exporting the records of {}", path.display()))?;
     eprintln!(
@@ -1043,6 +1040,20 @@ mod tests {
     use clap::Parser;
     use mf_lab::testing::{small_spec, FakeEvaluator};
 
+    /// `mf sweep SPEC --results RESULTS` with `threads` workers, on `shard` if given.
+    fn sweep_args(spec: &Path, results: &Path, shard: Option<Shard>, threads: usize) -> SweepArgs {
+        SweepArgs {
+            spec: spec.to_path_buf(),
+            results: results.to_path_buf(),
+            shard,
+            threads,
+            retry_failed: false,
+            emit_slurm: None,
+            slurm: SchedulerArgs::default(),
+            data_dir: None,
+        }
+    }
+
     #[derive(Debug, Parser)]
     enum Cli {
         Sweep(SweepArgs),
@@ -1105,16 +1116,7 @@ mod tests {
         let eval: Arc<dyn Evaluator> = Arc::new(FakeEvaluator::default());
         for i in 0..2 {
             run_sweep(
-                SweepArgs {
-                    spec: spec_path.clone(),
-                    results: results.clone(),
-                    shard: Some(Shard::new(i, 2).unwrap()),
-                    threads: 2,
-                    retry_failed: false,
-                    emit_slurm: None,
-                    slurm: SchedulerArgs::default(),
-                    data_dir: None,
-                },
+                sweep_args(&spec_path, &results, Some(Shard::new(i, 2).unwrap()), 2),
                 eval.clone(),
             )
             .unwrap();
@@ -1138,16 +1140,7 @@ mod tests {
             partial: false,
         })
         .unwrap();
-        let args = SweepArgs {
-            spec: spec_path.clone(),
-            results: results.clone(),
-            shard: None,
-            threads: 2,
-            retry_failed: false,
-            emit_slurm: None,
-            slurm: SchedulerArgs::default(),
-            data_dir: None,
-        };
+        let args = sweep_args(&spec_path, &results, None, 2);
         run_sweep(args, eval).unwrap();
         run_table(table(&out)).unwrap();
         let text = std::fs::read_to_string(&out).unwrap();
@@ -1190,20 +1183,7 @@ mod tests {
             .to_string();
         assert!(e.contains("run `mf sweep"), "{e}");
         let eval: Arc<dyn Evaluator> = Arc::new(FakeEvaluator::default());
-        run_sweep(
-            SweepArgs {
-                spec: spec_path.clone(),
-                results: results.clone(),
-                shard: None,
-                threads: 2,
-                retry_failed: false,
-                emit_slurm: None,
-                slurm: SchedulerArgs::default(),
-                data_dir: None,
-            },
-            eval,
-        )
-        .unwrap();
+        run_sweep(sweep_args(&spec_path, &results, None, 2), eval).unwrap();
         let e = run_table(args(parquet, None)).unwrap_err().to_string();
         assert!(e.contains("give its path with --out"), "{e}");
         let store = read_store(&spec_dir(&results, &spec).join("store.jsonl")).unwrap();
@@ -1223,6 +1203,24 @@ mod tests {
                 );
             }
         }
+        // The store of another spec is refused, as `mf table` refuses it: its columns would be misread.
+        let mut other = spec.clone();
+        other.seed += 1;
+        let other_path = dir.path().join("other.toml");
+        std::fs::write(&other_path, other.to_toml()).unwrap();
+        let e = run_table(TableArgs {
+            specs: vec![other_path],
+            results: results.clone(),
+            store: vec![spec_dir(&results, &spec).join("store.jsonl")],
+            format: parquet,
+            out: Some(dir.path().join("other.parquet")),
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(&format!("holds results of spec {}", spec.hash())),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1241,20 +1239,7 @@ mod tests {
             spec.models = models.iter().map(|m| m.parse().unwrap()).collect();
             let path = dir.path().join(format!("{name}.toml"));
             std::fs::write(&path, spec.to_toml()).unwrap();
-            run_sweep(
-                SweepArgs {
-                    spec: path.clone(),
-                    results: results.clone(),
-                    shard: None,
-                    threads: 1,
-                    retry_failed: false,
-                    emit_slurm: None,
-                    slurm: SchedulerArgs::default(),
-                    data_dir: None,
-                },
-                eval.clone(),
-            )
-            .unwrap();
+            run_sweep(sweep_args(&path, &results, None, 1), eval.clone()).unwrap();
             paths.push(path);
         }
         let render = |specs: &[PathBuf], store: Vec<PathBuf>, format: Format| {
