@@ -96,6 +96,16 @@ def fmt(m, s, reg):
     return f"{m:.4f} ± {s:.4f}" if reg else f"{m:.3f} ± {s:.3f}"
 
 
+def val_cell(outcome, reg):
+    """A validation grid's cell: the mean score of a configuration's job outcome, "failed", or "–" without one."""
+    if not outcome:
+        return "–"
+    if "done" not in outcome:
+        return "failed"
+    m = mean(outcome["done"]["scores"])
+    return f"{m:.4f}" if reg else f"{m:.3f}"
+
+
 def better(metric, a, b):
     return a < b if metric == "rmse" else a > b
 
@@ -242,8 +252,7 @@ def main():
             for dens in (0.02, 0.1, 0.3):
                 rs = [r for r in g if r["params"]["rho"] == rho and r["params"]["density"] == dens]
                 o = rs[0]["outcome"] if rs else None
-                cells.append("–" if not o else ((f"{mean(o['done']['scores']):.4f}" if reg else
-                             f"{mean(o['done']['scores']):.3f}") if "done" in o else "failed"))
+                cells.append(val_cell(o, reg))
             md.append(f"| {ds} | {rho:g} | " + " | ".join(cells) + " |")
     md.append("")
     md.append("| Data set | frozen 1 (W_h kept) | frozen 0 (W_h fine-tuned) | selected |")
@@ -255,8 +264,7 @@ def main():
         for frozen in (1.0, 0.0):
             rs = [r for r in g if r["params"]["frozen"] == frozen]
             o = rs[0]["outcome"] if rs else None
-            cells.append("–" if not o else ((f"{mean(o['done']['scores']):.4f}" if reg else
-                         f"{mean(o['done']['scores']):.3f}") if "done" in o else "failed"))
+            cells.append(val_cell(o, reg))
         r = by.get((ds, "hybrid"))
         cells.append(r["selected"] if r and r["status"] == "ok" else "–")
         md.append(f"| {ds} | " + " | ".join(cells) + " |")
@@ -271,8 +279,7 @@ def main():
             for isc in (0.5, 1.0):
                 rs = [r for r in g if r["params"]["layers"] == layers and r["params"]["inter_scaling"] == isc]
                 o = rs[0]["outcome"] if rs else None
-                cells.append("–" if not o else ((f"{mean(o['done']['scores']):.4f}" if reg else
-                             f"{mean(o['done']['scores']):.3f}") if "done" in o else "failed"))
+                cells.append(val_cell(o, reg))
             md.append(f"| {ds} | {layers:g} | " + " | ".join(cells) + " |")
     with open(os.path.join(HERE, "table.md"), "w") as f:
         f.write("\n".join(md) + "\n")
