@@ -994,13 +994,7 @@ impl App {
         }
         .map_err(|e| e.to_string())?;
         let default_seed = spec.seed;
-        spec.seed = form.seed.trim().parse().map_err(|_| {
-            format!(
-                "seed: `{}` is not a whole number from 0 to {}",
-                form.seed.trim(),
-                u64::MAX
-            )
-        })?;
+        spec.seed = params::parse_seed(&form.seed)?;
         let d = form
             .dataset
             .and_then(|i| self.datasets.get(i))

@@ -41,6 +41,17 @@ impl ParamField {
     }
 }
 
+/// The seed typed into a form: a whole number from 0 to `u64::MAX`, else the error the form shows.
+pub fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "seed: `{}` is not a whole number from 0 to {}",
+            text.trim(),
+            u64::MAX
+        )
+    })
+}
+
 /// The characters a value field takes; every other key keeps its meaning in the form (`j`/`k` move, `q` closes).
 pub fn typable(c: char) -> bool {
     c.is_ascii_digit() || matches!(c, '.' | ',' | '-' | '+' | 'e' | 'E' | ' ')

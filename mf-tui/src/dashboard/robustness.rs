@@ -634,13 +634,7 @@ impl CurveForm {
         if draws == 0 {
             return Err("draws must be at least 1".into());
         }
-        let seed: u64 = self.seed.trim().parse().map_err(|_| {
-            format!(
-                "seed: `{}` is not a whole number from 0 to {}",
-                self.seed.trim(),
-                u64::MAX
-            )
-        })?;
+        let seed = params::parse_seed(&self.seed)?;
         let mut set = Params::new();
         let mut changed = Vec::new();
         for f in &self.params {
