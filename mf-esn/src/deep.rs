@@ -148,7 +148,12 @@ impl DeepConfig {
 
     /// Every layer's devices in `run`: its constants `units[l]` and its cycle-to-cycle noise, keyed by its
     /// layer's seed.
-    fn devices(&self, units: &[Option<UnitPhysics>], seed: u64, run: Run) -> Vec<Devices> {
+    pub(crate) fn devices(
+        &self,
+        units: &[Option<UnitPhysics>],
+        seed: u64,
+        run: Run,
+    ) -> Vec<Devices> {
         units
             .iter()
             .enumerate()
@@ -336,13 +341,13 @@ fn deep_states(
 /// A deep reservoir with its trained readout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FittedDeep {
-    config: DeepConfig,
-    seed: u64,
-    weights: Vec<Weights<f32>>,
-    readout: Readout,
-    train_states: Array2<f32>,
+    pub(crate) config: DeepConfig,
+    pub(crate) seed: u64,
+    pub(crate) weights: Vec<Weights<f32>>,
+    pub(crate) readout: Readout,
+    pub(crate) train_states: Array2<f32>,
     /// Each layer's neuron constants, when `d2d_sigma` is on.
-    units: Vec<Option<UnitPhysics>>,
+    pub(crate) units: Vec<Option<UnitPhysics>>,
 }
 
 impl FittedDeep {

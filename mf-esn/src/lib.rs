@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod deep;
+mod deep_saved;
 pub mod error;
 pub mod hardware;
 pub mod model;
@@ -25,6 +26,7 @@ mod saved;
 pub mod stream;
 
 pub use deep::{DeepConfig, FittedDeep};
+pub use deep_saved::DeepStream;
 pub use error::EsnError;
 pub use hardware::Hardware;
 pub use model::{

@@ -52,53 +52,53 @@ struct SavedMeta {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-enum SavedReadout {
+pub(crate) enum SavedReadout {
     Classifier { classes: Vec<usize>, lambda: f64 },
     Regressor { lambda: f64 },
 }
 
 /// One array to write: name, type, shape and little-endian bytes.
-struct Tensor {
-    name: &'static str,
+pub(crate) struct Tensor {
+    name: String,
     dtype: Dtype,
     shape: Vec<usize>,
     bytes: Vec<u8>,
 }
 
-fn f32_tensor<'a>(
-    name: &'static str,
+pub(crate) fn f32_tensor<'a>(
+    name: impl Into<String>,
     shape: &[usize],
     v: impl IntoIterator<Item = &'a f32>,
 ) -> Tensor {
     Tensor {
-        name,
+        name: name.into(),
         dtype: Dtype::F32,
         shape: shape.to_vec(),
         bytes: v.into_iter().flat_map(|x| x.to_le_bytes()).collect(),
     }
 }
 
-fn f64_tensor<'a>(
-    name: &'static str,
+pub(crate) fn f64_tensor<'a>(
+    name: impl Into<String>,
     shape: &[usize],
     v: impl IntoIterator<Item = &'a f64>,
 ) -> Tensor {
     Tensor {
-        name,
+        name: name.into(),
         dtype: Dtype::F64,
         shape: shape.to_vec(),
         bytes: v.into_iter().flat_map(|x| x.to_le_bytes()).collect(),
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EsnError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EsnError + '_ {
     move |source| EsnError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-fn saved(path: &Path, reason: impl Into<String>) -> EsnError {
+pub(crate) fn saved(path: &Path, reason: impl Into<String>) -> EsnError {
     EsnError::Saved {
         path: path.to_path_buf(),
         reason: reason.into(),
@@ -106,9 +106,9 @@ fn saved(path: &Path, reason: impl Into<String>) -> EsnError {
 }
 
 /// Reads the arrays of a safetensors file by name, checking type, shape and finiteness.
-struct Arrays<'a> {
-    path: &'a Path,
-    st: SafeTensors<'a>,
+pub(crate) struct Arrays<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) st: SafeTensors<'a>,
 }
 
 impl Arrays<'_> {
@@ -135,7 +135,7 @@ impl Arrays<'_> {
         Ok(t)
     }
 
-    fn f32s(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, EsnError> {
+    pub(crate) fn f32s(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, EsnError> {
         let t = self.view(name, Dtype::F32, shape)?;
         let v: Vec<f32> = t
             .data()
@@ -146,7 +146,7 @@ impl Arrays<'_> {
         Ok(v)
     }
 
-    fn f64s(&self, name: &str, shape: &[usize]) -> Result<Vec<f64>, EsnError> {
+    pub(crate) fn f64s(&self, name: &str, shape: &[usize]) -> Result<Vec<f64>, EsnError> {
         let t = self.view(name, Dtype::F64, shape)?;
         let v: Vec<f64> = t
             .data()
@@ -170,18 +170,17 @@ impl Arrays<'_> {
 
     /// The per-unit device constants: required, positive and finite when `config` has device-to-device
     /// variability on an MF cell, refused when it has none (they would be silently ignored).
-    fn unit_physics(
+    pub(crate) fn unit_physics(
         &self,
         config: &ReservoirConfig,
         n: usize,
+        prefix: &str,
     ) -> Result<Option<UnitPhysics>, EsnError> {
         let varies =
             config.hardware.d2d_sigma > 0.0 && matches!(config.cell, mf_core::CellKind::Mf(_));
+        let names = DEVICE_TENSORS.map(|t| format!("{prefix}{t}"));
         if !varies {
-            if let Some(name) = DEVICE_TENSORS
-                .into_iter()
-                .find(|name| self.st.tensor(name).is_ok())
-            {
+            if let Some(name) = names.iter().find(|name| self.st.tensor(name).is_ok()) {
                 return Err(saved(
                     self.path,
                     format!("tensor `{name}` holds per-unit device constants, but the model has no d2d_sigma"),
@@ -189,14 +188,14 @@ impl Arrays<'_> {
             }
             return Ok(None);
         }
-        let [kp0, kd0, eta_p, eta_d] = DEVICE_TENSORS;
+        let [kp0, kd0, eta_p, eta_d] = &names;
         let units = UnitPhysics {
             kp0: self.f64s(kp0, &[n])?,
             kd0: self.f64s(kd0, &[n])?,
             eta_p: self.f64s(eta_p, &[n])?,
             eta_d: self.f64s(eta_d, &[n])?,
         };
-        for (tensor, (_, v)) in DEVICE_TENSORS.iter().zip(units.arrays()) {
+        for (tensor, (_, v)) in names.iter().zip(units.arrays()) {
             if let Some((j, bad)) = v.iter().enumerate().find(|(_, x)| **x <= 0.0) {
                 return Err(saved(
                     self.path,
@@ -208,7 +207,7 @@ impl Arrays<'_> {
     }
 
     /// The length of the first axis of tensor `name`, whatever it is.
-    fn rows(&self, name: &str) -> Result<usize, EsnError> {
+    pub(crate) fn rows(&self, name: &str) -> Result<usize, EsnError> {
         let t = self
             .st
             .tensor(name)
@@ -220,8 +219,103 @@ impl Arrays<'_> {
     }
 }
 
-fn matrix(v: Vec<f32>, rows: usize, cols: usize) -> Array2<f32> {
+pub(crate) fn matrix(v: Vec<f32>, rows: usize, cols: usize) -> Array2<f32> {
     Array2::from_shape_vec((rows, cols), v).expect("shape checked on reading")
+}
+
+/// The readout's tensors (`readout.weight` `(n_features, q)`, `readout.bias`) and its description.
+pub(crate) fn readout_tensors(readout: &Readout, n_features: usize) -> (Vec<Tensor>, SavedReadout) {
+    let (ridge, saved) = match readout {
+        Readout::Classifier(c) => (
+            &c.ridge,
+            SavedReadout::Classifier {
+                classes: c.classes.clone(),
+                lambda: c.ridge.lambda,
+            },
+        ),
+        Readout::Regressor(r) => (r, SavedReadout::Regressor { lambda: r.lambda }),
+    };
+    let q = ridge.intercept.len();
+    (
+        vec![
+            f64_tensor("readout.weight", &[n_features, q], &ridge.coef),
+            f64_tensor("readout.bias", &[q], &ridge.intercept),
+        ],
+        saved,
+    )
+}
+
+/// The readout written by [`readout_tensors`], on `n_features` features; `meta` names the description file.
+pub(crate) fn read_readout(
+    a: &Arrays<'_>,
+    saved_readout: SavedReadout,
+    n: usize,
+    meta: &Path,
+) -> Result<Readout, EsnError> {
+    let q = match &saved_readout {
+        SavedReadout::Classifier { classes, .. } => {
+            if classes.is_empty() || classes.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(saved(
+                    meta,
+                    "the readout's classes must be distinct, sorted and at least one",
+                ));
+            }
+            if classes.len() == 2 {
+                1
+            } else {
+                classes.len()
+            }
+        }
+        SavedReadout::Regressor { .. } => a.rows("readout.bias")?,
+    };
+    let coef = Array2::from_shape_vec((n, q), a.f64s("readout.weight", &[n, q])?)
+        .expect("shape checked on reading");
+    let intercept = Array1::from(a.f64s("readout.bias", &[q])?);
+    let ridge = |lambda| Ridge {
+        coef,
+        intercept,
+        lambda,
+    };
+    Ok(match saved_readout {
+        SavedReadout::Classifier { classes, lambda } => Readout::Classifier(RidgeClassifier {
+            ridge: ridge(lambda),
+            classes,
+        }),
+        SavedReadout::Regressor { lambda } => Readout::Regressor(ridge(lambda)),
+    })
+}
+
+/// Each neuron's own device constants as tensors named `{prefix}device.kp0`, ...
+pub(crate) fn unit_tensors(units: &UnitPhysics, prefix: &str, n: usize) -> Vec<Tensor> {
+    DEVICE_TENSORS
+        .into_iter()
+        .zip(units.arrays())
+        .map(|(name, (_, v))| f64_tensor(format!("{prefix}{name}"), &[n], v))
+        .collect()
+}
+
+/// Writes `tensors` to `path` as one safetensors file.
+pub(crate) fn write_tensors(path: &Path, tensors: &[Tensor]) -> Result<(), EsnError> {
+    let views = tensors.iter().map(|t| {
+        let view = TensorView::new(t.dtype, t.shape.clone(), &t.bytes)
+            .expect("the bytes of each array match its shape");
+        (t.name.as_str(), view)
+    });
+    let bytes = safetensors::serialize(views, None)
+        .map_err(|e| saved(path, format!("cannot serialise: {e}")))?;
+    std::fs::write(path, bytes).map_err(io(path))
+}
+
+/// Reads the safetensors file at `path` into `bytes` (kept by the caller, which the arrays borrow).
+pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>, EsnError> {
+    std::fs::read(path).map_err(io(path))
+}
+
+/// The arrays of safetensors `bytes` read from `path`.
+pub(crate) fn arrays<'a>(path: &'a Path, bytes: &'a [u8]) -> Result<Arrays<'a>, EsnError> {
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| saved(path, format!("not a readable safetensors file: {e}")))?;
+    Ok(Arrays { path, st })
 }
 
 impl FittedReservoir {
@@ -231,43 +325,22 @@ impl FittedReservoir {
     pub fn save(&self, dir: &Path) -> Result<(), EsnError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let (n, d) = (self.weights.n_units(), self.weights.n_inputs());
-        let (ridge, readout) = match &self.readout {
-            Readout::Classifier(c) => (
-                &c.ridge,
-                SavedReadout::Classifier {
-                    classes: c.classes.clone(),
-                    lambda: c.ridge.lambda,
-                },
-            ),
-            Readout::Regressor(r) => (r, SavedReadout::Regressor { lambda: r.lambda }),
-        };
-        let q = ridge.intercept.len();
+        let (readout_tensors, readout) = readout_tensors(&self.readout, n);
         let mut tensors = vec![
             f32_tensor("w_in", &[d, n], &self.weights.w_in),
             f32_tensor("w_rec", &[n, n], &self.weights.w_rec),
             f32_tensor("bias", &[n], &self.weights.bias),
-            f64_tensor("readout.weight", &[n, q], &ridge.coef),
-            f64_tensor("readout.bias", &[q], &ridge.intercept),
-            f32_tensor(
-                "train_states",
-                &[self.train_states.nrows(), n],
-                &self.train_states,
-            ),
         ];
+        tensors.extend(readout_tensors);
+        tensors.push(f32_tensor(
+            "train_states",
+            &[self.train_states.nrows(), n],
+            &self.train_states,
+        ));
         if let Some(units) = &self.units {
-            for (name, (_, v)) in DEVICE_TENSORS.into_iter().zip(units.arrays()) {
-                tensors.push(f64_tensor(name, &[n], v));
-            }
+            tensors.extend(unit_tensors(units, "", n));
         }
-        let views = tensors.iter().map(|t| {
-            let view = TensorView::new(t.dtype, t.shape.clone(), &t.bytes)
-                .expect("the bytes of each array match its shape");
-            (t.name, view)
-        });
-        let path = dir.join(WEIGHTS_FILE);
-        let bytes = safetensors::serialize(views, None)
-            .map_err(|e| saved(&path, format!("cannot serialise: {e}")))?;
-        std::fs::write(&path, bytes).map_err(io(&path))?;
+        write_tensors(&dir.join(WEIGHTS_FILE), &tensors)?;
         let meta = SavedMeta {
             config: self.config.clone(),
             seed: self.seed,
@@ -305,39 +378,9 @@ impl FittedReservoir {
             w_rec: matrix(a.f32s("w_rec", &[n, n])?, n, n),
             bias: Array1::from(a.f32s("bias", &[n])?),
         };
-        let q = match &meta.readout {
-            SavedReadout::Classifier { classes, .. } => {
-                if classes.is_empty() || classes.windows(2).any(|w| w[0] >= w[1]) {
-                    return Err(saved(
-                        &dir.join(META_FILE),
-                        "the readout's classes must be distinct, sorted and at least one",
-                    ));
-                }
-                if classes.len() == 2 {
-                    1
-                } else {
-                    classes.len()
-                }
-            }
-            SavedReadout::Regressor { .. } => a.rows("readout.bias")?,
-        };
-        let coef = Array2::from_shape_vec((n, q), a.f64s("readout.weight", &[n, q])?)
-            .expect("shape checked on reading");
-        let intercept = Array1::from(a.f64s("readout.bias", &[q])?);
-        let ridge = |lambda| Ridge {
-            coef,
-            intercept,
-            lambda,
-        };
-        let readout = match meta.readout {
-            SavedReadout::Classifier { classes, lambda } => Readout::Classifier(RidgeClassifier {
-                ridge: ridge(lambda),
-                classes,
-            }),
-            SavedReadout::Regressor { lambda } => Readout::Regressor(ridge(lambda)),
-        };
+        let readout = read_readout(&a, meta.readout, n, &dir.join(META_FILE))?;
         let train_states = matrix(a.f32s("train_states", &[meta.n_train, n])?, meta.n_train, n);
-        let units = a.unit_physics(&meta.config, n)?;
+        let units = a.unit_physics(&meta.config, n, "")?;
         Ok(FittedReservoir {
             config: meta.config,
             seed: meta.seed,

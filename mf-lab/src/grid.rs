@@ -9,6 +9,63 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::LabError;
 
+/// Hyper-parameters whose values are choices rather than quantities, with each choice's spelling and the number
+/// it is kept as. Specs, `--set` and the dashboard take either; store keys and spec hashes keep the number, so a
+/// spec written with `integrator = [1.0]` and one written with `integrator = ["exact"]` are the same experiment.
+pub const CHOICES: &[(&str, &[(&str, f64)])] = &[
+    // The MF cell's integrator (paper Sec. VII): the paper's Euler step, or the exact solution.
+    ("integrator", &[("euler", 0.0), ("exact", 1.0)]),
+    // The hybrid MF-RNN's recurrent kernel: kept at its reservoir draw, or fine-tuned.
+    ("frozen", &[("false", 0.0), ("true", 1.0)]),
+];
+
+/// The choices of hyper-parameter `name`, when it is one.
+pub fn choices(name: &str) -> Option<&'static [(&'static str, f64)]> {
+    CHOICES.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+}
+
+/// The number a hyper-parameter's value is kept as: a number as written, or a choice by its spelling
+/// (case-insensitive). A spelling of a hyper-parameter without choices, or an unknown choice, is refused naming
+/// the accepted ones.
+pub fn parse_value(name: &str, text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    if let Ok(v) = text.parse::<f64>() {
+        return Ok(v);
+    }
+    match choices(name) {
+        Some(c) => c
+            .iter()
+            .find(|(spelling, _)| spelling.eq_ignore_ascii_case(text))
+            .map(|&(_, v)| v)
+            .ok_or_else(|| {
+                format!(
+                    "`{text}` is not a choice of {name} (it takes: {})",
+                    c.iter()
+                        .map(|(s, v)| format!("{s} or {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }),
+        None => Err(format!("`{text}` is not a number")),
+    }
+}
+
+/// A value as a person reads it: a choice's spelling, or the number.
+pub fn value_text(name: &str, v: f64) -> String {
+    choices(name)
+        .and_then(|c| c.iter().find(|&&(_, x)| x == v))
+        .map_or_else(|| v.to_string(), |(s, _)| s.to_string())
+}
+
+/// One value of a grid axis as written in TOML: a number, a choice's spelling or a boolean.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Written {
+    Number(f64),
+    Bool(bool),
+    Text(String),
+}
+
 /// Hyper-parameters of one configuration, by name (`omega`, `beta`, `rho`, `gamma`, `s`, `dt`, `alpha`, `lr`).
 pub type Params = BTreeMap<String, f64>;
 
@@ -105,7 +162,16 @@ impl<'de> Deserialize<'de> for Grid {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Grid, A::Error> {
                 let mut axes = Vec::new();
-                while let Some((name, values)) = map.next_entry::<String, Vec<f64>>()? {
+                while let Some((name, written)) = map.next_entry::<String, Vec<Written>>()? {
+                    let values = written
+                        .into_iter()
+                        .map(|w| match w {
+                            Written::Number(v) => Ok(v),
+                            Written::Bool(b) => parse_value(&name, &b.to_string()),
+                            Written::Text(t) => parse_value(&name, &t),
+                        })
+                        .collect::<Result<Vec<f64>, String>>()
+                        .map_err(|e| serde::de::Error::custom(format!("grid axis `{name}`: {e}")))?;
                     axes.push((name, values));
                 }
                 Grid::new(axes).map_err(serde::de::Error::custom)

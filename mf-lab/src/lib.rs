@@ -32,12 +32,17 @@
 
 #![forbid(unsafe_code)]
 
+/// The data layer (`mf-data`): parsers, the data-set registry, the data directory and downloads, for front ends
+/// that reach the data only through this library.
+pub use mf_data as data;
+
 pub mod eval;
 pub mod export;
 pub mod grid;
 pub mod job;
 pub mod memory;
 pub mod metric;
+pub mod model_export;
 pub mod models;
 pub mod normalise;
 pub mod paper;
@@ -49,6 +54,7 @@ pub mod saved;
 pub mod shard;
 pub mod single;
 pub mod spec;
+pub mod stability;
 pub mod store;
 pub mod table;
 pub mod tasks;

@@ -8,7 +8,8 @@ use mf_data::{Dataset, RawSplit, Split};
 use mf_lab::eval::ModelEvaluator;
 use mf_lab::models::CancelToken;
 use mf_lab::normalise::{InputScaling, Normalise};
-use mf_lab::saved::{Fitted, Predictions, SavedModel, DESCRIPTION_FILE};
+use mf_lab::models::FittedModel;
+use mf_lab::saved::{Predictions, SavedModel, DESCRIPTION_FILE};
 use mf_lab::single::{run_trials_on_test, ModelRequest};
 use mf_lab::tasks::{load_dataset, Task};
 use mf_lab::training::TrainingProtocol;
@@ -220,17 +221,11 @@ fn bits(p: &Predictions) -> Vec<u64> {
     }
 }
 
-/// The model crate's own classes for `seqs`.
-fn own_classes(fitted: &Fitted, seqs: &Sequences) -> Vec<usize> {
-    match fitted {
-        Fitted::Reservoir(m) => match m.predict(seqs).unwrap() {
-            mf_esn::Prediction::Classes(c) => c,
-            p => panic!("{p:?}"),
-        },
-        Fitted::Rnn(m) => match m.predict(seqs).unwrap() {
-            mf_rnn::Prediction::Classes(c) => c,
-            p => panic!("{p:?}"),
-        },
+/// The fitted model's classes for `seqs`, given to it as they are (no scaling on the way).
+fn own_classes(fitted: &dyn FittedModel, seqs: &Sequences) -> Vec<usize> {
+    match fitted.predict(seqs, 6).unwrap() {
+        Predictions::Classes { classes, .. } => classes,
+        p => panic!("{p:?}"),
     }
 }
 

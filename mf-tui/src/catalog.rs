@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use mf_core::rng::rng_from_seed;
-use mf_data::{find_split_file, paper_datasets, Dataset, TaskKind};
+use mf_lab::data::{find_split_file, paper_datasets, Dataset, TaskKind};
 
 use crate::dashboard::{ClassExamples, DatasetSummary, ReservoirTrace};
 use mf_lab::tasks::{load_dataset, GENERATED};
@@ -75,7 +74,7 @@ pub fn catalog(data_dir: &Path) -> Vec<DatasetSummary> {
             continue;
         }
         let source = data_dir.join(info.name).display().to_string();
-        match mf_data::load_dataset(data_dir, info.name) {
+        match mf_lab::data::load_dataset(data_dir, info.name) {
             Ok(ds) => out.push(summary(&ds, &source)),
             Err(e) => out.push(unloadable(info.name, source, &e)),
         }
@@ -88,24 +87,8 @@ pub fn catalog(data_dir: &Path) -> Vec<DatasetSummary> {
 pub fn mf_trace(seed: u64) -> Option<ReservoirTrace> {
     let ds = load_dataset(Path::new("."), "synthetic-control").ok()?;
     let x = ds.train.series(0, 0).to_vec();
-    let config = mf_esn::ReservoirConfig::mf_esn();
-    let mf_core::CellKind::Mf(cell) = config.cell else {
-        return None;
-    };
-    let w = config
-        .init()
-        .draw(1, &mut rng_from_seed(seed))
-        .ok()?
-        .to_f64();
-    let mut h = ndarray::Array1::<f64>::zeros(w.n_units());
     let units = [0usize, 1, 2, 3, 4];
-    let mut traces: Vec<Vec<f64>> = vec![Vec::with_capacity(x.len()); units.len()];
-    for v in x {
-        h = mf_core::stability::step(&cell, &w, h.view(), ndarray::arr1(&[v]).view()).ok()?;
-        for (t, &u) in traces.iter_mut().zip(&units) {
-            t.push(h[u]);
-        }
-    }
+    let (cell, traces) = mf_lab::stability::mf_esn_trace(&x, &units, seed)?;
     Some(ReservoirTrace {
         title: format!(
             "MF-ESN states, synthetic-control series 1 (dt {}, gamma {}, s {})",
@@ -151,7 +134,7 @@ mod tests {
         assert!(!reason.is_empty());
         assert_eq!(
             Some(reason),
-            mf_data::load_dataset(dir.path(), "Coffee")
+            mf_lab::data::load_dataset(dir.path(), "Coffee")
                 .err()
                 .map(|e| e.to_string())
                 .as_deref()

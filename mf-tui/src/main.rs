@@ -136,7 +136,7 @@ fn run_cli() -> anyhow::Result<()> {
     quiet_on_closed_pipe();
     mf_lab::store::set_program_commit(env!("MF_COMMIT"));
     let cli = Cli::parse();
-    let data_dir = mf_data::resolve_data_dir(cli.data_dir.as_deref());
+    let data_dir = mf_lab::data::resolve_data_dir(cli.data_dir.as_deref());
     let evaluator = || Arc::new(ModelEvaluator::new(data_dir.clone()));
     match cli.command {
         Some(Command::Data(cmd)) => run_data(&cmd, &data_dir),

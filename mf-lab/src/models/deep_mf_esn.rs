@@ -5,10 +5,13 @@ use std::any::Any;
 
 use mf_esn::{DeepConfig, ReservoirConfig};
 
+use super::fitted::{esn_load_error, DeepFitted};
 use super::{
-    count, future, reservoir, Configured, DataShape, Model, TrialContext, TrialData, TrialScore,
+    count, future, reservoir, Configured, DataShape, FittedModel, LoadError, Model, TrialContext,
 };
 use crate::grid::{Grid, Params};
+use crate::tasks::Part;
+use crate::training::TrainingProtocol;
 use crate::LabError;
 
 /// The deep MF-ESN model.
@@ -73,6 +76,10 @@ impl Model for DeepMfEsnModel {
     /// inter-layer scaling.
     fn preset(&self, dataset: &str) -> Option<Params> {
         super::ModelKind::MfEsn.model().preset(dataset)
+    }
+    fn load(&self, dir: &std::path::Path) -> Result<Box<dyn FittedModel>, LoadError> {
+        let m = mf_esn::FittedDeep::load(dir).map_err(esn_load_error)?;
+        Ok(Box::new(DeepFitted(m)))
     }
     fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError> {
         let mut deep = DeepConfig::mf_esn(2);
@@ -147,33 +154,26 @@ impl Configured for Deep {
         (weights + states + ridge + blocks + kept + f64_path).min(u64::MAX as f64) as u64
     }
 
-    /// Draws the layers from `seed`, fits the readout on `data.train` and scores on `data.eval`.
-    fn trial(
+    /// Draws the layers from `seed` and fits the readout on `train`; `val` and `protocol` are not used.
+    fn fit(
         &self,
-        data: &TrialData<'_>,
+        train: &Part,
+        _val: Option<&Part>,
+        _protocol: TrainingProtocol,
         seed: u64,
         ctx: &TrialContext<'_>,
-    ) -> Result<TrialScore, LabError> {
-        ctx.cancel.check()?;
-        let model = self.0.fit_cancellable(
-            &data.train.seqs,
-            &data.train.targets,
-            seed,
-            ctx.cancel.flag(),
-        )?;
-        ctx.cancel.check()?;
-        Ok(TrialScore {
-            score: model.score(&data.eval.seqs, &data.eval.targets)?,
-            epochs: None,
-            diverged: None,
-        })
+    ) -> Result<Box<dyn FittedModel>, LabError> {
+        let model =
+            self.0
+                .fit_cancellable(&train.seqs, &train.targets, seed, ctx.cancel.flag())?;
+        Ok(Box::new(DeepFitted(model)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::{CancelToken, ModelKind};
+    use crate::models::{CancelToken, ModelKind, TrialData};
     use crate::tasks::{load_dataset, Task};
     use crate::training::TrainingProtocol;
     use std::path::Path;

@@ -5,7 +5,7 @@
 use mf_core::MfCell;
 use mf_rnn::{ReservoirStart, RnnCell, RnnConfig};
 
-use super::{trainable, Configured, Model, ModelKind};
+use super::{trainable, Configured, FittedModel, LoadError, Model, ModelKind};
 use crate::grid::{Grid, Params};
 use crate::LabError;
 
@@ -78,6 +78,9 @@ impl Model for HybridMfRnnModel {
             }
         }
         Some(p)
+    }
+    fn load(&self, dir: &std::path::Path) -> Result<Box<dyn FittedModel>, LoadError> {
+        trainable::load(dir)
     }
     fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError> {
         let mut start = ReservoirStart::default();

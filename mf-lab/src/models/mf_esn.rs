@@ -2,7 +2,7 @@
 
 use mf_esn::ReservoirConfig;
 
-use super::{reservoir, Configured, Model};
+use super::{reservoir, Configured, FittedModel, LoadError, Model};
 use crate::grid::{Grid, Params};
 use crate::LabError;
 
@@ -56,6 +56,9 @@ impl Model for MfEsnModel {
     fn quick_grid(&self) -> Grid {
         let (name, values) = ("dt", vec![0.1, 0.01]);
         Grid::new(vec![(name.to_string(), values)]).expect("a valid grid")
+    }
+    fn load(&self, dir: &std::path::Path) -> Result<Box<dyn FittedModel>, LoadError> {
+        reservoir::load(dir)
     }
     fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError> {
         reservoir::configure(self, ReservoirConfig::mf_esn(), params)

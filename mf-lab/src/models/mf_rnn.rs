@@ -3,7 +3,7 @@
 use mf_core::MfCell;
 use mf_rnn::{RnnCell, RnnConfig};
 
-use super::{trainable, Configured, Model};
+use super::{trainable, Configured, FittedModel, LoadError, Model};
 use crate::grid::{Grid, Params};
 use crate::LabError;
 
@@ -54,6 +54,9 @@ impl Model for MfRnnModel {
     fn quick_grid(&self) -> Grid {
         let (name, values) = ("lr", vec![0.001, 0.01]);
         Grid::new(vec![(name.to_string(), values)]).expect("a valid grid")
+    }
+    fn load(&self, dir: &std::path::Path) -> Result<Box<dyn FittedModel>, LoadError> {
+        trainable::load(dir)
     }
     fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError> {
         trainable::configure(

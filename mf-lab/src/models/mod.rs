@@ -24,6 +24,7 @@ use crate::LabError;
 
 mod deep_mf_esn;
 mod esn;
+pub mod fitted;
 mod future;
 mod hybrid_mf_rnn;
 mod mf_esn;
@@ -32,6 +33,7 @@ mod reservoir;
 mod rnn;
 mod trainable;
 
+pub use fitted::{FittedModel, FittedStream, LoadError};
 pub use trainable::{train as train_rnn, trial_split};
 
 /// Every model the library runs, in the order job keys sort (the paper's four first).
@@ -65,6 +67,8 @@ pub trait Model: Send + Sync + fmt::Debug + 'static {
     fn param_names(&self) -> &'static [&'static str];
     /// Its configuration from `params`, every other hyper-parameter at its default; checks names and values.
     fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError>;
+    /// A fitted model of this family from the files [`FittedModel::save`] wrote into `dir`.
+    fn load(&self, dir: &std::path::Path) -> Result<Box<dyn FittedModel>, LoadError>;
     /// The grid searched by default: the paper's Table III for the paper's models.
     fn grid(&self) -> Grid {
         let axes = self.paper().map_or(&[][..], mf_paper::table_iii);
@@ -100,13 +104,34 @@ pub trait Configured: fmt::Debug + Send + Sync {
     /// refuses a configuration whose estimate exceeds the memory available before allocating anything, so an
     /// absurd size is an error instead of an abort.
     fn memory_bytes(&self, shape: &DataShape) -> u64;
+    /// One fresh model built from `seed` and fitted on `train`. Trainable models stop early on `val` when there
+    /// is one, and otherwise as `protocol` says; reservoirs do not stop early and use neither.
+    fn fit(
+        &self,
+        train: &Part,
+        val: Option<&Part>,
+        protocol: TrainingProtocol,
+        seed: u64,
+        ctx: &TrialContext<'_>,
+    ) -> Result<Box<dyn FittedModel>, LabError>;
     /// One fresh model built from `seed`, fitted on `data.train` and scored on `data.eval`.
     fn trial(
         &self,
         data: &TrialData<'_>,
         seed: u64,
         ctx: &TrialContext<'_>,
-    ) -> Result<TrialScore, LabError>;
+    ) -> Result<TrialScore, LabError> {
+        ctx.cancel.check()?;
+        let model = self.fit(data.train, data.val, data.protocol, seed, ctx)?;
+        ctx.cancel.check()?;
+        let score = model.score(&data.eval.seqs, &data.eval.targets)?;
+        let training = model.training();
+        Ok(TrialScore {
+            score,
+            epochs: training.as_ref().map(|t| t.epochs),
+            diverged: training.and_then(|t| t.diverged),
+        })
+    }
 }
 
 /// What one trial fits on and scores on.

@@ -6,11 +6,14 @@ use std::any::Any;
 use mf_core::CellKind;
 use mf_esn::{Hardware, ReservoirConfig};
 
+use super::fitted::{self, ReservoirFitted};
 use super::{
-    check_names, count, future, set_mf_param, Configured, DataShape, Model, TrialContext,
-    TrialData, TrialScore, MF_CELL_PARAMS,
+    check_names, count, future, set_mf_param, Configured, DataShape, FittedModel, LoadError, Model,
+    TrialContext, MF_CELL_PARAMS,
 };
 use crate::grid::Params;
+use crate::tasks::Part;
+use crate::training::TrainingProtocol;
 use crate::LabError;
 
 /// The hardware non-idealities both reservoir models take (see `mf_esn::Hardware`), each off at 0: weight
@@ -135,29 +138,27 @@ impl Configured for Reservoir {
         (weights + states + ridge + blocks + f64_path).min(u64::MAX as f64) as u64
     }
 
-    /// Draws the reservoir from `seed`, fits the readout on `data.train` and scores on `data.eval`. A reservoir
-    /// does not stop early, so `data.val` is not used.
-    fn trial(
+    /// Draws the reservoir from `seed` and fits the readout on `train`. A reservoir does not stop early, so
+    /// `val` and `protocol` are not used.
+    fn fit(
         &self,
-        data: &TrialData<'_>,
+        train: &Part,
+        _val: Option<&Part>,
+        _protocol: TrainingProtocol,
         seed: u64,
         ctx: &TrialContext<'_>,
-    ) -> Result<TrialScore, LabError> {
-        ctx.cancel.check()?;
+    ) -> Result<Box<dyn FittedModel>, LabError> {
         let params = self.0.clone().into_params()?;
-        let model = params.fit_cancellable(
-            &data.train.seqs,
-            &data.train.targets,
-            seed,
-            ctx.cancel.flag(),
-        )?;
-        ctx.cancel.check()?;
-        Ok(TrialScore {
-            score: model.score(&data.eval.seqs, &data.eval.targets)?,
-            epochs: None,
-            diverged: None,
-        })
+        let model =
+            params.fit_cancellable(&train.seqs, &train.targets, seed, ctx.cancel.flag())?;
+        Ok(Box::new(ReservoirFitted(model)))
     }
+}
+
+/// A fitted MF-ESN or ESN from the files it saved into `dir`.
+pub(super) fn load(dir: &std::path::Path) -> Result<Box<dyn FittedModel>, LoadError> {
+    let m = mf_esn::FittedReservoir::load(dir).map_err(fitted::esn_load_error)?;
+    Ok(Box::new(ReservoirFitted(m)))
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@ use std::any::Any;
 use mf_core::rng::derive_seed;
 use mf_rnn::{RnnCell, RnnConfig, TrainEvent};
 
+use super::fitted::{self, RnnFitted};
 use super::{
-    check_names, count, set_mf_param, Configured, DataShape, Model, TrialContext, TrialData,
-    TrialEvent, TrialScore, MF_CELL_PARAMS,
+    check_names, count, set_mf_param, Configured, DataShape, FittedModel, LoadError, Model,
+    TrialContext, TrialEvent, MF_CELL_PARAMS,
 };
 use crate::grid::Params;
 use crate::tasks::{split_indices, Part};
@@ -177,25 +178,28 @@ impl Configured for Trainable {
         (4.0 * (8.0 * params + bptt + predict + noise + deployed)).min(u64::MAX as f64) as u64
     }
 
-    /// Trains from `seed` on `data.train` and scores on `data.eval`, on the devices of the configuration's
-    /// hardware when it is not ideal (programmed once from `seed`). With `data.val` (model selection) it stops
-    /// on the validation loss. Without one (final trials), under [`TrainingProtocol::Reference`] it trains on
-    /// the whole of `data.train` and stops on the training loss; under [`TrainingProtocol::FreshSplit`] it stops
-    /// on the loss of the [`trial_split`] of `data.train`. The protocol also decides whether the best epoch's
-    /// weights are restored.
-    fn trial(
+    /// Trains from `seed` on `train`, deployed on the devices of the configuration's hardware when it is not
+    /// ideal (programmed once from `seed`). With `val` (model selection) it stops on the validation loss.
+    /// Without one (final trials), under [`TrainingProtocol::Reference`] it trains on the whole of `train` and
+    /// stops on the training loss; under [`TrainingProtocol::FreshSplit`] it stops on the loss of the
+    /// [`trial_split`] of `train`. The protocol also decides whether the best epoch's weights are restored.
+    fn fit(
         &self,
-        data: &TrialData<'_>,
+        train_part: &Part,
+        val: Option<&Part>,
+        protocol: TrainingProtocol,
         seed: u64,
         ctx: &TrialContext<'_>,
-    ) -> Result<TrialScore, LabError> {
-        let model = train(&self.0, data.train, data.val, data.protocol, seed, ctx)?;
-        Ok(TrialScore {
-            score: model.score(&data.eval.seqs, &data.eval.targets)?,
-            epochs: Some((model.history().len(), model.best_epoch())),
-            diverged: model.divergence().map(|d| format!("{d}; try a smaller lr")),
-        })
+    ) -> Result<Box<dyn FittedModel>, LabError> {
+        let model = train(&self.0, train_part, val, protocol, seed, ctx)?;
+        Ok(Box::new(RnnFitted(model)))
     }
+}
+
+/// A trained model of any trainable family from the files it saved into `dir`.
+pub(super) fn load(dir: &std::path::Path) -> Result<Box<dyn FittedModel>, LoadError> {
+    let m = mf_rnn::TrainedRnn::load(dir).map_err(|e| fitted::rnn_load_error(e, dir))?;
+    Ok(Box::new(RnnFitted(m)))
 }
 
 #[cfg(test)]

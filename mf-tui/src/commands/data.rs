@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
-use mf_data::{find_split_file, paper_dataset, paper_datasets, Dataset, Shape, TaskKind};
+use mf_lab::data::{find_split_file, paper_dataset, paper_datasets, Dataset, Shape, TaskKind};
 use serde::Serialize;
 
 use mf_lab::tasks::{is_generated, load_dataset, GENERATED};
@@ -72,14 +72,14 @@ pub fn run_data(cmd: &DataCommand, data_dir: &Path) -> anyhow::Result<()> {
             label_column,
             target_column,
         } => {
-            let opts = mf_data::TableOptions::default()
+            let opts = mf_lab::data::TableOptions::default()
                 .label(label_column.as_str())
                 .target(target_column.as_str());
             import(data_dir, path, name.as_deref(), &opts)
         }
         DataCommand::Verify => {
             println!("data directory: {}", data_dir.display());
-            let (text, failed) = verify_text(&mf_data::verify(data_dir));
+            let (text, failed) = verify_text(&mf_lab::data::verify(data_dir));
             print!("{text}");
             if !failed.is_empty() {
                 bail!(
@@ -98,7 +98,7 @@ pub fn run_data(cmd: &DataCommand, data_dir: &Path) -> anyhow::Result<()> {
 /// The report of `mf data verify`, each problem once: per data set its shape and its differences from Table I,
 /// `missing` when absent, or the error that kept it from loading; then the counts. Also returns the names of
 /// the data sets present that failed to load.
-fn verify_text(r: &mf_data::VerifyReport) -> (String, Vec<&'static str>) {
+fn verify_text(r: &mf_lab::data::VerifyReport) -> (String, Vec<&'static str>) {
     let mut s = String::new();
     let (mut loaded, mut missing, mut failed, mut warnings) = (0, 0, Vec::new(), 0);
     for e in &r.entries {
@@ -122,7 +122,7 @@ fn verify_text(r: &mf_data::VerifyReport) -> (String, Vec<&'static str>) {
                     s.push_str(&format!("  warning: {w}\n"));
                 }
             }
-            Err(mf_data::DataError::NotFound { .. }) => {
+            Err(mf_lab::data::DataError::NotFound { .. }) => {
                 missing += 1;
                 s.push_str(&format!("{name:<16} missing (mf data fetch {name})\n"));
             }
@@ -148,7 +148,7 @@ fn list(data_dir: &Path) -> anyhow::Result<()> {
         "{:<18} {:>6} {:>6} {:>9} {:>8}  {:<10} check",
         "paper data set", "train", "test", "length", "classes", "found"
     );
-    for entry in mf_data::verify(data_dir).entries {
+    for entry in mf_lab::data::verify(data_dir).entries {
         let info = &entry.info;
         let found = find_split_file(data_dir, info.name, "TRAIN");
         let check = match (&found, &entry.found) {
@@ -267,7 +267,7 @@ pub fn describe(ds: &Dataset, source: String) -> DataInfo {
         target_range: range,
         n_missing: shape.n_missing,
         warnings: paper_dataset(&ds.name)
-            .map(|i| mf_data::compare(&i, &shape))
+            .map(|i| mf_lab::data::compare(&i, &shape))
             .unwrap_or_default()
             .into_iter()
             .chain(ds.warnings())
@@ -279,7 +279,7 @@ fn info(data_dir: &Path, name: &str, json: bool) -> anyhow::Result<()> {
     let ds = load_dataset(data_dir, name)?;
     let source = if is_generated(name) {
         "generated".to_string()
-    } else if mf_data::is_dataset_path(name) {
+    } else if mf_lab::data::is_dataset_path(name) {
         name.to_string()
     } else {
         find_split_file(data_dir, name, "TRAIN").map_or_else(
@@ -326,10 +326,10 @@ fn import(
     data_dir: &Path,
     path: &Path,
     name: Option<&str>,
-    opts: &mf_data::TableOptions,
+    opts: &mf_lab::data::TableOptions,
 ) -> anyhow::Result<()> {
     let mut ds =
-        mf_data::load_path(path, opts).with_context(|| format!("importing {}", path.display()))?;
+        mf_lab::data::load_path(path, opts).with_context(|| format!("importing {}", path.display()))?;
     if let Some(n) = name {
         ds.name = n.to_string();
     }
@@ -342,7 +342,7 @@ fn import(
     print_info(&describe(&ds, path.display().to_string()));
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
-    let dir = mf_data::import_dataset(&ds, data_dir, &ds.name)
+    let dir = mf_lab::data::import_dataset(&ds, data_dir, &ds.name)
         .with_context(|| format!("storing {} in {}", ds.name, data_dir.display()))?;
     println!("stored in {} (mf run --dataset {})", dir.display(), ds.name);
     Ok(())
@@ -384,7 +384,7 @@ fn fetch(data_dir: &Path, name: &str, url: Option<&str>) -> anyhow::Result<()> {
         }
         bar.set_position(done);
     };
-    let ds = mf_data::fetch(name, url, data_dir, &mut progress);
+    let ds = mf_lab::data::fetch(name, url, data_dir, &mut progress);
     bar.finish_and_clear();
     let ds = ds?;
     let d = describe(&ds, data_dir.join(name).display().to_string());
@@ -438,7 +438,7 @@ mod tests {
             "1\t0.5\t0.2\n3\t0.75\t0.3\n",
         )
         .unwrap();
-        let ds = mf_data::load_dataset(dir.path(), "Mine").unwrap();
+        let ds = mf_lab::data::load_dataset(dir.path(), "Mine").unwrap();
         let d = describe(&ds, "Mine".into());
         assert_eq!(d.warnings, ds.warnings());
         assert!(
@@ -453,7 +453,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("Coffee")).unwrap();
         std::fs::write(dir.path().join("Coffee/Coffee_TRAIN.tsv"), "x\ty\n").unwrap();
-        let (text, failed) = verify_text(&mf_data::verify(dir.path()));
+        let (text, failed) = verify_text(&mf_lab::data::verify(dir.path()));
         assert_eq!(failed, vec!["Coffee"]);
         let coffee: Vec<&str> = text.lines().filter(|l| l.contains("Coffee")).collect();
         assert_eq!(coffee.len(), 1, "{text}");

@@ -26,10 +26,7 @@ pub fn parse_set(s: &str) -> Result<(String, f64), String> {
     if k.is_empty() {
         return Err(format!("`{s}` has an empty key"));
     }
-    let v: f64 = v
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{}` in `{s}` is not a number", v.trim()))?;
+    let v = mf_lab::grid::parse_value(k, v).map_err(|e| format!("{e} in `{s}`"))?;
     Ok((k.to_string(), v))
 }
 

@@ -1,11 +1,8 @@
 //! `mf stability`: the stability results of the paper's Sec. V for one MF cell.
 
-use anyhow::Context;
-use mf_core::init::{ReservoirInit, SpectralInit};
-use mf_core::rng::rng_from_seed;
-use mf_core::stability::{fig6_spectrum, spectral_norm, Bound, Stability, TheoremV6};
-use mf_core::MfCell;
-use serde::Serialize;
+use mf_lab::stability::{Physics, StabilityReport, StabilityRequest};
+#[cfg(test)]
+use mf_lab::stability::MfCell;
 
 /// `mf stability`: p_min, p_max, C, mu, Lemma V.1, Theorem V.3, the Theorem V.4 radius bound and Theorem V.6 for a
 /// cell, and optionally the Jacobian spectrum in the setting of the paper's Fig. 6.
@@ -71,7 +68,7 @@ pub struct PhysicsArgs {
 
 impl Default for PhysicsArgs {
     fn default() -> Self {
-        let p = mf_core::Physics::default();
+        let p = Physics::default();
         PhysicsArgs {
             kp0: p.kp0,
             kd0: p.kd0,
@@ -83,9 +80,9 @@ impl Default for PhysicsArgs {
     }
 }
 
-impl From<PhysicsArgs> for mf_core::Physics {
+impl From<PhysicsArgs> for Physics {
     fn from(p: PhysicsArgs) -> Self {
-        mf_core::Physics {
+        Physics {
             kp0: p.kp0,
             kd0: p.kd0,
             eta_p: p.eta_p,
@@ -96,103 +93,19 @@ impl From<PhysicsArgs> for mf_core::Physics {
     }
 }
 
-/// The Jacobian spectrum part of the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Spectrum {
-    /// Eigenvalues as `[re, im]`.
-    pub eigenvalues: Vec<[f64; 2]>,
-    /// Centres `gamma - dt P_i` as `[re, 0]`.
-    pub centres: Vec<[f64; 2]>,
-    /// Bauer-Fike radius `dt ||M||_2`.
-    pub radius: f64,
-    /// Spectral radius of the Jacobian.
-    pub spectral_radius: f64,
-    /// Theorem V.6's lines `[gamma - dt p_max, gamma - dt p_min]`.
-    pub v6_bounds: [f64; 2],
-}
-
-/// What `mf stability` reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StabilityReport {
-    /// The cell analysed.
-    pub cell: MfCell,
-    /// `||W_h||_2` used.
-    pub w_rec_norm2: f64,
-    /// The spectral radius asked for with `--rho`.
-    pub rho: Option<f64>,
-    /// `p_min`.
-    pub p_min: f64,
-    /// `p_max`.
-    pub p_max: f64,
-    /// `C`.
-    pub c: f64,
-    /// `mu`.
-    pub mu: f64,
-    /// Lemma V.1.
-    pub lemma_v1: Bound,
-    /// Theorem V.3.
-    pub theorem_v3: Bound,
-    /// Theorem V.4's bound on the Bauer-Fike radius.
-    pub radius_bound: f64,
-    /// Theorem V.6.
-    pub theorem_v6: TheoremV6,
-    /// The Fig. 6 spectrum (with `--eigs`).
-    #[serde(flatten)]
-    pub spectrum: Option<Spectrum>,
-}
-
 /// Computes the report.
 pub fn analyse(args: &StabilityArgs) -> anyhow::Result<StabilityReport> {
-    let mut cell = MfCell::new(args.dt, args.gamma, args.s);
-    cell.physics = args.physics.into();
-    cell.check()?;
-    let norm = match (args.rho, args.norm) {
-        (_, Some(n)) => n,
-        (Some(rho), None) => {
-            let init = ReservoirInit {
-                n_units: args.n_units,
-                rho,
-                omega: 1.0,
-                beta: 0.0,
-                spectral: SpectralInit::Exact,
-            };
-            let w = init
-                .draw(1, &mut rng_from_seed(args.seed))
-                .context("drawing the reservoir")?;
-            spectral_norm(w.to_f64().w_rec.view())?
-        }
-        (None, None) => 1.0,
-    };
-    if !(norm >= 0.0 && norm.is_finite()) {
-        anyhow::bail!("the spectral norm must be non-negative and finite, not {norm}");
-    }
-    let st = Stability::new(&cell, norm);
-    let spectrum = if args.eigs {
-        let sp = fig6_spectrum(&cell, args.n_units, norm, args.seed)?;
-        Some(Spectrum {
-            eigenvalues: sp.eigenvalues,
-            centres: sp.centres.iter().map(|&c| [c, 0.0]).collect(),
-            radius: sp.radius,
-            spectral_radius: sp.spectral_radius,
-            v6_bounds: [st.theorem_v6.lower, st.theorem_v6.upper],
-        })
-    } else {
-        None
-    };
-    Ok(StabilityReport {
-        cell,
-        w_rec_norm2: norm,
+    Ok(mf_lab::stability::analyse(&StabilityRequest {
+        dt: args.dt,
+        gamma: args.gamma,
+        s: args.s,
+        physics: args.physics.into(),
         rho: args.rho,
-        p_min: st.p_min,
-        p_max: st.p_max,
-        c: st.c,
-        mu: st.mu,
-        lemma_v1: st.lemma_v1,
-        theorem_v3: st.theorem_v3,
-        radius_bound: st.radius_bound,
-        theorem_v6: st.theorem_v6,
-        spectrum,
-    })
+        norm: args.norm,
+        n_units: args.n_units,
+        seed: args.seed,
+        eigs: args.eigs,
+    })?)
 }
 
 /// Computes and prints the report.

@@ -117,8 +117,8 @@ impl Default for Fig6Stability {
 
 impl StabilityAnalyzer for Fig6Stability {
     fn analyze(&self, p: &StabilityParams) -> Result<StabilityPicture, String> {
-        let cell = mf_core::MfCell::new(p.dt, p.gamma, p.s);
-        let sp = mf_core::stability::fig6_spectrum(&cell, self.n_units, p.rho, self.seed)
+        let cell = mf_lab::stability::MfCell::new(p.dt, p.gamma, p.s);
+        let sp = mf_lab::stability::fig6_spectrum(&cell, self.n_units, p.rho, self.seed)
             .map_err(|e| e.to_string())?;
         let st = sp.stability;
         Ok(StabilityPicture {

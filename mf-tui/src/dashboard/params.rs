@@ -83,9 +83,7 @@ pub fn parse_values(name: &str, text: &str) -> Result<Vec<f64>, String> {
             if item.is_empty() {
                 return Err(format!("{name}: an empty value in `{}`", text.trim()));
             }
-            let v: f64 = item
-                .parse()
-                .map_err(|_| format!("{name}: `{item}` is not a number"))?;
+            let v = mf_lab::grid::parse_value(name, item).map_err(|e| format!("{name}: {e}"))?;
             if !v.is_finite() {
                 return Err(format!("{name}: `{item}` is not a finite number"));
             }
@@ -249,7 +247,7 @@ mod tests {
             }
         }
         // The MF cell's physics defaults are those of the device (Table II), read from mf-core independently.
-        let p = mf_core::MfCell::new(0.1, 1.0, 5.0).physics;
+        let p = mf_lab::stability::MfCell::new(0.1, 1.0, 5.0).physics;
         let d = defaults(ModelKind::MfEsn);
         assert_eq!((d["kp0"], d["kd0"], d["eta_p"]), (p.kp0, p.kd0, p.eta_p));
         assert_eq!((d["eta_d"], d["a"], d["b"]), (p.eta_d, p.a, p.b));

@@ -78,7 +78,7 @@ impl DashboardConfig {
             stability: Some(Arc::new(Fig6Stability::default())),
             threads: 0,
             specs: Vec::new(),
-            data_dir: mf_data::resolve_data_dir(None),
+            data_dir: mf_lab::data::resolve_data_dir(None),
         }
     }
 }
