@@ -4,9 +4,17 @@
 //! dimension per series) that [`crate::Split::from_raw`] turns into Arrow. Errors name the 1-based
 //! line; the path is `<bytes>` until a path wrapper such as [`crate::read_split`] fills it in.
 
+mod arff;
+mod ts;
+mod tsv;
+
 use std::io::BufRead;
 
 use crate::DataError;
+
+pub use arff::parse_arff;
+pub use ts::parse_ts;
+pub use tsv::parse_tsv;
 
 /// Placeholder path used in errors when parsing from memory.
 pub const BYTES_PATH: &str = "<bytes>";
@@ -186,649 +194,52 @@ fn finish(raw: RawSplit, last_line: usize) -> Result<RawSplit, DataError> {
     Ok(raw)
 }
 
-// ---------------------------------------------------------------------------------------------
-// .ts
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Default)]
-struct TsHeader {
-    univariate: Option<bool>,
-    dimensions: Option<usize>,
-    equal_length: Option<bool>,
-    series_length: Option<usize>,
-    class_label: Option<bool>,
-    classes: Option<Vec<String>>,
-    target: bool,
+/// Checks that a series has the `d` dimensions of the series before it (`n_dims`, set by the first series
+/// when the header does not set it).
+fn check_dims(n_dims: &mut Option<usize>, d: usize, line: usize) -> Result<(), DataError> {
+    match *n_dims {
+        Some(nd) if nd != d => Err(perr(line, format!("expected {nd} dimensions, found {d}"))),
+        None => {
+            *n_dims = Some(d);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
-/// Parses the sktime/aeon `.ts` format.
-///
-/// Header keys (case-insensitive): `@problemName`, `@timeStamps` (only `false` is supported),
-/// `@missing`, `@univariate`, `@dimensions`, `@equalLength`, `@seriesLength`,
-/// `@classLabel true <labels..>` / `false`, `@targetLabel true` (regression) and `@data`. Lines
-/// starting with `#` and blank lines are skipped. Each data line holds the dimensions separated by
-/// `:`, values by `,`, `?` for a missing value, and the label or target last. Dimensions must agree
-/// with `@dimensions` (or `@univariate`, or the first series), lengths with `@equalLength` and
-/// `@seriesLength`, labels with the declared class list.
-pub fn parse_ts(reader: impl BufRead) -> Result<RawSplit, DataError> {
-    let mut lines = Lines::new(reader);
-    let mut h = TsHeader::default();
-    let mut in_data = false;
-    let mut raw = RawSplit::default();
-    let mut n_dims: Option<usize> = None;
-    let mut first_len: Option<usize> = None;
-    let mut last = 0;
-    while let Some((ln, line)) = lines.next_line()? {
-        last = ln;
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
+/// The common ending of a data line: its label (checked against the declared classes) or its target
+/// (`field`, which must not be missing), then the series itself. A split with neither labels nor targets
+/// ignores `field`. Each parser first refuses an empty label with its own message.
+fn push_series(
+    raw: &mut RawSplit,
+    dims: Vec<Vec<f64>>,
+    field: &str,
+    line: usize,
+) -> Result<(), DataError> {
+    if let Some(labels) = raw.labels.as_mut() {
+        check_label(field, &raw.declared_classes, line)?;
+        labels.push(field.to_string());
+    } else if let Some(targets) = raw.targets.as_mut() {
+        let v = parse_value(field, line, || "target".to_string())?;
+        if v.is_nan() {
+            return Err(perr(line, "target value is missing"));
         }
-        if !in_data {
-            if !t.starts_with('@') {
-                return Err(perr(
-                    ln,
-                    format!(
-                        "expected a header line starting with '@' before @data, found {:?}",
-                        clip(t)
-                    ),
-                ));
-            }
-            let mut parts = t[1..].splitn(2, char::is_whitespace);
-            let key = parts.next().unwrap_or("").to_ascii_lowercase();
-            let val = parts.next().unwrap_or("").trim();
-            match key.as_str() {
-                "problemname" => {}
-                "timestamps" => {
-                    if parse_bool(val, ln, "timeStamps")? {
-                        return Err(perr(ln, "@timeStamps true is not supported"));
-                    }
-                }
-                "missing" => {
-                    parse_bool(val, ln, "missing")?;
-                }
-                "univariate" => h.univariate = Some(parse_bool(val, ln, "univariate")?),
-                "dimensions" | "dimension" => {
-                    let d: usize = val.parse().map_err(|_| {
-                        perr(
-                            ln,
-                            format!(
-                                "@dimensions: expected a positive integer, found {:?}",
-                                clip(val)
-                            ),
-                        )
-                    })?;
-                    if d == 0 {
-                        return Err(perr(
-                            ln,
-                            "@dimensions: expected a positive integer, found 0",
-                        ));
-                    }
-                    h.dimensions = Some(d);
-                }
-                "equallength" => h.equal_length = Some(parse_bool(val, ln, "equalLength")?),
-                "serieslength" => {
-                    h.series_length = Some(val.parse().map_err(|_| {
-                        perr(
-                            ln,
-                            format!("@seriesLength: expected an integer, found {:?}", clip(val)),
-                        )
-                    })?)
-                }
-                "classlabel" => {
-                    let mut it = val.split_whitespace();
-                    let flag = parse_bool(it.next().unwrap_or(""), ln, "classLabel")?;
-                    h.class_label = Some(flag);
-                    if flag {
-                        let c: Vec<String> = it.map(str::to_string).collect();
-                        if c.is_empty() {
-                            return Err(perr(ln, "@classLabel true must list the class labels"));
-                        }
-                        h.classes = Some(c);
-                    }
-                }
-                "targetlabel" => h.target = parse_bool(val, ln, "targetLabel")?,
-                "data" => {
-                    if h.class_label == Some(true) && h.target {
-                        return Err(perr(
-                            ln,
-                            "@classLabel true and @targetLabel true are exclusive",
-                        ));
-                    }
-                    if let (Some(true), Some(d)) = (h.univariate, h.dimensions) {
-                        if d != 1 {
-                            return Err(perr(ln, format!("@univariate true but @dimensions {d}")));
-                        }
-                    }
-                    if h.univariate == Some(true) {
-                        n_dims = Some(1);
-                    }
-                    if let Some(d) = h.dimensions {
-                        n_dims = Some(d);
-                    }
-                    if h.class_label == Some(true) {
-                        raw.labels = Some(Vec::new());
-                        raw.declared_classes = h.classes.clone();
-                    } else if h.target {
-                        raw.targets = Some(Vec::new());
-                    } else {
-                        // Unlabelled series cannot train or score a model.
-                        return Err(perr(
-                            ln,
-                            "expected @classLabel true <labels> or @targetLabel true before @data",
-                        ));
-                    }
-                    in_data = true;
-                }
-                other => {
-                    return Err(perr(ln, format!("unknown header key @{}", clip(other))));
-                }
-            }
-            continue;
-        }
-        if t.starts_with('@') {
-            return Err(perr(ln, format!("header line {:?} after @data", clip(t))));
-        }
-        let mut parts: Vec<&str> = t.split(':').collect();
-        let has_last = raw.labels.is_some() || raw.targets.is_some();
-        let last_part = if has_last {
-            if parts.len() < 2 {
-                return Err(perr(
-                    ln,
-                    "expected dimensions followed by ':' and a label or target, found no ':'",
-                ));
-            }
-            parts.pop()
-        } else {
-            None
-        };
-        let d = parts.len();
-        match n_dims {
-            Some(nd) if nd != d => {
-                return Err(perr(ln, format!("expected {nd} dimensions, found {d}")));
-            }
-            None => n_dims = Some(d),
-            _ => {}
-        }
-        let mut dims = Vec::with_capacity(d);
-        for (k, p) in parts.iter().enumerate() {
-            let mut v = Vec::new();
-            for tok in p.split(',') {
-                v.push(parse_value(tok, ln, || format!("dimension {k}"))?);
-            }
-            if v.len() == 1 && v[0].is_nan() && p.trim().is_empty() {
-                return Err(perr(ln, format!("dimension {k} is empty")));
-            }
-            dims.push(v);
-        }
-        let len = dims[0].len();
-        if let Some((k, v)) = dims.iter().enumerate().find(|(_, v)| v.len() != len) {
-            return Err(perr(
-                ln,
-                format!(
-                    "dimension {k} has {} values but dimension 0 has {len}",
-                    v.len()
-                ),
-            ));
-        }
-        if h.equal_length == Some(true) {
-            if let Some(sl) = h.series_length {
-                if sl != len {
-                    return Err(perr(
-                        ln,
-                        format!("@seriesLength is {sl} but the series has {len} values"),
-                    ));
-                }
-            }
-            match first_len {
-                Some(fl) if fl != len => {
-                    return Err(perr(
-                        ln,
-                        format!(
-                            "@equalLength true but the series has {len} values, the first had {fl}"
-                        ),
-                    ));
-                }
-                None => first_len = Some(len),
-                _ => {}
-            }
-        }
-        if let Some(lp) = last_part {
-            let lp = lp.trim();
-            if let Some(labels) = raw.labels.as_mut() {
-                if lp.is_empty() {
-                    return Err(perr(
-                        ln,
-                        "expected a class label after the last ':', found nothing",
-                    ));
-                }
-                check_label(lp, &raw.declared_classes, ln)?;
-                labels.push(lp.to_string());
-            } else if let Some(targets) = raw.targets.as_mut() {
-                let v = parse_value(lp, ln, || "target".to_string())?;
-                if v.is_nan() {
-                    return Err(perr(ln, "target value is missing"));
-                }
-                targets.push(v);
-            }
-        }
-        raw.series.push(dims);
+        targets.push(v);
     }
+    raw.series.push(dims);
+    Ok(())
+}
+
+/// The common ending of a format with a header (`.ts`, `.arff`): the input must have reached its `@data`
+/// line and held at least one series.
+fn finish_data(raw: RawSplit, in_data: bool, last_line: usize) -> Result<RawSplit, DataError> {
     if !in_data {
         return Err(perr(
-            last.max(1),
+            last_line.max(1),
             "expected an @data line, reached the end of input",
         ));
     }
-    finish(raw, last)
-}
-
-// ---------------------------------------------------------------------------------------------
-// .tsv
-// ---------------------------------------------------------------------------------------------
-
-/// Parses the UCR `.tsv` format: one series per line, the class label first, values separated by
-/// tabs (commas or runs of spaces are accepted too, decided per line). `NaN` or empty fields are
-/// missing values; trailing ones are UCR's padding of shorter series and are dropped, so a series'
-/// length is the index of its last non-NaN value plus one.
-///
-/// Because of that padding every line of a UCR file has the same number of fields. When at least
-/// three series are read, all but the last have the same number of fields and the last has fewer,
-/// the file was cut short (a partial download or copy) and is rejected, naming the last line;
-/// files whose lines vary in width elsewhere are read as unpadded variable-length series.
-pub fn parse_tsv(reader: impl BufRead) -> Result<RawSplit, DataError> {
-    let mut lines = Lines::new(reader);
-    let mut raw = RawSplit {
-        labels: Some(Vec::new()),
-        ..RawSplit::default()
-    };
-    let mut last = 0;
-    // Field count of the series lines before the latest one, and whether they all agree.
-    let mut width: Option<usize> = None;
-    let mut equal_width = true;
-    // Line number, field count and whether a newline ended it, for the latest series line.
-    let mut latest: Option<(usize, usize, bool)> = None;
-    while let Some((ln, line)) = lines.next_line()? {
-        last = ln;
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let tabbed = t.contains('\t');
-        let fields: Vec<&str> = if tabbed {
-            t.split('\t').collect()
-        } else if t.contains(',') {
-            t.split(',').collect()
-        } else {
-            t.split_whitespace().collect()
-        };
-        // `trim` drops empty trailing tab fields, which pad a series as NaN does: counting them
-        // keeps a padded line as wide as the others.
-        let n_fields = if tabbed {
-            line.trim_start().trim_end_matches(' ').split('\t').count()
-        } else {
-            fields.len()
-        };
-        if let Some((_, w, _)) = latest {
-            equal_width &= width.is_none_or(|x| x == w);
-            width = Some(w);
-        }
-        latest = Some((ln, n_fields, lines.newline));
-        if fields.len() < 2 {
-            return Err(perr(ln, "expected a label followed by at least one value"));
-        }
-        let label = fields[0].trim();
-        if label.is_empty() || label.eq_ignore_ascii_case("nan") || label == "?" {
-            return Err(perr(
-                ln,
-                format!("expected a class label first, found {:?}", clip(label)),
-            ));
-        }
-        let mut v = Vec::with_capacity(fields.len() - 1);
-        for (i, f) in fields[1..].iter().enumerate() {
-            v.push(parse_value(f, ln, || format!("value {}", i + 1))?);
-        }
-        trim_trailing_nan(&mut v);
-        if v.is_empty() {
-            return Err(perr(ln, "series has no values (all missing)"));
-        }
-        if let Some(l) = raw.labels.as_mut() {
-            l.push(label.to_string());
-        }
-        raw.series.push(vec![v]);
-    }
-    if let (Some((ln, n, newline)), Some(w), true) = (latest, width, equal_width) {
-        if n < w && raw.series.len() >= 3 {
-            let end = if newline {
-                "UCR .tsv files pad shorter series with NaN"
-            } else {
-                "the file ends without a newline"
-            };
-            return Err(perr(
-                ln,
-                format!(
-                    "last line has {} value{} but every other line has {}: the file looks truncated ({end})",
-                    n - 1,
-                    if n == 2 { "" } else { "s" },
-                    w - 1
-                ),
-            ));
-        }
-    }
-    finish(raw, last)
-}
-
-// ---------------------------------------------------------------------------------------------
-// .arff
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, PartialEq)]
-enum AttrType {
-    Numeric,
-    Nominal(Vec<String>),
-    /// A relational attribute with this many inner attributes (time steps).
-    Relational(usize),
-    Other,
-}
-
-/// Splits on `sep` outside single or double quotes.
-fn split_quoted(s: &str, sep: char) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match quote {
-            Some(q) if c == '\\' => {
-                cur.push(c);
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-                let _ = q;
-            }
-            Some(q) if c == q => {
-                quote = None;
-                cur.push(c);
-            }
-            Some(_) => cur.push(c),
-            None if c == '\'' || c == '"' => {
-                quote = Some(c);
-                cur.push(c);
-            }
-            None if c == sep => out.push(std::mem::take(&mut cur)),
-            None => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
-fn unquote(s: &str) -> &str {
-    let t = s.trim();
-    if t.len() >= 2
-        && ((t.starts_with('\'') && t.ends_with('\'')) || (t.starts_with('"') && t.ends_with('"')))
-    {
-        &t[1..t.len() - 1]
-    } else {
-        t
-    }
-}
-
-fn parse_attr_type(rest: &str, ln: usize) -> Result<(String, String), DataError> {
-    // `rest` is "<name> <type...>", the name possibly quoted.
-    let rest = rest.trim();
-    let (name, ty) = if let Some(q) = rest.chars().next().filter(|c| *c == '\'' || *c == '"') {
-        match rest[1..].find(q) {
-            Some(end) => (
-                rest[1..1 + end].to_string(),
-                rest[end + 2..].trim().to_string(),
-            ),
-            None => return Err(perr(ln, "@attribute: unterminated quoted name")),
-        }
-    } else {
-        let mut p = rest.splitn(2, char::is_whitespace);
-        (
-            p.next().unwrap_or("").to_string(),
-            p.next().unwrap_or("").trim().to_string(),
-        )
-    };
-    if name.is_empty() || ty.is_empty() {
-        return Err(perr(ln, "@attribute: expected a name and a type"));
-    }
-    Ok((name, ty))
-}
-
-fn classify_type(ty: &str, ln: usize) -> Result<AttrType, DataError> {
-    if let Some(inner) = ty.strip_prefix('{') {
-        let inner = inner
-            .strip_suffix('}')
-            .ok_or_else(|| perr(ln, "@attribute: nominal list misses its closing '}'"))?;
-        let vals: Vec<String> = split_quoted(inner, ',')
-            .iter()
-            .map(|s| unquote(s).to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        if vals.is_empty() {
-            return Err(perr(ln, "@attribute: empty nominal list"));
-        }
-        return Ok(AttrType::Nominal(vals));
-    }
-    match ty.split_whitespace().next().unwrap_or("").to_ascii_lowercase().as_str() {
-        "numeric" | "real" | "integer" => Ok(AttrType::Numeric),
-        "relational" => Ok(AttrType::Relational(0)),
-        "string" | "date" => Ok(AttrType::Other),
-        other => Err(perr(
-            ln,
-            format!("@attribute: expected numeric, real, integer, {{..}}, relational, string or date, found {:?}", clip(other)),
-        )),
-    }
-}
-
-/// Parses the Weka `.arff` format as written by the UCR/UEA archives.
-///
-/// `@relation`, `@attribute` (numeric/real/integer, nominal `{a,b}`, `relational ... @end name`
-/// for multivariate series) and `@data`, with `%` comments. The last attribute is the class
-/// (nominal) or regression target (numeric). Univariate files have one numeric attribute per time
-/// step. Multivariate files have one relational attribute whose value is a quoted string holding
-/// one row per dimension, rows separated by the two characters `\n`. Missing values are `?`;
-/// trailing missing values are padding and are dropped.
-pub fn parse_arff(reader: impl BufRead) -> Result<RawSplit, DataError> {
-    let mut lines = Lines::new(reader);
-    let mut attrs: Vec<(String, AttrType)> = Vec::new();
-    let mut rel_open: Option<(String, usize)> = None;
-    let mut in_data = false;
-    let mut raw = RawSplit::default();
-    let mut n_dims: Option<usize> = None;
-    let mut last = 0;
-    let mut seen_relation = false;
-    while let Some((ln, line)) = lines.next_line()? {
-        last = ln;
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('%') {
-            continue;
-        }
-        if !in_data {
-            if !t.starts_with('@') {
-                return Err(perr(
-                    ln,
-                    format!(
-                        "expected a header line starting with '@', found {:?}",
-                        clip(t)
-                    ),
-                ));
-            }
-            let mut p = t[1..].splitn(2, char::is_whitespace);
-            let key = p.next().unwrap_or("").to_ascii_lowercase();
-            let rest = p.next().unwrap_or("");
-            match key.as_str() {
-                "relation" => seen_relation = true,
-                "attribute" => {
-                    let (name, ty) = parse_attr_type(rest, ln)?;
-                    let at = classify_type(&ty, ln)?;
-                    if let Some((_, n)) = rel_open.as_mut() {
-                        if at != AttrType::Numeric {
-                            return Err(perr(
-                                ln,
-                                "relational attribute: expected numeric inner attributes",
-                            ));
-                        }
-                        *n += 1;
-                    } else if at == AttrType::Relational(0) {
-                        rel_open = Some((name, 0));
-                    } else {
-                        attrs.push((name, at));
-                    }
-                }
-                "end" => {
-                    let (name, n) = rel_open
-                        .take()
-                        .ok_or_else(|| perr(ln, "@end without an open relational attribute"))?;
-                    if n == 0 {
-                        return Err(perr(
-                            ln,
-                            format!("relational attribute {name} has no inner attributes"),
-                        ));
-                    }
-                    attrs.push((name, AttrType::Relational(n)));
-                }
-                "data" => {
-                    if !seen_relation {
-                        return Err(perr(ln, "expected @relation before @data"));
-                    }
-                    if let Some((name, _)) = &rel_open {
-                        return Err(perr(ln, format!("expected @end {name} before @data")));
-                    }
-                    if attrs.len() < 2 {
-                        return Err(perr(
-                            ln,
-                            "expected at least one series attribute and a class attribute",
-                        ));
-                    }
-                    let (_, class_ty) = &attrs[attrs.len() - 1];
-                    match class_ty {
-                        AttrType::Nominal(c) => {
-                            raw.labels = Some(Vec::new());
-                            raw.declared_classes = Some(c.clone());
-                        }
-                        AttrType::Numeric => raw.targets = Some(Vec::new()),
-                        _ => {
-                            return Err(perr(
-                                ln,
-                                "the last attribute must be nominal (class) or numeric (target)",
-                            ))
-                        }
-                    }
-                    let series_attrs = &attrs[..attrs.len() - 1];
-                    let n_rel = series_attrs
-                        .iter()
-                        .filter(|(_, a)| matches!(a, AttrType::Relational(_)))
-                        .count();
-                    if n_rel > 1 || (n_rel == 1 && series_attrs.len() != 1) {
-                        return Err(perr(ln, "expected either one relational attribute or only numeric series attributes"));
-                    }
-                    if n_rel == 0 && series_attrs.iter().any(|(_, a)| *a != AttrType::Numeric) {
-                        return Err(perr(ln, "series attributes must be numeric"));
-                    }
-                    in_data = true;
-                }
-                other => return Err(perr(ln, format!("unknown header key @{}", clip(other)))),
-            }
-            continue;
-        }
-        let fields = split_quoted(t, ',');
-        let series_attrs = &attrs[..attrs.len() - 1];
-        let (dims, class_field) = if let [(_, AttrType::Relational(n_steps))] = series_attrs {
-            if fields.len() != 2 {
-                return Err(perr(
-                    ln,
-                    format!(
-                        "expected a quoted series and a class value, found {} fields",
-                        fields.len()
-                    ),
-                ));
-            }
-            let s = unquote(&fields[0]);
-            let mut dims = Vec::new();
-            for (k, row) in s.split("\\n").enumerate() {
-                let mut v = Vec::with_capacity(*n_steps);
-                for tok in row.split(',') {
-                    v.push(parse_value(tok, ln, || format!("dimension {k}"))?);
-                }
-                if v.len() != *n_steps {
-                    return Err(perr(
-                        ln,
-                        format!(
-                            "dimension {k}: expected {n_steps} values, found {}",
-                            v.len()
-                        ),
-                    ));
-                }
-                dims.push(v);
-            }
-            (dims, fields[1].clone())
-        } else {
-            let want = series_attrs.len() + 1;
-            if fields.len() != want {
-                return Err(perr(
-                    ln,
-                    format!("expected {want} values, found {}", fields.len()),
-                ));
-            }
-            let mut v = Vec::with_capacity(want - 1);
-            for (i, f) in fields[..want - 1].iter().enumerate() {
-                v.push(parse_value(f, ln, || format!("attribute {}", i + 1))?);
-            }
-            (vec![v], fields[want - 1].clone())
-        };
-        match n_dims {
-            Some(nd) if nd != dims.len() => {
-                return Err(perr(
-                    ln,
-                    format!("expected {nd} dimensions, found {}", dims.len()),
-                ));
-            }
-            None => n_dims = Some(dims.len()),
-            _ => {}
-        }
-        // Padding is common to all dimensions: trim to the longest non-NaN prefix.
-        let len = dims
-            .iter()
-            .map(|d| d.iter().rposition(|x| !x.is_nan()).map_or(0, |i| i + 1))
-            .max()
-            .unwrap_or(0);
-        if len == 0 {
-            return Err(perr(ln, "series has no values (all missing)"));
-        }
-        let dims: Vec<Vec<f64>> = dims
-            .into_iter()
-            .map(|mut d| {
-                d.truncate(len);
-                d
-            })
-            .collect();
-        let cf = unquote(&class_field);
-        if let Some(labels) = raw.labels.as_mut() {
-            if cf.is_empty() || cf == "?" {
-                return Err(perr(ln, "expected a class label, found nothing"));
-            }
-            check_label(cf, &raw.declared_classes, ln)?;
-            labels.push(cf.to_string());
-        } else if let Some(targets) = raw.targets.as_mut() {
-            let v = parse_value(cf, ln, || "target".to_string())?;
-            if v.is_nan() {
-                return Err(perr(ln, "target value is missing"));
-            }
-            targets.push(v);
-        }
-        raw.series.push(dims);
-    }
-    if !in_data {
-        return Err(perr(
-            last.max(1),
-            "expected an @data line, reached the end of input",
-        ));
-    }
-    finish(raw, last)
+    finish(raw, last_line)
 }
 
 #[cfg(test)]

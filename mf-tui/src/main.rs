@@ -11,14 +11,15 @@ use mf_tui::bench::{run_bench_command, BenchArgs};
 use mf_tui::commands::data::{run_data, DataCommand};
 use mf_tui::commands::export::{export, ExportArgs};
 use mf_tui::commands::fit::{run_fit, FitArgs};
+use mf_tui::commands::merge::{run_merge, MergeArgs};
 use mf_tui::commands::predict::{run_predict, PredictArgs};
 use mf_tui::commands::robustness::{run_robustness_command, RobustnessArgs};
 use mf_tui::commands::run::{run_and_print, RunArgs};
+use mf_tui::commands::slurm::{run_slurm, SlurmArgs};
 use mf_tui::commands::stability::{run_stability, StabilityArgs};
-use mf_tui::commands::sweep::{
-    run_merge, run_slurm, run_store, run_sweep, run_table, MergeArgs, SlurmArgs, StoreCommand,
-    SweepArgs, TableArgs,
-};
+use mf_tui::commands::store::{run_store, StoreCommand};
+use mf_tui::commands::sweep::{run_sweep, SweepArgs};
+use mf_tui::commands::table::{run_table, TableArgs};
 use mf_tui::dashboard::{run_dashboard, DashboardConfig};
 
 /// Memristive-friendly echo state networks and recurrent networks (Pistolesi et al., APL Machine Learning 3,

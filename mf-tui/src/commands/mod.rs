@@ -1,5 +1,6 @@
 //! The headless commands of the `mf` binary that drive the models and data directly: `data`, `run`, `fit`,
-//! `predict`, `export`, `stability`, `robustness`, and `sweep` (with `table`, `merge` and `slurm`), each over `mf-lab`.
+//! `predict`, `export`, `stability`, `robustness`, and `sweep` (with `table`, `merge`, `slurm` and `store`), each over
+//! `mf-lab`.
 //!
 //! Each command has a clap argument struct and a function returning `anyhow::Result`; results go to stdout,
 //! progress and notes to stderr.
@@ -7,11 +8,16 @@
 pub mod data;
 pub mod export;
 pub mod fit;
+pub mod merge;
 pub mod predict;
 pub mod robustness;
 pub mod run;
+mod shared;
+pub mod slurm;
 pub mod stability;
+pub mod store;
 pub mod sweep;
+pub mod table;
 
 use anyhow::{bail, Context};
 

@@ -5,6 +5,9 @@
 //! - [`App`] is the whole state; [`view`] draws it and is a pure function of it.
 //! - Keys, clock ticks and background notifications (engine [`mf_lab::Event`]s, loaded specs, computed
 //!   pictures) are [`Action`]s; [`update`] applies one and does no I/O, returning [`Effect`]s.
+//! - [`App`] composes one part per view (the `tabs` modules: Queue, Live, Results, Stability, Data,
+//!   Robustness, each with its state and its keys), the queued sweeps (`runs`), the add-run form (`form`) and
+//!   the popups (`popup`, one key handler each); [`update`] only dispatches to them.
 //! - [`Runtime`] performs effects: sweeps run on worker threads through [`mf_lab::run()`] and report
 //!   through a channel; [`run_dashboard`] owns the terminal.
 //!
@@ -35,28 +38,37 @@
 //! - Closing the dashboard never deletes a record: results live in the engine's store, and reopening shows
 //!   them and offers to resume unfinished sweeps.
 
+mod action;
 mod app;
 mod data;
 mod estimate;
+mod form;
 mod params;
+mod popup;
 mod robustness;
+mod runs;
 mod runtime;
+mod tabs;
 mod view;
 
-pub use app::{
-    update, Action, App, Confirm, Curves, Effect, Form, JobRow, JobState, Key, ModelChoice, Popup,
-    Preset, RobustnessView, RunEntry, RunId, RunState, SortKey, StabilityView, StoredSweep, Tab,
-    FORM_FIXED_FIELDS, MAX_ERRORS,
-};
+pub use action::{Action, Effect, Key, StoredSweep};
+pub use app::{update, App, MAX_ERRORS};
 pub use data::{
     ClassExamples, DatasetSummary, Fig6Stability, ReservoirTrace, StabilityAnalyzer,
     StabilityParams, StabilityPicture,
 };
 pub use estimate::{approx, estimate, Estimate, LONG_RUN, MANY_JOBS};
+pub use form::{Confirm, Form, ModelChoice, Preset, FORM_FIXED_FIELDS};
 pub use params::{defaults, parse_values, ParamField};
+pub use popup::Popup;
 pub use robustness::{
     levels_of, parse_curve, read_curve, CurveData, CurveEntry, CurveForm, CurveId, CurveState,
     CURVE_FIXED_FIELDS,
 };
+pub use runs::{Curves, JobRow, JobState, RunEntry, RunId, RunState};
 pub use runtime::{run_dashboard, scan_results, DashboardConfig, Runtime};
+pub use tabs::results::SortKey;
+pub use tabs::robustness::RobustnessView;
+pub use tabs::stability::StabilityView;
+pub use tabs::Tab;
 pub use view::{clock, view, KEYS};

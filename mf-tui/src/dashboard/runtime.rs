@@ -21,9 +21,11 @@ use ratatui::Terminal;
 use mf_lab::robustness::run_robustness;
 use mf_lab::{open_spec_store, read_store, run, CancelToken, Control, Evaluator, RunOptions, Spec};
 
-use super::app::{update, Action, App, Effect, Key, RunId, StoredSweep};
+use super::action::{Action, Effect, Key, StoredSweep};
+use super::app::{update, App};
 use super::data::{DatasetSummary, Fig6Stability, ReservoirTrace, StabilityAnalyzer};
 use super::robustness::{read_curve, CurveId};
+use super::runs::RunId;
 use super::view::view;
 
 /// Everything the dashboard needs from its caller.

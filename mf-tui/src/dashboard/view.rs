@@ -14,10 +14,15 @@ use ratatui::Frame;
 
 use mf_lab::Metric;
 
-use super::app::{App, Form, JobState, Popup, Preset, RunState, SortKey, Tab};
+use super::app::App;
 use super::estimate::approx;
+use super::form::{Form, Preset};
 use super::params::fmt_value;
+use super::popup::Popup;
 use super::robustness::{model_name, CurveEntry, CurveForm, CurveState};
+use super::runs::{JobState, RunState};
+use super::tabs::results::SortKey;
+use super::tabs::Tab;
 
 const PALETTE: [Color; 6] = [
     Color::Cyan,
