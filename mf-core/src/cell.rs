@@ -307,6 +307,15 @@ pub enum CellKind {
 }
 
 impl CellKind {
+    /// The range of the state: `[0, 1]` for the MF cell (a memristor's normalised conductance, eq. 9),
+    /// `[-1, 1]` for the tanh cells. An ADC reads states over it (`devices::Hardware::adc_bits`).
+    pub fn state_range(&self) -> (f64, f64) {
+        match self {
+            CellKind::Mf(_) => (0.0, 1.0),
+            CellKind::LeakyEsn { .. } | CellKind::Tanh => (-1.0, 1.0),
+        }
+    }
+
     /// Checks the cell's hyper-parameters.
     pub fn check(&self) -> Result<(), CoreError> {
         match self {

@@ -125,7 +125,10 @@ mod tests {
     #[test]
     fn a_zero_bound_gives_zeros_and_leaves_the_generator_untouched() {
         let (mut a, mut b) = (rng_from_seed(6), rng_from_seed(6));
-        assert_eq!(uniform_matrix(2, 3, 0.0, &mut a), Array2::zeros((2, 3)));
+        assert_eq!(
+            uniform_matrix(2, 3, 0.0, &mut a),
+            Array2::<f64>::zeros((2, 3))
+        );
         assert_eq!(
             uniform_matrix(4, 4, 1.0, &mut a),
             uniform_matrix(4, 4, 1.0, &mut b)

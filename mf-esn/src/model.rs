@@ -127,10 +127,7 @@ impl ReservoirConfig {
         // Quantisation and stuck devices act on every entry of a kernel, so on a sparse one they would put
         // conductance where no device is: refused until absent devices are modelled.
         let sparse = self.connectivity.density < 1.0 || self.connectivity.input_density < 1.0;
-        let per_device = self.hardware.w_bits > 0
-            || self.hardware.stuck_zero > 0.0
-            || self.hardware.stuck_max > 0.0;
-        if sparse && per_device {
+        if sparse && self.hardware.per_device() {
             return Err(EsnError::Param {
                 name: "density",
                 value: self
@@ -149,12 +146,7 @@ impl ReservoirConfig {
     /// The neurons' own non-idealities need an MF cell (the leaky ESN's tanh neuron is no device) advanced by the
     /// paper's step (the vectorised harvest is where they are modelled).
     fn check_neurons(&self) -> Result<(), EsnError> {
-        let hw = &self.hardware;
-        let (name, value) = if hw.d2d_sigma != 0.0 {
-            ("d2d_sigma", hw.d2d_sigma)
-        } else if hw.c2c_sigma != 0.0 {
-            ("c2c_sigma", hw.c2c_sigma)
-        } else {
+        let Some((name, value)) = self.hardware.neuron_non_ideality() else {
             return Ok(());
         };
         if !matches!(self.cell, CellKind::Mf(_)) {
@@ -456,7 +448,7 @@ impl ReservoirValidParams {
         let units = cfg.hardware.unit_physics(&cfg.cell, cfg.n_units, seed);
         let devices = cfg.hardware.devices(units.as_ref(), seed, Run::Fit);
         let mut train_states = states(cfg, &weights, &devices, seqs, cancel)?;
-        cfg.hardware.read_states(&cfg.cell, &mut train_states);
+        cfg.hardware.read_states(&cfg.cell, train_states.view_mut());
         let x = train_states.mapv(f64::from);
         let mut readout = match targets {
             Targets::Classes { labels, n_classes } => {
@@ -471,7 +463,7 @@ impl ReservoirValidParams {
                 Readout::Regressor(Ridge::fit_arrays(x.view(), y.view(), cfg.lambda)?)
             }
         };
-        cfg.hardware.quantise_readout(&mut readout);
+        readout.quantise(cfg.hardware.readout_bits);
         Ok(FittedReservoir {
             config: cfg.clone(),
             seed,
@@ -570,7 +562,9 @@ impl FittedReservoir {
             seqs,
             &AtomicBool::new(false),
         )?;
-        self.config.hardware.read_states(&self.config.cell, &mut h);
+        self.config
+            .hardware
+            .read_states(&self.config.cell, h.view_mut());
         Ok(h)
     }
 

@@ -110,7 +110,7 @@ impl ReservoirStream<'_> {
     fn read(&self) -> Array2<f64> {
         let cfg = &self.model.config;
         let mut h = self.h.clone();
-        cfg.hardware.read_states(&cfg.cell, &mut h);
+        cfg.hardware.read_states(&cfg.cell, h.view_mut());
         h.mapv(f64::from)
     }
 

@@ -102,7 +102,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             hw.program(&mut w, r as u64);
             for s in &states {
                 let mut s = s.clone();
-                hw.read_states(cell, &mut s);
+                hw.read_states(cell, s.view_mut());
                 std::hint::black_box(&s);
             }
             extra.push(t.elapsed().as_secs_f64());

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use mf_core::devices::WeightDevices;
 use mf_core::init::ReservoirInit;
 use mf_core::rng::rng_from_seed;
 use mf_lab::models::CancelToken;
@@ -33,13 +32,7 @@ fn the_trainable_models_program_devices_exactly_as_the_reservoir_models_do() {
         let mut esn = drawn.clone();
         hw.program(&mut esn, seed);
         let mut shared = drawn.clone();
-        WeightDevices {
-            w_bits: hw.w_bits,
-            w_noise: hw.w_noise,
-            stuck_zero: hw.stuck_zero,
-            stuck_max: hw.stuck_max,
-        }
-        .program(&mut [shared.w_in.view_mut(), shared.w_rec.view_mut()], seed);
+        hw.program_matrices(&mut [shared.w_in.view_mut(), shared.w_rec.view_mut()], seed);
         assert_eq!(shared, esn);
         assert_ne!(shared, drawn);
     }

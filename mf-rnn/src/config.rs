@@ -180,7 +180,7 @@ impl RnnConfig {
             r.check(self.n_units)?;
             // Quantisation and stuck devices act on every entry, so on a frozen sparse kernel they would put
             // conductance where no device is.
-            if r.frozen && r.connectivity.density < 1.0 && self.hardware.devices().per_device() {
+            if r.frozen && r.connectivity.density < 1.0 && self.hardware.per_device() {
                 return bad(
                     "density",
                     r.connectivity.density,
@@ -189,6 +189,14 @@ impl RnnConfig {
             }
         }
         self.hardware.check()?;
+        if let Some((name, value)) = self.hardware.neuron_non_ideality() {
+            return bad(
+                name,
+                value,
+                "the trained models do not model the MF neurons' own devices (device-to-device variability, \
+                 cycle-to-cycle noise); only the reservoir models do",
+            );
+        }
         if !(self.train_w_noise >= 0.0 && self.train_w_noise.is_finite()) {
             return bad(
                 "train_w_noise",
@@ -289,6 +297,33 @@ mod tests {
             };
             let e = c.check().unwrap_err().to_string();
             assert!(e.contains(name), "{name}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_neurons_own_device_non_idealities_are_refused_with_a_reason() {
+        for (name, hw) in [
+            (
+                "d2d_sigma",
+                Hardware {
+                    d2d_sigma: 0.05,
+                    ..Hardware::default()
+                },
+            ),
+            (
+                "c2c_sigma",
+                Hardware {
+                    c2c_sigma: 0.05,
+                    ..Hardware::default()
+                },
+            ),
+        ] {
+            let c = RnnConfig {
+                hardware: hw,
+                ..RnnConfig::new(RnnCell::Mf(MfCell::new(0.1, 0.9, 1.0)))
+            };
+            let e = c.check().unwrap_err().to_string();
+            assert!(e.contains(name) && e.contains("do not model"), "{e}");
         }
     }
 

@@ -139,7 +139,7 @@ impl RnnStream<'_> {
         let hw = &self.model.config().hardware;
         let out = if hw.adc_bits > 0 {
             let mut h = self.h.clone();
-            hw.read_state_array(&self.model.config().cell, &mut h);
+            hw.read_states(&self.cell, h.view_mut());
             h.dot(&self.weights.readout_weight) + &self.weights.readout_bias
         } else {
             self.h.dot(&self.weights.readout_weight) + &self.weights.readout_bias

@@ -13,7 +13,7 @@ use ndarray::Array2;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::hardware::{perturbed, TrainingNoise};
+use crate::hardware::{deploy, perturbed, read_states, TrainingNoise};
 use crate::model::{final_states, outputs, Batch, Model, Params};
 use crate::{RegressionLoss, RnnConfig, RnnError};
 
@@ -619,7 +619,7 @@ impl TrainedRnn {
         self.deployed = if hw.is_ideal() {
             None
         } else {
-            Some(hw.deploy(&self.model.params_detached(), self.config.seed)?)
+            Some(deploy(hw, &self.model.params_detached(), self.config.seed)?)
         };
         Ok(())
     }
@@ -679,7 +679,8 @@ impl TrainedRnn {
         for chunk in all.chunks(PREDICT_CHUNK) {
             let batch = Batch::new(seq, chunk, &dev)?;
             let o = if adc {
-                let h = hw.read_states(
+                let h = read_states(
+                    hw,
                     &self.config.cell,
                     final_states(&self.config.cell, &p, &batch)?,
                 )?;

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use mf_core::devices::WeightDevices;
 use mf_core::MfCell;
 use ndarray::{Array3, Axis};
 
@@ -390,11 +389,11 @@ fn deployment_noise_programs_the_trained_weights_once_from_the_seed() {
     assert_eq!(dep.trained_weights().unwrap(), ideal.weights().unwrap());
     // The weights predicted with are the shared device model's programming of the trained ones, from the seed.
     let mut want = ideal.weights().unwrap();
-    let devices = WeightDevices {
+    let devices = Hardware {
         w_noise: 0.1,
-        ..WeightDevices::default()
+        ..Hardware::default()
     };
-    devices.program(
+    devices.program_matrices(
         &mut [want.layer.w_in.view_mut(), want.layer.w_rec.view_mut()],
         c.seed,
     );
@@ -469,7 +468,7 @@ fn the_adc_quantises_the_state_the_readout_reads() {
         let m = fit(&c, &train, &val);
         let w = m.weights().unwrap();
         assert_eq!(w, m.trained_weights().unwrap());
-        let (lo, hi) = crate::hardware::state_range(&cell);
+        let (lo, hi) = cell.kind().state_range();
         let want = by_hand(cell, &w, &val.0, Some((2, lo as f32, hi as f32)));
         let exact = by_hand(cell, &w, &val.0, None);
         let out = m.outputs(&val.0).unwrap();
@@ -509,6 +508,7 @@ fn a_saved_model_on_devices_predicts_the_same_numbers_bit_for_bit() {
         stuck_max: 0.01,
         adc_bits: 6,
         readout_bits: 5,
+        ..Hardware::default()
     };
     c.train_w_noise = 0.05;
     let m = fit(&c, &train, &val);

@@ -508,7 +508,7 @@ fn overhead_bench(
     };
     let all_on = || -> anyhow::Result<()> {
         let mut h = harvest_with_devices(cell, &programmed, seqs, ONE_THREAD, &devices, &cancel)?;
-        hw.read_states(cell, &mut h.last);
+        hw.read_states(cell, h.last.view_mut());
         std::hint::black_box(h);
         Ok(())
     };

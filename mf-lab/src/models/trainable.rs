@@ -237,6 +237,7 @@ mod tests {
             stuck_max: 0.02,
             adc_bits: 6,
             readout_bits: 5,
+            ..Hardware::default()
         };
         for m in [ModelKind::MfRnn, ModelKind::Rnn, hybrid] {
             let c = configured(m, &all).unwrap();
