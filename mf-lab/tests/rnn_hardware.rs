@@ -1,42 +1,13 @@
-//! The trainable models on memristive devices, through the experiment library: the device model is the reservoir
-//! models' one, and `mf robustness` draws curves of MF-RNN against the deployment non-idealities.
+//! The trainable models on memristive devices, through the experiment library: `mf robustness` draws curves of
+//! MF-RNN against the deployment non-idealities (the device model is `mf_core::devices::Hardware`, the one every
+//! model shares).
 
 use std::path::Path;
 
-use mf_core::init::ReservoirInit;
-use mf_core::rng::rng_from_seed;
 use mf_lab::models::CancelToken;
 use mf_lab::robustness::{run_robustness, RobustnessRequest};
 use mf_lab::single::run_trials_on_test;
 use mf_lab::ModelKind;
-
-#[test]
-fn the_trainable_models_program_devices_exactly_as_the_reservoir_models_do() {
-    let hw = mf_esn::Hardware {
-        w_bits: 6,
-        w_noise: 0.1,
-        stuck_zero: 0.03,
-        stuck_max: 0.02,
-        ..mf_esn::Hardware::default()
-    };
-    for seed in [1, 2] {
-        let drawn = ReservoirInit {
-            n_units: 30,
-            rho: 0.9,
-            omega: 1.0,
-            beta: 0.1,
-            spectral: Default::default(),
-        }
-        .draw(2, &mut rng_from_seed(seed))
-        .unwrap();
-        let mut esn = drawn.clone();
-        hw.program(&mut esn, seed);
-        let mut shared = drawn.clone();
-        hw.program_matrices(&mut [shared.w_in.view_mut(), shared.w_rec.view_mut()], seed);
-        assert_eq!(shared, esn);
-        assert_ne!(shared, drawn);
-    }
-}
 
 #[test]
 fn robustness_curves_of_the_mf_rnn_retrain_the_same_models_and_deploy_them() {
