@@ -7,7 +7,7 @@
 use candle_core::{Device, Tensor, Var};
 use criterion::{criterion_group, criterion_main, Criterion};
 use mf_core::{MfCell, Sequences, Targets};
-use mf_rnn::{cell, train, RnnCell, RnnConfig};
+use mf_rnn::{cell, train, CellKind, RnnConfig};
 use ndarray::Array3;
 
 fn problem(n: usize) -> (Sequences, Targets) {
@@ -28,14 +28,14 @@ fn epoch(c: &mut Criterion) {
     let (x, y) = problem(500);
     // A single validation series keeps the measured time that of the training pass.
     let (vx, vy) = problem(5);
-    let config = RnnConfig::new(RnnCell::Mf(MfCell::new(0.1, 0.95, 1.0))).max_epochs(1);
+    let config = RnnConfig::new(CellKind::Mf(MfCell::new(0.1, 0.95, 1.0))).max_epochs(1);
     let mut g = c.benchmark_group("epoch");
     g.sample_size(10);
     g.bench_function("mf_rnn_ecg5000_sized", |b| {
         b.iter(|| train(&config, (&x, &y), (&vx, &vy), &mut |_| {}).unwrap())
     });
     let tanh = RnnConfig {
-        cell: RnnCell::Tanh,
+        cell: CellKind::Tanh,
         ..config.clone()
     };
     g.bench_function("rnn_ecg5000_sized", |b| {

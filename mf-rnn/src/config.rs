@@ -1,22 +1,11 @@
 //! Training configuration (paper Sec. VI).
 
-use mf_core::MfCell;
+use mf_core::{CellKind, MfCell};
 use serde::{Deserialize, Serialize};
 
 use crate::hardware::Hardware;
 use crate::hybrid::ReservoirStart;
 use crate::RnnError;
-
-/// The recurrent update of the trained layer.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum RnnCell {
-    /// The memristive-friendly cell (paper eqs. 8-12) with fixed `dt`, `gamma`, `s` and physics; only `W_x`, `W_h`
-    /// and the bias are trained (the paper's MF-RNN).
-    Mf(MfCell),
-    /// `h <- tanh(pre)` (the paper's RNN baseline: eq. 3 with `phi = tanh`, Sec. VI).
-    Tanh,
-}
 
 /// The loss minimised for regression targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -36,7 +25,7 @@ pub enum RegressionLoss {
 #[serde(deny_unknown_fields)]
 pub struct RnnConfig {
     /// The recurrent cell. No default; see [`RnnConfig::new`].
-    pub cell: RnnCell,
+    pub cell: CellKind,
     /// Number of recurrent units `N`. Default 100 (paper Sec. VI).
     #[serde(default = "defaults::n_units")]
     pub n_units: usize,
@@ -108,7 +97,7 @@ mod defaults {
 impl RnnConfig {
     /// A configuration with the paper's defaults for `cell`: 100 units, learning rate 0.001, batch 64, at most 5000
     /// epochs, patience 10, best weights restored, MSE for regression, seed 0, ideal hardware, no training noise.
-    pub fn new(cell: RnnCell) -> Self {
+    pub fn new(cell: CellKind) -> Self {
         Self {
             cell,
             n_units: defaults::n_units(),
@@ -151,9 +140,6 @@ impl RnnConfig {
 
     /// Checks every range the training loop relies on.
     pub fn check(&self) -> Result<(), RnnError> {
-        if let RnnCell::Mf(c) = &self.cell {
-            c.check()?;
-        }
         let bad = |name, value: f64, reason| {
             Err(RnnError::Config {
                 name,
@@ -161,6 +147,18 @@ impl RnnConfig {
                 reason,
             })
         };
+        match &self.cell {
+            CellKind::Mf(c) => c.check()?,
+            CellKind::Tanh => {}
+            // The leaky integrator is the reservoirs' baseline cell (Sec. VI); no trained layer runs it.
+            CellKind::LeakyEsn { alpha } => {
+                return bad(
+                    "alpha",
+                    *alpha,
+                    "the trained models take the MF or the tanh cell, not the leaky-ESN cell",
+                )
+            }
+        }
         if self.n_units == 0 {
             return bad("n_units", 0.0, "must be at least 1");
         }
@@ -214,19 +212,19 @@ mod tests {
 
     #[test]
     fn json_round_trip_keeps_every_field_and_fills_defaults() {
-        let c = RnnConfig::new(RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0)))
+        let c = RnnConfig::new(CellKind::Mf(MfCell::new(0.1, 0.8, 5.0)))
             .lr(0.01)
             .seed(9);
         let s = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<RnnConfig>(&s).unwrap(), c);
         let short: RnnConfig = serde_json::from_str(r#"{"cell":{"kind":"tanh"}}"#).unwrap();
-        assert_eq!(short, RnnConfig::new(RnnCell::Tanh));
+        assert_eq!(short, RnnConfig::new(CellKind::Tanh));
         assert!(serde_json::from_str::<RnnConfig>(r#"{"cell":{"kind":"tanh"},"lrr":1}"#).is_err());
     }
 
     #[test]
     fn hardware_fields_round_trip_and_are_left_out_when_off() {
-        let mut c = RnnConfig::new(RnnCell::Tanh);
+        let mut c = RnnConfig::new(CellKind::Tanh);
         assert_eq!(
             serde_json::to_string(&c)
                 .unwrap()
@@ -293,7 +291,7 @@ mod tests {
         ] {
             let c = RnnConfig {
                 hardware: hw,
-                ..RnnConfig::new(RnnCell::Tanh)
+                ..RnnConfig::new(CellKind::Tanh)
             };
             let e = c.check().unwrap_err().to_string();
             assert!(e.contains(name), "{name}: {e}");
@@ -320,7 +318,7 @@ mod tests {
         ] {
             let c = RnnConfig {
                 hardware: hw,
-                ..RnnConfig::new(RnnCell::Mf(MfCell::new(0.1, 0.9, 1.0)))
+                ..RnnConfig::new(CellKind::Mf(MfCell::new(0.1, 0.9, 1.0)))
             };
             let e = c.check().unwrap_err().to_string();
             assert!(e.contains(name) && e.contains("do not model"), "{e}");
@@ -329,11 +327,20 @@ mod tests {
 
     #[test]
     fn out_of_range_values_are_rejected() {
-        assert!(RnnConfig::new(RnnCell::Tanh).lr(0.0).check().is_err());
-        assert!(RnnConfig::new(RnnCell::Tanh).n_units(0).check().is_err());
-        assert!(RnnConfig::new(RnnCell::Mf(MfCell::new(0.1, 1.5, 1.0)))
+        assert!(RnnConfig::new(CellKind::Tanh).lr(0.0).check().is_err());
+        assert!(RnnConfig::new(CellKind::Tanh).n_units(0).check().is_err());
+        assert!(RnnConfig::new(CellKind::Mf(MfCell::new(0.1, 1.5, 1.0)))
             .check()
             .is_err());
-        assert!(RnnConfig::new(RnnCell::Tanh).check().is_ok());
+        assert!(RnnConfig::new(CellKind::Tanh).check().is_ok());
+    }
+
+    #[test]
+    fn the_leaky_esn_cell_is_refused_by_name() {
+        let e = RnnConfig::new(CellKind::LeakyEsn { alpha: 0.5 })
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("alpha") && e.contains("leaky-ESN"), "{e}");
     }
 }

@@ -15,7 +15,7 @@ use mf_core::rng::{derive_seed, rng_from_seed, Rng};
 use ndarray::Array2;
 
 use crate::model::Params;
-use crate::{RnnCell, RnnError};
+use crate::{CellKind, RnnError};
 
 /// Stream tag (`derive_seed(seed, tag)`) of the weight noise injected while training: ASCII `t_noise`.
 pub const TRAIN_W_NOISE_STREAM: u64 = 0x0074_5f6e_6f69_7365;
@@ -47,14 +47,14 @@ pub(crate) fn deploy(hw: &Hardware, p: &Params, seed: u64) -> Result<Params, Rnn
 /// Reads `states` `(n_rows, n_units)` of `cell` through `hw`'s ADC. Returns them unchanged when `adc_bits` is 0.
 pub(crate) fn read_states(
     hw: &Hardware,
-    cell: &RnnCell,
+    cell: &CellKind,
     states: Tensor,
 ) -> Result<Tensor, RnnError> {
     if hw.adc_bits == 0 {
         return Ok(states);
     }
     let mut h = matrix(&states)?;
-    hw.read_states(&cell.kind(), h.view_mut());
+    hw.read_states(cell, h.view_mut());
     let dim = h.dim();
     Ok(Tensor::from_vec(
         h.into_raw_vec_and_offset().0,

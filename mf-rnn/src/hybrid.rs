@@ -85,7 +85,7 @@ impl ReservoirStart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{train_with, RnnCell, RnnConfig};
+    use crate::{train_with, CellKind, RnnConfig};
     use mf_core::{MfCell, Sequences, Targets};
     use ndarray::Array3;
     use std::sync::atomic::AtomicBool;
@@ -107,7 +107,7 @@ mod tests {
     }
 
     fn config(frozen: bool) -> RnnConfig {
-        let mut c = RnnConfig::new(RnnCell::Mf(MfCell::new(0.1, 0.9, 5.0)))
+        let mut c = RnnConfig::new(CellKind::Mf(MfCell::new(0.1, 0.9, 5.0)))
             .n_units(10)
             .max_epochs(4)
             .lr(0.01)
@@ -180,7 +180,7 @@ mod tests {
         let c = config(false);
         let s = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<RnnConfig>(&s).unwrap(), c);
-        let plain = serde_json::to_string(&RnnConfig::new(RnnCell::Tanh)).unwrap();
+        let plain = serde_json::to_string(&RnnConfig::new(CellKind::Tanh)).unwrap();
         assert!(!plain.contains("reservoir"));
     }
 }

@@ -3,10 +3,10 @@
 //! baseline, each with a dense readout on the state at every series' own last step.
 //!
 //! ```no_run
-//! # use mf_rnn::{train, RnnCell, RnnConfig};
+//! # use mf_rnn::{train, CellKind, RnnConfig};
 //! # fn demo(x: &mf_core::Sequences, y: &mf_core::Targets, vx: &mf_core::Sequences, vy: &mf_core::Targets)
 //! # -> Result<(), mf_rnn::RnnError> {
-//! let config = RnnConfig::new(RnnCell::Mf(mf_core::MfCell::new(0.1, 0.8, 5.0))).lr(0.001).seed(1);
+//! let config = RnnConfig::new(CellKind::Mf(mf_core::MfCell::new(0.1, 0.8, 5.0))).lr(0.001).seed(1);
 //! let model = train(&config, (x, y), (vx, vy), &mut |e| eprintln!("epoch {} val {}", e.epoch, e.val_loss))?;
 //! let accuracy = model.score(vx, vy)?;
 //! # Ok(()) }
@@ -37,7 +37,9 @@ mod recurrence;
 mod stream;
 mod train;
 
-pub use config::{RegressionLoss, RnnCell, RnnConfig};
+pub use config::{RegressionLoss, RnnConfig};
+/// The recurrent cells, shared with the reservoir models; the trained models take the MF and the tanh cell.
+pub use mf_core::CellKind;
 pub use error::RnnError;
 pub use hardware::Hardware;
 pub use hybrid::ReservoirStart;

@@ -11,7 +11,7 @@ use rand_distr::{Distribution, Normal, Uniform};
 
 use crate::cell::{fused_supported, mf_step, mf_step_unfused};
 use crate::recurrence;
-use crate::{RnnCell, RnnError};
+use crate::{CellKind, RnnError};
 
 /// The trainable tensors of a model, in the row convention `pre = x @ kernel + h @ recurrent_kernel + bias`.
 #[derive(Debug, Clone)]
@@ -40,7 +40,7 @@ pub(crate) const NAMES: [&str; 5] = [
 /// A recurrent model whose parameters live in a [`VarMap`].
 #[derive(Clone)]
 pub(crate) struct Model {
-    pub cell: RnnCell,
+    pub cell: CellKind,
     pub varmap: VarMap,
     pub vars: [Var; 5],
 }
@@ -99,7 +99,7 @@ impl Model {
     /// `recurrent_kernel`; zero biases; Glorot-uniform readout. The paper does not give these; they are the
     /// authors' reference implementation's (Keras' `SimpleRNN` and `Dense` defaults for the RNN and readout).
     pub fn new(
-        cell: RnnCell,
+        cell: CellKind,
         n_inputs: usize,
         n_units: usize,
         n_outputs: usize,
@@ -120,11 +120,11 @@ impl Model {
         }
         let mut rng = rng_from_seed(derive_seed(seed, 0));
         let (kernel, recurrent) = match cell {
-            RnnCell::Mf(_) => {
+            CellKind::Mf(_) => {
                 let k = gaussian(n_inputs, n_units, 0.05, &mut rng);
                 (k, gaussian(n_units, n_units, 0.05, &mut rng))
             }
-            RnnCell::Tanh => {
+            CellKind::Tanh | CellKind::LeakyEsn { .. } => {
                 let k = glorot_uniform(n_inputs, n_units, &mut rng);
                 (k, orthogonal(n_units, &mut rng))
             }
@@ -238,7 +238,7 @@ impl Batch {
 /// Runs the recurrence over a batch and returns the state at each series' own last step, `(n_rows, n_units)` in
 /// the batch's (sorted) row order: in one operation for the whole batch on the CPU in f32 (see
 /// [`crate::recurrence`]), else step by step. Both take `pre = [x 1] @ [kernel; bias] + h @ recurrent_kernel`.
-pub(crate) fn final_states(cell: &RnnCell, p: &Params, batch: &Batch) -> Result<Tensor, RnnError> {
+pub(crate) fn final_states(cell: &CellKind, p: &Params, batch: &Batch) -> Result<Tensor, RnnError> {
     let w_xb = Tensor::cat(&[&p.kernel, &p.bias.unsqueeze(0)?], 0)?;
     if recurrence::supported(&p.recurrent) && !batch.order.is_empty() {
         return Ok(recurrence::final_states(
@@ -265,7 +265,7 @@ pub(crate) fn final_states(cell: &RnnCell, p: &Params, batch: &Batch) -> Result<
 /// the CPU only) or its unfused form: the path for other devices and types, and the oracle of the whole-batch
 /// operation. `x` and `active` are laid out as [`Batch::stacked`] and [`Batch::active`].
 pub(crate) fn final_states_stepwise(
-    cell: &RnnCell,
+    cell: &CellKind,
     x: &Tensor,
     w_xb: &Tensor,
     recurrent: &Tensor,
@@ -290,9 +290,10 @@ pub(crate) fn final_states_stepwise(
             pre = (pre + h.matmul(recurrent)?)?;
         }
         h = match cell {
-            RnnCell::Mf(c) if fused => mf_step(c, &pre, &h)?,
-            RnnCell::Mf(c) => mf_step_unfused(c, &pre, &h)?,
-            RnnCell::Tanh => pre.tanh()?,
+            CellKind::Mf(c) if fused => mf_step(c, &pre, &h)?,
+            CellKind::Mf(c) => mf_step_unfused(c, &pre, &h)?,
+            CellKind::Tanh => pre.tanh()?,
+            CellKind::LeakyEsn { .. } => unreachable!("RnnConfig::check refuses the leaky-ESN cell"),
         };
     }
     done.push(h);
@@ -301,7 +302,7 @@ pub(crate) fn final_states_stepwise(
 }
 
 /// The readout's outputs (logits or values), `(n_rows, n_outputs)` in the batch's row order.
-pub(crate) fn outputs(cell: &RnnCell, p: &Params, batch: &Batch) -> Result<Tensor, RnnError> {
+pub(crate) fn outputs(cell: &CellKind, p: &Params, batch: &Batch) -> Result<Tensor, RnnError> {
     let h = final_states(cell, p, batch)?;
     Ok(h.matmul(&p.ro_weight)?.broadcast_add(&p.ro_bias)?)
 }
@@ -337,8 +338,8 @@ mod tests {
                 .collect()
         };
         for cell in [
-            RnnCell::Tanh,
-            RnnCell::Mf(mf_core::MfCell::new(0.1, 0.8, 5.0)),
+            CellKind::Tanh,
+            CellKind::Mf(mf_core::MfCell::new(0.1, 0.8, 5.0)),
         ] {
             let a = Model::new(cell, 2, 8, 3, 5, &dev).unwrap();
             let b = Model::new(cell, 2, 8, 3, 5, &dev).unwrap();
@@ -351,7 +352,7 @@ mod tests {
     #[test]
     fn mf_init_has_the_reference_spread() {
         let m = Model::new(
-            RnnCell::Mf(mf_core::MfCell::new(0.1, 0.8, 5.0)),
+            CellKind::Mf(mf_core::MfCell::new(0.1, 0.8, 5.0)),
             1,
             100,
             2,
@@ -384,8 +385,8 @@ mod tests {
         }
         let seq = Sequences::new(x, lengths).unwrap();
         for cell in [
-            RnnCell::Tanh,
-            RnnCell::Mf(mf_core::MfCell::new(0.1, 0.8, 5.0)),
+            CellKind::Tanh,
+            CellKind::Mf(mf_core::MfCell::new(0.1, 0.8, 5.0)),
         ] {
             let m = Model::new(cell, 2, 5, 1, 9, &dev).unwrap();
             let p = m.params_detached();
@@ -394,10 +395,7 @@ mod tests {
                 .unwrap()
                 .to_vec2::<f32>()
                 .unwrap();
-            let kind = match cell {
-                RnnCell::Mf(c) => mf_core::CellKind::Mf(c),
-                RnnCell::Tanh => mf_core::CellKind::Tanh,
-            };
+            let kind = cell;
             let arr = |t: &Tensor| {
                 let v = t.to_vec2::<f32>().unwrap();
                 Array2::from_shape_fn((v.len(), v[0].len()), |(i, j)| v[i][j])

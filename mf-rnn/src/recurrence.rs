@@ -21,7 +21,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use mf_core::MfKernel;
 
 use crate::cell::{bwd_f32, contiguous, fwd_f32};
-use crate::RnnCell;
+use crate::CellKind;
 
 /// Rows of a batch advanced together by one thread.
 pub(crate) const CHUNK: usize = 32;
@@ -397,15 +397,16 @@ pub(crate) fn supported(w_h: &Tensor) -> bool {
 /// bias as its last row `w_xb` `(d + 1, n)` and the recurrent kernel `w_h` `(n, n)`. Differentiable with respect to
 /// both kernels; a detached `w_h` (a frozen kernel) gets no gradient and costs none.
 pub(crate) fn final_states(
-    cell: &RnnCell,
+    cell: &CellKind,
     x: &Tensor,
     w_xb: &Tensor,
     w_h: &Tensor,
     active: &[usize],
 ) -> candle_core::Result<Tensor> {
     let update = match cell {
-        RnnCell::Mf(c) => Update::Mf(MfKernel::new(c)),
-        RnnCell::Tanh => Update::Tanh,
+        CellKind::Mf(c) => Update::Mf(MfKernel::new(c)),
+        CellKind::Tanh => Update::Tanh,
+        CellKind::LeakyEsn { .. } => unreachable!("RnnConfig::check refuses the leaky-ESN cell"),
     };
     let threads = candle_core::utils::get_num_threads().max(1);
     final_states_on(update, x, w_xb, w_h, active, threads)
@@ -454,10 +455,11 @@ mod tests {
             .collect()
     }
 
-    fn update_of(cell: &RnnCell) -> Update {
+    fn update_of(cell: &CellKind) -> Update {
         match cell {
-            RnnCell::Mf(c) => Update::Mf(MfKernel::new(c)),
-            RnnCell::Tanh => Update::Tanh,
+            CellKind::Mf(c) => Update::Mf(MfKernel::new(c)),
+            CellKind::Tanh => Update::Tanh,
+            CellKind::LeakyEsn { .. } => unreachable!("RnnConfig::check refuses the leaky-ESN cell"),
         }
     }
 
@@ -480,9 +482,9 @@ mod tests {
         let total: usize = active.iter().sum();
         let (d, n) = (3, 12);
         for cell in [
-            RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0)),
-            RnnCell::Mf(MfCell::new(0.01, 1.0, 1.0)),
-            RnnCell::Tanh,
+            CellKind::Mf(MfCell::new(0.1, 0.8, 5.0)),
+            CellKind::Mf(MfCell::new(0.01, 1.0, 1.0)),
+            CellKind::Tanh,
         ] {
             let x = inputs(total, d, 1);
             let wx = Var::from_tensor(&random((d + 1, n), 1.0, 8)).unwrap();
@@ -529,7 +531,7 @@ mod tests {
     fn the_thread_count_does_not_change_a_bit() {
         let active = active_counts();
         let total: usize = active.iter().sum();
-        let cell = RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0));
+        let cell = CellKind::Mf(MfCell::new(0.1, 0.8, 5.0));
         let x = inputs(total, 2, 4);
         let wx = Var::from_tensor(&random((3, 9), 1.0, 9)).unwrap();
         let w = Var::from_tensor(&random((9, 9), 0.5, 5)).unwrap();
@@ -573,7 +575,7 @@ mod tests {
         let wx = Var::from_tensor(&random((d + 1, n), 1.0, 5)).unwrap();
         let w = Var::from_tensor(&random((n, n), 0.5, 6)).unwrap();
         let r = random((active[0], n), 1.0, 7);
-        let cell = RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0));
+        let cell = CellKind::Mf(MfCell::new(0.1, 0.8, 5.0));
         let grads = |w_h: &Tensor| {
             let h = final_states_on(update_of(&cell), &x, wx.as_tensor(), w_h, &active, 2).unwrap();
             (h * &r).unwrap().sum_all().unwrap().backward().unwrap()

@@ -7,7 +7,7 @@
 use mf_core::{CellKind, CoreError, Weights};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
-use crate::{Prediction, RnnCell, RnnError, TrainedRnn};
+use crate::{Prediction, RnnError, TrainedRnn};
 
 /// The trained parameters of a recurrent model in the row convention of `mf-core`:
 /// `pre = x @ w_in + h @ w_rec + bias`, `h <- cell(pre, h)`, and on the state at a series' last step
@@ -21,16 +21,6 @@ pub struct RnnWeights {
     pub readout_weight: Array2<f32>,
     /// `readout.bias`, `(n_outputs)`.
     pub readout_bias: Array1<f32>,
-}
-
-impl RnnCell {
-    /// The same update as `mf-core`'s cell: the MF cell, or `tanh`.
-    pub fn kind(&self) -> CellKind {
-        match *self {
-            RnnCell::Mf(c) => CellKind::Mf(c),
-            RnnCell::Tanh => CellKind::Tanh,
-        }
-    }
 }
 
 fn matrix(t: &candle_core::Tensor) -> Result<Array2<f32>, RnnError> {
@@ -68,7 +58,7 @@ impl TrainedRnn {
         let weights = self.weights()?;
         Ok(RnnStream {
             model: self,
-            cell: self.config().cell.kind(),
+            cell: self.config().cell,
             h: Array2::zeros((1, weights.layer.n_units())),
             weights,
             steps: 0,
@@ -191,9 +181,9 @@ mod tests {
             (i % 4) as f64 * 0.1 + j as f64
         }));
         for (cell, y) in [
-            (RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0)), &three),
-            (RnnCell::Tanh, &two),
-            (RnnCell::Mf(MfCell::new(0.1, 0.9, 2.0)), &values),
+            (CellKind::Mf(MfCell::new(0.1, 0.8, 5.0)), &three),
+            (CellKind::Tanh, &two),
+            (CellKind::Mf(MfCell::new(0.1, 0.9, 2.0)), &values),
         ] {
             let mut config = RnnConfig::new(cell)
                 .n_units(8)

@@ -144,8 +144,9 @@ fn loss_text(x: f64) -> String {
 /// batch 64, seed 0`.
 fn describe(config: &RnnConfig) -> String {
     let cell = match &config.cell {
-        crate::RnnCell::Mf(c) => format!("MF cell (dt {}, gamma {}, s {})", c.dt, c.gamma, c.s),
-        crate::RnnCell::Tanh => "tanh cell".to_string(),
+        crate::CellKind::Mf(c) => format!("MF cell (dt {}, gamma {}, s {})", c.dt, c.gamma, c.s),
+        crate::CellKind::Tanh => "tanh cell".to_string(),
+        crate::CellKind::LeakyEsn { alpha } => format!("leaky-ESN cell (alpha {alpha})"),
     };
     let lr = if (1e-4..1e6).contains(&config.lr) {
         config.lr.to_string()
@@ -831,7 +832,7 @@ impl TrainedRnn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::RnnCell;
+    use crate::CellKind;
     use mf_core::MfCell;
     use ndarray::Array3;
 
@@ -861,7 +862,7 @@ mod tests {
         )
     }
 
-    fn small(cell: RnnCell) -> RnnConfig {
+    fn small(cell: CellKind) -> RnnConfig {
         let mut c = RnnConfig::new(cell)
             .n_units(8)
             .lr(0.05)
@@ -875,7 +876,7 @@ mod tests {
     #[test]
     fn without_a_validation_set_early_stopping_watches_the_training_loss() {
         let (x, y) = toy(64, 1);
-        let mut c = small(RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0)));
+        let mut c = small(CellKind::Mf(MfCell::new(0.1, 0.8, 5.0)));
         c.max_epochs = 200;
         c.patience = 3;
         c.restore_best = false;
@@ -913,7 +914,7 @@ mod tests {
     fn training_learns_an_easy_task_and_reports_every_epoch() {
         let (x, y) = toy(64, 1);
         let (vx, vy) = toy(32, 2);
-        for cell in [RnnCell::Tanh, RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0))] {
+        for cell in [CellKind::Tanh, CellKind::Mf(MfCell::new(0.1, 0.8, 5.0))] {
             let mut seen = Vec::new();
             let m = train(&small(cell), (&x, &y), (&vx, &vy), &mut |e| {
                 seen.push(e.epoch)
@@ -935,7 +936,7 @@ mod tests {
     fn best_weights_are_restored_and_last_ones_kept_on_request() {
         let (x, y) = toy(48, 4);
         let (vx, vy) = toy(16, 5);
-        let mut cfg = small(RnnCell::Tanh);
+        let mut cfg = small(CellKind::Tanh);
         cfg.max_epochs = 15;
         let best = train(&cfg, (&x, &y), (&vx, &vy), &mut |_| {}).unwrap();
         let (val_loss, _) = best.evaluate(&vx, &vy).unwrap();
@@ -955,7 +956,7 @@ mod tests {
     fn early_stopping_waits_exactly_patience_epochs_after_the_best() {
         let (x, y) = toy(32, 6);
         let (vx, vy) = toy(16, 7);
-        let mut cfg = small(RnnCell::Tanh);
+        let mut cfg = small(CellKind::Tanh);
         // A huge learning rate makes the validation loss stop improving quickly.
         cfg.lr = 0.5;
         cfg.patience = 3;
@@ -971,7 +972,7 @@ mod tests {
         let (x, y) = toy(8, 1);
         let flag = AtomicBool::new(true);
         let r = train_cancellable(
-            &small(RnnCell::Tanh),
+            &small(CellKind::Tanh),
             (&x, &y),
             (&x, &y),
             &mut |_| {},
@@ -984,7 +985,7 @@ mod tests {
     fn non_finite_input_is_an_error_not_a_panic() {
         let (mut x, y) = toy(8, 1);
         x.x[[3, 0, 0]] = f32::NAN;
-        let r = train(&small(RnnCell::Tanh), (&x, &y), (&x, &y), &mut |_| {});
+        let r = train(&small(CellKind::Tanh), (&x, &y), (&x, &y), &mut |_| {});
         assert!(matches!(
             r,
             Err(RnnError::NonFiniteInput { series: 3, step: 0 })
@@ -995,7 +996,7 @@ mod tests {
     fn diverging_training_names_the_epoch_and_configuration() {
         let (x, _) = toy(16, 1);
         let y = Targets::Values(Array2::from_elem((16, 1), 1e30));
-        let mut cfg = small(RnnCell::Tanh);
+        let mut cfg = small(CellKind::Tanh);
         cfg.lr = 1e30;
         let err = train(&cfg, (&x, &y), (&x, &y), &mut |_| {}).unwrap_err();
         let msg = err.to_string();
@@ -1009,7 +1010,7 @@ mod tests {
 
     #[test]
     fn messages_describe_configurations_and_heads_in_words() {
-        let mut c = RnnConfig::new(RnnCell::Mf(MfCell::new(0.01, 1.0, 5.0)));
+        let mut c = RnnConfig::new(CellKind::Mf(MfCell::new(0.01, 1.0, 5.0)));
         assert_eq!(
             describe(&c),
             "MF cell (dt 0.01, gamma 1, s 5), 100 units, lr 0.001, batch 64, seed 0"
@@ -1028,7 +1029,7 @@ mod tests {
     fn a_learning_rate_far_too_large_is_reported_as_diverged() {
         let (x, y) = toy(64, 1);
         let (vx, vy) = toy(32, 2);
-        for cell in [RnnCell::Tanh, RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0))] {
+        for cell in [CellKind::Tanh, CellKind::Mf(MfCell::new(0.1, 0.8, 5.0))] {
             let mut cfg = small(cell);
             cfg.lr = 1e6;
             cfg.max_epochs = 10;
@@ -1104,8 +1105,8 @@ mod tests {
             (i + j) as f64 * 0.01
         }));
         for (cell, y) in [
-            (RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0)), &y3),
-            (RnnCell::Tanh, &yv),
+            (CellKind::Mf(MfCell::new(0.1, 0.8, 5.0)), &y3),
+            (CellKind::Tanh, &yv),
         ] {
             let mut cfg = small(cell);
             cfg.max_epochs = 3;

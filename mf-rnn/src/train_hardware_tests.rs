@@ -7,11 +7,11 @@ use ndarray::{Array3, Axis};
 
 use super::*;
 use crate::hardware::{perturbed, TrainingNoise};
-use crate::{Hardware, RnnCell, RnnWeights};
+use crate::{Hardware, CellKind, RnnWeights};
 
 /// The MF cell of the other tests of the crate.
-fn mf() -> RnnCell {
-    RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0))
+fn mf() -> CellKind {
+    CellKind::Mf(MfCell::new(0.1, 0.8, 5.0))
 }
 
 /// Three classes of two-input series of 5 to 10 steps, told apart by their levels.
@@ -38,7 +38,7 @@ fn data(n: usize, seed: u64) -> (Sequences, Targets) {
     )
 }
 
-fn config(cell: RnnCell) -> RnnConfig {
+fn config(cell: CellKind) -> RnnConfig {
     let mut c = RnnConfig::new(cell)
         .n_units(8)
         .lr(0.02)
@@ -72,12 +72,12 @@ fn distinct(a: &ndarray::Array2<f32>) -> usize {
 /// arrays `w`, the state read through `adc` bits over `[lo, hi]` when given: an implementation independent of
 /// candle's.
 fn by_hand(
-    cell: RnnCell,
+    cell: CellKind,
     w: &RnnWeights,
     seq: &Sequences,
     adc: Option<(u32, f32, f32)>,
 ) -> Vec<Vec<f32>> {
-    let kind = cell.kind();
+    let kind = cell;
     (0..seq.n_series())
         .map(|i| {
             let mut h = ndarray::Array2::<f32>::zeros((1, w.layer.n_units()));
@@ -102,7 +102,7 @@ fn by_hand(
 #[test]
 fn with_everything_off_training_is_the_plain_loop_bit_for_bit() {
     let train = data(40, 1);
-    for cell in [mf(), RnnCell::Tanh] {
+    for cell in [mf(), CellKind::Tanh] {
         let mut c = config(cell);
         c.restore_best = false;
         // The explicit defaults are the configuration of before: the same JSON, so the same spec hashes.
@@ -162,7 +162,7 @@ fn with_everything_off_training_is_the_plain_loop_bit_for_bit() {
 fn the_noisy_gradient_is_the_multiplier_times_the_gradient_at_the_perturbed_weights() {
     let dev = Device::Cpu;
     let (x, y) = data(12, 2);
-    for cell in [mf(), RnnCell::Tanh] {
+    for cell in [mf(), CellKind::Tanh] {
         let c = config(cell);
         let head = Head::for_targets(&y).unwrap();
         let model = Model::new(cell, 2, 6, 3, 5, &dev).unwrap();
@@ -430,7 +430,7 @@ fn deployment_noise_programs_the_trained_weights_once_from_the_seed() {
 #[test]
 fn k_bit_deployment_leaves_at_most_two_to_the_k_values_per_matrix() {
     let (train, val) = (data(48, 7), data(12, 8));
-    for cell in [mf(), RnnCell::Tanh] {
+    for cell in [mf(), CellKind::Tanh] {
         let mut c = config(cell);
         c.hardware.w_bits = 3;
         c.hardware.readout_bits = 2;
@@ -462,13 +462,13 @@ fn k_bit_deployment_leaves_at_most_two_to_the_k_values_per_matrix() {
 #[test]
 fn the_adc_quantises_the_state_the_readout_reads() {
     let (train, val) = (data(48, 9), data(30, 10));
-    for cell in [mf(), RnnCell::Tanh] {
+    for cell in [mf(), CellKind::Tanh] {
         let mut c = config(cell);
         c.hardware.adc_bits = 2;
         let m = fit(&c, &train, &val);
         let w = m.weights().unwrap();
         assert_eq!(w, m.trained_weights().unwrap());
-        let (lo, hi) = cell.kind().state_range();
+        let (lo, hi) = cell.state_range();
         let want = by_hand(cell, &w, &val.0, Some((2, lo as f32, hi as f32)));
         let exact = by_hand(cell, &w, &val.0, None);
         let out = m.outputs(&val.0).unwrap();

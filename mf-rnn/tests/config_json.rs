@@ -4,11 +4,11 @@
 use mf_core::init::SpectralInit;
 use mf_core::sparse::Connectivity;
 use mf_core::MfCell;
-use mf_rnn::{Hardware, RegressionLoss, ReservoirStart, RnnCell, RnnConfig};
+use mf_rnn::{Hardware, RegressionLoss, ReservoirStart, CellKind, RnnConfig};
 
 /// Every deployment non-ideality on, training noise, and a fine-tuned sparse reservoir start.
 fn non_ideal() -> RnnConfig {
-    let mut c = RnnConfig::new(RnnCell::Mf(MfCell::new(0.05, 0.9, 4.0)))
+    let mut c = RnnConfig::new(CellKind::Mf(MfCell::new(0.05, 0.9, 4.0)))
         .lr(0.01)
         .seed(7)
         .n_units(30);
@@ -48,14 +48,14 @@ fn check<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fm
 #[test]
 fn the_default_configs_serialise_as_they_always_have() {
     check(
-        &RnnConfig::new(RnnCell::Tanh),
+        &RnnConfig::new(CellKind::Tanh),
         r#"{"cell":{"kind":"tanh"},"n_units":100,"lr":0.001,"batch_size":64,"max_epochs":5000,"patience":10,"restore_best":true,"regression_loss":"mse","seed":0}"#,
     );
     check(
-        &RnnConfig::new(RnnCell::Mf(MfCell::new(0.01, 1.0, 5.0))),
+        &RnnConfig::new(CellKind::Mf(MfCell::new(0.01, 1.0, 5.0))),
         r#"{"cell":{"kind":"mf","dt":0.01,"gamma":1.0,"s":5.0,"physics":{"kp0":0.0001,"kd0":0.5,"eta_p":10.0,"eta_d":1.0,"a":0.35,"b":1.15}},"n_units":100,"lr":0.001,"batch_size":64,"max_epochs":5000,"patience":10,"restore_best":true,"regression_loss":"mse","seed":0}"#,
     );
-    let mut hybrid = RnnConfig::new(RnnCell::Mf(MfCell::new(0.01, 1.0, 5.0)));
+    let mut hybrid = RnnConfig::new(CellKind::Mf(MfCell::new(0.01, 1.0, 5.0)));
     hybrid.reservoir = Some(ReservoirStart::default());
     check(
         &hybrid,
@@ -69,7 +69,7 @@ fn a_non_ideal_config_serialises_as_it_always_has() {
         &non_ideal(),
         r#"{"cell":{"kind":"mf","dt":0.05,"gamma":0.9,"s":4.0,"physics":{"kp0":0.0001,"kd0":0.5,"eta_p":10.0,"eta_d":1.0,"a":0.35,"b":1.15}},"n_units":30,"lr":0.01,"batch_size":64,"max_epochs":5000,"patience":10,"restore_best":false,"regression_loss":"mae","seed":7,"reservoir":{"rho":0.9,"omega":1.0,"beta":0.001,"spectral":"exact","connectivity":{"density":0.5,"input_density":0.25},"frozen":false},"hardware":{"w_bits":6,"w_noise":0.05,"stuck_zero":0.01,"stuck_max":0.02,"adc_bits":8,"readout_bits":10},"train_w_noise":0.1}"#,
     );
-    let mut tanh = RnnConfig::new(RnnCell::Tanh);
+    let mut tanh = RnnConfig::new(CellKind::Tanh);
     tanh.hardware.adc_bits = 4;
     check(
         &tanh,

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use mf_core::rng::rng_from_seed;
 use mf_core::{MfCell, Sequences, Targets};
-use mf_rnn::{train_with, Hardware, RnnCell, RnnConfig};
+use mf_rnn::{train_with, Hardware, CellKind, RnnConfig};
 use ndarray::Array3;
 use rand::Rng;
 
@@ -28,7 +28,7 @@ fn fingerprint() -> String {
         labels: (0..n).map(|i| i % 2).collect(),
         n_classes: 2,
     };
-    let mut c = RnnConfig::new(RnnCell::Mf(MfCell::new(0.1, 0.8, 5.0)))
+    let mut c = RnnConfig::new(CellKind::Mf(MfCell::new(0.1, 0.8, 5.0)))
         .n_units(8)
         .lr(0.02)
         .seed(6)

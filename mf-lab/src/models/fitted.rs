@@ -459,7 +459,7 @@ impl FittedModel for RnnFitted {
             .expect("a trained model's weights are readable")
     }
     fn physics(&self) -> Option<Physics> {
-        match self.0.config().cell.kind() {
+        match self.0.config().cell {
             CellKind::Mf(c) => Some(c.physics),
             _ => None,
         }
@@ -518,7 +518,7 @@ impl FittedModel for RnnFitted {
             notes: Vec::new(),
         };
         jacobian(
-            &self.0.config().cell.kind(),
+            &self.0.config().cell,
             &Integrator::default(),
             true,
             &w.layer,

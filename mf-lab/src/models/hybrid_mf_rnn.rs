@@ -3,7 +3,7 @@
 //! trained) or fine-tuned with the rest (paper Sec. VII; `mf_rnn::ReservoirStart`).
 
 use mf_core::MfCell;
-use mf_rnn::{ReservoirStart, RnnCell, RnnConfig};
+use mf_rnn::{ReservoirStart, CellKind, RnnConfig};
 
 use super::{trainable, Configured, FittedModel, LoadError, Model, ModelKind};
 use crate::grid::{Grid, Params};
@@ -106,7 +106,7 @@ impl Model for HybridMfRnnModel {
         // The MF-RNN's names, values and ranges are checked as the MF-RNN checks them.
         let base = trainable::configure(
             self,
-            RnnConfig::new(RnnCell::Mf(MfCell::new(0.01, 1.0, 5.0))),
+            RnnConfig::new(CellKind::Mf(MfCell::new(0.01, 1.0, 5.0))),
             &shared,
         )?;
         let mut c = base

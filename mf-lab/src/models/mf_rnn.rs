@@ -1,7 +1,7 @@
 //! MF-RNN: the memristive-friendly cell trained end to end by back-propagation through time (paper Sec. IV).
 
 use mf_core::MfCell;
-use mf_rnn::{RnnCell, RnnConfig};
+use mf_rnn::{CellKind, RnnConfig};
 
 use super::{trainable, Configured, FittedModel, LoadError, Model};
 use crate::grid::{Grid, Params};
@@ -61,7 +61,7 @@ impl Model for MfRnnModel {
     fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError> {
         trainable::configure(
             self,
-            RnnConfig::new(RnnCell::Mf(MfCell::new(0.01, 1.0, 5.0))),
+            RnnConfig::new(CellKind::Mf(MfCell::new(0.01, 1.0, 5.0))),
             params,
         )
     }

@@ -489,7 +489,7 @@ mod tests {
         assert!(matches!(rc.cell, mf_core::CellKind::Mf(cell) if cell.physics == expected));
         let c = ModelKind::MfRnn.model().configure(&p).unwrap();
         let tc = c.as_any().downcast_ref::<::mf_rnn::RnnConfig>().unwrap();
-        assert!(matches!(tc.cell, ::mf_rnn::RnnCell::Mf(cell) if cell.physics == expected));
+        assert!(matches!(tc.cell, ::mf_rnn::CellKind::Mf(cell) if cell.physics == expected));
         for bad in [
             ("kp0", -1e-4),
             ("kd0", 0.0),

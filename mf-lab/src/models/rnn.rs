@@ -1,6 +1,6 @@
 //! The tanh recurrent network baseline, trained end to end (paper Sec. VI).
 
-use mf_rnn::{RnnCell, RnnConfig};
+use mf_rnn::{CellKind, RnnConfig};
 
 use super::{trainable, Configured, FittedModel, LoadError, Model};
 use crate::grid::{Grid, Params};
@@ -48,6 +48,6 @@ impl Model for RnnModel {
         trainable::load(dir)
     }
     fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError> {
-        trainable::configure(self, RnnConfig::new(RnnCell::Tanh), params)
+        trainable::configure(self, RnnConfig::new(CellKind::Tanh), params)
     }
 }

@@ -4,7 +4,7 @@
 use std::any::Any;
 
 use mf_core::rng::derive_seed;
-use mf_rnn::{RnnCell, RnnConfig, TrainEvent};
+use mf_rnn::{CellKind, RnnConfig, TrainEvent};
 
 use super::fitted::{self, RnnFitted};
 use super::{
@@ -66,8 +66,8 @@ pub(super) fn configure(
             "batch_size" => c.batch_size = count(k, v)?,
             k if HARDWARE_PARAMS.contains(&k) => set_hardware(&mut c, k, v)?,
             k if MF_CELL_PARAMS.contains(&k) => match &mut c.cell {
-                RnnCell::Mf(cell) => set_mf_param(cell, k, v),
-                RnnCell::Tanh => {
+                CellKind::Mf(cell) => set_mf_param(cell, k, v),
+                CellKind::Tanh | CellKind::LeakyEsn { .. } => {
                     return Err(LabError::InvalidParams(format!(
                         "{k} applies to the MF cell only"
                     )))
