@@ -53,6 +53,18 @@ impl Kind {
 struct Dep {
     name: String,
     kind: Kind,
+    /// The name the crate's code knows the dependency by, where the manifest renames it.
+    rename: Option<String>,
+}
+
+impl Dep {
+    /// The dependency's name in code: the rename if any, else the package name with `-` as `_`.
+    fn ident(&self) -> String {
+        self.rename
+            .as_deref()
+            .unwrap_or(&self.name)
+            .replace('-', "_")
+    }
 }
 
 #[derive(Debug)]
@@ -62,6 +74,9 @@ struct Member {
     dir: PathBuf,
     /// Root files of the crate's library and binary targets, where crate-level attributes live.
     roots: Vec<PathBuf>,
+    /// Every target's root file and the kind of code it holds: library and binary targets are normal code,
+    /// tests, benchmarks and examples dev code, the build script build code.
+    targets: Vec<(Kind, PathBuf)>,
     deps: Vec<Dep>,
 }
 
@@ -121,6 +136,30 @@ impl Workspace {
                     })
                     .map(|t| PathBuf::from(str_of(&t["src_path"])))
                     .collect(),
+                targets: p["targets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| {
+                        let kinds: Vec<&str> = t["kind"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str)
+                            .collect();
+                        let kind = if kinds.contains(&"custom-build") {
+                            Kind::Build
+                        } else if kinds
+                            .iter()
+                            .any(|k| matches!(*k, "test" | "bench" | "example"))
+                        {
+                            Kind::Dev
+                        } else {
+                            Kind::Normal
+                        };
+                        (kind, PathBuf::from(str_of(&t["src_path"])))
+                    })
+                    .collect(),
                 deps: p["dependencies"]
                     .as_array()
                     .into_iter()
@@ -128,6 +167,7 @@ impl Workspace {
                     .map(|d| Dep {
                         name: str_of(&d["name"]),
                         kind: Kind::parse(&d["kind"]),
+                        rename: d["rename"].as_str().map(str::to_owned),
                     })
                     .collect(),
             })
@@ -551,6 +591,422 @@ fn forbid_violations(crates: &[CrateSources]) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Code, read by syn
+// ---------------------------------------------------------------------------------------------------------------
+
+/// One segment of a path named in code, with the line it stands on.
+#[derive(Debug, Clone, PartialEq)]
+struct Seg {
+    name: String,
+    line: usize,
+    /// Whether the segment was named inside a `use` group (`use std::{fs}`) rather than after `::`.
+    grouped: bool,
+}
+
+/// A path named in code: in an expression, a type, a pattern or an attribute, in a `use` tree, after
+/// `extern crate`, or as `a::b` inside a macro invocation's tokens.
+#[derive(Debug, Clone, PartialEq)]
+struct Named {
+    segs: Vec<Seg>,
+    /// From a `use` tree or `extern crate`, where a single segment names a crate.
+    import: bool,
+    /// Inside an item under `#[cfg(test)]` or `#[test]`.
+    test: bool,
+}
+
+/// A module declared by `mod name;` whose code lives in a file of its own.
+#[derive(Debug, Clone, PartialEq)]
+struct ModDecl {
+    name: String,
+    /// The inline modules (`mod a { ... }`) around the declaration, outermost first.
+    inline: Vec<String>,
+    /// The `#[path = "..."]` attribute's value.
+    path: Option<String>,
+    test: bool,
+}
+
+/// What one source file's code holds, comments and literals left out.
+#[derive(Debug, Default)]
+struct Scan {
+    named: Vec<Named>,
+    /// Lines of every `unsafe` block, function, impl, trait, extern block or function-pointer type, and of the
+    /// keyword inside macro tokens.
+    unsafe_lines: Vec<usize>,
+    /// Whether the file's inner attributes hold `#![forbid(unsafe_code)]`.
+    forbids_unsafe: bool,
+    mods: Vec<ModDecl>,
+}
+
+/// Parses `text` as a Rust file and reads what it names.
+fn scan(text: &str) -> Result<Scan, String> {
+    let file = syn::parse_file(text).map_err(|e| {
+        let at = e.span().start();
+        format!("{}:{}: {e}", at.line, at.column + 1)
+    })?;
+    let mut v = Scanner::default();
+    v.out.forbids_unsafe = file.attrs.iter().any(|a| {
+        matches!(a.style, syn::AttrStyle::Inner(_))
+            && a.path().is_ident("forbid")
+            && a.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            )
+            .is_ok_and(|lints| lints.iter().any(|l| l.is_ident("unsafe_code")))
+    });
+    syn::visit::visit_file(&mut v, &file);
+    Ok(v.out)
+}
+
+#[derive(Debug, Default)]
+struct Scanner {
+    out: Scan,
+    /// Depth of items under `#[cfg(test)]` or `#[test]` around the visitor.
+    test: usize,
+    inline: Vec<String>,
+}
+
+fn line_of(span: proc_macro2::Span) -> usize {
+    span.start().line
+}
+
+/// Whether an item's attributes make it test code: `#[test]`, or a `cfg` naming `test` and no `not`.
+fn is_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        if a.path().is_ident("test") {
+            return true;
+        }
+        let Ok(list) = a.meta.require_list() else {
+            return false;
+        };
+        let mut idents = Vec::new();
+        idents_of(list.tokens.clone(), &mut idents);
+        a.path().is_ident("cfg")
+            && idents.iter().any(|i| i == "test")
+            && !idents.iter().any(|i| i == "not")
+    })
+}
+
+fn idents_of(tokens: proc_macro2::TokenStream, out: &mut Vec<String>) {
+    for tt in tokens {
+        match tt {
+            proc_macro2::TokenTree::Ident(i) => out.push(i.to_string()),
+            proc_macro2::TokenTree::Group(g) => idents_of(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+impl Scanner {
+    fn push(&mut self, segs: Vec<Seg>, import: bool) {
+        if !segs.is_empty() {
+            self.out.named.push(Named {
+                segs,
+                import,
+                test: self.test > 0,
+            });
+        }
+    }
+
+    fn unsafe_at(&mut self, span: proc_macro2::Span) {
+        self.out.unsafe_lines.push(line_of(span));
+    }
+
+    /// Every leaf of a `use` tree as a path from its root.
+    fn use_tree(&mut self, tree: &syn::UseTree, prefix: &mut Vec<Seg>, grouped: bool) {
+        let seg = |ident: &syn::Ident| Seg {
+            name: ident.to_string(),
+            line: line_of(ident.span()),
+            grouped,
+        };
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(seg(&p.ident));
+                self.use_tree(&p.tree, prefix, false);
+                prefix.pop();
+            }
+            syn::UseTree::Name(syn::UseName { ident })
+            | syn::UseTree::Rename(syn::UseRename { ident, .. }) => {
+                let mut path = prefix.clone();
+                path.push(seg(ident));
+                self.push(path, true);
+            }
+            syn::UseTree::Glob(_) => self.push(prefix.clone(), true),
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.use_tree(t, prefix, true);
+                }
+            }
+        }
+    }
+
+    /// Paths written `a::b` in raw tokens (macro invocations, attribute arguments), and the `unsafe` keyword.
+    fn tokens(&mut self, tokens: proc_macro2::TokenStream) {
+        use proc_macro2::{Spacing, TokenTree};
+        let mut run: Vec<Seg> = Vec::new();
+        // `::` arrives as two `:` punctuation tokens, the first joint to the second.
+        let mut colons = 0;
+        let flush = |v: &mut Self, run: &mut Vec<Seg>| {
+            if run.len() >= 2 {
+                v.push(std::mem::take(run), false);
+            }
+            run.clear();
+        };
+        for tt in tokens {
+            match tt {
+                TokenTree::Ident(i) => {
+                    if i == "unsafe" {
+                        self.unsafe_at(i.span());
+                    }
+                    if colons != 2 {
+                        flush(self, &mut run);
+                    }
+                    run.push(Seg {
+                        name: i.to_string(),
+                        line: line_of(i.span()),
+                        grouped: false,
+                    });
+                    colons = 0;
+                }
+                TokenTree::Punct(p) if p.as_char() == ':' => {
+                    let joint = p.spacing() == Spacing::Joint;
+                    colons = match colons {
+                        0 if joint => 1,
+                        1 => 2,
+                        _ => {
+                            flush(self, &mut run);
+                            0
+                        }
+                    };
+                }
+                TokenTree::Group(g) => {
+                    flush(self, &mut run);
+                    colons = 0;
+                    self.tokens(g.stream());
+                }
+                _ => {
+                    flush(self, &mut run);
+                    colons = 0;
+                }
+            }
+        }
+        flush(self, &mut run);
+    }
+}
+
+impl<'ast> syn::visit::Visit<'ast> for Scanner {
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        let attrs: &[syn::Attribute] = match item {
+            syn::Item::Const(i) => &i.attrs,
+            syn::Item::Enum(i) => &i.attrs,
+            syn::Item::ExternCrate(i) => &i.attrs,
+            syn::Item::Fn(i) => &i.attrs,
+            syn::Item::ForeignMod(i) => &i.attrs,
+            syn::Item::Impl(i) => &i.attrs,
+            syn::Item::Macro(i) => &i.attrs,
+            syn::Item::Mod(i) => &i.attrs,
+            syn::Item::Static(i) => &i.attrs,
+            syn::Item::Struct(i) => &i.attrs,
+            syn::Item::Trait(i) => &i.attrs,
+            syn::Item::TraitAlias(i) => &i.attrs,
+            syn::Item::Type(i) => &i.attrs,
+            syn::Item::Union(i) => &i.attrs,
+            syn::Item::Use(i) => &i.attrs,
+            _ => &[],
+        };
+        let test = is_test(attrs);
+        self.test += usize::from(test);
+        syn::visit::visit_item(self, item);
+        self.test -= usize::from(test);
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        if m.content.is_some() {
+            self.inline.push(m.ident.to_string());
+            syn::visit::visit_item_mod(self, m);
+            self.inline.pop();
+            return;
+        }
+        let path = m.attrs.iter().find_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        });
+        self.out.mods.push(ModDecl {
+            name: m.ident.to_string(),
+            inline: self.inline.clone(),
+            path,
+            test: self.test > 0,
+        });
+        syn::visit::visit_item_mod(self, m);
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        let segs = p
+            .segments
+            .iter()
+            .map(|s| Seg {
+                name: s.ident.to_string(),
+                line: line_of(s.ident.span()),
+                grouped: false,
+            })
+            .collect();
+        self.push(segs, false);
+        syn::visit::visit_path(self, p);
+    }
+
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        for a in &u.attrs {
+            self.visit_attribute(a);
+        }
+        self.use_tree(&u.tree, &mut Vec::new(), false);
+    }
+
+    fn visit_item_extern_crate(&mut self, e: &'ast syn::ItemExternCrate) {
+        let segs = vec![Seg {
+            name: e.ident.to_string(),
+            line: line_of(e.ident.span()),
+            grouped: false,
+        }];
+        self.push(segs, true);
+        syn::visit::visit_item_extern_crate(self, e);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.tokens(m.tokens.clone());
+        syn::visit::visit_macro(self, m);
+    }
+
+    fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
+        if let syn::Meta::List(list) = &a.meta {
+            self.tokens(list.tokens.clone());
+        }
+        syn::visit::visit_attribute(self, a);
+    }
+
+    fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
+        self.unsafe_at(e.unsafe_token.span);
+        syn::visit::visit_expr_unsafe(self, e);
+    }
+
+    fn visit_signature(&mut self, s: &'ast syn::Signature) {
+        if let Some(u) = &s.unsafety {
+            self.unsafe_at(u.span);
+        }
+        syn::visit::visit_signature(self, s);
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        if let Some(u) = &i.unsafety {
+            self.unsafe_at(u.span);
+        }
+        syn::visit::visit_item_impl(self, i);
+    }
+
+    fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
+        if let Some(u) = &t.unsafety {
+            self.unsafe_at(u.span);
+        }
+        syn::visit::visit_item_trait(self, t);
+    }
+
+    fn visit_item_foreign_mod(&mut self, f: &'ast syn::ItemForeignMod) {
+        if let Some(u) = &f.unsafety {
+            self.unsafe_at(u.span);
+        }
+        syn::visit::visit_item_foreign_mod(self, f);
+    }
+
+    fn visit_type_bare_fn(&mut self, t: &'ast syn::TypeBareFn) {
+        if let Some(u) = &t.unsafety {
+            self.unsafe_at(u.span);
+        }
+        syn::visit::visit_type_bare_fn(self, t);
+    }
+}
+
+/// A parsed file of a crate target and whether all of it is test code.
+#[derive(Debug)]
+struct TargetFile {
+    path: PathBuf,
+    /// The kind of code the file holds as a whole: that of its target, or dev code under a `#[cfg(test)]`
+    /// module declaration.
+    kind: Kind,
+    scan: Scan,
+}
+
+/// The files of the target rooted at `root`, found by following its `mod name;` declarations as rustc does.
+fn target_files(root: &Path, kind: Kind) -> Vec<TargetFile> {
+    let mut out = Vec::new();
+    // Each file with the folder its child modules live in.
+    let mut stack = vec![(
+        root.to_owned(),
+        root.parent().expect("a file in a folder").to_owned(),
+        kind,
+    )];
+    while let Some((path, dir, kind)) = stack.pop() {
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let scan = scan(&text).unwrap_or_else(|e| panic!("cannot parse {}:{e}", path.display()));
+        for m in &scan.mods {
+            let base = m.inline.iter().fold(dir.clone(), |d, s| d.join(s));
+            let child = match &m.path {
+                // A path attribute outside inline modules is relative to the declaring file's folder.
+                Some(p) if m.inline.is_empty() => path.parent().expect("a folder").join(p),
+                Some(p) => base.join(p),
+                None => [
+                    base.join(format!("{}.rs", m.name)),
+                    base.join(&m.name).join("mod.rs"),
+                ]
+                .into_iter()
+                .find(|c| c.is_file())
+                .unwrap_or_else(|| panic!("no file for `mod {}` of {}", m.name, path.display())),
+            };
+            let child_dir = if child.file_name().is_some_and(|n| n == "mod.rs") {
+                child.parent().expect("a folder").to_owned()
+            } else {
+                child.with_extension("")
+            };
+            let child_kind = if m.test && kind == Kind::Normal {
+                Kind::Dev
+            } else {
+                kind
+            };
+            stack.push((child, child_dir, child_kind));
+        }
+        out.push(TargetFile { path, kind, scan });
+    }
+    out
+}
+
+/// Dependencies a crate declares but never names in code of their kind: a normal dependency in its library or
+/// binary code outside `#[cfg(test)]`, a dev-dependency in its tests, benchmarks, examples or `#[cfg(test)]` code,
+/// a build dependency in its build script. A dependency named in code reads as `name::...`, `use name`, or
+/// `extern crate name`, with `-` as `_`.
+fn unused_dependency_violations(krate: &str, deps: &[Dep], files: &[TargetFile]) -> Vec<String> {
+    let mut named: BTreeSet<(String, &'static str)> = BTreeSet::new();
+    for f in files {
+        for n in &f.scan.named {
+            if n.segs.len() >= 2 || n.import {
+                let kind = if n.test && f.kind == Kind::Normal {
+                    Kind::Dev
+                } else {
+                    f.kind
+                };
+                named.insert((n.segs[0].name.clone(), kind_name(kind)));
+            }
+        }
+    }
+    deps.iter()
+        .filter(|d| d.name != krate && !named.contains(&(d.ident(), kind_name(d.kind))))
+        .map(|d| format!("{krate} -> {} ({})", d.name, kind_name(d.kind)))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Reading the workspace
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -685,6 +1141,25 @@ fn crates_without_unsafe_forbid_unsafe_code() {
         .collect();
     assert_none(
         "a crate with no `unsafe` in its sources carries #![forbid(unsafe_code)] in every target root",
+        violations,
+    );
+}
+
+#[test]
+fn every_dependency_is_named_in_code_of_its_kind() {
+    let ws = Workspace::parse(metadata());
+    let mut violations = Vec::new();
+    for m in &ws.members {
+        let files: Vec<TargetFile> = m
+            .targets
+            .iter()
+            .flat_map(|(kind, root)| target_files(root, *kind))
+            .collect();
+        violations.extend(unused_dependency_violations(&m.name, &m.deps, &files));
+    }
+    assert_none(
+        "every dependency is named in code of its kind (normal: library and binaries outside #[cfg(test)]; \
+         dev: tests, benchmarks, examples and #[cfg(test)] code; build: the build script)",
         violations,
     );
 }
@@ -1037,4 +1512,132 @@ fn a_crate_without_unsafe_and_without_forbid_is_caught() {
             "named: src/lib.rs"
         ]
     );
+}
+
+fn dep(name: &str, kind: Kind) -> Dep {
+    Dep {
+        name: name.into(),
+        kind,
+        rename: None,
+    }
+}
+
+fn parsed(path: &str, kind: Kind, text: &str) -> TargetFile {
+    TargetFile {
+        path: path.into(),
+        kind,
+        scan: scan(text).unwrap(),
+    }
+}
+
+#[test]
+fn a_dependency_never_named_in_code_of_its_kind_is_caught() {
+    let deps = [
+        dep("serde", Kind::Normal),
+        dep("serde_json", Kind::Normal),
+        dep("toml", Kind::Normal),
+        dep("ndarray-npy", Kind::Normal),
+        Dep {
+            rename: Some("random".into()),
+            ..dep("rand", Kind::Normal)
+        },
+        dep("thiserror", Kind::Normal),
+        dep("libc", Kind::Normal),
+        dep("proptest", Kind::Dev),
+        dep("tempfile", Kind::Dev),
+        dep("criterion", Kind::Dev),
+        dep("insta", Kind::Dev),
+        dep("cc", Kind::Build),
+        dep("sha2", Kind::Build),
+        dep("me", Kind::Dev),
+    ];
+    let files = [
+        parsed(
+            "src/lib.rs",
+            Kind::Normal,
+            "//! Writes toml::Table values. \n\
+             use serde::Serialize;\n\
+             extern crate libc;\n\
+             const S: &str = \"toml::from_str; sha2::Sha256\";\n\
+             #[derive(Debug, thiserror::Error)]\n\
+             pub enum E {}\n\
+             pub fn f() -> Vec<u8> { vec![ndarray_npy::X, random::random()] }\n\
+             #[cfg(test)]\n\
+             mod tests {\n    use tempfile::TempDir;\n    fn g() { serde_json::json!({}); }\n}\n",
+        ),
+        parsed(
+            "tests/it.rs",
+            Kind::Dev,
+            "use proptest::prelude::*;\n#[test]\nfn t() { /* criterion::Criterion */ }\n",
+        ),
+        parsed("build.rs", Kind::Build, "fn main() { cc::Build::new(); }\n"),
+        parsed(
+            "src/other.rs",
+            Kind::Normal,
+            "#[cfg(not(test))]\nfn h() { insta::assert_snapshot!(1); }\n",
+        ),
+    ];
+    assert_eq!(
+        unused_dependency_violations("me", &deps, &files),
+        [
+            "me -> serde_json (normal)",
+            "me -> toml (normal)",
+            "me -> criterion (dev)",
+            "me -> insta (dev)",
+            "me -> sha2 (build)",
+        ]
+    );
+}
+
+#[test]
+fn test_modules_in_files_of_their_own_are_dev_code() {
+    let dir = std::env::temp_dir().join(format!("xtask-modules-{}", std::process::id()));
+    let write = |rel: &str, text: &str| {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("src/lib.rs", "#[cfg(test)]\nmod tests;\nmod a;\n");
+    write("src/tests.rs", "use tempfile::TempDir;\nmod deeper;\n");
+    write("src/tests/deeper.rs", "fn f() { proptest::x(); }\n");
+    write(
+        "src/a.rs",
+        "mod b;\nmod inner {\n    mod c;\n}\n#[path = \"elsewhere.rs\"]\nmod d;\n",
+    );
+    write("src/a/b/mod.rs", "fn f() { csv::Reader::x(); }\n");
+    write("src/a/inner/c.rs", "fn f() { zip::x(); }\n");
+    write("src/elsewhere.rs", "fn f() { ureq::x(); }\n");
+    let mut found: Vec<(String, &str, String)> =
+        target_files(&dir.join("src/lib.rs"), Kind::Normal)
+            .into_iter()
+            .map(|f| {
+                let first = f
+                    .scan
+                    .named
+                    .iter()
+                    .find(|n| n.segs.len() >= 2 || n.import)
+                    .map(|n| n.segs[0].name.clone());
+                (
+                    f.path.strip_prefix(&dir).unwrap().display().to_string(),
+                    kind_name(f.kind),
+                    first.unwrap_or_default(),
+                )
+            })
+            .collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+    found.sort();
+    let want = [
+        ("src/a.rs", "normal", ""),
+        ("src/a/b/mod.rs", "normal", "csv"),
+        ("src/a/inner/c.rs", "normal", "zip"),
+        ("src/elsewhere.rs", "normal", "ureq"),
+        ("src/lib.rs", "normal", ""),
+        ("src/tests.rs", "dev", "tempfile"),
+        ("src/tests/deeper.rs", "dev", "proptest"),
+    ];
+    let want: Vec<(String, &str, String)> = want
+        .iter()
+        .map(|(p, k, n)| (p.to_string(), *k, n.to_string()))
+        .collect();
+    assert_eq!(found, want);
 }
