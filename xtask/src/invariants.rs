@@ -1,16 +1,15 @@
 //! Architecture invariants of ARCHITECTURE.md, checked as tests over the workspace itself, in the manner of
 //! rust-analyzer's `xtask` tidy tests.
 //!
-//! Each rule is a pure function from parsed data (the `cargo metadata` graph, or source text as `(path, text)`
-//! pairs) to a list of violations, so the same function runs on the real workspace and on small hand-made inputs
-//! that break the rule; the tests on hand-made inputs prove that every check can fail.
+//! Each rule is a pure function from parsed data (the `cargo metadata` graph read by `cargo_metadata`, or source
+//! files parsed by `syn`) to a list of violations, so the same function runs on the real workspace and on small
+//! hand-made inputs that break the rule; the tests on hand-made inputs prove that every check can fail.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use cargo_metadata::{DependencyKind, Metadata, TargetKind};
 
 /// The crates that touch the terminal or parse command lines; only the `mf` binary's crate may use them.
 const FRONT_END: [&str; 4] = ["ratatui", "crossterm", "clap", "indicatif"];
@@ -39,11 +38,11 @@ enum Kind {
     Dev,
 }
 
-impl Kind {
-    fn parse(kind: &Value) -> Kind {
-        match kind.as_str() {
-            Some("dev") => Kind::Dev,
-            Some("build") => Kind::Build,
+impl From<DependencyKind> for Kind {
+    fn from(kind: DependencyKind) -> Kind {
+        match kind {
+            DependencyKind::Development => Kind::Dev,
+            DependencyKind::Build => Kind::Build,
             _ => Kind::Normal,
         }
     }
@@ -92,109 +91,91 @@ struct Workspace {
 }
 
 impl Workspace {
-    fn parse(meta: &Value) -> Workspace {
-        let str_of = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-        let ids: BTreeSet<String> = meta["workspace_members"]
-            .as_array()
-            .expect("workspace_members")
-            .iter()
-            .map(str_of)
-            .collect();
-        let packages = meta["packages"].as_array().expect("packages");
-        let names = packages
-            .iter()
-            .map(|p| (str_of(&p["id"]), str_of(&p["name"])))
-            .collect();
-        let members = packages
-            .iter()
-            .filter(|p| ids.contains(&str_of(&p["id"])))
+    fn parse(meta: &Metadata) -> Workspace {
+        let members = meta
+            .workspace_packages()
+            .into_iter()
             .map(|p| Member {
-                name: str_of(&p["name"]),
-                dir: Path::new(&str_of(&p["manifest_path"]))
+                name: p.name.to_string(),
+                dir: p
+                    .manifest_path
                     .parent()
                     .expect("manifest in a folder")
-                    .to_owned(),
-                roots: p["targets"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                    .into(),
+                roots: p
+                    .targets
+                    .iter()
                     .filter(|t| {
-                        t["kind"].as_array().into_iter().flatten().any(|k| {
+                        t.kind.iter().any(|k| {
                             matches!(
-                                k.as_str(),
-                                Some(
-                                    "lib"
-                                        | "rlib"
-                                        | "dylib"
-                                        | "cdylib"
-                                        | "staticlib"
-                                        | "proc-macro"
-                                        | "bin"
-                                )
+                                k,
+                                TargetKind::Lib
+                                    | TargetKind::RLib
+                                    | TargetKind::DyLib
+                                    | TargetKind::CDyLib
+                                    | TargetKind::StaticLib
+                                    | TargetKind::ProcMacro
+                                    | TargetKind::Bin
                             )
                         })
                     })
-                    .map(|t| PathBuf::from(str_of(&t["src_path"])))
+                    .map(|t| t.src_path.clone().into())
                     .collect(),
-                targets: p["targets"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                targets: p
+                    .targets
+                    .iter()
                     .map(|t| {
-                        let kinds: Vec<&str> = t["kind"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(Value::as_str)
-                            .collect();
-                        let kind = if kinds.contains(&"custom-build") {
+                        let kind = if t.kind.contains(&TargetKind::CustomBuild) {
                             Kind::Build
-                        } else if kinds
-                            .iter()
-                            .any(|k| matches!(*k, "test" | "bench" | "example"))
-                        {
+                        } else if t.kind.iter().any(|k| {
+                            matches!(
+                                k,
+                                TargetKind::Test | TargetKind::Bench | TargetKind::Example
+                            )
+                        }) {
                             Kind::Dev
                         } else {
                             Kind::Normal
                         };
-                        (kind, PathBuf::from(str_of(&t["src_path"])))
+                        (kind, t.src_path.clone().into())
                     })
                     .collect(),
-                deps: p["dependencies"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                deps: p
+                    .dependencies
+                    .iter()
                     .map(|d| Dep {
-                        name: str_of(&d["name"]),
-                        kind: Kind::parse(&d["kind"]),
-                        rename: d["rename"].as_str().map(str::to_owned),
+                        name: d.name.clone(),
+                        kind: d.kind.into(),
+                        rename: d.rename.clone(),
                     })
                     .collect(),
             })
             .collect();
-        let normal_edges = meta["resolve"]["nodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let names = meta
+            .packages
+            .iter()
+            .map(|p| (p.id.repr.clone(), p.name.to_string()))
+            .collect();
+        let normal_edges = meta
+            .resolve
+            .iter()
+            .flat_map(|r| &r.nodes)
             .map(|node| {
-                let deps = node["deps"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                let deps = node
+                    .deps
+                    .iter()
                     .filter(|d| {
-                        d["dep_kinds"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .any(|k| Kind::parse(&k["kind"]) == Kind::Normal)
+                        d.dep_kinds
+                            .iter()
+                            .any(|k| Kind::from(k.kind) == Kind::Normal)
                     })
-                    .map(|d| str_of(&d["pkg"]))
+                    .map(|d| d.pkg.repr.clone())
                     .collect();
-                (str_of(&node["id"]), deps)
+                (node.id.repr.clone(), deps)
             })
             .collect();
         Workspace {
-            root: PathBuf::from(str_of(&meta["workspace_root"])),
+            root: meta.workspace_root.clone().into(),
             members,
             names,
             normal_edges,
@@ -336,254 +317,6 @@ fn closure_violations(ws: &Workspace, name: &str) -> Vec<String> {
             if *next != start && !parent.contains_key(next) {
                 parent.insert(next.clone(), id.clone());
                 queue.push_back(next.clone());
-            }
-        }
-    }
-    out
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Source text
-// ---------------------------------------------------------------------------------------------------------------
-
-#[derive(Debug, PartialEq)]
-struct Token {
-    text: String,
-    line: usize,
-}
-
-/// Identifiers and punctuation of Rust source, with comments, string, character and byte literals dropped, so
-/// that a rule about code is never broken by prose. `::` is one token; numbers come out as identifiers.
-fn tokens(src: &str) -> Vec<Token> {
-    let c: Vec<char> = src.chars().collect();
-    let mut out = Vec::new();
-    let (mut i, mut line) = (0, 1);
-    let at = |j: usize| c.get(j).copied();
-    while i < c.len() {
-        let ch = c[i];
-        if ch == '\n' {
-            line += 1;
-            i += 1;
-        } else if ch.is_whitespace() {
-            i += 1;
-        } else if ch == '/' && at(i + 1) == Some('/') {
-            while i < c.len() && c[i] != '\n' {
-                i += 1;
-            }
-        } else if ch == '/' && at(i + 1) == Some('*') {
-            let mut depth = 0;
-            while i < c.len() {
-                if c[i] == '/' && at(i + 1) == Some('*') {
-                    depth += 1;
-                    i += 2;
-                } else if c[i] == '*' && at(i + 1) == Some('/') {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    line += usize::from(c[i] == '\n');
-                    i += 1;
-                }
-            }
-        } else if ch == '"' {
-            i = skip_string(&c, i, &mut line);
-        } else if ch == '\'' {
-            match char_literal_end(&c, i) {
-                Some(end) => i = end,
-                None => {
-                    out.push(Token {
-                        text: "'".into(),
-                        line,
-                    });
-                    i += 1;
-                }
-            }
-        } else if ch.is_alphanumeric() || ch == '_' {
-            let start = i;
-            while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_') {
-                i += 1;
-            }
-            let word: String = c[start..i].iter().collect();
-            match (word.as_str(), at(i)) {
-                ("b" | "c", Some('"')) => i = skip_string(&c, i, &mut line),
-                ("b", Some('\'')) => i = char_literal_end(&c, i).unwrap_or(i + 1),
-                ("r" | "br" | "cr", Some('"' | '#')) => {
-                    let hashes = c[i..].iter().take_while(|&&h| h == '#').count();
-                    if at(i + hashes) == Some('"') {
-                        i = skip_raw_string(&c, i + hashes, hashes, &mut line);
-                    } else {
-                        // A raw identifier such as `r#unsafe` is a name, not the keyword.
-                        i += hashes;
-                        let start = i;
-                        while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_') {
-                            i += 1;
-                        }
-                        let name: String = c[start..i].iter().collect();
-                        out.push(Token {
-                            text: format!("r#{name}"),
-                            line,
-                        });
-                    }
-                }
-                _ => out.push(Token { text: word, line }),
-            }
-        } else if ch == ':' && at(i + 1) == Some(':') {
-            out.push(Token {
-                text: "::".into(),
-                line,
-            });
-            i += 2;
-        } else {
-            out.push(Token {
-                text: ch.to_string(),
-                line,
-            });
-            i += 1;
-        }
-    }
-    out
-}
-
-/// Index past the string literal whose opening quote is at `i`.
-fn skip_string(c: &[char], mut i: usize, line: &mut usize) -> usize {
-    i += 1;
-    while i < c.len() && c[i] != '"' {
-        if c[i] == '\\' {
-            i += 1;
-        }
-        if c.get(i) == Some(&'\n') {
-            *line += 1;
-        }
-        i += 1;
-    }
-    i + 1
-}
-
-/// Index past the raw string literal whose opening quote is at `i`, closed by a quote and `hashes` hashes.
-fn skip_raw_string(c: &[char], mut i: usize, hashes: usize, line: &mut usize) -> usize {
-    i += 1;
-    while i < c.len() {
-        if c[i] == '"'
-            && c[i + 1..]
-                .iter()
-                .take(hashes)
-                .filter(|&&h| h == '#')
-                .count()
-                == hashes
-        {
-            return i + 1 + hashes;
-        }
-        *line += usize::from(c[i] == '\n');
-        i += 1;
-    }
-    i
-}
-
-/// Index past the character literal opening at `i`, or `None` where the quote starts a lifetime or label.
-fn char_literal_end(c: &[char], i: usize) -> Option<usize> {
-    if c.get(i + 1) == Some(&'\\') {
-        let close = (i + 3..c.len()).find(|&j| c[j] == '\'')?;
-        Some(close + 1)
-    } else if c.get(i + 2) == Some(&'\'') {
-        Some(i + 3)
-    } else {
-        None
-    }
-}
-
-fn is_seq(toks: &[Token], i: usize, want: &[&str]) -> bool {
-    toks.len() >= i + want.len()
-        && toks[i..i + want.len()]
-            .iter()
-            .zip(want)
-            .all(|(t, w)| t.text == *w)
-}
-
-/// File-system and network access in source files: `std::fs`, `std::net`, either named inside a
-/// `use std::{...}` group, and `File::open` or `File::create` (whatever path brought `File` in).
-fn io_violations(files: &[(PathBuf, String)]) -> Vec<String> {
-    let mut out = Vec::new();
-    for (path, text) in files {
-        let toks = tokens(text);
-        let mut report =
-            |line: usize, what: &str| out.push(format!("{}:{line}: {what}", path.display()));
-        for i in 0..toks.len() {
-            for module in ["fs", "net"] {
-                if is_seq(&toks, i, &["std", "::", module]) {
-                    report(toks[i].line, &format!("std::{module}"));
-                }
-            }
-            for call in ["open", "create"] {
-                if is_seq(&toks, i, &["File", "::", call]) {
-                    report(toks[i].line, &format!("File::{call}"));
-                }
-            }
-            if is_seq(&toks, i, &["std", "::", "{"]) {
-                // Only names at the group's own level are modules of `std`; `std::{io::{fs}}` would be `std::io::fs`.
-                let mut depth = 0;
-                for j in i + 2..toks.len() {
-                    match toks[j].text.as_str() {
-                        "{" => depth += 1,
-                        "}" => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        name @ ("fs" | "net")
-                            if depth == 1 && matches!(toks[j - 1].text.as_str(), "{" | ",") =>
-                        {
-                            report(toks[j].line, &format!("std::{{{name}}}"));
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The sources of one crate: every `.rs` file under its `src/` and its target roots.
-#[derive(Debug)]
-struct CrateSources {
-    name: String,
-    files: Vec<(PathBuf, String)>,
-    roots: Vec<PathBuf>,
-}
-
-fn uses_unsafe(files: &[(PathBuf, String)]) -> bool {
-    files
-        .iter()
-        .any(|(_, text)| tokens(text).iter().any(|t| t.text == "unsafe"))
-}
-
-fn forbids_unsafe(root: &str) -> bool {
-    let toks = tokens(root);
-    (0..toks.len()).any(|i| {
-        is_seq(&toks, i, &["#", "!", "[", "forbid", "("])
-            && toks[i + 5..]
-                .iter()
-                .take_while(|t| t.text != ")")
-                .any(|t| t.text == "unsafe_code")
-    })
-}
-
-/// Crates with no `unsafe` in their sources whose target roots lack `#![forbid(unsafe_code)]`, as
-/// `crate: root` lines.
-fn forbid_violations(crates: &[CrateSources]) -> Vec<String> {
-    let mut out = Vec::new();
-    for krate in crates.iter().filter(|k| !uses_unsafe(&k.files)) {
-        for root in &krate.roots {
-            let text = krate
-                .files
-                .iter()
-                .find(|(p, _)| p == root)
-                .map(|(_, t)| t.as_str());
-            if !text.is_some_and(forbids_unsafe) {
-                out.push(format!("{}: {}", krate.name, root.display()));
             }
         }
     }
@@ -1006,27 +739,95 @@ fn unused_dependency_violations(krate: &str, deps: &[Dep], files: &[TargetFile])
         .collect()
 }
 
+/// File-system and network access in source files: `std::fs`, `std::net`, either named inside a
+/// `use std::{...}` group, and `File::open` or `File::create` (whatever path brought `File` in).
+fn io_violations(files: &[(PathBuf, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, text) in files {
+        let code = scan(text).unwrap_or_else(|e| panic!("cannot parse {}:{e}", path.display()));
+        let mut found: Vec<(usize, String)> = Vec::new();
+        for n in &code.named {
+            if let [std, module, ..] = &n.segs[..] {
+                if std.name == "std" && matches!(module.name.as_str(), "fs" | "net") {
+                    let what = if module.grouped {
+                        format!("std::{{{}}}", module.name)
+                    } else {
+                        format!("std::{}", module.name)
+                    };
+                    found.push((std.line, what));
+                }
+            }
+            for pair in n.segs.windows(2) {
+                if pair[0].name == "File" && matches!(pair[1].name.as_str(), "open" | "create") {
+                    found.push((pair[0].line, format!("File::{}", pair[1].name)));
+                }
+            }
+        }
+        // A macro's tokens are read before its own path, so the order is restored by line.
+        found.sort_by_key(|(line, _)| *line);
+        found.dedup();
+        out.extend(
+            found
+                .into_iter()
+                .map(|(line, what)| format!("{}:{line}: {what}", path.display())),
+        );
+    }
+    out
+}
+
+/// The sources of one crate: every `.rs` file under its `src/` and its target roots.
+#[derive(Debug)]
+struct CrateSources {
+    name: String,
+    files: Vec<(PathBuf, String)>,
+    roots: Vec<PathBuf>,
+}
+
+/// Crates with no `unsafe` in their sources whose target roots lack `#![forbid(unsafe_code)]`, as
+/// `crate: root` lines.
+fn forbid_violations(crates: &[CrateSources]) -> Vec<String> {
+    let mut out = Vec::new();
+    for krate in crates {
+        let scans: Vec<(&PathBuf, Scan)> = krate
+            .files
+            .iter()
+            .map(|(path, text)| {
+                let code =
+                    scan(text).unwrap_or_else(|e| panic!("cannot parse {}:{e}", path.display()));
+                (path, code)
+            })
+            .collect();
+        if scans.iter().any(|(_, s)| !s.unsafe_lines.is_empty()) {
+            continue;
+        }
+        for root in &krate.roots {
+            let forbids = scans
+                .iter()
+                .find(|(p, _)| *p == root)
+                .is_some_and(|(_, s)| s.forbids_unsafe);
+            if !forbids {
+                out.push(format!("{}: {}", krate.name, root.display()));
+            }
+        }
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Reading the workspace
 // ---------------------------------------------------------------------------------------------------------------
 
 /// `cargo metadata` of this workspace, run once per test binary.
-fn metadata() -> &'static Value {
-    static META: OnceLock<Value> = OnceLock::new();
+fn metadata() -> &'static Metadata {
+    static META: OnceLock<Metadata> = OnceLock::new();
     META.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let output = Command::new(&cargo)
-            .args(["metadata", "--format-version", "1", "--manifest-path"])
-            .arg(&manifest)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {cargo} metadata: {e}"));
-        assert!(
-            output.status.success(),
-            "cargo metadata failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
+        let mut cmd = cargo_metadata::MetadataCommand::new();
+        if let Some(cargo) = std::env::var_os("CARGO") {
+            cmd.cargo_path(cargo);
+        }
+        cmd.manifest_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
+            .exec()
+            .unwrap_or_else(|e| panic!("cargo metadata failed: {e}"))
     })
 }
 
@@ -1168,68 +969,63 @@ fn every_dependency_is_named_in_code_of_its_kind() {
 // Each check fails when its rule is broken
 // ---------------------------------------------------------------------------------------------------------------
 
-/// A `cargo metadata` document for the given `(from, to)` edges: names starting `mf-` and `xtask` are
-/// workspace members, anything else a registry crate. `dev:`/`build:` before a target name marks the edge's kind.
-fn fake_metadata(edges: &[(&str, &str)]) -> Value {
-    let kind_of = |spec: &str| -> (Value, String) {
+/// A workspace with the given `(from, to)` edges: names starting `mf-` and `xtask` are workspace members,
+/// anything else a registry crate. `dev:`/`build:` before a target name marks the edge's kind.
+fn fake_workspace(edges: &[(&str, &str)]) -> Workspace {
+    let kind_of = |spec: &str| -> (Kind, String) {
         match spec.split_once(':') {
-            Some((kind, name)) => (Value::from(kind), name.to_owned()),
-            None => (Value::Null, spec.to_owned()),
+            Some(("dev", name)) => (Kind::Dev, name.to_owned()),
+            Some(("build", name)) => (Kind::Build, name.to_owned()),
+            Some((kind, _)) => panic!("unknown dependency kind {kind}"),
+            None => (Kind::Normal, spec.to_owned()),
         }
     };
     let is_member = |n: &str| n.starts_with("mf-") || n == "xtask";
-    let id = |n: &str| {
-        if is_member(n) {
-            format!("path+file:///ws/{n}#0.1.0")
-        } else {
-            format!("registry+https://github.com/rust-lang/crates.io-index#{n}@1.0.0")
-        }
-    };
     let mut names: BTreeSet<String> = BTreeSet::new();
     for (from, to) in edges {
         names.insert((*from).to_owned());
         names.insert(kind_of(to).1);
     }
-    let packages: Vec<Value> = names
-        .iter()
-        .map(|n| {
-            let deps: Vec<Value> = edges
-                .iter()
-                .filter(|(from, _)| from == n)
-                .map(|(_, to)| {
-                    let (kind, name) = kind_of(to);
-                    serde_json::json!({ "name": name, "kind": kind })
-                })
-                .collect();
-            serde_json::json!({
-                "id": id(n),
-                "name": n,
-                "manifest_path": format!("/ws/{n}/Cargo.toml"),
-                "targets": [{ "kind": ["lib"], "src_path": format!("/ws/{n}/src/lib.rs") }],
-                "dependencies": deps,
+    let deps_of = |n: &str| -> Vec<Dep> {
+        edges
+            .iter()
+            .filter(|(from, _)| *from == n)
+            .map(|(_, to)| {
+                let (kind, name) = kind_of(to);
+                Dep {
+                    name,
+                    kind,
+                    rename: None,
+                }
             })
-        })
-        .collect();
-    let nodes: Vec<Value> = names
-        .iter()
-        .map(|n| {
-            let deps: Vec<Value> = edges
-                .iter()
-                .filter(|(from, _)| from == n)
-                .map(|(_, to)| {
-                    let (kind, name) = kind_of(to);
-                    serde_json::json!({ "name": name, "pkg": id(&name), "dep_kinds": [{ "kind": kind, "target": null }] })
-                })
-                .collect();
-            serde_json::json!({ "id": id(n), "deps": deps })
-        })
-        .collect();
-    serde_json::json!({
-        "workspace_members": names.iter().filter(|n| is_member(n)).map(|n| id(n)).collect::<Vec<_>>(),
-        "workspace_root": "/ws",
-        "packages": packages,
-        "resolve": { "nodes": nodes },
-    })
+            .collect()
+    };
+    Workspace {
+        root: PathBuf::from("/ws"),
+        members: names
+            .iter()
+            .filter(|n| is_member(n))
+            .map(|n| Member {
+                name: n.clone(),
+                dir: PathBuf::from(format!("/ws/{n}")),
+                roots: vec![PathBuf::from(format!("/ws/{n}/src/lib.rs"))],
+                targets: vec![(Kind::Normal, PathBuf::from(format!("/ws/{n}/src/lib.rs")))],
+                deps: deps_of(n),
+            })
+            .collect(),
+        names: names.iter().map(|n| (n.clone(), n.clone())).collect(),
+        normal_edges: names
+            .iter()
+            .map(|n| {
+                let normal = deps_of(n)
+                    .into_iter()
+                    .filter(|d| d.kind == Kind::Normal)
+                    .map(|d| d.name)
+                    .collect();
+                (n.clone(), normal)
+            })
+            .collect(),
+    }
 }
 
 /// The workspace as ARCHITECTURE.md draws it, plus the dependencies that make each crate realistic.
@@ -1258,7 +1054,7 @@ const GOOD: [(&str, &str); 20] = [
 
 fn fake(extra: &[(&str, &str)]) -> Workspace {
     let edges: Vec<(&str, &str)> = GOOD.iter().chain(extra).copied().collect();
-    Workspace::parse(&fake_metadata(&edges))
+    fake_workspace(&edges)
 }
 
 #[test]
@@ -1281,7 +1077,7 @@ fn a_dependency_of_mf_paper_is_caught() {
         paper_violations(&fake(&[("mf-paper", "build:cc")])),
         ["mf-paper -> cc (build)"]
     );
-    let ws = Workspace::parse(&fake_metadata(&[("mf-core", "mf-data")]));
+    let ws = fake_workspace(&[("mf-core", "mf-data")]);
     assert_eq!(
         paper_violations(&ws),
         ["mf-paper is not a member of the workspace"]
@@ -1354,40 +1150,42 @@ fn a_terminal_crate_reached_through_other_crates_is_caught() {
 
 #[test]
 fn an_edge_injected_into_the_real_workspace_is_caught() {
-    let id_of = |meta: &Value, name: &str| -> String {
-        meta["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == name)
-            .unwrap_or_else(|| panic!("no package {name}"))["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
     let mut meta = metadata().clone();
+    let id_of = |meta: &Metadata, name: &str| {
+        meta.packages
+            .iter()
+            .find(|p| p.name.as_str() == name)
+            .unwrap_or_else(|| panic!("no package {name}"))
+            .id
+            .clone()
+    };
     let core = id_of(&meta, "mf-core");
     let clap = id_of(&meta, "clap");
-    let package = meta["packages"]
-        .as_array_mut()
+    let package = meta.packages.iter_mut().find(|p| p.id == core).unwrap();
+    // cargo_metadata's records cannot be built from scratch, so the injected edges are copies of real ones.
+    let mut dep = package.dependencies[0].clone();
+    dep.name = "mf-esn".into();
+    dep.kind = DependencyKind::Normal;
+    dep.rename = None;
+    package.dependencies.push(dep);
+    let node = meta
+        .resolve
+        .as_mut()
         .unwrap()
+        .nodes
         .iter_mut()
-        .find(|p| p["id"] == core.as_str())
+        .find(|n| n.id == core)
         .unwrap();
-    package["dependencies"]
-        .as_array_mut()
+    let mut edge = node
+        .deps
+        .iter()
+        .find(|d| d.dep_kinds.iter().any(|k| k.kind == DependencyKind::Normal))
         .unwrap()
-        .push(serde_json::json!({ "name": "mf-esn", "kind": null }));
-    let node = meta["resolve"]["nodes"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|n| n["id"] == core.as_str())
-        .unwrap();
-    node["deps"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({ "name": "clap", "pkg": clap, "dep_kinds": [{ "kind": null, "target": null }] }));
+        .clone();
+    edge.name = "clap".into();
+    edge.pkg = clap;
+    edge.dep_kinds.retain(|k| k.kind == DependencyKind::Normal);
+    node.deps.push(edge);
     let ws = Workspace::parse(&meta);
     assert_eq!(foundation_violations(&ws), ["mf-core -> mf-esn (normal)"]);
     assert_eq!(layer_violations(&ws), ["mf-core -> mf-esn (normal)"]);
@@ -1412,7 +1210,8 @@ fn file_and_network_access_is_caught_in_every_form() {
          use std::{io, fs::File};\n\
          use std :: { net , collections::HashMap };\n\
          fn f() { let _ = std::net::TcpStream::connect(\"x\"); }\n\
-         fn g() { File::open(\"a\"); File::create(\"b\"); }\n",
+         fn g() { File::open(\"a\"); File::create(\"b\"); }\n\
+         fn h() { let _ = format!(\"{:?}\", std::net::Ipv4Addr::LOCALHOST); }\n",
     )]);
     assert_eq!(
         io_violations(&files),
@@ -1423,6 +1222,7 @@ fn file_and_network_access_is_caught_in_every_form() {
             "lib.rs:4: std::net",
             "lib.rs:5: File::open",
             "lib.rs:5: File::create",
+            "lib.rs:6: std::net",
         ]
     );
 }
@@ -1503,6 +1303,14 @@ fn a_crate_without_unsafe_and_without_forbid_is_caught() {
             ],
         ),
         krate("named", &[("src/lib.rs", "fn r#unsafe() {}\n")]),
+        krate("impl", &[("src/lib.rs", "unsafe impl Send for X {}\n")]),
+        krate("trait", &[("src/lib.rs", "pub unsafe trait T {}\n")]),
+        krate("pointer", &[("src/lib.rs", "type F = unsafe fn();\n")]),
+        krate("method", &[("src/lib.rs", "impl X { unsafe fn f() {} }\n")]),
+        krate(
+            "macro",
+            &[("src/lib.rs", "fn f() { m!(unsafe { g() }); }\n")],
+        ),
     ];
     assert_eq!(
         forbid_violations(&crates),
