@@ -238,10 +238,14 @@ fn layer(name: &str) -> Option<u8> {
     LAYERS.iter().find(|(n, _)| *n == name).map(|&(_, l)| l)
 }
 
-/// Whether workspace crate `from` may depend on workspace crate `to`.
+/// Whether workspace crate `from` may depend on workspace crate `to`. xtask uses the paper's facts, the figure
+/// helpers and, to time them, the numerical crates; it runs experiments only through the `mf` binary.
 fn allowed(from: &str, to: &str) -> bool {
     if from == "xtask" {
-        return to == "mf-paper" || to == "mf-plot";
+        return matches!(
+            to,
+            "mf-paper" | "mf-plot" | "mf-core" | "mf-data" | "mf-esn" | "mf-rnn"
+        );
     }
     match (layer(from), layer(to)) {
         (Some(a), Some(b)) => b < a,
@@ -901,7 +905,7 @@ fn mf_core_and_mf_data_depend_on_no_workspace_crate_but_mf_paper() {
 #[test]
 fn workspace_crates_depend_only_on_earlier_layers() {
     assert_none(
-        "dependencies follow {mf-paper, mf-plot} < {mf-core, mf-data} < {mf-esn, mf-rnn} < mf-lab < mf-tui; xtask uses mf-paper and mf-plot only",
+        "dependencies follow {mf-paper, mf-plot} < {mf-core, mf-data} < {mf-esn, mf-rnn} < mf-lab < mf-tui; xtask uses the crates below mf-lab only",
         layer_violations(&Workspace::parse(metadata())),
     );
 }
@@ -1102,6 +1106,7 @@ fn a_dependency_against_the_layer_order_is_caught() {
         ("mf-core", "dev:mf-esn"),
         ("mf-lab", "mf-tui"),
         ("xtask", "mf-core"),
+        ("xtask", "mf-lab"),
         ("mf-tui", "xtask"),
         ("mf-extra", "mf-paper"),
     ]);
@@ -1113,7 +1118,7 @@ fn a_dependency_against_the_layer_order_is_caught() {
             "mf-extra has no place in the layer order of invariants.rs",
             "mf-lab -> mf-tui (normal)",
             "mf-tui -> xtask (normal)",
-            "xtask -> mf-core (normal)",
+            "xtask -> mf-lab (normal)",
         ]
     );
 }
