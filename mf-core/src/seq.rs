@@ -127,11 +127,6 @@ impl Targets {
             Targets::Values(v) => Targets::Values(v.select(ndarray::Axis(0), indices)),
         }
     }
-
-    /// Whether this is a classification task.
-    pub fn is_classification(&self) -> bool {
-        matches!(self, Targets::Classes { .. })
-    }
 }
 
 /// Accuracy of predicted class indices against true ones.

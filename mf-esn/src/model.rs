@@ -219,11 +219,6 @@ impl Esn {
 }
 
 impl ReservoirParams {
-    /// Parameters from a full configuration.
-    pub fn from_config(config: ReservoirConfig) -> Self {
-        Self(ReservoirValidParams(config))
-    }
-
     /// The configuration as set so far (unchecked).
     pub fn config(&self) -> &ReservoirConfig {
         &self.0 .0

@@ -32,7 +32,6 @@ mod error;
 pub mod hardware;
 mod hybrid;
 mod model;
-pub mod presets;
 mod recurrence;
 mod stream;
 mod train;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use mf_lab::eval::ModelEvaluator;
-use mf_tui::bench::{run_bench_command, BenchArgs};
 use mf_tui::commands::data::{run_data, DataCommand};
 use mf_tui::commands::export::{export, ExportArgs};
 use mf_tui::commands::fit::{run_fit, FitArgs};
@@ -85,10 +84,6 @@ enum Command {
     /// Look after result stores: `mf store repair` moves damaged lines aside so that a store reads again.
     #[command(subcommand)]
     Store(StoreCommand),
-    /// Time the numerical kernels in-process: MF-ESN and ESN harvesting, the MF-ESN harvest with every hardware
-    /// non-ideality on against the ideal one, GEMM rates, an MF-RNN epoch and, when the data directory holds
-    /// ECG5000, the whole MF-ESN job (used by `cargo xtask bench`).
-    Bench(BenchArgs),
     /// Open the dashboard (the same as `mf` without a command), optionally queueing spec files.
     Dashboard {
         /// Spec files to queue at start-up.
@@ -162,7 +157,6 @@ fn run_cli() -> anyhow::Result<()> {
             run_slurm(args)
         }
         Some(Command::Store(cmd)) => run_store(&cmd),
-        Some(Command::Bench(args)) => run_bench_command(&args, &data_dir),
         Some(Command::Dashboard { specs }) => {
             dashboard(&cli.results, cli.threads, &data_dir, specs)
         }

@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the Rust kernels against Python peers on the same problems and thread count.
 //!
-//! Rust side: `mf bench --json` (in-process timings of harvesting, GEMM and an MF-RNN epoch) and `mf run` on
+//! Rust side: `xtask bench-kernels --json` from a release build of xtask (in-process timings of harvesting, GEMM
+//! and an MF-RNN epoch; xtask/src/kernels.rs) and `mf run` on
 //! ECG5000 (the whole MF-ESN job as a user runs it). Python side: `xtask/bench/peers.py` in a virtual environment
 //! at `.venv-bench` with numpy, reservoirpy, PyTorch and JAX (`jax[cpu]`), created on first use. Both sides get the
 //! same thread count through the environment; JAX, whose XLA runtime sizes its thread pool by the CPU affinity,
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use crate::{data_dir, describe, has_split, mf_binary, output};
+use crate::{data_dir, describe, has_split, mf_binary, output, release_binary};
 
 /// Variables that fix the thread count of rayon (and candle), OpenMP, OpenBLAS, MKL, BLIS and Accelerate.
 const THREAD_VARS: [&str; 6] = [
@@ -88,8 +89,10 @@ pub fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
         }
     };
 
-    let mut cmd = Command::new(&mf);
-    cmd.args(["bench", "--json", "--threads", &threads])
+    // The kernels are timed in a release build, like `mf` itself: the harness's own loops run optimised too.
+    let kernels = release_binary(root, "xtask", "xtask")?;
+    let mut cmd = Command::new(&kernels);
+    cmd.args(["bench-kernels", "--json", "--threads", &threads])
         .args(["--repeats", &args.repeats.to_string()]);
     match &ecg {
         Ok(d) => cmd.arg("--data-dir").arg(d),
@@ -97,9 +100,9 @@ pub fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
     };
     pin(&mut cmd);
     let text = output(&mut cmd)
-        .context("the Rust measurements come from the `bench` subcommand of mf (mf_tui::bench)")?;
+        .context("the Rust measurements come from `xtask bench-kernels` (xtask/src/kernels.rs)")?;
     let rust: Value =
-        serde_json::from_str(&text).context("`mf bench --json` did not print JSON")?;
+        serde_json::from_str(&text).context("`xtask bench-kernels --json` did not print JSON")?;
 
     let job = match &ecg {
         Ok(d) => mf_run_job(&mf, d, args.repeats.min(3), &pin, &rust),
@@ -157,7 +160,7 @@ struct Job {
 
 /// Times `mf run --model mf-esn --dataset ECG5000 --preset paper --trials 1` (the `wall_s` it reports: loading,
 /// parsing, fitting and scoring in-process), best of `repeats` runs after a warm-up. When `mf run` is not
-/// usable, falls back to the same job timed inside `mf bench`.
+/// usable, falls back to the same job timed inside `bench-kernels`.
 fn mf_run_job(
     mf: &Path,
     dir: &Path,
@@ -197,10 +200,10 @@ fn mf_run_job(
             (Some(seconds), Some(accuracy)) => Ok(Job {
                 seconds,
                 accuracy,
-                source: format!("in `mf bench` (`mf run` failed: {e:#})"),
+                source: format!("in `bench-kernels` (`mf run` failed: {e:#})"),
             }),
             _ => Err(format!(
-                "`mf run` failed ({e:#}) and `mf bench` has no ECG5000 job"
+                "`mf run` failed ({e:#}) and `bench-kernels` has no ECG5000 job"
             )),
         },
     }

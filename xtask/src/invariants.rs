@@ -1,16 +1,15 @@
 //! Architecture invariants of ARCHITECTURE.md, checked as tests over the workspace itself, in the manner of
 //! rust-analyzer's `xtask` tidy tests.
 //!
-//! Each rule is a pure function from parsed data (the `cargo metadata` graph, or source text as `(path, text)`
-//! pairs) to a list of violations, so the same function runs on the real workspace and on small hand-made inputs
-//! that break the rule; the tests on hand-made inputs prove that every check can fail.
+//! Each rule is a pure function from parsed data (the `cargo metadata` graph read by `cargo_metadata`, or source
+//! files parsed by `syn`) to a list of violations, so the same function runs on the real workspace and on small
+//! hand-made inputs that break the rule; the tests on hand-made inputs prove that every check can fail.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use cargo_metadata::{DependencyKind, Metadata, TargetKind};
 
 /// The crates that touch the terminal or parse command lines; only the `mf` binary's crate may use them.
 const FRONT_END: [&str; 4] = ["ratatui", "crossterm", "clap", "indicatif"];
@@ -39,11 +38,11 @@ enum Kind {
     Dev,
 }
 
-impl Kind {
-    fn parse(kind: &Value) -> Kind {
-        match kind.as_str() {
-            Some("dev") => Kind::Dev,
-            Some("build") => Kind::Build,
+impl From<DependencyKind> for Kind {
+    fn from(kind: DependencyKind) -> Kind {
+        match kind {
+            DependencyKind::Development => Kind::Dev,
+            DependencyKind::Build => Kind::Build,
             _ => Kind::Normal,
         }
     }
@@ -53,6 +52,18 @@ impl Kind {
 struct Dep {
     name: String,
     kind: Kind,
+    /// The name the crate's code knows the dependency by, where the manifest renames it.
+    rename: Option<String>,
+}
+
+impl Dep {
+    /// The dependency's name in code: the rename if any, else the package name with `-` as `_`.
+    fn ident(&self) -> String {
+        self.rename
+            .as_deref()
+            .unwrap_or(&self.name)
+            .replace('-', "_")
+    }
 }
 
 #[derive(Debug)]
@@ -62,6 +73,9 @@ struct Member {
     dir: PathBuf,
     /// Root files of the crate's library and binary targets, where crate-level attributes live.
     roots: Vec<PathBuf>,
+    /// Every target's root file and the kind of code it holds: library and binary targets are normal code,
+    /// tests, benchmarks and examples dev code, the build script build code.
+    targets: Vec<(Kind, PathBuf)>,
     deps: Vec<Dep>,
 }
 
@@ -77,84 +91,91 @@ struct Workspace {
 }
 
 impl Workspace {
-    fn parse(meta: &Value) -> Workspace {
-        let str_of = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-        let ids: BTreeSet<String> = meta["workspace_members"]
-            .as_array()
-            .expect("workspace_members")
-            .iter()
-            .map(str_of)
-            .collect();
-        let packages = meta["packages"].as_array().expect("packages");
-        let names = packages
-            .iter()
-            .map(|p| (str_of(&p["id"]), str_of(&p["name"])))
-            .collect();
-        let members = packages
-            .iter()
-            .filter(|p| ids.contains(&str_of(&p["id"])))
+    fn parse(meta: &Metadata) -> Workspace {
+        let members = meta
+            .workspace_packages()
+            .into_iter()
             .map(|p| Member {
-                name: str_of(&p["name"]),
-                dir: Path::new(&str_of(&p["manifest_path"]))
+                name: p.name.to_string(),
+                dir: p
+                    .manifest_path
                     .parent()
                     .expect("manifest in a folder")
-                    .to_owned(),
-                roots: p["targets"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                    .into(),
+                roots: p
+                    .targets
+                    .iter()
                     .filter(|t| {
-                        t["kind"].as_array().into_iter().flatten().any(|k| {
+                        t.kind.iter().any(|k| {
                             matches!(
-                                k.as_str(),
-                                Some(
-                                    "lib"
-                                        | "rlib"
-                                        | "dylib"
-                                        | "cdylib"
-                                        | "staticlib"
-                                        | "proc-macro"
-                                        | "bin"
-                                )
+                                k,
+                                TargetKind::Lib
+                                    | TargetKind::RLib
+                                    | TargetKind::DyLib
+                                    | TargetKind::CDyLib
+                                    | TargetKind::StaticLib
+                                    | TargetKind::ProcMacro
+                                    | TargetKind::Bin
                             )
                         })
                     })
-                    .map(|t| PathBuf::from(str_of(&t["src_path"])))
+                    .map(|t| t.src_path.clone().into())
                     .collect(),
-                deps: p["dependencies"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                targets: p
+                    .targets
+                    .iter()
+                    .map(|t| {
+                        let kind = if t.kind.contains(&TargetKind::CustomBuild) {
+                            Kind::Build
+                        } else if t.kind.iter().any(|k| {
+                            matches!(
+                                k,
+                                TargetKind::Test | TargetKind::Bench | TargetKind::Example
+                            )
+                        }) {
+                            Kind::Dev
+                        } else {
+                            Kind::Normal
+                        };
+                        (kind, t.src_path.clone().into())
+                    })
+                    .collect(),
+                deps: p
+                    .dependencies
+                    .iter()
                     .map(|d| Dep {
-                        name: str_of(&d["name"]),
-                        kind: Kind::parse(&d["kind"]),
+                        name: d.name.clone(),
+                        kind: d.kind.into(),
+                        rename: d.rename.clone(),
                     })
                     .collect(),
             })
             .collect();
-        let normal_edges = meta["resolve"]["nodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let names = meta
+            .packages
+            .iter()
+            .map(|p| (p.id.repr.clone(), p.name.to_string()))
+            .collect();
+        let normal_edges = meta
+            .resolve
+            .iter()
+            .flat_map(|r| &r.nodes)
             .map(|node| {
-                let deps = node["deps"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                let deps = node
+                    .deps
+                    .iter()
                     .filter(|d| {
-                        d["dep_kinds"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .any(|k| Kind::parse(&k["kind"]) == Kind::Normal)
+                        d.dep_kinds
+                            .iter()
+                            .any(|k| Kind::from(k.kind) == Kind::Normal)
                     })
-                    .map(|d| str_of(&d["pkg"]))
+                    .map(|d| d.pkg.repr.clone())
                     .collect();
-                (str_of(&node["id"]), deps)
+                (node.id.repr.clone(), deps)
             })
             .collect();
         Workspace {
-            root: PathBuf::from(str_of(&meta["workspace_root"])),
+            root: meta.workspace_root.clone().into(),
             members,
             names,
             normal_edges,
@@ -217,10 +238,14 @@ fn layer(name: &str) -> Option<u8> {
     LAYERS.iter().find(|(n, _)| *n == name).map(|&(_, l)| l)
 }
 
-/// Whether workspace crate `from` may depend on workspace crate `to`.
+/// Whether workspace crate `from` may depend on workspace crate `to`. xtask uses the paper's facts, the figure
+/// helpers and, to time them, the numerical crates; it runs experiments only through the `mf` binary.
 fn allowed(from: &str, to: &str) -> bool {
     if from == "xtask" {
-        return to == "mf-paper" || to == "mf-plot";
+        return matches!(
+            to,
+            "mf-paper" | "mf-plot" | "mf-core" | "mf-data" | "mf-esn" | "mf-rnn"
+        );
     }
     match (layer(from), layer(to)) {
         (Some(a), Some(b)) => b < a,
@@ -303,162 +328,419 @@ fn closure_violations(ws: &Workspace, name: &str) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Source text
+// Code, read by syn
 // ---------------------------------------------------------------------------------------------------------------
 
-#[derive(Debug, PartialEq)]
-struct Token {
-    text: String,
+/// One segment of a path named in code, with the line it stands on.
+#[derive(Debug, Clone, PartialEq)]
+struct Seg {
+    name: String,
     line: usize,
+    /// Whether the segment was named inside a `use` group (`use std::{fs}`) rather than after `::`.
+    grouped: bool,
 }
 
-/// Identifiers and punctuation of Rust source, with comments, string, character and byte literals dropped, so
-/// that a rule about code is never broken by prose. `::` is one token; numbers come out as identifiers.
-fn tokens(src: &str) -> Vec<Token> {
-    let c: Vec<char> = src.chars().collect();
-    let mut out = Vec::new();
-    let (mut i, mut line) = (0, 1);
-    let at = |j: usize| c.get(j).copied();
-    while i < c.len() {
-        let ch = c[i];
-        if ch == '\n' {
-            line += 1;
-            i += 1;
-        } else if ch.is_whitespace() {
-            i += 1;
-        } else if ch == '/' && at(i + 1) == Some('/') {
-            while i < c.len() && c[i] != '\n' {
-                i += 1;
-            }
-        } else if ch == '/' && at(i + 1) == Some('*') {
-            let mut depth = 0;
-            while i < c.len() {
-                if c[i] == '/' && at(i + 1) == Some('*') {
-                    depth += 1;
-                    i += 2;
-                } else if c[i] == '*' && at(i + 1) == Some('/') {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    line += usize::from(c[i] == '\n');
-                    i += 1;
-                }
-            }
-        } else if ch == '"' {
-            i = skip_string(&c, i, &mut line);
-        } else if ch == '\'' {
-            match char_literal_end(&c, i) {
-                Some(end) => i = end,
-                None => {
-                    out.push(Token {
-                        text: "'".into(),
-                        line,
-                    });
-                    i += 1;
-                }
-            }
-        } else if ch.is_alphanumeric() || ch == '_' {
-            let start = i;
-            while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_') {
-                i += 1;
-            }
-            let word: String = c[start..i].iter().collect();
-            match (word.as_str(), at(i)) {
-                ("b" | "c", Some('"')) => i = skip_string(&c, i, &mut line),
-                ("b", Some('\'')) => i = char_literal_end(&c, i).unwrap_or(i + 1),
-                ("r" | "br" | "cr", Some('"' | '#')) => {
-                    let hashes = c[i..].iter().take_while(|&&h| h == '#').count();
-                    if at(i + hashes) == Some('"') {
-                        i = skip_raw_string(&c, i + hashes, hashes, &mut line);
-                    } else {
-                        // A raw identifier such as `r#unsafe` is a name, not the keyword.
-                        i += hashes;
-                        let start = i;
-                        while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_') {
-                            i += 1;
-                        }
-                        let name: String = c[start..i].iter().collect();
-                        out.push(Token {
-                            text: format!("r#{name}"),
-                            line,
-                        });
-                    }
-                }
-                _ => out.push(Token { text: word, line }),
-            }
-        } else if ch == ':' && at(i + 1) == Some(':') {
-            out.push(Token {
-                text: "::".into(),
-                line,
-            });
-            i += 2;
-        } else {
-            out.push(Token {
-                text: ch.to_string(),
-                line,
-            });
-            i += 1;
+/// A path named in code: in an expression, a type, a pattern or an attribute, in a `use` tree, after
+/// `extern crate`, or as `a::b` inside a macro invocation's tokens.
+#[derive(Debug, Clone, PartialEq)]
+struct Named {
+    segs: Vec<Seg>,
+    /// From a `use` tree or `extern crate`, where a single segment names a crate.
+    import: bool,
+    /// Inside an item under `#[cfg(test)]` or `#[test]`.
+    test: bool,
+}
+
+/// A module declared by `mod name;` whose code lives in a file of its own.
+#[derive(Debug, Clone, PartialEq)]
+struct ModDecl {
+    name: String,
+    /// The inline modules (`mod a { ... }`) around the declaration, outermost first.
+    inline: Vec<String>,
+    /// The `#[path = "..."]` attribute's value.
+    path: Option<String>,
+    test: bool,
+}
+
+/// What one source file's code holds, comments and literals left out.
+#[derive(Debug, Default)]
+struct Scan {
+    named: Vec<Named>,
+    /// Lines of every `unsafe` block, function, impl, trait, extern block or function-pointer type, and of the
+    /// keyword inside macro tokens.
+    unsafe_lines: Vec<usize>,
+    /// Whether the file's inner attributes hold `#![forbid(unsafe_code)]`.
+    forbids_unsafe: bool,
+    mods: Vec<ModDecl>,
+}
+
+/// Parses `text` as a Rust file and reads what it names.
+fn scan(text: &str) -> Result<Scan, String> {
+    let file = syn::parse_file(text).map_err(|e| {
+        let at = e.span().start();
+        format!("{}:{}: {e}", at.line, at.column + 1)
+    })?;
+    let mut v = Scanner::default();
+    v.out.forbids_unsafe = file.attrs.iter().any(|a| {
+        matches!(a.style, syn::AttrStyle::Inner(_))
+            && a.path().is_ident("forbid")
+            && a.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            )
+            .is_ok_and(|lints| lints.iter().any(|l| l.is_ident("unsafe_code")))
+    });
+    syn::visit::visit_file(&mut v, &file);
+    Ok(v.out)
+}
+
+#[derive(Debug, Default)]
+struct Scanner {
+    out: Scan,
+    /// Depth of items under `#[cfg(test)]` or `#[test]` around the visitor.
+    test: usize,
+    inline: Vec<String>,
+}
+
+fn line_of(span: proc_macro2::Span) -> usize {
+    span.start().line
+}
+
+/// Whether an item's attributes make it test code: `#[test]`, or a `cfg` naming `test` and no `not`.
+fn is_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        if a.path().is_ident("test") {
+            return true;
         }
+        let Ok(list) = a.meta.require_list() else {
+            return false;
+        };
+        let mut idents = Vec::new();
+        idents_of(list.tokens.clone(), &mut idents);
+        a.path().is_ident("cfg")
+            && idents.iter().any(|i| i == "test")
+            && !idents.iter().any(|i| i == "not")
+    })
+}
+
+fn idents_of(tokens: proc_macro2::TokenStream, out: &mut Vec<String>) {
+    for tt in tokens {
+        match tt {
+            proc_macro2::TokenTree::Ident(i) => out.push(i.to_string()),
+            proc_macro2::TokenTree::Group(g) => idents_of(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+impl Scanner {
+    fn push(&mut self, segs: Vec<Seg>, import: bool) {
+        if !segs.is_empty() {
+            self.out.named.push(Named {
+                segs,
+                import,
+                test: self.test > 0,
+            });
+        }
+    }
+
+    fn unsafe_at(&mut self, span: proc_macro2::Span) {
+        self.out.unsafe_lines.push(line_of(span));
+    }
+
+    /// Every leaf of a `use` tree as a path from its root.
+    fn use_tree(&mut self, tree: &syn::UseTree, prefix: &mut Vec<Seg>, grouped: bool) {
+        let seg = |ident: &syn::Ident| Seg {
+            name: ident.to_string(),
+            line: line_of(ident.span()),
+            grouped,
+        };
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(seg(&p.ident));
+                self.use_tree(&p.tree, prefix, false);
+                prefix.pop();
+            }
+            syn::UseTree::Name(syn::UseName { ident })
+            | syn::UseTree::Rename(syn::UseRename { ident, .. }) => {
+                let mut path = prefix.clone();
+                path.push(seg(ident));
+                self.push(path, true);
+            }
+            syn::UseTree::Glob(_) => self.push(prefix.clone(), true),
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.use_tree(t, prefix, true);
+                }
+            }
+        }
+    }
+
+    /// Paths written `a::b` in raw tokens (macro invocations, attribute arguments), and the `unsafe` keyword.
+    fn tokens(&mut self, tokens: proc_macro2::TokenStream) {
+        use proc_macro2::{Spacing, TokenTree};
+        let mut run: Vec<Seg> = Vec::new();
+        // `::` arrives as two `:` punctuation tokens, the first joint to the second.
+        let mut colons = 0;
+        let flush = |v: &mut Self, run: &mut Vec<Seg>| {
+            if run.len() >= 2 {
+                v.push(std::mem::take(run), false);
+            }
+            run.clear();
+        };
+        for tt in tokens {
+            match tt {
+                TokenTree::Ident(i) => {
+                    if i == "unsafe" {
+                        self.unsafe_at(i.span());
+                    }
+                    if colons != 2 {
+                        flush(self, &mut run);
+                    }
+                    run.push(Seg {
+                        name: i.to_string(),
+                        line: line_of(i.span()),
+                        grouped: false,
+                    });
+                    colons = 0;
+                }
+                TokenTree::Punct(p) if p.as_char() == ':' => {
+                    let joint = p.spacing() == Spacing::Joint;
+                    colons = match colons {
+                        0 if joint => 1,
+                        1 => 2,
+                        _ => {
+                            flush(self, &mut run);
+                            0
+                        }
+                    };
+                }
+                TokenTree::Group(g) => {
+                    flush(self, &mut run);
+                    colons = 0;
+                    self.tokens(g.stream());
+                }
+                _ => {
+                    flush(self, &mut run);
+                    colons = 0;
+                }
+            }
+        }
+        flush(self, &mut run);
+    }
+}
+
+impl<'ast> syn::visit::Visit<'ast> for Scanner {
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        let attrs: &[syn::Attribute] = match item {
+            syn::Item::Const(i) => &i.attrs,
+            syn::Item::Enum(i) => &i.attrs,
+            syn::Item::ExternCrate(i) => &i.attrs,
+            syn::Item::Fn(i) => &i.attrs,
+            syn::Item::ForeignMod(i) => &i.attrs,
+            syn::Item::Impl(i) => &i.attrs,
+            syn::Item::Macro(i) => &i.attrs,
+            syn::Item::Mod(i) => &i.attrs,
+            syn::Item::Static(i) => &i.attrs,
+            syn::Item::Struct(i) => &i.attrs,
+            syn::Item::Trait(i) => &i.attrs,
+            syn::Item::TraitAlias(i) => &i.attrs,
+            syn::Item::Type(i) => &i.attrs,
+            syn::Item::Union(i) => &i.attrs,
+            syn::Item::Use(i) => &i.attrs,
+            _ => &[],
+        };
+        let test = is_test(attrs);
+        self.test += usize::from(test);
+        syn::visit::visit_item(self, item);
+        self.test -= usize::from(test);
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        if m.content.is_some() {
+            self.inline.push(m.ident.to_string());
+            syn::visit::visit_item_mod(self, m);
+            self.inline.pop();
+            return;
+        }
+        let path = m.attrs.iter().find_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        });
+        self.out.mods.push(ModDecl {
+            name: m.ident.to_string(),
+            inline: self.inline.clone(),
+            path,
+            test: self.test > 0,
+        });
+        syn::visit::visit_item_mod(self, m);
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        let segs = p
+            .segments
+            .iter()
+            .map(|s| Seg {
+                name: s.ident.to_string(),
+                line: line_of(s.ident.span()),
+                grouped: false,
+            })
+            .collect();
+        self.push(segs, false);
+        syn::visit::visit_path(self, p);
+    }
+
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        for a in &u.attrs {
+            self.visit_attribute(a);
+        }
+        self.use_tree(&u.tree, &mut Vec::new(), false);
+    }
+
+    fn visit_item_extern_crate(&mut self, e: &'ast syn::ItemExternCrate) {
+        let segs = vec![Seg {
+            name: e.ident.to_string(),
+            line: line_of(e.ident.span()),
+            grouped: false,
+        }];
+        self.push(segs, true);
+        syn::visit::visit_item_extern_crate(self, e);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.tokens(m.tokens.clone());
+        syn::visit::visit_macro(self, m);
+    }
+
+    fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
+        if let syn::Meta::List(list) = &a.meta {
+            self.tokens(list.tokens.clone());
+        }
+        syn::visit::visit_attribute(self, a);
+    }
+
+    fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
+        self.unsafe_at(e.unsafe_token.span);
+        syn::visit::visit_expr_unsafe(self, e);
+    }
+
+    fn visit_signature(&mut self, s: &'ast syn::Signature) {
+        if let Some(u) = &s.unsafety {
+            self.unsafe_at(u.span);
+        }
+        syn::visit::visit_signature(self, s);
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        if let Some(u) = &i.unsafety {
+            self.unsafe_at(u.span);
+        }
+        syn::visit::visit_item_impl(self, i);
+    }
+
+    fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
+        if let Some(u) = &t.unsafety {
+            self.unsafe_at(u.span);
+        }
+        syn::visit::visit_item_trait(self, t);
+    }
+
+    fn visit_item_foreign_mod(&mut self, f: &'ast syn::ItemForeignMod) {
+        if let Some(u) = &f.unsafety {
+            self.unsafe_at(u.span);
+        }
+        syn::visit::visit_item_foreign_mod(self, f);
+    }
+
+    fn visit_type_bare_fn(&mut self, t: &'ast syn::TypeBareFn) {
+        if let Some(u) = &t.unsafety {
+            self.unsafe_at(u.span);
+        }
+        syn::visit::visit_type_bare_fn(self, t);
+    }
+}
+
+/// A parsed file of a crate target and whether all of it is test code.
+#[derive(Debug)]
+struct TargetFile {
+    path: PathBuf,
+    /// The kind of code the file holds as a whole: that of its target, or dev code under a `#[cfg(test)]`
+    /// module declaration.
+    kind: Kind,
+    scan: Scan,
+}
+
+/// The files of the target rooted at `root`, found by following its `mod name;` declarations as rustc does.
+fn target_files(root: &Path, kind: Kind) -> Vec<TargetFile> {
+    let mut out = Vec::new();
+    // Each file with the folder its child modules live in.
+    let mut stack = vec![(
+        root.to_owned(),
+        root.parent().expect("a file in a folder").to_owned(),
+        kind,
+    )];
+    while let Some((path, dir, kind)) = stack.pop() {
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let scan = scan(&text).unwrap_or_else(|e| panic!("cannot parse {}:{e}", path.display()));
+        for m in &scan.mods {
+            let base = m.inline.iter().fold(dir.clone(), |d, s| d.join(s));
+            let child = match &m.path {
+                // A path attribute outside inline modules is relative to the declaring file's folder.
+                Some(p) if m.inline.is_empty() => path.parent().expect("a folder").join(p),
+                Some(p) => base.join(p),
+                None => [
+                    base.join(format!("{}.rs", m.name)),
+                    base.join(&m.name).join("mod.rs"),
+                ]
+                .into_iter()
+                .find(|c| c.is_file())
+                .unwrap_or_else(|| panic!("no file for `mod {}` of {}", m.name, path.display())),
+            };
+            let child_dir = if child.file_name().is_some_and(|n| n == "mod.rs") {
+                child.parent().expect("a folder").to_owned()
+            } else {
+                child.with_extension("")
+            };
+            let child_kind = if m.test && kind == Kind::Normal {
+                Kind::Dev
+            } else {
+                kind
+            };
+            stack.push((child, child_dir, child_kind));
+        }
+        out.push(TargetFile { path, kind, scan });
     }
     out
 }
 
-/// Index past the string literal whose opening quote is at `i`.
-fn skip_string(c: &[char], mut i: usize, line: &mut usize) -> usize {
-    i += 1;
-    while i < c.len() && c[i] != '"' {
-        if c[i] == '\\' {
-            i += 1;
+/// Dependencies a crate declares but never names in code of their kind: a normal dependency in its library or
+/// binary code outside `#[cfg(test)]`, a dev-dependency in its tests, benchmarks, examples or `#[cfg(test)]` code,
+/// a build dependency in its build script. A dependency named in code reads as `name::...`, `use name`, or
+/// `extern crate name`, with `-` as `_`.
+fn unused_dependency_violations(krate: &str, deps: &[Dep], files: &[TargetFile]) -> Vec<String> {
+    let mut named: BTreeSet<(String, &'static str)> = BTreeSet::new();
+    for f in files {
+        for n in &f.scan.named {
+            if n.segs.len() >= 2 || n.import {
+                let kind = if n.test && f.kind == Kind::Normal {
+                    Kind::Dev
+                } else {
+                    f.kind
+                };
+                named.insert((n.segs[0].name.clone(), kind_name(kind)));
+            }
         }
-        if c.get(i) == Some(&'\n') {
-            *line += 1;
-        }
-        i += 1;
     }
-    i + 1
-}
-
-/// Index past the raw string literal whose opening quote is at `i`, closed by a quote and `hashes` hashes.
-fn skip_raw_string(c: &[char], mut i: usize, hashes: usize, line: &mut usize) -> usize {
-    i += 1;
-    while i < c.len() {
-        if c[i] == '"'
-            && c[i + 1..]
-                .iter()
-                .take(hashes)
-                .filter(|&&h| h == '#')
-                .count()
-                == hashes
-        {
-            return i + 1 + hashes;
-        }
-        *line += usize::from(c[i] == '\n');
-        i += 1;
-    }
-    i
-}
-
-/// Index past the character literal opening at `i`, or `None` where the quote starts a lifetime or label.
-fn char_literal_end(c: &[char], i: usize) -> Option<usize> {
-    if c.get(i + 1) == Some(&'\\') {
-        let close = (i + 3..c.len()).find(|&j| c[j] == '\'')?;
-        Some(close + 1)
-    } else if c.get(i + 2) == Some(&'\'') {
-        Some(i + 3)
-    } else {
-        None
-    }
-}
-
-fn is_seq(toks: &[Token], i: usize, want: &[&str]) -> bool {
-    toks.len() >= i + want.len()
-        && toks[i..i + want.len()]
-            .iter()
-            .zip(want)
-            .all(|(t, w)| t.text == *w)
+    deps.iter()
+        .filter(|d| d.name != krate && !named.contains(&(d.ident(), kind_name(d.kind))))
+        .map(|d| format!("{krate} -> {} ({})", d.name, kind_name(d.kind)))
+        .collect()
 }
 
 /// File-system and network access in source files: `std::fs`, `std::net`, either named inside a
@@ -466,42 +748,33 @@ fn is_seq(toks: &[Token], i: usize, want: &[&str]) -> bool {
 fn io_violations(files: &[(PathBuf, String)]) -> Vec<String> {
     let mut out = Vec::new();
     for (path, text) in files {
-        let toks = tokens(text);
-        let mut report =
-            |line: usize, what: &str| out.push(format!("{}:{line}: {what}", path.display()));
-        for i in 0..toks.len() {
-            for module in ["fs", "net"] {
-                if is_seq(&toks, i, &["std", "::", module]) {
-                    report(toks[i].line, &format!("std::{module}"));
+        let code = scan(text).unwrap_or_else(|e| panic!("cannot parse {}:{e}", path.display()));
+        let mut found: Vec<(usize, String)> = Vec::new();
+        for n in &code.named {
+            if let [std, module, ..] = &n.segs[..] {
+                if std.name == "std" && matches!(module.name.as_str(), "fs" | "net") {
+                    let what = if module.grouped {
+                        format!("std::{{{}}}", module.name)
+                    } else {
+                        format!("std::{}", module.name)
+                    };
+                    found.push((std.line, what));
                 }
             }
-            for call in ["open", "create"] {
-                if is_seq(&toks, i, &["File", "::", call]) {
-                    report(toks[i].line, &format!("File::{call}"));
-                }
-            }
-            if is_seq(&toks, i, &["std", "::", "{"]) {
-                // Only names at the group's own level are modules of `std`; `std::{io::{fs}}` would be `std::io::fs`.
-                let mut depth = 0;
-                for j in i + 2..toks.len() {
-                    match toks[j].text.as_str() {
-                        "{" => depth += 1,
-                        "}" => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        name @ ("fs" | "net")
-                            if depth == 1 && matches!(toks[j - 1].text.as_str(), "{" | ",") =>
-                        {
-                            report(toks[j].line, &format!("std::{{{name}}}"));
-                        }
-                        _ => {}
-                    }
+            for pair in n.segs.windows(2) {
+                if pair[0].name == "File" && matches!(pair[1].name.as_str(), "open" | "create") {
+                    found.push((pair[0].line, format!("File::{}", pair[1].name)));
                 }
             }
         }
+        // A macro's tokens are read before its own path, so the order is restored by line.
+        found.sort_by_key(|(line, _)| *line);
+        found.dedup();
+        out.extend(
+            found
+                .into_iter()
+                .map(|(line, what)| format!("{}:{line}: {what}", path.display())),
+        );
     }
     out
 }
@@ -514,35 +787,29 @@ struct CrateSources {
     roots: Vec<PathBuf>,
 }
 
-fn uses_unsafe(files: &[(PathBuf, String)]) -> bool {
-    files
-        .iter()
-        .any(|(_, text)| tokens(text).iter().any(|t| t.text == "unsafe"))
-}
-
-fn forbids_unsafe(root: &str) -> bool {
-    let toks = tokens(root);
-    (0..toks.len()).any(|i| {
-        is_seq(&toks, i, &["#", "!", "[", "forbid", "("])
-            && toks[i + 5..]
-                .iter()
-                .take_while(|t| t.text != ")")
-                .any(|t| t.text == "unsafe_code")
-    })
-}
-
 /// Crates with no `unsafe` in their sources whose target roots lack `#![forbid(unsafe_code)]`, as
 /// `crate: root` lines.
 fn forbid_violations(crates: &[CrateSources]) -> Vec<String> {
     let mut out = Vec::new();
-    for krate in crates.iter().filter(|k| !uses_unsafe(&k.files)) {
+    for krate in crates {
+        let scans: Vec<(&PathBuf, Scan)> = krate
+            .files
+            .iter()
+            .map(|(path, text)| {
+                let code =
+                    scan(text).unwrap_or_else(|e| panic!("cannot parse {}:{e}", path.display()));
+                (path, code)
+            })
+            .collect();
+        if scans.iter().any(|(_, s)| !s.unsafe_lines.is_empty()) {
+            continue;
+        }
         for root in &krate.roots {
-            let text = krate
-                .files
+            let forbids = scans
                 .iter()
-                .find(|(p, _)| p == root)
-                .map(|(_, t)| t.as_str());
-            if !text.is_some_and(forbids_unsafe) {
+                .find(|(p, _)| *p == root)
+                .is_some_and(|(_, s)| s.forbids_unsafe);
+            if !forbids {
                 out.push(format!("{}: {}", krate.name, root.display()));
             }
         }
@@ -555,22 +822,16 @@ fn forbid_violations(crates: &[CrateSources]) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------------------------
 
 /// `cargo metadata` of this workspace, run once per test binary.
-fn metadata() -> &'static Value {
-    static META: OnceLock<Value> = OnceLock::new();
+fn metadata() -> &'static Metadata {
+    static META: OnceLock<Metadata> = OnceLock::new();
     META.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let output = Command::new(&cargo)
-            .args(["metadata", "--format-version", "1", "--manifest-path"])
-            .arg(&manifest)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {cargo} metadata: {e}"));
-        assert!(
-            output.status.success(),
-            "cargo metadata failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
+        let mut cmd = cargo_metadata::MetadataCommand::new();
+        if let Some(cargo) = std::env::var_os("CARGO") {
+            cmd.cargo_path(cargo);
+        }
+        cmd.manifest_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
+            .exec()
+            .unwrap_or_else(|e| panic!("cargo metadata failed: {e}"))
     })
 }
 
@@ -644,7 +905,7 @@ fn mf_core_and_mf_data_depend_on_no_workspace_crate_but_mf_paper() {
 #[test]
 fn workspace_crates_depend_only_on_earlier_layers() {
     assert_none(
-        "dependencies follow {mf-paper, mf-plot} < {mf-core, mf-data} < {mf-esn, mf-rnn} < mf-lab < mf-tui; xtask uses mf-paper and mf-plot only",
+        "dependencies follow {mf-paper, mf-plot} < {mf-core, mf-data} < {mf-esn, mf-rnn} < mf-lab < mf-tui; xtask uses the crates below mf-lab only",
         layer_violations(&Workspace::parse(metadata())),
     );
 }
@@ -689,72 +950,86 @@ fn crates_without_unsafe_forbid_unsafe_code() {
     );
 }
 
+#[test]
+fn every_dependency_is_named_in_code_of_its_kind() {
+    let ws = Workspace::parse(metadata());
+    let mut violations = Vec::new();
+    for m in &ws.members {
+        let files: Vec<TargetFile> = m
+            .targets
+            .iter()
+            .flat_map(|(kind, root)| target_files(root, *kind))
+            .collect();
+        violations.extend(unused_dependency_violations(&m.name, &m.deps, &files));
+    }
+    assert_none(
+        "every dependency is named in code of its kind (normal: library and binaries outside #[cfg(test)]; \
+         dev: tests, benchmarks, examples and #[cfg(test)] code; build: the build script)",
+        violations,
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Each check fails when its rule is broken
 // ---------------------------------------------------------------------------------------------------------------
 
-/// A `cargo metadata` document for the given `(from, to)` edges: names starting `mf-` and `xtask` are
-/// workspace members, anything else a registry crate. `dev:`/`build:` before a target name marks the edge's kind.
-fn fake_metadata(edges: &[(&str, &str)]) -> Value {
-    let kind_of = |spec: &str| -> (Value, String) {
+/// A workspace with the given `(from, to)` edges: names starting `mf-` and `xtask` are workspace members,
+/// anything else a registry crate. `dev:`/`build:` before a target name marks the edge's kind.
+fn fake_workspace(edges: &[(&str, &str)]) -> Workspace {
+    let kind_of = |spec: &str| -> (Kind, String) {
         match spec.split_once(':') {
-            Some((kind, name)) => (Value::from(kind), name.to_owned()),
-            None => (Value::Null, spec.to_owned()),
+            Some(("dev", name)) => (Kind::Dev, name.to_owned()),
+            Some(("build", name)) => (Kind::Build, name.to_owned()),
+            Some((kind, _)) => panic!("unknown dependency kind {kind}"),
+            None => (Kind::Normal, spec.to_owned()),
         }
     };
     let is_member = |n: &str| n.starts_with("mf-") || n == "xtask";
-    let id = |n: &str| {
-        if is_member(n) {
-            format!("path+file:///ws/{n}#0.1.0")
-        } else {
-            format!("registry+https://github.com/rust-lang/crates.io-index#{n}@1.0.0")
-        }
-    };
     let mut names: BTreeSet<String> = BTreeSet::new();
     for (from, to) in edges {
         names.insert((*from).to_owned());
         names.insert(kind_of(to).1);
     }
-    let packages: Vec<Value> = names
-        .iter()
-        .map(|n| {
-            let deps: Vec<Value> = edges
-                .iter()
-                .filter(|(from, _)| from == n)
-                .map(|(_, to)| {
-                    let (kind, name) = kind_of(to);
-                    serde_json::json!({ "name": name, "kind": kind })
-                })
-                .collect();
-            serde_json::json!({
-                "id": id(n),
-                "name": n,
-                "manifest_path": format!("/ws/{n}/Cargo.toml"),
-                "targets": [{ "kind": ["lib"], "src_path": format!("/ws/{n}/src/lib.rs") }],
-                "dependencies": deps,
+    let deps_of = |n: &str| -> Vec<Dep> {
+        edges
+            .iter()
+            .filter(|(from, _)| *from == n)
+            .map(|(_, to)| {
+                let (kind, name) = kind_of(to);
+                Dep {
+                    name,
+                    kind,
+                    rename: None,
+                }
             })
-        })
-        .collect();
-    let nodes: Vec<Value> = names
-        .iter()
-        .map(|n| {
-            let deps: Vec<Value> = edges
-                .iter()
-                .filter(|(from, _)| from == n)
-                .map(|(_, to)| {
-                    let (kind, name) = kind_of(to);
-                    serde_json::json!({ "name": name, "pkg": id(&name), "dep_kinds": [{ "kind": kind, "target": null }] })
-                })
-                .collect();
-            serde_json::json!({ "id": id(n), "deps": deps })
-        })
-        .collect();
-    serde_json::json!({
-        "workspace_members": names.iter().filter(|n| is_member(n)).map(|n| id(n)).collect::<Vec<_>>(),
-        "workspace_root": "/ws",
-        "packages": packages,
-        "resolve": { "nodes": nodes },
-    })
+            .collect()
+    };
+    Workspace {
+        root: PathBuf::from("/ws"),
+        members: names
+            .iter()
+            .filter(|n| is_member(n))
+            .map(|n| Member {
+                name: n.clone(),
+                dir: PathBuf::from(format!("/ws/{n}")),
+                roots: vec![PathBuf::from(format!("/ws/{n}/src/lib.rs"))],
+                targets: vec![(Kind::Normal, PathBuf::from(format!("/ws/{n}/src/lib.rs")))],
+                deps: deps_of(n),
+            })
+            .collect(),
+        names: names.iter().map(|n| (n.clone(), n.clone())).collect(),
+        normal_edges: names
+            .iter()
+            .map(|n| {
+                let normal = deps_of(n)
+                    .into_iter()
+                    .filter(|d| d.kind == Kind::Normal)
+                    .map(|d| d.name)
+                    .collect();
+                (n.clone(), normal)
+            })
+            .collect(),
+    }
 }
 
 /// The workspace as ARCHITECTURE.md draws it, plus the dependencies that make each crate realistic.
@@ -783,7 +1058,7 @@ const GOOD: [(&str, &str); 20] = [
 
 fn fake(extra: &[(&str, &str)]) -> Workspace {
     let edges: Vec<(&str, &str)> = GOOD.iter().chain(extra).copied().collect();
-    Workspace::parse(&fake_metadata(&edges))
+    fake_workspace(&edges)
 }
 
 #[test]
@@ -806,7 +1081,7 @@ fn a_dependency_of_mf_paper_is_caught() {
         paper_violations(&fake(&[("mf-paper", "build:cc")])),
         ["mf-paper -> cc (build)"]
     );
-    let ws = Workspace::parse(&fake_metadata(&[("mf-core", "mf-data")]));
+    let ws = fake_workspace(&[("mf-core", "mf-data")]);
     assert_eq!(
         paper_violations(&ws),
         ["mf-paper is not a member of the workspace"]
@@ -831,6 +1106,7 @@ fn a_dependency_against_the_layer_order_is_caught() {
         ("mf-core", "dev:mf-esn"),
         ("mf-lab", "mf-tui"),
         ("xtask", "mf-core"),
+        ("xtask", "mf-lab"),
         ("mf-tui", "xtask"),
         ("mf-extra", "mf-paper"),
     ]);
@@ -842,7 +1118,7 @@ fn a_dependency_against_the_layer_order_is_caught() {
             "mf-extra has no place in the layer order of invariants.rs",
             "mf-lab -> mf-tui (normal)",
             "mf-tui -> xtask (normal)",
-            "xtask -> mf-core (normal)",
+            "xtask -> mf-lab (normal)",
         ]
     );
 }
@@ -879,40 +1155,42 @@ fn a_terminal_crate_reached_through_other_crates_is_caught() {
 
 #[test]
 fn an_edge_injected_into_the_real_workspace_is_caught() {
-    let id_of = |meta: &Value, name: &str| -> String {
-        meta["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == name)
-            .unwrap_or_else(|| panic!("no package {name}"))["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
     let mut meta = metadata().clone();
+    let id_of = |meta: &Metadata, name: &str| {
+        meta.packages
+            .iter()
+            .find(|p| p.name.as_str() == name)
+            .unwrap_or_else(|| panic!("no package {name}"))
+            .id
+            .clone()
+    };
     let core = id_of(&meta, "mf-core");
     let clap = id_of(&meta, "clap");
-    let package = meta["packages"]
-        .as_array_mut()
+    let package = meta.packages.iter_mut().find(|p| p.id == core).unwrap();
+    // cargo_metadata's records cannot be built from scratch, so the injected edges are copies of real ones.
+    let mut dep = package.dependencies[0].clone();
+    dep.name = "mf-esn".into();
+    dep.kind = DependencyKind::Normal;
+    dep.rename = None;
+    package.dependencies.push(dep);
+    let node = meta
+        .resolve
+        .as_mut()
         .unwrap()
+        .nodes
         .iter_mut()
-        .find(|p| p["id"] == core.as_str())
+        .find(|n| n.id == core)
         .unwrap();
-    package["dependencies"]
-        .as_array_mut()
+    let mut edge = node
+        .deps
+        .iter()
+        .find(|d| d.dep_kinds.iter().any(|k| k.kind == DependencyKind::Normal))
         .unwrap()
-        .push(serde_json::json!({ "name": "mf-esn", "kind": null }));
-    let node = meta["resolve"]["nodes"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|n| n["id"] == core.as_str())
-        .unwrap();
-    node["deps"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({ "name": "clap", "pkg": clap, "dep_kinds": [{ "kind": null, "target": null }] }));
+        .clone();
+    edge.name = "clap".into();
+    edge.pkg = clap;
+    edge.dep_kinds.retain(|k| k.kind == DependencyKind::Normal);
+    node.deps.push(edge);
     let ws = Workspace::parse(&meta);
     assert_eq!(foundation_violations(&ws), ["mf-core -> mf-esn (normal)"]);
     assert_eq!(layer_violations(&ws), ["mf-core -> mf-esn (normal)"]);
@@ -937,7 +1215,8 @@ fn file_and_network_access_is_caught_in_every_form() {
          use std::{io, fs::File};\n\
          use std :: { net , collections::HashMap };\n\
          fn f() { let _ = std::net::TcpStream::connect(\"x\"); }\n\
-         fn g() { File::open(\"a\"); File::create(\"b\"); }\n",
+         fn g() { File::open(\"a\"); File::create(\"b\"); }\n\
+         fn h() { let _ = format!(\"{:?}\", std::net::Ipv4Addr::LOCALHOST); }\n",
     )]);
     assert_eq!(
         io_violations(&files),
@@ -948,6 +1227,7 @@ fn file_and_network_access_is_caught_in_every_form() {
             "lib.rs:4: std::net",
             "lib.rs:5: File::open",
             "lib.rs:5: File::create",
+            "lib.rs:6: std::net",
         ]
     );
 }
@@ -1028,6 +1308,14 @@ fn a_crate_without_unsafe_and_without_forbid_is_caught() {
             ],
         ),
         krate("named", &[("src/lib.rs", "fn r#unsafe() {}\n")]),
+        krate("impl", &[("src/lib.rs", "unsafe impl Send for X {}\n")]),
+        krate("trait", &[("src/lib.rs", "pub unsafe trait T {}\n")]),
+        krate("pointer", &[("src/lib.rs", "type F = unsafe fn();\n")]),
+        krate("method", &[("src/lib.rs", "impl X { unsafe fn f() {} }\n")]),
+        krate(
+            "macro",
+            &[("src/lib.rs", "fn f() { m!(unsafe { g() }); }\n")],
+        ),
     ];
     assert_eq!(
         forbid_violations(&crates),
@@ -1037,4 +1325,132 @@ fn a_crate_without_unsafe_and_without_forbid_is_caught() {
             "named: src/lib.rs"
         ]
     );
+}
+
+fn dep(name: &str, kind: Kind) -> Dep {
+    Dep {
+        name: name.into(),
+        kind,
+        rename: None,
+    }
+}
+
+fn parsed(path: &str, kind: Kind, text: &str) -> TargetFile {
+    TargetFile {
+        path: path.into(),
+        kind,
+        scan: scan(text).unwrap(),
+    }
+}
+
+#[test]
+fn a_dependency_never_named_in_code_of_its_kind_is_caught() {
+    let deps = [
+        dep("serde", Kind::Normal),
+        dep("serde_json", Kind::Normal),
+        dep("toml", Kind::Normal),
+        dep("ndarray-npy", Kind::Normal),
+        Dep {
+            rename: Some("random".into()),
+            ..dep("rand", Kind::Normal)
+        },
+        dep("thiserror", Kind::Normal),
+        dep("libc", Kind::Normal),
+        dep("proptest", Kind::Dev),
+        dep("tempfile", Kind::Dev),
+        dep("criterion", Kind::Dev),
+        dep("insta", Kind::Dev),
+        dep("cc", Kind::Build),
+        dep("sha2", Kind::Build),
+        dep("me", Kind::Dev),
+    ];
+    let files = [
+        parsed(
+            "src/lib.rs",
+            Kind::Normal,
+            "//! Writes toml::Table values. \n\
+             use serde::Serialize;\n\
+             extern crate libc;\n\
+             const S: &str = \"toml::from_str; sha2::Sha256\";\n\
+             #[derive(Debug, thiserror::Error)]\n\
+             pub enum E {}\n\
+             pub fn f() -> Vec<u8> { vec![ndarray_npy::X, random::random()] }\n\
+             #[cfg(test)]\n\
+             mod tests {\n    use tempfile::TempDir;\n    fn g() { serde_json::json!({}); }\n}\n",
+        ),
+        parsed(
+            "tests/it.rs",
+            Kind::Dev,
+            "use proptest::prelude::*;\n#[test]\nfn t() { /* criterion::Criterion */ }\n",
+        ),
+        parsed("build.rs", Kind::Build, "fn main() { cc::Build::new(); }\n"),
+        parsed(
+            "src/other.rs",
+            Kind::Normal,
+            "#[cfg(not(test))]\nfn h() { insta::assert_snapshot!(1); }\n",
+        ),
+    ];
+    assert_eq!(
+        unused_dependency_violations("me", &deps, &files),
+        [
+            "me -> serde_json (normal)",
+            "me -> toml (normal)",
+            "me -> criterion (dev)",
+            "me -> insta (dev)",
+            "me -> sha2 (build)",
+        ]
+    );
+}
+
+#[test]
+fn test_modules_in_files_of_their_own_are_dev_code() {
+    let dir = std::env::temp_dir().join(format!("xtask-modules-{}", std::process::id()));
+    let write = |rel: &str, text: &str| {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("src/lib.rs", "#[cfg(test)]\nmod tests;\nmod a;\n");
+    write("src/tests.rs", "use tempfile::TempDir;\nmod deeper;\n");
+    write("src/tests/deeper.rs", "fn f() { proptest::x(); }\n");
+    write(
+        "src/a.rs",
+        "mod b;\nmod inner {\n    mod c;\n}\n#[path = \"elsewhere.rs\"]\nmod d;\n",
+    );
+    write("src/a/b/mod.rs", "fn f() { csv::Reader::x(); }\n");
+    write("src/a/inner/c.rs", "fn f() { zip::x(); }\n");
+    write("src/elsewhere.rs", "fn f() { ureq::x(); }\n");
+    let mut found: Vec<(String, &str, String)> =
+        target_files(&dir.join("src/lib.rs"), Kind::Normal)
+            .into_iter()
+            .map(|f| {
+                let first = f
+                    .scan
+                    .named
+                    .iter()
+                    .find(|n| n.segs.len() >= 2 || n.import)
+                    .map(|n| n.segs[0].name.clone());
+                (
+                    f.path.strip_prefix(&dir).unwrap().display().to_string(),
+                    kind_name(f.kind),
+                    first.unwrap_or_default(),
+                )
+            })
+            .collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+    found.sort();
+    let want = [
+        ("src/a.rs", "normal", ""),
+        ("src/a/b/mod.rs", "normal", "csv"),
+        ("src/a/inner/c.rs", "normal", "zip"),
+        ("src/elsewhere.rs", "normal", "ureq"),
+        ("src/lib.rs", "normal", ""),
+        ("src/tests.rs", "dev", "tempfile"),
+        ("src/tests/deeper.rs", "dev", "proptest"),
+    ];
+    let want: Vec<(String, &str, String)> = want
+        .iter()
+        .map(|(p, k, n)| (p.to_string(), *k, n.to_string()))
+        .collect();
+    assert_eq!(found, want);
 }

@@ -8,6 +8,7 @@ mod bench;
 mod fig6;
 #[cfg(test)]
 mod invariants;
+mod kernels;
 mod readme_results;
 mod reproduce;
 
@@ -32,9 +33,13 @@ struct Cli {
 enum Task {
     /// Formatting check, clippy with warnings denied, then the whole test suite.
     Ci,
-    /// Time the Rust kernels (`mf bench`, `mf run`) against numpy, reservoirpy and PyTorch peers on the same
+    /// Time the Rust kernels (`bench-kernels`, `mf run`) against numpy, reservoirpy and PyTorch peers on the same
     /// problems and thread count, and write a Markdown report with the speed-ups and their targets.
     Bench(bench::BenchArgs),
+    /// Time the numerical kernels in-process: MF-ESN and ESN harvesting, the MF-ESN harvest with every hardware
+    /// non-ideality on against the ideal one, GEMM rates, an MF-RNN epoch and, when the data directory holds
+    /// ECG5000, the whole MF-ESN job. `bench` runs it from a release build.
+    BenchKernels(kernels::KernelsArgs),
     /// Rebuild the paper's results: grid search and final assessment of every model on every data set found
     /// (`mf sweep`), Table IV and the hyper-parameter tables (`mf table`), and the Fig. 6 spectra.
     Reproduce(reproduce::ReproduceArgs),
@@ -48,6 +53,7 @@ fn main() -> Result<()> {
     match cli.task {
         Task::Ci => ci(&root),
         Task::Bench(args) => bench::bench(&root, &args),
+        Task::BenchKernels(args) => kernels::bench_kernels(&args),
         Task::Reproduce(args) => reproduce::reproduce(&root, &args),
         Task::Fig6(args) => reproduce::fig6_only(&root, &args),
     }
@@ -132,14 +138,23 @@ fn mf_binary(root: &Path, given: Option<&Path>) -> Result<PathBuf> {
         }
         return Ok(p.to_path_buf());
     }
-    run(root, "cargo", &["build", "--release", "--bin", "mf"])?;
+    release_binary(root, "mf-tui", "mf")
+}
+
+/// Builds binary `bin` of package `package` in release and returns its path.
+fn release_binary(root: &Path, package: &str, bin: &str) -> Result<PathBuf> {
+    run(
+        root,
+        "cargo",
+        &["build", "--release", "--package", package, "--bin", bin],
+    )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|t| if t.is_absolute() { t } else { root.join(t) })
         .unwrap_or_else(|| root.join("target"));
     let exe = target
         .join("release")
-        .join(format!("mf{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
     if !exe.is_file() {
         bail!("the build succeeded but {} is missing", exe.display());
     }
@@ -171,8 +186,8 @@ mod tests {
     #[test]
     fn commands_are_logged_with_the_variables_they_set() {
         let mut cmd = Command::new("mf");
-        cmd.args(["bench", "--json"]).env("RAYON_NUM_THREADS", "2");
-        assert_eq!(describe(&cmd), "RAYON_NUM_THREADS=2 mf bench --json");
+        cmd.args(["run", "--json"]).env("RAYON_NUM_THREADS", "2");
+        assert_eq!(describe(&cmd), "RAYON_NUM_THREADS=2 mf run --json");
     }
 
     #[test]
@@ -181,6 +196,7 @@ mod tests {
         Cli::command().debug_assert();
         for line in [
             "cargo-xtask bench --threads 1 --skip-python --out x.md",
+            "cargo-xtask bench-kernels --json --threads 2 --repeats 3 --skip-job",
             "cargo-xtask reproduce --quick --models mf-esn,esn --data-dir d",
             "cargo-xtask fig6 --out-dir figs",
             "cargo-xtask ci",

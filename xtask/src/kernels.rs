@@ -1,4 +1,6 @@
-//! `mf bench`: in-process speed of the numerical kernels behind the models, on inputs generated from a seed.
+//! `cargo xtask bench-kernels`: in-process speed of the numerical kernels behind the models, on inputs generated
+//! from a seed. `cargo xtask bench` runs it from a release build of xtask, as a process of its own whose thread
+//! count is pinned through the environment.
 //!
 //! Measured, each as the best wall time of several runs after an untimed warm-up:
 //! - MF-ESN state harvesting of an ECG5000-sized batch (4500 series of 140 steps, 1 input, `N = 100`,
@@ -813,9 +815,9 @@ impl fmt::Display for BenchReport {
     }
 }
 
-/// `mf bench`: time the numerical kernels in-process.
+/// `cargo xtask bench-kernels`: time the numerical kernels in-process.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
-pub struct BenchArgs {
+pub struct KernelsArgs {
     /// Print the report as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -834,11 +836,17 @@ pub struct BenchArgs {
     /// Skip the whole ECG5000 MF-ESN job (timed only when the data directory holds ECG5000).
     #[arg(long)]
     pub skip_job: bool,
+    /// Data directory for the whole ECG5000 job. Default: as `mf` finds it (MF_DATA_DIR, then the user cache
+    /// directory).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
-/// Runs `mf bench` and prints its report (text, or JSON with `--json`) to stdout. The whole ECG5000 MF-ESN job
-/// is timed when `data_dir` holds ECG5000 and `--skip-job` is not given.
-pub fn run_bench_command(args: &BenchArgs, data_dir: &Path) -> anyhow::Result<()> {
+/// Runs the measurements and prints their report (text, or JSON with `--json`) to stdout. The whole ECG5000
+/// MF-ESN job is timed when the data directory holds ECG5000 and `--skip-job` is not given.
+pub fn bench_kernels(args: &KernelsArgs) -> anyhow::Result<()> {
+    let data_dir = mf_data::resolve_data_dir(args.data_dir.as_deref());
+    let data_dir = data_dir.as_path();
     let has_ecg5000 = mf_data::find_split_file(data_dir, "ECG5000", "TRAIN").is_some()
         && mf_data::find_split_file(data_dir, "ECG5000", "TEST").is_some();
     let opts = BenchOptions {
