@@ -27,7 +27,9 @@ fn series(n: usize, max_len: usize, d: usize, amp: f32, seed: u64) -> Sequences 
         let z = (seed as f32 * 0.37 + (i * 31 + t * 7 + k * 3) as f32 * 0.61).sin();
         amp * z
     });
-    let lengths = (0..n).map(|i| 1 + (i * 7 + seed as usize) % max_len).collect();
+    let lengths = (0..n)
+        .map(|i| 1 + (i * 7 + seed as usize) % max_len)
+        .collect();
     Sequences::new(x, lengths).unwrap()
 }
 

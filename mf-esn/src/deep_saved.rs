@@ -51,11 +51,7 @@ impl FittedDeep {
         let mut tensors = Vec::new();
         for (l, w) in self.weights.iter().enumerate() {
             let p = format!("layer{}.", l + 1);
-            tensors.push(f32_tensor(
-                format!("{p}w_in"),
-                &[w.n_inputs(), n],
-                &w.w_in,
-            ));
+            tensors.push(f32_tensor(format!("{p}w_in"), &[w.n_inputs(), n], &w.w_in));
             tensors.push(f32_tensor(format!("{p}w_rec"), &[n, n], &w.w_rec));
             tensors.push(f32_tensor(format!("{p}bias"), &[n], &w.bias));
         }
@@ -203,11 +199,7 @@ impl DeepStream<'_> {
             }
             if h.iter().any(|v| !v.is_finite()) {
                 return Err(EsnError::NonFinite {
-                    what: format!(
-                        "state of layer {} after sample {}",
-                        l + 1,
-                        self.steps + 1
-                    ),
+                    what: format!("state of layer {} after sample {}", l + 1, self.steps + 1),
                 });
             }
             input = h.clone();
@@ -337,7 +329,10 @@ mod tests {
                 }
                 s.reset();
             }
-            assert!(s.push(&[1.0]).is_err(), "a sample of one value for two inputs");
+            assert!(
+                s.push(&[1.0]).is_err(),
+                "a sample of one value for two inputs"
+            );
             assert!(s.push(&[f32::NAN, 0.0]).is_err());
             assert_eq!(s.steps(), 0);
         }

@@ -40,13 +40,13 @@ proptest! {
     }
 
     /// A fitted reservoir streamed one sample at a time reaches the batch harvest's last state of every series,
-    /// to f32 rounding.
+    /// to f32 rounding, at the paper's steps (Table III).
     #[test]
     fn streaming_equals_the_batch_harvest(
         n_units in 2usize..16,
         n_series in 2usize..8,
         max_len in 1usize..20,
-        dt in prop_oneof![Just(0.1f64), Just(0.01), Just(1.0)],
+        dt in prop_oneof![Just(0.1f64), Just(0.01), Just(0.001)],
         seed in 0u64..1000,
     ) {
         let x = Array3::from_shape_fn((n_series, max_len, 2), |(i, t, k)| {
@@ -63,7 +63,7 @@ proptest! {
                 stream.push(seqs.series(i).row(t).as_slice().unwrap()).unwrap();
             }
             for (a, b) in stream.state().iter().zip(batch.row(i)) {
-                prop_assert!((a - b).abs() <= 1e-5, "series {}: {} vs {}", i, a, b);
+                prop_assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "series {}: {} vs {}", i, a, b);
             }
             stream.reset();
         }

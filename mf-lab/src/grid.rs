@@ -171,7 +171,9 @@ impl<'de> Deserialize<'de> for Grid {
                             Written::Text(t) => parse_value(&name, &t),
                         })
                         .collect::<Result<Vec<f64>, String>>()
-                        .map_err(|e| serde::de::Error::custom(format!("grid axis `{name}`: {e}")))?;
+                        .map_err(|e| {
+                            serde::de::Error::custom(format!("grid axis `{name}`: {e}"))
+                        })?;
                     axes.push((name, values));
                 }
                 Grid::new(axes).map_err(serde::de::Error::custom)

@@ -154,17 +154,31 @@ pub fn export_model(req: &ModelRequest, data_dir: &Path, out: &Path) -> Result<E
     write_y(out, "train_y.npy", &task.train.targets)?;
     write_y(out, "test_y.npy", &test.targets)?;
     files.extend(
-        ["train_x", "test_x", "train_len", "test_len", "train_y", "test_y"]
-            .map(|f| format!("{f}.npy")),
+        [
+            "train_x",
+            "test_x",
+            "train_len",
+            "test_len",
+            "train_y",
+            "test_y",
+        ]
+        .map(|f| format!("{f}.npy")),
     );
     let (jacobian, rest): (Vec<_>, Vec<_>) = rest.into_iter().partition(|(n, _)| n == "jacobian");
     for (name, a) in rest {
         put(&name, a, &mut files)?;
     }
-    let pred = match model.predict(&test.seqs).map_err(|e| LabError::InvalidData(e.to_string()))? {
-        Predictions::Classes { classes, .. } => {
-            ExportArray::I64(classes.iter().map(|&l| l as i64).collect::<Array1<i64>>().into_dyn())
-        }
+    let pred = match model
+        .predict(&test.seqs)
+        .map_err(|e| LabError::InvalidData(e.to_string()))?
+    {
+        Predictions::Classes { classes, .. } => ExportArray::I64(
+            classes
+                .iter()
+                .map(|&l| l as i64)
+                .collect::<Array1<i64>>()
+                .into_dyn(),
+        ),
         Predictions::Values(v) => ExportArray::F64(v.column(0).to_owned().into_dyn()),
     };
     put("test_pred", pred, &mut files)?;
@@ -473,7 +487,8 @@ mod tests {
     /// series, the margin of the decision (how far the rule's comparison was from a tie).
     fn rebuild(dir: &Path) -> (Vec<i64>, Vec<f64>) {
         let cfg = config(dir);
-        let cell: mf_core::CellKind = serde_json::from_value(cfg["config"]["cell"].clone()).unwrap();
+        let cell: mf_core::CellKind =
+            serde_json::from_value(cfg["config"]["cell"].clone()).unwrap();
         let weights = mf_core::Weights::<f32> {
             w_in: ndarray_npy::read_npy(dir.join("w_in.npy")).unwrap(),
             w_rec: ndarray_npy::read_npy(dir.join("w_rec.npy")).unwrap(),

@@ -497,9 +497,7 @@ impl SavedModel {
             }
             None => seqs,
         };
-        Ok(self
-            .fitted
-            .predict(seqs, self.description.classes.len())?)
+        Ok(self.fitted.predict(seqs, self.description.classes.len())?)
     }
 
     /// Reads the series of a `.ts`, `.tsv` or `.arff` split file for this model, with its labels (or targets) in

@@ -136,7 +136,6 @@ pub fn analyse(args: &StabilityRequest) -> Result<StabilityReport, LabError> {
     })
 }
 
-
 /// The states of `units` of a reservoir of `config`'s MF cell (drawn from `seed`) driven by the one-dimensional
 /// series `x`, stepped in f64 from zero; None for a cell that is not MF or a draw that fails.
 pub fn mf_esn_trace(x: &[f64], units: &[usize], seed: u64) -> Option<(MfCell, Vec<Vec<f64>>)> {

@@ -1,6 +1,6 @@
 //! Training configuration (paper Sec. VI).
 
-use mf_core::{CellKind, MfCell};
+use mf_core::CellKind;
 use serde::{Deserialize, Serialize};
 
 use crate::hardware::Hardware;
@@ -209,6 +209,7 @@ impl RnnConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mf_core::MfCell;
 
     #[test]
     fn json_round_trip_keeps_every_field_and_fills_defaults() {

@@ -37,11 +37,11 @@ mod stream;
 mod train;
 
 pub use config::{RegressionLoss, RnnConfig};
-/// The recurrent cells, shared with the reservoir models; the trained models take the MF and the tanh cell.
-pub use mf_core::CellKind;
 pub use error::RnnError;
 pub use hardware::Hardware;
 pub use hybrid::ReservoirStart;
+/// The recurrent cells, shared with the reservoir models; the trained models take the MF and the tanh cell.
+pub use mf_core::CellKind;
 pub use stream::{RnnStream, RnnWeights};
 pub use train::{
     device, train, train_cancellable, train_with, Divergence, Head, Prediction, TrainEvent,

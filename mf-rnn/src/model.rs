@@ -293,7 +293,9 @@ pub(crate) fn final_states_stepwise(
             CellKind::Mf(c) if fused => mf_step(c, &pre, &h)?,
             CellKind::Mf(c) => mf_step_unfused(c, &pre, &h)?,
             CellKind::Tanh => pre.tanh()?,
-            CellKind::LeakyEsn { .. } => unreachable!("RnnConfig::check refuses the leaky-ESN cell"),
+            CellKind::LeakyEsn { .. } => {
+                unreachable!("RnnConfig::check refuses the leaky-ESN cell")
+            }
         };
     }
     done.push(h);

@@ -459,7 +459,9 @@ mod tests {
         match cell {
             CellKind::Mf(c) => Update::Mf(MfKernel::new(c)),
             CellKind::Tanh => Update::Tanh,
-            CellKind::LeakyEsn { .. } => unreachable!("RnnConfig::check refuses the leaky-ESN cell"),
+            CellKind::LeakyEsn { .. } => {
+                unreachable!("RnnConfig::check refuses the leaky-ESN cell")
+            }
         }
     }
 

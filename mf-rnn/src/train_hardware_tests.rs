@@ -7,7 +7,7 @@ use ndarray::{Array3, Axis};
 
 use super::*;
 use crate::hardware::{perturbed, TrainingNoise};
-use crate::{Hardware, CellKind, RnnWeights};
+use crate::{CellKind, Hardware, RnnWeights};
 
 /// The MF cell of the other tests of the crate.
 fn mf() -> CellKind {

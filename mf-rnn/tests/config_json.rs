@@ -4,7 +4,7 @@
 use mf_core::init::SpectralInit;
 use mf_core::sparse::Connectivity;
 use mf_core::MfCell;
-use mf_rnn::{Hardware, RegressionLoss, ReservoirStart, CellKind, RnnConfig};
+use mf_rnn::{CellKind, Hardware, RegressionLoss, ReservoirStart, RnnConfig};
 
 /// Every deployment non-ideality on, training noise, and a fine-tuned sparse reservoir start.
 fn non_ideal() -> RnnConfig {

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use mf_core::rng::rng_from_seed;
 use mf_core::{MfCell, Sequences, Targets};
-use mf_rnn::{train_with, Hardware, CellKind, RnnConfig};
+use mf_rnn::{train_with, CellKind, Hardware, RnnConfig};
 use ndarray::Array3;
 use rand::Rng;
 

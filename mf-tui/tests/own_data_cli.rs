@@ -96,7 +96,8 @@ fn an_imported_csv_pair_runs_by_name_and_the_same_pair_runs_by_path() {
     assert!(out.contains("classes    2 (train: c0: 8, c1: 8)"), "{out}");
     // The stored files read back, by name, to the CSV's values bit for bit.
     let stored = mf_lab::data::load_dataset(data.path(), "Toy").unwrap();
-    let direct = mf_lab::data::load_path(Path::new(train), &mf_lab::data::TableOptions::default()).unwrap();
+    let direct =
+        mf_lab::data::load_path(Path::new(train), &mf_lab::data::TableOptions::default()).unwrap();
     for (a, b) in [
         (&stored.train, &direct.train),
         (stored.test.as_ref().unwrap(), direct.test.as_ref().unwrap()),

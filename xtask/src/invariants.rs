@@ -291,6 +291,27 @@ fn front_end_violations(ws: &Workspace) -> Vec<String> {
     out
 }
 
+/// `mf-tui` is a front end: of the workspace's crates it depends (in any kind) on the experiment library and the
+/// figure helpers only, never on a model crate, the data layer or the numerical libraries under them.
+const FRONT_END_MAY_USE: [&str; 2] = ["mf-lab", "mf-plot"];
+
+/// Numerical crates a front end reaches only through `mf-lab`.
+const BELOW_THE_LIBRARY: [&str; 3] = ["faer", "candle-core", "ndarray"];
+
+fn front_end_is_thin_violations(ws: &Workspace) -> Vec<String> {
+    let Ok(tui) = ws.member("mf-tui") else {
+        return vec!["mf-tui is not a member".into()];
+    };
+    tui.deps
+        .iter()
+        .filter(|d| {
+            (ws.is_member(&d.name) && !FRONT_END_MAY_USE.contains(&d.name.as_str()))
+                || BELOW_THE_LIBRARY.contains(&d.name.as_str())
+        })
+        .map(|d| format!("mf-tui -> {} ({})", d.name, kind_name(d.kind)))
+        .collect()
+}
+
 /// The paths from `name` to every terminal or command-line crate in its normal dependency closure.
 fn closure_violations(ws: &Workspace, name: &str) -> Vec<String> {
     let Some(start) = ws
@@ -915,6 +936,33 @@ fn only_mf_tui_depends_on_terminal_and_command_line_crates() {
     assert_none(
         "only mf-tui depends on ratatui, crossterm, clap or indicatif (xtask may use clap)",
         front_end_violations(&Workspace::parse(metadata())),
+    );
+}
+
+#[test]
+fn mf_tui_depends_on_the_library_and_presentation_crates_only() {
+    assert_none(
+        "mf-tui depends on mf-lab and mf-plot of the workspace, and on no numerical crate directly",
+        front_end_is_thin_violations(&Workspace::parse(metadata())),
+    );
+}
+
+#[test]
+fn a_model_crate_under_the_front_end_is_caught() {
+    let ws = fake_workspace(&[
+        ("mf-tui", "mf-lab"),
+        ("mf-tui", "mf-plot"),
+        ("mf-tui", "mf-esn"),
+        ("mf-tui", "dev:mf-core"),
+        ("mf-tui", "faer"),
+    ]);
+    assert_eq!(
+        front_end_is_thin_violations(&ws),
+        [
+            "mf-tui -> mf-esn (normal)",
+            "mf-tui -> mf-core (dev)",
+            "mf-tui -> faer (normal)",
+        ]
     );
 }
 

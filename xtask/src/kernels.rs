@@ -34,7 +34,7 @@ const ONE_THREAD: HarvestOptions = HarvestOptions {
 use mf_core::init::{uniform_matrix, ReservoirInit};
 use mf_core::rng::rng_from_seed;
 use mf_core::{CellKind, MfCell, Sequences, Targets, Weights};
-use mf_rnn::{train, RnnCell, RnnConfig};
+use mf_rnn::{train, RnnConfig};
 use ndarray::{Array2, Array3};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -664,7 +664,7 @@ fn epoch_bench(opts: &BenchOptions, threads: usize) -> anyhow::Result<EpochBench
     let (x, y) = rnn_problem(opts.rnn_series, opts.n_steps);
     // A handful of validation series keeps the measured time that of the training pass.
     let (vx, vy) = rnn_problem(5, opts.n_steps);
-    let mut config = RnnConfig::new(RnnCell::Mf(MfCell::new(0.1, 0.95, 1.0)))
+    let mut config = RnnConfig::new(CellKind::Mf(MfCell::new(0.1, 0.95, 1.0)))
         .n_units(opts.n_units)
         .seed(opts.seed)
         .max_epochs(1);

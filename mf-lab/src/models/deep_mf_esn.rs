@@ -163,9 +163,9 @@ impl Configured for Deep {
         seed: u64,
         ctx: &TrialContext<'_>,
     ) -> Result<Box<dyn FittedModel>, LabError> {
-        let model =
-            self.0
-                .fit_cancellable(&train.seqs, &train.targets, seed, ctx.cancel.flag())?;
+        let model = self
+            .0
+            .fit_cancellable(&train.seqs, &train.targets, seed, ctx.cancel.flag())?;
         Ok(Box::new(DeepFitted(model)))
     }
 }

@@ -160,7 +160,8 @@ fn ridge_arrays(readout: &Readout, out: &mut Vec<(String, ExportArray)>) -> Read
             out.push(("readout_classes".into(), ExportArray::I64(seen.into_dyn())));
             ReadoutInfo {
                 kind: "ridge-classifier",
-                rule: "s = readout_classes; one seen class: s[0]; two: s[1] if out[0] > 0 else s[0]; \
+                rule:
+                    "s = readout_classes; one seen class: s[0]; two: s[1] if out[0] > 0 else s[0]; \
                        more: s[argmax(out)], the first maximum",
             }
         }
@@ -198,7 +199,8 @@ pub fn last_step_jacobian(
     )?)
 }
 
-const DEVICE_NOTE: &str = "jacobian.npy left out: with d2d_sigma or c2c_sigma the neurons are not the nominal \
+const DEVICE_NOTE: &str =
+    "jacobian.npy left out: with d2d_sigma or c2c_sigma the neurons are not the nominal \
                            cell whose Jacobian it would hold";
 
 /// The Jacobian file of a single-layer model, or the note on why it is left out.
@@ -319,7 +321,7 @@ impl FittedStream for ReservoirStream<'_> {
     fn predict(&self, n_classes: usize) -> Predictions {
         let mut h = self.0.state().to_owned().insert_axis(Axis(0));
         let c = self.1.config();
-        c.hardware.read_states(&c.cell, &mut h);
+        c.hardware.read_states(&c.cell, h.view_mut());
         ridge_predictions(self.1.readout(), &h.mapv(f64::from), n_classes)
     }
     fn reset(&mut self) {
@@ -501,7 +503,8 @@ impl FittedModel for RnnFitted {
         let readout = match self.0.head() {
             Head::Binary => ReadoutInfo {
                 kind: "binary-logit",
-                rule: "class 1 if out[0] > 0 else class 0 (probability of class 1: sigmoid(out[0]))",
+                rule:
+                    "class 1 if out[0] > 0 else class 0 (probability of class 1: sigmoid(out[0]))",
             },
             Head::Multiclass { .. } => ReadoutInfo {
                 kind: "softmax-logits",

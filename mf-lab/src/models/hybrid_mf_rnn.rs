@@ -3,7 +3,7 @@
 //! trained) or fine-tuned with the rest (paper Sec. VII; `mf_rnn::ReservoirStart`).
 
 use mf_core::MfCell;
-use mf_rnn::{ReservoirStart, CellKind, RnnConfig};
+use mf_rnn::{CellKind, ReservoirStart, RnnConfig};
 
 use super::{trainable, Configured, FittedModel, LoadError, Model, ModelKind};
 use crate::grid::{Grid, Params};

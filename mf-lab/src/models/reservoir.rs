@@ -149,8 +149,7 @@ impl Configured for Reservoir {
         ctx: &TrialContext<'_>,
     ) -> Result<Box<dyn FittedModel>, LabError> {
         let params = self.0.clone().into_params()?;
-        let model =
-            params.fit_cancellable(&train.seqs, &train.targets, seed, ctx.cancel.flag())?;
+        let model = params.fit_cancellable(&train.seqs, &train.targets, seed, ctx.cancel.flag())?;
         Ok(Box::new(ReservoirFitted(model)))
     }
 }

@@ -328,8 +328,8 @@ fn import(
     name: Option<&str>,
     opts: &mf_lab::data::TableOptions,
 ) -> anyhow::Result<()> {
-    let mut ds =
-        mf_lab::data::load_path(path, opts).with_context(|| format!("importing {}", path.display()))?;
+    let mut ds = mf_lab::data::load_path(path, opts)
+        .with_context(|| format!("importing {}", path.display()))?;
     if let Some(n) = name {
         ds.name = n.to_string();
     }

@@ -1,8 +1,8 @@
 //! `mf stability`: the stability results of the paper's Sec. V for one MF cell.
 
-use mf_lab::stability::{Physics, StabilityReport, StabilityRequest};
 #[cfg(test)]
 use mf_lab::stability::MfCell;
+use mf_lab::stability::{Physics, StabilityReport, StabilityRequest};
 
 /// `mf stability`: p_min, p_max, C, mu, Lemma V.1, Theorem V.3, the Theorem V.4 radius bound and Theorem V.6 for a
 /// cell, and optionally the Jacobian spectrum in the setting of the paper's Fig. 6.
