@@ -269,7 +269,7 @@ impl Reporter {
                 let params: Vec<String> = selection
                     .params
                     .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .map(|(k, v)| format!("{k}={}", mf_lab::grid::value_text(k, *v)))
                     .collect();
                 self.line(format!(
                     "selected {model} on {dataset}: #{} ({}) validation {} {:.4}",
