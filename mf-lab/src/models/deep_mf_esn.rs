@@ -94,12 +94,7 @@ impl Model for DeepMfEsnModel {
             }
         }
         // Every shared name, value and range is checked as the MF-ESN checks it.
-        let layer = reservoir::configure(self, ReservoirConfig::mf_esn(), &shared)?;
-        deep.layer = layer
-            .as_any()
-            .downcast_ref::<ReservoirConfig>()
-            .expect("a reservoir configures a ReservoirConfig")
-            .clone();
+        deep.layer = reservoir::config(self, ReservoirConfig::mf_esn(), &shared)?;
         deep.check()
             .map_err(|e| LabError::InvalidParams(e.to_string()))?;
         Ok(Box::new(Deep(deep)))

@@ -104,16 +104,11 @@ impl Model for HybridMfRnnModel {
             }
         }
         // The MF-RNN's names, values and ranges are checked as the MF-RNN checks them.
-        let base = trainable::configure(
+        let mut c = trainable::config(
             self,
             RnnConfig::new(CellKind::Mf(MfCell::new(0.01, 1.0, 5.0))),
             &shared,
         )?;
-        let mut c = base
-            .as_any()
-            .downcast_ref::<RnnConfig>()
-            .expect("a trainable model configures an RnnConfig")
-            .clone();
         c.reservoir = Some(start);
         c.check()
             .map_err(|e| LabError::InvalidParams(e.to_string()))?;

@@ -97,7 +97,9 @@ pub trait Model: Send + Sync + fmt::Debug + 'static {
 pub trait Configured: fmt::Debug + Send + Sync {
     /// Every hyper-parameter, for reports (the model crate's own configuration, serialised).
     fn to_json(&self) -> serde_json::Value;
-    /// The model crate's configuration (`mf_esn::ReservoirConfig`, `mf_rnn::RnnConfig`), for downcasting.
+    /// The model crate's configuration (`mf_esn::ReservoirConfig`, `mf_rnn::RnnConfig`, ...), for tests and examples
+    /// that inspect it. The library itself never downcasts: fitting, saving, loading and export go through
+    /// [`Configured::fit`] and [`FittedModel`].
     fn as_any(&self) -> &dyn Any;
     /// A generous estimate of the memory, in bytes, that one trial on data of `shape` allocates at its peak
     /// (weights, states, readout or optimiser, activations kept for back-propagation). [`crate::eval::run_trials`]

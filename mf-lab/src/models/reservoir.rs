@@ -53,9 +53,19 @@ fn set_hardware(hw: &mut Hardware, k: &str, v: f64) -> Result<(), LabError> {
 /// a leaky ESN, [`HARDWARE_PARAMS`] and [`NEURON_PARAMS`] reach `hardware`.
 pub(super) fn configure(
     model: &dyn Model,
-    mut c: ReservoirConfig,
+    c: ReservoirConfig,
     params: &Params,
 ) -> Result<Box<dyn Configured>, LabError> {
+    Ok(Box::new(Reservoir(config(model, c, params)?)))
+}
+
+/// `base` with `params` applied, then checked: the configuration [`configure`] wraps, which the deep MF-ESN
+/// shares for its layers.
+pub(super) fn config(
+    model: &dyn Model,
+    mut c: ReservoirConfig,
+    params: &Params,
+) -> Result<ReservoirConfig, LabError> {
     if let Some(k) = params
         .keys()
         .find(|k| NEURON_PARAMS.contains(&k.as_str()) && !model.param_names().contains(&k.as_str()))
@@ -94,7 +104,7 @@ pub(super) fn configure(
     }
     c.check()
         .map_err(|e| LabError::InvalidParams(e.to_string()))?;
-    Ok(Box::new(Reservoir(c)))
+    Ok(c)
 }
 
 /// A checked reservoir configuration.

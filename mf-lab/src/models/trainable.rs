@@ -53,9 +53,19 @@ const TRIAL_SPLIT_STREAM: u64 = 0x0054_5249_414c; // "TRIAL" in ASCII
 /// `base` with `params` applied, then checked. [`HARDWARE_PARAMS`] reach `hardware` and `train_w_noise`.
 pub(super) fn configure(
     model: &dyn Model,
-    mut c: RnnConfig,
+    c: RnnConfig,
     params: &Params,
 ) -> Result<Box<dyn Configured>, LabError> {
+    Ok(Box::new(Trainable(config(model, c, params)?)))
+}
+
+/// `base` with `params` applied, then checked: the configuration [`configure`] wraps, which the hybrid MF-RNN
+/// starts from.
+pub(super) fn config(
+    model: &dyn Model,
+    mut c: RnnConfig,
+    params: &Params,
+) -> Result<RnnConfig, LabError> {
     check_names(model, params)?;
     for (k, &v) in params {
         match k.as_str() {
@@ -78,7 +88,7 @@ pub(super) fn configure(
     }
     c.check()
         .map_err(|e| LabError::InvalidParams(e.to_string()))?;
-    Ok(Box::new(Trainable(c)))
+    Ok(c)
 }
 
 /// The final stage's early-stopping split of a trainable model: 80/20 of the training split (stratified for
