@@ -115,10 +115,53 @@ fn lengths(part: &Part) -> Array1<i64> {
     part.seqs.lengths.iter().map(|&l| l as i64).collect()
 }
 
+/// Whether `name` is a file an export writes: a `.npy` array or `config.json`.
+fn owned_by_export(name: &str) -> bool {
+    name.ends_with(".npy") || name == "config.json"
+}
+
+/// Makes `out` ready for an export: created when missing; when it already holds files, refused unless
+/// `replace`, and then cleared of the files an earlier export wrote (its `.npy` arrays and `config.json`), so
+/// that no array of another model (`unit_*.npy`, `jacobian.npy`, another layer) is left beside the new ones.
+fn prepare(out: &Path, replace: bool) -> Result<(), LabError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LabError::Io { path, source }
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let entries: Vec<PathBuf> = std::fs::read_dir(out)
+        .map_err(io(out))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(io(out))?;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    if !replace {
+        return Err(LabError::InvalidParams(format!(
+            "{} is not empty; --force replaces the files of an earlier export (its .npy files and config.json)",
+            out.display()
+        )));
+    }
+    for path in entries {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if path.is_file() && name.as_deref().is_some_and(owned_by_export) {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        }
+    }
+    Ok(())
+}
+
 /// Fits the model of `req` on `req.dataset` of `data_dir` as `mf fit` does (the first trial of `mf run`) and
-/// writes its files into `out` (created if needed): the model's own arrays ([`crate::models::FittedModel::arrays`]),
-/// the data it was fitted and scored on, its test predictions and `config.json`.
-pub fn export_model(req: &ModelRequest, data_dir: &Path, out: &Path) -> Result<Exported, LabError> {
+/// writes its files into `out` (created if needed; a directory that already holds files is refused unless
+/// `replace`, see [`prepare`]): the model's own arrays ([`crate::models::FittedModel::arrays`]), the data it was
+/// fitted and scored on, its test predictions and `config.json`.
+pub fn export_model(
+    req: &ModelRequest,
+    data_dir: &Path,
+    out: &Path,
+    replace: bool,
+) -> Result<Exported, LabError> {
     let ds = load_dataset(data_dir, &req.dataset)?;
     let task = Task::from_dataset(&ds)?;
     let test = task.test()?;
@@ -128,10 +171,7 @@ pub fn export_model(req: &ModelRequest, data_dir: &Path, out: &Path) -> Result<E
         e => LabError::InvalidData(e.to_string()),
     })?;
     let desc = model.description();
-    std::fs::create_dir_all(out).map_err(|source| LabError::Io {
-        path: out.to_path_buf(),
-        source,
-    })?;
+    prepare(out, replace)?;
     let own = model.fitted().arrays(&task.train, test)?;
     let mut files: Vec<String> = Vec::new();
     let put = |name: &str, a: ExportArray, files: &mut Vec<String>| -> Result<(), LabError> {
@@ -242,7 +282,50 @@ mod tests {
             protocol: m.protocol,
             normalise: Normalise::None,
         };
-        Ok(export_model(&req, data_dir, &args.out)?.files)
+        Ok(export_model(&req, data_dir, &args.out, false)?.files)
+    }
+
+    #[test]
+    fn a_directory_with_files_is_refused_and_replace_leaves_no_array_of_the_earlier_export() {
+        let out = tempfile::tempdir().unwrap();
+        let req = |model: ModelKind, set: &[(&str, f64)]| ModelRequest {
+            model,
+            dataset: "synthetic-control".into(),
+            preset: false,
+            set: set.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            seed: 5,
+            protocol: TrainingProtocol::Reference,
+            normalise: Normalise::None,
+        };
+        let none = Path::new("/nonexistent");
+        let devices = req(ModelKind::MfEsn, &[("n_units", 10.0), ("d2d_sigma", 0.05)]);
+        export_model(&devices, none, out.path(), false).unwrap();
+        assert!(out.path().join("unit_kp0.npy").exists());
+        std::fs::write(out.path().join("notes.txt"), "mine").unwrap();
+        let esn = req(ModelKind::Esn, &[("n_units", 10.0)]);
+        let e = export_model(&esn, none, out.path(), false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not empty") && e.contains("--force"), "{e}");
+        let done = export_model(&esn, none, out.path(), true).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(out.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut want: Vec<String> = done
+            .files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .chain(["notes.txt".to_string()])
+            .collect();
+        want.sort();
+        // Exactly the new export's files, and the user's own file untouched.
+        assert_eq!(left, want);
+        assert_eq!(
+            std::fs::read_to_string(out.path().join("notes.txt")).unwrap(),
+            "mine"
+        );
     }
 
     fn read<T: ndarray_npy::ReadableElement + Copy>(

@@ -232,6 +232,32 @@ mod tests {
     }
 
     #[test]
+    fn a_trained_model_whose_outputs_overflow_is_an_error_not_an_accuracy() {
+        for m in [ModelKind::MfRnn, ModelKind::Rnn] {
+            let r = req(
+                m,
+                &[("n_units", 8.0), ("max_epochs", 2.0), ("w_noise", 1e300)],
+            );
+            let e = run_trials_on_test(
+                &r,
+                1,
+                Path::new("/nonexistent"),
+                &|_| {},
+                &mut |_, _, _| {},
+                &CancelToken::new(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains("is not finite") && e.contains("series"),
+                "{m}: {e}"
+            );
+            // The same model without the noise scores.
+            run(&req(m, &[("n_units", 8.0), ("max_epochs", 2.0)]), 1);
+        }
+    }
+
+    #[test]
     fn runs_are_reproducible_and_match_mf_esn_trials() {
         let r = req(ModelKind::MfEsn, &[("n_units", 40.0)]);
         let a = run(&r, 2);

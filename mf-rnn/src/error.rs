@@ -34,6 +34,15 @@ pub enum RnnError {
         /// Time step (0-based).
         step: usize,
     },
+    /// A trained (or deployed) model's output for a series is NaN or infinite, so no prediction or score exists.
+    #[error(
+        "the model's output for series {series} is not finite (the weights or their device noise overflow); \
+         no prediction or score is given"
+    )]
+    NonFiniteOutput {
+        /// Index of the series (0-based).
+        series: usize,
+    },
     /// A target value is NaN or infinite, or a class label is out of range.
     #[error("invalid target for series {series}: {reason}")]
     Target {

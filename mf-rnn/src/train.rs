@@ -725,12 +725,29 @@ impl TrainedRnn {
 
     /// Predicts every series: class indices for classification, `(n_series, n_outputs)` values for regression.
     pub fn predict(&self, seq: &Sequences) -> Result<Prediction, RnnError> {
-        Ok(self.predict_from(&self.raw_outputs(seq)?))
+        Ok(self.predict_from(&self.finite_outputs(seq)?))
     }
 
     /// Accuracy (classification) or RMSE (regression) on `(seq, targets)`.
     pub fn score(&self, seq: &Sequences, targets: &Targets) -> Result<f64, RnnError> {
+        self.finite_outputs(seq)?;
         Ok(self.evaluate(seq, targets)?.1)
+    }
+
+    /// The outputs for `seq`, refused when one is not finite: a deployed model on extreme device noise (or
+    /// weights that overflow) would otherwise turn NaN logits into class 0 or 1 and report an accuracy. Training
+    /// evaluates through [`Self::raw_outputs`], where a non-finite output is a non-finite loss naming the epoch.
+    fn finite_outputs(&self, seq: &Sequences) -> Result<Array2<f32>, RnnError> {
+        let out = self.raw_outputs(seq)?;
+        if let Some((i, _)) = out
+            .rows()
+            .into_iter()
+            .enumerate()
+            .find(|(_, r)| r.iter().any(|v| !v.is_finite()))
+        {
+            return Err(RnnError::NonFiniteOutput { series: i });
+        }
+        Ok(out)
     }
 
     /// The training loss and the metric on a data set.
@@ -815,7 +832,7 @@ impl TrainedRnn {
     /// The readout's outputs for every series, `(n_series, n_outputs)` in input order: one logit for two
     /// classes, one per class for more, or the regression's values.
     pub fn outputs(&self, seq: &Sequences) -> Result<Array2<f32>, RnnError> {
-        self.raw_outputs(seq)
+        self.finite_outputs(seq)
     }
 
     /// What [`TrainedRnn::predict`] predicts from outputs given by [`TrainedRnn::outputs`] (or by a stream).
