@@ -93,6 +93,18 @@ impl Grid {
                     "grid axis `{name}` has the non-finite value {v}"
                 )));
             }
+            // A value written twice would run the same configurations twice and print them twice.
+            if let Some((k, v)) = values
+                .iter()
+                .enumerate()
+                .find(|(k, v)| values[..*k].contains(v))
+            {
+                return Err(LabError::InvalidSpec(format!(
+                    "grid axis `{name}` has the value {v} twice (at positions {} and {})",
+                    values.iter().position(|x| x == v).expect("found above") + 1,
+                    k + 1
+                )));
+            }
             if axes[..i].iter().any(|(n, _)| n == name) {
                 return Err(LabError::InvalidSpec(format!(
                     "grid axis `{name}` appears twice"

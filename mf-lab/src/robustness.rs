@@ -148,6 +148,20 @@ pub fn run_robustness(
     if req.draws == 0 {
         return Err(LabError::InvalidParams("--draws must be at least 1".into()));
     }
+    // A value given twice would be computed twice and drawn as two points at one place.
+    if let Some((k, v)) = req
+        .values
+        .iter()
+        .enumerate()
+        .find(|(k, v)| req.values[..*k].contains(v))
+    {
+        return Err(LabError::InvalidParams(format!(
+            "{} = {v} is given twice (values {} and {})",
+            req.param,
+            req.values.iter().position(|x| x == v).expect("found above") + 1,
+            k + 1
+        )));
+    }
     let start = Instant::now();
     let mut configs = Vec::with_capacity(req.models.len() * req.values.len());
     for &model in &req.models {
@@ -317,6 +331,14 @@ mod tests {
             &mut |_| {},
             &CancelToken::new(),
         )
+    }
+
+    #[test]
+    fn a_value_given_twice_is_refused_before_anything_runs() {
+        let e = run(&req(&[ModelKind::MfEsn], "w_noise", &[0.0, 0.1, 0.0]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "w_noise = 0 is given twice (values 1 and 3)");
     }
 
     #[test]
