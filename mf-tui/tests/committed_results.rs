@@ -62,3 +62,31 @@ fn the_committed_table_iv_is_rendered_from_the_committed_stores() {
         );
     }
 }
+
+/// Every committed result directory of the future-work runs is named by the hash of the spec beside it: the specs
+/// (numeric `integrator = [1.0]` and `frozen = [1.0, 0.0]` among them) read back to the experiments they were, and
+/// Table IV's two specs keep the hashes their stores were written under.
+#[test]
+fn the_committed_specs_keep_their_hashes() {
+    let future = root().join("results").join("future");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&future).unwrap() {
+        let dir = entry.unwrap().path();
+        let spec = dir.join("spec.toml");
+        if !spec.is_file() {
+            continue;
+        }
+        let s = mf_lab::Spec::load(&spec).unwrap_or_else(|e| panic!("{}: {e}", spec.display()));
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(s.short_hash(), name, "{}", spec.display());
+        checked += 1;
+    }
+    assert!(checked >= 50, "only {checked} committed future-work specs");
+    for (file, hash) in [
+        ("reservoirs.toml", "e492049860358488"),
+        ("trainable.toml", "d54c98aaa9321c23"),
+    ] {
+        let s = mf_lab::Spec::load(&root().join("results").join(file)).unwrap();
+        assert_eq!(s.short_hash(), hash, "results/{file}");
+    }
+}
