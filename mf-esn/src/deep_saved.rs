@@ -20,27 +20,15 @@ use std::path::Path;
 use mf_core::variation::Devices;
 use mf_core::{CellKind, Weights};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
-use serde::{Deserialize, Serialize};
 
 use crate::deep::{DeepConfig, FittedDeep};
 use crate::hardware::Run;
-use crate::model::Prediction;
+use crate::model::{step_on_devices, Prediction};
 use crate::saved::{
-    arrays, f32_tensor, io, matrix, read_bytes, read_readout, readout_tensors, saved, unit_tensors,
-    write_tensors, SavedReadout,
+    arrays, f32_tensor, io, matrix, read_bytes, read_readout, readout_tensors, unit_tensors,
+    write_tensors, SavedMeta,
 };
 use crate::{EsnError, META_FILE, WEIGHTS_FILE};
-
-/// What [`META_FILE`] holds for a deep reservoir.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeepMeta {
-    config: DeepConfig,
-    seed: u64,
-    n_inputs: usize,
-    n_train: usize,
-    readout: SavedReadout,
-}
 
 impl FittedDeep {
     /// Writes the model into `dir` (created if absent): [`WEIGHTS_FILE`] with every layer's weights, the readout
@@ -68,30 +56,20 @@ impl FittedDeep {
             }
         }
         write_tensors(&dir.join(WEIGHTS_FILE), &tensors)?;
-        let meta = DeepMeta {
+        SavedMeta {
             config: self.config.clone(),
             seed: self.seed,
             n_inputs: self.weights[0].n_inputs(),
             n_train: self.train_states.nrows(),
             readout,
-        };
-        let path = dir.join(META_FILE);
-        let json = serde_json::to_string_pretty(&meta).expect("a deep description serialises");
-        std::fs::write(&path, json).map_err(io(&path))
+        }
+        .write(dir)
     }
 
     /// Reads a model written by [`FittedDeep::save`], checking every array against the description.
     pub fn load(dir: &Path) -> Result<Self, EsnError> {
         let meta_path = dir.join(META_FILE);
-        let text = std::fs::read_to_string(&meta_path).map_err(io(&meta_path))?;
-        let meta: DeepMeta = serde_json::from_str(&text)
-            .map_err(|e| saved(&meta_path, format!("malformed: {e}")))?;
-        meta.config
-            .check()
-            .map_err(|e| saved(&meta_path, format!("invalid configuration: {e}")))?;
-        if meta.n_inputs == 0 {
-            return Err(saved(&meta_path, "n_inputs must be at least 1"));
-        }
+        let meta = SavedMeta::<DeepConfig>::read(dir, DeepConfig::check)?;
         let path = dir.join(WEIGHTS_FILE);
         let bytes = read_bytes(&path)?;
         let a = arrays(&path, &bytes)?;
@@ -177,23 +155,7 @@ impl DeepStream<'_> {
             let dev = &self.devices[l];
             match (&c.cell, dev.is_ideal()) {
                 (CellKind::Mf(cell), false) => {
-                    for (j, (h, &u)) in h.iter_mut().zip(pre.iter()).enumerate() {
-                        let p = dev
-                            .units
-                            .as_ref()
-                            .map_or(cell.physics, |units| units.physics(&cell.physics, j));
-                        let (fp, fd) = dev
-                            .cycle
-                            .map_or((1.0, 1.0), |n| n.factors(self.series, self.steps, j));
-                        *h = mf_core::variation::update_scalar(
-                            cell,
-                            &p,
-                            f64::from(u),
-                            f64::from(*h),
-                            f64::from(fp),
-                            f64::from(fd),
-                        ) as f32;
-                    }
+                    step_on_devices(cell, dev, pre.view(), h.view_mut(), self.series, self.steps)
                 }
                 _ => c.integrator.update(&c.cell, pre.view(), h.view_mut()),
             }

@@ -570,7 +570,7 @@ impl FittedReservoir {
     pub(crate) fn step_devices(
         &self,
         pre: ndarray::ArrayView2<'_, f32>,
-        mut h: ndarray::ArrayViewMut2<'_, f32>,
+        h: ndarray::ArrayViewMut2<'_, f32>,
         series: usize,
         step: usize,
     ) -> bool {
@@ -581,23 +581,7 @@ impl FittedReservoir {
         if devices.is_ideal() {
             return false;
         }
-        for (j, (h, &u)) in h.iter_mut().zip(pre.iter()).enumerate() {
-            let p = devices
-                .units
-                .as_ref()
-                .map_or(cell.physics, |units| units.physics(&cell.physics, j));
-            let (fp, fd) = devices
-                .cycle
-                .map_or((1.0, 1.0), |c| c.factors(series, step, j));
-            *h = mf_core::variation::update_scalar(
-                cell,
-                &p,
-                f64::from(u),
-                f64::from(*h),
-                f64::from(fp),
-                f64::from(fd),
-            ) as f32;
-        }
+        step_on_devices(cell, &devices, pre, h, series, step);
         true
     }
 
@@ -687,6 +671,36 @@ pub fn run_trials(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(TrialReport::from_scores(scores))
+}
+
+/// One step of MF neurons on their own devices: each unit `j` with its constants (`devices.units`, else the
+/// nominal physics) and the cycle-to-cycle factors of (`series`, `step`, `j`), from the pre-activations `pre` of
+/// one series, `(1, n_units)`. Shared by the single and the deep reservoir's streams.
+pub(crate) fn step_on_devices(
+    cell: &mf_core::MfCell,
+    devices: &mf_core::variation::Devices,
+    pre: ndarray::ArrayView2<'_, f32>,
+    mut h: ndarray::ArrayViewMut2<'_, f32>,
+    series: usize,
+    step: usize,
+) {
+    for (j, (h, &u)) in h.iter_mut().zip(pre.iter()).enumerate() {
+        let p = devices
+            .units
+            .as_ref()
+            .map_or(cell.physics, |units| units.physics(&cell.physics, j));
+        let (fp, fd) = devices
+            .cycle
+            .map_or((1.0, 1.0), |c| c.factors(series, step, j));
+        *h = mf_core::variation::update_scalar(
+            cell,
+            &p,
+            f64::from(u),
+            f64::from(*h),
+            f64::from(fp),
+            f64::from(fd),
+        ) as f32;
+    }
 }
 
 #[cfg(test)]

@@ -39,15 +39,41 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// The description of a saved reservoir, in JSON.
 pub const META_FILE: &str = "model.json";
 
-/// What [`META_FILE`] holds.
+/// What [`META_FILE`] holds: the configuration `C` (a [`ReservoirConfig`], or a deep one), the seed, the input
+/// dimensions, the training series and the readout.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SavedMeta {
-    config: ReservoirConfig,
-    seed: u64,
-    n_inputs: usize,
-    n_train: usize,
-    readout: SavedReadout,
+pub(crate) struct SavedMeta<C> {
+    pub(crate) config: C,
+    pub(crate) seed: u64,
+    pub(crate) n_inputs: usize,
+    pub(crate) n_train: usize,
+    pub(crate) readout: SavedReadout,
+}
+
+impl<C: Serialize + serde::de::DeserializeOwned> SavedMeta<C> {
+    /// Writes the description into `dir`.
+    pub(crate) fn write(&self, dir: &Path) -> Result<(), EsnError> {
+        let path = dir.join(META_FILE);
+        let json = serde_json::to_string_pretty(self).expect("a reservoir description serialises");
+        std::fs::write(&path, json).map_err(io(&path))
+    }
+
+    /// Reads the description of `dir`, its configuration checked by `check` and `n_inputs` at least 1.
+    pub(crate) fn read(
+        dir: &Path,
+        check: impl FnOnce(&C) -> Result<(), EsnError>,
+    ) -> Result<Self, EsnError> {
+        let path = dir.join(META_FILE);
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let meta: Self =
+            serde_json::from_str(&text).map_err(|e| saved(&path, format!("malformed: {e}")))?;
+        check(&meta.config).map_err(|e| saved(&path, format!("invalid configuration: {e}")))?;
+        if meta.n_inputs == 0 {
+            return Err(saved(&path, "n_inputs must be at least 1"));
+        }
+        Ok(meta)
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -341,32 +367,21 @@ impl FittedReservoir {
             tensors.extend(unit_tensors(units, "", n));
         }
         write_tensors(&dir.join(WEIGHTS_FILE), &tensors)?;
-        let meta = SavedMeta {
+        SavedMeta {
             config: self.config.clone(),
             seed: self.seed,
             n_inputs: d,
             n_train: self.train_states.nrows(),
             readout,
-        };
-        let path = dir.join(META_FILE);
-        let json = serde_json::to_string_pretty(&meta).expect("a reservoir description serialises");
-        std::fs::write(&path, json).map_err(io(&path))
+        }
+        .write(dir)
     }
 
     /// Reads a model written by [`FittedReservoir::save`]. Every array is checked against the description (name,
     /// type, shape, finite values); a missing or malformed file is [`EsnError::Io`] or [`EsnError::Saved`]
     /// naming it.
     pub fn load(dir: &Path) -> Result<Self, EsnError> {
-        let path = dir.join(META_FILE);
-        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-        let meta: SavedMeta =
-            serde_json::from_str(&text).map_err(|e| saved(&path, format!("malformed: {e}")))?;
-        meta.config
-            .check()
-            .map_err(|e| saved(&path, format!("invalid configuration: {e}")))?;
-        if meta.n_inputs == 0 {
-            return Err(saved(&path, "n_inputs must be at least 1"));
-        }
+        let meta = SavedMeta::<ReservoirConfig>::read(dir, ReservoirConfig::check)?;
         let path = dir.join(WEIGHTS_FILE);
         let bytes = std::fs::read(&path).map_err(io(&path))?;
         let st = SafeTensors::deserialize(&bytes)
