@@ -84,7 +84,8 @@ impl Default for BenchOptions {
 }
 
 impl BenchOptions {
-    /// Small sizes that run in well under a second, for checking the plumbing.
+    /// Small sizes that run in well under a second, for the tests that check the plumbing.
+    #[cfg(test)]
     pub fn quick() -> Self {
         Self {
             repeats: 1,
