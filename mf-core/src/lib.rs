@@ -17,6 +17,7 @@ pub mod harvest;
 pub mod init;
 pub mod integrate;
 pub mod linalg;
+pub mod recurrent;
 pub mod rng;
 pub mod seq;
 pub mod sparse;
@@ -26,4 +27,5 @@ pub mod variation;
 
 pub use cell::{CellKind, MfCell, MfKernel, Physics, Weights};
 pub use error::CoreError;
+pub use recurrent::Recurrent;
 pub use seq::{Sequences, Targets};

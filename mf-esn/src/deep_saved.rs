@@ -126,10 +126,32 @@ pub struct DeepStream<'a> {
 }
 
 impl DeepStream<'_> {
+    /// Every layer's current state side by side, `(layers * n_units)`, layer 1 first: the readout's features.
+    pub fn state(&self) -> Array1<f32> {
+        let views: Vec<_> = self.h.iter().map(|h| h.index_axis(Axis(0), 0)).collect();
+        ndarray::concatenate(Axis(0), &views).expect("layers of one size")
+    }
+
+    /// The readout's decision values at the current state, for one series.
+    pub fn decision(&self) -> Array1<f64> {
+        let x = self.state().mapv(f64::from).insert_axis(Axis(0));
+        self.model.readout.decision(&x).index_axis_move(Axis(0), 0)
+    }
+
+    /// What the model predicts for the series pushed so far, as [`FittedDeep::predict`] gives for it.
+    pub fn predict(&self) -> Prediction {
+        let x = self.state().mapv(f64::from).insert_axis(Axis(0));
+        self.model.readout.predict(&x)
+    }
+}
+
+impl mf_core::Recurrent for DeepStream<'_> {
+    type Error = EsnError;
+
     /// Advances every layer by one time step: layer 1 with the sample `x`, layer `l > 1` with the new state of
     /// layer `l - 1`. A sample of the wrong size is [`EsnError::Shape`]; a non-finite sample or state is
     /// [`EsnError::NonFinite`]; after an error the stream is where it was before the call.
-    pub fn push(&mut self, x: &[f32]) -> Result<(), EsnError> {
+    fn push(&mut self, x: &[f32]) -> Result<(), EsnError> {
         let m = self.model;
         let d = m.weights[0].n_inputs();
         if x.len() != d {
@@ -172,31 +194,13 @@ impl DeepStream<'_> {
         Ok(())
     }
 
-    /// Number of samples pushed since the start or the last [`DeepStream::reset`].
-    pub fn steps(&self) -> usize {
+    /// Number of samples pushed since the start or the last `reset`.
+    fn steps(&self) -> usize {
         self.steps
     }
 
-    /// Every layer's current state side by side, `(layers * n_units)`, layer 1 first: the readout's features.
-    pub fn state(&self) -> Array1<f32> {
-        let views: Vec<_> = self.h.iter().map(|h| h.index_axis(Axis(0), 0)).collect();
-        ndarray::concatenate(Axis(0), &views).expect("layers of one size")
-    }
-
-    /// The readout's decision values at the current state, for one series.
-    pub fn decision(&self) -> Array1<f64> {
-        let x = self.state().mapv(f64::from).insert_axis(Axis(0));
-        self.model.readout.decision(&x).index_axis_move(Axis(0), 0)
-    }
-
-    /// What the model predicts for the series pushed so far, as [`FittedDeep::predict`] gives for it.
-    pub fn predict(&self) -> Prediction {
-        let x = self.state().mapv(f64::from).insert_axis(Axis(0));
-        self.model.readout.predict(&x)
-    }
-
     /// Back to the zero state, for the next series (with cycle-to-cycle noise, the next series of the run).
-    pub fn reset(&mut self) {
+    fn reset(&mut self) {
         for h in &mut self.h {
             h.fill(0.0);
         }
@@ -209,6 +213,7 @@ impl DeepStream<'_> {
 mod tests {
     use super::*;
     use crate::Hardware;
+    use mf_core::Recurrent;
     use mf_core::{Sequences, Targets};
     use ndarray::Array3;
 
@@ -281,10 +286,7 @@ mod tests {
             let batch = model.states(&x).unwrap();
             let mut s = model.stream();
             for i in 0..x.n_series() {
-                for t in 0..x.lengths[i] {
-                    let row = x.series(i).row(t).to_vec();
-                    s.push(&row).unwrap();
-                }
+                s.push_series(x.series(i)).unwrap();
                 let got = s.state();
                 for (a, b) in got.iter().zip(batch.row(i)) {
                     assert!((a - b).abs() <= 1e-5, "series {i}: {a} vs {b}");

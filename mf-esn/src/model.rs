@@ -707,6 +707,7 @@ pub(crate) fn step_on_devices(
 mod tests {
     use super::*;
     use mf_core::variation::Devices;
+    use mf_core::Recurrent;
     use ndarray::Array3;
     use rand::{Rng, SeedableRng};
 

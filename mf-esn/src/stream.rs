@@ -2,6 +2,7 @@
 //!
 //! ```
 //! # use mf_core::{Sequences, Targets};
+//! use mf_core::Recurrent; // push, steps, reset
 //! # use mf_esn::{MfEsn, Prediction};
 //! # let x = ndarray::Array3::from_shape_fn((8, 6, 1), |(i, t, _)| ((i + t) as f32 * 0.3).sin());
 //! # let seqs = Sequences::full(x);
@@ -51,11 +52,42 @@ impl FittedReservoir {
 }
 
 impl ReservoirStream<'_> {
+    /// The current state, `(n_units)`, as the reservoir holds it (before the ADC of `adc_bits`, if any).
+    pub fn state(&self) -> ArrayView1<'_, f32> {
+        self.h.index_axis(Axis(0), 0)
+    }
+
+    /// The readout's decision values at the current state, as [`crate::Readout::decision`] gives them for one
+    /// series.
+    pub fn decision(&self) -> Array1<f64> {
+        let d = self.model.readout.decision(&self.read());
+        d.index_axis_move(Axis(0), 0)
+    }
+
+    /// The state as the readout reads it: through the ADC when the model has one (`adc_bits`).
+    fn read(&self) -> Array2<f64> {
+        let cfg = &self.model.config;
+        let mut h = self.h.clone();
+        cfg.hardware.read_states(&cfg.cell, h.view_mut());
+        h.mapv(f64::from)
+    }
+
+    /// What the model predicts for the series pushed so far: a one-series [`Prediction`], as
+    /// [`FittedReservoir::predict`] gives for it (to f32 rounding of the state). Before any sample it is the
+    /// readout of the zero state.
+    pub fn predict(&self) -> Prediction {
+        self.model.readout.predict(&self.read())
+    }
+}
+
+impl mf_core::Recurrent for ReservoirStream<'_> {
+    type Error = EsnError;
+
     /// Advances the reservoir by one time step with the sample `x`, one value per input dimension.
     ///
     /// A sample of the wrong size is [`EsnError::Shape`]; a non-finite sample, or a state that stops being
     /// finite, is [`EsnError::NonFinite`]. After an error the stream is where it was before the call.
-    pub fn push(&mut self, x: &[f32]) -> Result<(), EsnError> {
+    fn push(&mut self, x: &[f32]) -> Result<(), EsnError> {
         let w = &self.model.weights;
         if x.len() != w.n_inputs() {
             return Err(EsnError::Shape {
@@ -89,42 +121,15 @@ impl ReservoirStream<'_> {
         Ok(())
     }
 
-    /// Number of samples pushed since the start or the last [`ReservoirStream::reset`].
-    pub fn steps(&self) -> usize {
+    /// Number of samples pushed since the start or the last `reset`.
+    fn steps(&self) -> usize {
         self.steps
-    }
-
-    /// The current state, `(n_units)`, as the reservoir holds it (before the ADC of `adc_bits`, if any).
-    pub fn state(&self) -> ArrayView1<'_, f32> {
-        self.h.index_axis(Axis(0), 0)
-    }
-
-    /// The readout's decision values at the current state, as [`crate::Readout::decision`] gives them for one
-    /// series.
-    pub fn decision(&self) -> Array1<f64> {
-        let d = self.model.readout.decision(&self.read());
-        d.index_axis_move(Axis(0), 0)
-    }
-
-    /// The state as the readout reads it: through the ADC when the model has one (`adc_bits`).
-    fn read(&self) -> Array2<f64> {
-        let cfg = &self.model.config;
-        let mut h = self.h.clone();
-        cfg.hardware.read_states(&cfg.cell, h.view_mut());
-        h.mapv(f64::from)
-    }
-
-    /// What the model predicts for the series pushed so far: a one-series [`Prediction`], as
-    /// [`FittedReservoir::predict`] gives for it (to f32 rounding of the state). Before any sample it is the
-    /// readout of the zero state.
-    pub fn predict(&self) -> Prediction {
-        self.model.readout.predict(&self.read())
     }
 
     /// Back to the zero state, for the next series. With cycle-to-cycle noise the next series is a new run of
     /// the devices: the stream's `k`-th series (after `k` resets) draws the noise that
     /// [`FittedReservoir::predict`] draws for series `k` of a batch.
-    pub fn reset(&mut self) {
+    fn reset(&mut self) {
         self.h.fill(0.0);
         self.steps = 0;
         self.series += 1;
@@ -135,6 +140,7 @@ impl ReservoirStream<'_> {
 mod tests {
     use super::*;
     use crate::{Esn, MfEsn};
+    use mf_core::Recurrent;
     use mf_core::{Sequences, Targets};
     use ndarray::Array3;
 

@@ -3,6 +3,7 @@
 
 use mf_core::integrate::Integrator;
 use mf_core::sparse::Connectivity;
+use mf_core::Recurrent;
 use mf_core::{Sequences, Targets};
 use mf_esn::{FittedReservoir, MfEsn, Prediction};
 use ndarray::Array3;

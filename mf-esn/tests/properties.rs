@@ -1,5 +1,6 @@
 //! Properties the readout and the stream promise, over random data.
 
+use mf_core::Recurrent;
 use mf_core::{Sequences, Targets};
 use mf_esn::{MfEsn, Ridge};
 use ndarray::{Array1, Array2, Array3, Axis};

@@ -79,12 +79,42 @@ pub struct RnnStream<'a> {
 }
 
 impl RnnStream<'_> {
+    /// The current state, `(n_units)`.
+    pub fn state(&self) -> ArrayView1<'_, f32> {
+        self.h.index_axis(Axis(0), 0)
+    }
+
+    /// The readout's outputs at the current state, as [`TrainedRnn::outputs`] gives them for one series.
+    pub fn outputs(&self) -> Array1<f32> {
+        let hw = &self.model.config().hardware;
+        let out = if hw.adc_bits > 0 {
+            let mut h = self.h.clone();
+            hw.read_states(&self.cell, h.view_mut());
+            h.dot(&self.weights.readout_weight) + &self.weights.readout_bias
+        } else {
+            self.h.dot(&self.weights.readout_weight) + &self.weights.readout_bias
+        };
+        out.index_axis_move(Axis(0), 0)
+    }
+
+    /// What the model predicts for the series pushed so far: a one-series [`Prediction`], as
+    /// [`TrainedRnn::predict`] gives for it (to f32 rounding). Before any sample it is the readout of the zero
+    /// state.
+    pub fn predict(&self) -> Prediction {
+        self.model
+            .predict_outputs(&self.outputs().insert_axis(Axis(0)))
+    }
+}
+
+impl mf_core::Recurrent for RnnStream<'_> {
+    type Error = RnnError;
+
     /// Advances the layer by one time step with the sample `x`, one value per input dimension.
     ///
     /// A sample of the wrong size is [`RnnError::Shape`]; a non-finite value is [`RnnError::NonFiniteInput`]
     /// and a state that stops being finite [`CoreError::NonFinite`], both with series 0 and the 0-based step.
     /// After an error the stream is where it was before the call.
-    pub fn push(&mut self, x: &[f32]) -> Result<(), RnnError> {
+    fn push(&mut self, x: &[f32]) -> Result<(), RnnError> {
         let w = &self.weights.layer;
         if x.len() != w.n_inputs() {
             return Err(RnnError::Shape {
@@ -114,39 +144,13 @@ impl RnnStream<'_> {
         Ok(())
     }
 
-    /// Number of samples pushed since the start or the last [`RnnStream::reset`].
-    pub fn steps(&self) -> usize {
+    /// Number of samples pushed since the start or the last `reset`.
+    fn steps(&self) -> usize {
         self.steps
     }
 
-    /// The current state, `(n_units)`.
-    pub fn state(&self) -> ArrayView1<'_, f32> {
-        self.h.index_axis(Axis(0), 0)
-    }
-
-    /// The readout's outputs at the current state, as [`TrainedRnn::outputs`] gives them for one series.
-    pub fn outputs(&self) -> Array1<f32> {
-        let hw = &self.model.config().hardware;
-        let out = if hw.adc_bits > 0 {
-            let mut h = self.h.clone();
-            hw.read_states(&self.cell, h.view_mut());
-            h.dot(&self.weights.readout_weight) + &self.weights.readout_bias
-        } else {
-            self.h.dot(&self.weights.readout_weight) + &self.weights.readout_bias
-        };
-        out.index_axis_move(Axis(0), 0)
-    }
-
-    /// What the model predicts for the series pushed so far: a one-series [`Prediction`], as
-    /// [`TrainedRnn::predict`] gives for it (to f32 rounding). Before any sample it is the readout of the zero
-    /// state.
-    pub fn predict(&self) -> Prediction {
-        self.model
-            .predict_outputs(&self.outputs().insert_axis(Axis(0)))
-    }
-
     /// Back to the zero state, for the next series.
-    pub fn reset(&mut self) {
+    fn reset(&mut self) {
         self.h.fill(0.0);
         self.steps = 0;
     }
@@ -156,6 +160,7 @@ impl RnnStream<'_> {
 mod tests {
     use super::*;
     use crate::{train, RnnConfig};
+    use mf_core::Recurrent;
     use mf_core::{MfCell, Sequences, Targets};
     use ndarray::Array3;
 

@@ -8,6 +8,7 @@ use ndarray::{Array3, Axis};
 use super::*;
 use crate::hardware::{perturbed, TrainingNoise};
 use crate::{CellKind, Hardware, RnnWeights};
+use mf_core::Recurrent;
 
 /// The MF cell of the other tests of the crate.
 fn mf() -> CellKind {

@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use mf_core::integrate::Integrator;
-use mf_core::{CellKind, Physics, Sequences, Targets};
+use mf_core::{CellKind, Physics, Recurrent, Sequences, Targets};
 use mf_esn::{FittedDeep, FittedReservoir, Readout};
 use mf_rnn::{Head, TrainedRnn};
 use ndarray::{Array1, Array2, ArrayD, Axis};
@@ -276,7 +276,16 @@ impl FittedModel for ReservoirFitted {
         Ok(self.0.save(dir)?)
     }
     fn stream(&self) -> Result<Box<dyn FittedStream + '_>, LabError> {
-        Ok(Box::new(ReservoirStream(self.0.stream(), &self.0)))
+        Ok(Box::new(Streamed {
+            stream: self.0.stream(),
+            model: &self.0,
+            predict: |s, m, n_classes| {
+                let mut h = s.state().to_owned().insert_axis(Axis(0));
+                let c = m.config();
+                c.hardware.read_states(&c.cell, h.view_mut());
+                ridge_predictions(m.readout(), &h.mapv(f64::from), n_classes)
+            },
+        }))
     }
     fn fits_task(&self, metric: Metric, n_classes: usize, n_outputs: usize) -> bool {
         ridge_fits(self.0.readout(), metric, n_classes, n_outputs)
@@ -306,26 +315,6 @@ impl FittedModel for ReservoirFitted {
             &mut m,
         )?;
         Ok(m)
-    }
-}
-
-struct ReservoirStream<'a>(mf_esn::ReservoirStream<'a>, &'a FittedReservoir);
-
-impl FittedStream for ReservoirStream<'_> {
-    fn push(&mut self, x: &[f32]) -> Result<(), String> {
-        self.0.push(x).map_err(|e| e.to_string())
-    }
-    fn steps(&self) -> usize {
-        self.0.steps()
-    }
-    fn predict(&self, n_classes: usize) -> Predictions {
-        let mut h = self.0.state().to_owned().insert_axis(Axis(0));
-        let c = self.1.config();
-        c.hardware.read_states(&c.cell, h.view_mut());
-        ridge_predictions(self.1.readout(), &h.mapv(f64::from), n_classes)
-    }
-    fn reset(&mut self) {
-        self.0.reset()
     }
 }
 
@@ -360,7 +349,14 @@ impl FittedModel for DeepFitted {
         Ok(self.0.save(dir)?)
     }
     fn stream(&self) -> Result<Box<dyn FittedStream + '_>, LabError> {
-        Ok(Box::new(DeepStream(self.0.stream(), &self.0)))
+        Ok(Box::new(Streamed {
+            stream: self.0.stream(),
+            model: &self.0,
+            predict: |s, m, n_classes| {
+                let x = s.state().mapv(f64::from).insert_axis(Axis(0));
+                ridge_predictions(m.readout(), &x, n_classes)
+            },
+        }))
     }
     fn fits_task(&self, metric: Metric, n_classes: usize, n_outputs: usize) -> bool {
         ridge_fits(self.0.readout(), metric, n_classes, n_outputs)
@@ -394,24 +390,6 @@ impl FittedModel for DeepFitted {
                 "jacobian.npy left out: a deep reservoir's state is a stack of layers, not one cell".into(),
             ],
         })
-    }
-}
-
-struct DeepStream<'a>(mf_esn::DeepStream<'a>, &'a FittedDeep);
-
-impl FittedStream for DeepStream<'_> {
-    fn push(&mut self, x: &[f32]) -> Result<(), String> {
-        self.0.push(x).map_err(|e| e.to_string())
-    }
-    fn steps(&self) -> usize {
-        self.0.steps()
-    }
-    fn predict(&self, n_classes: usize) -> Predictions {
-        let x = self.0.state().mapv(f64::from).insert_axis(Axis(0));
-        ridge_predictions(self.1.readout(), &x, n_classes)
-    }
-    fn reset(&mut self) {
-        self.0.reset()
     }
 }
 
@@ -485,7 +463,11 @@ impl FittedModel for RnnFitted {
         Ok(self.0.save(dir)?)
     }
     fn stream(&self) -> Result<Box<dyn FittedStream + '_>, LabError> {
-        Ok(Box::new(RnnStream(Box::new(self.0.stream()?), &self.0)))
+        Ok(Box::new(Streamed {
+            stream: self.0.stream()?,
+            model: &self.0,
+            predict: |s, m, _| rnn_predictions(m, &s.outputs().insert_axis(Axis(0))),
+        }))
     }
     fn fits_task(&self, metric: Metric, n_classes: usize, n_outputs: usize) -> bool {
         match self.0.head() {
@@ -532,20 +514,29 @@ impl FittedModel for RnnFitted {
     }
 }
 
-struct RnnStream<'a>(Box<mf_rnn::RnnStream<'a>>, &'a TrainedRnn);
+/// A model crate's stream with the readout that turns its state into predictions.
+struct Streamed<'a, S, M: ?Sized> {
+    stream: S,
+    model: &'a M,
+    predict: fn(&S, &M, usize) -> Predictions,
+}
 
-impl FittedStream for RnnStream<'_> {
+impl<S, M: ?Sized> FittedStream for Streamed<'_, S, M>
+where
+    S: Recurrent,
+    S::Error: fmt::Display,
+{
     fn push(&mut self, x: &[f32]) -> Result<(), String> {
-        self.0.push(x).map_err(|e| e.to_string())
+        self.stream.push(x).map_err(|e| e.to_string())
     }
     fn steps(&self) -> usize {
-        self.0.steps()
+        self.stream.steps()
     }
-    fn predict(&self, _n_classes: usize) -> Predictions {
-        rnn_predictions(self.1, &self.0.outputs().insert_axis(Axis(0)))
+    fn predict(&self, n_classes: usize) -> Predictions {
+        (self.predict)(&self.stream, self.model, n_classes)
     }
     fn reset(&mut self) {
-        self.0.reset()
+        self.stream.reset()
     }
 }
 
