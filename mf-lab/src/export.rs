@@ -365,6 +365,10 @@ pub fn export_records(
     let file_name = path
         .file_name()
         .ok_or_else(|| LabError::InvalidParams(format!("{} is not a file name", path.display())))?;
+    // A missing directory is created, as `mf fit`, `mf export` and `mf robustness` create theirs.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| LabError::io(dir, e))?;
+    }
     let mut tmp_name = file_name.to_owned();
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
@@ -648,6 +652,24 @@ mod tests {
             };
             assert_eq!(selected.value(i), k.config == chosen, "{k}");
         }
+    }
+
+    #[test]
+    fn an_export_into_a_missing_directory_creates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spec, path) = store(dir.path());
+        let contents = read_store(&path).unwrap();
+        let out = dir
+            .path()
+            .join("frames")
+            .join("new")
+            .join("records.parquet");
+        let rows = export_records(&spec, &contents, FrameFormat::Parquet, &out).unwrap();
+        assert_eq!(rows, contents.records.len());
+        assert_eq!(
+            one_batch(&read_frame(&out, FrameFormat::Parquet).unwrap()).num_rows(),
+            rows
+        );
     }
 
     #[test]

@@ -192,19 +192,33 @@ pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
             val_metric,
         } => {
             bar.set_position(epoch as u64);
-            bar.set_message(format!(
-                "loss {} val {}",
-                value_text(train_loss),
-                value_text(val_metric)
-            ));
+            // Without a validation part (the reference protocol's final trials) there is no validation loss or
+            // metric: print what exists instead of NaN.
+            let has_val = !(val_loss.is_nan() && val_metric.is_nan());
+            let val = if has_val {
+                format!(
+                    " val_loss {} val {}",
+                    value_text(val_loss),
+                    value_text(val_metric)
+                )
+            } else {
+                String::new()
+            };
+            bar.set_message(if has_val {
+                format!(
+                    "loss {} val {}",
+                    value_text(train_loss),
+                    value_text(val_metric)
+                )
+            } else {
+                format!("loss {}", value_text(train_loss))
+            });
             if plain_lines {
                 let of = max_epochs.map_or(String::new(), |m| format!("/{m}"));
                 let elapsed = trial_start.borrow().elapsed();
                 let line = format!(
-                    "trial {trial}/{trials} epoch {epoch}{of}: loss {} val_loss {} val {} ({:.1} s)",
+                    "trial {trial}/{trials} epoch {epoch}{of}: loss {}{val} ({:.1} s)",
                     value_text(train_loss),
-                    value_text(val_loss),
-                    value_text(val_metric),
                     elapsed.as_secs_f64()
                 );
                 if let Some(line) = lines.borrow_mut().epoch(epoch, elapsed, line) {

@@ -46,11 +46,36 @@ pub(super) fn shard_files(dir: &Path) -> anyhow::Result<Vec<(Shard, PathBuf)>> {
 /// Writes `text` to the file `out`, or to stdout without one.
 pub(super) fn write_out(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
     match out {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
+        Some(p) => {
+            // A missing directory is created, as `mf fit`, `mf export` and `mf robustness` create theirs.
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))
+        }
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(text.as_bytes())?;
             Ok(stdout.flush()?)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_into_a_missing_directory_creates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("tables").join("deeper").join("t.md");
+        write_out(Some(&out), "| a |\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "| a |\n");
+        // A file where the directory should be is still an error naming it.
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, "x").unwrap();
+        let e = write_out(Some(&blocked.join("t.md")), "x").unwrap_err();
+        assert!(format!("{e:#}").contains("file"), "{e:#}");
     }
 }
