@@ -212,6 +212,39 @@ fn record_lines(
 /// different specs, and with [`LabError::DataMismatch`] when two stores (the output included) recorded
 /// different data fingerprints for one data set. Nothing is written when it fails.
 pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, LabError> {
+    merge_checked(inputs, output, None)
+}
+
+/// [`merge`] of the shards of `spec`: every input whose header names another spec is refused, before anything is
+/// written, so that shards of another seed or grid never enter the spec's store.
+pub fn merge_for_spec(
+    spec: &Spec,
+    inputs: &[PathBuf],
+    output: &Path,
+) -> Result<MergeReport, LabError> {
+    merge_checked(inputs, output, Some(spec.hash()))
+}
+
+fn merge_checked(
+    inputs: &[PathBuf],
+    output: &Path,
+    expected: Option<String>,
+) -> Result<MergeReport, LabError> {
+    if let Some(expected) = &expected {
+        for path in inputs {
+            match read_store(path) {
+                Ok(c) if c.spec_hash != *expected => {
+                    return Err(LabError::SpecMismatch {
+                        path: path.clone(),
+                        expected: expected.clone(),
+                        found: c.spec_hash,
+                    })
+                }
+                Ok(_) | Err(LabError::EmptyStore { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
     let mut report = MergeReport::default();
     let mut spec_hash: Option<(PathBuf, String)> = None;
     // The chosen record of each key and the line it was read from.
@@ -555,6 +588,28 @@ mod tests {
             .all(|r| !r.is_failed()));
         let r2 = merge(&[a, b], &out).unwrap();
         assert_eq!(r2.added, 0);
+    }
+
+    #[test]
+    fn shards_of_another_spec_are_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = Spec::new(vec!["synthetic-control".into()]);
+        let mut other = spec.clone();
+        other.seed += 1;
+        let ours = dir.path().join("ours.jsonl");
+        let theirs = dir.path().join("theirs.jsonl");
+        drop(Store::open(&ours, &spec.hash()).unwrap());
+        drop(Store::open(&theirs, &other.hash()).unwrap());
+        let out = dir.path().join("store.jsonl");
+        for inputs in [vec![theirs.clone()], vec![ours.clone(), theirs.clone()]] {
+            let err = merge_for_spec(&spec, &inputs, &out).unwrap_err();
+            assert!(
+                matches!(&err, LabError::SpecMismatch { path, .. } if *path == theirs),
+                "{err}"
+            );
+            assert!(!out.exists(), "nothing is written");
+        }
+        merge_for_spec(&spec, &[ours], &out).unwrap();
     }
 
     #[test]

@@ -70,7 +70,10 @@ pub fn run_merge(args: MergeArgs) -> anyhow::Result<()> {
             out.display()
         );
     } else {
-        let report = merge(&inputs, &out)?;
+        let report = match &spec {
+            Some(spec) => mf_lab::shard::merge_for_spec(spec, &inputs, &out)?,
+            None => merge(&inputs, &out)?,
+        };
         for path in &report.empty {
             eprintln!(
                 "warning: {} holds no records, not even a header; skipped",
