@@ -99,7 +99,8 @@ pub struct Description {
     /// Trainable models: epochs trained and the best epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epochs: Option<(usize, usize)>,
-    /// Trainable models: why the model's scores mean nothing, when its training diverged.
+    /// Why the model's scores mean nothing: its training diverged, or its reservoir's states left the cell's
+    /// physical range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diverged: Option<String>,
     /// The library that wrote it, with its version (`mf-lab 0.1.0`).
@@ -379,7 +380,7 @@ impl SavedModel {
             data_fingerprint: crate::eval::fingerprint(raw),
             test_score,
             epochs: training.as_ref().map(|t| t.epochs),
-            diverged: training.and_then(|t| t.diverged),
+            diverged: fitted.divergence(),
             written_by: format!("mf-lab {}", env!("CARGO_PKG_VERSION")),
             normalise: scaling,
         };

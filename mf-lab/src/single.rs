@@ -232,6 +232,29 @@ mod tests {
     }
 
     #[test]
+    fn an_mf_reservoir_whose_states_leave_the_unit_interval_is_flagged_as_diverged() {
+        // dt = 1 makes the MF step overshoot: the states grow far outside [0, 1] (dt = 5 overflows to an error).
+        let a = run(&req(ModelKind::MfEsn, &[("n_units", 20.0), ("dt", 1.0)]), 2);
+        assert_eq!(a.diverged, [0, 1], "{a:?}");
+        assert!(
+            a.warnings[0].starts_with("trial 1/2: the reservoir diverged: an MF state reached"),
+            "{:?}",
+            a.warnings
+        );
+        // The same reservoir at the paper's steps stays in range, and the leaky ESN is never flagged.
+        for (m, set) in [
+            (ModelKind::MfEsn, &[("n_units", 20.0), ("dt", 0.1)][..]),
+            (ModelKind::Esn, &[("n_units", 20.0)][..]),
+        ] {
+            let ok = run(&req(m, set), 2);
+            assert!(
+                ok.diverged.is_empty() && ok.warnings.is_empty(),
+                "{m}: {ok:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_trained_model_whose_outputs_overflow_is_an_error_not_an_accuracy() {
         for m in [ModelKind::MfRnn, ModelKind::Rnn] {
             let r = req(

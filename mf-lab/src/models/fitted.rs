@@ -80,6 +80,11 @@ pub trait FittedModel: fmt::Debug + Send + Sync {
     fn physics(&self) -> Option<Physics>;
     /// Trainable models: how training went; None for reservoirs.
     fn training(&self) -> Option<Training>;
+    /// Why the model's scores mean nothing, when they do: a diverged training, or a reservoir whose states left
+    /// the cell's physical range.
+    fn divergence(&self) -> Option<String> {
+        self.training().and_then(|t| t.diverged)
+    }
     /// Predictions for every series of `seqs` (already scaled), with the scores of each of `n_classes` classes.
     fn predict(&self, seqs: &Sequences, n_classes: usize) -> Result<Predictions, LabError>;
     /// Accuracy or RMSE on `seqs`, as the model crate scores itself.
@@ -199,6 +204,33 @@ pub fn last_step_jacobian(
     )?)
 }
 
+/// Why a reservoir of `cell` whose readout reads `states` (the training series' last states) is no model: an MF
+/// state is a memristor's normalised conductance (paper eq. 9) and belongs in `[0, 1]`; a state outside it (up to
+/// f32 rounding), or not finite, means the cell ran unstable (Lemma V.1 does not hold at this `dt`, `gamma` or
+/// device spread) and the readout fits numbers that grew without bound.
+fn states_out_of_range(cell: &CellKind, states: &Array2<f32>) -> Option<String> {
+    let CellKind::Mf(_) = cell else {
+        return None;
+    };
+    const SLACK: f32 = 1e-5;
+    let mut worst: Option<f32> = None;
+    for &v in states {
+        if !v.is_finite() {
+            worst = Some(v);
+            break;
+        }
+        let outside = !(-SLACK..=1.0 + SLACK).contains(&v);
+        if outside && worst.is_none_or(|w| v.abs() > w.abs()) {
+            worst = Some(v);
+        }
+    }
+    let worst = worst?;
+    Some(format!(
+        "the reservoir diverged: an MF state reached {worst:e}, outside [0, 1] where a normalised conductance \
+         belongs (the cell is unstable at this dt, gamma or device spread; Lemma V.1); try a smaller dt"
+    ))
+}
+
 const DEVICE_NOTE: &str =
     "jacobian.npy left out: with d2d_sigma or c2c_sigma the neurons are not the nominal \
                            cell whose Jacobian it would hold";
@@ -264,6 +296,9 @@ impl FittedModel for ReservoirFitted {
     }
     fn training(&self) -> Option<Training> {
         None
+    }
+    fn divergence(&self) -> Option<String> {
+        states_out_of_range(&self.0.config().cell, self.0.train_states())
     }
     fn predict(&self, seqs: &Sequences, n_classes: usize) -> Result<Predictions, LabError> {
         let x = self.0.states(seqs)?.mapv(f64::from);
@@ -337,6 +372,9 @@ impl FittedModel for DeepFitted {
     }
     fn training(&self) -> Option<Training> {
         None
+    }
+    fn divergence(&self) -> Option<String> {
+        states_out_of_range(&self.0.config().layer.cell, self.0.train_states())
     }
     fn predict(&self, seqs: &Sequences, n_classes: usize) -> Result<Predictions, LabError> {
         let x = self.0.states(seqs)?.mapv(f64::from);

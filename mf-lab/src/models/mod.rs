@@ -127,11 +127,10 @@ pub trait Configured: fmt::Debug + Send + Sync {
         let model = self.fit(data.train, data.val, data.protocol, seed, ctx)?;
         ctx.cancel.check()?;
         let score = model.score(&data.eval.seqs, &data.eval.targets)?;
-        let training = model.training();
         Ok(TrialScore {
             score,
-            epochs: training.as_ref().map(|t| t.epochs),
-            diverged: training.and_then(|t| t.diverged),
+            epochs: model.training().map(|t| t.epochs),
+            diverged: model.divergence(),
         })
     }
 }
