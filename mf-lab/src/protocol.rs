@@ -90,6 +90,14 @@ pub fn select(
         match records.get(&key).map(|r| &r.outcome) {
             None => missing += 1,
             Some(Outcome::Failed { message }) => failures.push(format!("#{config}: {message}")),
+            // A configuration some of whose trials diverged has scores that mean nothing: never selected.
+            Some(Outcome::Done {
+                scores, diverged, ..
+            }) if !diverged.is_empty() => failures.push(format!(
+                "#{config}: diverged in {} of {} trials",
+                diverged.len(),
+                scores.len()
+            )),
             Some(Outcome::Done {
                 metric: m, scores, ..
             }) => {
@@ -290,6 +298,36 @@ mod tests {
             selected(select(&spec, &records, "D", ModelKind::Esn)),
             (2, 0.4)
         );
+    }
+
+    #[test]
+    fn a_configuration_with_a_diverged_trial_is_not_selected() {
+        let spec = spec_with_grid(&[1.0, 2.0]);
+        let mut records = BTreeMap::new();
+        let mut best_but_diverged = done(Metric::Accuracy, &[0.9, 0.95]);
+        if let Outcome::Done { diverged, .. } = &mut best_but_diverged {
+            diverged.push(1);
+        }
+        for (c, o) in [
+            (0, best_but_diverged),
+            (1, done(Metric::Accuracy, &[0.5, 0.75])),
+        ] {
+            let r = record(&spec, "D", ModelKind::Esn, c, o);
+            records.insert(r.key.clone(), r);
+        }
+        assert_eq!(
+            selected(select(&spec, &records, "D", ModelKind::Esn)),
+            (1, 0.625)
+        );
+        // When every configuration diverged there is nothing to select, and the reason says so.
+        records.retain(|k, _| k.config == 0);
+        let spec = spec_with_grid(&[1.0]);
+        match select(&spec, &records, "D", ModelKind::Esn) {
+            SelectionState::Unselectable { reason } => {
+                assert!(reason.contains("#0: diverged in 1 of 2 trials"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
