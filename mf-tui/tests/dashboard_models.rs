@@ -174,7 +174,9 @@ fn hyper_parameters_set_in_the_form_reach_the_stored_jobs_and_change_their_score
     key(&mut rt, &mut app, Key::Char('h'));
     set_run_field(&mut rt, &mut app, "dt", "0.1");
     set_run_field(&mut rt, &mut app, "n_units", "12");
-    set_run_field(&mut rt, &mut app, "kp0", "0.0002");
+    // Half the nominal kp0: twice it would put dt Kp above 1 at dt = 0.1, the states would leave [0, 1] and the
+    // configuration would be flagged as diverged.
+    set_run_field(&mut rt, &mut app, "kp0", "0.00005");
     set_run_field(&mut rt, &mut app, "density", "0.5");
     assert_eq!(run_form(&app).error, None);
     key(&mut rt, &mut app, Key::Enter);
@@ -189,7 +191,7 @@ fn hyper_parameters_set_in_the_form_reach_the_stored_jobs_and_change_their_score
     let want: Params = [
         ("dt", 0.1),
         ("n_units", 12.0),
-        ("kp0", 0.0002),
+        ("kp0", 0.00005),
         ("density", 0.5),
     ]
     .into_iter()
