@@ -203,11 +203,13 @@ pub fn compare(info: &DatasetInfo, s: &Shape) -> Vec<String> {
         format!("{}-{}", info.min_len, info.max_len),
         format!("{}-{}", s.min_len, s.max_len),
     );
+    // Regression sets have no classes: say so in words, not as an empty option.
+    let classes = |n: Option<usize>| n.map_or("none (regression)".to_string(), |n| n.to_string());
     diff(
         &mut w,
         "classes",
-        format!("{:?}", info.n_classes),
-        format!("{:?}", s.n_classes),
+        classes(info.n_classes),
+        classes(s.n_classes),
     );
     diff(
         &mut w,
@@ -290,6 +292,9 @@ mod tests {
         assert_eq!(w.len(), 6, "{w:?}");
         assert!(w[0].contains("466") && w[0].contains("389"));
         assert!(w[1].contains("test split missing"));
+        // Classes in words, never as Rust's `Some(2)` / `None`.
+        let classes = w.iter().find(|l| l.starts_with("classes")).unwrap();
+        assert_eq!(classes, "classes 2 on disk, paper says none (regression)");
     }
 
     #[test]

@@ -143,7 +143,11 @@ fn verify_text(r: &mf_lab::data::VerifyReport) -> (String, Vec<&'static str>) {
 }
 
 fn list(data_dir: &Path) -> anyhow::Result<()> {
-    println!("data directory: {}", data_dir.display());
+    println!(
+        "data directory: {}{}",
+        data_dir.display(),
+        dir_state(data_dir)
+    );
     println!(
         "{:<18} {:>6} {:>6} {:>9} {:>8}  {:<10} check",
         "paper data set", "train", "test", "length", "classes", "found"
@@ -184,6 +188,22 @@ fn list(data_dir: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Why a data directory lists nothing, when it cannot hold anything: it does not exist, is not a directory, or
+/// cannot be read (a symlink loop, no permission). Empty when it is a readable directory.
+fn dir_state(data_dir: &Path) -> String {
+    match std::fs::metadata(data_dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            " (does not exist: every paper set is missing; `mf data fetch NAME` creates it)".into()
+        }
+        Err(e) => format!(" (cannot be read: {e})"),
+        Ok(m) if !m.is_dir() => " (not a directory)".into(),
+        Ok(_) => match std::fs::read_dir(data_dir) {
+            Ok(_) => String::new(),
+            Err(e) => format!(" (cannot be read: {e})"),
+        },
+    }
 }
 
 /// Directories `<data_dir>/<Name>` holding `<Name>_TRAIN.*` that are not paper data sets.
@@ -405,6 +425,28 @@ fn fetch(data_dir: &Path, name: &str, url: Option<&str>) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_data_directory_that_cannot_hold_data_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(dir_state(dir.path()), "");
+        assert!(dir_state(&dir.path().join("nope")).contains("does not exist"));
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        assert_eq!(dir_state(&file), " (not a directory)");
+        #[cfg(unix)]
+        {
+            let a = dir.path().join("a");
+            let b = dir.path().join("b");
+            std::os::unix::fs::symlink(&b, &a).unwrap();
+            std::os::unix::fs::symlink(&a, &b).unwrap();
+            assert!(
+                dir_state(&a).contains("cannot be read"),
+                "{}",
+                dir_state(&a)
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
