@@ -191,13 +191,16 @@ pub fn run_trials_on_test(
             .map(Published::from),
         epochs: scores.iter().filter_map(|t| t.epochs).collect(),
         diverged: diverged_indices(&scores),
-        warnings: scores
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| {
+        // What the data set says of itself (a class only in the test split, which no model can predict), then
+        // each diverged trial.
+        warnings: ds
+            .warnings()
+            .into_iter()
+            .map(|w| format!("{}: {w}", req.dataset))
+            .chain(scores.iter().enumerate().filter_map(|(i, t)| {
                 let why = t.diverged.as_ref()?;
                 Some(format!("trial {}/{trials}: {why}", i + 1))
-            })
+            }))
             .collect(),
         normalise: req.normalise,
     })
@@ -252,6 +255,37 @@ mod tests {
                 "{m}: {ok:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_class_only_in_the_test_split_is_warned_about_in_the_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("Tiny");
+        std::fs::create_dir(&sub).unwrap();
+        let rows = |labels: &[&str]| {
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| format!("{l}\t{}\t{}\t0.5\n", i as f64 * 0.1, 1.0 - i as f64 * 0.2))
+                .collect::<String>()
+        };
+        std::fs::write(sub.join("Tiny_TRAIN.tsv"), rows(&["1", "2", "1", "2"])).unwrap();
+        std::fs::write(sub.join("Tiny_TEST.tsv"), rows(&["1", "3"])).unwrap();
+        let mut r = req(ModelKind::Esn, &[("n_units", 4.0)]);
+        r.dataset = "Tiny".into();
+        let a = run_trials_on_test(
+            &r,
+            1,
+            dir.path(),
+            &|_| {},
+            &mut |_, _, _| {},
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!(
+            a.warnings,
+            ["Tiny: 1 class only in the test split, never in the training split: 3"]
+        );
     }
 
     #[test]
