@@ -80,6 +80,36 @@ pub fn check(need: u64, available: &Available, shape: &DataShape) -> Result<(), 
     })
 }
 
+/// The most trials, draws or repetitions one request may ask for. Each is a fresh model, so even the smallest
+/// takes hours at this count, and a number typed with too many zeros (`--trials 100000000000`) would otherwise
+/// reserve its seeds and scores before the first trial and abort the process.
+pub const MAX_REPEATS: usize = 100_000;
+
+/// Fails unless `n` (`what`: `--trials`, `draws`) is from 1 to [`MAX_REPEATS`].
+pub fn check_repeats(what: &str, n: usize) -> Result<(), LabError> {
+    if (1..=MAX_REPEATS).contains(&n) {
+        return Ok(());
+    }
+    Err(LabError::InvalidParams(format!(
+        "{what} must be from 1 to {MAX_REPEATS}, not {n} (each is a fresh model)"
+    )))
+}
+
+/// Fails with an error naming `what` when `need` bytes exceed the memory available now: for work outside a
+/// trial (`mf stability`'s reservoir), which would otherwise abort on a failed allocation.
+pub fn check_bytes(what: &str, need: u64) -> Result<(), LabError> {
+    let available = Available::now();
+    if need <= available.bytes {
+        return Ok(());
+    }
+    Err(LabError::InvalidParams(format!(
+        "{what} needs about {} of memory, more than the {} available ({})",
+        bytes_text(need),
+        bytes_text(available.bytes),
+        available.from
+    )))
+}
+
 /// A size as people read it: `812.0 MiB`, `74.5 GiB`.
 pub fn bytes_text(bytes: u64) -> String {
     const GIB: f64 = (1u64 << 30) as f64;

@@ -145,9 +145,7 @@ pub fn run_robustness(
             req.param
         )));
     }
-    if req.draws == 0 {
-        return Err(LabError::InvalidParams("--draws must be at least 1".into()));
-    }
+    crate::memory::check_repeats("--draws", req.draws)?;
     // A value given twice would be computed twice and drawn as two points at one place.
     if let Some((k, v)) = req
         .values

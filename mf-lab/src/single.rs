@@ -134,11 +134,7 @@ pub fn run_trials_on_test(
     on_trial: &mut dyn FnMut(usize, Metric, &TrialScore),
     cancel: &CancelToken,
 ) -> Result<RunReport, LabError> {
-    if trials == 0 {
-        return Err(LabError::InvalidParams(
-            "--trials must be at least 1".into(),
-        ));
-    }
+    crate::memory::check_repeats("--trials", trials)?;
     let start = Instant::now();
     let config = req.configure()?;
     let ds = load_dataset(data_dir, &req.dataset)?;
@@ -253,6 +249,27 @@ mod tests {
             assert!(
                 ok.diverged.is_empty() && ok.warnings.is_empty(),
                 "{m}: {ok:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_trial_count_typed_with_too_many_zeros_is_refused_before_anything_is_reserved() {
+        let r = req(ModelKind::Esn, &[("n_units", 4.0)]);
+        for n in [0, 100_001, 100_000_000_000] {
+            let e = run_trials_on_test(
+                &r,
+                n,
+                Path::new("/nonexistent"),
+                &|_| {},
+                &mut |_, _, _| {},
+                &CancelToken::new(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert_eq!(
+                e,
+                format!("--trials must be from 1 to 100000, not {n} (each is a fresh model)")
             );
         }
     }

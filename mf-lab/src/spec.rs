@@ -210,6 +210,14 @@ impl Spec {
         if self.draws == 0 || self.trials == 0 {
             return bad("draws and trials must be at least 1".into());
         }
+        for (what, n) in [("draws", self.draws), ("trials", self.trials)] {
+            if n > crate::memory::MAX_REPEATS {
+                return bad(format!(
+                    "{what} must be at most {} (each is a fresh model), not {n}",
+                    crate::memory::MAX_REPEATS
+                ));
+            }
+        }
         if !(self.val_fraction > 0.0 && self.val_fraction < 1.0) {
             return bad(format!(
                 "val_fraction {} is not in (0, 1)",
@@ -438,6 +446,15 @@ mod tests {
                 .is_err()
         );
         assert!(Spec::from_toml("datasets = [\"a\"]\n[grid.rnn]\nlr = []").is_err());
+        for (field, n) in [("draws", 100_001u64), ("trials", 100_000_000_000)] {
+            let e = Spec::from_toml(&format!("datasets = [\"a\"]\n{field} = {n}"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("{field} must be at most 100000")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

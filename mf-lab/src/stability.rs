@@ -82,6 +82,15 @@ pub struct StabilityReport {
 
 /// Computes the report.
 pub fn analyse(args: &StabilityRequest) -> Result<StabilityReport, LabError> {
+    // A drawn reservoir and the Fig. 6 spectrum hold a few n x n f64 matrices (kernel, Jacobian, eigen-solver
+    // copies and workspace): refused before allocating when they cannot fit.
+    if args.rho.is_some() || args.eigs {
+        let n = args.n_units as u64;
+        crate::memory::check_bytes(
+            &format!("a reservoir of {} units", args.n_units),
+            n.saturating_mul(n).saturating_mul(8 * 8),
+        )?;
+    }
     let mut cell = MfCell::new(args.dt, args.gamma, args.s);
     cell.physics = args.physics;
     cell.check()?;

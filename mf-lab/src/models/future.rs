@@ -18,6 +18,9 @@ pub(super) const SPARSE_PARAMS: [&str; 2] = ["density", "input_density"];
 /// (default 1, the paper's eq. 12; only with `integrator = 0`).
 pub(super) const INTEGRATOR_PARAMS: [&str; 2] = ["integrator", "substeps"];
 
+/// The most Euler substeps per time step.
+pub(super) const MAX_SUBSTEPS: usize = 1000;
+
 /// Sets `k` (one of [`SPARSE_PARAMS`] or [`INTEGRATOR_PARAMS`]) of `c`. Parameters arrive in name order, so
 /// `integrator` is set before `substeps`. Ranges are checked with the whole configuration.
 pub(super) fn set_param(c: &mut ReservoirConfig, k: &str, v: f64) -> Result<(), LabError> {
@@ -39,6 +42,14 @@ pub(super) fn set_param(c: &mut ReservoirConfig, k: &str, v: f64) -> Result<(), 
             }
         }
         "substeps" => {
+            // Each substep is a whole pass of the cell over every unit: 1000 already take seconds per data set,
+            // and a count typed with too many zeros would run for ever.
+            if v > MAX_SUBSTEPS as f64 {
+                return Err(LabError::InvalidParams(format!(
+                    "substeps must be at most {MAX_SUBSTEPS} (each substep is one more pass of the cell per time \
+                     step; for a finer solution use integrator = exact), not {v}"
+                )));
+            }
             let substeps = count(k, v)?;
             match c.integrator {
                 Integrator::Euler { .. } => c.integrator = Integrator::Euler { substeps },
@@ -162,6 +173,8 @@ mod tests {
             &[("integrator", 1.0), ("substeps", 3.0)],
             &[("substeps", 0.0)],
             &[("substeps", 2.5)],
+            &[("substeps", 1001.0)],
+            &[("substeps", 1e300)],
         ] {
             assert!(
                 ModelKind::MfEsn.model().configure(&params(bad)).is_err(),
