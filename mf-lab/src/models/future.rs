@@ -47,7 +47,8 @@ pub(super) fn set_param(c: &mut ReservoirConfig, k: &str, v: f64) -> Result<(), 
             if v > MAX_SUBSTEPS as f64 {
                 return Err(LabError::InvalidParams(format!(
                     "substeps must be at most {MAX_SUBSTEPS} (each substep is one more pass of the cell per time \
-                     step; for a finer solution use integrator = exact), not {v}"
+                     step; for a finer solution use integrator = exact), not {}",
+                    if v >= 1e6 { format!("{v:e}") } else { v.to_string() }
                 )));
             }
             let substeps = count(k, v)?;
