@@ -43,6 +43,42 @@ use crate::tasks::Task;
 use crate::training::TrainingProtocol;
 use crate::{LabError, ResultExt};
 
+/// The field of `model.json` holding [`checksum`], beside the [`Description`]'s own fields.
+pub const CHECKSUM_FIELD: &str = "checksum";
+
+/// SHA-256 over the description (its compact JSON) and every file of the weights directory (name and bytes, in
+/// name order), as 64 hex digits: an edit of either, a flipped byte of an array or a swapped class list, is a
+/// mismatch at load instead of silently other predictions.
+fn checksum(description: &Description, weights: &Path) -> Result<String, SavedModelError> {
+    use sha2::{Digest, Sha256};
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SavedModelError::Io { path, source }
+    };
+    let mut h = Sha256::new();
+    h.update(serde_json::to_string(description).expect("a model description serialises"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(weights)
+        .map_err(io(weights))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(io(weights))?;
+    files.retain(|p| p.is_file());
+    files.sort();
+    for path in files {
+        let name = path
+            .file_name()
+            .expect("a file")
+            .to_string_lossy()
+            .into_owned();
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(crate::spec::hex(&h.finalize()))
+}
+
 /// What the `format` field of every model description says.
 pub const FORMAT: &str = "memristive-model";
 /// The version of the directory layout and description this library writes and reads.
@@ -413,8 +449,10 @@ impl SavedModel {
         }
         let weights = dir.join(WEIGHTS_DIR);
         self.fitted.save(&weights)?;
-        let json = serde_json::to_string_pretty(&self.description)
-            .expect("a model description serialises");
+        let mut value =
+            serde_json::to_value(&self.description).expect("a model description serialises");
+        value[CHECKSUM_FIELD] = checksum(&self.description, &weights)?.into();
+        let json = serde_json::to_string_pretty(&value).expect("a model description serialises");
         std::fs::write(&desc, json + "\n")
             .map_err(|source| SavedModelError::Io { path: desc, source })
     }
@@ -463,6 +501,11 @@ impl SavedModel {
                 ))
             }
         }
+        let mut value = value;
+        let stored_checksum = value
+            .as_object_mut()
+            .and_then(|o| o.remove(CHECKSUM_FIELD))
+            .map(|c| c.as_str().map(str::to_owned));
         let description: Description = serde_json::from_value(value)
             .map_err(|e| damaged(DESCRIPTION_FILE, format!("malformed ({e})")))?;
         let weights = dir.join(WEIGHTS_DIR);
@@ -480,6 +523,19 @@ impl SavedModel {
             })?);
         check_agreement(&description, fitted.as_ref())
             .map_err(|reason| damaged(DESCRIPTION_FILE, reason))?;
+        // Directories written before the checksum existed have none, and load as they did.
+        match stored_checksum {
+            None => {}
+            Some(Some(stored)) if stored == checksum(&description, &weights)? => {}
+            Some(_) => {
+                return Err(damaged(
+                    DESCRIPTION_FILE,
+                    "its checksum does not match the description and the weights: a file was edited or \
+                     damaged after `mf fit` wrote it"
+                        .into(),
+                ))
+            }
+        }
         Ok(SavedModel {
             description,
             fitted,
@@ -988,6 +1044,42 @@ mod tests {
             std::fs::write(d.join(DESCRIPTION_FILE), &desc).unwrap();
             SavedModel::load(d).unwrap();
         }
+    }
+
+    #[test]
+    fn an_edited_description_or_a_flipped_weight_byte_is_refused_and_an_old_directory_still_loads()
+    {
+        let (dir, model) = saved(&requests()[0]);
+        let d = dir.path();
+        let desc = std::fs::read_to_string(d.join(DESCRIPTION_FILE)).unwrap();
+        let weights = d.join(WEIGHTS_DIR).join("model.safetensors");
+        let bytes = std::fs::read(&weights).unwrap();
+        let mismatch =
+            |e: String| assert!(e.contains("model.json: its checksum does not match"), "{e}");
+        // The last byte is inside the last array (the data follow the header).
+        let mut flipped = bytes.clone();
+        *flipped.last_mut().unwrap() ^= 0x01;
+        std::fs::write(&weights, &flipped).unwrap();
+        mismatch(load_error(d));
+        std::fs::write(&weights, &bytes).unwrap();
+        // Two classes swapped: the arrays still fit, only the labels would be wrong.
+        let swapped = desc
+            .replacen("\"1\",", "\"x\",", 1)
+            .replacen("\"2\",", "\"1\",", 1)
+            .replacen("\"x\",", "\"2\",", 1);
+        assert_ne!(swapped, desc);
+        std::fs::write(d.join(DESCRIPTION_FILE), &swapped).unwrap();
+        mismatch(load_error(d));
+        // A directory written before the checksum existed loads as before.
+        let mut old: serde_json::Value = serde_json::from_str(&desc).unwrap();
+        assert!(old
+            .as_object_mut()
+            .unwrap()
+            .remove(CHECKSUM_FIELD)
+            .is_some());
+        std::fs::write(d.join(DESCRIPTION_FILE), old.to_string()).unwrap();
+        let back = SavedModel::load(d).unwrap();
+        assert_eq!(back.description(), model.description());
     }
 
     /// Writes `text` to `name` in a fresh directory.
