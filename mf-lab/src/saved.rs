@@ -601,6 +601,17 @@ impl SavedModel {
             }
             (Metric::Rmse, labels, targets) => {
                 // A `.tsv` file writes its targets where class labels go.
+                // A `.ts` or `.arff` file says which it holds (`@classLabel` or `@targetLabel`, a nominal or a
+                // numeric class attribute): class labels there are a classification file, even when they are
+                // numbers, and scoring them as values would print an RMSE of class indices.
+                let tsv = path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+                if targets.is_none() && !tsv {
+                    return Err(input_error(
+                        "the file holds class labels, but the model predicts values (a regression model)".into(),
+                    ));
+                }
                 let values = match (targets, labels) {
                     (Some(t), _) => t,
                     (None, Some(l)) => l
@@ -899,6 +910,18 @@ mod tests {
             );
             assert_eq!(back.description().metric, Metric::Rmse);
             assert!(back.description().classes.is_empty());
+            // A classification file with numeric labels is not scored as values; a `.tsv`, which writes its
+            // targets where labels go, and a `.ts` of targets are.
+            let (_f, path) = file("c.ts", "@classLabel true 1 2\n@data\n1,2,3:1\n4,5:2\n");
+            let e = back.read_input(&path).unwrap_err().to_string();
+            assert!(
+                e.ends_with("the file holds class labels, but the model predicts values (a regression model)"),
+                "{e}"
+            );
+            let (_f, path) = file("v.tsv", "0.5\t1\t2\n0.25\t3\t4\n");
+            assert!(back.read_input(&path).is_ok());
+            let (_f, path) = file("v.ts", "@targetLabel true\n@data\n1,2,3:0.5\n");
+            assert!(back.read_input(&path).is_ok());
         }
     }
 
