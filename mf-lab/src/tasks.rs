@@ -265,6 +265,23 @@ fn part(ds: &Dataset, split: &Split) -> Result<Part, LabError> {
         split
     };
     let (mut x, lengths) = split.to_ndarray();
+    // The models compute in f32: a value beyond its range (about 3.4e38) would enter as infinity.
+    for (i, &len) in lengths.iter().enumerate() {
+        let series = x.index_axis(ndarray::Axis(0), i);
+        if let Some((t, _)) = series
+            .outer_iter()
+            .take(len)
+            .enumerate()
+            .find(|(_, row)| row.iter().any(|v| v.is_infinite()))
+        {
+            return Err(LabError::InvalidData(format!(
+                "series {}, step {}: a value beyond the range of f32 (about ±3.4e38), in which the models \
+                 compute; scale the data first",
+                i + 1,
+                t + 1
+            )));
+        }
+    }
     // Values after each series' end are never read by the models; zeros keep them finite.
     x.mapv_inplace(|v| if v.is_nan() { 0.0 } else { v });
     if let Some(i) = lengths.iter().position(|&l| l == 0) {
@@ -301,6 +318,25 @@ fn part(ds: &Dataset, split: &Split) -> Result<Part, LabError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_beyond_the_range_of_f32_is_refused_naming_split_series_and_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("Big");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("Big_TRAIN.tsv"), "1\t0.5\t0.2\n2\t0.1\t0.3\n").unwrap();
+        std::fs::write(sub.join("Big_TEST.tsv"), "1\t0.5\t0.2\n2\t0.1\t1e39\n").unwrap();
+        let ds = load_dataset(dir.path(), "Big").unwrap();
+        let e = Task::from_dataset(&ds).unwrap_err().to_string();
+        assert!(
+            e.starts_with("Big: test split: series 2, step 2: a value beyond the range of f32"),
+            "{e}"
+        );
+        // 3e38 still fits.
+        std::fs::write(sub.join("Big_TEST.tsv"), "1\t0.5\t0.2\n2\t0.1\t3e38\n").unwrap();
+        let ds = load_dataset(dir.path(), "Big").unwrap();
+        assert!(Task::from_dataset(&ds).is_ok());
+    }
 
     #[test]
     fn generated_sets_load_without_a_data_directory() {

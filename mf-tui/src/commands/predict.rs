@@ -211,9 +211,16 @@ fn parse_sample(line: &str) -> Result<Vec<f32>, String> {
     line.split(|c: char| c == ',' || c.is_whitespace())
         .filter(|t| !t.is_empty())
         .map(|t| {
-            t.parse::<f64>()
-                .map(|v| v as f32)
-                .map_err(|_| format!("`{t}` is not a number"))
+            let v = t
+                .parse::<f64>()
+                .map_err(|_| format!("`{t}` is not a number"))?;
+            // A finite value beyond f32's range would reach the model as infinity.
+            if v.is_finite() && (v as f32).is_infinite() {
+                return Err(format!(
+                    "`{t}` is beyond the range of f32 (about ±3.4e38), in which the models compute"
+                ));
+            }
+            Ok(v as f32)
         })
         .collect()
 }
@@ -309,6 +316,11 @@ mod tests {
         assert_eq!(parse_sample("1, 2.5\t-3e-1").unwrap(), vec![1.0, 2.5, -0.3]);
         assert_eq!(parse_sample("0.1").unwrap(), vec![0.1f64 as f32]);
         assert_eq!(parse_sample("1,x").unwrap_err(), "`x` is not a number");
+        assert_eq!(
+            parse_sample("1e39").unwrap_err(),
+            "`1e39` is beyond the range of f32 (about ±3.4e38), in which the models compute"
+        );
+        assert_eq!(parse_sample("3e38").unwrap(), [3e38f32]);
     }
 
     #[test]
