@@ -67,6 +67,12 @@ pub fn load_dataset(data_dir: &Path, name: &str) -> Result<Dataset, LabError> {
                     Some(info) => format!("`mf data fetch {}` downloads it", info.name),
                     None => "`mf data list` shows the data sets found".to_string(),
                 };
+                // A bare name is looked up in the data directory; one that is a path here was meant as a path.
+                let fetch = if Path::new(name).exists() {
+                    format!("{fetch}; `{name}` here is a path: write it as `./{name}` to read the files in it")
+                } else {
+                    fetch
+                };
                 return Err(LabError::DatasetNotFound {
                     error: e,
                     hint: format!(

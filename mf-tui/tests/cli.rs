@@ -920,3 +920,37 @@ fn a_trainable_run_without_a_terminal_prints_epoch_lines_unless_json() {
     assert!(o.status.success());
     assert!(!stderr(&o).contains("epoch"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_data_set_name_that_is_a_directory_here_suggests_writing_it_as_a_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("ok")).unwrap();
+    let data = dir.path().join("data");
+    let o = Command::new(env!("CARGO_BIN_EXE_mf"))
+        .args(["run", "--model", "esn", "--dataset", "ok", "--data-dir"])
+        .arg(&data)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("`ok` here is a path: write it as `./ok`"),
+        "{err}"
+    );
+    // Without such a directory the hint is not given.
+    let o = Command::new(env!("CARGO_BIN_EXE_mf"))
+        .args([
+            "run",
+            "--model",
+            "esn",
+            "--dataset",
+            "elsewhere",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("write it as"));
+}
