@@ -688,6 +688,35 @@ fn data_verify_fails_when_a_present_set_does_not_load_and_says_each_problem_once
     let empty = tempfile::tempdir().unwrap();
     let o = mf(&["data", "verify"], empty.path());
     assert!(o.status.success(), "{}", stderr(&o));
+    // A broken set of the user's own fails too, and a good one is listed with its shape.
+    let own = tempfile::tempdir().unwrap();
+    for (name, train) in [
+        ("Mine", "1\t0.1\t0.2\n2\tx\t0.3\n"),
+        ("Fine", "1\t0.1\t0.2\n2\t0.5\t0.3\n"),
+    ] {
+        std::fs::create_dir(own.path().join(name)).unwrap();
+        std::fs::write(
+            own.path().join(name).join(format!("{name}_TRAIN.tsv")),
+            train,
+        )
+        .unwrap();
+    }
+    let o = mf(&["data", "verify"], own.path());
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(!o.status.success(), "{out}");
+    assert!(
+        out.contains("Fine             train     2 test     - len 2-2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Mine             not loaded: ") && out.contains("Mine_TRAIN.tsv:2"),
+        "{out}"
+    );
+    assert!(
+        stderr(&o).contains("failed to load: Mine"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 // Diverged training, configurations too large for memory, messages and progress without a terminal.

@@ -79,8 +79,34 @@ pub fn run_data(cmd: &DataCommand, data_dir: &Path) -> anyhow::Result<()> {
         }
         DataCommand::Verify => {
             println!("data directory: {}", data_dir.display());
-            let (text, failed) = verify_text(&mf_lab::data::verify(data_dir));
+            let (text, mut failed) = verify_text(&mf_lab::data::verify(data_dir));
             print!("{text}");
+            // The user's own sets in the data directory are verified too: a broken one must not pass.
+            let others = other_sets(data_dir);
+            if !others.is_empty() {
+                println!("other data sets in the data directory:");
+            }
+            for name in others {
+                match mf_lab::data::load_dataset(data_dir, &name) {
+                    Ok(ds) => {
+                        let (min, max) = ds.length_range();
+                        println!(
+                            "{name:<16} train {:>5} test {:>5} len {min}-{max}",
+                            ds.train.n_series(),
+                            ds.test
+                                .as_ref()
+                                .map_or("-".to_string(), |t| t.n_series().to_string()),
+                        );
+                        for w in ds.warnings() {
+                            println!("  warning: {w}");
+                        }
+                    }
+                    Err(e) => {
+                        println!("{name:<16} not loaded: {e}");
+                        failed.push(name);
+                    }
+                }
+            }
             if !failed.is_empty() {
                 bail!(
                     "{} data set{} in {} failed to load: {}",
@@ -98,7 +124,7 @@ pub fn run_data(cmd: &DataCommand, data_dir: &Path) -> anyhow::Result<()> {
 /// The report of `mf data verify`, each problem once: per data set its shape and its differences from Table I,
 /// `missing` when absent, or the error that kept it from loading; then the counts. Also returns the names of
 /// the data sets present that failed to load.
-fn verify_text(r: &mf_lab::data::VerifyReport) -> (String, Vec<&'static str>) {
+fn verify_text(r: &mf_lab::data::VerifyReport) -> (String, Vec<String>) {
     let mut s = String::new();
     let (mut loaded, mut missing, mut failed, mut warnings) = (0, 0, Vec::new(), 0);
     for e in &r.entries {
@@ -128,7 +154,7 @@ fn verify_text(r: &mf_lab::data::VerifyReport) -> (String, Vec<&'static str>) {
             }
             // The entry's warnings repeat this error; it is said once.
             Err(err) => {
-                failed.push(name);
+                failed.push(name.to_string());
                 s.push_str(&format!("{name:<16} not loaded: {err}\n"));
             }
         }
