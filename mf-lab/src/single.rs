@@ -218,7 +218,8 @@ mod tests {
         }
     }
 
-    fn run(r: &ModelRequest, trials: usize) -> RunReport {
+    /// `run_trials_on_test` of `r` on the generated data sets (no data directory).
+    fn try_run(r: &ModelRequest, trials: usize) -> Result<RunReport, LabError> {
         run_trials_on_test(
             r,
             trials,
@@ -227,7 +228,10 @@ mod tests {
             &mut |_, _, _| {},
             &CancelToken::new(),
         )
-        .unwrap()
+    }
+
+    fn run(r: &ModelRequest, trials: usize) -> RunReport {
+        try_run(r, trials).unwrap()
     }
 
     #[test]
@@ -257,16 +261,7 @@ mod tests {
     fn a_trial_count_typed_with_too_many_zeros_is_refused_before_anything_is_reserved() {
         let r = req(ModelKind::Esn, &[("n_units", 4.0)]);
         for n in [0, 100_001, 100_000_000_000] {
-            let e = run_trials_on_test(
-                &r,
-                n,
-                Path::new("/nonexistent"),
-                &|_| {},
-                &mut |_, _, _| {},
-                &CancelToken::new(),
-            )
-            .unwrap_err()
-            .to_string();
+            let e = try_run(&r, n).unwrap_err().to_string();
             assert_eq!(
                 e,
                 format!("--trials must be from 1 to 100000, not {n} (each is a fresh model)")
@@ -312,16 +307,7 @@ mod tests {
                 m,
                 &[("n_units", 8.0), ("max_epochs", 2.0), ("w_noise", 1e300)],
             );
-            let e = run_trials_on_test(
-                &r,
-                1,
-                Path::new("/nonexistent"),
-                &|_| {},
-                &mut |_, _, _| {},
-                &CancelToken::new(),
-            )
-            .unwrap_err()
-            .to_string();
+            let e = try_run(&r, 1).unwrap_err().to_string();
             assert!(
                 e.contains("is not finite") && e.contains("series"),
                 "{m}: {e}"
