@@ -478,7 +478,7 @@ impl SavedModel {
             }
             Err(source) => return Err(SavedModelError::Io { path, source }),
         };
-        let value: serde_json::Value = serde_json::from_str(&text)
+        let mut value: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| damaged(DESCRIPTION_FILE, format!("not valid JSON ({e})")))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
             return Err(damaged(
@@ -501,7 +501,6 @@ impl SavedModel {
                 ))
             }
         }
-        let mut value = value;
         let stored_checksum = value
             .as_object_mut()
             .and_then(|o| o.remove(CHECKSUM_FIELD))

@@ -840,6 +840,11 @@ impl TrainedRnn {
         self.predict_from(out)
     }
 
+    /// Values per time step the model takes.
+    pub fn n_inputs(&self) -> usize {
+        self.model.n_inputs()
+    }
+
     /// The layer and readout, for the weights' arrays and the stream (`stream.rs`).
     pub(crate) fn model(&self) -> &Model {
         &self.model
