@@ -57,6 +57,16 @@ pub fn value_text(name: &str, v: f64) -> String {
         .map_or_else(|| v.to_string(), |(s, _)| s.to_string())
 }
 
+/// The positions (from 0) of the first value that appears again in `values` and of its next appearance.
+pub fn first_repeat(values: &[f64]) -> Option<(usize, usize)> {
+    values.iter().enumerate().find_map(|(again, v)| {
+        values[..again]
+            .iter()
+            .position(|x| x == v)
+            .map(|first| (first, again))
+    })
+}
+
 /// One value of a grid axis as written in TOML: a number, a choice's spelling or a boolean.
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -94,15 +104,12 @@ impl Grid {
                 )));
             }
             // A value written twice would run the same configurations twice and print them twice.
-            if let Some((k, v)) = values
-                .iter()
-                .enumerate()
-                .find(|(k, v)| values[..*k].contains(v))
-            {
+            if let Some((first, again)) = first_repeat(values) {
                 return Err(LabError::InvalidSpec(format!(
-                    "grid axis `{name}` has the value {v} twice (at positions {} and {})",
-                    values.iter().position(|x| x == v).expect("found above") + 1,
-                    k + 1
+                    "grid axis `{name}` has the value {} twice (at positions {} and {})",
+                    values[again],
+                    first + 1,
+                    again + 1
                 )));
             }
             if axes[..i].iter().any(|(n, _)| n == name) {

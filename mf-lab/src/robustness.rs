@@ -147,17 +147,13 @@ pub fn run_robustness(
     }
     crate::memory::check_repeats("--draws", req.draws)?;
     // A value given twice would be computed twice and drawn as two points at one place.
-    if let Some((k, v)) = req
-        .values
-        .iter()
-        .enumerate()
-        .find(|(k, v)| req.values[..*k].contains(v))
-    {
+    if let Some((first, again)) = crate::grid::first_repeat(&req.values) {
         return Err(LabError::InvalidParams(format!(
-            "{} = {v} is given twice (values {} and {})",
+            "{} = {} is given twice (values {} and {})",
             req.param,
-            req.values.iter().position(|x| x == v).expect("found above") + 1,
-            k + 1
+            req.values[again],
+            first + 1,
+            again + 1
         )));
     }
     let start = Instant::now();
