@@ -179,12 +179,8 @@ pub fn export_model(
         files.push(format!("{name}.npy"));
         Ok(())
     };
-    // The model's weights and readout first, then the data, then its states and the rest, as before.
-    let (first, rest): (Vec<_>, Vec<_>) = own
-        .arrays
-        .into_iter()
-        .partition(|(n, _)| !n.contains("states") && !n.contains("unit_") && n != "jacobian");
-    for (name, a) in first {
+    // The model's weights and readout first, then the data, then its states and device constants.
+    for (name, a) in own.weights {
         put(&name, a, &mut files)?;
     }
     write(out, "train_x.npy", &x_with_nan(&task.train))?;
@@ -204,8 +200,7 @@ pub fn export_model(
         ]
         .map(|f| format!("{f}.npy")),
     );
-    let (jacobian, rest): (Vec<_>, Vec<_>) = rest.into_iter().partition(|(n, _)| n == "jacobian");
-    for (name, a) in rest {
+    for (name, a) in own.states {
         put(&name, a, &mut files)?;
     }
     let pred = match model
@@ -222,8 +217,8 @@ pub fn export_model(
         Predictions::Values(v) => ExportArray::F64(v.column(0).to_owned().into_dyn()),
     };
     put("test_pred", pred, &mut files)?;
-    for (name, a) in jacobian {
-        put(&name, a, &mut files)?;
+    if let Some(j) = own.jacobian {
+        put("jacobian", ExportArray::F64(j.into_dyn()), &mut files)?;
     }
     files.push("config.json".into());
     let cfg = ExportConfig {

@@ -53,8 +53,13 @@ pub struct ReadoutInfo {
 /// where the model has them, the Jacobian where it is defined, and notes on what was left out and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelArrays {
-    /// File stems (`w_in`) and arrays, in the order they are written.
-    pub arrays: Vec<(String, ExportArray)>,
+    /// The weights and the readout: file stems (`w_in`) and arrays, in the order they are written.
+    pub weights: Vec<(String, ExportArray)>,
+    /// The last states of the training and test series and each neuron's device constants, where the model has
+    /// them, in the order they are written.
+    pub states: Vec<(String, ExportArray)>,
+    /// The Jacobian of the cell at the last step of the first training series, where it is one cell's.
+    pub jacobian: Option<Array2<f64>>,
     /// The readout's rule.
     pub readout: ReadoutInfo,
     /// What was left out, and why (printed by `mf export`).
@@ -235,24 +240,27 @@ const DEVICE_NOTE: &str =
     "jacobian.npy left out: with d2d_sigma or c2c_sigma the neurons are not the nominal \
                            cell whose Jacobian it would hold";
 
-/// The Jacobian file of a single-layer model, or the note on why it is left out.
+/// The Jacobian of a single-layer model and the note on why it is left out, when it is.
 fn jacobian(
     cell: &CellKind,
     integrator: &Integrator,
     nominal_neurons: bool,
     weights: &mf_core::Weights<f32>,
     train: &Part,
-    m: &mut ModelArrays,
-) -> Result<(), LabError> {
-    match (cell, nominal_neurons) {
-        (CellKind::Mf(_), false) => m.notes.push(DEVICE_NOTE.into()),
-        (CellKind::Mf(cell), true) => {
-            let j = last_step_jacobian(cell, integrator, &weights.to_f64(), train)?;
-            m.arrays.push(("jacobian".into(), f64d(j)));
-        }
-        _ => {}
-    }
-    Ok(())
+) -> Result<(Option<Array2<f64>>, Vec<String>), LabError> {
+    Ok(match (cell, nominal_neurons) {
+        (CellKind::Mf(_), false) => (None, vec![DEVICE_NOTE.into()]),
+        (CellKind::Mf(cell), true) => (
+            Some(last_step_jacobian(
+                cell,
+                integrator,
+                &weights.to_f64(),
+                train,
+            )?),
+            Vec::new(),
+        ),
+        _ => (None, Vec::new()),
+    })
 }
 
 /// Each neuron's own device constants as arrays `{prefix}kp0`, ...
@@ -327,29 +335,31 @@ impl FittedModel for ReservoirFitted {
     }
     fn arrays(&self, train: &Part, test: &Part) -> Result<ModelArrays, LabError> {
         let f = &self.0;
-        let mut arrays = Vec::new();
-        weight_arrays(f.weights(), "", &mut arrays);
-        let readout = ridge_arrays(f.readout(), &mut arrays);
-        arrays.push(("train_states".into(), f32d(f.train_states().clone())));
-        arrays.push(("test_states".into(), f32d(f.states(&test.seqs)?)));
+        let mut weights = Vec::new();
+        weight_arrays(f.weights(), "", &mut weights);
+        let readout = ridge_arrays(f.readout(), &mut weights);
+        let mut states = vec![
+            ("train_states".into(), f32d(f.train_states().clone())),
+            ("test_states".into(), f32d(f.states(&test.seqs)?)),
+        ];
         if let Some(u) = f.unit_physics() {
-            unit_arrays(u, "unit_", &mut arrays);
+            unit_arrays(u, "unit_", &mut states);
         }
-        let mut m = ModelArrays {
-            arrays,
-            readout,
-            notes: Vec::new(),
-        };
         let c = f.config();
-        jacobian(
+        let (jacobian, notes) = jacobian(
             &c.cell,
             &c.integrator,
             c.hardware.neurons_ideal(),
             f.weights(),
             train,
-            &mut m,
         )?;
-        Ok(m)
+        Ok(ModelArrays {
+            weights,
+            states,
+            jacobian,
+            readout,
+            notes,
+        })
     }
 }
 
@@ -404,25 +414,29 @@ impl FittedModel for DeepFitted {
     /// cell's).
     fn arrays(&self, _train: &Part, test: &Part) -> Result<ModelArrays, LabError> {
         let f = &self.0;
-        let mut arrays = Vec::new();
+        let mut weights = Vec::new();
         for (l, w) in f.weights().iter().enumerate() {
             let prefix = if l == 0 {
                 String::new()
             } else {
                 format!("layer{}_", l + 1)
             };
-            weight_arrays(w, &prefix, &mut arrays);
+            weight_arrays(w, &prefix, &mut weights);
         }
-        let readout = ridge_arrays(f.readout(), &mut arrays);
-        arrays.push(("train_states".into(), f32d(f.train_states().clone())));
-        arrays.push(("test_states".into(), f32d(f.states(&test.seqs)?)));
+        let readout = ridge_arrays(f.readout(), &mut weights);
+        let mut states = vec![
+            ("train_states".into(), f32d(f.train_states().clone())),
+            ("test_states".into(), f32d(f.states(&test.seqs)?)),
+        ];
         for (l, u) in f.unit_physics().iter().enumerate() {
             if let Some(u) = u {
-                unit_arrays(u, &format!("layer{}_unit_", l + 1), &mut arrays);
+                unit_arrays(u, &format!("layer{}_unit_", l + 1), &mut states);
             }
         }
         Ok(ModelArrays {
-            arrays,
+            weights,
+            states,
+            jacobian: None,
             readout,
             notes: vec![
                 "jacobian.npy left out: a deep reservoir's state is a stack of layers, not one cell".into(),
@@ -471,10 +485,7 @@ impl FittedModel for RnnFitted {
         serde_json::to_value(self.0.config()).expect("a training configuration serialises")
     }
     fn n_inputs(&self) -> usize {
-        self.0
-            .weights()
-            .map(|w| w.layer.n_inputs())
-            .expect("a trained model's weights are readable")
+        self.0.n_inputs()
     }
     fn physics(&self) -> Option<Physics> {
         match self.0.config().cell {
@@ -516,10 +527,10 @@ impl FittedModel for RnnFitted {
     }
     fn arrays(&self, train: &Part, _test: &Part) -> Result<ModelArrays, LabError> {
         let w = self.0.weights()?;
-        let mut arrays = Vec::new();
-        weight_arrays(&w.layer, "", &mut arrays);
-        arrays.push(("readout_w".into(), f32d(w.readout_weight.clone())));
-        arrays.push(("readout_b".into(), f32d(w.readout_bias.clone())));
+        let mut weights = Vec::new();
+        weight_arrays(&w.layer, "", &mut weights);
+        weights.push(("readout_w".into(), f32d(w.readout_weight.clone())));
+        weights.push(("readout_b".into(), f32d(w.readout_bias.clone())));
         let readout = match self.0.head() {
             Head::Binary => ReadoutInfo {
                 kind: "binary-logit",
@@ -535,20 +546,20 @@ impl FittedModel for RnnFitted {
                 rule: "the values out",
             },
         };
-        let mut m = ModelArrays {
-            arrays,
-            readout,
-            notes: Vec::new(),
-        };
-        jacobian(
+        let (jacobian, notes) = jacobian(
             &self.0.config().cell,
             &Integrator::default(),
             true,
             &w.layer,
             train,
-            &mut m,
         )?;
-        Ok(m)
+        Ok(ModelArrays {
+            weights,
+            states: Vec::new(),
+            jacobian,
+            readout,
+            notes,
+        })
     }
 }
 
