@@ -212,17 +212,10 @@ impl mf_core::Recurrent for DeepStream<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::saved::tests::series;
     use crate::Hardware;
     use mf_core::Recurrent;
-    use mf_core::{Sequences, Targets};
-    use ndarray::Array3;
-
-    fn series(n: usize) -> Sequences {
-        let x = Array3::from_shape_fn((n, 12, 2), |(i, t, k)| {
-            ((i * 5 + t * 3 + k) as f32 * 0.41).sin()
-        });
-        Sequences::new(x, (0..n).map(|i| 5 + i % 8).collect()).unwrap()
-    }
+    use mf_core::Targets;
 
     fn configs() -> Vec<DeepConfig> {
         let mut two = DeepConfig::mf_esn(2);

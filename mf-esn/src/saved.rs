@@ -408,14 +408,14 @@ impl FittedReservoir {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{Esn, MfEsn, Prediction};
     use mf_core::{Sequences, Targets};
     use ndarray::Array3;
 
-    /// `n` series of unequal lengths (5 to 12 steps) with two inputs.
-    fn series(n: usize) -> Sequences {
+    /// `n` series of unequal lengths (5 to 12 steps) with two inputs; the deep reservoir's tests use them too.
+    pub(crate) fn series(n: usize) -> Sequences {
         let x = Array3::from_shape_fn((n, 12, 2), |(i, t, k)| {
             ((i * 5 + t * 3 + k) as f32 * 0.41).sin()
         });
