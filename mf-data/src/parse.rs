@@ -207,15 +207,32 @@ fn check_dims(n_dims: &mut Option<usize>, d: usize, line: usize) -> Result<(), D
     }
 }
 
-/// The common ending of a data line: its label (checked against the declared classes) or its target
-/// (`field`, which must not be missing), then the series itself. A split with neither labels nor targets
-/// ignores `field`. Each parser first refuses an empty label with its own message.
+/// The rule every loader of this crate (text, CSV, Parquet, Arrow IPC) applies to each series it
+/// reads: at least one value must be present. A series whose every value is missing (`?`, NaN, an
+/// empty cell or a null, in every dimension) has nothing to fill its gaps from, so it is refused
+/// rather than read as zeros; missing values beside present ones are left to
+/// [`crate::Split::fill_missing`]. `case` is the series' 1-based number in its file. The error is
+/// the message alone: each loader adds the file and, where it has one, the line.
+pub(crate) fn check_has_values(dims: &[Vec<f64>], case: usize) -> Result<(), String> {
+    if dims.iter().flatten().all(|v| v.is_nan()) {
+        return Err(format!(
+            "series {case} has no values (every value is missing)"
+        ));
+    }
+    Ok(())
+}
+
+/// The common ending of a data line: the series (refused by [`check_has_values`] when every value
+/// is missing), its label (checked against the declared classes) or its target (`field`, which must
+/// not be missing), then the series itself. A split with neither labels nor targets ignores `field`.
+/// Each parser first refuses an empty label with its own message.
 fn push_series(
     raw: &mut RawSplit,
     dims: Vec<Vec<f64>>,
     field: &str,
     line: usize,
 ) -> Result<(), DataError> {
+    check_has_values(&dims, raw.series.len() + 1).map_err(|m| perr(line, m))?;
     if let Some(labels) = raw.labels.as_mut() {
         check_label(field, &raw.declared_classes, line)?;
         labels.push(field.to_string());
@@ -359,9 +376,38 @@ mod tests {
         check_err(Format::Tsv, "1\t2\t3\n1\n", 2, "at least one value");
         check_err(Format::Tsv, "1\t2\t3\n1\t2\tabc\n", 2, "value 2");
         check_err(Format::Tsv, "1\t2\nNaN\t3\n", 2, "class label");
-        check_err(Format::Tsv, "1\t2\n2\tNaN\tNaN\n", 2, "no values");
+        check_err(
+            Format::Tsv,
+            "1\t2\n2\tNaN\tNaN\n",
+            2,
+            "series 2 has no values (every value is missing)",
+        );
         check_err(Format::Tsv, "", 1, "no series");
         check_err(Format::Tsv, "\n\n", 2, "no series");
+    }
+
+    #[test]
+    fn a_series_with_every_value_missing_is_refused_by_every_text_format() {
+        let msg = "series 2 has no values (every value is missing)";
+        let ts = "@dimensions 2\n@classLabel true a b\n@data\n1,2:3,4:a\n?,?:NaN,?:b\n";
+        check_err(Format::Ts, ts, 5, msg);
+        check_err(
+            Format::Ts,
+            "@targetLabel true\n@data\n1:0.5\n?:1.5\n",
+            4,
+            msg,
+        );
+        check_err(Format::Tsv, "a\t1\t2\nb\t?\t\n", 2, msg);
+        let arff = ARFF_UNI.replace("4,5,?,y", "?,?,?,y");
+        check_err(Format::Arff, &arff, 9, msg);
+        let arff = ARFF_MULTI.replace("5,6\\n7,?", "?,?\\n?,?");
+        check_err(Format::Arff, &arff, 9, msg);
+        // A dimension missing throughout beside one with values is missing values inside the
+        // series, read as NaN as before.
+        let r =
+            parse_ts("@dimensions 2\n@classLabel true a\n@data\n?,?:3,4:a\n".as_bytes()).unwrap();
+        assert!(r.series[0][0].iter().all(|v| v.is_nan()));
+        assert_eq!(r.series[0][1], vec![3.0, 4.0]);
     }
 
     #[test]

@@ -428,6 +428,15 @@ fn bad_files_are_errors_naming_the_file_the_row_and_the_column() {
         format!("{p}:3: column `t1`: expected a number, empty or '?', found \"4x\"")
     );
 
+    // Wide value columns are steps t0, t1, ... by name: a gap is refused, naming the header line.
+    let (e, p) = csv_error("X_TRAIN.csv", "label,t0,t2\na,1,2\n");
+    assert_eq!(
+        e,
+        format!(
+            "{p}:1: no column `t1`: a wide CSV has one column per step, t0 to t2 with none missing"
+        )
+    );
+
     let (e, p) = csv_error(
         "X_TRAIN.csv",
         "series,time,value,label\ns1,0,1,a\ns2,0,1,b\ns1,1,2,b\n",
@@ -498,15 +507,51 @@ fn bad_files_are_errors_naming_the_file_the_row_and_the_column() {
 }
 
 #[test]
+fn every_loader_refuses_a_series_with_every_value_missing_naming_the_file_and_the_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let msg = "series 2 has no values (every value is missing)";
+    let ts = "@dimensions 2\n@classLabel true a b\n@data\n1,2:3,4:a\n?,?:?,?:b\n";
+    let arff = "@relation r\n@attribute t0 numeric\n@attribute t1 numeric\n\
+                @attribute class {a,b}\n@data\n1,2,a\n?,?,b\n";
+    for (file, text, line) in [
+        ("A_TRAIN.ts", ts, 5),
+        ("B_TRAIN.tsv", "a\t1\t2\nb\tNaN\tNaN\n", 2),
+        ("C_TRAIN.arff", arff, 7),
+        ("D_TRAIN.csv", "label,t0,t1\na,1,2\nb,,?\n", 3),
+        (
+            "E_TRAIN.csv",
+            "series,time,dim_0,dim_1,label\ns1,0,1,3,a\ns2,0,,?,b\ns1,1,2,4,a\ns2,1,NaN,,b\n",
+            3,
+        ),
+    ] {
+        let (e, p) = csv_error(file, text);
+        assert_eq!(e, format!("{p}:{line}: {msg}"), "{file}");
+    }
+    let b = batch(&tokens(ts), "label", false);
+    for file in ["F_TRAIN.parquet", "G_TRAIN.feather"] {
+        let path = dir.path().join(file);
+        if file.ends_with("parquet") {
+            write_parquet(&path, &b);
+        } else {
+            write_ipc(&path, &b);
+        }
+        let e = read_table(&path, &TableOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, format!("{}: {msg}", path.display()), "{file}");
+    }
+}
+
+#[test]
 fn another_label_column_name_takes_effect() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("X_TRAIN.csv");
-    std::fs::write(&path, "class,label,t1\nu,1,2\nv,3,4\n").unwrap();
-    // By default `label` is the label and `class` a (non-numeric) step.
+    std::fs::write(&path, "class,t0,t1\nu,1,2\nv,3,4\n").unwrap();
+    // By default the label column is `label`, which this file lacks.
     let e = read_table(&path, &TableOptions::default())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("column `class`"), "{e}");
+    assert!(e.contains("no `label` column"), "{e}");
     let s = read_table(&path, &TableOptions::default().label("class")).unwrap();
     assert_eq!(s.labels(), Some(vec!["u".to_string(), "v".to_string()]));
     assert_eq!(s.series(1, 0), &[3.0, 4.0]);

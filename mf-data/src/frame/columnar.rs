@@ -15,7 +15,7 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{find_answer, table_err, Answer, TableFormat, TableOptions};
-use crate::parse::RawSplit;
+use crate::parse::{check_has_values, RawSplit};
 use crate::DataError;
 
 /// Largest integer magnitude every value up to which is exact in f64.
@@ -228,6 +228,12 @@ fn split_of(schema: &Schema, batches: &[RecordBatch], opts: &TableOptions) -> Re
                 }
                 series.push(v);
             }
+            // The row is the series' number, which the message names: no `row` to repeat it.
+            check_has_values(&series, row).map_err(|msg| At {
+                row: None,
+                column: None,
+                msg,
+            })?;
             raw.series.push(series);
         }
         offset += b.num_rows();
@@ -482,6 +488,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("<batches>: no `label` column"), "{e}");
+    }
+
+    #[test]
+    fn a_series_with_every_value_missing_in_every_dimension_is_refused() {
+        // Row 1 misses all of `dim_1` but not `dim_0`; row 2 misses everything, as null or NaN.
+        let mut d0 = ListBuilder::new(arrow_array::builder::Float64Builder::new());
+        d0.append_value([Some(1.0), None]);
+        d0.append_value([None, Some(f64::NAN)]);
+        let mut d1 = ListBuilder::new(Float32Builder::new());
+        d1.append_value([None, Some(f32::NAN)]);
+        d1.append_value([None, None]);
+        let b = batch(vec![
+            (
+                "label",
+                Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
+            ),
+            ("dim_0", Arc::new(d0.finish())),
+            ("dim_1", Arc::new(d1.finish())),
+        ]);
+        assert_eq!(
+            read(&b).unwrap_err().to_string(),
+            "<batches>: series 2 has no values (every value is missing)"
+        );
+        // The first row alone loads, its missing dimension as NaN, as before.
+        let r = read(&b.slice(0, 1)).unwrap();
+        assert_eq!(r.series[0][0][0], 1.0);
+        assert!(r.series[0][1].iter().all(|v| v.is_nan()));
     }
 
     #[test]

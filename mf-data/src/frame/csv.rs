@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use super::{clip, find_answer, parse_cell, Answer, TableOptions};
-use crate::parse::{RawSplit, BYTES_PATH};
+use crate::parse::{check_has_values, RawSplit, BYTES_PATH};
 use crate::DataError;
 
 fn perr(line: usize, msg: impl Into<String>) -> DataError {
@@ -51,14 +51,163 @@ fn answer_of(
     }
 }
 
+/// A run of ASCII digits as a number (`None` for anything else, or one too large).
+fn index(s: &str) -> Option<usize> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
 /// `dim<k>_<t>` as `(k, t)`.
 fn dim_step(name: &str) -> Option<(usize, usize)> {
     let (k, t) = name.strip_prefix("dim")?.split_once('_')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !(digits(k) && digits(t)) {
-        return None;
+    Some((index(k)?, index(t)?))
+}
+
+/// `t<k>` as `k`.
+fn step(name: &str) -> Option<usize> {
+    index(name.strip_prefix('t')?)
+}
+
+/// Sorts the `(step, column)` pairs of one dimension by step, refusing two columns for one step
+/// (`t1` and `t01`); `of` ends that message (` of dimension 1`, or nothing when univariate).
+fn by_step(
+    mut cols: Vec<(usize, usize)>,
+    names: &[String],
+    of: &str,
+    header_line: usize,
+) -> Result<Vec<(usize, usize)>, DataError> {
+    cols.sort_unstable();
+    if let Some(w) = cols.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(perr(
+            header_line,
+            format!(
+                "columns `{}` and `{}` are both step {}{of}",
+                names[w[0].1], names[w[1].1], w[0].0
+            ),
+        ));
     }
-    Some((k.parse().ok()?, t.parse().ok()?))
+    Ok(cols)
+}
+
+/// The value columns of a univariate wide file in step order: every one is named `t<k>`, and the
+/// steps run from `t0` to the last without a gap, so no column is silently taken for another step.
+fn univariate_steps(
+    steps: &[usize],
+    names: &[String],
+    answer: Answer,
+    header_line: usize,
+) -> Result<Vec<usize>, DataError> {
+    let mut cols = Vec::with_capacity(steps.len());
+    for &i in steps {
+        let Some(k) = step(&names[i]) else {
+            let long = if matches!(names[i].as_str(), "series" | "time") {
+                "; a long CSV has both a `series` and a `time` column"
+            } else {
+                ""
+            };
+            return Err(perr(
+                header_line,
+                format!(
+                    "column `{}` is not named t<k>: besides `{}`, a wide CSV names its value \
+                     columns t0, t1, ... by step (multivariate: dim<k>_<t>){long}",
+                    clip(&names[i]),
+                    names[answer.index()]
+                ),
+            ));
+        };
+        cols.push((k, i));
+    }
+    let cols = by_step(cols, names, "", header_line)?;
+    // Sorted and distinct, the steps are 0..n exactly when each stands at its own position.
+    if let Some(gap) = cols.iter().enumerate().position(|(t, p)| p.0 != t) {
+        let last = cols.last().expect("a gap needs a column").0;
+        return Err(perr(
+            header_line,
+            format!(
+                "no column `t{gap}`: a wide CSV has one column per step, t0 to t{last} with none \
+                 missing"
+            ),
+        ));
+    }
+    Ok(cols.into_iter().map(|p| p.1).collect())
+}
+
+/// The value columns of a multivariate wide file, per dimension in step order: every one is named
+/// `dim<k>_<t>`, the dimensions run from 0 without a gap and all have the same steps.
+fn multivariate_steps(
+    steps: &[usize],
+    names: &[String],
+    header_line: usize,
+) -> Result<Vec<Vec<usize>>, DataError> {
+    let parsed: Vec<Option<(usize, usize)>> = steps.iter().map(|&i| dim_step(&names[i])).collect();
+    let first = steps
+        .iter()
+        .zip(&parsed)
+        .find_map(|(&i, p)| p.map(|_| i))
+        .expect("called with a dim<k>_<t> column");
+    if let Some((&i, _)) = steps.iter().zip(&parsed).find(|p| p.1.is_none()) {
+        return Err(perr(
+            header_line,
+            format!(
+                "column `{}` is not named dim<k>_<t> like column `{}`: a multivariate wide CSV \
+                 names every value column dim<k>_<t> (dimension k from 0, step t)",
+                clip(&names[i]),
+                names[first]
+            ),
+        ));
+    }
+    let n_dims = parsed
+        .iter()
+        .flatten()
+        .map(|p| p.0)
+        .max()
+        .expect("one at least")
+        + 1;
+    let mut dims: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n_dims];
+    for (&i, p) in steps.iter().zip(&parsed) {
+        let (k, t) = p.expect("all parsed");
+        dims[k].push((t, i));
+    }
+    if let Some(k) = dims.iter().position(Vec::is_empty) {
+        return Err(perr(
+            header_line,
+            format!(
+                "no column dim{k}_<t>, but dimensions up to {} have columns",
+                n_dims - 1
+            ),
+        ));
+    }
+    let dims = dims
+        .into_iter()
+        .enumerate()
+        .map(|(k, d)| by_step(d, names, &format!(" of dimension {k}"), header_line))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (k, d) in dims.iter().enumerate() {
+        let ts: Vec<usize> = d.iter().map(|p| p.0).collect();
+        let ts0: Vec<usize> = dims[0].iter().map(|p| p.0).collect();
+        if ts != ts0 {
+            let missing = ts0
+                .iter()
+                .find(|t| !ts.contains(t))
+                .map(|t| format!("dim{k}_{t}"))
+                .or_else(|| {
+                    ts.iter()
+                        .find(|t| !ts0.contains(t))
+                        .map(|t| format!("dim0_{t}"))
+                })
+                .expect("the step sets differ");
+            return Err(perr(
+                header_line,
+                format!("no column `{missing}`: every dimension needs the same steps"),
+            ));
+        }
+    }
+    Ok(dims
+        .into_iter()
+        .map(|d| d.into_iter().map(|p| p.1).collect())
+        .collect())
 }
 
 /// Parses a CSV split, wide or long (long when the header has both `series` and `time`; see the
@@ -175,80 +324,12 @@ fn wide<R: Read>(
     if steps.is_empty() {
         return Err(perr(header_line, "no value columns besides the label"));
     }
-    // Column indices of each dimension, in time order.
-    let parsed: Vec<Option<(usize, usize)>> = steps.iter().map(|&i| dim_step(&names[i])).collect();
-    let layout: Vec<Vec<usize>> =
-        if let Some(first) = steps.iter().zip(&parsed).find(|p| p.1.is_some()) {
-            if let Some((&i, _)) = steps.iter().zip(&parsed).find(|p| p.1.is_none()) {
-                return Err(perr(
-                    header_line,
-                    format!(
-                    "column `{}` is not named dim<k>_<t> like column `{}`: a multivariate wide CSV \
-                     names every value column dim<k>_<t> (dimension k from 0, step t)",
-                    clip(&names[i]),
-                    names[*first.0]
-                ),
-                ));
-            }
-            let n_dims = parsed
-                .iter()
-                .flatten()
-                .map(|p| p.0)
-                .max()
-                .expect("one at least")
-                + 1;
-            let mut dims: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n_dims];
-            for (&i, p) in steps.iter().zip(&parsed) {
-                let (k, t) = p.expect("all parsed");
-                dims[k].push((t, i));
-            }
-            for d in &mut dims {
-                d.sort_unstable();
-            }
-            if let Some(k) = dims.iter().position(Vec::is_empty) {
-                return Err(perr(
-                    header_line,
-                    format!(
-                        "no column dim{k}_<t>, but dimensions up to {} have columns",
-                        n_dims - 1
-                    ),
-                ));
-            }
-            for (k, d) in dims.iter().enumerate() {
-                let ts: Vec<usize> = d.iter().map(|p| p.0).collect();
-                if let Some(w) = d.windows(2).find(|w| w[0].0 == w[1].0) {
-                    return Err(perr(
-                        header_line,
-                        format!(
-                            "columns `{}` and `{}` are both step {} of dimension {k}",
-                            names[w[0].1], names[w[1].1], w[0].0
-                        ),
-                    ));
-                }
-                let ts0: Vec<usize> = dims[0].iter().map(|p| p.0).collect();
-                if ts != ts0 {
-                    let missing = ts0
-                        .iter()
-                        .find(|t| !ts.contains(t))
-                        .map(|t| format!("dim{k}_{t}"))
-                        .or_else(|| {
-                            ts.iter()
-                                .find(|t| !ts0.contains(t))
-                                .map(|t| format!("dim0_{t}"))
-                        })
-                        .expect("the step sets differ");
-                    return Err(perr(
-                        header_line,
-                        format!("no column `{missing}`: every dimension needs the same steps"),
-                    ));
-                }
-            }
-            dims.into_iter()
-                .map(|d| d.into_iter().map(|p| p.1).collect())
-                .collect()
-        } else {
-            vec![steps]
-        };
+    // Column indices of each dimension, in step order.
+    let layout = if steps.iter().any(|&i| dim_step(&names[i]).is_some()) {
+        multivariate_steps(&steps, names, header_line)?
+    } else {
+        vec![univariate_steps(&steps, names, answer, header_line)?]
+    };
     let mut raw = RawSplit::default();
     for row in rows {
         let (line, rec) = row?;
@@ -264,18 +345,13 @@ fn wide<R: Read>(
             }
             dims.push(v);
         }
+        check_has_values(&dims, raw.series.len() + 1).map_err(|m| perr(line, m))?;
         // Trailing empty cells pad a shorter series, as UCR .tsv files pad them.
         let len = dims
             .iter()
             .map(|v| v.iter().rposition(|x| !x.is_nan()).map_or(0, |p| p + 1))
             .max()
             .unwrap_or(0);
-        if len == 0 {
-            return Err(perr(
-                line,
-                "the series has no values (every value cell is empty)",
-            ));
-        }
         dims.iter_mut().for_each(|v| v.truncate(len));
         push_answer(&mut raw, a);
         raw.series.push(dims);
@@ -364,7 +440,7 @@ fn long<R: Read>(
         s.steps.push((time, line, v));
     }
     let mut raw = RawSplit::default();
-    for mut s in all {
+    for (i, mut s) in all.into_iter().enumerate() {
         s.steps.sort_by(|a, b| a.0.total_cmp(&b.0));
         if let Some(w) = s.steps.windows(2).find(|w| w[0].0 == w[1].0) {
             let (a, b) = (w[0].1.min(w[1].1), w[0].1.max(w[1].1));
@@ -377,9 +453,10 @@ fn long<R: Read>(
                 ),
             ));
         }
-        let dims = (0..values.len())
+        let dims: Vec<Vec<f64>> = (0..values.len())
             .map(|k| s.steps.iter().map(|st| st.2[k]).collect())
             .collect();
+        check_has_values(&dims, i + 1).map_err(|m| perr(s.first_line, m))?;
         push_answer(&mut raw, s.answer);
         raw.series.push(dims);
     }
@@ -402,6 +479,84 @@ mod tests {
         assert_eq!(r.series[1], vec![vec![4.0]]);
         let c = &r.series[2][0];
         assert!(c[0].is_nan() && c[1].is_nan() && c[2] == 6.0);
+    }
+
+    #[test]
+    fn wide_columns_are_ordered_by_their_step_number_not_their_place() {
+        let r = parse("label,t3,t2,t1,t0\na,4,3,2,1\n").unwrap();
+        assert_eq!(r.series[0], vec![vec![1.0, 2.0, 3.0, 4.0]]);
+        // Numbers, not text: sorted as text (as a spreadsheet may write them) t10 comes third.
+        let mut cols: Vec<String> = (0..=10).map(|k| format!("t{k}")).collect();
+        cols.sort();
+        let row: Vec<&str> = cols.iter().map(|c| &c[1..]).collect();
+        let r = parse(&format!("label,{}\nx,{}\n", cols.join(","), row.join(","))).unwrap();
+        assert_eq!(
+            r.series[0],
+            vec![(0..=10).map(f64::from).collect::<Vec<_>>()]
+        );
+        // Padding is judged in step order: the empty `t2` is the last step, wherever it stands.
+        let r = parse("label,t2,t0,t1\na,,1,2\nb,3,?,?\n").unwrap();
+        assert_eq!(r.series[0], vec![vec![1.0, 2.0]]);
+        assert_eq!(r.series[1][0][2], 3.0);
+    }
+
+    #[test]
+    fn wide_value_columns_must_be_t0_to_the_last_step_once_each() {
+        for (header, want) in [
+            (
+                "label,t0,t2,t5",
+                "<bytes>:1: no column `t1`: a wide CSV has one column per step, t0 to t5 with none \
+                 missing",
+            ),
+            (
+                "t2,label,t1",
+                "<bytes>:1: no column `t0`: a wide CSV has one column per step, t0 to t2 with none \
+                 missing",
+            ),
+            (
+                "label,t0,t1,t01",
+                "<bytes>:1: columns `t1` and `t01` are both step 1",
+            ),
+            (
+                "label,foo,bar",
+                "<bytes>:1: column `foo` is not named t<k>: besides `label`, a wide CSV names its \
+                 value columns t0, t1, ... by step (multivariate: dim<k>_<t>)",
+            ),
+            (
+                "target,t0,t1,t",
+                "<bytes>:1: column `t` is not named t<k>: besides `target`, a wide CSV names its \
+                 value columns t0, t1, ... by step (multivariate: dim<k>_<t>)",
+            ),
+            (
+                "series,value,label",
+                "<bytes>:1: column `series` is not named t<k>: besides `label`, a wide CSV names \
+                 its value columns t0, t1, ... by step (multivariate: dim<k>_<t>); a long CSV has \
+                 both a `series` and a `time` column",
+            ),
+        ] {
+            let e = parse(&format!("{header}\n")).unwrap_err().to_string();
+            assert_eq!(e, want, "{header}");
+        }
+    }
+
+    #[test]
+    fn a_series_with_every_value_missing_is_refused_naming_its_number() {
+        let e = parse("label,t0,t1\na,1,2\nb,,?\n").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "<bytes>:3: series 2 has no values (every value is missing)"
+        );
+        let e = parse("series,time,value,label\ns1,0,1,a\ns2,1,?,b\ns2,0,,b\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "<bytes>:3: series 2 has no values (every value is missing)"
+        );
+        // A dimension missing throughout beside one with values keeps its NaN, as before.
+        let r = parse("dim0_0,dim1_0,dim0_1,dim1_1,label\n,1,?,2,a\n").unwrap();
+        assert!(r.series[0][0].iter().all(|v| v.is_nan()));
+        assert_eq!(r.series[0][1], vec![1.0, 2.0]);
     }
 
     #[test]
@@ -441,10 +596,10 @@ mod tests {
 
     #[test]
     fn a_target_column_makes_a_regression_split() {
-        let r = parse("target,a,b\n0.5,1,2\n-1e-3,3,4\n").unwrap();
+        let r = parse("target,t0,t1\n0.5,1,2\n-1e-3,3,4\n").unwrap();
         assert_eq!(r.targets, Some(vec![0.5, -1e-3]));
         assert!(r.labels.is_none());
-        let e = parse("target,a\n,1\n").unwrap_err().to_string();
+        let e = parse("target,t0\n,1\n").unwrap_err().to_string();
         assert_eq!(e, "<bytes>:2: column `target`: the target is missing");
     }
 
@@ -452,10 +607,10 @@ mod tests {
     fn unnamed_and_repeated_columns_are_refused() {
         let e = parse(",label,a\n0,x,1\n").unwrap_err().to_string();
         assert!(e.starts_with("<bytes>:1: column 1 has no name"), "{e}");
-        let e = parse("label,a,a\nx,1,2\n").unwrap_err().to_string();
-        assert_eq!(e, "<bytes>:1: column `a` appears twice (columns 2 and 3)");
+        let e = parse("label,t0,t0\nx,1,2\n").unwrap_err().to_string();
+        assert_eq!(e, "<bytes>:1: column `t0` appears twice (columns 2 and 3)");
         assert!(parse("").is_err());
-        assert!(parse("label,a\n")
+        assert!(parse("label,t0\n")
             .unwrap_err()
             .to_string()
             .contains("only a header"));

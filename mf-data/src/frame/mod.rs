@@ -8,8 +8,10 @@
 //! the names are [`TableOptions`]'. Labels are trimmed of surrounding white space, as the `.ts`
 //! reader trims them.
 //!
-//! - **CSV, wide**: a header row, the label or target column, and one column per time step in
-//!   column order (univariate). Multivariate: every value column is named `dim<k>_<t>` (`dim0_0`,
+//! - **CSV, wide**: a header row, the label or target column, and one column per time step named
+//!   `t<k>` (univariate): `t0`, `t1`, ... ordered by `k` whatever their order in the file, from
+//!   `t0` to the last step with none missing or repeated (`t1` and `t01` are one step); any other
+//!   column is an error. Multivariate: every value column is named `dim<k>_<t>` (`dim0_0`,
 //!   `dim0_1`, ..., `dim1_0`, ...), dimension `k` from 0, steps ordered by `t`; every dimension
 //!   has the same steps. Trailing empty cells pad shorter series (as UCR `.tsv` pads them), so a
 //!   series is as long as its last value present in any dimension.
@@ -27,8 +29,10 @@
 //!   IPC uncompressed or LZ4 (Feather's default).
 //!
 //! Missing values follow the `.ts` reader: an empty cell, `?`, `NaN` (any case) or a null element is
-//! NaN inside the series, filled later by [`Split::fill_missing`]; an infinite value is an error.
-//! Every error names the file, the line (CSV) or row (Parquet, IPC), and the column.
+//! NaN inside the series, filled later by [`Split::fill_missing`]; an infinite value is an error,
+//! and so is a series with every value missing in every dimension (in every format, naming the
+//! file and the series' number). Every error names the file, the line (CSV) or row (Parquet, IPC),
+//! and the column.
 
 mod columnar;
 mod csv;

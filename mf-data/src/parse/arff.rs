@@ -114,7 +114,8 @@ fn classify_type(ty: &str, ln: usize) -> Result<AttrType, DataError> {
 /// (nominal) or regression target (numeric). Univariate files have one numeric attribute per time
 /// step. Multivariate files have one relational attribute whose value is a quoted string holding
 /// one row per dimension, rows separated by the two characters `\n`. Missing values are `?`;
-/// trailing missing values are padding and are dropped.
+/// trailing missing values are padding and are dropped; a series with no value present in any
+/// dimension is an error naming the series.
 pub fn parse_arff(reader: impl BufRead) -> Result<RawSplit, DataError> {
     let mut lines = Lines::new(reader);
     let mut attrs: Vec<(String, AttrType)> = Vec::new();
@@ -270,9 +271,6 @@ pub fn parse_arff(reader: impl BufRead) -> Result<RawSplit, DataError> {
             .map(|d| d.iter().rposition(|x| !x.is_nan()).map_or(0, |i| i + 1))
             .max()
             .unwrap_or(0);
-        if len == 0 {
-            return Err(perr(ln, "series has no values (all missing)"));
-        }
         let dims: Vec<Vec<f64>> = dims
             .into_iter()
             .map(|mut d| {

@@ -26,7 +26,8 @@ struct TsHeader {
 /// starting with `#` and blank lines are skipped. Each data line holds the dimensions separated by
 /// `:`, values by `,`, `?` for a missing value, and the label or target last. Dimensions must agree
 /// with `@dimensions` (or `@univariate`, or the first series), lengths with `@equalLength` and
-/// `@seriesLength`, labels with the declared class list.
+/// `@seriesLength`, labels with the declared class list. A series with every value missing, in
+/// every dimension, is an error naming the series.
 pub fn parse_ts(reader: impl BufRead) -> Result<RawSplit, DataError> {
     let mut lines = Lines::new(reader);
     let mut h = TsHeader::default();

@@ -8,7 +8,8 @@ use crate::DataError;
 /// Parses the UCR `.tsv` format: one series per line, the class label first, values separated by
 /// tabs (commas or runs of spaces are accepted too, decided per line). `NaN` or empty fields are
 /// missing values; trailing ones are UCR's padding of shorter series and are dropped, so a series'
-/// length is the index of its last non-NaN value plus one.
+/// length is the index of its last non-NaN value plus one. A line with no value present is an error
+/// naming the series.
 ///
 /// Because of that padding every line of a UCR file has the same number of fields. When at least
 /// three series are read, all but the last have the same number of fields and the last has fewer,
@@ -67,9 +68,6 @@ pub fn parse_tsv(reader: impl BufRead) -> Result<RawSplit, DataError> {
             v.push(parse_value(f, ln, || format!("value {}", i + 1))?);
         }
         trim_trailing_nan(&mut v);
-        if v.is_empty() {
-            return Err(perr(ln, "series has no values (all missing)"));
-        }
         push_series(&mut raw, vec![v], label, ln)?;
     }
     if let (Some((ln, n, newline)), Some(w), true) = (latest, width, equal_width) {
