@@ -24,9 +24,11 @@ fn setup(n_series: usize) -> (CellKind, Weights<f32>, Sequences) {
     let mut rng = rng_from_seed(1);
     let init = ReservoirInit {
         n_units: N,
-        rho: 0.9,
-        omega: 1.0,
-        beta: 0.1,
+        scalings: mf_core::init::Scalings {
+            omega: 1.0,
+            beta: 0.1,
+            rho: 0.9,
+        },
         spectral: Default::default(),
     };
     let w = init.draw(1, &mut rng).unwrap();

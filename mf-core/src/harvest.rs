@@ -821,9 +821,11 @@ mod tests {
     fn weights(n: usize, d: usize, seed: u64) -> Weights<f32> {
         let init = ReservoirInit {
             n_units: n,
-            rho: 0.9,
-            omega: 1.0,
-            beta: 0.5,
+            scalings: crate::init::Scalings {
+                omega: 1.0,
+                beta: 0.5,
+                rho: 0.9,
+            },
             spectral: Default::default(),
         };
         init.draw(d, &mut rng_from_seed(seed)).unwrap()
@@ -907,9 +909,11 @@ mod tests {
         let seqs = batch(&lengths, 2, 21);
         let init = ReservoirInit {
             n_units: 40,
-            rho: 0.9,
-            omega: 1.0,
-            beta: 0.5,
+            scalings: crate::init::Scalings {
+                omega: 1.0,
+                beta: 0.5,
+                rho: 0.9,
+            },
             spectral: Default::default(),
         };
         let sparse = Connectivity {

@@ -24,18 +24,66 @@ pub enum SpectralInit {
     Exact,
 }
 
-/// Scalings of a random reservoir (paper Sec. III and Table III).
+/// The three scalings of a random reservoir (paper Secs. III and IV-A, Table III), declared once for the
+/// initialiser, the reservoir models' configuration and the hybrid MF-RNN's start. Serialised flat into each of
+/// them (`#[serde(flatten)]`), so their descriptions keep the keys `omega`, `beta`, `rho`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Scalings {
+    /// Input scaling `omega`: `W_x ~ U(-omega, omega)`.
+    pub omega: f64,
+    /// Bias scaling `beta`: `bias ~ U(-beta, beta)` (0 gives a zero bias).
+    pub beta: f64,
+    /// Spectral radius `rho` of the recurrent kernel.
+    pub rho: f64,
+}
+
+impl Scalings {
+    /// The MF-ESN's defaults (Table III): `omega = 1`, `beta = 0.001`, `rho = 0.9`.
+    pub const MF_ESN: Scalings = Scalings {
+        omega: 1.0,
+        beta: 0.001,
+        rho: 0.9,
+    };
+    /// The leaky ESN's defaults (Table III): `omega = 1`, `beta = 0.1`, `rho = 0.99`.
+    pub const ESN: Scalings = Scalings {
+        omega: 1.0,
+        beta: 0.1,
+        rho: 0.99,
+    };
+
+    /// Each scaling by its name, in the order of the declaration.
+    pub fn named(&self) -> [(&'static str, f64); 3] {
+        [
+            ("omega", self.omega),
+            ("beta", self.beta),
+            ("rho", self.rho),
+        ]
+    }
+
+    /// Fails on the first scaling that is negative or not finite, naming it.
+    pub fn check(&self) -> Result<(), CoreError> {
+        for (name, v) in self.named() {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(CoreError::Param {
+                    name,
+                    value: v,
+                    reason: "must be non-negative and finite",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A random reservoir's size and scalings (paper Sec. III and Table III).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReservoirInit {
     /// Number of recurrent units `N`. The paper uses 100.
     pub n_units: usize,
-    /// Spectral radius `rho` of the recurrent kernel.
-    pub rho: f64,
-    /// Input scaling `omega`: `W_x ~ U(-omega, omega)`.
-    pub omega: f64,
-    /// Bias scaling `beta`: `bias ~ U(-beta, beta)` (0 gives a zero bias).
-    pub beta: f64,
+    /// Input, bias and spectral scalings.
+    #[serde(flatten)]
+    pub scalings: Scalings,
     /// How `rho` is reached; circular law by default.
     #[serde(default)]
     pub spectral: SpectralInit,
@@ -51,20 +99,7 @@ impl ReservoirInit {
                 reason: "must be at least 1",
             });
         }
-        for (name, v) in [
-            ("rho", self.rho),
-            ("omega", self.omega),
-            ("beta", self.beta),
-        ] {
-            if !(v >= 0.0 && v.is_finite()) {
-                return Err(CoreError::Param {
-                    name,
-                    value: v,
-                    reason: "must be non-negative and finite",
-                });
-            }
-        }
-        Ok(())
+        self.scalings.check()
     }
 
     /// Draws `w_in`, `w_rec`, `bias` in that order from `rng`.
@@ -75,9 +110,11 @@ impl ReservoirInit {
     ) -> Result<Weights<f32>, CoreError> {
         self.check()?;
         let n = self.n_units;
-        let w_in = uniform_matrix(n_inputs, n, self.omega, rng);
+        let w_in = uniform_matrix(n_inputs, n, self.scalings.omega, rng);
         let w_rec = self.draw_recurrent(rng)?;
-        let bias: Array1<f64> = uniform_matrix(1, n, self.beta, rng).row(0).to_owned();
+        let bias: Array1<f64> = uniform_matrix(1, n, self.scalings.beta, rng)
+            .row(0)
+            .to_owned();
         Ok(Weights {
             w_in: w_in.mapv(|v| v as f32),
             w_rec: w_rec.mapv(|v| v as f32),
@@ -92,16 +129,19 @@ impl ReservoirInit {
     ) -> Result<Array2<f64>, CoreError> {
         let n = self.n_units;
         Ok(match self.spectral {
-            SpectralInit::CircularLaw => {
-                uniform_matrix(n, n, self.rho * 3f64.sqrt() / (n as f64).sqrt(), rng)
-            }
+            SpectralInit::CircularLaw => uniform_matrix(
+                n,
+                n,
+                self.scalings.rho * 3f64.sqrt() / (n as f64).sqrt(),
+                rng,
+            ),
             SpectralInit::Exact => {
                 let w = uniform_matrix(n, n, 1.0, rng);
                 let r = spectral_radius(w.view())?;
                 if r == 0.0 {
                     w
                 } else {
-                    w * (self.rho / r)
+                    w * (self.scalings.rho / r)
                 }
             }
         })
@@ -116,9 +156,11 @@ mod tests {
     fn init(spectral: SpectralInit) -> ReservoirInit {
         ReservoirInit {
             n_units: 100,
-            rho: 0.9,
-            omega: 1.0,
-            beta: 0.1,
+            scalings: crate::init::Scalings {
+                omega: 1.0,
+                beta: 0.1,
+                rho: 0.9,
+            },
             spectral,
         }
     }
@@ -161,10 +203,8 @@ mod tests {
         assert!(w.w_in.iter().all(|v| v.abs() <= 1.0) && w.bias.iter().all(|v| v.abs() <= 0.1));
         let v = (0.9 * 3f64.sqrt() / 10.0) as f32;
         assert!(w.w_rec.iter().all(|x| x.abs() <= v));
-        let zero_bias = ReservoirInit {
-            beta: 0.0,
-            ..init(SpectralInit::CircularLaw)
-        };
+        let mut zero_bias = init(SpectralInit::CircularLaw);
+        zero_bias.scalings.beta = 0.0;
         assert!(zero_bias
             .draw(1, &mut rng_from_seed(2))
             .unwrap()

@@ -385,9 +385,11 @@ mod tests {
         let seqs = batch(&[30, 20, 25], 6);
         let w = ReservoirInit {
             n_units: 20,
-            rho: 0.9,
-            omega: 1.0,
-            beta: 0.1,
+            scalings: crate::init::Scalings {
+                omega: 1.0,
+                beta: 0.1,
+                rho: 0.9,
+            },
             spectral: Default::default(),
         }
         .draw(2, &mut rng_from_seed(7))
@@ -423,9 +425,11 @@ mod tests {
         let seqs = batch(&[7, 3, 7, 5], 4);
         let w = ReservoirInit {
             n_units: 9,
-            rho: 0.9,
-            omega: 1.0,
-            beta: 0.3,
+            scalings: crate::init::Scalings {
+                omega: 1.0,
+                beta: 0.3,
+                rho: 0.9,
+            },
             spectral: Default::default(),
         }
         .draw(2, &mut rng_from_seed(5))

@@ -114,14 +114,14 @@ impl Connectivity {
         init.check()?;
         let n = init.n_units;
         let w_in = if self.input_density == 1.0 {
-            uniform_matrix(n_inputs, n, init.omega, rng)
+            uniform_matrix(n_inputs, n, init.scalings.omega, rng)
         } else {
             let k = self.weights_per_input(n);
             let mut places = Vec::with_capacity(n_inputs * k);
             for l in 0..n_inputs {
                 places.extend(sorted_sample(rng, n, k).into_iter().map(|j| l * n + j));
             }
-            sparse_uniform(n_inputs, n, &places, init.omega, rng)
+            sparse_uniform(n_inputs, n, &places, init.scalings.omega, rng)
         };
         let w_rec = if self.density == 1.0 {
             init.draw_recurrent(rng)?
@@ -130,7 +130,7 @@ impl Connectivity {
             let places = sorted_sample(rng, n * n, m);
             match init.spectral {
                 SpectralInit::CircularLaw => {
-                    let v = init.rho * (3.0 * n as f64 / m as f64).sqrt();
+                    let v = init.scalings.rho * (3.0 * n as f64 / m as f64).sqrt();
                     sparse_uniform(n, n, &places, v, rng)
                 }
                 SpectralInit::Exact => {
@@ -139,12 +139,14 @@ impl Connectivity {
                     if r == 0.0 {
                         w
                     } else {
-                        w * (init.rho / r)
+                        w * (init.scalings.rho / r)
                     }
                 }
             }
         };
-        let bias = uniform_matrix(1, n, init.beta, rng).row(0).to_owned();
+        let bias = uniform_matrix(1, n, init.scalings.beta, rng)
+            .row(0)
+            .to_owned();
         Ok(Weights {
             w_in: w_in.mapv(|v| v as f32),
             w_rec: w_rec.mapv(|v| v as f32),
@@ -188,9 +190,11 @@ mod tests {
     fn init(n: usize, spectral: SpectralInit) -> ReservoirInit {
         ReservoirInit {
             n_units: n,
-            rho: 0.9,
-            omega: 0.7,
-            beta: 0.1,
+            scalings: crate::init::Scalings {
+                omega: 0.7,
+                beta: 0.1,
+                rho: 0.9,
+            },
             spectral,
         }
     }

@@ -12,9 +12,11 @@ use proptest::prelude::*;
 fn reservoir(n: usize, d: usize, rho: f64, omega: f64, seed: u64) -> Weights<f32> {
     ReservoirInit {
         n_units: n,
-        rho,
-        omega,
-        beta: 0.1,
+        scalings: mf_core::init::Scalings {
+            omega,
+            beta: 0.1,
+            rho,
+        },
         spectral: Default::default(),
     }
     .draw(d, &mut rng_from_seed(seed))

@@ -106,10 +106,9 @@ impl DeepConfig {
         if l == 0 {
             self.layer.clone()
         } else {
-            ReservoirConfig {
-                omega: self.inter_scaling,
-                ..self.layer.clone()
-            }
+            let mut c = self.layer.clone();
+            c.scalings.omega = self.inter_scaling;
+            c
         }
     }
 

@@ -29,6 +29,7 @@ pub use deep::{DeepConfig, FittedDeep};
 pub use deep_saved::DeepStream;
 pub use error::EsnError;
 pub use hardware::Hardware;
+pub use mf_core::init::Scalings;
 pub use model::{
     run_trials, Esn, FittedReservoir, MfEsn, Prediction, Readout, ReservoirConfig, ReservoirParams,
     ReservoirValidParams, TrialReport,

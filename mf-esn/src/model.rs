@@ -4,7 +4,7 @@ use linfa::ParamGuard;
 use std::sync::atomic::AtomicBool;
 
 use mf_core::harvest::{harvest_with_devices, HarvestOptions};
-use mf_core::init::{ReservoirInit, SpectralInit};
+use mf_core::init::{ReservoirInit, Scalings, SpectralInit};
 use mf_core::integrate::{harvest_integrated, Integrator};
 use mf_core::rng::{derive_seed, rng_from_seed};
 use mf_core::seq::{accuracy, rmse};
@@ -24,12 +24,11 @@ use crate::EsnError;
 pub struct ReservoirConfig {
     /// Number of reservoir units `N`. Default `100` (paper Sec. VI).
     pub n_units: usize,
-    /// Input scaling `omega`, `W_x ~ U(-omega, omega)` (paper Sec. IV-A). Default `1` (paper Table III).
-    pub omega: f64,
-    /// Bias scaling `beta`, `bias ~ U(-beta, beta)`. Default `0.001` for MF-ESN, `0.1` for ESN (Table III).
-    pub beta: f64,
-    /// Spectral radius `rho` of the recurrent kernel. Default `0.9` for MF-ESN, `0.99` for ESN (Table III).
-    pub rho: f64,
+    /// Input scaling `omega`, bias scaling `beta` and spectral radius `rho` (paper Sec. IV-A, Table III). Default
+    /// `1`, `0.001`, `0.9` for MF-ESN ([`Scalings::MF_ESN`]) and `1`, `0.1`, `0.99` for ESN ([`Scalings::ESN`]).
+    /// Serialised flat: `omega`, `beta`, `rho`.
+    #[serde(flatten)]
+    pub scalings: Scalings,
     /// How `rho` is reached: circular-law scaling (default, the reference's) or exact rescaling (the paper's text).
     #[serde(default)]
     pub spectral: SpectralInit,
@@ -60,9 +59,7 @@ impl ReservoirConfig {
     pub fn mf_esn() -> Self {
         Self {
             n_units: 100,
-            omega: 1.0,
-            beta: 0.001,
-            rho: 0.9,
+            scalings: Scalings::MF_ESN,
             spectral: SpectralInit::CircularLaw,
             cell: CellKind::Mf(MfCell::new(0.01, 1.0, 5.0)),
             lambda: 1.0,
@@ -76,9 +73,7 @@ impl ReservoirConfig {
     pub fn esn() -> Self {
         Self {
             n_units: 100,
-            omega: 1.0,
-            beta: 0.1,
-            rho: 0.99,
+            scalings: Scalings::ESN,
             spectral: SpectralInit::CircularLaw,
             cell: CellKind::LeakyEsn { alpha: 0.1 },
             lambda: 1.0,
@@ -92,9 +87,7 @@ impl ReservoirConfig {
     pub fn init(&self) -> ReservoirInit {
         ReservoirInit {
             n_units: self.n_units,
-            rho: self.rho,
-            omega: self.omega,
-            beta: self.beta,
+            scalings: self.scalings,
             spectral: self.spectral,
         }
     }
@@ -108,11 +101,7 @@ impl ReservoirConfig {
                 reason: "must be at least 1",
             });
         }
-        for (name, v) in [
-            ("omega", self.omega),
-            ("beta", self.beta),
-            ("rho", self.rho),
-        ] {
+        for (name, v) in self.scalings.named() {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(EsnError::Param {
                     name,
@@ -243,19 +232,19 @@ impl ReservoirParams {
 
     /// Input scaling `omega` (default 1, Table III).
     pub fn omega(mut self, v: f64) -> Self {
-        self.0 .0.omega = v;
+        self.0 .0.scalings.omega = v;
         self
     }
 
     /// Bias scaling `beta` (default 0.001 MF-ESN, 0.1 ESN, Table III).
     pub fn beta(mut self, v: f64) -> Self {
-        self.0 .0.beta = v;
+        self.0 .0.scalings.beta = v;
         self
     }
 
     /// Spectral radius `rho` (default 0.9 MF-ESN, 0.99 ESN, Table III).
     pub fn rho(mut self, v: f64) -> Self {
-        self.0 .0.rho = v;
+        self.0 .0.scalings.rho = v;
         self
     }
 

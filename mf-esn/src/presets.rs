@@ -4,13 +4,11 @@ use mf_core::{CellKind, MfCell};
 
 use mf_paper::Model;
 
-use crate::ReservoirConfig;
+use crate::{ReservoirConfig, Scalings};
 
 fn mf_config(omega: f64, beta: f64, rho: f64, gamma: f64, s: f64, dt: f64) -> ReservoirConfig {
     ReservoirConfig {
-        omega,
-        beta,
-        rho,
+        scalings: Scalings { omega, beta, rho },
         cell: CellKind::Mf(MfCell::new(dt, gamma, s)),
         ..ReservoirConfig::mf_esn()
     }
@@ -18,9 +16,7 @@ fn mf_config(omega: f64, beta: f64, rho: f64, gamma: f64, s: f64, dt: f64) -> Re
 
 fn esn_config(omega: f64, beta: f64, rho: f64, alpha: f64) -> ReservoirConfig {
     ReservoirConfig {
-        omega,
-        beta,
-        rho,
+        scalings: Scalings { omega, beta, rho },
         cell: CellKind::LeakyEsn { alpha },
         ..ReservoirConfig::esn()
     }
@@ -148,13 +144,13 @@ mod tests {
             })
             .collect();
         assert_eq!(dts, axis(Model::MfEsn, "dt").to_vec());
-        assert_eq!(g[0].omega, 0.1);
-        assert_eq!(g[1151].omega, 10.0);
-        assert_eq!(g[384].omega, 1.0);
+        assert_eq!(g[0].scalings.omega, 0.1);
+        assert_eq!(g[1151].scalings.omega, 10.0);
+        assert_eq!(g[384].scalings.omega, 1.0);
         let e = esn_grid();
         assert_eq!(e.len(), 240);
         assert_eq!(e[1].cell, CellKind::LeakyEsn { alpha: 0.3 });
-        assert_eq!(e[5].rho, 0.9);
+        assert_eq!(e[5].scalings.rho, 0.9);
         // Every Table V preset except none, and every Table VII preset but FloodModeling2 (omega 2), is in its grid.
         for d in mf_paper::dataset_names() {
             assert!(g.contains(&mf_esn(d).unwrap()), "{d}");

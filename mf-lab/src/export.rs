@@ -147,7 +147,7 @@ pub fn param_columns(spec: &Spec, records: &BTreeMap<JobKey, Record>) -> Vec<(St
         let Some(used) = by_model.get(&model) else {
             continue;
         };
-        for &p in model.model().param_names() {
+        for p in model.model().param_names() {
             if used.contains(p) && !names.iter().any(|n| n == p) {
                 names.push(p.to_string());
             }

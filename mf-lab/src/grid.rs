@@ -9,19 +9,18 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::LabError;
 
-/// Hyper-parameters whose values are choices rather than quantities, with each choice's spelling and the number
-/// it is kept as. Specs, `--set` and the dashboard take either; store keys and spec hashes keep the number, so a
-/// spec written with `integrator = [1.0]` and one written with `integrator = ["exact"]` are the same experiment.
-pub const CHOICES: &[(&str, &[(&str, f64)])] = &[
-    // The MF cell's integrator (paper Sec. VII): the paper's Euler step, or the exact solution.
-    ("integrator", &[("euler", 0.0), ("exact", 1.0)]),
-    // The hybrid MF-RNN's recurrent kernel: kept at its reservoir draw, or fine-tuned.
-    ("frozen", &[("false", 0.0), ("true", 1.0)]),
-];
-
-/// The choices of hyper-parameter `name`, when it is one.
+/// The choices of hyper-parameter `name` (each choice's spelling and the number it is kept as), when some
+/// registered model declares it a choice (`integrator`: euler or exact; `frozen`: false or true; see
+/// [`crate::models::hyper::ParamKind::Choice`]). Specs, `--set` and the dashboard take either; store keys and spec
+/// hashes keep the number, so a spec written with `integrator = [1.0]` and one written with
+/// `integrator = ["exact"]` are the same experiment.
 pub fn choices(name: &str) -> Option<&'static [(&'static str, f64)]> {
-    CHOICES.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+    crate::models::REGISTRY.iter().find_map(|m| {
+        m.model().params().into_iter().find_map(|p| match p.kind {
+            crate::models::hyper::ParamKind::Choice(c) if p.name == name => Some(c),
+            _ => None,
+        })
+    })
 }
 
 /// The number a hyper-parameter's value is kept as: a number as written, or a choice by its spelling

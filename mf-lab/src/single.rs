@@ -362,7 +362,10 @@ mod tests {
             .downcast_ref::<mf_esn::ReservoirConfig>()
             .unwrap()
             .clone();
-        assert_eq!(rc.omega, mf_esn::presets::esn("ECG5000").unwrap().omega);
+        assert_eq!(
+            rc.scalings.omega,
+            mf_esn::presets::esn("ECG5000").unwrap().scalings.omega
+        );
         r.dataset = "NoSuchSet".into();
         assert!(r
             .params()

@@ -99,9 +99,11 @@ pub fn analyse(args: &StabilityRequest) -> Result<StabilityReport, LabError> {
         (Some(rho), None) => {
             let init = ReservoirInit {
                 n_units: args.n_units,
-                rho,
-                omega: 1.0,
-                beta: 0.0,
+                scalings: mf_core::init::Scalings {
+                    omega: 1.0,
+                    beta: 0.0,
+                    rho,
+                },
                 spectral: SpectralInit::Exact,
             };
             let w = init

@@ -2,7 +2,7 @@
 //! draw and either keeps its recurrent kernel (frozen, a reservoir whose input weights, bias and readout are
 //! learnt by back-propagation through time) or fine-tunes everything.
 
-use mf_core::init::{ReservoirInit, SpectralInit};
+use mf_core::init::{ReservoirInit, Scalings, SpectralInit};
 use mf_core::rng::rng_from_seed;
 use mf_core::sparse::Connectivity;
 use serde::{Deserialize, Serialize};
@@ -16,12 +16,10 @@ use crate::RnnError;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReservoirStart {
-    /// Spectral radius `rho` of `W_h` (the MF-ESN's, default 0.9).
-    pub rho: f64,
-    /// Input scaling `omega`, `W_x ~ U(-omega, omega)` (default 1).
-    pub omega: f64,
-    /// Bias scaling `beta`, `bias ~ U(-beta, beta)` (default 0.001).
-    pub beta: f64,
+    /// Input scaling `omega`, bias scaling `beta` and spectral radius `rho` of `W_h` (the MF-ESN's, default
+    /// [`Scalings::MF_ESN`]). Serialised flat: `omega`, `beta`, `rho`.
+    #[serde(flatten)]
+    pub scalings: Scalings,
     /// How `rho` is reached (default circular law).
     #[serde(default)]
     pub spectral: SpectralInit,
@@ -36,9 +34,7 @@ impl Default for ReservoirStart {
     /// The MF-ESN's defaults, frozen.
     fn default() -> Self {
         Self {
-            rho: 0.9,
-            omega: 1.0,
-            beta: 0.001,
+            scalings: Scalings::MF_ESN,
             spectral: SpectralInit::CircularLaw,
             connectivity: Connectivity::default(),
             frozen: true,
@@ -51,9 +47,7 @@ impl ReservoirStart {
     pub fn init(&self, n_units: usize) -> ReservoirInit {
         ReservoirInit {
             n_units,
-            rho: self.rho,
-            omega: self.omega,
-            beta: self.beta,
+            scalings: self.scalings,
             spectral: self.spectral,
         }
     }
@@ -172,10 +166,9 @@ mod tests {
     #[test]
     fn invalid_reservoir_starts_are_refused_and_the_field_round_trips() {
         let mut c = config(true);
-        c.reservoir = Some(ReservoirStart {
-            rho: -1.0,
-            ..ReservoirStart::default()
-        });
+        let mut start = ReservoirStart::default();
+        start.scalings.rho = -1.0;
+        c.reservoir = Some(start);
         assert!(c.check().is_err());
         let c = config(false);
         let s = serde_json::to_string(&c).unwrap();

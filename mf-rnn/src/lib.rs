@@ -40,6 +40,7 @@ pub use config::{RegressionLoss, RnnConfig};
 pub use error::RnnError;
 pub use hardware::Hardware;
 pub use hybrid::ReservoirStart;
+pub use mf_core::init::Scalings;
 /// The recurrent cells, shared with the reservoir models; the trained models take the MF and the tanh cell.
 pub use mf_core::CellKind;
 pub use stream::{RnnStream, RnnWeights};

@@ -11,6 +11,7 @@ use mf_tui::commands::data::{run_data, DataCommand};
 use mf_tui::commands::export::{export, ExportArgs};
 use mf_tui::commands::fit::{run_fit, FitArgs};
 use mf_tui::commands::merge::{run_merge, MergeArgs};
+use mf_tui::commands::params::{run_params, ParamsArgs};
 use mf_tui::commands::predict::{run_predict, PredictArgs};
 use mf_tui::commands::robustness::{run_robustness_command, RobustnessArgs};
 use mf_tui::commands::run::{run_and_print, RunArgs};
@@ -49,6 +50,10 @@ enum Command {
     /// List, inspect, download and check data sets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Every hyper-parameter of each model: name, kind, default and meaning (what --set and spec grids take).
+    ///
+    /// Example: mf params --model mf-esn
+    Params(ParamsArgs),
     /// Train a model on a data set's training split and score it on the test split over fresh trials.
     ///
     /// Example: mf run --model mf-esn --dataset ECG5000 --preset paper --trials 5
@@ -136,6 +141,7 @@ fn run_cli() -> anyhow::Result<()> {
     let evaluator = || Arc::new(ModelEvaluator::new(data_dir.clone()));
     match cli.command {
         Some(Command::Data(cmd)) => run_data(&cmd, &data_dir),
+        Some(Command::Params(args)) => run_params(&args),
         Some(Command::Run(args)) => run_and_print(&args, &data_dir),
         Some(Command::Fit(args)) => run_fit(&args, &data_dir),
         Some(Command::Predict(args)) => run_predict(&args),

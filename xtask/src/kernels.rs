@@ -392,9 +392,11 @@ fn reservoir_problem(
     let mut rng = rng_from_seed(mf_core::rng::derive_seed(opts.seed, stream));
     let init = ReservoirInit {
         n_units: opts.n_units,
-        rho: 0.9,
-        omega: 1.0,
-        beta: 0.1,
+        scalings: mf_core::init::Scalings {
+            omega: 1.0,
+            beta: 0.1,
+            rho: 0.9,
+        },
         spectral: Default::default(),
     };
     let w = init.draw(1, &mut rng)?;

@@ -3,16 +3,68 @@
 
 use std::any::Any;
 
+use mf_core::init::SpectralInit;
+use mf_core::CellKind;
 use mf_esn::{DeepConfig, ReservoirConfig};
 
 use super::fitted::{esn_load_error, DeepFitted};
-use super::{
-    count, future, reservoir, Configured, DataShape, FittedModel, LoadError, Model, TrialContext,
+use super::hyper::{
+    hyper_params, HyperParams, Integration, MfStep, Neurons, ParamInfo, Physics, Scalings, Sparsity,
 };
+use super::{future, Configured, DataShape, FittedModel, LoadError, Model, TrialContext};
 use crate::grid::{Grid, Params};
 use crate::tasks::Part;
 use crate::training::TrainingProtocol;
 use crate::LabError;
+
+hyper_params! {
+    /// The deep MF-ESN's hyper-parameters: the MF-ESN's, shared by every layer (`n_units` is the size of each
+    /// layer, `omega` the first layer's input scaling), without the weight and read-out non-idealities; the
+    /// depth and the inter-layer scaling (paper Sec. VII).
+    pub struct DeepMfEsnParams {
+        /// The reservoir's scalings (`omega`: the first layer's input).
+        scalings: Scalings = Scalings::default(),
+        /// The MF cell's step.
+        step: MfStep = MfStep::default(),
+        /// Ridge regularisation lambda of the readout on every layer's last state (paper Sec. VI: lambda = 1).
+        lambda: f64 = ReservoirConfig::mf_esn().lambda,
+        /// Units N of each layer (paper Sec. VI: 100).
+        n_units: usize = ReservoirConfig::mf_esn().n_units,
+        /// The device physics.
+        physics: Physics = Physics::default(),
+        /// Stacked MF reservoirs, each driven by the states of the one below (paper Sec. VII; 1 is the MF-ESN).
+        layers: usize = 2,
+        /// Input scaling of every layer above the first, whose input is the state of the layer below (paper
+        /// Sec. VII).
+        inter_scaling: f64 = DeepConfig::mf_esn(2).inter_scaling,
+        /// Sparse connectivity (each layer's kernels, the inter-layer ones included).
+        sparsity: Sparsity = Sparsity::default(),
+        /// The MF cell's integrator.
+        integration: Integration = Integration::default(),
+        /// The neurons' own device non-idealities (in every layer, each layer's devices its own).
+        neurons: Neurons = Neurons::default(),
+    }
+}
+
+impl DeepMfEsnParams {
+    /// The deep configuration these hyper-parameters describe (ranges are checked by [`DeepConfig::check`]).
+    pub fn config(&self) -> Result<DeepConfig, LabError> {
+        Ok(DeepConfig {
+            layer: ReservoirConfig {
+                n_units: self.n_units,
+                scalings: self.scalings.core(),
+                spectral: SpectralInit::CircularLaw,
+                cell: CellKind::Mf(self.physics.cell(&self.step)),
+                lambda: self.lambda,
+                hardware: self.neurons.devices(),
+                connectivity: self.sparsity.connectivity(),
+                integrator: self.integration.integrator()?,
+            },
+            layers: self.layers,
+            inter_scaling: self.inter_scaling,
+        })
+    }
+}
 
 /// The deep MF-ESN model.
 #[derive(Debug)]
@@ -28,36 +80,8 @@ impl Model for DeepMfEsnModel {
     fn is_reservoir(&self) -> bool {
         true
     }
-    /// The MF-ESN's hyper-parameters, shared by every layer (`n_units` is the size of each layer, `omega` the
-    /// first layer's input scaling), without the weight and read-out non-idealities; `layers` (default 2),
-    /// `inter_scaling` (default 1), the Sec. VII options `density`, `input_density` (each layer's kernels, the
-    /// inter-layer ones included), `integrator` and `substeps`, and the neurons' own device non-idealities
-    /// `d2d_sigma` and `c2c_sigma` (in every layer, each layer's devices its own).
-    fn param_names(&self) -> &'static [&'static str] {
-        &[
-            "omega",
-            "beta",
-            "rho",
-            "gamma",
-            "s",
-            "dt",
-            "lambda",
-            "n_units",
-            "kp0",
-            "kd0",
-            "eta_p",
-            "eta_d",
-            "a",
-            "b",
-            "layers",
-            "inter_scaling",
-            "density",
-            "input_density",
-            "integrator",
-            "substeps",
-            "d2d_sigma",
-            "c2c_sigma",
-        ]
+    fn params(&self) -> Vec<ParamInfo> {
+        DeepMfEsnParams::info()
     }
     /// Depth, inter-layer scaling and the step: 18 configurations, every other hyper-parameter at the MF-ESN's
     /// defaults.
@@ -82,19 +106,7 @@ impl Model for DeepMfEsnModel {
         Ok(Box::new(DeepFitted(m)))
     }
     fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError> {
-        let mut deep = DeepConfig::mf_esn(2);
-        let mut shared = Params::new();
-        for (k, &v) in params {
-            match k.as_str() {
-                "layers" => deep.layers = count(k, v)?,
-                "inter_scaling" => deep.inter_scaling = v,
-                _ => {
-                    shared.insert(k.clone(), v);
-                }
-            }
-        }
-        // Every shared name, value and range is checked as the MF-ESN checks it.
-        deep.layer = reservoir::config(self, ReservoirConfig::mf_esn(), &shared)?;
+        let deep = DeepMfEsnParams::from_params(self.id(), params)?.config()?;
         deep.check()
             .map_err(|e| LabError::InvalidParams(e.to_string()))?;
         Ok(Box::new(Deep(deep)))

@@ -1,71 +1,8 @@
-//! The hyper-parameters of the paper's future work (Sec. VII) that reservoir models share: sparse connectivity
-//! (`density`, `input_density`) and the integrator of the MF cell (`integrator`, `substeps`), and the count of
-//! non-zero weights that configuration reports carry.
+//! The paper's future work (Sec. VII) that reservoir models share: the count of non-zero weights that
+//! configuration reports carry, and tests of the sparse connectivity (`hyper::Sparsity`) and the MF cell's
+//! integrator (`hyper::Integration`) through the models.
 
-use mf_core::integrate::Integrator;
 use mf_esn::ReservoirConfig;
-
-use super::count;
-use crate::LabError;
-
-/// Sparse connectivity (`mf_core::sparse::Connectivity`): `density` is the fraction of the recurrent kernel's
-/// `N^2` entries kept, `input_density` the fraction of the `N` units each input drives; both in `(0, 1]`, 1 (the
-/// default) is the paper's dense reservoir.
-pub(super) const SPARSE_PARAMS: [&str; 2] = ["density", "input_density"];
-
-/// The MF cell's integrator (`mf_core::integrate::Integrator`): `integrator` is `0` for Euler (the default) or
-/// `1` for the exact solution of the device equation; `substeps` is the number `k` of Euler substeps of `dt / k`
-/// (default 1, the paper's eq. 12; only with `integrator = 0`).
-pub(super) const INTEGRATOR_PARAMS: [&str; 2] = ["integrator", "substeps"];
-
-/// The most Euler substeps per time step.
-pub(super) const MAX_SUBSTEPS: usize = 1000;
-
-/// Sets `k` (one of [`SPARSE_PARAMS`] or [`INTEGRATOR_PARAMS`]) of `c`. Parameters arrive in name order, so
-/// `integrator` is set before `substeps`. Ranges are checked with the whole configuration.
-pub(super) fn set_param(c: &mut ReservoirConfig, k: &str, v: f64) -> Result<(), LabError> {
-    match k {
-        "density" => c.connectivity.density = v,
-        "input_density" => c.connectivity.input_density = v,
-        "integrator" => {
-            c.integrator = if v == 0.0 {
-                match c.integrator {
-                    euler @ Integrator::Euler { .. } => euler,
-                    Integrator::Exact => Integrator::default(),
-                }
-            } else if v == 1.0 {
-                Integrator::Exact
-            } else {
-                return Err(LabError::InvalidParams(format!(
-                    "integrator must be 0 (Euler) or 1 (exact), not {v}"
-                )));
-            }
-        }
-        "substeps" => {
-            // Each substep is a whole pass of the cell over every unit: 1000 already take seconds per data set,
-            // and a count typed with too many zeros would run for ever.
-            if v > MAX_SUBSTEPS as f64 {
-                return Err(LabError::InvalidParams(format!(
-                    "substeps must be at most {MAX_SUBSTEPS} (each substep is one more pass of the cell per time \
-                     step; for a finer solution use integrator = exact), not {}",
-                    if v >= 1e6 { format!("{v:e}") } else { v.to_string() }
-                )));
-            }
-            let substeps = count(k, v)?;
-            match c.integrator {
-                Integrator::Euler { .. } => c.integrator = Integrator::Euler { substeps },
-                Integrator::Exact if substeps == 1 => {}
-                Integrator::Exact => {
-                    return Err(LabError::InvalidParams(format!(
-                    "substeps = {substeps} applies to the Euler integrator (integrator = 0) only"
-                )))
-                }
-            }
-        }
-        other => unreachable!("{other} is not a Sec. VII hyper-parameter"),
-    }
-    Ok(())
-}
 
 /// The non-zero weights of `c`'s reservoir (recurrent and input kernels; biases are not synapses), for reports:
 /// `recurrent` in all, `per_input` for each input dimension, so that data with `d` inputs has

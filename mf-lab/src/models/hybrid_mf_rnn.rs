@@ -2,12 +2,67 @@
 //! connectivity, same seed), its recurrent kernel frozen (a reservoir whose input weights, bias and readout are
 //! trained) or fine-tuned with the rest (paper Sec. VII; `mf_rnn::ReservoirStart`).
 
-use mf_core::MfCell;
+use mf_core::init::SpectralInit;
 use mf_rnn::{CellKind, ReservoirStart, RnnConfig};
 
+use super::hyper::{
+    hyper_params, Hardware, HyperParams, MfStep, ParamInfo, Physics, Scalings, Sparsity, Training,
+};
 use super::{trainable, Configured, FittedModel, LoadError, Model, ModelKind};
 use crate::grid::{Grid, Params};
 use crate::LabError;
+
+hyper_params! {
+    /// The hybrid MF-RNN's hyper-parameters: the MF-RNN's, the reservoir it starts from (the MF-ESN's scalings
+    /// and sparsity) and whether its recurrent kernel stays frozen (paper Sec. VII).
+    pub struct HybridMfRnnParams {
+        /// Adam's learning rate (paper Sec. VI, Table III).
+        lr: f64 = RnnConfig::new(CellKind::Tanh).lr,
+        /// The MF cell's step.
+        step: MfStep = MfStep::default(),
+        /// Recurrent units N (paper Sec. VI: 100).
+        n_units: usize = RnnConfig::new(CellKind::Tanh).n_units,
+        /// How training runs and stops.
+        training: Training = Training::default(),
+        /// The device physics.
+        physics: Physics = Physics::default(),
+        /// The scalings of the reservoir the layer starts from (the MF-ESN's).
+        scalings: Scalings = Scalings::default(),
+        /// The sparsity of the reservoir the layer starts from. A frozen sparse kernel refuses w_bits,
+        /// stuck_zero and stuck_max.
+        sparsity: Sparsity = Sparsity::default(),
+        /// Keep W_h at its reservoir draw (true: the optimiser trains W_x, the bias and the readout) or
+        /// fine-tune it with the rest (false) (paper Sec. VII).
+        frozen: bool = ReservoirStart::default().frozen,
+        /// Weight and read-out non-idealities of the devices the trained model is deployed on (applied to the
+        /// trained weights at prediction).
+        hardware: Hardware = Hardware::default(),
+        /// Hardware-aware training: relative weight noise injected in every training batch (0 = off).
+        train_w_noise: f64 = 0.0,
+    }
+}
+
+impl HybridMfRnnParams {
+    /// The training configuration these hyper-parameters describe (ranges are checked by [`RnnConfig::check`]).
+    pub fn config(&self) -> RnnConfig {
+        RnnConfig {
+            reservoir: Some(ReservoirStart {
+                scalings: self.scalings.core(),
+                spectral: SpectralInit::CircularLaw,
+                connectivity: self.sparsity.connectivity(),
+                frozen: self.frozen,
+            }),
+            ..trainable::rnn_config(
+                CellKind::Mf(self.physics.cell(&self.step)),
+                self.lr,
+                self.n_units,
+                &self.training,
+                &self.hardware,
+                self.train_w_noise,
+            )
+        }
+    }
+}
 
 /// The hybrid MF-RNN model.
 #[derive(Debug)]
@@ -23,39 +78,8 @@ impl Model for HybridMfRnnModel {
     fn is_reservoir(&self) -> bool {
         false
     }
-    /// The MF-RNN's hyper-parameters; the reservoir's scalings `rho`, `omega`, `beta` (the MF-ESN's defaults
-    /// 0.9, 1, 0.001) and densities `density`, `input_density` (default 1); `frozen`: 1 (default) keeps `W_h` at
-    /// its draw, 0 fine-tunes it. A frozen sparse kernel refuses `w_bits`, `stuck_zero` and `stuck_max`.
-    fn param_names(&self) -> &'static [&'static str] {
-        &[
-            "lr",
-            "gamma",
-            "s",
-            "dt",
-            "n_units",
-            "max_epochs",
-            "patience",
-            "batch_size",
-            "kp0",
-            "kd0",
-            "eta_p",
-            "eta_d",
-            "a",
-            "b",
-            "rho",
-            "omega",
-            "beta",
-            "density",
-            "input_density",
-            "frozen",
-            "w_bits",
-            "w_noise",
-            "stuck_zero",
-            "stuck_max",
-            "adc_bits",
-            "readout_bits",
-            "train_w_noise",
-        ]
+    fn params(&self) -> Vec<ParamInfo> {
+        HybridMfRnnParams::info()
     }
     /// The learning rate of the paper's MF-RNN grid (Table III), frozen and fine-tuned.
     fn grid(&self) -> Grid {
@@ -83,36 +107,7 @@ impl Model for HybridMfRnnModel {
         trainable::load(dir)
     }
     fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError> {
-        let mut start = ReservoirStart::default();
-        let mut shared = Params::new();
-        for (k, &v) in params {
-            match k.as_str() {
-                "rho" => start.rho = v,
-                "omega" => start.omega = v,
-                "beta" => start.beta = v,
-                "density" => start.connectivity.density = v,
-                "input_density" => start.connectivity.input_density = v,
-                "frozen" if v == 0.0 || v == 1.0 => start.frozen = v == 1.0,
-                "frozen" => {
-                    return Err(LabError::InvalidParams(format!(
-                        "frozen must be 1 (keep W_h) or 0 (fine-tune it), not {v}"
-                    )))
-                }
-                _ => {
-                    shared.insert(k.clone(), v);
-                }
-            }
-        }
-        // The MF-RNN's names, values and ranges are checked as the MF-RNN checks them.
-        let mut c = trainable::config(
-            self,
-            RnnConfig::new(CellKind::Mf(MfCell::new(0.01, 1.0, 5.0))),
-            &shared,
-        )?;
-        c.reservoir = Some(start);
-        c.check()
-            .map_err(|e| LabError::InvalidParams(e.to_string()))?;
-        Ok(Box::new(trainable::Trainable(c)))
+        trainable::configure(HybridMfRnnParams::from_params(self.id(), params)?.config())
     }
 }
 

@@ -1,11 +1,13 @@
 //! The model seam: everything the experiment library knows about one model lives behind [`Model`].
 //!
-//! A model owns its name, its hyper-parameter names, their validation and defaults, its grid and paper preset
-//! (from [`mf_paper`] when it is one of the paper's four), and its trial: fit on one part of a data set, score
-//! on another. `mf run`, sweeps, the dashboard and `mf export` all go through it.
+//! A model owns its name, its typed hyper-parameter struct (declared with [`hyper::hyper_params!`]: names,
+//! defaults, kinds and help derive from it, a grid point is read into it and it builds the model crate's
+//! configuration), its grid and paper preset (from [`mf_paper`] when it is one of the paper's four), and its fit:
+//! [`Configured::fit`] gives a [`FittedModel`] that predicts, scores, streams, saves and exports. `mf run`,
+//! sweeps, the dashboard, `mf fit`, `mf predict` and `mf export` all go through it.
 //!
-//! Adding a model: write one file beside `mf_esn.rs` with a unit struct implementing [`Model`], and add one line
-//! to [`REGISTRY`].
+//! Adding a model: write one file beside `mf_esn.rs` with its hyper-parameter struct and a unit struct
+//! implementing [`Model`], and add one line to [`REGISTRY`].
 
 use std::any::Any;
 use std::cmp::Ordering;
@@ -27,6 +29,7 @@ mod esn;
 pub mod fitted;
 mod future;
 mod hybrid_mf_rnn;
+pub mod hyper;
 mod mf_esn;
 mod mf_rnn;
 mod reservoir;
@@ -63,8 +66,13 @@ pub trait Model: Send + Sync + fmt::Debug + 'static {
     }
     /// True for untrained reservoirs: a validation score is the mean over several reservoir draws.
     fn is_reservoir(&self) -> bool;
-    /// The hyper-parameters it accepts (in `--set`, spec grids and presets).
-    fn param_names(&self) -> &'static [&'static str];
+    /// Its hyper-parameters, from its typed hyper-parameter struct ([`hyper::hyper_params!`]): name, help,
+    /// kind and default of each, in the order of the declaration.
+    fn params(&self) -> Vec<hyper::ParamInfo>;
+    /// The names of its hyper-parameters (in `--set`, spec grids and presets), in the order of [`Model::params`].
+    fn param_names(&self) -> Vec<&'static str> {
+        self.params().iter().map(|p| p.name).collect()
+    }
     /// Its configuration from `params`, every other hyper-parameter at its default; checks names and values.
     fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError>;
     /// A fitted model of this family from the files [`FittedModel::save`] wrote into `dir`.
@@ -392,72 +400,9 @@ impl<'de> Deserialize<'de> for ModelKind {
     }
 }
 
-/// Fails unless every key of `params` is one of `model`'s hyper-parameters and every value is finite.
-pub(crate) fn check_names(model: &dyn Model, params: &Params) -> Result<(), LabError> {
-    let known = model.param_names();
-    for (k, v) in params {
-        if !known.contains(&k.as_str()) {
-            return Err(LabError::InvalidParams(format!(
-                "{} has no hyper-parameter `{k}` (it has: {})",
-                model.id(),
-                known.join(", ")
-            )));
-        }
-        if !v.is_finite() {
-            return Err(LabError::InvalidParams(format!(
-                "hyper-parameter {k} = {v} is not finite"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// The hyper-parameters of the MF cell: its step and stabiliser (eq. 12), the RESCALE slope (eq. 8) and the
-/// device physics of Table II (`kp0`, `kd0`, `eta_p`, `eta_d`) with the RESCALE bounds `a`, `b` (eq. 8).
-pub(crate) const MF_CELL_PARAMS: [&str; 9] =
-    ["gamma", "s", "dt", "kp0", "kd0", "eta_p", "eta_d", "a", "b"];
-
-/// Sets MF-cell hyper-parameter `k` (one of [`MF_CELL_PARAMS`]) of `cell`.
-pub(crate) fn set_mf_param(cell: &mut mf_core::MfCell, k: &str, v: f64) {
-    let p = &mut cell.physics;
-    match k {
-        "gamma" => cell.gamma = v,
-        "s" => cell.s = v,
-        "dt" => cell.dt = v,
-        "kp0" => p.kp0 = v,
-        "kd0" => p.kd0 = v,
-        "eta_p" => p.eta_p = v,
-        "eta_d" => p.eta_d = v,
-        "a" => p.a = v,
-        "b" => p.b = v,
-        other => unreachable!("{other} is not an MF cell hyper-parameter"),
-    }
-}
-
-/// A count hyper-parameter (`n_units`, `max_epochs`, ...): a positive whole number.
-/// A bit count of a device non-ideality: a whole number from 0 (off) to `mf_core::devices::MAX_BITS`, the one
-/// limit of every model's quantisers.
-pub(crate) fn bits(name: &str, v: f64) -> Result<u32, LabError> {
-    let max = mf_core::devices::MAX_BITS;
-    if !(0.0..=f64::from(max)).contains(&v) || v.fract() != 0.0 {
-        return Err(LabError::InvalidParams(format!(
-            "{name} must be a whole number of bits from 0 (off) to {max}, not {v}"
-        )));
-    }
-    Ok(v as u32)
-}
-
-pub(crate) fn count(name: &str, v: f64) -> Result<usize, LabError> {
-    if v < 1.0 || v.fract() != 0.0 {
-        return Err(LabError::InvalidParams(format!(
-            "{name} must be a positive whole number, not {v}"
-        )));
-    }
-    Ok(v as usize)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::reservoir::Reservoir;
     use super::*;
 
     fn params(kv: &[(&str, f64)]) -> Params {
@@ -515,6 +460,51 @@ mod tests {
             .model()
             .configure(&params(&[("eta_d", 1.5)]))
             .is_err());
+    }
+
+    #[test]
+    fn the_declared_defaults_are_the_model_crates_defaults() {
+        let json = |m: ModelKind| m.model().configure(&Params::new()).unwrap().to_json();
+        let reservoir = |c: ::mf_esn::ReservoirConfig| Reservoir(c).to_json();
+        assert_eq!(
+            json(ModelKind::MfEsn),
+            reservoir(::mf_esn::ReservoirConfig::mf_esn())
+        );
+        assert_eq!(
+            json(ModelKind::Esn),
+            reservoir(::mf_esn::ReservoirConfig::esn())
+        );
+        let mf = ::mf_rnn::CellKind::Mf(mf_core::MfCell::new(0.01, 1.0, 5.0));
+        let rnn = |c: ::mf_rnn::RnnConfig| serde_json::to_value(c).unwrap();
+        assert_eq!(json(ModelKind::MfRnn), rnn(::mf_rnn::RnnConfig::new(mf)));
+        assert_eq!(
+            json(ModelKind::Rnn),
+            rnn(::mf_rnn::RnnConfig::new(::mf_rnn::CellKind::Tanh))
+        );
+        let mut hybrid = ::mf_rnn::RnnConfig::new(mf);
+        hybrid.reservoir = Some(::mf_rnn::ReservoirStart::default());
+        assert_eq!(json("hybrid-mf-rnn".parse().unwrap()), rnn(hybrid));
+        let deep = json("deep-mf-esn".parse().unwrap());
+        let want = serde_json::to_value(::mf_esn::DeepConfig::mf_esn(2)).unwrap();
+        assert_eq!(deep["layer"], want["layer"]);
+        assert_eq!(
+            (&deep["layers"], &deep["inter_scaling"]),
+            (&want["layers"], &want["inter_scaling"])
+        );
+        // Each declared default, set explicitly, is the configuration without it; a value elsewhere is not.
+        for m in ModelKind::all() {
+            let base = json(*m);
+            for p in m.model().params() {
+                let one: Params = [(p.name.to_string(), p.default)].into_iter().collect();
+                let d = m.model().configure(&one).unwrap().to_json();
+                assert_eq!(
+                    d, base,
+                    "{m}: {} = {} is not the default",
+                    p.name, p.default
+                );
+                assert!(!p.help.is_empty(), "{m}: {} has no help", p.name);
+            }
+        }
     }
 
     #[test]

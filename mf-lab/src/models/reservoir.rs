@@ -1,110 +1,37 @@
-//! What MF-ESN and ESN share: a reservoir configuration from named hyper-parameters, and its trial (draw a
-//! reservoir, fit the ridge readout, score).
+//! What MF-ESN, ESN and the deep MF-ESN share: a checked reservoir configuration, and its fit (draw a reservoir,
+//! fit the ridge readout).
 
 use std::any::Any;
 
-use mf_core::CellKind;
-use mf_esn::{Hardware, ReservoirConfig};
+use mf_esn::ReservoirConfig;
 
 use super::fitted::{self, ReservoirFitted};
-use super::{
-    check_names, count, future, set_mf_param, Configured, DataShape, FittedModel, LoadError, Model,
-    TrialContext, MF_CELL_PARAMS,
-};
+use super::hyper::{self, HyperParams};
+use super::{future, Configured, DataShape, FittedModel, LoadError, Model, TrialContext};
 use crate::grid::Params;
 use crate::tasks::Part;
 use crate::training::TrainingProtocol;
 use crate::LabError;
 
-/// The hardware non-idealities both reservoir models take (see `mf_esn::Hardware`), each off at 0: weight
-/// levels `w_bits`, programming noise `w_noise`, stuck devices `stuck_zero` and `stuck_max`, ADC `adc_bits` and
-/// readout precision `readout_bits`.
-pub(super) const HARDWARE_PARAMS: [&str; 6] = [
-    "w_bits",
-    "w_noise",
-    "stuck_zero",
-    "stuck_max",
-    "adc_bits",
-    "readout_bits",
-];
-
-/// The MF neurons' own device non-idealities (see `mf_esn::Hardware` and `mf_core::variation`), each off at 0:
-/// `d2d_sigma`, the relative spread of each unit's `kp0`, `kd0`, `eta_p`, `eta_d` (log-normal with the nominal
-/// value as mean), and `c2c_sigma`, the relative noise of `Kp` and `Kd` at every step. MF models only: the leaky
-/// ESN's tanh cell is no device.
-pub(super) const NEURON_PARAMS: [&str; 2] = ["d2d_sigma", "c2c_sigma"];
-
-/// Sets hardware hyper-parameter `k` (one of [`HARDWARE_PARAMS`]) of `hw`; ranges are checked with the whole
-/// configuration.
-fn set_hardware(hw: &mut Hardware, k: &str, v: f64) -> Result<(), LabError> {
-    match k {
-        "w_bits" => hw.w_bits = super::bits(k, v)?,
-        "w_noise" => hw.w_noise = v,
-        "stuck_zero" => hw.stuck_zero = v,
-        "stuck_max" => hw.stuck_max = v,
-        "adc_bits" => hw.adc_bits = super::bits(k, v)?,
-        "readout_bits" => hw.readout_bits = super::bits(k, v)?,
-        other => unreachable!("{other} is not a hardware hyper-parameter"),
-    }
-    Ok(())
+/// `c`, checked, as a configured reservoir model.
+pub(super) fn configure(c: ReservoirConfig) -> Result<Box<dyn Configured>, LabError> {
+    c.check()
+        .map_err(|e| LabError::InvalidParams(e.to_string()))?;
+    Ok(Box::new(Reservoir(c)))
 }
 
-/// `base` with `params` applied, then checked. `gamma`, `s` and `dt` reach the MF cell, `alpha` makes the cell
-/// a leaky ESN, [`HARDWARE_PARAMS`] and [`NEURON_PARAMS`] reach `hardware`.
-pub(super) fn configure(
-    model: &dyn Model,
-    c: ReservoirConfig,
-    params: &Params,
-) -> Result<Box<dyn Configured>, LabError> {
-    Ok(Box::new(Reservoir(config(model, c, params)?)))
-}
-
-/// `base` with `params` applied, then checked: the configuration [`configure`] wraps, which the deep MF-ESN
-/// shares for its layers.
-pub(super) fn config(
-    model: &dyn Model,
-    mut c: ReservoirConfig,
-    params: &Params,
-) -> Result<ReservoirConfig, LabError> {
-    if let Some(k) = params
-        .keys()
-        .find(|k| NEURON_PARAMS.contains(&k.as_str()) && !model.param_names().contains(&k.as_str()))
-    {
-        return Err(LabError::InvalidParams(format!(
+/// Refuses the MF neurons' device non-idealities (`hyper::Neurons`) for `model`, whose tanh cell is no device,
+/// with the reason.
+pub(super) fn refuse_neurons(model: &dyn Model, params: &Params) -> Result<(), LabError> {
+    let neurons = hyper::Neurons::info();
+    match params.keys().find(|k| neurons.iter().any(|n| n.name == k.as_str())) {
+        Some(k) => Err(LabError::InvalidParams(format!(
             "{} has no hyper-parameter `{k}`: only the MF cell is a device, the tanh cell has no device \
              non-idealities",
             model.id()
-        )));
+        ))),
+        None => Ok(()),
     }
-    check_names(model, params)?;
-    for (k, &v) in params {
-        match k.as_str() {
-            "omega" => c.omega = v,
-            "beta" => c.beta = v,
-            "rho" => c.rho = v,
-            "lambda" => c.lambda = v,
-            "n_units" => c.n_units = count(k, v)?,
-            "alpha" => c.cell = CellKind::LeakyEsn { alpha: v },
-            k if HARDWARE_PARAMS.contains(&k) => set_hardware(&mut c.hardware, k, v)?,
-            "d2d_sigma" => c.hardware.d2d_sigma = v,
-            "c2c_sigma" => c.hardware.c2c_sigma = v,
-            k if future::SPARSE_PARAMS.contains(&k) || future::INTEGRATOR_PARAMS.contains(&k) => {
-                future::set_param(&mut c, k, v)?
-            }
-            k if MF_CELL_PARAMS.contains(&k) => match &mut c.cell {
-                CellKind::Mf(cell) => set_mf_param(cell, k, v),
-                _ => {
-                    return Err(LabError::InvalidParams(format!(
-                        "{k} applies to the MF cell only"
-                    )))
-                }
-            },
-            other => unreachable!("{other} passed check_names but has no field"),
-        }
-    }
-    c.check()
-        .map_err(|e| LabError::InvalidParams(e.to_string()))?;
-    Ok(c)
 }
 
 /// A checked reservoir configuration.
@@ -174,6 +101,11 @@ pub(super) fn load(dir: &std::path::Path) -> Result<Box<dyn FittedModel>, LoadEr
 mod tests {
     use super::*;
     use crate::models::ModelKind;
+    use mf_esn::Hardware;
+
+    fn names<P: HyperParams>() -> Vec<&'static str> {
+        P::info().iter().map(|i| i.name).collect()
+    }
 
     fn params(kv: &[(&str, f64)]) -> Params {
         kv.iter().map(|(k, v)| (k.to_string(), *v)).collect()
@@ -190,7 +122,7 @@ mod tests {
     #[test]
     fn hardware_parameters_reach_both_reservoir_models_and_zero_is_the_ideal_configuration() {
         for m in [ModelKind::MfEsn, ModelKind::Esn] {
-            for name in HARDWARE_PARAMS {
+            for name in names::<hyper::Hardware>() {
                 assert!(m.model().param_names().contains(&name), "{m}: {name}");
             }
             let hw = hardware(
@@ -216,12 +148,15 @@ mod tests {
                 c2c_sigma: 0.0,
             };
             assert_eq!(hw, want);
-            let zeros: Vec<(&str, f64)> = HARDWARE_PARAMS.iter().map(|&n| (n, 0.0)).collect();
+            let zeros: Vec<(&str, f64)> = names::<hyper::Hardware>()
+                .into_iter()
+                .map(|n| (n, 0.0))
+                .collect();
             let off = m.model().configure(&params(&zeros)).unwrap();
             let default = m.model().configure(&Params::new()).unwrap();
             assert_eq!(off.to_json(), default.to_json());
         }
-        // The deep MF-ESN models no hardware (the trainable models take it: `trainable::HARDWARE_PARAMS`).
+        // The deep MF-ESN models no weight hardware (the trainable models take it: `hyper::Hardware`).
         let deep: ModelKind = "deep-mf-esn".parse().unwrap();
         assert!(deep
             .model()
@@ -233,7 +168,7 @@ mod tests {
     fn neuron_device_parameters_reach_the_mf_models_and_are_refused_for_the_esn() {
         let deep: ModelKind = "deep-mf-esn".parse().unwrap();
         for m in [ModelKind::MfEsn, deep] {
-            for name in NEURON_PARAMS {
+            for name in names::<hyper::Neurons>() {
                 assert!(m.model().param_names().contains(&name), "{m}: {name}");
             }
             let c = m
@@ -273,7 +208,7 @@ mod tests {
                 .to_string();
             assert!(e.contains("Euler step only"), "{e}");
         }
-        for name in NEURON_PARAMS {
+        for name in names::<hyper::Neurons>() {
             assert!(!ModelKind::Esn.model().param_names().contains(&name));
             let e = ModelKind::Esn
                 .model()

@@ -2,9 +2,42 @@
 
 use mf_rnn::{CellKind, RnnConfig};
 
+use super::hyper::{hyper_params, Hardware, HyperParams, ParamInfo, Training};
 use super::{trainable, Configured, FittedModel, LoadError, Model};
 use crate::grid::{Grid, Params};
 use crate::LabError;
+
+hyper_params! {
+    /// The RNN's hyper-parameters: training (paper Sec. VI, Table III), then the devices it is deployed on and
+    /// hardware-aware training.
+    pub struct RnnParams {
+        /// Adam's learning rate (paper Sec. VI, Table III).
+        lr: f64 = RnnConfig::new(CellKind::Tanh).lr,
+        /// Recurrent units N (paper Sec. VI: 100).
+        n_units: usize = RnnConfig::new(CellKind::Tanh).n_units,
+        /// How training runs and stops.
+        training: Training = Training::default(),
+        /// Weight and read-out non-idealities of the devices the trained model is deployed on (applied to the
+        /// trained weights at prediction).
+        hardware: Hardware = Hardware::default(),
+        /// Hardware-aware training: relative weight noise injected in every training batch (0 = off).
+        train_w_noise: f64 = 0.0,
+    }
+}
+
+impl RnnParams {
+    /// The training configuration these hyper-parameters describe (ranges are checked by [`RnnConfig::check`]).
+    pub fn config(&self) -> RnnConfig {
+        trainable::rnn_config(
+            CellKind::Tanh,
+            self.lr,
+            self.n_units,
+            &self.training,
+            &self.hardware,
+            self.train_w_noise,
+        )
+    }
+}
 
 /// The tanh RNN model.
 #[derive(Debug)]
@@ -23,22 +56,8 @@ impl Model for RnnModel {
     fn is_reservoir(&self) -> bool {
         false
     }
-    /// Training hyper-parameters, then the hardware ones (`trainable::HARDWARE_PARAMS`).
-    fn param_names(&self) -> &'static [&'static str] {
-        &[
-            "lr",
-            "n_units",
-            "max_epochs",
-            "patience",
-            "batch_size",
-            "w_bits",
-            "w_noise",
-            "stuck_zero",
-            "stuck_max",
-            "adc_bits",
-            "readout_bits",
-            "train_w_noise",
-        ]
+    fn params(&self) -> Vec<ParamInfo> {
+        RnnParams::info()
     }
     fn quick_grid(&self) -> Grid {
         let (name, values) = ("lr", vec![0.001, 0.01]);
@@ -48,6 +67,6 @@ impl Model for RnnModel {
         trainable::load(dir)
     }
     fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError> {
-        trainable::configure(self, RnnConfig::new(CellKind::Tanh), params)
+        trainable::configure(RnnParams::from_params(self.id(), params)?.config())
     }
 }

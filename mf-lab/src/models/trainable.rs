@@ -1,5 +1,5 @@
-//! What MF-RNN and RNN share: a training configuration from named hyper-parameters, and its trial (train
-//! with early stopping, score).
+//! What MF-RNN, RNN and the hybrid MF-RNN share: a training configuration from their typed hyper-parameters,
+//! and its fit (train with early stopping).
 
 use std::any::Any;
 
@@ -7,88 +7,43 @@ use mf_core::rng::derive_seed;
 use mf_rnn::{CellKind, RnnConfig, TrainEvent};
 
 use super::fitted::{self, RnnFitted};
-use super::{
-    check_names, count, set_mf_param, Configured, DataShape, FittedModel, LoadError, Model,
-    TrialContext, TrialEvent, MF_CELL_PARAMS,
-};
-use crate::grid::Params;
+use super::hyper;
+use super::{Configured, DataShape, FittedModel, LoadError, TrialContext, TrialEvent};
 use crate::tasks::{split_indices, Part};
 use crate::training::TrainingProtocol;
 use crate::LabError;
 
-/// The hardware hyper-parameters of the trainable models, each off at 0: the devices the trained model is
-/// deployed on (`mf_rnn::Hardware`: weight levels `w_bits`, programming noise `w_noise`, stuck devices
-/// `stuck_zero` and `stuck_max`, ADC `adc_bits`, readout precision `readout_bits`; the reservoir models' names and
-/// definitions) and hardware-aware training's injected weight noise `train_w_noise`.
-pub(super) const HARDWARE_PARAMS: [&str; 7] = [
-    "w_bits",
-    "w_noise",
-    "stuck_zero",
-    "stuck_max",
-    "adc_bits",
-    "readout_bits",
-    "train_w_noise",
-];
-
-/// Sets hardware hyper-parameter `k` (one of [`HARDWARE_PARAMS`]) of `c`; ranges are checked with the whole
-/// configuration.
-fn set_hardware(c: &mut RnnConfig, k: &str, v: f64) -> Result<(), LabError> {
-    let hw = &mut c.hardware;
-    match k {
-        "w_bits" => hw.w_bits = super::bits(k, v)?,
-        "w_noise" => hw.w_noise = v,
-        "stuck_zero" => hw.stuck_zero = v,
-        "stuck_max" => hw.stuck_max = v,
-        "adc_bits" => hw.adc_bits = super::bits(k, v)?,
-        "readout_bits" => hw.readout_bits = super::bits(k, v)?,
-        "train_w_noise" => c.train_w_noise = v,
-        other => unreachable!("{other} is not a hardware hyper-parameter"),
-    }
-    Ok(())
-}
-
 /// Stream tag of the per-trial early-stopping split of trainable models in the final stage.
 const TRIAL_SPLIT_STREAM: u64 = 0x0054_5249_414c; // "TRIAL" in ASCII
 
-/// `base` with `params` applied, then checked. [`HARDWARE_PARAMS`] reach `hardware` and `train_w_noise`.
-pub(super) fn configure(
-    model: &dyn Model,
-    c: RnnConfig,
-    params: &Params,
-) -> Result<Box<dyn Configured>, LabError> {
-    Ok(Box::new(Trainable(config(model, c, params)?)))
+/// The training configuration of `cell` with the hyper-parameters every trainable model shares: learning rate
+/// `lr`, `n_units`, `training`, the devices it is deployed on (`hardware`) and hardware-aware training's injected
+/// weight noise `train_w_noise`. Unchecked: [`configure`] checks.
+pub(super) fn rnn_config(
+    cell: CellKind,
+    lr: f64,
+    n_units: usize,
+    training: &hyper::Training,
+    hardware: &hyper::Hardware,
+    train_w_noise: f64,
+) -> RnnConfig {
+    RnnConfig {
+        lr,
+        n_units,
+        max_epochs: training.max_epochs,
+        patience: training.patience,
+        batch_size: training.batch_size,
+        hardware: hardware.devices(None),
+        train_w_noise,
+        ..RnnConfig::new(cell)
+    }
 }
 
-/// `base` with `params` applied, then checked: the configuration [`configure`] wraps, which the hybrid MF-RNN
-/// starts from.
-pub(super) fn config(
-    model: &dyn Model,
-    mut c: RnnConfig,
-    params: &Params,
-) -> Result<RnnConfig, LabError> {
-    check_names(model, params)?;
-    for (k, &v) in params {
-        match k.as_str() {
-            "lr" => c.lr = v,
-            "n_units" => c.n_units = count(k, v)?,
-            "max_epochs" => c.max_epochs = count(k, v)?,
-            "patience" => c.patience = count(k, v)?,
-            "batch_size" => c.batch_size = count(k, v)?,
-            k if HARDWARE_PARAMS.contains(&k) => set_hardware(&mut c, k, v)?,
-            k if MF_CELL_PARAMS.contains(&k) => match &mut c.cell {
-                CellKind::Mf(cell) => set_mf_param(cell, k, v),
-                CellKind::Tanh | CellKind::LeakyEsn { .. } => {
-                    return Err(LabError::InvalidParams(format!(
-                        "{k} applies to the MF cell only"
-                    )))
-                }
-            },
-            other => unreachable!("{other} passed check_names but has no field"),
-        }
-    }
+/// `c`, checked, as a configured trainable model.
+pub(super) fn configure(c: RnnConfig) -> Result<Box<dyn Configured>, LabError> {
     c.check()
         .map_err(|e| LabError::InvalidParams(e.to_string()))?;
-    Ok(c)
+    Ok(Box::new(Trainable(c)))
 }
 
 /// The final stage's early-stopping split of a trainable model: 80/20 of the training split (stratified for
@@ -215,6 +170,8 @@ pub(super) fn load(dir: &std::path::Path) -> Result<Box<dyn FittedModel>, LoadEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grid::Params;
+    use crate::models::hyper::HyperParams;
     use crate::models::ModelKind;
     use mf_rnn::Hardware;
 
@@ -239,7 +196,8 @@ mod tests {
             ("readout_bits", 5.0),
             ("train_w_noise", 0.2),
         ];
-        assert_eq!(all.map(|(k, _)| k), HARDWARE_PARAMS);
+        let names: Vec<&str> = hyper::Hardware::info().iter().map(|i| i.name).collect();
+        assert_eq!(all[..6].iter().map(|(k, _)| *k).collect::<Vec<_>>(), names);
         let want = Hardware {
             w_bits: 4,
             w_noise: 0.1,
@@ -253,7 +211,7 @@ mod tests {
             let c = configured(m, &all).unwrap();
             assert_eq!((c.hardware, c.train_w_noise), (want, 0.2), "{m}");
             // Off, the configuration (and so every spec hash and saved description) is the one without them.
-            let zeros: Vec<(&str, f64)> = HARDWARE_PARAMS.iter().map(|&n| (n, 0.0)).collect();
+            let zeros: Vec<(&str, f64)> = all.iter().map(|&(n, _)| (n, 0.0)).collect();
             let off = m.model().configure(&params(&zeros)).unwrap().to_json();
             assert_eq!(off, m.model().configure(&Params::new()).unwrap().to_json());
             assert!(off.get("hardware").is_none() && off.get("train_w_noise").is_none());

@@ -39,11 +39,12 @@ pub enum DataCommand {
     /// Load a training/test pair of your own, report its shape, and store it in the data directory (as .ts files,
     /// every value bit for bit) so that `mf run --dataset NAME` finds it by name.
     ///
-    /// CSV wide: a header, a `label` column (or `target` for regression) and one column per time step, `t0`, `t1`, ...
-    /// (read in step order; multivariate: columns dim<k>_<t>); trailing empty cells pad shorter series. CSV long: columns `series`,
-    /// `time`, `label` (or `target`) and one value column per dimension. Parquet and Arrow IPC (.arrow, .feather,
-    /// .ipc): a `label` (or `target`) column and one list column per dimension, as pandas and polars write them
-    /// (Parquet uncompressed, snappy or zstd). Empty cells, `?`, NaN and nulls are missing values.
+    /// CSV wide: a header, a `label` column (or `target` for regression) and one column per time step, `t0`,
+    /// `t1`, ... (read in step order; multivariate: columns dim<k>_<t>); trailing empty cells pad shorter series.
+    /// CSV long: columns `series`, `time`, `label` (or `target`) and one value column per dimension. Parquet and
+    /// Arrow IPC (.arrow, .feather, .ipc): a `label` (or `target`) column and one list column per dimension, as
+    /// pandas and polars write them (Parquet uncompressed, snappy or zstd). Empty cells, `?`, NaN and nulls are
+    /// missing values.
     Import {
         /// The training file <NAME>_TRAIN.<csv|parquet|arrow|feather|ipc|ts|tsv|arff>, its <NAME>_TEST file
         /// beside it, or a directory holding one such pair.

@@ -34,17 +34,8 @@ pub struct ModelArgs {
     /// Start from the paper's selected hyper-parameters for this data set instead of the model's defaults.
     #[arg(long, value_enum)]
     pub preset: Option<Preset>,
-    /// Override one hyper-parameter, e.g. `--set rho=0.95` (repeatable). MF-ESN: omega beta rho gamma s dt
-    /// lambda n_units; ESN: omega beta rho alpha lambda n_units; MF-RNN: lr gamma s dt n_units max_epochs
-    /// patience batch_size; RNN: lr n_units max_epochs patience batch_size. Hardware non-idealities of MF-ESN,
-    /// ESN, MF-RNN, RNN and hybrid MF-RNN (0 = off): w_bits w_noise stuck_zero stuck_max adc_bits readout_bits
-    /// (trainable models: on the trained weights at prediction); trainable models also train_w_noise (relative
-    /// weight noise injected in every training batch). MF neuron devices (MF-ESN, deep MF-ESN; 0 = off):
-    /// d2d_sigma (relative device-to-device spread of kp0 kd0 eta_p eta_d) c2c_sigma (relative cycle-to-cycle
-    /// noise of Kp and Kd at every step). Sparse
-    /// connectivity (MF-ESN, ESN, deep MF-ESN; 1 = dense): density input_density. MF cell integrator (MF-ESN,
-    /// deep MF-ESN): integrator (0 Euler, 1 exact) substeps. Deep MF-ESN: the MF-ESN's, layers inter_scaling.
-    /// Hybrid MF-RNN: the MF-RNN's, rho omega beta density input_density frozen (1 keeps W_h, 0 fine-tunes).
+    /// Override one hyper-parameter, e.g. `--set rho=0.95` or `--set integrator=exact` (repeatable).
+    /// `mf params --model MODEL` lists every hyper-parameter of a model with its kind, default and meaning.
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = super::parse_set)]
     pub set: Vec<(String, f64)>,
     /// Seed of every random draw (reservoirs, initial weights, splits, batch order).

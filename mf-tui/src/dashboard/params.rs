@@ -4,17 +4,10 @@
 //!
 //! A field holds text: values separated by commas (a grid axis in the run form, one value in the robustness
 //! form); an empty field leaves the hyper-parameter at the model's default.
-//!
-//! # Defaults
-//!
-//! The seam has no list of default values, so [`defaults`] asks it: the default of `name` is the value `v` for
-//! which `configure({name: v})` describes the same configuration ([`mf_lab::models::Configured::to_json`]) as
-//! `configure({})`. Candidates are the numbers of that description (those under the key `name` first), their
-//! shortest `f32` spellings, 0 and 1. A value is only taken when another value of `name` changes the description,
-//! so a hyper-parameter the description does not show has no known default (its field starts empty).
+//! Each field starts at the model's default, which [`defaults`] reads from the model's typed hyper-parameter
+//! struct ([`mf_lab::Model::params`]).
 
 use mf_lab::{ModelKind, Params};
-use serde_json::Value;
 
 /// One hyper-parameter of a form.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,87 +85,13 @@ pub fn parse_values(name: &str, text: &str) -> Result<Vec<f64>, String> {
         .collect()
 }
 
-/// The description of `model` with only `name = v` set, or None when the model refuses it.
-fn described(model: ModelKind, name: &str, v: f64) -> Option<Value> {
-    let params: Params = [(name.to_string(), v)].into_iter().collect();
-    model.model().configure(&params).ok().map(|c| c.to_json())
-}
-
-/// Every number of `json` (booleans as 0 and 1): those under the key `name` into `named`, the others into `other`.
-fn numbers(
-    json: &Value,
-    key: Option<&str>,
-    name: &str,
-    named: &mut Vec<f64>,
-    other: &mut Vec<f64>,
-) {
-    let mut push = |v: f64| {
-        if key == Some(name) {
-            named.push(v)
-        } else {
-            other.push(v)
-        }
-    };
-    match json {
-        Value::Number(n) => {
-            if let Some(v) = n.as_f64() {
-                push(v)
-            }
-        }
-        Value::Bool(b) => push(f64::from(u8::from(*b))),
-        Value::Array(items) => {
-            for item in items {
-                numbers(item, key, name, named, other);
-            }
-        }
-        Value::Object(map) => {
-            for (k, item) in map {
-                numbers(item, Some(k), name, named, other);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The default of `name` for `model`, whose default configuration is described by `base` (see the module
-/// documentation).
-fn default_of(model: ModelKind, name: &str, base: &Value) -> Option<f64> {
-    let (mut named, mut other) = (Vec::new(), Vec::new());
-    numbers(base, None, name, &mut named, &mut other);
-    let mut tried: Vec<f64> = Vec::new();
-    for v in named.into_iter().chain(other).chain([0.0, 1.0]) {
-        // A configuration kept in f32 describes 0.001 as 0.0010000000474974513: try the short spelling first.
-        let short = format!("{}", v as f32).parse::<f64>().unwrap_or(v);
-        for v in [short, v] {
-            if !v.is_finite() || tried.contains(&v) {
-                continue;
-            }
-            tried.push(v);
-            if described(model, name, v).as_ref() != Some(base) {
-                continue;
-            }
-            let shows = [v + 1.0, 2.0 * v + 1.0, v / 2.0, 0.0, 1.0, 2.0]
-                .into_iter()
-                .filter(|w| *w != v)
-                .any(|w| described(model, name, w).is_some_and(|d| &d != base));
-            return shows.then_some(v);
-        }
-    }
-    None
-}
-
-/// The default value of every hyper-parameter of `model` that its configuration's description shows (see the
-/// module documentation); the others are absent.
+/// The default of every hyper-parameter of `model`, from its typed hyper-parameter struct.
 pub fn defaults(model: ModelKind) -> Params {
-    let Ok(base) = model.model().configure(&Params::new()) else {
-        return Params::new();
-    };
-    let base = base.to_json();
     model
         .model()
-        .param_names()
-        .iter()
-        .filter_map(|&name| Some((name.to_string(), default_of(model, name, &base)?)))
+        .params()
+        .into_iter()
+        .map(|p| (p.name.to_string(), p.default))
         .collect()
 }
 
@@ -234,12 +153,8 @@ mod tests {
         for &m in ModelKind::all() {
             let found = defaults(m);
             let base = m.model().configure(&Params::new()).unwrap().to_json();
-            // The physics, the step and the size are in every description of these models.
-            for name in ["n_units", "dt", "kp0", "lr", "density", "w_noise"] {
-                if m.model().param_names().contains(&name) {
-                    assert!(found.contains_key(name), "{m}: no default for {name}");
-                }
-            }
+            // Every hyper-parameter has its default.
+            assert_eq!(found.len(), m.model().param_names().len(), "{m}");
             for (name, v) in &found {
                 let one: Params = [(name.clone(), *v)].into_iter().collect();
                 let d = m.model().configure(&one).unwrap().to_json();
