@@ -13,6 +13,7 @@ pub mod cell;
 pub mod devices;
 pub mod error;
 pub mod fastmath;
+pub mod fixtures;
 pub mod harvest;
 pub mod init;
 pub mod integrate;

@@ -432,36 +432,9 @@ impl FittedDeep {
 mod tests {
     use super::*;
     use crate::MfEsn;
+    use mf_core::fixtures::sine_classes;
     use mf_core::integrate::Integrator;
     use mf_core::sparse::Connectivity;
-    use ndarray::Array3;
-    use rand::{Rng, SeedableRng};
-
-    /// Two classes of noisy sine waves that differ in frequency, of variable length.
-    fn toy(n: usize, seed: u64) -> (Sequences, Targets) {
-        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut x = Array3::<f32>::from_elem((n, 30, 1), f32::NAN);
-        let mut lengths = Vec::new();
-        let mut labels = Vec::new();
-        for i in 0..n {
-            let c = i % 2;
-            let len = r.random_range(15..=30);
-            let f = if c == 0 { 0.2 } else { 0.6 };
-            let phase: f32 = r.random_range(0.0..std::f32::consts::TAU);
-            for t in 0..len {
-                x[[i, t, 0]] = (f * t as f32 + phase).sin() + 0.1 * r.random_range(-1.0f32..1.0);
-            }
-            lengths.push(len);
-            labels.push(c);
-        }
-        (
-            Sequences::new(x, lengths).unwrap(),
-            Targets::Classes {
-                labels,
-                n_classes: 2,
-            },
-        )
-    }
 
     fn deep(layers: usize, layer: ReservoirConfig) -> DeepConfig {
         DeepConfig {
@@ -482,8 +455,8 @@ mod tests {
 
     #[test]
     fn one_layer_is_the_mf_esn_bit_for_bit() {
-        let (train, y) = toy(40, 1);
-        let (test, y_test) = toy(30, 2);
+        let (train, y) = sine_classes(40, 15..=30, 1);
+        let (test, y_test) = sine_classes(30, 15..=30, 2);
         for layer in [
             small(),
             ReservoirConfig {
@@ -515,7 +488,7 @@ mod tests {
 
     #[test]
     fn layer_one_of_a_stack_is_the_mf_esn_and_layer_two_is_driven_by_its_states() {
-        let (train, y) = toy(30, 3);
+        let (train, y) = sine_classes(30, 15..=30, 3);
         let cfg = deep(3, small());
         let fitted = cfg.fit(&train, &y, 11).unwrap();
         assert_eq!(fitted.train_states().dim(), (30, 36));
@@ -572,7 +545,7 @@ mod tests {
     #[test]
     fn batches_and_threads_do_not_change_the_states() {
         // More series than one batch when the batch is cut small: the same states as one batch.
-        let (train, y) = toy(25, 4);
+        let (train, y) = sine_classes(25, 15..=30, 4);
         let cfg = deep(2, small());
         let fitted = cfg.fit(&train, &y, 5).unwrap();
         let w = fitted.weights();
@@ -597,8 +570,8 @@ mod tests {
 
     #[test]
     fn a_deep_reservoir_learns_the_toy_task_and_counts_its_weights() {
-        let (train, y) = toy(60, 5);
-        let (test, y_test) = toy(40, 6);
+        let (train, y) = sine_classes(60, 15..=30, 5);
+        let (test, y_test) = sine_classes(40, 15..=30, 6);
         let cfg = deep(
             2,
             MfEsn::params()
@@ -628,8 +601,8 @@ mod tests {
 
     #[test]
     fn noisy_neurons_in_one_layer_are_the_noisy_mf_esn_bit_for_bit() {
-        let (train, y) = toy(40, 8);
-        let (test, _) = toy(20, 9);
+        let (train, y) = sine_classes(40, 15..=30, 8);
+        let (test, _) = sine_classes(20, 15..=30, 9);
         let one = deep(1, noisy()).fit(&train, &y, 3).unwrap();
         let mf = noisy().into_params().unwrap().fit(&train, &y, 3).unwrap();
         assert_eq!(
@@ -649,7 +622,7 @@ mod tests {
     #[test]
     fn noisy_stacks_give_each_series_the_same_states_in_any_batch() {
         // Series one at a time, each told its place in the batch, draw the noise the whole batch draws.
-        let (train, y) = toy(25, 10);
+        let (train, y) = sine_classes(25, 15..=30, 10);
         let cfg = deep(2, noisy());
         let fitted = cfg.fit(&train, &y, 5).unwrap();
         let w = fitted.weights();
@@ -673,7 +646,7 @@ mod tests {
 
     #[test]
     fn invalid_stacks_are_refused_and_cancel_stops_the_fit() {
-        let (train, y) = toy(10, 7);
+        let (train, y) = sine_classes(10, 15..=30, 7);
         assert!(deep(0, small()).check().is_err());
         assert!(DeepConfig {
             inter_scaling: -1.0,

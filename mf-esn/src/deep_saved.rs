@@ -212,8 +212,8 @@ impl mf_core::Recurrent for DeepStream<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::saved::tests::series;
     use crate::Hardware;
+    use mf_core::fixtures::waves;
     use mf_core::Recurrent;
     use mf_core::Targets;
 
@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn a_saved_deep_reservoir_loads_equal_and_predicts_the_same_bits() {
-        let x = series(20);
+        let x = waves(20, 12, 2);
         let classes = Targets::Classes {
             labels: (0..20).map(|i| i % 3).collect(),
             n_classes: 3,
@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn a_damaged_deep_directory_is_refused_naming_the_tensor() {
-        let x = series(10);
+        let x = waves(10, 12, 2);
         let y = Targets::Classes {
             labels: (0..10).map(|i| i % 2).collect(),
             n_classes: 2,
@@ -269,7 +269,7 @@ mod tests {
 
     #[test]
     fn streaming_a_deep_reservoir_gives_the_batch_states_to_f32_rounding() {
-        let x = series(6);
+        let x = waves(6, 12, 2);
         let y = Targets::Classes {
             labels: (0..6).map(|i| i % 2).collect(),
             n_classes: 2,

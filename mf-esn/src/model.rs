@@ -695,36 +695,9 @@ pub(crate) fn step_on_devices(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mf_core::fixtures::sine_classes;
     use mf_core::variation::Devices;
     use mf_core::Recurrent;
-    use ndarray::Array3;
-    use rand::{Rng, SeedableRng};
-
-    /// Two classes of noisy sine waves that differ in frequency, of variable length.
-    fn toy(n: usize, seed: u64) -> (Sequences, Targets) {
-        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut x = Array3::<f32>::zeros((n, 30, 1));
-        let mut lengths = Vec::new();
-        let mut labels = Vec::new();
-        for i in 0..n {
-            let c = i % 2;
-            let len = r.random_range(20..=30);
-            let f = if c == 0 { 0.2 } else { 0.6 };
-            let phase: f32 = r.random_range(0.0..std::f32::consts::TAU);
-            for t in 0..len {
-                x[[i, t, 0]] = (f * t as f32 + phase).sin() + 0.1 * r.random_range(-1.0f32..1.0);
-            }
-            lengths.push(len);
-            labels.push(c);
-        }
-        (
-            Sequences::new(x, lengths).unwrap(),
-            Targets::Classes {
-                labels,
-                n_classes: 2,
-            },
-        )
-    }
 
     /// The state after the last step, one series at a time in f64 from the scalar update rule.
     fn reference_state(
@@ -755,7 +728,7 @@ mod tests {
 
     #[test]
     fn fitted_model_uses_the_seeded_reservoir_and_a_ridge_on_its_last_states() {
-        let (seqs, targets) = toy(40, 1);
+        let (seqs, targets) = sine_classes(40, 20..=30, 1);
         for params in [
             MfEsn::params().n_units(20).dt(0.1).gamma(0.95),
             Esn::params().n_units(20).alpha(0.3),
@@ -790,8 +763,8 @@ mod tests {
 
     #[test]
     fn models_learn_a_separable_toy_task() {
-        let (train, y_train) = toy(60, 2);
-        let (test, y_test) = toy(40, 3);
+        let (train, y_train) = sine_classes(60, 20..=30, 2);
+        let (test, y_test) = sine_classes(40, 20..=30, 3);
         let mf = MfEsn::params()
             .n_units(50)
             .dt(0.1)
@@ -812,7 +785,7 @@ mod tests {
 
     #[test]
     fn regression_scores_are_the_rmse_of_the_ridge_predictions() {
-        let (seqs, _) = toy(30, 5);
+        let (seqs, _) = sine_classes(30, 20..=30, 5);
         let y = Array2::from_shape_fn((30, 2), |(i, j)| {
             seqs.x[[i, 0, 0]] as f64 * (j as f64 + 1.0)
         });
@@ -827,7 +800,7 @@ mod tests {
 
     #[test]
     fn non_finite_inputs_give_a_non_finite_error() {
-        let (mut seqs, targets) = toy(6, 6);
+        let (mut seqs, targets) = sine_classes(6, 20..=30, 6);
         seqs.x[[3, 2, 0]] = f32::NAN;
         let err = MfEsn::params()
             .n_units(5)
@@ -876,8 +849,8 @@ mod tests {
 
     #[test]
     fn trials_use_derived_seeds_and_report_the_population_std() {
-        let (train, y_train) = toy(30, 7);
-        let (test, y_test) = toy(20, 8);
+        let (train, y_train) = sine_classes(30, 20..=30, 7);
+        let (test, y_test) = sine_classes(20, 20..=30, 8);
         let cfg = ReservoirConfig {
             n_units: 15,
             ..ReservoirConfig::esn()
@@ -919,8 +892,8 @@ mod tests {
 
     #[test]
     fn with_every_non_ideality_off_the_model_is_bit_for_bit_the_ideal_pipeline() {
-        let (seqs, targets) = toy(40, 12);
-        let (test, y_test) = toy(20, 13);
+        let (seqs, targets) = sine_classes(40, 20..=30, 12);
+        let (test, y_test) = sine_classes(20, 20..=30, 13);
         let off = Hardware {
             w_bits: 0,
             w_noise: 0.0,
@@ -973,8 +946,8 @@ mod tests {
 
     #[test]
     fn non_idealities_reach_the_weights_the_states_and_the_readout_and_are_seeded() {
-        let (seqs, targets) = toy(40, 14);
-        let (test, _) = toy(20, 15);
+        let (seqs, targets) = sine_classes(40, 20..=30, 14);
+        let (test, _) = sine_classes(20, 20..=30, 15);
         let hw = Hardware {
             w_bits: 3,
             w_noise: 0.0,
@@ -1062,8 +1035,8 @@ mod tests {
 
     #[test]
     fn neuron_devices_reach_the_harvest_with_the_fit_and_prediction_runs_noise() {
-        let (seqs, targets) = toy(40, 16);
-        let (test, _) = toy(20, 17);
+        let (seqs, targets) = sine_classes(40, 20..=30, 16);
+        let (test, _) = sine_classes(20, 20..=30, 17);
         let params = noisy_neurons(0.05, 0.1);
         let model = params.fit(&seqs, &targets, 6).unwrap();
         let cfg = params.config();
@@ -1142,7 +1115,7 @@ mod tests {
 
     #[test]
     fn streaming_noisy_neurons_gives_the_batch_states_series_after_series() {
-        let (seqs, targets) = toy(12, 18);
+        let (seqs, targets) = sine_classes(12, 20..=30, 18);
         let model = noisy_neurons(0.05, 0.1).fit(&seqs, &targets, 8).unwrap();
         let states = model.states(&seqs).unwrap();
         let mut stream = model.stream();

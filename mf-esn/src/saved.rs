@@ -411,16 +411,8 @@ impl FittedReservoir {
 pub(crate) mod tests {
     use super::*;
     use crate::{Esn, MfEsn, Prediction};
-    use mf_core::{Sequences, Targets};
-    use ndarray::Array3;
-
-    /// `n` series of unequal lengths (5 to 12 steps) with two inputs; the deep reservoir's tests use them too.
-    pub(crate) fn series(n: usize) -> Sequences {
-        let x = Array3::from_shape_fn((n, 12, 2), |(i, t, k)| {
-            ((i * 5 + t * 3 + k) as f32 * 0.41).sin()
-        });
-        Sequences::new(x, (0..n).map(|i| 5 + i % 8).collect()).unwrap()
-    }
+    use mf_core::fixtures::waves;
+    use mf_core::Targets;
 
     fn bits(p: &Prediction) -> Vec<u64> {
         match p {
@@ -431,7 +423,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_saved_reservoir_loads_equal_and_predicts_the_same_bits() {
-        let x = series(30);
+        let x = waves(30, 12, 2);
         let three = Targets::Classes {
             labels: (0..30).map(|i| i % 3).collect(),
             n_classes: 4,
@@ -472,7 +464,7 @@ pub(crate) mod tests {
 
     #[test]
     fn neuron_devices_are_saved_as_tensors_and_a_loaded_model_predicts_the_same_bits() {
-        let x = series(30);
+        let x = waves(30, 12, 2);
         let y = Targets::Classes {
             labels: (0..30).map(|i| i % 3).collect(),
             n_classes: 3,
@@ -526,7 +518,7 @@ pub(crate) mod tests {
 
     #[test]
     fn device_tensors_that_disagree_with_the_description_are_refused() {
-        let x = series(10);
+        let x = waves(10, 12, 2);
         let y = Targets::Classes {
             labels: (0..10).map(|i| i % 2).collect(),
             n_classes: 2,
@@ -579,7 +571,7 @@ pub(crate) mod tests {
 
     #[test]
     fn damaged_files_are_errors_naming_the_file() {
-        let x = series(10);
+        let x = waves(10, 12, 2);
         let y = Targets::Classes {
             labels: (0..10).map(|i| i % 2).collect(),
             n_classes: 2,

@@ -140,20 +140,13 @@ impl mf_core::Recurrent for ReservoirStream<'_> {
 mod tests {
     use super::*;
     use crate::{Esn, MfEsn};
+    use mf_core::fixtures::waves;
     use mf_core::Recurrent;
-    use mf_core::{Sequences, Targets};
-    use ndarray::Array3;
-
-    fn series(n: usize) -> Sequences {
-        let x = Array3::from_shape_fn((n, 20, 2), |(i, t, k)| {
-            ((i * 7 + t * (k + 1)) as f32 * 0.23).sin() + (i % 3) as f32 * 0.5
-        });
-        Sequences::new(x, (0..n).map(|i| 8 + i % 13).collect()).unwrap()
-    }
+    use mf_core::Targets;
 
     #[test]
     fn streaming_a_series_gives_the_batch_states_and_predictions() {
-        let x = series(40);
+        let x = waves(40, 20, 2);
         let classes = Targets::Classes {
             labels: (0..40).map(|i| i % 3).collect(),
             n_classes: 3,
@@ -200,7 +193,7 @@ mod tests {
 
     #[test]
     fn a_bad_sample_is_an_error_that_leaves_the_stream_as_it_was() {
-        let x = series(6);
+        let x = waves(6, 20, 2);
         let y = Targets::Classes {
             labels: (0..6).map(|i| i % 2).collect(),
             n_classes: 2,

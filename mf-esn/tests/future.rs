@@ -1,32 +1,15 @@
 //! The paper's future work (Sec. VII) through the fitted reservoir's whole life: a sparse MF-ESN advanced by the
 //! exact integrator fits, streams, saves and loads as the paper's MF-ESN does.
 
+use mf_core::fixtures::sine_classes;
 use mf_core::integrate::Integrator;
 use mf_core::sparse::Connectivity;
 use mf_core::Recurrent;
-use mf_core::{Sequences, Targets};
-use mf_esn::{FittedReservoir, MfEsn, Prediction};
-use ndarray::Array3;
 
-/// Two classes of sine waves that differ in frequency, of unequal lengths.
-fn toy(n: usize) -> (Sequences, Targets) {
-    let x = Array3::from_shape_fn((n, 20, 1), |(i, t, _)| {
-        let f = if i % 2 == 0 { 0.25 } else { 0.8 };
-        (f * t as f32 + i as f32).sin()
-    });
-    let lengths = (0..n).map(|i| 12 + i % 9).collect();
-    let labels = (0..n).map(|i| i % 2).collect();
-    (
-        Sequences::new(x, lengths).unwrap(),
-        Targets::Classes {
-            labels,
-            n_classes: 2,
-        },
-    )
-}
+use mf_esn::{FittedReservoir, MfEsn, Prediction};
 
 fn model(integrator: Integrator) -> FittedReservoir {
-    let (x, y) = toy(30);
+    let (x, y) = sine_classes(30, 12..=20, 0);
     MfEsn::params()
         .n_units(16)
         .dt(0.2)
@@ -42,7 +25,7 @@ fn model(integrator: Integrator) -> FittedReservoir {
 
 #[test]
 fn the_stream_of_another_integrator_follows_the_batch_states() {
-    let (x, _) = toy(30);
+    let (x, _) = sine_classes(30, 12..=20, 0);
     for integ in [Integrator::Exact, Integrator::Euler { substeps: 3 }] {
         let m = model(integ);
         let batch = m.states(&x).unwrap();
@@ -71,7 +54,7 @@ fn the_stream_of_another_integrator_follows_the_batch_states() {
 
 #[test]
 fn a_saved_sparse_exact_model_loads_and_predicts_the_same_bits() {
-    let (x, _) = toy(30);
+    let (x, _) = sine_classes(30, 12..=20, 0);
     let m = model(Integrator::Exact);
     assert_eq!(m.weights().w_rec.iter().filter(|&&v| v != 0.0).count(), 64);
     assert_eq!(m.config().n_weights(1), 64 + 8);

@@ -80,25 +80,9 @@ impl ReservoirStart {
 mod tests {
     use super::*;
     use crate::{train_with, CellKind, RnnConfig};
-    use mf_core::{MfCell, Sequences, Targets};
-    use ndarray::Array3;
+    use mf_core::fixtures::sine_classes;
+    use mf_core::MfCell;
     use std::sync::atomic::AtomicBool;
-
-    /// Two classes of sine waves that differ in frequency.
-    fn toy(n: usize) -> (Sequences, Targets) {
-        let x = Array3::from_shape_fn((n, 12, 1), |(i, t, _)| {
-            let f = if i % 2 == 0 { 0.3 } else { 0.9 };
-            (f * t as f32 + i as f32).sin()
-        });
-        let labels = (0..n).map(|i| i % 2).collect();
-        (
-            Sequences::full(x),
-            Targets::Classes {
-                labels,
-                n_classes: 2,
-            },
-        )
-    }
 
     fn config(frozen: bool) -> RnnConfig {
         let mut c = RnnConfig::new(CellKind::Mf(MfCell::new(0.1, 0.9, 5.0)))
@@ -119,7 +103,7 @@ mod tests {
 
     #[test]
     fn a_frozen_reservoir_start_keeps_its_recurrent_kernel_and_trains_the_rest() {
-        let (x, y) = toy(16);
+        let (x, y) = sine_classes(16, 12..=12, 0);
         let c = config(true);
         let start = c.reservoir.unwrap();
         let drawn = start
@@ -138,7 +122,7 @@ mod tests {
 
     #[test]
     fn a_fine_tuned_reservoir_start_trains_its_recurrent_kernel() {
-        let (x, y) = toy(16);
+        let (x, y) = sine_classes(16, 12..=12, 0);
         let c = config(false);
         let start = c.reservoir.unwrap();
         let drawn = start

@@ -160,20 +160,13 @@ impl mf_core::Recurrent for RnnStream<'_> {
 mod tests {
     use super::*;
     use crate::{train, RnnConfig};
+    use mf_core::fixtures::waves;
     use mf_core::Recurrent;
-    use mf_core::{MfCell, Sequences, Targets};
-    use ndarray::Array3;
-
-    fn series(n: usize) -> Sequences {
-        let x = Array3::from_shape_fn((n, 15, 2), |(i, t, k)| {
-            ((i * 3 + t * (k + 2)) as f32 * 0.29).cos() + (i % 3) as f32 * 0.4
-        });
-        Sequences::new(x, (0..n).map(|i| 6 + i % 10).collect()).unwrap()
-    }
+    use mf_core::{MfCell, Targets};
 
     #[test]
     fn streaming_a_series_gives_the_batch_outputs_and_predictions() {
-        let x = series(24);
+        let x = waves(24, 15, 2);
         let three = Targets::Classes {
             labels: (0..24).map(|i| i % 3).collect(),
             n_classes: 3,

@@ -855,34 +855,8 @@ impl TrainedRnn {
 mod tests {
     use super::*;
     use crate::CellKind;
+    use mf_core::fixtures::level_classes;
     use mf_core::MfCell;
-    use ndarray::Array3;
-
-    /// Two classes told apart by the sign of a noisy constant level, with unequal lengths.
-    fn toy(n: usize, seed: u64) -> (Sequences, Targets) {
-        use rand::Rng;
-        let mut rng = rng_from_seed(seed);
-        let mut x = Array3::<f32>::from_elem((n, 12, 1), f32::NAN);
-        let mut labels = Vec::new();
-        let mut lengths = Vec::new();
-        for i in 0..n {
-            let label = i % 2;
-            let len = rng.random_range(6..=12);
-            for t in 0..len {
-                x[[i, t, 0]] =
-                    if label == 1 { 1.0 } else { -1.0 } + 0.3 * rng.random_range(-1.0f32..1.0);
-            }
-            labels.push(label);
-            lengths.push(len);
-        }
-        (
-            Sequences::new(x, lengths).unwrap(),
-            Targets::Classes {
-                labels,
-                n_classes: 2,
-            },
-        )
-    }
 
     fn small(cell: CellKind) -> RnnConfig {
         let mut c = RnnConfig::new(cell)
@@ -897,7 +871,7 @@ mod tests {
 
     #[test]
     fn without_a_validation_set_early_stopping_watches_the_training_loss() {
-        let (x, y) = toy(64, 1);
+        let (x, y) = level_classes(64, 6..=12, 1);
         let mut c = small(CellKind::Mf(MfCell::new(0.1, 0.8, 5.0)));
         c.max_epochs = 200;
         c.patience = 3;
@@ -934,8 +908,8 @@ mod tests {
 
     #[test]
     fn training_learns_an_easy_task_and_reports_every_epoch() {
-        let (x, y) = toy(64, 1);
-        let (vx, vy) = toy(32, 2);
+        let (x, y) = level_classes(64, 6..=12, 1);
+        let (vx, vy) = level_classes(32, 6..=12, 2);
         for cell in [CellKind::Tanh, CellKind::Mf(MfCell::new(0.1, 0.8, 5.0))] {
             let mut seen = Vec::new();
             let m = train(&small(cell), (&x, &y), (&vx, &vy), &mut |e| {
@@ -956,8 +930,8 @@ mod tests {
 
     #[test]
     fn best_weights_are_restored_and_last_ones_kept_on_request() {
-        let (x, y) = toy(48, 4);
-        let (vx, vy) = toy(16, 5);
+        let (x, y) = level_classes(48, 6..=12, 4);
+        let (vx, vy) = level_classes(16, 6..=12, 5);
         let mut cfg = small(CellKind::Tanh);
         cfg.max_epochs = 15;
         let best = train(&cfg, (&x, &y), (&vx, &vy), &mut |_| {}).unwrap();
@@ -976,8 +950,8 @@ mod tests {
 
     #[test]
     fn early_stopping_waits_exactly_patience_epochs_after_the_best() {
-        let (x, y) = toy(32, 6);
-        let (vx, vy) = toy(16, 7);
+        let (x, y) = level_classes(32, 6..=12, 6);
+        let (vx, vy) = level_classes(16, 6..=12, 7);
         let mut cfg = small(CellKind::Tanh);
         // A huge learning rate makes the validation loss stop improving quickly.
         cfg.lr = 0.5;
@@ -991,7 +965,7 @@ mod tests {
 
     #[test]
     fn cancellation_stops_before_the_first_epoch() {
-        let (x, y) = toy(8, 1);
+        let (x, y) = level_classes(8, 6..=12, 1);
         let flag = AtomicBool::new(true);
         let r = train_cancellable(
             &small(CellKind::Tanh),
@@ -1005,7 +979,7 @@ mod tests {
 
     #[test]
     fn non_finite_input_is_an_error_not_a_panic() {
-        let (mut x, y) = toy(8, 1);
+        let (mut x, y) = level_classes(8, 6..=12, 1);
         x.x[[3, 0, 0]] = f32::NAN;
         let r = train(&small(CellKind::Tanh), (&x, &y), (&x, &y), &mut |_| {});
         assert!(matches!(
@@ -1016,7 +990,7 @@ mod tests {
 
     #[test]
     fn diverging_training_names_the_epoch_and_configuration() {
-        let (x, _) = toy(16, 1);
+        let (x, _) = level_classes(16, 6..=12, 1);
         let y = Targets::Values(Array2::from_elem((16, 1), 1e30));
         let mut cfg = small(CellKind::Tanh);
         cfg.lr = 1e30;
@@ -1049,8 +1023,8 @@ mod tests {
 
     #[test]
     fn a_learning_rate_far_too_large_is_reported_as_diverged() {
-        let (x, y) = toy(64, 1);
-        let (vx, vy) = toy(32, 2);
+        let (x, y) = level_classes(64, 6..=12, 1);
+        let (vx, vy) = level_classes(32, 6..=12, 2);
         for cell in [CellKind::Tanh, CellKind::Mf(MfCell::new(0.1, 0.8, 5.0))] {
             let mut cfg = small(cell);
             cfg.lr = 1e6;
@@ -1118,7 +1092,7 @@ mod tests {
 
     #[test]
     fn a_saved_model_predicts_the_same_numbers_bit_for_bit() {
-        let (x, _) = toy(24, 8);
+        let (x, _) = level_classes(24, 6..=12, 8);
         let y3 = Targets::Classes {
             labels: (0..24).map(|i| i % 3).collect(),
             n_classes: 3,
