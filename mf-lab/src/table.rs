@@ -350,11 +350,16 @@ impl ResultTable {
             let cell = &row.cells[col];
             let mut line = vec![task_label(row, format)];
             for a in &axes {
+                // A choice (integrator, frozen) reads as its spelling; numbers as the paper prints them.
+                let value = |v: &f64| match crate::grid::choices(a) {
+                    Some(_) => crate::grid::value_text(a, *v),
+                    None => num(v),
+                };
                 let ours = cell
                     .ours
                     .as_ref()
                     .and_then(|r| r.params.get(a))
-                    .map_or("–".into(), num);
+                    .map_or("–".into(), value);
                 let theirs = cell
                     .paper_params
                     .as_ref()
