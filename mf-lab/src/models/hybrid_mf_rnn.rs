@@ -3,29 +3,20 @@
 //! trained) or fine-tuned with the rest (paper Sec. VII; `mf_rnn::ReservoirStart`).
 
 use mf_core::init::SpectralInit;
-use mf_rnn::{CellKind, ReservoirStart, RnnConfig};
+use mf_rnn::{ReservoirStart, RnnConfig};
 
-use super::hyper::{
-    hyper_params, Hardware, HyperParams, MfStep, ParamInfo, Physics, Scalings, Sparsity, Training,
-};
+use super::hyper::{hyper_params, HyperParams, ParamInfo, Scalings, Sparsity};
+use super::mf_rnn::MfRnnParams;
 use super::{trainable, Configured, FittedModel, LoadError, Model, ModelKind};
 use crate::grid::{Grid, Params};
 use crate::LabError;
 
 hyper_params! {
-    /// The hybrid MF-RNN's hyper-parameters: the MF-RNN's, the reservoir it starts from (the MF-ESN's scalings
-    /// and sparsity) and whether its recurrent kernel stays frozen (paper Sec. VII).
+    /// The hybrid MF-RNN's hyper-parameters: the MF-RNN's, then the reservoir it starts from (the MF-ESN's
+    /// scalings and sparsity) and whether its recurrent kernel stays frozen (paper Sec. VII).
     pub struct HybridMfRnnParams {
-        /// Adam's learning rate (paper Sec. VI, Table III).
-        lr: f64 = RnnConfig::new(CellKind::Tanh).lr,
-        /// The MF cell's step.
-        step: MfStep = MfStep::default(),
-        /// Recurrent units N (paper Sec. VI: 100).
-        n_units: usize = RnnConfig::new(CellKind::Tanh).n_units,
-        /// How training runs and stops.
-        training: Training = Training::default(),
-        /// The device physics.
-        physics: Physics = Physics::default(),
+        /// The MF-RNN's hyper-parameters.
+        mf_rnn: MfRnnParams = MfRnnParams::default(),
         /// The scalings of the reservoir the layer starts from (the MF-ESN's).
         scalings: Scalings = Scalings::default(),
         /// The sparsity of the reservoir the layer starts from. A frozen sparse kernel refuses w_bits,
@@ -34,11 +25,6 @@ hyper_params! {
         /// Keep W_h at its reservoir draw (true: the optimiser trains W_x, the bias and the readout) or
         /// fine-tune it with the rest (false) (paper Sec. VII).
         frozen: bool = ReservoirStart::default().frozen,
-        /// Weight and read-out non-idealities of the devices the trained model is deployed on (applied to the
-        /// trained weights at prediction).
-        hardware: Hardware = Hardware::default(),
-        /// Hardware-aware training: relative weight noise injected in every training batch (0 = off).
-        train_w_noise: f64 = 0.0,
     }
 }
 
@@ -52,14 +38,7 @@ impl HybridMfRnnParams {
                 connectivity: self.sparsity.connectivity(),
                 frozen: self.frozen,
             }),
-            ..trainable::rnn_config(
-                CellKind::Mf(self.physics.cell(&self.step)),
-                self.lr,
-                self.n_units,
-                &self.training,
-                &self.hardware,
-                self.train_w_noise,
-            )
+            ..self.mf_rnn.config()
         }
     }
 }
