@@ -37,6 +37,22 @@ fn unpacked(dir: &Path, name: &str) -> PathBuf {
     out
 }
 
+/// `mf table <specs> --store <stores> --format csv --out <out>`'s provenance file beside `out`.
+fn csv_provenance(specs: &[PathBuf], stores: &[PathBuf], out: &Path) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mf"));
+    cmd.arg("table").args(specs);
+    for store in stores {
+        cmd.arg("--store").arg(store);
+    }
+    let o = cmd
+        .args(["--format", "csv", "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(out.with_extension("provenance.txt")).unwrap()
+}
+
 #[test]
 fn the_committed_table_iv_is_rendered_from_the_committed_stores() {
     let dir = root().join("results");
@@ -61,6 +77,30 @@ fn the_committed_table_iv_is_rendered_from_the_committed_stores() {
              (the stores are committed gzipped)"
         );
     }
+    // The CSV's provenance is the file beside it.
+    assert_eq!(
+        csv_provenance(&specs, &stores, &tmp.path().join("table4.csv")),
+        std::fs::read_to_string(dir.join("table4.provenance.txt")).unwrap(),
+        "results/table4.provenance.txt is not what `mf table ... --format csv --out results/table4.csv` writes"
+    );
+}
+
+/// The committed CSV table reads with a CSV reader's defaults (a header, then records of the same width), as
+/// `pandas.read_csv(path)` reads it: no comment lines.
+#[test]
+fn the_committed_csv_table_reads_with_a_csv_readers_defaults() {
+    let path = root().join("results").join("table4.csv");
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[0], "dataset");
+    let mut rows = 0;
+    for record in reader.records() {
+        let record = record.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(record.len(), header.len());
+        rows += 1;
+    }
+    // Nine data sets, four models.
+    assert_eq!(rows, 36);
 }
 
 /// Every committed result directory of the future-work runs is named by the hash of the spec beside it: the specs

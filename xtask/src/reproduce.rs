@@ -146,6 +146,10 @@ pub fn reproduce(root: &Path, args: &ReproduceArgs) -> Result<()> {
                 .args(["--format", format, "--out"])
                 .arg(&out),
         )?;
+        if ext == "csv" {
+            // The CSV is a plain table; `mf table` writes its provenance beside it.
+            written.push(out.with_extension("provenance.txt"));
+        }
         written.push(out);
     }
     written.extend(figures(&mf, &args.results)?);

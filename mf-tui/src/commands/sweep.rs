@@ -428,14 +428,11 @@ mod tests {
         let args = sweep_args(&spec_path, &results, None, 2);
         run_sweep(args, eval).unwrap();
         run_table(table(&out)).unwrap();
-        let text = std::fs::read_to_string(&out).unwrap();
-        // The provenance comes first, as `#` comment lines; then the CSV.
-        assert!(text.starts_with("# Spec "), "{text}");
-        let csv: String = text
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        // The CSV is the plain table; the provenance is the file beside it.
+        let csv = std::fs::read_to_string(&out).unwrap();
+        let side = super::super::table::provenance_file(&out);
+        let provenance = std::fs::read_to_string(&side).unwrap();
+        assert!(provenance.starts_with("Spec "), "{provenance}");
         assert_eq!(csv.lines().count(), 1 + 2 * 4);
         assert!(
             csv.lines()

@@ -56,7 +56,9 @@ pub struct TableArgs {
     /// in the specs' order.
     #[arg(long)]
     pub store: Vec<PathBuf>,
-    /// Output format: markdown, csv or latex (Table IV and Tables V-VIII), or arrow or parquet (every job record
+    /// Output format: markdown, csv or latex (Table IV and Tables V-VIII; csv is one plain table that
+    /// `pandas.read_csv` reads with no options, its provenance written beside `--out T.csv` as
+    /// `T.provenance.txt`, or to stderr), or arrow or parquet (every job record
     /// of the store as one typed data frame for pandas or polars: data set, model, phase, configuration, one
     /// column per hyper-parameter, seeds, metric, scores, outcome, failure, wall seconds, protocol,
     /// normalisation, data fingerprint; needs --out).
@@ -90,10 +92,32 @@ pub fn run_table(args: TableArgs) -> anyhow::Result<()> {
     }
     let table = ResultTable::join(tables)?;
     // The header says where the numbers come from: spec, store and the sessions that computed them.
-    write_out(
-        args.out.as_deref(),
-        &(Provenance::headers(&provenances, format) + &table.render(format)),
-    )
+    let header = Provenance::headers(&provenances, format);
+    if format != Format::Csv {
+        return write_out(args.out.as_deref(), &(header + &table.render(format)));
+    }
+    // A CSV file is one plain table, which `pandas.read_csv(path)` and the csv crate read with their defaults:
+    // the provenance goes beside it (`<out>.provenance.txt`), or to stderr when the table goes to stdout.
+    let provenance: String = header
+        .lines()
+        .map(|l| format!("{}\n", l.trim_start_matches("# ")))
+        .collect();
+    write_out(args.out.as_deref(), &table.render(format))?;
+    match args.out.as_deref() {
+        Some(out) => {
+            let side = provenance_file(out);
+            std::fs::write(&side, provenance)
+                .with_context(|| format!("writing {}", side.display()))?;
+            eprintln!("provenance of {}: {}", out.display(), side.display());
+        }
+        None => eprint!("{provenance}"),
+    }
+    Ok(())
+}
+
+/// The file beside a CSV table `out` that holds its provenance: `table4.csv` gives `table4.provenance.txt`.
+pub fn provenance_file(out: &Path) -> PathBuf {
+    out.with_extension("provenance.txt")
 }
 
 /// The results table of the spec at `spec_path` from its store (`store`, else the spec's store under `results`),
@@ -342,10 +366,17 @@ mod tests {
             );
             assert_eq!(two.matches("Session 1:").count(), 2, "{two}");
         }
+        // CSV is the plain table; its provenance goes to a file beside it.
         let csv = render(&paths[1..], vec![], Format::Csv).unwrap();
+        assert!(csv.starts_with("dataset,"), "{csv}");
+        let side = std::fs::read_to_string(provenance_file(&dir.path().join("table.out"))).unwrap();
         assert!(
-            csv.starts_with("# Provenance of the esn, mf-esn columns.\n# Spec "),
-            "{csv}"
+            side.starts_with("Provenance of the esn, mf-esn columns.\nSpec "),
+            "{side}"
+        );
+        assert!(
+            side.contains("Provenance of the rnn, mf-rnn columns."),
+            "{side}"
         );
         // A model in two specs, and a store count that is not one per spec, are refused.
         let e = render(&paths[..2], vec![], Format::Markdown)
