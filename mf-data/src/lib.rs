@@ -55,6 +55,7 @@ pub use load::{
 };
 pub use parse::{Format, RawSplit};
 pub use registry::{
-    compare, paper_dataset, paper_datasets, verify, DatasetInfo, Shape, VerifyEntry, VerifyReport,
+    compare, data_differences, paper_dataset, paper_datasets, verify, DatasetInfo, Shape,
+    VerifyEntry, VerifyReport,
 };
 pub use split::{shuffle_split, stratified_split};

@@ -171,8 +171,29 @@ impl std::fmt::Display for VerifyReport {
     }
 }
 
-/// Compares the shape of every registry entry on disk with Table I.
+/// Compares the shape of a registry entry on disk with Table I: every difference of the data themselves
+/// ([`data_differences`]), then the file's format and missing values.
 pub fn compare(info: &DatasetInfo, s: &Shape) -> Vec<String> {
+    let mut w = data_differences(info, s);
+    if let Some(f) = s.format {
+        if f != info.format {
+            w.push(format!(
+                "format .{} on disk, expected .{}",
+                f.ext(),
+                info.format.ext()
+            ));
+        }
+    }
+    if s.n_missing > 0 {
+        w.push(format!("{} missing values inside series", s.n_missing));
+    }
+    w
+}
+
+/// The differences of the data in `s` from what Table I says of `info` (series counts, lengths, task and
+/// classes, dimensions): when there is one, the data are not the paper's and its published scores do not apply.
+/// The file's format and missing values are not differences of the data.
+pub fn data_differences(info: &DatasetInfo, s: &Shape) -> Vec<String> {
     let mut w = Vec::new();
     let diff = |w: &mut Vec<String>, what: &str, paper: String, found: String| {
         if paper != found {
@@ -217,18 +238,6 @@ pub fn compare(info: &DatasetInfo, s: &Shape) -> Vec<String> {
         info.n_dims.to_string(),
         s.n_dims.to_string(),
     );
-    if let Some(f) = s.format {
-        if f != info.format {
-            w.push(format!(
-                "format .{} on disk, expected .{}",
-                f.ext(),
-                info.format.ext()
-            ));
-        }
-    }
-    if s.n_missing > 0 {
-        w.push(format!("{} missing values inside series", s.n_missing));
-    }
     w
 }
 

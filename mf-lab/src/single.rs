@@ -138,6 +138,15 @@ pub fn run_trials_on_test(
     let start = Instant::now();
     let config = req.configure()?;
     let ds = load_dataset(data_dir, &req.dataset)?;
+    // Data under a paper set's name that differ from its Table I entry are not the paper's: its score does not
+    // apply. (A generated set follows a paper set's process but is other data: no published number applies
+    // either.)
+    let differences = match mf_data::paper_dataset(&req.dataset) {
+        Some(info) if !is_generated(&req.dataset) => {
+            mf_data::data_differences(&info, &mf_data::Shape::of(&ds))
+        }
+        _ => Vec::new(),
+    };
     let task = Task::from_dataset(&ds)?;
     let (task, _) = task.normalised(req.normalise)?;
     let load_s = start.elapsed().as_secs_f64();
@@ -180,8 +189,7 @@ pub fn run_trials_on_test(
         seed: req.seed,
         load_s,
         wall_s: start.elapsed().as_secs_f64(),
-        // A generated set follows a paper set's process but is other data: no published number applies.
-        paper: (!is_generated(&req.dataset))
+        paper: (!is_generated(&req.dataset) && differences.is_empty())
             .then(|| paper::table_iv(&req.dataset, req.model))
             .flatten()
             .map(Published::from),
@@ -189,10 +197,20 @@ pub fn run_trials_on_test(
         diverged: diverged_indices(&scores),
         // What the data set says of itself (a class only in the test split, which no model can predict), then
         // each diverged trial.
-        warnings: ds
-            .warnings()
+        warnings: (!differences.is_empty())
+            .then(|| {
+                format!(
+                    "{}: these data differ from the paper's Table I ({}), so the paper's score is left out",
+                    req.dataset,
+                    differences.join("; ")
+                )
+            })
             .into_iter()
-            .map(|w| format!("{}: {w}", req.dataset))
+            .chain(
+                ds.warnings()
+                    .into_iter()
+                    .map(|w| format!("{}: {w}", req.dataset)),
+            )
             .chain(scores.iter().enumerate().filter_map(|(i, t)| {
                 let why = t.diverged.as_ref()?;
                 Some(format!("trial {}/{trials}: {why}", i + 1))
@@ -298,6 +316,42 @@ mod tests {
             a.warnings,
             ["Tiny: 1 class only in the test split, never in the training split: 3"]
         );
+    }
+
+    #[test]
+    fn data_under_a_paper_name_that_differ_from_table_i_get_no_paper_score_and_a_warning() {
+        let run_on = |dir: &Path| {
+            let mut r = req(ModelKind::Esn, &[("n_units", 4.0)]);
+            r.dataset = "Coffee".into();
+            run_trials_on_test(&r, 1, dir, &|_| {}, &mut |_, _, _| {}, &CancelToken::new()).unwrap()
+        };
+        // Four series of length 3 named Coffee: Table I says 28 + 28 series of 286 steps.
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("Coffee");
+        std::fs::create_dir(&sub).unwrap();
+        let rows = "0\t0.1\t0.2\t0.3\n1\t0.9\t0.8\t0.7\n0\t0.2\t0.1\t0.3\n1\t0.7\t0.9\t0.8\n";
+        std::fs::write(sub.join("Coffee_TRAIN.tsv"), rows).unwrap();
+        std::fs::write(sub.join("Coffee_TEST.tsv"), rows).unwrap();
+        let a = run_on(dir.path());
+        assert!(a.paper.is_none(), "{:?}", a.paper);
+        assert!(
+            a.warnings[0].starts_with("Coffee: these data differ from the paper's Table I (train series 4 on disk, paper says 28")
+                && a.warnings[0].ends_with("so the paper's score is left out"),
+            "{:?}",
+            a.warnings
+        );
+        // The paper's own Coffee keeps its published number.
+        if let Some(real) = std::env::var_os("MF_DATA_DIR").map(std::path::PathBuf::from) {
+            if real.join("Coffee").is_dir() {
+                let a = run_on(&real);
+                assert!(a.paper.is_some());
+                assert!(
+                    a.warnings.iter().all(|w| !w.contains("differ")),
+                    "{:?}",
+                    a.warnings
+                );
+            }
+        }
     }
 
     #[test]
