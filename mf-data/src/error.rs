@@ -80,6 +80,32 @@ pub enum DataError {
         /// What was found and what was expected.
         msg: String,
     },
+    /// A signal holds a NaN or an infinite value.
+    #[error("signal {name}: {part} at step {step}, channel {channel} is {value}, not finite")]
+    NonFinite {
+        /// The signal's name.
+        name: String,
+        /// `inputs` or `targets`.
+        part: &'static str,
+        /// 0-based step (row) of the value.
+        step: usize,
+        /// 0-based channel (column) of the value.
+        channel: usize,
+        /// The value itself.
+        value: f64,
+    },
+    /// A generator's recursion diverged on every draw it was allowed.
+    #[error("{name} diverged on all {attempts} draws from seed {seed} (the last at step {step})")]
+    Diverged {
+        /// The generator.
+        name: &'static str,
+        /// The user's seed.
+        seed: u64,
+        /// How many draws were tried.
+        attempts: usize,
+        /// Step at which the last draw left its bound.
+        step: usize,
+    },
     /// A generator or split was given parameters it cannot honour.
     #[error("invalid parameter {name}: {msg}")]
     Param {

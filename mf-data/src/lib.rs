@@ -1,7 +1,8 @@
 //! Time-series data for the memristive-friendly recurrent networks: loaders for the UCR/UEA/TSER
 //! archive formats (`.ts`, `.tsv`, `.arff`) and for CSV, Parquet and Arrow IPC pairs into Arrow,
 //! the registry of the paper's ten data sets (Table I), data directory resolution, downloads,
-//! seeded fit/validation splits, generators needing no files, and an Arrow IPC cache.
+//! seeded fit/validation splits, generators needing no files, one-signal sequence tasks
+//! ([`sequence`]: NARMA-10, Mackey-Glass, Lorenz-63, memory capacity, NRMSE), and an Arrow IPC cache.
 //!
 //! Parsers take any [`std::io::BufRead`] or bytes; the path functions only add the file name to
 //! errors. This crate depends on no other crate of the workspace.
@@ -36,6 +37,7 @@ mod ipc;
 mod load;
 pub mod parse;
 mod registry;
+pub mod sequence;
 mod split;
 
 pub use dataset::{
@@ -57,5 +59,9 @@ pub use parse::{Format, RawSplit};
 pub use registry::{
     compare, data_differences, paper_dataset, paper_datasets, verify, DatasetInfo, Shape,
     VerifyEntry, VerifyReport,
+};
+pub use sequence::{
+    delayed_targets, lorenz63, mackey_glass, memory_capacity_input, narma10, nrmse, nrmse_columns,
+    Segments, Signal,
 };
 pub use split::{shuffle_split, stratified_split};

@@ -23,6 +23,7 @@ pub mod model;
 pub mod presets;
 pub mod ridge;
 mod saved;
+pub mod sequence;
 pub mod stream;
 
 pub use deep::{DeepConfig, FittedDeep};

@@ -1,0 +1,574 @@
+//! Reservoirs on one long signal with a target at every step, as reservoir computing runs them (the experiment
+//! protocol of Lukosevicius, "A Practical Guide to Applying Echo State Networks", 2012): the reservoir is driven
+//! from the zero state along the whole signal, a washout is dropped, and a linear readout maps every later state to
+//! that step's target.
+//!
+//! - [`SequenceReservoir`]: a reservoir drawn from a seed exactly as [`crate::ReservoirValidParams::fit`] draws it
+//!   (weights, programmed devices, neurons), driven step by step with its state carried along.
+//! - [`NormalEquations`]: the ridge readout accumulated block by block, so that a signal of `10^6` steps never
+//!   holds all its states: the sums of `x`, `y`, `x x'` and `x y'` over the rows seen, taken about a shift (the
+//!   first block's mean) so that centring loses no precision, solved for the same unpenalised-intercept ridge as
+//!   [`Ridge::fit_arrays`].
+//! - [`Rls`]: the recursive-least-squares readout with a forgetting factor (gain `k = P x / (lambda_f + x' P x)`,
+//!   `w <- w + k (y - w' x)`, `P <- (P - k x' P) / lambda_f`, from `P = I / alpha`; Haykin, *Adaptive Filter
+//!   Theory*, ch. 10), which adapts while streaming. Its input is `[x, 1]`, so the bias is penalised like every
+//!   weight; with `lambda_f = 1` it is the ridge solution with penalty `alpha` on every row seen (tested).
+//! - [`memory_capacity`]: Jaeger's linear memory capacity (GMD Report 152, 2002) from states and the input.
+
+use faer::{Mat, Side};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Slice};
+
+use crate::ridge::Ridge;
+use crate::{EsnError, ReservoirConfig, ReservoirValidParams};
+use mf_core::devices::Run;
+use mf_core::rng::rng_from_seed;
+use mf_core::variation::{Devices, UnitPhysics};
+use mf_core::{CellKind, Weights};
+
+/// A reservoir drawn for a signal of `n_inputs` channels, driven one step at a time. Made by
+/// [`ReservoirValidParams::draw_for_sequence`].
+#[derive(Debug, Clone)]
+pub struct SequenceReservoir {
+    config: ReservoirConfig,
+    weights: Weights<f32>,
+    devices: Devices,
+    /// The state, `(1, n_units)`.
+    h: Array2<f32>,
+    steps: usize,
+}
+
+impl ReservoirValidParams {
+    /// The reservoir of this configuration for `n_inputs` input channels, drawn from `seed` as [`Self::fit`] draws
+    /// it (the same weights, programmed devices and neuron constants), at the zero state; its neurons' cycle-to-cycle
+    /// noise is the fitting run's, the signal being one series.
+    pub fn draw_for_sequence(
+        &self,
+        n_inputs: usize,
+        seed: u64,
+    ) -> Result<SequenceReservoir, EsnError> {
+        let cfg = self.config();
+        let mut rng = rng_from_seed(seed);
+        let mut weights = cfg.draw_weights(n_inputs, &mut rng)?;
+        cfg.hardware.program(&mut weights, seed);
+        let units: Option<UnitPhysics> = cfg.hardware.unit_physics(&cfg.cell, cfg.n_units, seed);
+        let devices = cfg.hardware.devices(units.as_ref(), seed, Run::Fit);
+        Ok(SequenceReservoir {
+            h: Array2::zeros((1, cfg.n_units)),
+            config: cfg.clone(),
+            weights,
+            devices,
+            steps: 0,
+        })
+    }
+}
+
+impl SequenceReservoir {
+    /// The reservoir's weights.
+    pub fn weights(&self) -> &Weights<f32> {
+        &self.weights
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &ReservoirConfig {
+        &self.config
+    }
+
+    /// Units `N`.
+    pub fn n_units(&self) -> usize {
+        self.weights.n_units()
+    }
+
+    /// Steps driven since the zero state.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// The state as the readout reads it, in f64: through the ADC when the configuration has one (`adc_bits`).
+    pub fn read(&self) -> Array1<f64> {
+        let mut h = self.h.clone();
+        self.config
+            .hardware
+            .read_states(&self.config.cell, h.view_mut());
+        h.index_axis_move(Axis(0), 0).mapv(f64::from)
+    }
+
+    /// Advances by one step with input `x` (one value per channel). A sample of the wrong size is
+    /// [`EsnError::Shape`]; a non-finite sample or state [`EsnError::NonFinite`] naming the step (from 1). After an
+    /// error the state is where it was.
+    pub fn push(&mut self, x: &[f64]) -> Result<(), EsnError> {
+        let w = &self.weights;
+        if x.len() != w.n_inputs() {
+            return Err(EsnError::Shape {
+                what: format!("input of step {}", self.steps + 1),
+                expected: w.n_inputs().to_string(),
+                got: x.len().to_string(),
+            });
+        }
+        if let Some(k) = x.iter().position(|v| !v.is_finite()) {
+            return Err(EsnError::NonFinite {
+                what: format!("input of step {} (channel {})", self.steps + 1, k + 1),
+            });
+        }
+        let x = Array2::from_shape_fn((1, x.len()), |(_, j)| x[j] as f32);
+        let pre = x.dot(&w.w_in) + self.h.dot(&w.w_rec) + &w.bias;
+        let mut h = self.h.clone();
+        match &self.config.cell {
+            CellKind::Mf(cell) if !self.devices.is_ideal() => crate::model::step_on_devices(
+                cell,
+                &self.devices,
+                pre.view(),
+                h.view_mut(),
+                0,
+                self.steps,
+            ),
+            cell => self
+                .config
+                .integrator
+                .update(cell, pre.view(), h.view_mut()),
+        }
+        if h.iter().any(|v| !v.is_finite()) {
+            return Err(EsnError::NonFinite {
+                what: format!("reservoir state after step {}", self.steps + 1),
+            });
+        }
+        self.h = h;
+        self.steps += 1;
+        Ok(())
+    }
+
+    /// Drives the reservoir along every row of `inputs` (`(n_steps, n_inputs)`), calling `on_state(t, state)` after
+    /// each step with the step's index in `inputs` and the state as the readout reads it.
+    pub fn drive(
+        &mut self,
+        inputs: ArrayView2<'_, f64>,
+        mut on_state: impl FnMut(usize, ArrayView1<'_, f64>) -> Result<(), EsnError>,
+    ) -> Result<(), EsnError> {
+        for (t, row) in inputs.rows().into_iter().enumerate() {
+            self.push(&row.to_vec())?;
+            on_state(t, self.read().view())?;
+        }
+        Ok(())
+    }
+}
+
+/// The normal equations of a ridge readout with an unpenalised intercept, accumulated over blocks of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NormalEquations {
+    n: usize,
+    /// The shift the sums are taken about: the first row block's means (`x`, then `y`).
+    shift_x: Array1<f64>,
+    shift_y: Array1<f64>,
+    sum_x: Array1<f64>,
+    sum_y: Array1<f64>,
+    xx: Array2<f64>,
+    xy: Array2<f64>,
+}
+
+impl NormalEquations {
+    /// Empty sums for `n_features` inputs and `n_outputs` targets.
+    pub fn new(n_features: usize, n_outputs: usize) -> Self {
+        Self {
+            n: 0,
+            shift_x: Array1::zeros(n_features),
+            shift_y: Array1::zeros(n_outputs),
+            sum_x: Array1::zeros(n_features),
+            sum_y: Array1::zeros(n_outputs),
+            xx: Array2::zeros((n_features, n_features)),
+            xy: Array2::zeros((n_features, n_outputs)),
+        }
+    }
+
+    /// Rows added so far.
+    pub fn rows(&self) -> usize {
+        self.n
+    }
+
+    /// Adds the rows of `x` (`(n, n_features)`) with their targets `y` (`(n, n_outputs)`). Non-finite values are
+    /// [`EsnError::NonFinite`] and leave the sums as they were.
+    pub fn add(&mut self, x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Result<(), EsnError> {
+        let (p, q) = (self.sum_x.len(), self.sum_y.len());
+        if x.ncols() != p || y.ncols() != q || x.nrows() != y.nrows() {
+            return Err(EsnError::Shape {
+                what: "rows of the readout's normal equations".into(),
+                expected: format!("(n, {p}) states and (n, {q}) targets"),
+                got: format!("{:?} and {:?}", x.dim(), y.dim()),
+            });
+        }
+        if x.is_empty() && y.is_empty() {
+            return Ok(());
+        }
+        if x.iter().chain(y.iter()).any(|v| !v.is_finite()) {
+            return Err(EsnError::NonFinite {
+                what: "readout rows".into(),
+            });
+        }
+        if self.n == 0 && x.nrows() > 0 {
+            self.shift_x = x.mean_axis(Axis(0)).expect("rows");
+            self.shift_y = y.mean_axis(Axis(0)).expect("rows");
+        }
+        let xs = &x - &self.shift_x;
+        let ys = &y - &self.shift_y;
+        self.sum_x += &xs.sum_axis(Axis(0));
+        self.sum_y += &ys.sum_axis(Axis(0));
+        self.xx += &xs.t().dot(&xs);
+        self.xy += &xs.t().dot(&ys);
+        self.n += x.nrows();
+        Ok(())
+    }
+
+    /// The ridge readout minimising `||Y - X W - 1 c'||^2 + lambda ||W||^2` over every row added, the intercept
+    /// `c` unpenalised (as [`Ridge::fit_arrays`]). Solved by Cholesky of `X_c'X_c + lambda I`; a singular system
+    /// (`lambda = 0` on dependent states) is [`EsnError::Numerical`].
+    pub fn solve(&self, lambda: f64) -> Result<Ridge, EsnError> {
+        crate::ridge::check_lambda(lambda)?;
+        if self.n == 0 {
+            return Err(EsnError::Targets(
+                "the readout has no rows to fit: the training segment is empty".into(),
+            ));
+        }
+        let n = self.n as f64;
+        let (p, q) = (self.sum_x.len(), self.sum_y.len());
+        let mx = &self.sum_x / n;
+        let my = &self.sum_y / n;
+        // Centred about the mean: X_c'X_c = S_xx - n m_x m_x', X_c'Y_c = S_xy - n m_x m_y'.
+        let g = Mat::<f64>::from_fn(p, p, |i, j| {
+            self.xx[[i, j]] - n * mx[i] * mx[j] + if i == j { lambda } else { 0.0 }
+        });
+        let rhs = Mat::<f64>::from_fn(p, q, |i, j| self.xy[[i, j]] - n * mx[i] * my[j]);
+        let llt = g.llt(Side::Lower).map_err(|_| {
+            EsnError::Numerical(format!(
+                "the readout's normal equations are singular at lambda = {lambda}: raise lambda"
+            ))
+        })?;
+        let sol = faer::prelude::Solve::solve(&llt, &rhs);
+        let coef = Array2::from_shape_fn((p, q), |(i, j)| sol[(i, j)]);
+        if coef.iter().any(|v| !v.is_finite()) {
+            return Err(EsnError::NonFinite {
+                what: "ridge coefficients".into(),
+            });
+        }
+        let x_mean = &mx + &self.shift_x;
+        let y_mean = &my + &self.shift_y;
+        let intercept = &y_mean - &x_mean.dot(&coef);
+        Ok(Ridge {
+            coef,
+            intercept,
+            lambda,
+        })
+    }
+}
+
+/// A recursive-least-squares readout: `y = W' [x, 1]`, updated with every row it is given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rls {
+    /// Weights, `(n_features + 1, n_outputs)`; the last row is the bias.
+    w: Array2<f64>,
+    /// The inverse correlation matrix `P`, `(n_features + 1)^2`.
+    p: Array2<f64>,
+    forgetting: f64,
+    updates: usize,
+}
+
+impl Rls {
+    /// A readout for `n_features` inputs and `n_outputs` targets at zero weights, `P = I / alpha`, with forgetting
+    /// factor `forgetting` in `(0, 1]` (1 forgets nothing). `alpha > 0` is the ridge penalty it starts from.
+    pub fn new(
+        n_features: usize,
+        n_outputs: usize,
+        alpha: f64,
+        forgetting: f64,
+    ) -> Result<Self, EsnError> {
+        if !(alpha > 0.0 && alpha.is_finite()) {
+            return Err(EsnError::Param {
+                name: "lambda",
+                value: alpha,
+                reason: "the recursive least squares readout starts from P = I / lambda: it must be positive",
+            });
+        }
+        if !(forgetting > 0.0 && forgetting <= 1.0) {
+            return Err(EsnError::Param {
+                name: "forgetting",
+                value: forgetting,
+                reason: "must be in (0, 1] (1 forgets nothing)",
+            });
+        }
+        let m = n_features + 1;
+        Ok(Self {
+            w: Array2::zeros((m, n_outputs)),
+            p: Array2::eye(m) / alpha,
+            forgetting,
+            updates: 0,
+        })
+    }
+
+    /// Rows it has learnt from.
+    pub fn updates(&self) -> usize {
+        self.updates
+    }
+
+    /// The prediction `W' [x, 1]` for one row `x`.
+    pub fn predict(&self, x: ArrayView1<'_, f64>) -> Array1<f64> {
+        let m = self.w.nrows();
+        let mut y = self.w.row(m - 1).to_owned();
+        y += &self.w.slice_axis(Axis(0), Slice::from(..m - 1)).t().dot(&x);
+        y
+    }
+
+    /// Learns from one row `x` with its target `y`. Non-finite values are [`EsnError::NonFinite`] and change
+    /// nothing.
+    pub fn update(
+        &mut self,
+        x: ArrayView1<'_, f64>,
+        y: ArrayView1<'_, f64>,
+    ) -> Result<(), EsnError> {
+        let m = self.w.nrows();
+        if x.len() + 1 != m || y.len() != self.w.ncols() {
+            return Err(EsnError::Shape {
+                what: "recursive least squares row".into(),
+                expected: format!("{} inputs and {} targets", m - 1, self.w.ncols()),
+                got: format!("{} and {}", x.len(), y.len()),
+            });
+        }
+        if x.iter().chain(y.iter()).any(|v| !v.is_finite()) {
+            return Err(EsnError::NonFinite {
+                what: "recursive least squares row".into(),
+            });
+        }
+        let mut a = Array1::ones(m);
+        a.slice_axis_mut(Axis(0), Slice::from(..m - 1)).assign(&x);
+        let pa = self.p.dot(&a);
+        let gain = &pa / (self.forgetting + a.dot(&pa));
+        let err = &y - &self.w.t().dot(&a);
+        // w <- w + k e',  P <- (P - k (P a)') / lambda_f  (P symmetric, so a' P = (P a)').
+        self.w += &gain
+            .view()
+            .insert_axis(Axis(1))
+            .dot(&err.view().insert_axis(Axis(0)));
+        let kp = gain
+            .view()
+            .insert_axis(Axis(1))
+            .dot(&pa.view().insert_axis(Axis(0)));
+        self.p = (&self.p - &kp) / self.forgetting;
+        self.updates += 1;
+        Ok(())
+    }
+
+    /// The weights, `(n_features + 1, n_outputs)`, the bias last.
+    pub fn weights(&self) -> ArrayView2<'_, f64> {
+        self.w.view()
+    }
+}
+
+/// Jaeger's linear memory capacity (GMD Report 152, 2002) of a reservoir from its states driven by the i.i.d.
+/// input `u`: for each delay `k = 1..=max_delay` a ridge readout (penalty `lambda`) fitted on the `train` rows
+/// reproduces `u(t - k)`, and `MC_k` is the squared correlation of its output with `u(t - k)` over the `test` rows.
+/// `states` is `(T, N)`, `u` has `T` values, and both row ranges must start at or after `max_delay`. Returns the
+/// curve `MC_1..MC_max_delay`.
+pub fn memory_capacity(
+    states: ArrayView2<'_, f64>,
+    u: &[f64],
+    train: std::ops::Range<usize>,
+    test: std::ops::Range<usize>,
+    max_delay: usize,
+    lambda: f64,
+) -> Result<Vec<f64>, EsnError> {
+    let t = states.nrows();
+    if u.len() != t
+        || train.start < max_delay
+        || test.start < max_delay
+        || train.end > t
+        || test.end > t
+    {
+        return Err(EsnError::Shape {
+            what: "memory capacity rows".into(),
+            expected: format!("{t} input values and segments after the first {max_delay} steps"),
+            got: format!("{} values, train {train:?}, test {test:?}", u.len()),
+        });
+    }
+    let delayed = |rows: std::ops::Range<usize>| {
+        Array2::from_shape_fn((rows.len(), max_delay), |(i, k)| {
+            u[rows.start + i - (k + 1)]
+        })
+    };
+    let mut ne = NormalEquations::new(states.ncols(), max_delay);
+    ne.add(
+        states.slice_axis(Axis(0), Slice::from(train.clone())),
+        delayed(train).view(),
+    )?;
+    let readout = ne.solve(lambda)?;
+    let y_hat = readout.decision(&states.slice_axis(Axis(0), Slice::from(test.clone())));
+    let y = delayed(test);
+    Ok((0..max_delay)
+        .map(|k| squared_correlation(y_hat.column(k), y.column(k)))
+        .collect())
+}
+
+/// The squared Pearson correlation of `a` and `b`; 0 when either is constant.
+pub fn squared_correlation(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.sum() / n, b.sum() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b.iter()) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    if saa == 0.0 || sbb == 0.0 {
+        0.0
+    } else {
+        sab * sab / (saa * sbb)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Esn, MfEsn};
+    use linfa::ParamGuard;
+    use rand::Rng;
+
+    fn rows(n: usize, p: usize, q: usize, seed: u64) -> (Array2<f64>, Array2<f64>) {
+        let mut r = rng_from_seed(seed);
+        let x = Array2::from_shape_fn((n, p), |_| 3.0 + r.random_range(-1.0..1.0));
+        let w = Array2::from_shape_fn((p, q), |_| r.random_range(-1.0..1.0));
+        let y = x.dot(&w) + 0.1 * Array2::from_shape_fn((n, q), |_| r.random_range(-1.0..1.0));
+        (x, y)
+    }
+
+    fn close(a: &Array2<f64>, b: &Array2<f64>, tol: f64) -> bool {
+        a.iter()
+            .zip(b.iter())
+            .all(|(x, y)| (x - y).abs() <= tol * (1.0 + y.abs()))
+    }
+
+    #[test]
+    fn blockwise_normal_equations_give_the_ridge_of_all_rows_at_once() {
+        let (x, y) = rows(500, 12, 3, 1);
+        for lambda in [1e-3, 1.0] {
+            let whole = Ridge::fit_arrays(x.view(), y.view(), lambda).unwrap();
+            let mut ne = NormalEquations::new(12, 3);
+            for start in (0..500).step_by(77) {
+                let end = (start + 77).min(500);
+                ne.add(
+                    x.slice_axis(Axis(0), Slice::from(start..end)),
+                    y.slice_axis(Axis(0), Slice::from(start..end)),
+                )
+                .unwrap();
+            }
+            assert_eq!(ne.rows(), 500);
+            let blocks = ne.solve(lambda).unwrap();
+            assert!(close(&blocks.coef, &whole.coef, 1e-9), "lambda {lambda}");
+            let bi = blocks.intercept.clone().insert_axis(Axis(0));
+            let wi = whole.intercept.clone().insert_axis(Axis(0));
+            assert!(close(&bi, &wi, 1e-9));
+        }
+        assert!(NormalEquations::new(2, 1).solve(1.0).is_err());
+    }
+
+    #[test]
+    fn rls_without_forgetting_from_p_equal_i_over_alpha_is_the_ridge_with_a_penalised_bias() {
+        let (x, y) = rows(300, 6, 2, 2);
+        let alpha = 0.5;
+        let mut rls = Rls::new(6, 2, alpha, 1.0).unwrap();
+        for (xr, yr) in x.rows().into_iter().zip(y.rows()) {
+            rls.update(xr, yr).unwrap();
+        }
+        // The closed form on A = [X, 1]: (A'A + alpha I) w = A'Y, solved independently here.
+        let a = ndarray::concatenate![Axis(1), x, Array2::ones((300, 1))];
+        let g = a.t().dot(&a) + Array2::<f64>::eye(7) * alpha;
+        let rhs = a.t().dot(&y);
+        let gm = Mat::<f64>::from_fn(7, 7, |i, j| g[[i, j]]);
+        let rm = Mat::<f64>::from_fn(7, 2, |i, j| rhs[[i, j]]);
+        let sol = faer::prelude::Solve::solve(&gm.partial_piv_lu(), &rm);
+        let want = Array2::from_shape_fn((7, 2), |(i, j)| sol[(i, j)]);
+        assert!(
+            close(&rls.weights().to_owned(), &want, 1e-7),
+            "{:?}\n{want:?}",
+            rls.weights()
+        );
+        // Its prediction is the row's product with those weights.
+        let p = rls.predict(x.row(0));
+        let direct = a.row(0).dot(&want);
+        assert!((p[0] - direct[0]).abs() < 1e-6);
+        // Forgetting weighs recent rows more: it tracks a target that changes half way.
+        let mut fast = Rls::new(1, 1, 1.0, 0.95).unwrap();
+        let mut slow = Rls::new(1, 1, 1.0, 1.0).unwrap();
+        for t in 0..400 {
+            let xv = ndarray::arr1(&[(t as f64 * 0.3).sin()]);
+            let gain = if t < 200 { 1.0 } else { -1.0 };
+            let yv = ndarray::arr1(&[gain * xv[0]]);
+            fast.update(xv.view(), yv.view()).unwrap();
+            slow.update(xv.view(), yv.view()).unwrap();
+        }
+        assert!(
+            (fast.weights()[[0, 0]] + 1.0).abs() < 0.05,
+            "{}",
+            fast.weights()[[0, 0]]
+        );
+        assert!(slow.weights()[[0, 0]].abs() < 0.5);
+        assert!(Rls::new(1, 1, 0.0, 1.0).is_err() && Rls::new(1, 1, 1.0, 1.5).is_err());
+    }
+
+    /// States of `params`'s reservoir drawn from `seed`, driven by `u`.
+    fn driven(params: &ReservoirValidParams, u: &[f64], seed: u64) -> Array2<f64> {
+        let mut r = params.draw_for_sequence(1, seed).unwrap();
+        let mut states = Array2::zeros((u.len(), r.n_units()));
+        let inputs = Array2::from_shape_fn((u.len(), 1), |(t, _)| u[t]);
+        r.drive(inputs.view(), |t, h| {
+            states.row_mut(t).assign(&h);
+            Ok(())
+        })
+        .unwrap();
+        states
+    }
+
+    #[test]
+    fn a_linear_reservoir_remembers_close_to_n_and_one_without_input_weights_nothing() {
+        let n = 20;
+        let mut r = rng_from_seed(9);
+        let u: Vec<f64> = (0..6000).map(|_| r.random_range(-0.5..0.5)).collect();
+        // An ESN with alpha = 1 and a small input scaling is nearly linear: tanh(a) ~ a for |a| << 1.
+        let linear = Esn::params()
+            .n_units(n)
+            .alpha(1.0)
+            .omega(0.01)
+            .beta(0.0)
+            .rho(0.95)
+            .lambda(1e-12)
+            .check()
+            .unwrap();
+        let states = driven(&linear, &u, 3);
+        let mc = memory_capacity(states.view(), &u, 100..4000, 4000..6000, 2 * n, 1e-12).unwrap();
+        let total: f64 = mc.iter().sum();
+        assert!(
+            total > 0.8 * n as f64 && total <= n as f64 + 1.0,
+            "MC {total}: {mc:?}"
+        );
+        assert!(mc[0] > 0.95, "{mc:?}");
+        // No input weights: the states carry nothing of u.
+        let deaf = Esn::params().n_units(n).omega(0.0).check().unwrap();
+        let states = driven(&deaf, &u, 3);
+        let mc = memory_capacity(states.view(), &u, 100..4000, 4000..6000, 2 * n, 1e-6).unwrap();
+        assert!(mc.iter().sum::<f64>() < 0.05, "{mc:?}");
+    }
+
+    #[test]
+    fn the_sequence_reservoir_steps_as_the_fitted_reservoirs_stream() {
+        use mf_core::Recurrent;
+        let params = MfEsn::params().n_units(15).dt(0.1).check().unwrap();
+        let u: Vec<f64> = (0..40).map(|t| (t as f64 * 0.2).sin()).collect();
+        let states = driven(&params, &u, 4);
+        // The fitted model of the same seed has the same weights; its stream runs the same steps.
+        let (x, y) = mf_core::fixtures::sine_classes(6, 5..=8, 1);
+        let fitted = params.fit(&x, &y, 4).unwrap();
+        let mut s = fitted.stream();
+        for (t, &v) in u.iter().enumerate() {
+            s.push(&[v as f32]).unwrap();
+            let h = s.state().mapv(f64::from);
+            assert_eq!(h, states.row(t), "step {t}");
+        }
+        let mut r = params.draw_for_sequence(1, 4).unwrap();
+        assert!(r.push(&[f64::NAN]).is_err() && r.steps() == 0);
+        assert!(r.push(&[1.0, 2.0]).is_err());
+    }
+}
