@@ -40,6 +40,12 @@ use crate::{CoreError, MfCell, MfKernel, Physics};
 /// `Kp` and `Kd` never fall below a thousandth of their noise-free values, so they stay positive.
 pub const C2C_MIN_FACTOR: f32 = 1e-3;
 
+/// Every standard normal [`UnitPhysics::draw`] takes lies within this many standard deviations of 0:
+/// `rand_distr`'s ziggurat returns at most about 12.3 (a tail draw `R - x` with `x = ln(u) / R`, `u >= 2^-53`,
+/// is accepted only when `x^2 <= -2 ln(v) <= 73.5`, `R = 3.654`). [`UnitPhysics::check_sigma`] keeps every draw
+/// out to this bound positive and finite.
+pub const D2D_Z_BOUND: f64 = 13.0;
+
 /// Per-unit device constants of an MF layer: unit `j` runs with `kp0[j]`, `kd0[j]`, `eta_p[j]`, `eta_d[j]` (each
 /// `(n_units)`), the RESCALE bounds of the cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +104,38 @@ impl UnitPhysics {
             kd0,
             eta_p,
             eta_d,
+        }
+    }
+
+    /// Checks that [`UnitPhysics::draw`] around `nominal` (checked already) with relative standard deviation
+    /// `sigma` gives every unit positive, finite constants. A huge `sigma` does not: `s^2 = ln(1 + sigma^2)`
+    /// overflows once `sigma^2` does (`sigma` above about `1.3e154`) and the draws become 0 or NaN, and before
+    /// that a wide `s` can take `exp(mu + s z)` to 0 or infinity for a small or a large nominal value. Each of
+    /// the four constants is checked at `z = -D2D_Z_BOUND` and `z = D2D_Z_BOUND` ([`D2D_Z_BOUND`]), beyond any
+    /// normal the generator draws. Fails naming `d2d_sigma`.
+    pub fn check_sigma(nominal: &Physics, sigma: f64) -> Result<(), CoreError> {
+        if sigma == 0.0 {
+            return Ok(());
+        }
+        let s2 = sigma.mul_add(sigma, 1.0).ln();
+        let s = s2.sqrt();
+        let spans = |mean: f64| {
+            let mu = mean.ln() - 0.5 * s2;
+            [-D2D_Z_BOUND, D2D_Z_BOUND].iter().all(|&z| {
+                let v = (mu + s * z).exp();
+                v > 0.0 && v.is_finite()
+            })
+        };
+        let nominals = [nominal.kp0, nominal.kd0, nominal.eta_p, nominal.eta_d];
+        if s2.is_finite() && nominals.into_iter().all(spans) {
+            Ok(())
+        } else {
+            Err(CoreError::Param {
+                name: "d2d_sigma",
+                value: sigma,
+                reason: "too large for the log-normal draw of each MF neuron's kp0, kd0, eta_p and eta_d, \
+                         which would give some units constants of 0 or infinity",
+            })
         }
     }
 
@@ -636,6 +674,45 @@ mod tests {
             a,
             UnitPhysics::draw(&nominal, 50, 0.1, &mut rng_from_seed(4))
         );
+    }
+
+    #[test]
+    fn a_sigma_whose_draw_gives_zero_or_infinite_constants_is_refused_naming_d2d_sigma() {
+        let nominal = Physics::default();
+        for sigma in [0.0, 0.05, 1.0, 1e3, 1e100] {
+            UnitPhysics::check_sigma(&nominal, sigma).unwrap();
+            // The draw it allows is positive and finite, even far into the tails.
+            let u = UnitPhysics::draw(&nominal, 2000, sigma, &mut rng_from_seed(5));
+            u.check(2000).unwrap();
+        }
+        // 1e155 squared overflows: every draw is 0 or NaN. The unit check names kp0, the sigma check d2d_sigma.
+        for (sigma, shown) in [
+            (1e155, "1e155"),
+            (1e300, "1e300"),
+            (f64::MAX, "1.7976931348623157e308"),
+        ] {
+            let u = UnitPhysics::draw(&nominal, 50, sigma, &mut rng_from_seed(5));
+            assert!(u.check(50).unwrap_err().to_string().contains("kp0"));
+            let e = UnitPhysics::check_sigma(&nominal, sigma)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "invalid parameter d2d_sigma = {shown}: too large for the log-normal draw of each MF \
+                     neuron's kp0, kd0, eta_p and eta_d, which would give some units constants of 0 or infinity"
+                )
+            );
+        }
+        // A sigma the default device takes can still be too wide for a tiny nominal rate: exp(mu - 13 s)
+        // underflows.
+        let tiny = Physics {
+            kp0: 1e-300,
+            ..nominal
+        };
+        UnitPhysics::check_sigma(&tiny, 0.1).unwrap();
+        assert!(UnitPhysics::check_sigma(&tiny, 1e10).is_err());
+        UnitPhysics::check_sigma(&nominal, 1e10).unwrap();
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub enum EsnError {
     #[error("cancelled")]
     Cancelled,
     /// A hyper-parameter is outside its valid range.
-    #[error("invalid parameter {name} = {value}: {reason}")]
+    #[error("invalid parameter {name} = {}: {reason}", mf_core::error::Shown(*.value))]
     Param {
         /// The parameter's name as the paper writes it (`lambda`, `rho`, ...).
         name: &'static str,

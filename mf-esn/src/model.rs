@@ -133,18 +133,21 @@ impl ReservoirConfig {
     }
 
     /// The neurons' own non-idealities need an MF cell (the leaky ESN's tanh neuron is no device) advanced by the
-    /// paper's step (the vectorised harvest is where they are modelled).
+    /// paper's step (the vectorised harvest is where they are modelled), and a `d2d_sigma` whose log-normal draw
+    /// gives every neuron positive, finite constants ([`UnitPhysics::check_sigma`]): a degenerate draw would
+    /// otherwise surface at fit time as a unit's `kp0 = 0`, a constant the user never set.
     fn check_neurons(&self) -> Result<(), EsnError> {
         let Some((name, value)) = self.hardware.neuron_non_ideality() else {
             return Ok(());
         };
-        if !matches!(self.cell, CellKind::Mf(_)) {
+        let CellKind::Mf(cell) = &self.cell else {
             return Err(EsnError::Param {
                 name,
                 value,
                 reason: "only the MF cell is a device; the leaky ESN's tanh cell has no device non-idealities",
             });
-        }
+        };
+        UnitPhysics::check_sigma(&cell.physics, self.hardware.d2d_sigma)?;
         if !self.integrator.is_paper() {
             return Err(EsnError::Param {
                 name,
@@ -1103,6 +1106,15 @@ mod tests {
             assert!(e.contains("Euler step only"), "{e}");
             assert!(MfEsn::params().hardware(hw).check().is_ok());
         }
+        // A d2d_sigma whose log-normal draw degenerates is refused by name, before any unit is drawn.
+        for (sigma, shown) in [(1e155, "1e155"), (1e300, "1e300")] {
+            let e = noisy_neurons(sigma, 0.0).check().unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("invalid parameter d2d_sigma = {shown}: too large")),
+                "{e}"
+            );
+        }
+        assert!(noisy_neurons(1e100, 0.0).check().is_ok());
         // Serialised only when on, and read back.
         let cfg = noisy_neurons(0.05, 0.1).config().clone();
         let s = serde_json::to_string(&cfg).unwrap();

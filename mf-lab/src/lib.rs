@@ -261,6 +261,10 @@ pub enum LabError {
         /// The fingerprint of the data read now.
         now: String,
     },
+    /// Stores that a run is writing now (another process holds their lock): merged now, they would give a part
+    /// of their records and their shards would read as stopped short.
+    #[error("{}; merge again when {} ends", shard::running_text(.0), if .0.len() == 1 { "it" } else { "each" })]
+    StillRunning(Vec<shard::Running>),
     /// `mf store repair` cannot rebuild a store.
     #[error("cannot repair {}: {reason}", path.display())]
     CannotRepair {

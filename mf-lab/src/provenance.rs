@@ -212,7 +212,7 @@ fn duration(s: u64) -> String {
 }
 
 /// `2026-12-01 19:40` for seconds since the Unix epoch (UTC; the proleptic Gregorian calendar).
-fn utc(t: u64) -> String {
+pub(crate) fn utc(t: u64) -> String {
     let days = (t / 86_400) as i64;
     let (hh, mm) = (t % 86_400 / 3600, t % 3600 / 60);
     // Days to a civil date (Howard Hinnant's algorithm).

@@ -6,6 +6,10 @@
 //! For every model and value, `draws` fresh models (draw `i` from seed `derive_seed(seed, i)`, the seeds of
 //! `mf run --trials draws --seed seed`) fit on the training split and are scored on the test split. Every value
 //! uses the same seeds, so a curve compares the same reservoirs programmed differently, not other reservoirs.
+//!
+//! A value can be one a model accepts but cannot be scored at (a device spread so wide that the states overflow):
+//! the (model, value) whose draw fails is recorded as a [`FailedLevel`] with the reason, and the curve goes on
+//! with the next one, so that the levels computed are kept. Only a cancellation stops the whole run.
 
 use std::io::Write;
 use std::path::Path;
@@ -109,6 +113,21 @@ pub struct Level {
     pub max: f64,
 }
 
+/// A model at a value that has no score: fitting or scoring one of its draws failed (non-finite states, say).
+/// The draws scored before the failure are left out with it: the mean of the draws that happened to survive
+/// would show the level better than it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedLevel {
+    /// Model id.
+    pub model: String,
+    /// The hyper-parameter varied.
+    pub param: String,
+    /// Its value.
+    pub value: f64,
+    /// Why, naming the draw and its seed: `trial 1/5 (seed 42): non-finite values in reservoir state ...`.
+    pub reason: String,
+}
+
 /// A robustness curve per model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Robustness {
@@ -118,17 +137,25 @@ pub struct Robustness {
     pub metric: Metric,
     /// The hyper-parameter varied.
     pub param: String,
-    /// Every draw, by model, then value, then draw.
+    /// The model ids, in the order asked for.
+    pub models: Vec<String>,
+    /// The values, in the order asked for.
+    pub values: Vec<f64>,
+    /// Every draw of the levels scored, by model, then value, then draw.
     pub points: Vec<Point>,
-    /// One line per model and value, in the same order.
+    /// One line per model and value scored, in the same order.
     pub levels: Vec<Level>,
+    /// The models and values that failed, in the same order; they are in neither `points` nor `levels`.
+    pub failed: Vec<FailedLevel>,
     /// Seconds in all, loading included.
     pub wall_s: f64,
 }
 
 /// Runs the curves of `req` on data from `data_dir`. Every configuration is checked before anything is fitted,
-/// so a value a model refuses is an error at once. `on_point` hears each scored draw, `progress` each draw's
-/// start within its (model, value).
+/// so a value a model refuses is an error at once; a (model, value) that fails while it is fitted or scored is
+/// a [`FailedLevel`] of the result, and the run goes on. A cancellation is an error. `on_point` hears each scored
+/// draw (also those of a level that fails at a later draw), `progress` each draw's start within its
+/// (model, value).
 pub fn run_robustness(
     req: &RobustnessRequest,
     data_dir: &Path,
@@ -176,7 +203,7 @@ pub fn run_robustness(
         protocol: req.protocol,
     };
     let seeds = req.seeds();
-    let (mut points, mut levels) = (Vec::new(), Vec::new());
+    let (mut points, mut levels, mut failed) = (Vec::new(), Vec::new(), Vec::new());
     for (model, value, config) in configs {
         let point = |draw: usize, score: f64| Point {
             model: model.id().to_string(),
@@ -186,7 +213,7 @@ pub fn run_robustness(
             seed: seeds[draw],
             score,
         };
-        let scores = run_trials(
+        let result = run_trials(
             config.as_ref(),
             &data,
             &seeds,
@@ -199,8 +226,24 @@ pub fn run_robustness(
             },
             &mut |i, t| on_point(&point(i, t.score)),
             cancel,
-        )
-        .context_with(|| format!("{model} on {} with {} = {value}", req.dataset, req.param))?;
+        );
+        let scores = match result {
+            Ok(scores) => scores,
+            Err(e) if e.is_cancelled() || cancel.is_cancelled() => {
+                return Err(e).context_with(|| {
+                    format!("{model} on {} with {} = {value}", req.dataset, req.param)
+                })
+            }
+            Err(e) => {
+                failed.push(FailedLevel {
+                    model: model.id().to_string(),
+                    param: req.param.clone(),
+                    value,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
         let scores: Vec<f64> = scores.iter().map(|t| t.score).collect();
         points.extend(scores.iter().enumerate().map(|(i, &s)| point(i, s)));
         levels.push(Level {
@@ -218,11 +261,26 @@ pub fn run_robustness(
         dataset: task.name.clone(),
         metric: task.metric,
         param: req.param.clone(),
+        models: req.models.iter().map(|m| m.id().to_string()).collect(),
+        values: req.values.clone(),
         points,
         levels,
+        failed,
         wall_s: start.elapsed().as_secs_f64(),
     })
 }
+
+/// The columns of `robustness.csv` ([`Robustness::points_csv`]). Files written before levels could fail lack
+/// `failed`.
+pub const POINT_COLUMNS: [&str; 9] = [
+    "dataset", "metric", "model", "param", "value", "draw", "seed", "score", "failed",
+];
+
+/// The columns of `robustness_summary.csv` ([`Robustness::levels_csv`]). Files written before levels could fail
+/// lack `failed`.
+pub const LEVEL_COLUMNS: [&str; 11] = [
+    "dataset", "metric", "model", "param", "value", "n", "mean", "std", "min", "max", "failed",
+];
 
 /// The metric as the CSV files name it: `accuracy` or `rmse`.
 fn metric_name(m: Metric) -> &'static str {
@@ -233,50 +291,95 @@ fn metric_name(m: Metric) -> &'static str {
 }
 
 impl Robustness {
-    /// Every draw as CSV: `dataset,metric,model,param,value,draw,seed,score`, one row per draw.
+    /// The curve's (model, value) pairs in order, each with its level or its failure.
+    fn curve(&self) -> impl Iterator<Item = (&str, f64, Result<&Level, &FailedLevel>)> + '_ {
+        self.models.iter().flat_map(move |model| {
+            self.values.iter().filter_map(move |&value| {
+                let at = |m: &str, v: f64| m == model && v == value;
+                let result = match self.levels.iter().find(|l| at(&l.model, l.value)) {
+                    Some(l) => Ok(l),
+                    None => Err(self.failed.iter().find(|f| at(&f.model, f.value))?),
+                };
+                Some((model.as_str(), value, result))
+            })
+        })
+    }
+
+    /// The first five fields of a row of either file: `dataset,metric,model,param,value`.
+    fn row_head(&self, model: &str, value: f64) -> [String; 5] {
+        [
+            self.dataset.clone(),
+            metric_name(self.metric).to_string(),
+            model.to_string(),
+            self.param.clone(),
+            value.to_string(),
+        ]
+    }
+
+    /// Every draw as CSV: `dataset,metric,model,param,value,draw,seed,score,failed`, one row per draw of a level
+    /// scored (`failed` empty), and one row per level that failed, with only its reason in `failed`.
     pub fn points_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let header = [
-            "dataset", "metric", "model", "param", "value", "draw", "seed", "score",
-        ];
-        w.write_record(header).expect("CSV in memory");
-        for p in &self.points {
-            w.write_record([
-                self.dataset.clone(),
-                metric_name(self.metric).to_string(),
-                p.model.clone(),
-                p.param.clone(),
-                p.value.to_string(),
-                p.draw.to_string(),
-                p.seed.to_string(),
-                p.score.to_string(),
-            ])
-            .expect("CSV in memory");
+        w.write_record(POINT_COLUMNS).expect("CSV in memory");
+        for (model, value, result) in self.curve() {
+            match result {
+                Ok(_) => {
+                    for p in self
+                        .points
+                        .iter()
+                        .filter(|p| p.model == model && p.value == value)
+                    {
+                        let tail = [p.draw.to_string(), p.seed.to_string(), p.score.to_string()];
+                        w.write_record(
+                            self.row_head(model, value)
+                                .into_iter()
+                                .chain(tail)
+                                .chain([String::new()]),
+                        )
+                        .expect("CSV in memory");
+                    }
+                }
+                Err(f) => {
+                    let tail = [
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        f.reason.clone(),
+                    ];
+                    w.write_record(self.row_head(model, value).into_iter().chain(tail))
+                        .expect("CSV in memory");
+                }
+            }
         }
         String::from_utf8(w.into_inner().expect("CSV in memory")).expect("CSV of UTF-8 fields")
     }
 
-    /// One row per model and value as CSV: `dataset,metric,model,param,value,n,mean,std,min,max`.
+    /// One row per model and value as CSV: `dataset,metric,model,param,value,n,mean,std,min,max,failed`; a level
+    /// that failed has `n` 0, no statistics and its reason in `failed`.
     pub fn levels_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let header = [
-            "dataset", "metric", "model", "param", "value", "n", "mean", "std", "min", "max",
-        ];
-        w.write_record(header).expect("CSV in memory");
-        for l in &self.levels {
-            w.write_record([
-                self.dataset.clone(),
-                metric_name(self.metric).to_string(),
-                l.model.clone(),
-                l.param.clone(),
-                l.value.to_string(),
-                l.n.to_string(),
-                l.mean.to_string(),
-                l.std.to_string(),
-                l.min.to_string(),
-                l.max.to_string(),
-            ])
-            .expect("CSV in memory");
+        w.write_record(LEVEL_COLUMNS).expect("CSV in memory");
+        for (model, value, result) in self.curve() {
+            let tail = match result {
+                Ok(l) => [
+                    l.n.to_string(),
+                    l.mean.to_string(),
+                    l.std.to_string(),
+                    l.min.to_string(),
+                    l.max.to_string(),
+                    String::new(),
+                ],
+                Err(f) => [
+                    "0".to_string(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    f.reason.clone(),
+                ],
+            };
+            w.write_record(self.row_head(model, value).into_iter().chain(tail))
+                .expect("CSV in memory");
         }
         String::from_utf8(w.into_inner().expect("CSV in memory")).expect("CSV of UTF-8 fields")
     }
@@ -384,7 +487,10 @@ mod tests {
         let [points, levels] = out.write_csv(dir.path()).unwrap();
         let text = std::fs::read_to_string(points).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "dataset,metric,model,param,value,draw,seed,score");
+        assert_eq!(
+            lines[0],
+            "dataset,metric,model,param,value,draw,seed,score,failed"
+        );
         assert_eq!(lines.len(), 5);
         assert!(
             lines[1].starts_with("synthetic-control,accuracy,esn,adc_bits,2,0,"),
@@ -395,10 +501,98 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "dataset,metric,model,param,value,n,mean,std,min,max"
+            "dataset,metric,model,param,value,n,mean,std,min,max,failed"
         );
         assert_eq!(lines.len(), 3);
         assert!(lines[2].starts_with("synthetic-control,accuracy,esn,adc_bits,0,2,"));
+    }
+
+    #[test]
+    fn a_level_that_fails_is_recorded_with_its_reason_and_the_other_levels_are_kept() {
+        // A device-to-device spread of 500% is accepted by configure, but the neurons' states overflow.
+        let r = req(&[ModelKind::MfEsn], "d2d_sigma", &[0.0, 5.0, 0.05]);
+        let out = run(&r).unwrap();
+        let values: Vec<f64> = out.levels.iter().map(|l| l.value).collect();
+        assert_eq!(values, [0.0, 0.05]);
+        assert_eq!(out.points.len(), 4);
+        assert!(out.points.iter().all(|p| p.value != 5.0));
+        let [f] = &out.failed[..] else {
+            panic!("{:?}", out.failed)
+        };
+        assert_eq!(
+            (f.model.as_str(), f.param.as_str(), f.value),
+            ("mf-esn", "d2d_sigma", 5.0)
+        );
+        let seed = derive_seed(9, 0);
+        assert!(
+            f.reason
+                .starts_with(&format!("trial 1/2 (seed {seed}): non-finite values")),
+            "{}",
+            f.reason
+        );
+        // Both files carry the failed level in its place, with an empty score and the reason.
+        let summary = out.levels_csv();
+        let lines: Vec<&str> = summary.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[1].starts_with("synthetic-control,accuracy,mf-esn,d2d_sigma,0,2,"));
+        assert!(lines[1].ends_with(','), "{}", lines[1]);
+        assert_eq!(
+            lines[2],
+            format!(
+                "synthetic-control,accuracy,mf-esn,d2d_sigma,5,0,,,,,{}",
+                f.reason
+            )
+        );
+        assert!(lines[3].starts_with("synthetic-control,accuracy,mf-esn,d2d_sigma,0.05,2,"));
+        let draws = out.points_csv();
+        let lines: Vec<&str> = draws.lines().collect();
+        assert_eq!(lines.len(), 6);
+        assert_eq!(
+            lines[3],
+            format!(
+                "synthetic-control,accuracy,mf-esn,d2d_sigma,5,,,,{}",
+                f.reason
+            )
+        );
+        assert!(lines[4].starts_with("synthetic-control,accuracy,mf-esn,d2d_sigma,0.05,0,"));
+    }
+
+    #[test]
+    fn the_draws_scored_before_a_level_fails_are_heard_but_left_out() {
+        // With seed 0, the third draw at a spread of 20% overflows after two draws scored.
+        let mut r = req(&[ModelKind::MfEsn], "d2d_sigma", &[0.2]);
+        (r.seed, r.draws) = (0, 4);
+        let mut heard = Vec::new();
+        let out = run_robustness(
+            &r,
+            Path::new("/nonexistent"),
+            &|_, _| {},
+            &mut |p| heard.push(p.draw),
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!(heard, [0, 1]);
+        assert!(out.points.is_empty() && out.levels.is_empty());
+        assert!(
+            out.failed[0].reason.starts_with("trial 3/4 (seed "),
+            "{:?}",
+            out.failed
+        );
+    }
+
+    #[test]
+    fn a_cancelled_run_is_an_error_not_a_failed_level() {
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let e = run_robustness(
+            &req(&[ModelKind::MfEsn], "w_noise", &[0.0, 0.1]),
+            Path::new("/nonexistent"),
+            &|_, _| {},
+            &mut |_| {},
+            &cancel,
+        )
+        .unwrap_err();
+        assert!(e.is_cancelled(), "{e}");
     }
 
     #[test]

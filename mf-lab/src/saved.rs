@@ -556,11 +556,14 @@ impl SavedModel {
         Ok(self.fitted.predict(seqs, self.description.classes.len())?)
     }
 
-    /// Reads the series of a `.ts`, `.tsv` or `.arff` split file for this model, with its labels (or targets) in
-    /// the model's terms. Errors name the file, and the series where there is one: another number of dimensions
-    /// than the model takes, a label that is none of the model's classes, regression targets for a classifier.
+    /// Reads the series of one split file for this model, with its labels (or targets) in the model's terms:
+    /// any format a data set given by path is read from ([`mf_data::read_table`]: CSV wide or long, Parquet,
+    /// Arrow IPC `.arrow`/`.feather`/`.ipc`, and `.ts`, `.tsv`, `.arff`), the tabular ones with their `label`
+    /// (classification) or `target` (regression) column. Errors name the file, and the series where there is
+    /// one: another number of dimensions than the model takes, a label that is none of the model's classes,
+    /// regression targets for a classifier.
     pub fn read_input(&self, path: &Path) -> Result<Input, SavedModelError> {
-        let split = mf_data::read_split(path)?;
+        let split = mf_data::read_table(path, &mf_data::TableOptions::default())?;
         let input_error = |reason: String| SavedModelError::Input {
             path: path.to_path_buf(),
             reason,
@@ -601,8 +604,9 @@ impl SavedModel {
             (Metric::Rmse, labels, targets) => {
                 // A `.tsv` file writes its targets where class labels go.
                 // A `.ts` or `.arff` file says which it holds (`@classLabel` or `@targetLabel`, a nominal or a
-                // numeric class attribute): class labels there are a classification file, even when they are
-                // numbers, and scoring them as values would print an RMSE of class indices.
+                // numeric class attribute), and so does a tabular file (a `label` or a `target` column): class
+                // labels there are a classification file, even when they are numbers, and scoring them as
+                // values would print an RMSE of class indices.
                 let tsv = path
                     .extension()
                     .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
@@ -1110,6 +1114,133 @@ mod tests {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         (dir, path)
+    }
+
+    /// Writes `split` to `path` as a Parquet or Arrow IPC data frame: its label or target column and one list
+    /// column per dimension, the layout a data set given by path is read in (without the split's own length
+    /// column).
+    fn write_columnar(split: &mf_data::Split, path: &Path, format: crate::export::FrameFormat) {
+        let batch = split.batch();
+        let length = batch.schema().index_of(mf_data::LENGTH_COLUMN).unwrap();
+        let keep: Vec<usize> = (0..batch.num_columns()).filter(|&c| c != length).collect();
+        let frame = batch.project(&keep).unwrap();
+        let out = std::fs::File::create(path).unwrap();
+        crate::export::write_frame(&frame, format, out).unwrap();
+    }
+
+    #[test]
+    fn input_files_in_every_format_a_data_set_is_read_from_give_the_same_series_and_labels() {
+        use crate::export::FrameFormat;
+        let (_dir, model) = saved(&requests()[1]);
+        // Two series of different lengths, one value missing, labels matched by value (`2.0` is class `2`).
+        let (dir, tsv) = file("x.tsv", "2.0\t0.5\t?\t0.25\n6\t-1\t3\n");
+        let split = mf_data::read_split(&tsv).unwrap();
+        let d = dir.path();
+        let texts = [
+            ("wide.csv", "label,t0,t1,t2\n2.0,0.5,,0.25\n6,-1,3,\n"),
+            (
+                "long.csv",
+                "series,time,value,label\na,0,0.5,2.0\nb,1,3,6\na,2,0.25,2.0\nb,0,-1,6\na,1,,2.0\n",
+            ),
+        ];
+        let mut paths = vec![tsv.clone()];
+        for (name, text) in texts {
+            std::fs::write(d.join(name), text).unwrap();
+            paths.push(d.join(name));
+        }
+        for (name, format) in [
+            ("x.parquet", FrameFormat::Parquet),
+            ("x.feather", FrameFormat::Arrow),
+            ("x.arrow", FrameFormat::Arrow),
+        ] {
+            write_columnar(&split, &d.join(name), format);
+            paths.push(d.join(name));
+        }
+        let want = model.read_input(&tsv).unwrap();
+        assert_eq!(
+            want.truth,
+            Targets::Classes {
+                labels: vec![1, 5],
+                n_classes: 6
+            }
+        );
+        let bits = |i: &Input| i.seqs.x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for path in &paths {
+            let got = model
+                .read_input(path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(got.truth, want.truth, "{}", path.display());
+            assert_eq!(got.seqs.lengths, [3, 2], "{}", path.display());
+            assert_eq!(bits(&got), bits(&want), "{}", path.display());
+        }
+
+        // The same checks as for the archive formats, naming the file and the series.
+        let (_f, path) = file("t.csv", "target,t0,t1\n0.5,1,2\n");
+        let e = model.read_input(&path).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}: the file holds regression targets, but the model predicts classes",
+                path.display()
+            )
+        );
+        let (_f, path) = file("two.csv", "label,dim0_0,dim0_1,dim1_0,dim1_1\n1,1,2,3,4\n");
+        let e = model.read_input(&path).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}: series 1 has 2 values per time step (dimensions), but the model takes 1",
+                path.display()
+            )
+        );
+        let (_f, tsv7) = file("seven.tsv", "1\t0.5\t0.2\n7\t0.1\t0.3\n");
+        let path = d.join("seven.parquet");
+        write_columnar(
+            &mf_data::read_split(&tsv7).unwrap(),
+            &path,
+            FrameFormat::Parquet,
+        );
+        let e = model.read_input(&path).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}: series 2 has label `7`, which is not one of the model's classes (1, 2, 3, 4, 5, 6)",
+                path.display()
+            )
+        );
+        // A malformed CSV names the file and the line; an unknown extension lists the readable ones.
+        let (_f, path) = file("bad.csv", "label,t0,t1\n1,0.5,x\n");
+        let e = model.read_input(&path).unwrap_err().to_string();
+        assert!(e.contains(&format!("{}:2", path.display())), "{e}");
+        let (_f, path) = file("x.xlsx", "");
+        let e = model.read_input(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("x.xlsx") && e.contains(".csv, .parquet") && e.contains(".feather"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_regression_model_reads_a_target_column_and_refuses_a_label_column() {
+        let task = Task::from_dataset(&load_dataset(Path::new("."), "narma10").unwrap()).unwrap();
+        let mut req = request(ModelKind::MfEsn, &[("n_units", 10.0)]);
+        req.dataset = "narma10".into();
+        let model = fit(&req, &task);
+        let (_f, path) = file("v.csv", "target,t0,t1,t2\n0.5,0.1,0.2,0.3\n0.25,0.3,0.2,\n");
+        let input = model.read_input(&path).unwrap();
+        assert_eq!(
+            input.truth,
+            Targets::Values(Array2::from_shape_vec((2, 1), vec![0.5, 0.25]).unwrap())
+        );
+        assert_eq!(input.seqs.lengths, [3, 2]);
+        let (_f, path) = file("c.csv", "label,t0,t1\n1,0.1,0.2\n");
+        let e = model.read_input(&path).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "the file holds class labels, but the model predicts values (a regression model)"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

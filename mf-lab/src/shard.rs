@@ -21,7 +21,7 @@ use std::str::FromStr;
 
 use crate::job::{validation_jobs, JobKey};
 use crate::spec::Spec;
-use crate::store::{read_store, Outcome, Record, Recovered, Store, StoreContents};
+use crate::store::{read_store, Outcome, Record, Recovered, SessionSpan, Store, StoreContents};
 use crate::LabError;
 
 pub use slurm::{emit_slurm, SlurmOptions};
@@ -88,6 +88,84 @@ impl fmt::Display for Shard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index, self.count)
     }
+}
+
+/// A store that a run is writing now: another process holds its lock ([`crate::store::is_locked`]), as an
+/// `mf sweep --shard` holds its shard's store until it ends (or is killed: the kernel releases the lock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    /// The store file.
+    pub path: PathBuf,
+    /// The latest session recorded in it (the run writing it, unless that run has not recorded its session yet).
+    pub session: Option<SessionSpan>,
+}
+
+impl Running {
+    /// The shard whose store this is, by its file name.
+    pub fn shard(&self) -> Option<Shard> {
+        self.path
+            .file_name()?
+            .to_str()
+            .and_then(Shard::from_file_name)
+    }
+}
+
+impl fmt::Display for Running {
+    /// `shard 1 is still running (<path> is locked by the run writing it, which started 2026-12-01 19:40 UTC and
+    /// has recorded 3 jobs)`; a store not named as a shard's is `<path> is still being written (it is locked ...)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.shard() {
+            Some(s) => write!(
+                f,
+                "shard {} is still running ({} is locked by the run writing it",
+                s.index,
+                self.path.display()
+            )?,
+            None => write!(
+                f,
+                "{} is still being written (it is locked by the run writing it",
+                self.path.display()
+            )?,
+        }
+        match &self.session {
+            Some(span) => write!(
+                f,
+                ", which started {} UTC and has recorded {} job{})",
+                crate::provenance::utc(span.session.started),
+                span.records,
+                if span.records == 1 { "" } else { "s" }
+            ),
+            None => write!(f, ")"),
+        }
+    }
+}
+
+/// The text of [`LabError::StillRunning`]: each store, separated by semicolons.
+pub(crate) fn running_text(running: &[Running]) -> String {
+    running
+        .iter()
+        .map(Running::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The stores of `inputs` that a run is writing now, in the order given.
+pub fn running_stores(inputs: &[PathBuf]) -> Result<Vec<Running>, LabError> {
+    let mut running = Vec::new();
+    for path in inputs {
+        if crate::store::is_locked(path)? {
+            // The writer may be between its header and its session line, or the file may read torn: the lock
+            // alone is the evidence then.
+            let session = read_store(path)
+                .ok()
+                .and_then(|c| c.sessions.last().cloned());
+            running.push(Running {
+                path: path.clone(),
+                session,
+            });
+        }
+    }
+    Ok(running)
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -210,7 +288,9 @@ fn record_lines(
 /// back to the same bits, so a second encoding could differ in the last digit). `output` may be one of the
 /// inputs; empty inputs are skipped. Returns what it did; fails with [`LabError::SpecMismatch`] on stores of
 /// different specs, and with [`LabError::DataMismatch`] when two stores (the output included) recorded
-/// different data fingerprints for one data set. Nothing is written when it fails.
+/// different data fingerprints for one data set, and with [`LabError::StillRunning`] when a run is writing one of
+/// the inputs now (it holds the input's lock), so that a shard under way is not taken for one that stopped
+/// short. Nothing is written when it fails.
 pub fn merge(inputs: &[PathBuf], output: &Path) -> Result<MergeReport, LabError> {
     merge_checked(inputs, output, None)
 }
@@ -230,6 +310,10 @@ fn merge_checked(
     output: &Path,
     expected: Option<String>,
 ) -> Result<MergeReport, LabError> {
+    let running = running_stores(inputs)?;
+    if !running.is_empty() {
+        return Err(LabError::StillRunning(running));
+    }
     if let Some(expected) = &expected {
         for path in inputs {
             match read_store(path) {
@@ -707,6 +791,51 @@ mod tests {
         let report = merge(&[a, empty.clone()], &dir.path().join("store.jsonl")).unwrap();
         assert_eq!(report.empty, vec![empty]);
         assert!(report.added > 0);
+    }
+
+    #[test]
+    fn a_shard_still_writing_its_store_is_named_as_running_and_nothing_is_merged() {
+        let spec = small_spec();
+        let dir = tempfile::tempdir().unwrap();
+        let a = shard_on(&spec, dir.path(), 0, 2, "same");
+        // Shard 1 is under way: its store is open, with its session and one record so far.
+        let b = dir.path().join(Shard::new(1, 2).unwrap().file_name());
+        let (mut running, _) = Store::open(&b, &spec.hash()).unwrap();
+        let session = crate::store::Session {
+            started: 1_700_000_000,
+            ..crate::store::Session::now(1, Some("1/2".into()))
+        };
+        running.begin_session(&session).unwrap();
+        let job = &validation_jobs(&spec)[1];
+        let outcome = Outcome::Done {
+            metric: FakeEvaluator::metric(&job.key.dataset),
+            scores: vec![0.5],
+            diverged: Vec::new(),
+        };
+        running.append(Record::new(job, outcome, 0.0)).unwrap();
+        let out = dir.path().join("store.jsonl");
+        for result in [
+            merge(&[a.clone(), b.clone()], &out),
+            merge_for_spec(&spec, &[a.clone(), b.clone()], &out),
+        ] {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, LabError::StillRunning(r) if r.len() == 1),
+                "{err}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "shard 1 is still running ({} is locked by the run writing it, which started 2023-11-14 22:13 \
+                     UTC and has recorded 1 job); merge again when it ends",
+                    b.display()
+                )
+            );
+            assert!(!out.exists(), "nothing is written");
+        }
+        // Once it ends, its store merges.
+        drop(running);
+        assert!(merge(&[a, b], &out).unwrap().added > 0);
     }
 
     #[test]

@@ -553,6 +553,23 @@ fn lock(file: &File, path: &Path) -> Result<(), LabError> {
     }
 }
 
+/// Whether another process holds the lock of the store at `path` (an open [`Store`] holds it until it is
+/// dropped, or its process ends), that is whether a run is writing the store now. A missing file, and a file
+/// system that cannot lock, read as not locked.
+pub fn is_locked(path: &Path) -> Result<bool, LabError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(LabError::io(path, e)),
+    };
+    // A shared lock is refused only while a writer holds the exclusive one; closing the file releases it.
+    match file.try_lock_shared() {
+        Ok(()) => Ok(false),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+        Err(std::fs::TryLockError::Error(_)) => Ok(false),
+    }
+}
+
 /// What [`repair`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepairReport {
@@ -564,8 +581,12 @@ pub struct RepairReport {
     pub moved: Vec<(usize, String)>,
     /// Job records kept.
     pub kept: usize,
-    /// Jobs left without a record, which the next sweep runs again.
+    /// Jobs whose every record was moved (their keys read in the moved lines, and no kept line records them),
+    /// which the next sweep runs again. A moved line of a job that keeps another record does not count.
     pub rerun: usize,
+    /// Moved lines too damaged to tell which job, if any, they recorded: no job key reads in them, and they are
+    /// no session or header line. A job recorded only on such a line runs again too, uncounted in `rerun`.
+    pub unreadable: usize,
     /// Whether the header was damaged (or missing) and written anew for the spec.
     pub header_rewritten: bool,
 }
@@ -577,13 +598,53 @@ pub fn quarantine_path(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The key of a damaged job line whose JSON still reads, checksum aside; None for anything else.
-fn key_of_damaged(line: &[u8]) -> Option<JobKey> {
-    let body = line.strip_prefix(PREFIX)?.strip_suffix(b"}")?;
-    let json = body.get(64 + MIDDLE.len()..)?;
-    match serde_json::from_slice(json).ok()? {
-        Entry::Job(r) => Some(r.key),
-        Entry::Header { .. } | Entry::Session(_) => None,
+/// What a damaged line held, as far as it still reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Held {
+    /// Records of these jobs (one, or more when writes interleaved on one line).
+    Jobs(Vec<JobKey>),
+    /// A session or header line, or a blank one: no job.
+    NoJob,
+    /// Nothing that tells whether it recorded a job, or which.
+    Unknown,
+}
+
+/// The start of a job entry, up to its key: [`Record::key`] is the record's first field.
+const JOB_TAG: &[u8] = b"{\"job\":{\"key\":";
+/// The starts of the entries that are no job.
+const OTHER_TAGS: [&[u8]; 2] = [b"{\"session\":{", b"{\"header\":{"];
+
+/// What a damaged line held. The key of a job entry comes first in it, so it reads even when the rest of the
+/// line does not (a wrong checksum, a torn line, a garbled field after the key). Inside JSON strings quotes
+/// are escaped, so the tags cannot appear there.
+fn held_by_damaged(line: &[u8]) -> Held {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Held::NoJob;
+    }
+    let starts = |tag: &[u8]| -> Vec<usize> {
+        line.windows(tag.len())
+            .enumerate()
+            .filter(|(_, w)| *w == tag)
+            .map(|(i, _)| i + tag.len())
+            .collect()
+    };
+    let jobs = starts(JOB_TAG);
+    if !jobs.is_empty() {
+        let keys: Option<Vec<JobKey>> = jobs
+            .iter()
+            .map(|&at| {
+                serde_json::Deserializer::from_slice(&line[at..])
+                    .into_iter::<JobKey>()
+                    .next()?
+                    .ok()
+            })
+            .collect();
+        return keys.map_or(Held::Unknown, Held::Jobs);
+    }
+    if OTHER_TAGS.iter().any(|t| !starts(t).is_empty()) {
+        Held::NoJob
+    } else {
+        Held::Unknown
     }
 }
 
@@ -670,16 +731,17 @@ pub fn repair(path: &Path, spec_hash: Option<&str>) -> Result<RepairReport, LabE
     }
     let quarantine = quarantine_path(path);
     let header_rewritten = header.is_none() && !bytes.is_empty();
-    // A damaged line whose key still reads reruns unless the key kept another record; one whose key is lost
-    // counts as one job, except a damaged first line, which was the header.
+    // A job runs again when every record of it was moved: its key reads in a moved line and no kept line
+    // records it. A moved line whose key is lost may have recorded a job or not (a damaged session line, say,
+    // recorded none): it is counted apart, except a damaged first line, which was the header.
     let mut lost: BTreeSet<JobKey> = BTreeSet::new();
-    let mut rerun = 0;
+    let mut unreadable = 0;
     for (n, _, line) in &moved {
-        match key_of_damaged(line) {
-            Some(k) if latest.contains_key(&k) => {}
-            Some(k) => rerun += usize::from(lost.insert(k)),
-            None if *n == 1 && header_rewritten => {}
-            None => rerun += 1,
+        match held_by_damaged(line) {
+            Held::Jobs(keys) => lost.extend(keys.into_iter().filter(|k| !latest.contains_key(k))),
+            Held::NoJob => {}
+            Held::Unknown if *n == 1 && header_rewritten => {}
+            Held::Unknown => unreadable += 1,
         }
     }
     let report = RepairReport {
@@ -687,7 +749,8 @@ pub fn repair(path: &Path, spec_hash: Option<&str>) -> Result<RepairReport, LabE
         quarantine: quarantine.clone(),
         moved: moved.iter().map(|(n, r, _)| (*n, r.clone())).collect(),
         kept: kept.len() - sessions_kept,
-        rerun,
+        rerun: lost.len(),
+        unreadable,
         header_rewritten,
     };
     if moved.is_empty() && !header_rewritten {
@@ -938,6 +1001,22 @@ mod tests {
     }
 
     #[test]
+    fn a_store_open_elsewhere_reads_as_locked_until_it_is_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        assert!(
+            !is_locked(&path).unwrap(),
+            "a missing store is not being written"
+        );
+        let (s, _) = open(&path);
+        assert!(is_locked(&path).unwrap());
+        drop(s);
+        assert!(!is_locked(&path).unwrap());
+        // Looking does not lock: the store opens afterwards.
+        drop(open(&path));
+    }
+
+    #[test]
     fn sessions_attribute_the_records_after_them_and_old_stores_still_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.jsonl");
@@ -1172,9 +1251,12 @@ mod tests {
         );
         assert_eq!(r.moved[0].1, "checksum mismatch");
         assert!(r.moved[1].1.contains("line 2"), "{:?}", r.moved);
-        // Config 1 lost its only record and config 0 keeps line 2; the garbage and the torn line count as one
-        // job each.
-        assert_eq!((r.kept, r.rerun, r.header_rewritten), (1, 3, false));
+        // Config 1 lost its only record and config 0 keeps line 2; the garbage and the torn line (cut before any
+        // key) do not tell whether they recorded a job.
+        assert_eq!(
+            (r.kept, r.rerun, r.unreadable, r.header_rewritten),
+            (1, 1, 2, false)
+        );
         assert_eq!(r.quarantine, dir.path().join("s.jsonl.quarantine"));
         let q = std::fs::read_to_string(&r.quarantine).unwrap();
         assert_eq!(
@@ -1197,6 +1279,107 @@ mod tests {
         let again = repair(&path, Some("h")).unwrap();
         assert!(again.moved.is_empty() && again.rerun == 0);
         assert_eq!(std::fs::read_to_string(&r.quarantine).unwrap(), q);
+    }
+
+    /// The lines of the store at `path`, without their newlines.
+    fn lines_of(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    fn write_lines(path: &Path, lines: &[String]) {
+        std::fs::write(path, lines.join("\n") + "\n").unwrap();
+    }
+
+    /// `line` cut just after its job key, as a torn write leaves it.
+    fn torn_after_key(line: &str) -> String {
+        line[..line.find(",\"params\"").unwrap() + 4].to_string()
+    }
+
+    #[test]
+    fn damaged_lines_of_a_session_or_of_a_job_with_a_kept_record_rerun_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        {
+            let (mut s, _) = open(&path);
+            s.begin_session(&Session::now(1, None)).unwrap();
+        }
+        // Line 3 records job 0 as failed, line 4 as done; line 5 records job 1.
+        append_raw(&path, &[failed(0), rec(0, 0.5), rec(1, 0.25)]);
+        let mut lines = lines_of(&path);
+        // The session line gets a wrong checksum, and job 0's failure is torn after its key.
+        lines[1] = lines[1].replacen("\"cores\":", "\"cores\":1", 1);
+        lines[2] = torn_after_key(&lines[2]);
+        write_lines(&path, &lines);
+        assert!(Store::open(&path, "h").is_err());
+
+        let r = repair(&path, None).unwrap();
+        assert_eq!(
+            r.moved.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+        assert_eq!((r.kept, r.rerun, r.unreadable), (2, 0, 0));
+        let c = read_store(&path).unwrap();
+        assert_eq!(
+            c.records.values().cloned().collect::<Vec<_>>(),
+            vec![rec(0, 0.5), rec(1, 0.25)]
+        );
+    }
+
+    #[test]
+    fn a_job_whose_every_record_was_moved_runs_again_and_counts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        drop(open(&path));
+        // Jobs of a model with a larger grid.
+        let job = |config: usize, outcome: Outcome| {
+            let spec = Spec::new(vec!["D".into()]);
+            let job = Job::validation(&spec, "D", ModelKind::MfEsn, config).unwrap();
+            Record {
+                at: Some(1_700_000_000),
+                ..Record::new(&job, outcome, 0.5)
+            }
+        };
+        let done = |config: usize| {
+            let scores = vec![0.5];
+            let diverged = Vec::new();
+            job(
+                config,
+                Outcome::Done {
+                    metric: Metric::Accuracy,
+                    scores,
+                    diverged,
+                },
+            )
+        };
+        let failed = |config: usize| {
+            let message = "oom".to_string();
+            job(config, Outcome::Failed { message })
+        };
+        // Lines 2-6: job 0 done, job 1 failed twice, jobs 2 and 3 done.
+        append_raw(&path, &[done(0), failed(1), failed(1), done(2), done(3)]);
+        let mut lines = lines_of(&path);
+        // Both records of job 1 are damaged: one with a wrong checksum, one torn after its key. Job 2's record
+        // is garbled after its key, so its JSON no longer parses.
+        lines[2] = lines[2].replacen("oom", "OOM", 1);
+        lines[3] = torn_after_key(&lines[3]);
+        lines[4] = lines[4].replacen("\"seeds\"", "\"se\"eds\"", 1);
+        write_lines(&path, &lines);
+
+        let r = repair(&path, None).unwrap();
+        assert_eq!(
+            r.moved.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
+        assert_eq!((r.kept, r.rerun, r.unreadable), (2, 2, 0));
+        let c = read_store(&path).unwrap();
+        assert_eq!(
+            c.records.keys().map(|k| k.config).collect::<Vec<_>>(),
+            vec![0, 3]
+        );
     }
 
     #[test]

@@ -62,9 +62,11 @@ enum Command {
     ///
     /// Example: mf fit --model mf-esn --dataset ECG5000 --preset paper --out models/ecg
     Fit(FitArgs),
-    /// Predict with a model saved by `mf fit`: the series of a .ts/.tsv/.arff file, or samples from stdin.
+    /// Predict with a model saved by `mf fit`: the series of a file in any format --dataset reads (CSV,
+    /// Parquet, Arrow IPC/Feather, .ts/.tsv/.arff), or samples from stdin.
     ///
-    /// Examples: mf predict models/ecg --input ECG5000_TEST.ts; printf '0.1\n0.3\n' | mf predict models/ecg --stream
+    /// Examples: mf predict models/ecg --input ECG5000_TEST.ts; mf predict models/mine --input data/Mine_TEST.csv;
+    /// printf '0.1\n0.3\n' | mf predict models/ecg --stream
     Predict(PredictArgs),
     /// Fit a model and write its weights, readout, data, predictions (and reservoir states, MF Jacobian) as .npy
     /// files.

@@ -65,10 +65,15 @@ fn run_prints_json_with_every_field_and_is_seeded() {
 #[test]
 fn bad_input_is_a_clear_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (
             &["run", "--model", "mf-esn", "--dataset", "NoSuchSet"],
             "NoSuchSet",
+        ),
+        // Not "kp0 = 0", the first unit's constant its degenerate log-normal draw gave.
+        (
+            &["run", "--model", "mf-esn", "--set", "d2d_sigma=1e300"],
+            "invalid parameter d2d_sigma = 1e300: too large for the log-normal draw",
         ),
         (
             &["run", "--model", "esn", "--set", "gamma=0.5"],
@@ -581,6 +586,36 @@ fn store_repair_moves_a_damaged_line_aside_and_the_next_sweep_reruns_its_job() {
 }
 
 #[test]
+fn store_repair_of_a_damaged_session_line_says_no_job_runs_again_and_none_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(dir.path(), "synthetic-control");
+    let results = dir.path().join("results");
+    let run_sweep = || mf_raw(&sweep_args(&spec, &results, dir.path()));
+    assert!(run_sweep().status.success());
+    let store = the_store(&results);
+    let text = std::fs::read_to_string(&store).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    // Line 2 is the sweep's session, which records no job: a digit added to its start time gives it a wrong
+    // checksum, and the three records follow it.
+    assert!(
+        lines[1].contains("{\"session\":{\"started\":"),
+        "{}",
+        lines[1]
+    );
+    lines[1] = lines[1].replacen("\"started\":", "\"started\":1", 1);
+    std::fs::write(&store, lines.join("\n") + "\n").unwrap();
+
+    let out = stdout(&mf_raw(&["store", "repair", store.to_str().unwrap()]));
+    assert!(out.contains("kept 3 records, moved 1 line to"), "{out}");
+    assert!(out.contains("  line 2: checksum mismatch"), "{out}");
+    assert!(out.contains("no job will run again"), "{out}");
+    let o = run_sweep();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("0 done, 0 failed, 3 already stored"), "{err}");
+}
+
+#[test]
 fn two_successful_records_of_one_job_are_an_error_naming_the_store_and_both_lines() {
     let dir = tempfile::tempdir().unwrap();
     let spec = tiny_spec(dir.path(), "synthetic-control");
@@ -658,6 +693,105 @@ fn merge_refuses_shards_computed_from_different_data_directories() {
     shard(&same, &a, 1);
     let o = merge(&same);
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn merge_while_a_shard_is_still_running_says_so_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(dir.path(), "synthetic-control");
+    let results = dir.path().join("results");
+    let mut args = sweep_args(&spec, &results, dir.path());
+    args.extend(["--shard", "0/2"]);
+    let o = mf_raw(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let store = the_store(&results);
+    let shard0 = store.with_file_name("shard-0-of-2.jsonl");
+    let hash = mf_lab::read_store(&shard0).unwrap().spec_hash;
+    // Shard 1 has started: its store is open (locked) and holds no record yet.
+    let shard1 = store.with_file_name("shard-1-of-2.jsonl");
+    let running = mf_lab::Store::open(&shard1, &hash).unwrap();
+    let merge = || {
+        mf_raw(&[
+            "merge",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--results",
+            results.to_str().unwrap(),
+        ])
+    };
+    let o = merge();
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "shard 1 is still running ({} is locked by the run writing it); merge again when it ends",
+            shard1.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("again:"),
+        "a running shard is not to be run again: {err}"
+    );
+    assert!(!store.exists(), "nothing may be merged");
+    // Stopped with its jobs undone, the shard is one to run again.
+    drop(running);
+    let o = merge();
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("run shard 1 again"), "{err}");
+}
+
+#[test]
+fn robustness_writes_the_levels_computed_when_one_fails_names_it_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    // With seed 0 and 30 units, the third draw at a spread of 20% overflows after two draws scored.
+    let o = mf(
+        &[
+            "robustness",
+            "-m",
+            "mf-esn",
+            "--param",
+            "d2d_sigma",
+            "--values",
+            "0.2,0.1",
+            "--draws",
+            "4",
+            "--seed",
+            "0",
+            "--set",
+            "n_units=30",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines[0].starts_with("MF-ESN  d2d_sigma = 0.1      ") && lines[0].ends_with("(4 draws)"),
+        "the two draws of the failed level are not counted in the next: {err}"
+    );
+    assert!(
+        lines[1].starts_with("MF-ESN  d2d_sigma = 0.2      failed: trial 3/4 (seed ")
+            && lines[1].contains("non-finite values"),
+        "{err}"
+    );
+    assert!(lines[2].starts_with("wrote robustness.csv"), "{err}");
+    assert!(
+        lines[3].starts_with(
+            "error: 1 of the 2 levels failed and has no score: MF-ESN at d2d_sigma = 0.2"
+        ),
+        "{err}"
+    );
+    let summary = std::fs::read_to_string(out.join("robustness_summary.csv")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), summary);
+    assert!(summary.contains(",0.2,0,,,,,trial 3/4 (seed "), "{summary}");
+    let draws = std::fs::read_to_string(out.join("robustness.csv")).unwrap();
+    assert!(draws.contains(",0.2,,,,trial 3/4 (seed "), "{draws}");
+    assert!(out.join("robustness.png").is_file());
 }
 
 #[test]

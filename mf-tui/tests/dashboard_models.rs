@@ -408,6 +408,87 @@ fn a_running_curve_cancels_and_keeps_its_draws() {
     assert_eq!(app.popup, None, "a cancel is not an error");
 }
 
+#[test]
+fn a_curve_with_a_level_that_fails_keeps_the_others_and_shows_the_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rt, mut app) = runtime(dir.path());
+    key(&mut rt, &mut app, Key::Char('6'));
+    key(&mut rt, &mut app, Key::Char('a'));
+    while curve_form(&app).field != 3 {
+        key(&mut rt, &mut app, Key::Char('j'));
+    }
+    while curve_form(&app).param_name() != "d2d_sigma" {
+        key(&mut rt, &mut app, Key::Char('l'));
+    }
+    // With seed 0 and 30 units, the third draw at a spread of 20% overflows; 10% scores.
+    set_curve_field(&mut rt, &mut app, 4, "0.2, 0.1");
+    set_curve_field(&mut rt, &mut app, 5, "4");
+    set_curve_field(&mut rt, &mut app, 6, "0");
+    let units = curve_param_field(&app, "n_units");
+    set_curve_field(&mut rt, &mut app, units, "30");
+    assert_eq!(curve_form(&app).error, None);
+    key(&mut rt, &mut app, Key::Enter);
+    pump(&mut rt, &mut app, 120, |a| {
+        a.robustness.curves[0].state != CurveState::Running
+    });
+    let c = &app.robustness.curves[0];
+    assert_eq!(c.state, CurveState::Done, "{:?}", c.state);
+    assert_eq!(c.levels.len(), 1);
+    assert_eq!((c.levels[0].value, c.levels[0].n), (0.1, 4));
+    assert_eq!(
+        c.points.len(),
+        4,
+        "the draws of the failed level are dropped"
+    );
+    assert_eq!(c.failed.len(), 1);
+    assert_eq!(c.failed[0].value, 0.2);
+    let Some(Popup::Error { messages, .. }) = &app.popup else {
+        panic!("{:?}", app.popup)
+    };
+    assert!(
+        messages[0]
+            .contains("1 level failed and has no score: MF-ESN at d2d_sigma = 0.2 (trial 3/4"),
+        "{messages:?}"
+    );
+    let req = c.request.clone().unwrap();
+    key(&mut rt, &mut app, Key::Esc);
+    let f = frame(&app, 140, 40);
+    assert!(
+        f.contains("4 draws, 1 level failed") && f.contains("failed"),
+        "{f}"
+    );
+    // The files of the same curve open with the failed level.
+    let out = mf_lab::robustness::run_robustness(
+        &req,
+        dir.path(),
+        &|_, _| {},
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let files = tmp_files(&out);
+    for path in [
+        files.path().to_path_buf(),
+        files.path().join("robustness.csv"),
+    ] {
+        key(&mut rt, &mut app, Key::Char('o'));
+        typed(&mut rt, &mut app, path.to_str().unwrap());
+        key(&mut rt, &mut app, Key::Enter);
+        assert_eq!(app.popup, None, "{}", app.status);
+        let opened = app.robustness.current().unwrap();
+        assert_eq!(opened.failed, out.failed);
+        assert_eq!(opened.levels.len(), 1);
+        assert!(app.status.contains("1 level failed"), "{}", app.status);
+    }
+}
+
+/// A directory holding the CSV files of `r`.
+fn tmp_files(r: &mf_lab::robustness::Robustness) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    r.write_csv(dir.path()).unwrap();
+    dir
+}
+
 /// The means per (model, level) of a `robustness.csv`, computed here from its text.
 fn means_of_draws(text: &str) -> Vec<(String, f64, f64)> {
     let mut sums: Vec<(String, f64, f64, usize)> = Vec::new();

@@ -343,3 +343,114 @@ fn a_trainable_model_fits_and_predicts_through_the_binary_too() {
     .unwrap();
     assert_eq!(streamed["label"], first["label"]);
 }
+
+#[test]
+fn predict_reads_every_format_that_dataset_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = d.join("model");
+    let m = model.to_str().unwrap();
+    let desc: serde_json::Value = serde_json::from_str(&ok(&mf(
+        &[
+            "fit",
+            "--model",
+            "esn",
+            "--set",
+            "n_units=10",
+            "--out",
+            m,
+            "--json",
+        ],
+        d,
+        None,
+    )))
+    .unwrap();
+    let test_score = desc["test_score"].as_f64().unwrap();
+    // The test split as a `.tsv` file, a wide CSV, and Parquet and Feather frames (the label column and one list
+    // column per dimension, as pandas writes them): the same series, so the same predictions and score.
+    let (tsv, series) = test_split_file(d);
+    let labels: Vec<String> = std::fs::read_to_string(&tsv)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    let steps: Vec<String> = (0..series[0].len()).map(|t| format!("t{t}")).collect();
+    let mut csv = format!("label,{}\n", steps.join(","));
+    for (label, s) in labels.iter().zip(&series) {
+        let values: Vec<String> = s.iter().map(|v| format!("{v:?}")).collect();
+        csv.push_str(&format!("{label},{}\n", values.join(",")));
+    }
+    let wide = d.join("SC_TEST.csv");
+    std::fs::write(&wide, csv).unwrap();
+    let test = mf_lab::tasks::load_dataset(d, "synthetic-control")
+        .unwrap()
+        .test
+        .unwrap();
+    let batch = test.batch();
+    let length = batch
+        .schema()
+        .index_of(mf_lab::data::LENGTH_COLUMN)
+        .unwrap();
+    let keep: Vec<usize> = (0..batch.num_columns()).filter(|&c| c != length).collect();
+    let frame = batch.project(&keep).unwrap();
+    let mut files = vec![wide];
+    for (name, format) in [
+        ("SC_TEST.parquet", mf_lab::export::FrameFormat::Parquet),
+        ("SC_TEST.feather", mf_lab::export::FrameFormat::Arrow),
+    ] {
+        let path = d.join(name);
+        let out = std::fs::File::create(&path).unwrap();
+        mf_lab::export::write_frame(&frame, format, out).unwrap();
+        files.push(path);
+    }
+    let want = ok(&mf(
+        &["predict", m, "--input", tsv.to_str().unwrap()],
+        d,
+        None,
+    ));
+    assert_eq!(want.lines().count(), 301);
+    for file in &files {
+        let f = file.to_str().unwrap();
+        let o = mf(&["predict", m, "--input", f], d, None);
+        assert_eq!(ok(&o), want, "{f}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!(
+                "accuracy {test_score:.4} on the 300 series of {f}"
+            )),
+            "{err}"
+        );
+    }
+
+    // The checks of the archive formats hold: a label the model never saw names the file and the series, and
+    // so does a file with more dimensions than the model takes.
+    let unknown = d.join("unknown.csv");
+    std::fs::write(&unknown, "label,t0,t1\n1,0.5,0.2\nseven,0.1,0.3\n").unwrap();
+    let u = unknown.to_str().unwrap();
+    let err = failure(&mf(&["predict", m, "--input", u], d, None));
+    assert!(
+        err.contains(&format!(
+            "{u}: series 2 has label `seven`, which is not one of the model's classes (1, 2, 3, 4, 5, 6)"
+        )),
+        "{err}"
+    );
+    let long = d.join("two.csv");
+    std::fs::write(&long, "series,time,x,y,label\na,0,0.5,1,1\na,1,0.2,2,1\n").unwrap();
+    let l = long.to_str().unwrap();
+    let err = failure(&mf(&["predict", m, "--input", l], d, None));
+    assert!(
+        err.contains(&format!(
+            "{l}: series 1 has 2 values per time step (dimensions), but the model takes 1"
+        )),
+        "{err}"
+    );
+    // A file that is not what its extension says is an error naming it.
+    let empty = d.join("empty.parquet");
+    std::fs::write(&empty, b"").unwrap();
+    let err = failure(&mf(
+        &["predict", m, "--input", empty.to_str().unwrap()],
+        d,
+        None,
+    ));
+    assert!(err.contains(empty.to_str().unwrap()), "{err}");
+}

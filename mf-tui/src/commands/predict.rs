@@ -1,5 +1,6 @@
-//! `mf predict`: a model written by `mf fit` on new series, read from a `.ts`, `.tsv` or `.arff` file, or
-//! sample by sample from standard input (`--stream`).
+//! `mf predict`: a model written by `mf fit` on new series, read from a file in any format `--dataset` reads
+//! (CSV wide or long, Parquet, Arrow IPC, `.ts`, `.tsv`, `.arff`), or sample by sample from standard input
+//! (`--stream`).
 //!
 //! Output (stdout), CSV by default:
 //!
@@ -40,7 +41,9 @@ pub struct PredictArgs {
     /// A model directory written by `mf fit`. A model fitted with `--normalise zscore` scales the values given
     /// to it with its saved training statistics.
     pub model: PathBuf,
-    /// A .ts, .tsv or .arff file of series with their labels or targets, as the UCR/UEA archives write them.
+    /// A file of series with their labels or targets, in any format --dataset reads: CSV (wide or long),
+    /// Parquet, Arrow IPC (.arrow, .feather, .ipc) with a `label` or `target` column, or .ts, .tsv, .arff as the
+    /// UCR/UEA archives write them.
     #[arg(
         long,
         short = 'i',

@@ -2,6 +2,10 @@
 //! `w_noise` or `adc_bits`, or any other), over fresh draws, one curve per model: `robustness.csv` (every draw),
 //! `robustness_summary.csv` (mean and spread per value) and `robustness.png` in the output directory.
 //!
+//! A value a model cannot be scored at (its states overflow, say) fails alone: its row in both files has no score
+//! and its reason in the `failed` column, the figure leaves it out and says so, stderr names it, and the command
+//! exits non-zero once everything computed is written.
+//!
 //! The loop lives in `mf_lab::robustness`; this module parses arguments, prints and draws the figure.
 
 use std::path::{Path, PathBuf};
@@ -73,19 +77,20 @@ impl RobustnessArgs {
 }
 
 /// Runs the curves of `args`, writes the CSV files and the figure, and returns the result; a line per finished
-/// (model, value) goes to stderr.
+/// (model, value) goes to stderr, then one per (model, value) that failed.
 pub fn robustness(args: &RobustnessArgs, data_dir: &Path) -> Result<Robustness> {
     let req = args.request()?;
     let mut scores: Vec<f64> = Vec::new();
     let mut on_point = |p: &mf_lab::robustness::Point| {
+        // Draws run in order: a first draw starts a level, and the draws of a level that failed are dropped.
+        if p.draw == 0 {
+            scores.clear();
+        }
         scores.push(p.score);
         if p.draw + 1 == req.draws {
             let m = mf_lab::protocol::mean(&scores);
             let s = mf_lab::protocol::pop_std(&scores);
-            let model = p
-                .model
-                .parse::<ModelKind>()
-                .map_or(p.model.clone(), |m| m.to_string());
+            let model = model_name(&p.model);
             eprintln!(
                 "{model:<7} {} = {:<8} {m:.4} ± {s:.4} ({} draws)",
                 p.param,
@@ -102,13 +107,22 @@ pub fn robustness(args: &RobustnessArgs, data_dir: &Path) -> Result<Robustness> 
         &mut on_point,
         &CancelToken::new(),
     )?;
+    for f in &out.failed {
+        eprintln!(
+            "{:<7} {} = {:<8} failed: {}",
+            model_name(&f.model),
+            f.param,
+            num(f.value),
+            f.reason
+        );
+    }
     out.write_csv(&args.out)?;
     let png = args.out.join("robustness.png");
     draw(&out, &png)?;
     Ok(out)
 }
 
-/// `mf robustness`: run, write, and print the summary table.
+/// `mf robustness`: run, write, and print the summary table; an error after writing when a level failed.
 pub fn run_robustness_command(args: &RobustnessArgs, data_dir: &Path) -> Result<()> {
     let out = robustness(args, data_dir)?;
     print!("{}", out.levels_csv());
@@ -117,7 +131,37 @@ pub fn run_robustness_command(args: &RobustnessArgs, data_dir: &Path) -> Result<
         args.out.display(),
         out.wall_s
     );
+    if !out.failed.is_empty() {
+        let n = out.levels.len() + out.failed.len();
+        let which: Vec<String> = out
+            .failed
+            .iter()
+            .map(|f| format!("{} at {} = {}", model_name(&f.model), f.param, num(f.value)))
+            .collect();
+        let what = format!(
+            "{} (the reasons are above and in the `failed` column of the CSV files)",
+            which.join(", ")
+        );
+        if out.levels.is_empty() {
+            bail!("every one of the {n} levels failed: {what}");
+        }
+        let others = match out.levels.len() {
+            1 => "the other level is written".to_string(),
+            k => format!("the {k} others are written"),
+        };
+        bail!(
+            "{} of the {n} levels failed and {} no score: {what}; {others}",
+            out.failed.len(),
+            if out.failed.len() == 1 { "has" } else { "have" },
+        );
+    }
     Ok(())
+}
+
+/// A model id as tables name it (`mf-esn` as `MF-ESN`); an id this build does not know stays as it is.
+fn model_name(id: &str) -> String {
+    id.parse::<ModelKind>()
+        .map_or_else(|_| id.to_string(), |m| m.to_string())
 }
 
 const WIDTH: u32 = 1000;
@@ -192,6 +236,10 @@ fn draw_on(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Robustness) -> Resu
     // With bits, 0 is "off": the exact model, drawn as a dashed level line instead of a point.
     let on_axis = |l: &&Level| !(bits && l.value == 0.0);
     let mut xs: Vec<f64> = r.levels.iter().filter(on_axis).map(|l| l.value).collect();
+    if xs.is_empty() {
+        // Nothing scored: the axis spans the values that failed, and the note says why it is empty.
+        xs = r.failed.iter().map(|f| f.value).collect();
+    }
     xs.sort_by(f64::total_cmp);
     xs.dedup();
     if xs.is_empty() {
@@ -204,6 +252,9 @@ fn draw_on(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Robustness) -> Resu
     for l in &r.levels {
         y0 = y0.min(l.mean - l.std);
         y1 = y1.max(l.mean + l.std);
+    }
+    if r.levels.is_empty() {
+        (y0, y1) = (0.0, 1.0);
     }
     let ypad = if y1 > y0 { 0.08 * (y1 - y0) } else { 0.01 };
     let (y0, y1) = (y0 - ypad, y1 + ypad);
@@ -324,8 +375,10 @@ fn draw_on(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Robustness) -> Resu
         Align::Left,
         INK,
     )?;
-    let draws = r.levels.first().map_or(0, |l| l.n);
-    let title = format!("{}: {metric} vs {}, {draws} draws", r.dataset, r.param);
+    let mut title = format!("{}: {metric} vs {}", r.dataset, r.param);
+    if let Some(l) = r.levels.first() {
+        title.push_str(&format!(", {} draws", l.n));
+    }
     draw_text(
         root,
         &title,
@@ -370,6 +423,46 @@ fn draw_on(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Robustness) -> Resu
             Align::Left,
             INK,
         )?;
+        ly += 32;
+    }
+    failed_note(root, r, &names, (lx, ly))
+}
+
+/// The levels that failed, listed below the legend at `(x, y)` in the colour of their model's curve: they are
+/// not drawn, and the figure says so rather than let a gap pass for a level never asked for.
+fn failed_note(
+    root: &DrawingArea<BitMapBackend<'_>, Shift>,
+    r: &Robustness,
+    names: &[String],
+    (x, mut y): (i32, i32),
+) -> Result<()> {
+    if r.failed.is_empty() {
+        return Ok(());
+    }
+    // As many lines as fit above the bottom of the plot; the rest are counted.
+    const LINE: i32 = 26;
+    let room = ((TOP + PLOT_H - y) / LINE - 1).max(1) as usize;
+    y += 8;
+    draw_text(root, "failed, not drawn:", (x, y), LABEL, Align::Left, INK)?;
+    let shown = if r.failed.len() > room {
+        room - 1
+    } else {
+        r.failed.len()
+    };
+    for f in &r.failed[..shown] {
+        y += LINE;
+        // A model none of whose levels scored has no curve, and no colour of its own.
+        let color = names
+            .iter()
+            .position(|m| *m == f.model)
+            .map_or(INK, |k| PALETTE[k % PALETTE.len()]);
+        let text = format!("{} at {}", model_name(&f.model), num(f.value));
+        draw_text(root, &text, (x + 12, y), LABEL, Align::Left, color)?;
+    }
+    if shown < r.failed.len() {
+        y += LINE;
+        let more = format!("and {} more", r.failed.len() - shown);
+        draw_text(root, &more, (x + 12, y), LABEL, Align::Left, INK)?;
     }
     Ok(())
 }
@@ -439,6 +532,65 @@ mod tests {
             .filter(|&i| rgb[i..i + 3].iter().all(|&c| c < 128))
             .count();
         assert!(dark > 500, "no title: {dark} dark pixels");
+    }
+
+    /// The pixels of `r`'s figure, as RGB.
+    fn pixels(r: &Robustness) -> Vec<u8> {
+        let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
+            draw_on(&root, r).unwrap();
+            root.present().unwrap();
+        }
+        rgb
+    }
+
+    #[test]
+    fn a_level_that_fails_is_written_without_a_score_named_below_the_legend_and_fails_the_command()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("r");
+        // With seed 0 and 30 units, the third draw at a spread of 20% overflows; 10% scores.
+        let a = parse(&format!(
+            "-m mf-esn --param d2d_sigma --values 0.2,0.1 --draws 4 --seed 0 --set n_units=30 --out {}",
+            out.display()
+        ));
+        let e = run_robustness_command(&a, Path::new("/nonexistent")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "1 of the 2 levels failed and has no score: MF-ESN at d2d_sigma = 0.2 (the reasons are above and in \
+             the `failed` column of the CSV files); the other level is written"
+        );
+        let summary = std::fs::read_to_string(out.join("robustness_summary.csv")).unwrap();
+        let rows: Vec<&str> = summary.lines().collect();
+        assert!(
+            rows[1].starts_with(
+                "synthetic-control,accuracy,mf-esn,d2d_sigma,0.2,0,,,,,trial 3/4 (seed "
+            ),
+            "{summary}"
+        );
+        assert!(
+            rows[2].starts_with("synthetic-control,accuracy,mf-esn,d2d_sigma,0.1,4,"),
+            "{summary}"
+        );
+        let draws = std::fs::read_to_string(out.join("robustness.csv")).unwrap();
+        assert_eq!(draws.lines().count(), 1 + 1 + 4, "{draws}");
+        assert!(out.join("robustness.png").is_file());
+        // Below the legend's one entry, the note names the level left out; without a failure nothing is there.
+        let r = robustness(&a, Path::new("/nonexistent")).unwrap();
+        let note = |rgb: &[u8]| {
+            let x0 = (LEFT + PLOT_W + 24) as u32;
+            (TOP as u32 + 40..TOP as u32 + 120)
+                .flat_map(|y| (x0..WIDTH).map(move |x| ((y * WIDTH + x) * 3) as usize))
+                .filter(|&i| rgb[i..i + 3].iter().any(|&c| c < 200))
+                .count()
+        };
+        assert!(note(&pixels(&r)) > 200, "no note of the failed level");
+        let scored = Robustness {
+            failed: Vec::new(),
+            ..r
+        };
+        assert_eq!(note(&pixels(&scored)), 0);
     }
 
     #[test]

@@ -88,9 +88,62 @@ fn repair_text(r: &RepairReport) -> String {
     if r.header_rewritten {
         s.push_str("  the header was written anew for the spec\n");
     }
-    s.push_str(&match r.rerun {
-        0 => "no job will run again\n".to_string(),
-        n => format!("{} will run again on the next `mf sweep`\n", jobs(n)),
+    s.push_str(&match (r.rerun, r.unreadable) {
+        (0, 0) => "no job will run again\n".to_string(),
+        (n, 0) => format!("{} will run again on the next `mf sweep`\n", jobs(n)),
+        (n, u) => format!(
+            "{} will run again on the next `mf sweep`, and any job recorded only on the {u} moved line{} too \
+             damaged to say which job {} recorded\n",
+            jobs(n),
+            if u == 1 { "" } else { "s" },
+            if u == 1 { "it" } else { "they" },
+        ),
     });
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(rerun: usize, unreadable: usize) -> RepairReport {
+        RepairReport {
+            path: "s.jsonl".into(),
+            quarantine: "s.jsonl.quarantine".into(),
+            moved: vec![(2, "checksum mismatch".into())],
+            kept: 3,
+            rerun,
+            unreadable,
+            header_rewritten: false,
+        }
+    }
+
+    /// The last line of the text of a repair that moved lines.
+    fn verdict(rerun: usize, unreadable: usize) -> String {
+        repair_text(&report(rerun, unreadable))
+            .lines()
+            .last()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn the_repair_says_how_many_jobs_run_again_and_which_lines_may_add_to_them() {
+        assert_eq!(verdict(0, 0), "no job will run again");
+        assert_eq!(verdict(1, 0), "1 job will run again on the next `mf sweep`");
+        assert_eq!(
+            verdict(3, 0),
+            "3 jobs will run again on the next `mf sweep`"
+        );
+        assert_eq!(
+            verdict(0, 1),
+            "0 jobs will run again on the next `mf sweep`, and any job recorded only on the 1 moved line too \
+             damaged to say which job it recorded"
+        );
+        assert_eq!(
+            verdict(1, 2),
+            "1 job will run again on the next `mf sweep`, and any job recorded only on the 2 moved lines too \
+             damaged to say which job they recorded"
+        );
+    }
 }

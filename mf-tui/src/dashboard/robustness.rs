@@ -5,17 +5,19 @@
 //! # Files
 //!
 //! `mf robustness --out DIR` writes `DIR/robustness.csv` (every draw:
-//! `dataset,metric,model,param,value,draw,seed,score`) and `DIR/robustness_summary.csv` (per model and level:
-//! `dataset,metric,model,param,value,n,mean,std,min,max`). [`read_curve`] takes either file, or the directory
-//! (its summary, else its draws). Draws are summarised as the library does (mean and population standard
-//! deviation). Anything that could be misread is refused with the file, line and column: a header that is not
-//! one of the two, a row with another number of fields, a value that is not a finite number, a second data set,
-//! metric or hyper-parameter in one file, a repeated draw or level, a summary whose mean is outside its range.
+//! `dataset,metric,model,param,value,draw,seed,score,failed`) and `DIR/robustness_summary.csv` (per model and
+//! level: `dataset,metric,model,param,value,n,mean,std,min,max,failed`); a level that failed is one row in each,
+//! without a score and with its reason in `failed` (files written before levels could fail have no `failed`
+//! column, and read as well). [`read_curve`] takes either file, or the directory (its summary, else its draws).
+//! Draws are summarised as the library does (mean and population standard deviation). Anything that could be
+//! misread is refused with the file, line and column: a header that is not one of the two, a row with another
+//! number of fields, a value that is not a finite number, a second data set, metric or hyper-parameter in one
+//! file, a repeated draw or level, a summary whose mean is outside its range, a failed level with a score.
 
 use std::path::{Path, PathBuf};
 
 use mf_lab::protocol::{mean, pop_std};
-use mf_lab::robustness::{Level, Point, RobustnessRequest};
+use mf_lab::robustness::{FailedLevel, Level, Point, RobustnessRequest};
 use mf_lab::{Metric, ModelKind, Params};
 
 use super::data::DatasetSummary;
@@ -78,6 +80,8 @@ pub struct CurveEntry {
     pub points: Vec<Point>,
     /// Mean and spread per model and level: from the draws while running, then the library's.
     pub levels: Vec<Level>,
+    /// The models and levels that failed and have no score, once the run ended (or as the file says).
+    pub failed: Vec<FailedLevel>,
     /// Fraction of the draws done.
     pub fraction: f64,
     /// The latest progress note.
@@ -100,6 +104,7 @@ impl CurveEntry {
             metric: None,
             points: Vec::new(),
             levels: Vec::new(),
+            failed: Vec::new(),
             fraction: 0.0,
             note: String::new(),
             cancelling: false,
@@ -119,6 +124,7 @@ impl CurveEntry {
             param: data.param,
             points: data.points,
             levels: data.levels,
+            failed: data.failed,
             fraction: 1.0,
             note: String::new(),
             cancelling: false,
@@ -200,16 +206,14 @@ pub struct CurveData {
     pub points: Vec<Point>,
     /// Mean and spread per model and level.
     pub levels: Vec<Level>,
+    /// The models and levels that failed and have no score.
+    pub failed: Vec<FailedLevel>,
 }
 
-/// The columns of `robustness.csv`.
-pub const POINT_COLUMNS: [&str; 8] = [
-    "dataset", "metric", "model", "param", "value", "draw", "seed", "score",
-];
-/// The columns of `robustness_summary.csv`.
-pub const LEVEL_COLUMNS: [&str; 10] = [
-    "dataset", "metric", "model", "param", "value", "n", "mean", "std", "min", "max",
-];
+pub use mf_lab::robustness::{LEVEL_COLUMNS, POINT_COLUMNS};
+
+/// The column a file may lack: files written before a level could fail have none.
+const FAILED: &str = "failed";
 
 /// Reads a curve from a file written by `mf robustness`, or from its output directory (its
 /// `robustness_summary.csv`, else its `robustness.csv`).
@@ -301,16 +305,21 @@ pub fn parse_curve(path: &str, text: &str) -> Result<CurveData, String> {
             return Err(format!("{path} line {hl}: column `{h}` appears twice"));
         }
     }
-    if let Some(missing) = expected.iter().find(|c| !header.iter().any(|h| h == *c)) {
+    if let Some(missing) = expected
+        .iter()
+        .find(|c| **c != FAILED && !header.iter().any(|h| h == *c))
+    {
         return Err(format!(
             "{path} line {hl}: no column `{missing}` (expected {})",
             expected.join(",")
         ));
     }
     let col = |name: &str| header.iter().position(|h| h == name).expect("checked");
+    let failed_col = header.iter().position(|h| h == FAILED);
     let mut first: Option<(usize, String, String, String)> = None;
     let mut points: Vec<(usize, Point)> = Vec::new();
     let mut levels: Vec<(usize, Level)> = Vec::new();
+    let mut failed: Vec<(usize, FailedLevel)> = Vec::new();
     let mut metric = Metric::Accuracy;
     for (n, line) in lines {
         let fields = split_line(line).map_err(|e| format!("{path} line {n}: {e}"))?;
@@ -375,6 +384,61 @@ pub fn parse_curve(path: &str, text: &str) -> Result<CurveData, String> {
             return Err(format!("{path} line {n}, column `model`: empty"));
         }
         let value = number("value")?;
+        // A (model, value) is scored or failed, never both: its rows so far say which.
+        let scored_on = points
+            .iter()
+            .find(|(_, q)| q.model == model && q.value == value)
+            .map(|(l, _)| *l)
+            .or_else(|| {
+                levels
+                    .iter()
+                    .find(|(_, q)| q.model == model && q.value == value)
+                    .map(|(l, _)| *l)
+            });
+        let failed_on = failed
+            .iter()
+            .find(|(_, f)| f.model == model && f.value == value)
+            .map(|(l, _)| *l);
+        if let Some(l) = failed_on {
+            return Err(format!(
+                "{path} line {n}: {model} at {param} = {value} again (failed on line {l})"
+            ));
+        }
+        let reason = failed_col.map_or("", |c| fields[c].trim());
+        if !reason.is_empty() {
+            if let Some(l) = scored_on {
+                return Err(format!(
+                    "{path} line {n}: {model} at {param} = {value} failed, but line {l} scores it"
+                ));
+            }
+            let stats: &[&str] = if is_points {
+                &["score"]
+            } else {
+                &["mean", "std", "min", "max"]
+            };
+            if let Some(c) = stats.iter().find(|c| !get(c).is_empty()) {
+                return Err(format!(
+                    "{path} line {n}, column `{c}`: `{}`, but the level failed and has no score",
+                    get(c)
+                ));
+            }
+            if !is_points && !matches!(get("n"), "" | "0") {
+                return Err(format!(
+                    "{path} line {n}, column `n`: `{}`, but the level failed and has no draw",
+                    get("n")
+                ));
+            }
+            failed.push((
+                n,
+                FailedLevel {
+                    model,
+                    param: param.to_string(),
+                    value,
+                    reason: reason.to_string(),
+                },
+            ));
+            continue;
+        }
         if is_points {
             let p = Point {
                 model,
@@ -448,6 +512,7 @@ pub fn parse_curve(path: &str, text: &str) -> Result<CurveData, String> {
         param,
         points,
         levels,
+        failed: failed.into_iter().map(|(_, f)| f).collect(),
     })
 }
 
@@ -758,6 +823,59 @@ mod tests {
                 e.starts_with("f.csv") && e.contains(want),
                 "{e}\nwanted: {want}"
             );
+        }
+    }
+
+    #[test]
+    fn a_failed_level_reads_as_failed_in_both_files_and_old_files_still_read() {
+        let reason =
+            "trial 2/2 (seed 12): non-finite values in reservoir state of series 0 at step 3";
+        let draws = format!(
+            "dataset,metric,model,param,value,draw,seed,score,failed\n\
+             Toy,accuracy,mf-esn,d2d_sigma,0,0,11,0.8,\n\
+             Toy,accuracy,mf-esn,d2d_sigma,0,1,12,0.9,\n\
+             Toy,accuracy,mf-esn,d2d_sigma,5,,,,\"{reason}, once\"\n"
+        );
+        let summary = format!(
+            "dataset,metric,model,param,value,n,mean,std,min,max,failed\n\
+             Toy,accuracy,mf-esn,d2d_sigma,0,2,0.85,0.05,0.8,0.9,\n\
+             Toy,accuracy,mf-esn,d2d_sigma,5,0,,,,,\"{reason}, once\"\n"
+        );
+        for text in [draws, summary] {
+            let c = parse_curve("f.csv", &text).unwrap();
+            assert_eq!(c.levels.len(), 1, "{text}");
+            assert_eq!(c.levels[0].value, 0.0);
+            assert_eq!(
+                c.failed,
+                vec![FailedLevel {
+                    model: "mf-esn".into(),
+                    param: "d2d_sigma".into(),
+                    value: 5.0,
+                    reason: format!("{reason}, once"),
+                }]
+            );
+        }
+        // Files written before a level could fail have no `failed` column.
+        assert!(parse_curve("p.csv", POINTS).unwrap().failed.is_empty());
+    }
+
+    #[test]
+    fn a_failed_level_with_a_score_is_refused() {
+        let points = "dataset,metric,model,param,value,draw,seed,score,failed\n\
+                      Toy,accuracy,esn,w_noise,0,0,11,0.8,\n";
+        let levels = "dataset,metric,model,param,value,n,mean,std,min,max,failed\n\
+                      Toy,rmse,esn,w_noise,0,2,0.25,0.01,0.24,0.26,\n";
+        let cases = [
+            (format!("{points}Toy,accuracy,esn,w_noise,1,,,0.5,boom\n"), "line 3, column `score`: `0.5`, but the level failed"),
+            (format!("{points}Toy,accuracy,esn,w_noise,0,,,,boom\n"), "line 3: esn at w_noise = 0 failed, but line 2 scores it"),
+            (format!("{points}Toy,accuracy,esn,w_noise,1,,,,boom\nToy,accuracy,esn,w_noise,1,0,11,0.5,\n"),
+             "line 4: esn at w_noise = 1 again (failed on line 3)"),
+            (format!("{levels}Toy,rmse,esn,w_noise,1,3,,,,,boom\n"), "line 3, column `n`: `3`, but the level failed"),
+            (format!("{levels}Toy,rmse,esn,w_noise,1,0,0.2,,,,boom\n"), "line 3, column `mean`: `0.2`"),
+        ];
+        for (text, want) in cases {
+            let e = parse_curve("f.csv", &text).unwrap_err();
+            assert!(e.contains(want), "{e}\nwanted: {want}");
         }
     }
 

@@ -1244,10 +1244,16 @@ fn robustness(app: &App, frame: &mut Frame, area: Rect) {
                 CurveState::Running => format!("{:>3.0}% {}", c.fraction * 100.0, c.note),
                 CurveState::Failed(e) => e.lines().next().unwrap_or_default().to_string(),
                 CurveState::Queued => String::new(),
-                _ => format!(
-                    "{} draws",
-                    c.points.len().max(c.levels.iter().map(|l| l.n).sum())
-                ),
+                _ => {
+                    let draws = c.points.len().max(c.levels.iter().map(|l| l.n).sum());
+                    match c.failed.len() {
+                        0 => format!("{draws} draws"),
+                        k => format!(
+                            "{draws} draws, {k} level{} failed",
+                            if k == 1 { "" } else { "s" }
+                        ),
+                    }
+                }
             };
             let row = Row::new(vec![
                 Cell::from(format!("#{}", c.id)),
@@ -1367,7 +1373,8 @@ fn curve_chart(c: &CurveEntry, frame: &mut Frame, area: Rect) {
     );
 }
 
-/// Every level of a curve: its draws, mean, population standard deviation, lowest and highest score.
+/// Every level of a curve: its draws, mean, population standard deviation, lowest and highest score; then the
+/// levels that failed, which have none.
 fn levels_table(c: &CurveEntry, frame: &mut Frame, area: Rect) {
     let rows = c.levels.iter().map(|l| {
         Row::new(vec![
@@ -1380,6 +1387,15 @@ fn levels_table(c: &CurveEntry, frame: &mut Frame, area: Rect) {
             format!("{:.4}", l.max),
         ])
     });
+    let failed = c.failed.iter().map(|f| {
+        Row::new(vec![
+            Cell::from(model_name(&f.model)),
+            Cell::from(fmt_value(f.value)),
+            Cell::from("0"),
+            Cell::from("failed").style(Style::new().fg(Color::Red)),
+        ])
+    });
+    let rows = rows.chain(failed);
     frame.render_widget(
         Table::new(
             rows,

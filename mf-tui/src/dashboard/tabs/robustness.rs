@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use mf_lab::robustness::{Point, Robustness};
+use mf_lab::robustness::{FailedLevel, Point, Robustness};
 use mf_lab::{JobProgress, JobStep, ModelKind};
 
 use crate::dashboard::action::{Effect, Key};
@@ -232,7 +232,12 @@ pub(in crate::dashboard) fn ended(
             c.dataset = r.dataset;
             c.points = r.points;
             c.levels = r.levels;
-            app.status = format!("{label}: done in {:.1} s", r.wall_s);
+            c.failed = r.failed;
+            match failures(&c.failed) {
+                None => app.status = format!("{label}: done in {:.1} s", r.wall_s),
+                // The levels that failed are not drawn: the error says which and why.
+                Some(failed) => app.error(format!("{label}: {failed}")),
+            }
         }
         Err(_) if c.cancelling => {
             c.state = CurveState::Cancelled;
@@ -254,10 +259,39 @@ pub(in crate::dashboard) fn loaded(
 ) {
     match result {
         Ok(data) => {
-            app.status = format!("opened {}", path.display());
+            app.status = match failures(&data.failed) {
+                None => format!("opened {}", path.display()),
+                Some(failed) => format!("opened {}; {failed}", path.display()),
+            };
             app.tab = Tab::Robustness;
             app.robustness.add(|id| CurveEntry::opened(id, path, data));
         }
         Err(e) => app.error(e),
     }
+}
+
+/// `1 level failed and has no score: MF-ESN at d2d_sigma = 0.3 (trial 2/5 (seed 7): ...)`, or none.
+fn failures(failed: &[FailedLevel]) -> Option<String> {
+    if failed.is_empty() {
+        return None;
+    }
+    let each: Vec<String> = failed
+        .iter()
+        .map(|f| {
+            format!(
+                "{} at {} = {} ({})",
+                model_name(&f.model),
+                f.param,
+                fmt_value(f.value),
+                f.reason
+            )
+        })
+        .collect();
+    Some(format!(
+        "{} level{} failed and {} no score: {}",
+        failed.len(),
+        if failed.len() == 1 { "" } else { "s" },
+        if failed.len() == 1 { "has" } else { "have" },
+        each.join("; ")
+    ))
 }
