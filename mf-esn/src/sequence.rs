@@ -78,6 +78,17 @@ impl SequenceReservoir {
         self.weights.n_units()
     }
 
+    /// The ridge readout of the rows accumulated in `ne`, at the configuration's `lambda`, its coefficients
+    /// quantised as the configuration's `readout_bits` asks (as [`ReservoirValidParams::fit`] does).
+    pub fn fit_readout(&self, ne: &NormalEquations) -> Result<Ridge, EsnError> {
+        let mut readout = crate::Readout::Regressor(ne.solve(self.config.lambda)?);
+        readout.quantise(self.config.hardware.readout_bits);
+        match readout {
+            crate::Readout::Regressor(r) => Ok(r),
+            crate::Readout::Classifier(c) => Ok(c.ridge),
+        }
+    }
+
     /// Steps driven since the zero state.
     pub fn steps(&self) -> usize {
         self.steps

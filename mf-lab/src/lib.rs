@@ -51,6 +51,7 @@ pub mod provenance;
 pub mod robustness;
 pub mod run;
 pub mod saved;
+pub mod sequence;
 pub mod shard;
 pub mod single;
 pub mod spec;

@@ -892,14 +892,15 @@ mod tests {
 
     #[test]
     fn a_regression_model_round_trips_too() {
-        let task = Task::from_dataset(&load_dataset(Path::new("."), "narma10").unwrap()).unwrap();
+        let task =
+            Task::from_dataset(&load_dataset(Path::new("."), "narma10-windows").unwrap()).unwrap();
         let test = task.test().unwrap();
         for req in [
             request(ModelKind::MfEsn, &[("n_units", 10.0)]),
             request(ModelKind::Rnn, &[("n_units", 6.0), ("max_epochs", 2.0)]),
         ] {
             let mut req = req;
-            req.dataset = "narma10".into();
+            req.dataset = "narma10-windows".into();
             let model = fit(&req, &task);
             let dir = tempfile::tempdir().unwrap();
             model.save(dir.path()).unwrap();
@@ -1222,9 +1223,10 @@ mod tests {
 
     #[test]
     fn a_regression_model_reads_a_target_column_and_refuses_a_label_column() {
-        let task = Task::from_dataset(&load_dataset(Path::new("."), "narma10").unwrap()).unwrap();
+        let task =
+            Task::from_dataset(&load_dataset(Path::new("."), "narma10-windows").unwrap()).unwrap();
         let mut req = request(ModelKind::MfEsn, &[("n_units", 10.0)]);
-        req.dataset = "narma10".into();
+        req.dataset = "narma10-windows".into();
         let model = fit(&req, &task);
         let (_f, path) = file("v.csv", "target,t0,t1,t2\n0.5,0.1,0.2,0.3\n0.25,0.3,0.2,\n");
         let input = model.read_input(&path).unwrap();

@@ -4,8 +4,10 @@
 //! Three names are generated in memory and need no files, so a fresh machine has something real to run:
 //! `synthetic-control` (the UCR SyntheticControl shape, 300/300 series of 60 steps, six classes, each series
 //! z-normalised as in the UCR archive),
-//! `mackey-glass` (one-step-ahead prediction of the tau = 17 series from windows of 50 samples) and `narma10`
-//! (NARMA-10 output from windows of 50 inputs). Every other name is read from the data directory.
+//! `mackey-glass-windows` (one-step-ahead prediction of the tau = 17 series from windows of 50 samples, each window
+//! one series) and `narma10-windows` (NARMA-10 output from windows of 50 inputs). Every other name is read from the
+//! data directory. The sequence tasks `narma10`, `mackey-glass`, `lorenz` and `memory-capacity` (one long signal,
+//! a target at every step) are [`crate::sequence`]'s.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -28,12 +30,12 @@ pub const GENERATED: [(&str, &str); 3] = [
         "control charts, 6 classes, 300/300 series of 60 steps (Alcock and Manolopoulos 1999)",
     ),
     (
-        "mackey-glass",
-        "Mackey-Glass tau=17, next value from 50 samples, 400/200 windows (regression)",
+        "mackey-glass-windows",
+        "Mackey-Glass tau=17, next value from 50 samples, 400/200 windows (whole-series regression)",
     ),
     (
-        "narma10",
-        "NARMA-10 output from 50 inputs, 400/200 windows (regression)",
+        "narma10-windows",
+        "NARMA-10 output from 50 inputs, 400/200 windows (whole-series regression)",
     ),
 ];
 
@@ -54,8 +56,8 @@ pub fn load_dataset(data_dir: &Path, name: &str) -> Result<Dataset, LabError> {
         "synthetic-control" => {
             Some(generate::synthetic_control_default(GENERATED_SEED).and_then(z_normalise_series))
         }
-        "mackey-glass" => Some(generate::mackey_glass(400, 200, 50, GENERATED_SEED)),
-        "narma10" => Some(generate::narma10(400, 200, 50, GENERATED_SEED)),
+        "mackey-glass-windows" => Some(generate::mackey_glass(400, 200, 50, GENERATED_SEED)),
+        "narma10-windows" => Some(generate::narma10(400, 200, 50, GENERATED_SEED)),
         _ => None,
     };
     let mut ds = match generated {
@@ -365,7 +367,8 @@ mod tests {
             mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4,
             "{mean} {var}"
         );
-        let mg = Task::from_dataset(&load_dataset(nowhere, "mackey-glass").unwrap()).unwrap();
+        let mg =
+            Task::from_dataset(&load_dataset(nowhere, "mackey-glass-windows").unwrap()).unwrap();
         assert_eq!(mg.metric, Metric::Rmse);
     }
 

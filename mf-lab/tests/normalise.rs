@@ -474,7 +474,7 @@ fn run_on(dir: &Path, normalise: Normalise) -> Vec<f64> {
 #[test]
 fn data_scaled_by_1000_score_the_same_with_zscore_and_differently_without() {
     // Classification (accuracy) and regression (RMSE).
-    for source in ["synthetic-control", "narma10"] {
+    for source in ["synthetic-control", "narma10-windows"] {
         let (_keep, one, thousand) = data_dirs(source);
         let (a, b) = (
             run_on(&one, Normalise::Zscore),
@@ -498,7 +498,7 @@ fn data_scaled_by_1000_score_the_same_with_zscore_and_differently_without() {
 
 #[test]
 fn sweep_jobs_apply_the_spec_normalisation() {
-    let (_keep, one, thousand) = data_dirs("narma10");
+    let (_keep, one, thousand) = data_dirs("narma10-windows");
     let spec = Spec::from_toml(
         "datasets = [\"Set\"]\nmodels = [\"mf-esn\"]\ndraws = 2\ntrials = 1\nn_units = 20\nnormalise = \"zscore\"\n\
          [grid.mf-esn]\nrho = [0.9]\n",

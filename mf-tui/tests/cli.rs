@@ -101,7 +101,11 @@ fn data_info_stability_and_export_work_without_a_data_directory() {
     .unwrap();
     assert_eq!(info["n_train"], 300);
     let list = stdout(&mf(&["data", "list"], dir.path()));
-    assert!(list.contains("ECG5000") && list.contains("missing") && list.contains("mackey-glass"));
+    assert!(
+        list.contains("ECG5000")
+            && list.contains("missing")
+            && list.contains("mackey-glass-windows")
+    );
     let st: serde_json::Value = serde_json::from_str(&stdout(&mf(
         &[
             "stability",

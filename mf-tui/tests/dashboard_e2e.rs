@@ -124,7 +124,7 @@ fn the_dashboard_runs_a_queued_sweep_and_keeps_its_results() {
     assert!(!screen.contains("failed  val"), "{screen}");
     // The Data view lists the generated sets.
     t.keys(&["5"]);
-    t.wait(10, "the data view", |s| s.contains("mackey-glass"));
+    t.wait(10, "the data view", |s| s.contains("narma10-windows"));
     t.keys(&["q"]);
     let start = Instant::now();
     while t.cmd(&["has-session", "-t", "mf"]).status.success() {

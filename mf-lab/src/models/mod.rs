@@ -124,6 +124,11 @@ pub trait Configured: fmt::Debug + Send + Sync {
         seed: u64,
         ctx: &TrialContext<'_>,
     ) -> Result<Box<dyn FittedModel>, LabError>;
+    /// The reservoir configuration this model drives along one long signal on a sequence task
+    /// ([`crate::sequence`]), when it runs them: the single reservoirs (MF-ESN, ESN) do; other models `None`.
+    fn sequence_params(&self) -> Option<::mf_esn::ReservoirValidParams> {
+        None
+    }
     /// One fresh model built from `seed`, fitted on `data.train` and scored on `data.eval`.
     fn trial(
         &self,

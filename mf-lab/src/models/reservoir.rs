@@ -50,6 +50,10 @@ impl Configured for Reservoir {
         &self.0
     }
 
+    fn sequence_params(&self) -> Option<mf_esn::ReservoirValidParams> {
+        self.0.clone().into_params().ok()
+    }
+
     /// The recurrent kernel drawn in f64 and kept in f32 (an exact spectral radius adds the eigen-solver's copies
     /// and workspace), the last states of the fitted and the scored series in f32 and f64, and the ridge
     /// least-squares problem in f64: the stacked `(n_series + n_units, n_units)` design and its QR copy, and the

@@ -486,7 +486,7 @@ mod tests {
         );
         assert_eq!(d.train_per_class, Some(vec![50; 6]));
         assert!(d.warnings.is_empty());
-        let mg = load_dataset(Path::new("."), "mackey-glass").unwrap();
+        let mg = load_dataset(Path::new("."), "mackey-glass-windows").unwrap();
         let d = describe(&mg, "generated".into());
         let (lo, hi) = d.target_range.unwrap();
         // The Mackey-Glass attractor for tau = 17 stays within about (0.2, 1.4).

@@ -130,7 +130,7 @@ mod tests {
             "--model",
             "esn",
             "--dataset",
-            "narma10",
+            "narma10-windows",
             "--set",
             "n_units=12",
             "--normalise",
@@ -146,7 +146,7 @@ mod tests {
         let d = model.description();
         let s = d.normalise.as_ref().expect("the statistics are saved");
         // The statistics are those of the training split, computed here directly in f64.
-        let task = Task::from_dataset(&load_dataset(nowhere, "narma10").unwrap()).unwrap();
+        let task = Task::from_dataset(&load_dataset(nowhere, "narma10-windows").unwrap()).unwrap();
         let train = &task.train.seqs;
         let values: Vec<f64> = (0..train.n_series())
             .flat_map(|i| (0..train.lengths[i]).map(move |t| f64::from(train.x[[i, t, 0]])))

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use mf_lab::job::{JobProgress, JobStep};
 use mf_lab::models::{CancelToken, Configured, TrialScore};
+use mf_lab::sequence::{run_sequence, SequenceTask};
 pub use mf_lab::single::RunReport;
 use mf_lab::single::{run_trials_on_test, ModelRequest};
 use mf_lab::training::TrainingProtocol;
@@ -27,8 +28,10 @@ pub struct ModelArgs {
     #[arg(long, short = 'm')]
     pub model: ModelKind,
     /// Data set: a name in the data directory (e.g. ECG5000), a generated set (synthetic-control,
-    /// mackey-glass, narma10), or a path to your own training file (data/X_TRAIN.csv, .parquet, .arrow,
-    /// .feather; X_TEST beside it) or to a directory holding one such pair (`mf data import --help`).
+    /// mackey-glass-windows, narma10-windows), a sequence task (narma10, mackey-glass, lorenz, memory-capacity:
+    /// one long signal with a target at every step; reservoir models; `mf run` prints nrmse, vpt or mc), or a
+    /// path to your own training file (data/X_TRAIN.csv, .parquet, .arrow, .feather; X_TEST beside it) or to a
+    /// directory holding one such pair (`mf data import --help`).
     #[arg(long, short = 'd', default_value = "synthetic-control")]
     pub dataset: String,
     /// Start from the paper's selected hyper-parameters for this data set instead of the model's defaults.
@@ -250,6 +253,9 @@ pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
 
 /// Runs and prints (text or JSON); warnings (a diverged training) go to standard error either way.
 pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
+    if let Some(task) = SequenceTask::from_name(&args.model.dataset) {
+        return run_sequence_and_print(args, task);
+    }
     let r = run(args, data_dir)?;
     for w in &r.warnings {
         eprintln!("warning: {w}");
@@ -280,6 +286,45 @@ pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
         );
     }
     println!("config: {}", serde_json::to_string(&r.config)?);
+    Ok(())
+}
+
+/// `mf run` on a sequence task: fresh reservoirs on one long signal, the task's metric (text or JSON).
+fn run_sequence_and_print(args: &RunArgs, task: SequenceTask) -> anyhow::Result<()> {
+    let mut req = args.model.request()?;
+    req.normalise = args.normalise;
+    let r = run_sequence(&req, task, args.trials, &CancelToken::new())?;
+    if args.json {
+        return super::print_json(&r);
+    }
+    let [w, tr, va, te] = r.segments;
+    println!(
+        "{} on {}: {} {:.4} ± {:.4} over {} trials ({:.2} s; {} is {})",
+        args.model.model,
+        r.dataset,
+        r.metric,
+        r.mean,
+        r.std,
+        r.per_trial.len(),
+        r.wall_s,
+        r.metric,
+        if r.higher_is_better {
+            "higher-better"
+        } else {
+            "lower-better"
+        }
+    );
+    println!("signal: {}", r.signal);
+    println!("segments: washout {w}, train {tr}, validation {va}, test {te} (readout fitted on train and validation)");
+    if !r.curve.is_empty() {
+        let shown: Vec<String> = r.curve.iter().take(10).map(|v| format!("{v:.3}")).collect();
+        println!(
+            "MC_k, k = 1..{}: {}{}",
+            r.curve.len(),
+            shown.join(" "),
+            if r.curve.len() > 10 { " ..." } else { "" }
+        );
+    }
     Ok(())
 }
 
@@ -347,7 +392,13 @@ mod tests {
             run: RunArgs,
         }
         let parse = |extra: &[&str]| {
-            let mut argv = vec!["mf", "--model", "mf-esn", "--dataset", "mackey-glass"];
+            let mut argv = vec![
+                "mf",
+                "--model",
+                "mf-esn",
+                "--dataset",
+                "mackey-glass-windows",
+            ];
             argv.extend_from_slice(extra);
             argv.extend_from_slice(&["--set", "n_units=10", "--trials", "1", "--json"]);
             Cli::try_parse_from(argv).map(|c| c.run)

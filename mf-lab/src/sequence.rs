@@ -1,0 +1,485 @@
+//! Sequence tasks as reservoir computing runs them (one long signal, a target at every step; SPEC of the
+//! project, section 9): NARMA-10, Mackey-Glass one-step prediction, Lorenz-63 closed-loop generation and the linear
+//! memory capacity, each with its standard metric.
+//!
+//! Protocol (Lukosevicius, "A Practical Guide to Applying Echo State Networks", 2012): the reservoir is driven from
+//! the zero state along the whole signal; the washout is dropped; the ridge readout is fitted on the training and
+//! validation segments together (accumulated block by block, `mf_esn::sequence::NormalEquations`), and scored on
+//! the test segment that follows them. Segments are contiguous in time, never shuffled. The signal is generated
+//! from [`crate::tasks::GENERATED_SEED`], the same for every trial; trial `i`'s reservoir is drawn from
+//! `derive_seed(seed, i)`.
+
+use std::ops::Range;
+use std::time::Instant;
+
+use mf_core::rng::derive_seed;
+use mf_data::{Segments, Signal};
+use mf_esn::sequence::{memory_capacity, NormalEquations, SequenceReservoir};
+use ndarray::{Array2, Axis};
+use serde::Serialize;
+
+use crate::models::{CancelToken, ModelKind};
+use crate::single::ModelRequest;
+use crate::tasks::GENERATED_SEED;
+use crate::{protocol, LabError, ResultExt};
+
+/// A sequence task: its name (as `--dataset` takes it), the signal, the segments and the metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SequenceTask {
+    /// NARMA-10 (Atiya and Parlos 2000; Jaeger 2003): input `u(t) ~ U[0, 0.5]`, target the NARMA-10 output; NRMSE.
+    Narma10,
+    /// Mackey-Glass with `tau = 17`, squashed by `tanh(x - 1)` (Jaeger 2001): one-step prediction; NRMSE.
+    MackeyGlass,
+    /// Lorenz-63, each variable z-scored: teacher-forced fit, then closed-loop generation from the start of the
+    /// test segment; valid prediction time in Lyapunov times (Pathak et al. 2018).
+    Lorenz,
+    /// Linear memory capacity (Jaeger 2002): i.i.d. `u(t) ~ U(-0.5, 0.5)`, delays `1..=2N`; `MC = sum MC_k`.
+    MemoryCapacity,
+}
+
+/// Every sequence task: the name `--dataset` takes and a one-line description.
+pub const SEQUENCE_TASKS: [(&str, &str); 4] = [
+    (
+        "narma10",
+        "NARMA-10, 4200 steps (washout 200, train 2000, validation 1000, test 1000); NRMSE",
+    ),
+    (
+        "mackey-glass",
+        "Mackey-Glass tau 17, tanh(x - 1), one-step prediction, 5100 steps (100, 3000, 1000, 1000); NRMSE",
+    ),
+    (
+        "lorenz",
+        "Lorenz-63 sampled every 0.02, z-scored, closed-loop generation over the test segment, 6100 steps \
+         (100, 4000, 1000, 1000); valid prediction time in Lyapunov times",
+    ),
+    (
+        "memory-capacity",
+        "linear memory capacity, u ~ U(-0.5, 0.5), delays 1..2N, washout max(100, 2N), train 4000, \
+         validation 1000, test 5000; MC",
+    ),
+];
+
+/// The error threshold of the valid prediction time (Pathak et al., PRL 120, 024102, 2018; Vlachas et al. 2020).
+pub const VPT_THRESHOLD: f64 = 0.4;
+
+impl SequenceTask {
+    /// The task named `name` (case-insensitive), when it is one.
+    pub fn from_name(name: &str) -> Option<SequenceTask> {
+        let task = match name.to_ascii_lowercase().as_str() {
+            "narma10" => SequenceTask::Narma10,
+            "mackey-glass" => SequenceTask::MackeyGlass,
+            "lorenz" => SequenceTask::Lorenz,
+            "memory-capacity" => SequenceTask::MemoryCapacity,
+            _ => return None,
+        };
+        Some(task)
+    }
+
+    /// Its name, as `--dataset` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SequenceTask::Narma10 => SEQUENCE_TASKS[0].0,
+            SequenceTask::MackeyGlass => SEQUENCE_TASKS[1].0,
+            SequenceTask::Lorenz => SEQUENCE_TASKS[2].0,
+            SequenceTask::MemoryCapacity => SEQUENCE_TASKS[3].0,
+        }
+    }
+
+    /// The metric's name in reports (`nrmse`, `vpt`, `mc`).
+    pub fn metric(self) -> &'static str {
+        match self {
+            SequenceTask::Narma10 | SequenceTask::MackeyGlass => "nrmse",
+            SequenceTask::Lorenz => "vpt",
+            SequenceTask::MemoryCapacity => "mc",
+        }
+    }
+
+    /// Whether a larger score is better.
+    pub fn higher_is_better(self) -> bool {
+        !matches!(self, SequenceTask::Narma10 | SequenceTask::MackeyGlass)
+    }
+
+    /// The signal and its segments, for a reservoir of `n_units` units (the memory capacity's washout covers its
+    /// `2N` delays).
+    pub fn signal(self, n_units: usize) -> Result<(Signal, Segments), LabError> {
+        let data = |e: mf_data::DataError| LabError::Data(e);
+        let (signal, counts) = match self {
+            SequenceTask::Narma10 => (
+                mf_data::narma10(4200, GENERATED_SEED).map_err(data)?,
+                (200, 2000, 1000, 1000),
+            ),
+            SequenceTask::MackeyGlass => (
+                mf_data::mackey_glass(5100, GENERATED_SEED).map_err(data)?,
+                (100, 3000, 1000, 1000),
+            ),
+            SequenceTask::Lorenz => (
+                mf_data::lorenz63(6100, GENERATED_SEED).map_err(data)?,
+                (100, 4000, 1000, 1000),
+            ),
+            SequenceTask::MemoryCapacity => {
+                let washout = (2 * n_units).max(100);
+                (
+                    mf_data::memory_capacity_input(washout + 10_000, GENERATED_SEED)
+                        .map_err(data)?,
+                    (washout, 4000, 1000, 5000),
+                )
+            }
+        };
+        let (w, tr, va, te) = counts;
+        let segments =
+            Segments::from_counts(signal.len(), w, tr, va, te).map_err(LabError::Data)?;
+        Ok((signal, segments))
+    }
+}
+
+/// What a run of fresh reservoirs on a sequence task found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SequenceReport {
+    /// The task's name.
+    pub dataset: String,
+    /// Model id.
+    pub model: String,
+    /// `nrmse`, `vpt` or `mc`.
+    pub metric: &'static str,
+    /// Whether a larger score is better.
+    pub higher_is_better: bool,
+    /// Mean test score over the trials.
+    pub mean: f64,
+    /// Population standard deviation of the test scores.
+    pub std: f64,
+    /// Test score of each trial.
+    pub per_trial: Vec<f64>,
+    /// Memory capacity: the mean curve `MC_1..MC_2N` over the trials.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub curve: Vec<f64>,
+    /// Every hyper-parameter.
+    pub config: serde_json::Value,
+    /// How the signal was generated.
+    pub signal: String,
+    /// The segments, in steps: washout, train, validation, test.
+    pub segments: [usize; 4],
+    /// The run's seed.
+    pub seed: u64,
+    /// Seconds in all.
+    pub wall_s: f64,
+}
+
+/// One trial's score and, for the memory capacity, its curve.
+struct TrialResult {
+    score: f64,
+    curve: Vec<f64>,
+}
+
+/// Runs `trials` fresh reservoirs of `req` on the sequence task `task`: trial `i` draws its reservoir from
+/// `derive_seed(req.seed, i)`. Only the reservoir models run sequence tasks (a trained model's per-step training
+/// is not built yet); others are refused with the reason.
+pub fn run_sequence(
+    req: &ModelRequest,
+    task: SequenceTask,
+    trials: usize,
+    cancel: &CancelToken,
+) -> Result<SequenceReport, LabError> {
+    crate::memory::check_repeats("--trials", trials)?;
+    let start = Instant::now();
+    let configured = req.configure()?;
+    let params = configured.sequence_params().ok_or_else(|| {
+        LabError::InvalidParams(format!(
+            "{} does not run sequence tasks yet: they need a reservoir model with one readout ({})",
+            req.model,
+            reservoir_models().join(", ")
+        ))
+    })?;
+    if req.normalise != crate::normalise::Normalise::None {
+        return Err(LabError::InvalidParams(
+            "sequence tasks come normalised as their definitions say (--normalise is for series data sets)"
+                .into(),
+        ));
+    }
+    let n_units = params.config().n_units;
+    let (signal, segments) = task.signal(n_units)?;
+    let results = (0..trials)
+        .map(|i| {
+            cancel.check()?;
+            let seed = derive_seed(req.seed, i as u64);
+            let mut reservoir = params
+                .draw_for_sequence(signal.n_inputs(), seed)
+                .map_err(LabError::from)?;
+            trial(task, &mut reservoir, &signal, &segments)
+                .context_with(|| format!("{} on {}, trial {}", req.model, task.name(), i + 1))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let per_trial: Vec<f64> = results.iter().map(|r| r.score).collect();
+    let curve = if task == SequenceTask::MemoryCapacity {
+        let k = results[0].curve.len();
+        (0..k)
+            .map(|j| results.iter().map(|r| r.curve[j]).sum::<f64>() / results.len() as f64)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(SequenceReport {
+        dataset: task.name().to_string(),
+        model: req.model.id().to_string(),
+        metric: task.metric(),
+        higher_is_better: task.higher_is_better(),
+        mean: protocol::mean(&per_trial),
+        std: protocol::pop_std(&per_trial),
+        per_trial,
+        curve,
+        config: configured.to_json(),
+        signal: signal.source().to_string(),
+        segments: [
+            segments.washout().len(),
+            segments.train().len(),
+            segments.validation().len(),
+            segments.test().len(),
+        ],
+        seed: req.seed,
+        wall_s: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The registered models that run sequence tasks.
+pub fn reservoir_models() -> Vec<&'static str> {
+    ModelKind::all()
+        .iter()
+        .filter(|m| {
+            m.model()
+                .configure(&Default::default())
+                .is_ok_and(|c| c.sequence_params().is_some())
+        })
+        .map(|m| m.id())
+        .collect()
+}
+
+/// Rows the readout's normal equations take at once.
+const BLOCK: usize = 256;
+
+/// Drives `reservoir` along `signal` and scores it on `task`.
+fn trial(
+    task: SequenceTask,
+    reservoir: &mut SequenceReservoir,
+    signal: &Signal,
+    segments: &Segments,
+) -> Result<TrialResult, LabError> {
+    let fit: Range<usize> = segments.train().start..segments.validation().end;
+    let test = segments.test();
+    match task {
+        SequenceTask::MemoryCapacity => {
+            let u: Vec<f64> = signal.inputs().column(0).to_vec();
+            let end = test.end;
+            let mut states = Array2::zeros((end, reservoir.n_units()));
+            reservoir.drive(
+                signal.inputs().slice_axis(Axis(0), (0..end).into()),
+                |t, h| {
+                    states.row_mut(t).assign(&h);
+                    Ok(())
+                },
+            )?;
+            let max_delay = 2 * reservoir.n_units();
+            let curve = memory_capacity(
+                states.view(),
+                &u[..end],
+                fit,
+                test,
+                max_delay,
+                reservoir.config().lambda,
+            )?;
+            Ok(TrialResult {
+                score: curve.iter().sum(),
+                curve,
+            })
+        }
+        SequenceTask::Narma10 | SequenceTask::MackeyGlass => {
+            let readout = teacher_forced_readout(reservoir, signal, &fit, test.start)?;
+            let mut y_hat = Array2::zeros((test.len(), signal.n_outputs()));
+            reservoir.drive(
+                signal.inputs().slice_axis(Axis(0), test.clone().into()),
+                |k, h| {
+                    let x = h.insert_axis(Axis(0));
+                    y_hat.row_mut(k).assign(&readout.decision(&x).row(0));
+                    Ok(())
+                },
+            )?;
+            let y = signal.targets().slice_axis(Axis(0), test.clone().into());
+            let score = mf_data::nrmse(y_hat.view(), y).map_err(LabError::Data)?;
+            Ok(TrialResult {
+                score,
+                curve: Vec::new(),
+            })
+        }
+        SequenceTask::Lorenz => {
+            let readout = teacher_forced_readout(reservoir, signal, &fit, test.start)?;
+            let targets = signal.targets();
+            // Closed loop: the prediction of the next sample is the next input. The error is normalised by the
+            // root mean squared norm of the true signal over the test segment.
+            let truth = targets.slice_axis(Axis(0), (test.start - 1..test.end - 1).into());
+            let norm = (truth.rows().into_iter().map(|r| r.dot(&r)).sum::<f64>()
+                / truth.nrows() as f64)
+                .sqrt();
+            let mut steps = truth.nrows();
+            let mut y = readout.decision(&reservoir.read().insert_axis(Axis(0)));
+            for (k, true_row) in truth.rows().into_iter().enumerate() {
+                let err = (&y.row(0) - &true_row).mapv(|v| v * v).sum().sqrt() / norm;
+                if !err.is_finite() || err > VPT_THRESHOLD {
+                    steps = k;
+                    break;
+                }
+                reservoir.push(&y.row(0).to_vec())?;
+                y = readout.decision(&reservoir.read().insert_axis(Axis(0)));
+            }
+            Ok(TrialResult {
+                score: steps as f64
+                    * mf_data::sequence::LORENZ63_SAMPLE_DT
+                    * mf_data::sequence::LORENZ63_LYAPUNOV_EXPONENT,
+                curve: Vec::new(),
+            })
+        }
+    }
+}
+
+/// Drives `reservoir` over the first `until` steps of `signal` and fits its readout on the rows of `fit`
+/// (accumulated [`BLOCK`] rows at a time), the readout's hardware applied.
+fn teacher_forced_readout(
+    reservoir: &mut SequenceReservoir,
+    signal: &Signal,
+    fit: &Range<usize>,
+    until: usize,
+) -> Result<mf_esn::Ridge, LabError> {
+    let q = signal.n_outputs();
+    let n = reservoir.n_units();
+    let targets = signal.targets();
+    let mut ne = NormalEquations::new(n, q);
+    let mut rows_x = Array2::zeros((0, n));
+    let mut rows_y = Array2::zeros((0, q));
+    reservoir.drive(
+        signal.inputs().slice_axis(Axis(0), (0..until).into()),
+        |t, h| {
+            if fit.contains(&t) {
+                rows_x.push_row(h).expect("one row of n_units");
+                rows_y
+                    .push_row(targets.row(t))
+                    .expect("one row of the targets");
+                if rows_x.nrows() == BLOCK || t + 1 == fit.end {
+                    ne.add(rows_x.view(), rows_y.view())?;
+                    rows_x = Array2::zeros((0, n));
+                    rows_y = Array2::zeros((0, q));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(reservoir.fit_readout(&ne)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalise::Normalise;
+    use crate::training::TrainingProtocol;
+
+    fn req(model: ModelKind, set: &[(&str, f64)]) -> ModelRequest {
+        ModelRequest {
+            model,
+            dataset: String::new(),
+            preset: false,
+            set: set.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            seed: 7,
+            protocol: TrainingProtocol::Reference,
+            normalise: Normalise::None,
+        }
+    }
+
+    fn run(model: ModelKind, task: SequenceTask, set: &[(&str, f64)]) -> SequenceReport {
+        run_sequence(&req(model, set), task, 2, &CancelToken::new()).unwrap()
+    }
+
+    /// A 100-unit ESN in the regime the NARMA-10 literature uses (no leak, small input scaling, a weak ridge).
+    const TUNED_ESN: [(&str, f64); 4] = [
+        ("alpha", 1.0),
+        ("omega", 0.1),
+        ("rho", 0.9),
+        ("lambda", 1e-8),
+    ];
+
+    #[test]
+    fn a_100_unit_esn_scores_narma10_in_the_range_the_literature_reports() {
+        let r = run(ModelKind::Esn, SequenceTask::Narma10, &TUNED_ESN);
+        assert_eq!((r.metric, r.higher_is_better), ("nrmse", false));
+        // 100-unit ESNs are usually reported at NRMSE 0.2-0.4 (Jaeger 2003; Lukosevicius 2012).
+        assert!((0.15..0.4).contains(&r.mean), "{r:?}");
+        assert_eq!(r.segments, [200, 2000, 1000, 1000]);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["metric"], "nrmse");
+    }
+
+    #[test]
+    fn no_reservoir_remembers_more_than_its_units_and_a_leak_forgets() {
+        for (m, set) in [
+            (ModelKind::Esn, &TUNED_ESN[..]),
+            (ModelKind::Esn, &[][..]),
+            (ModelKind::MfEsn, &[][..]),
+        ] {
+            let mut set = set.to_vec();
+            set.push(("n_units", 30.0));
+            let r = run(m, SequenceTask::MemoryCapacity, &set);
+            assert_eq!(r.curve.len(), 60);
+            assert!(r.mean > 0.0 && r.mean <= 30.0, "{m}: {}", r.mean);
+            assert!(
+                r.curve.iter().all(|v| (0.0..=1.0).contains(v)),
+                "{:?}",
+                r.curve
+            );
+            assert_eq!(r.segments[0], 100, "the washout covers the 2N delays");
+        }
+        let tuned = run(ModelKind::Esn, SequenceTask::MemoryCapacity, &TUNED_ESN);
+        let leaky = run(ModelKind::Esn, SequenceTask::MemoryCapacity, &[]);
+        assert!(
+            tuned.curve[0] > 0.99 && leaky.curve[0] < tuned.curve[0],
+            "{:?}",
+            leaky.curve
+        );
+    }
+
+    #[test]
+    fn closed_loop_and_one_step_tasks_score_and_seeds_draw_other_reservoirs() {
+        let mg = run(ModelKind::Esn, SequenceTask::MackeyGlass, &TUNED_ESN);
+        assert!(mg.mean < 0.1, "{mg:?}");
+        assert_ne!(mg.per_trial[0], mg.per_trial[1]);
+        let lorenz = run(ModelKind::Esn, SequenceTask::Lorenz, &TUNED_ESN);
+        assert_eq!(lorenz.metric, "vpt");
+        assert!(lorenz.mean > 0.0, "{lorenz:?}");
+        // The same request gives the same numbers.
+        assert_eq!(
+            run(ModelKind::Esn, SequenceTask::Lorenz, &TUNED_ESN).per_trial,
+            lorenz.per_trial
+        );
+    }
+
+    #[test]
+    fn models_without_a_sequence_readout_and_series_options_are_refused() {
+        let e = run_sequence(
+            &req(ModelKind::MfRnn, &[]),
+            SequenceTask::Narma10,
+            1,
+            &CancelToken::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("does not run sequence tasks yet") && e.contains("mf-esn, esn"),
+            "{e}"
+        );
+        let mut r = req(ModelKind::Esn, &[]);
+        r.normalise = Normalise::Zscore;
+        assert!(run_sequence(&r, SequenceTask::Narma10, 1, &CancelToken::new()).is_err());
+        assert_eq!(
+            SequenceTask::from_name("Lorenz"),
+            Some(SequenceTask::Lorenz)
+        );
+        assert_eq!(SequenceTask::from_name("narma10-windows"), None);
+        for (name, _) in SEQUENCE_TASKS {
+            assert_eq!(SequenceTask::from_name(name).unwrap().name(), name);
+        }
+    }
+}
