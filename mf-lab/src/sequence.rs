@@ -338,6 +338,168 @@ fn trial(
     }
 }
 
+/// Closed-loop starting points of [`forecast`] by default: Jaeger (2001, Sec. 6.4) averages over 100.
+pub const FORECAST_STARTS: usize = 100;
+
+/// What closed-loop generation from a teacher-forced reservoir found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForecastReport {
+    /// The task's name.
+    pub dataset: String,
+    /// Model id.
+    pub model: String,
+    /// `nrmse@H` (Mackey-Glass: the NRMSE of the generated value `H` steps after the switch, over every start,
+    /// normalised by the signal's variance; Jaeger's NRMSE84 at `H = 84`) or `vpt` (Lorenz-63: the mean valid
+    /// prediction time in Lyapunov times, capped at the horizon).
+    pub metric: String,
+    /// Whether a larger value is better.
+    pub higher_is_better: bool,
+    /// The metric over every start.
+    pub value: f64,
+    /// Steps generated after each switch.
+    pub horizon: usize,
+    /// Starting points: evenly spaced through the test segment.
+    pub starts: Vec<usize>,
+    /// The first start's true continuation, `horizon` rows of the signal's channels.
+    pub truth: Vec<Vec<f64>>,
+    /// The first start's generated continuation.
+    pub generated: Vec<Vec<f64>>,
+    /// Every hyper-parameter.
+    pub config: serde_json::Value,
+    /// How the signal was generated.
+    pub signal: String,
+    /// The reservoir's seed.
+    pub seed: u64,
+    /// Seconds in all.
+    pub wall_s: f64,
+}
+
+/// Fits one reservoir of `req` (drawn from `req.seed`) teacher-forced on the train and validation segments of
+/// `task`, then from each of `n_starts` points evenly spaced through the test segment (the reservoir teacher-forced
+/// up to it) feeds its own output back as the next input for `horizon` steps. The tasks whose input is their
+/// target one step ahead generate: Mackey-Glass and Lorenz-63.
+pub fn forecast(
+    req: &ModelRequest,
+    task: SequenceTask,
+    horizon: usize,
+    n_starts: usize,
+    cancel: &CancelToken,
+) -> Result<ForecastReport, LabError> {
+    let start = Instant::now();
+    if !matches!(task, SequenceTask::MackeyGlass | SequenceTask::Lorenz) {
+        return Err(LabError::InvalidParams(format!(
+            "{} cannot be generated in closed loop: its input is not its target one step ahead (mackey-glass and \
+             lorenz are)",
+            task.name()
+        )));
+    }
+    let configured = req.configure()?;
+    let params = configured.sequence_params().ok_or_else(|| {
+        LabError::InvalidParams(format!(
+            "{} does not run sequence tasks yet ({} do)",
+            req.model,
+            reservoir_models().join(", ")
+        ))
+    })?;
+    let (signal, segments) = task.signal(params.config().n_units)?;
+    let test = segments.test();
+    if horizon == 0 || n_starts == 0 || horizon + n_starts > test.len() + 1 {
+        return Err(LabError::InvalidParams(format!(
+            "--horizon {horizon} with {n_starts} starts does not fit the {} steps of the test segment (horizon \
+             and starts must be at least 1, horizon + starts at most {})",
+            test.len(),
+            test.len() + 1
+        )));
+    }
+    let mut reservoir = params
+        .draw_for_sequence(signal.n_inputs(), req.seed)
+        .map_err(LabError::from)?;
+    let fit: Range<usize> = segments.train().start..segments.validation().end;
+    let readout = teacher_forced_readout(&mut reservoir, &signal, &fit, test.start)?;
+    // Starts evenly spaced so that every continuation stays inside the test segment.
+    let span = test.len() + 1 - horizon;
+    let starts: Vec<usize> = (0..n_starts)
+        .map(|i| test.start + i * span / n_starts)
+        .collect();
+    let targets = signal.targets();
+    let inputs = signal.inputs();
+    let q = signal.n_outputs();
+    let mut at = test.start;
+    let (mut truth0, mut gen0) = (Vec::new(), Vec::new());
+    let mut errors_at_h = Vec::new();
+    let mut vpts = Vec::new();
+    let norm = {
+        let y = targets.slice_axis(Axis(0), test.clone().into());
+        (y.rows().into_iter().map(|r| r.dot(&r)).sum::<f64>() / y.nrows() as f64).sqrt()
+    };
+    let variance = {
+        let y = targets.slice_axis(Axis(0), test.clone().into());
+        let m = y.mean().unwrap_or(0.0);
+        y.mapv(|v| (v - m) * (v - m)).mean().unwrap_or(0.0)
+    };
+    for (k, &s) in starts.iter().enumerate() {
+        cancel.check()?;
+        // Teacher forcing up to the start: the state after input row s - 1 predicts target row s - 1 = input s.
+        reservoir.drive(inputs.slice_axis(Axis(0), (at..s).into()), |_, _| Ok(()))?;
+        at = s;
+        let mut generator = reservoir.clone();
+        let mut y = readout.decision(&generator.read().insert_axis(Axis(0)));
+        let mut valid = None;
+        for h in 0..horizon {
+            let truth = targets.row(s - 1 + h);
+            if k == 0 {
+                truth0.push(truth.to_vec());
+                gen0.push(y.row(0).to_vec());
+            }
+            let err = (&y.row(0) - &truth).mapv(|v| v * v).sum().sqrt() / norm;
+            if valid.is_none() && (err.is_nan() || err > VPT_THRESHOLD) {
+                valid = Some(h);
+            }
+            if h + 1 == horizon {
+                errors_at_h.push((&y.row(0) - &truth).mapv(|v| v * v).sum() / q as f64);
+                break;
+            }
+            if !y.iter().all(|v| v.is_finite()) {
+                return Err(LabError::InvalidData(format!(
+                    "the generated signal stopped being finite {h} steps after the switch at step {s}"
+                )));
+            }
+            generator.push(&y.row(0).to_vec())?;
+            y = readout.decision(&generator.read().insert_axis(Axis(0)));
+        }
+        vpts.push(valid.unwrap_or(horizon) as f64);
+    }
+    let (metric, value, higher) = match task {
+        SequenceTask::Lorenz => (
+            "vpt".to_string(),
+            protocol::mean(&vpts)
+                * mf_data::sequence::LORENZ63_SAMPLE_DT
+                * mf_data::sequence::LORENZ63_LYAPUNOV_EXPONENT,
+            true,
+        ),
+        _ => (
+            format!("nrmse@{horizon}"),
+            (protocol::mean(&errors_at_h) / variance).sqrt(),
+            false,
+        ),
+    };
+    Ok(ForecastReport {
+        dataset: task.name().to_string(),
+        model: req.model.id().to_string(),
+        metric,
+        higher_is_better: higher,
+        value,
+        horizon,
+        starts,
+        truth: truth0,
+        generated: gen0,
+        config: configured.to_json(),
+        signal: signal.source().to_string(),
+        seed: req.seed,
+        wall_s: start.elapsed().as_secs_f64(),
+    })
+}
+
 /// Drives `reservoir` over the first `until` steps of `signal` and fits its readout on the rows of `fit`
 /// (accumulated [`BLOCK`] rows at a time), the readout's hardware applied.
 fn teacher_forced_readout(
@@ -481,5 +643,79 @@ mod tests {
         for (name, _) in SEQUENCE_TASKS {
             assert_eq!(SequenceTask::from_name(name).unwrap().name(), name);
         }
+    }
+}
+
+#[cfg(test)]
+mod forecast_tests {
+    use super::*;
+    use crate::normalise::Normalise;
+    use crate::training::TrainingProtocol;
+
+    fn req(set: &[(&str, f64)]) -> ModelRequest {
+        ModelRequest {
+            model: ModelKind::Esn,
+            dataset: String::new(),
+            preset: false,
+            set: set.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            seed: 3,
+            protocol: TrainingProtocol::Reference,
+            normalise: Normalise::None,
+        }
+    }
+
+    const TUNED: [(&str, f64); 4] = [
+        ("alpha", 1.0),
+        ("omega", 0.1),
+        ("rho", 0.9),
+        ("lambda", 1e-8),
+    ];
+
+    #[test]
+    fn the_first_generated_value_is_the_teacher_forced_prediction_and_errors_grow_with_the_horizon()
+    {
+        let cancel = CancelToken::new();
+        let one = forecast(&req(&TUNED), SequenceTask::MackeyGlass, 1, 20, &cancel).unwrap();
+        let long = forecast(&req(&TUNED), SequenceTask::MackeyGlass, 84, 20, &cancel).unwrap();
+        assert_eq!(
+            (one.metric.as_str(), long.metric.as_str()),
+            ("nrmse@1", "nrmse@84")
+        );
+        // Both start from the same teacher-forced state: the first generated values agree bit for bit.
+        assert_eq!(one.generated[0], long.generated[0]);
+        assert_eq!(one.truth[0], long.truth[0]);
+        assert!(
+            long.value.is_finite() && long.value > one.value,
+            "{} {}",
+            one.value,
+            long.value
+        );
+        assert_eq!((long.truth.len(), long.generated.len()), (84, 84));
+        // The one-step error from the reservoir's own teacher-forced prediction is the one-step task's scale.
+        assert!(one.value < 0.1, "{}", one.value);
+        let lorenz = forecast(&req(&TUNED), SequenceTask::Lorenz, 500, 5, &cancel).unwrap();
+        assert_eq!(lorenz.metric, "vpt");
+        assert!(
+            lorenz.value > 0.0 && lorenz.value <= 500.0 * 0.02 * 0.906,
+            "{}",
+            lorenz.value
+        );
+    }
+
+    #[test]
+    fn tasks_that_cannot_generate_and_horizons_beyond_the_test_segment_are_refused() {
+        let cancel = CancelToken::new();
+        let e = forecast(&req(&[]), SequenceTask::Narma10, 10, 1, &cancel)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot be generated in closed loop"), "{e}");
+        let e = forecast(&req(&[]), SequenceTask::MackeyGlass, 1000, 100, &cancel)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("does not fit the 1000 steps of the test segment"),
+            "{e}"
+        );
+        assert!(forecast(&req(&[]), SequenceTask::MackeyGlass, 0, 1, &cancel).is_err());
     }
 }

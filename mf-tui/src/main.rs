@@ -10,6 +10,7 @@ use mf_lab::eval::ModelEvaluator;
 use mf_tui::commands::data::{run_data, DataCommand};
 use mf_tui::commands::export::{export, ExportArgs};
 use mf_tui::commands::fit::{run_fit, FitArgs};
+use mf_tui::commands::forecast::{run_forecast, ForecastArgs};
 use mf_tui::commands::merge::{run_merge, MergeArgs};
 use mf_tui::commands::params::{run_params, ParamsArgs};
 use mf_tui::commands::predict::{run_predict, PredictArgs};
@@ -62,6 +63,12 @@ enum Command {
     ///
     /// Example: mf fit --model mf-esn --dataset ECG5000 --preset paper --out models/ecg
     Fit(FitArgs),
+    /// Closed-loop generation on a sequence task (mackey-glass, lorenz): fit teacher-forced, then feed the model's
+    /// output back; prints NRMSE at the horizon or the valid prediction time, writes both continuations (CSV, PNG).
+    ///
+    /// Example: mf forecast --model esn --dataset mackey-glass --set alpha=1 --set omega=0.1 --horizon 84 --plot
+    /// forecast.png
+    Forecast(ForecastArgs),
     /// Predict with a model saved by `mf fit`: the series of a file in any format --dataset reads (CSV,
     /// Parquet, Arrow IPC/Feather, .ts/.tsv/.arff), or samples from stdin.
     ///
@@ -146,6 +153,7 @@ fn run_cli() -> anyhow::Result<()> {
         Some(Command::Params(args)) => run_params(&args),
         Some(Command::Run(args)) => run_and_print(&args, &data_dir),
         Some(Command::Fit(args)) => run_fit(&args, &data_dir),
+        Some(Command::Forecast(args)) => run_forecast(&args),
         Some(Command::Predict(args)) => run_predict(&args),
         Some(Command::Export(args)) => {
             let files = export(&args, &data_dir)?;

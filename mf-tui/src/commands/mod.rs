@@ -1,5 +1,5 @@
 //! The headless commands of the `mf` binary that drive the models and data directly: `data`, `params`, `run`,
-//! `fit`, `predict`, `export`, `stability`, `robustness`, and `sweep` (with `table`, `merge`, `slurm` and `store`), each over
+//! `fit`, `forecast`, `predict`, `export`, `stability`, `robustness`, and `sweep` (with `table`, `merge`, `slurm` and `store`), each over
 //! `mf-lab`.
 //!
 //! Each command has a clap argument struct and a function returning `anyhow::Result`; results go to stdout,
@@ -8,6 +8,7 @@
 pub mod data;
 pub mod export;
 pub mod fit;
+pub mod forecast;
 pub mod merge;
 pub mod params;
 pub mod predict;
