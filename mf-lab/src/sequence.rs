@@ -18,6 +18,7 @@ use mf_esn::sequence::{memory_capacity, NormalEquations, SequenceReservoir};
 use ndarray::{Array2, Axis};
 use serde::Serialize;
 
+use crate::grid::{Grid, Params};
 use crate::models::{CancelToken, ModelKind};
 use crate::single::ModelRequest;
 use crate::tasks::GENERATED_SEED;
@@ -162,6 +163,117 @@ pub struct SequenceReport {
     pub seed: u64,
     /// Seconds in all.
     pub wall_s: f64,
+    /// With a grid: how the configuration scored above was selected on the validation segment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Selection>,
+}
+
+/// Model selection on the validation segment: every configuration of a grid, each over `draws` reservoirs fitted
+/// on the training segment alone and scored on the validation segment that follows it; the first strictly best
+/// mean (in grid order) is selected. The final trials then fit on training and validation and score on test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Selection {
+    /// The grid's axes, in nesting order.
+    pub grid: Vec<(String, Vec<f64>)>,
+    /// Reservoirs per configuration.
+    pub draws: usize,
+    /// Each configuration's hyper-parameters (the grid's) and its mean validation score.
+    pub scores: Vec<(Params, f64)>,
+    /// The selected configuration's hyper-parameters (the grid's).
+    pub selected: Params,
+}
+
+/// Stream tag of the reservoirs drawn for model selection, apart from the final trials'.
+const SELECTION_STREAM: u64 = 0x5345_4c45_4354; // "SELECT"
+
+/// Selects a configuration of `grid` (over `req`'s own `--set` values, which the grid may not repeat) on the
+/// validation segment of `task` (see [`Selection`]), then runs `trials` fresh reservoirs of it as
+/// [`run_sequence`] does.
+pub fn select_and_run(
+    req: &ModelRequest,
+    task: SequenceTask,
+    grid: &Grid,
+    draws: usize,
+    trials: usize,
+    cancel: &CancelToken,
+) -> Result<SequenceReport, LabError> {
+    crate::memory::check_repeats("--draws", draws)?;
+    let start = Instant::now();
+    if let Some((k, _)) = grid.axes().iter().find(|(k, _)| req.set.contains_key(k)) {
+        return Err(LabError::InvalidParams(format!(
+            "{k} is both set and searched: give it with --set or in the grid, not both"
+        )));
+    }
+    let better = |a: f64, b: f64| {
+        !a.is_nan()
+            && (b.is_nan()
+                || if task.higher_is_better() {
+                    a > b
+                } else {
+                    a < b
+                })
+    };
+    let mut scores = Vec::new();
+    let mut best: Option<(Params, f64)> = None;
+    for point in grid.configs() {
+        let mut r = req.clone();
+        r.set.extend(point.clone());
+        let params = sequence_params_of(&r)?;
+        let (signal, segments) = task.signal(params.config().n_units)?;
+        let mut total = 0.0;
+        for d in 0..draws {
+            cancel.check()?;
+            let seed = derive_seed(derive_seed(req.seed, SELECTION_STREAM), d as u64);
+            let mut reservoir = params
+                .draw_for_sequence(signal.n_inputs(), seed)
+                .map_err(LabError::from)?;
+            let score = trial(
+                task,
+                &mut reservoir,
+                &signal,
+                segments.train(),
+                segments.validation(),
+            )
+            .map(|t| t.score)
+            // A configuration whose reservoir or readout fails is never selected.
+            .unwrap_or(f64::NAN);
+            total += score;
+        }
+        let mean = total / draws as f64;
+        if best.as_ref().is_none_or(|(_, b)| better(mean, *b)) {
+            best = Some((point.clone(), mean));
+        }
+        scores.push((point, mean));
+    }
+    let (selected, value) = best.expect("a grid has at least one configuration");
+    if value.is_nan() {
+        return Err(LabError::InvalidData(format!(
+            "every configuration of the grid failed on the validation segment of {}",
+            task.name()
+        )));
+    }
+    let mut final_req = req.clone();
+    final_req.set.extend(selected.clone());
+    let mut report = run_sequence(&final_req, task, trials, cancel)?;
+    report.selection = Some(Selection {
+        grid: grid.axes().to_vec(),
+        draws,
+        scores,
+        selected,
+    });
+    report.wall_s = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The reservoir configuration of `req`, refused with the reason for models that do not run sequence tasks.
+fn sequence_params_of(req: &ModelRequest) -> Result<mf_esn::ReservoirValidParams, LabError> {
+    req.configure()?.sequence_params().ok_or_else(|| {
+        LabError::InvalidParams(format!(
+            "{} does not run sequence tasks yet: they need a reservoir model with one readout ({})",
+            req.model,
+            reservoir_models().join(", ")
+        ))
+    })
 }
 
 /// One trial's score and, for the memory capacity, its curve.
@@ -182,13 +294,7 @@ pub fn run_sequence(
     crate::memory::check_repeats("--trials", trials)?;
     let start = Instant::now();
     let configured = req.configure()?;
-    let params = configured.sequence_params().ok_or_else(|| {
-        LabError::InvalidParams(format!(
-            "{} does not run sequence tasks yet: they need a reservoir model with one readout ({})",
-            req.model,
-            reservoir_models().join(", ")
-        ))
-    })?;
+    let params = sequence_params_of(req)?;
     if req.normalise != crate::normalise::Normalise::None {
         return Err(LabError::InvalidParams(
             "sequence tasks come normalised as their definitions say (--normalise is for series data sets)"
@@ -204,7 +310,8 @@ pub fn run_sequence(
             let mut reservoir = params
                 .draw_for_sequence(signal.n_inputs(), seed)
                 .map_err(LabError::from)?;
-            trial(task, &mut reservoir, &signal, &segments)
+            let fit = segments.train().start..segments.validation().end;
+            trial(task, &mut reservoir, &signal, fit, segments.test())
                 .context_with(|| format!("{} on {}, trial {}", req.model, task.name(), i + 1))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -236,6 +343,7 @@ pub fn run_sequence(
         ],
         seed: req.seed,
         wall_s: start.elapsed().as_secs_f64(),
+        selection: None,
     })
 }
 
@@ -260,10 +368,9 @@ fn trial(
     task: SequenceTask,
     reservoir: &mut SequenceReservoir,
     signal: &Signal,
-    segments: &Segments,
+    fit: Range<usize>,
+    test: Range<usize>,
 ) -> Result<TrialResult, LabError> {
-    let fit: Range<usize> = segments.train().start..segments.validation().end;
-    let test = segments.test();
     match task {
         SequenceTask::MemoryCapacity => {
             let u: Vec<f64> = signal.inputs().column(0).to_vec();
@@ -394,13 +501,7 @@ pub fn forecast(
         )));
     }
     let configured = req.configure()?;
-    let params = configured.sequence_params().ok_or_else(|| {
-        LabError::InvalidParams(format!(
-            "{} does not run sequence tasks yet ({} do)",
-            req.model,
-            reservoir_models().join(", ")
-        ))
-    })?;
+    let params = sequence_params_of(req)?;
     let (signal, segments) = task.signal(params.config().n_units)?;
     let test = segments.test();
     if horizon == 0 || n_starts == 0 || horizon + n_starts > test.len() + 1 {
@@ -616,6 +717,48 @@ mod tests {
             run(ModelKind::Esn, SequenceTask::Lorenz, &TUNED_ESN).per_trial,
             lorenz.per_trial
         );
+    }
+
+    #[test]
+    fn selection_on_the_validation_segment_keeps_the_best_configuration_and_runs_it_on_test() {
+        let grid = Grid::new(vec![("omega".into(), vec![20.0, 0.1])]).unwrap();
+        let set = [
+            ("alpha", 1.0),
+            ("rho", 0.9),
+            ("lambda", 1e-8),
+            ("n_units", 50.0),
+        ];
+        let r = select_and_run(
+            &req(ModelKind::Esn, &set),
+            SequenceTask::Narma10,
+            &grid,
+            2,
+            2,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        let sel = r.selection.as_ref().unwrap();
+        assert_eq!(sel.selected["omega"], 0.1, "{sel:?}");
+        assert_eq!(sel.scores.len(), 2);
+        assert!(sel.scores[1].1 < sel.scores[0].1, "{sel:?}");
+        // The final trials are the plain run of the selected configuration.
+        let mut plain = set.to_vec();
+        plain.push(("omega", 0.1));
+        assert_eq!(
+            run(ModelKind::Esn, SequenceTask::Narma10, &plain).per_trial,
+            r.per_trial
+        );
+        let e = select_and_run(
+            &req(ModelKind::Esn, &[("omega", 1.0)]),
+            SequenceTask::Narma10,
+            &grid,
+            1,
+            1,
+            &CancelToken::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("omega is both set and searched"), "{e}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use mf_lab::job::{JobProgress, JobStep};
 use mf_lab::models::{CancelToken, Configured, TrialScore};
-use mf_lab::sequence::{run_sequence, SequenceTask};
+use mf_lab::sequence::{run_sequence, select_and_run, SequenceTask};
 pub use mf_lab::single::RunReport;
 use mf_lab::single::{run_trials_on_test, ModelRequest};
 use mf_lab::training::TrainingProtocol;
@@ -95,9 +95,34 @@ pub struct RunArgs {
     /// the test split is scaled with the training statistics).
     #[arg(long, default_value = "none", value_parser = parse_normalise)]
     pub normalise: Normalise,
+    /// Sequence tasks: search this hyper-parameter over comma-separated values, e.g. `--grid rho=0.8,0.9,0.99`
+    /// (repeatable; the configurations are every combination, the first axis outermost). Each is scored over
+    /// `--draws` reservoirs fitted on the training segment and scored on the validation segment; the best then
+    /// runs the `--trials` on test. Series data sets are searched with a spec and `mf sweep`.
+    #[arg(long = "grid", value_name = "KEY=V1,V2,...", value_parser = parse_axis)]
+    pub grid: Vec<(String, Vec<f64>)>,
+    /// Sequence tasks with `--grid`: reservoirs per configuration in the selection.
+    #[arg(long, default_value_t = 3)]
+    pub draws: usize,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Parses one `--grid key=v1,v2,...` argument (choices by their spelling).
+fn parse_axis(s: &str) -> Result<(String, Vec<f64>), String> {
+    let (k, values) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not key=v1,v2,..."))?;
+    let k = k.trim();
+    if k.is_empty() {
+        return Err(format!("`{s}` has an empty key"));
+    }
+    let values = values
+        .split(',')
+        .map(|v| mf_lab::grid::parse_value(k, v).map_err(|e| format!("{e} in `{s}`")))
+        .collect::<Result<Vec<f64>, String>>()?;
+    Ok((k.to_string(), values))
 }
 
 /// When a run without a terminal prints a trainable trial's epoch: the first epoch, then once both
@@ -150,6 +175,12 @@ fn value_text(x: f64) -> String {
 /// progress bar on a terminal, else plain epoch lines of trainable trials ([`EpochLines`]); and a line per
 /// finished trial.
 pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
+    if !args.grid.is_empty() {
+        anyhow::bail!(
+            "--grid searches the sequence tasks ({}); a series data set is searched with a spec and `mf sweep`",
+            mf_lab::sequence::SEQUENCE_TASKS.map(|(n, _)| n).join(", ")
+        );
+    }
     let mut req = args.model.request()?;
     req.normalise = args.normalise;
     let terminal = std::io::stderr().is_terminal() && !args.json;
@@ -293,7 +324,13 @@ pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
 fn run_sequence_and_print(args: &RunArgs, task: SequenceTask) -> anyhow::Result<()> {
     let mut req = args.model.request()?;
     req.normalise = args.normalise;
-    let r = run_sequence(&req, task, args.trials, &CancelToken::new())?;
+    let cancel = CancelToken::new();
+    let r = if args.grid.is_empty() {
+        run_sequence(&req, task, args.trials, &cancel)?
+    } else {
+        let grid = mf_lab::Grid::new(args.grid.clone())?;
+        select_and_run(&req, task, &grid, args.draws, args.trials, &cancel)?
+    };
     if args.json {
         return super::print_json(&r);
     }
@@ -316,6 +353,19 @@ fn run_sequence_and_print(args: &RunArgs, task: SequenceTask) -> anyhow::Result<
     );
     println!("signal: {}", r.signal);
     println!("segments: washout {w}, train {tr}, validation {va}, test {te} (readout fitted on train and validation)");
+    if let Some(sel) = &r.selection {
+        let chosen: Vec<String> = sel
+            .selected
+            .iter()
+            .map(|(k, v)| format!("{k}={}", mf_lab::grid::value_text(k, *v)))
+            .collect();
+        println!(
+            "selected on validation ({} configurations x {} draws): {}",
+            sel.scores.len(),
+            sel.draws,
+            chosen.join(" ")
+        );
+    }
     if !r.curve.is_empty() {
         let shown: Vec<String> = r.curve.iter().take(10).map(|v| format!("{v:.3}")).collect();
         println!(
@@ -362,6 +412,22 @@ mod tests {
     }
 
     #[test]
+    fn grid_arguments_parse_choices_and_numbers_or_explain() {
+        assert_eq!(
+            parse_axis("rho=0.8, 0.9"),
+            Ok(("rho".to_string(), vec![0.8, 0.9]))
+        );
+        assert_eq!(
+            parse_axis("integrator=euler,exact"),
+            Ok(("integrator".to_string(), vec![0.0, 1.0]))
+        );
+        assert!(parse_axis("rho").unwrap_err().contains("key=v1,v2"));
+        assert!(parse_axis("rho=0.1,x")
+            .unwrap_err()
+            .contains("not a number"));
+    }
+
+    #[test]
     fn the_command_reports_what_the_library_computes() {
         let a = RunArgs {
             model: ModelArgs {
@@ -374,6 +440,8 @@ mod tests {
             },
             trials: 1,
             normalise: Normalise::None,
+            grid: vec![],
+            draws: 3,
             json: true,
         };
         let r = run(&a, Path::new("/nonexistent")).unwrap();
