@@ -32,8 +32,8 @@ pub use error::EsnError;
 pub use hardware::Hardware;
 pub use mf_core::init::Scalings;
 pub use model::{
-    run_trials, Esn, FittedReservoir, MfEsn, Prediction, Readout, ReservoirConfig, ReservoirParams,
-    ReservoirValidParams, TrialReport,
+    run_trials, Esn, FittedReservoir, MfEsn, Prediction, Readout, ReadoutFit, ReservoirConfig,
+    ReservoirParams, ReservoirValidParams, TrialReport,
 };
 pub use ridge::{Ridge, RidgeClassifier, RidgeParams, RidgeValidParams};
 pub use saved::{META_FILE, WEIGHTS_FILE};

@@ -52,6 +52,33 @@ pub struct ReservoirConfig {
     /// serialised form when default. Other integrators run a slower f64 harvest.
     #[serde(default, skip_serializing_if = "Integrator::is_paper")]
     pub integrator: Integrator,
+    /// How the readout is fitted: closed-form ridge (the default, paper Sec. VI) or recursive least squares on a
+    /// sequence task ([`ReadoutFit::Rls`]); left out of the serialised form when ridge.
+    #[serde(default, skip_serializing_if = "ReadoutFit::is_ridge")]
+    pub readout: ReadoutFit,
+}
+
+/// How a reservoir's readout is fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ReadoutFit {
+    /// Closed-form ridge regression with penalty `lambda` and an unpenalised intercept (paper Sec. VI).
+    #[default]
+    Ridge,
+    /// Recursive least squares over the rows in time order, from `P = I / lambda`, with forgetting factor
+    /// `forgetting` in `(0, 1]` (1 forgets nothing: then it is the ridge with the bias penalised too); see
+    /// [`crate::sequence::Rls`]. Sequence tasks only: a series data set's rows have no order to forget along.
+    Rls {
+        /// The forgetting factor `lambda_f`.
+        forgetting: f64,
+    },
+}
+
+impl ReadoutFit {
+    /// True for the closed-form ridge, the default.
+    pub fn is_ridge(&self) -> bool {
+        *self == ReadoutFit::Ridge
+    }
 }
 
 impl ReservoirConfig {
@@ -66,6 +93,7 @@ impl ReservoirConfig {
             hardware: Hardware::default(),
             connectivity: Connectivity::default(),
             integrator: Integrator::default(),
+            readout: ReadoutFit::Ridge,
         }
     }
 
@@ -80,6 +108,7 @@ impl ReservoirConfig {
             hardware: Hardware::default(),
             connectivity: Connectivity::default(),
             integrator: Integrator::default(),
+            readout: ReadoutFit::Ridge,
         }
     }
 
@@ -129,7 +158,25 @@ impl ReservoirConfig {
         }
         self.integrator.check_cell(&self.cell)?;
         self.check_neurons()?;
-        check_lambda(self.lambda)
+        check_lambda(self.lambda)?;
+        if let ReadoutFit::Rls { forgetting } = self.readout {
+            if !(forgetting > 0.0 && forgetting <= 1.0) {
+                return Err(EsnError::Param {
+                    name: "forgetting",
+                    value: forgetting,
+                    reason: "must be in (0, 1] (1 forgets nothing)",
+                });
+            }
+            if self.lambda <= 0.0 {
+                return Err(EsnError::Param {
+                    name: "lambda",
+                    value: self.lambda,
+                    reason:
+                        "recursive least squares starts from P = I / lambda: it must be positive",
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The neurons' own non-idealities need an MF cell (the leaky ESN's tanh neuron is no device) advanced by the
@@ -248,6 +295,12 @@ impl ReservoirParams {
     /// Spectral radius `rho` (default 0.9 MF-ESN, 0.99 ESN, Table III).
     pub fn rho(mut self, v: f64) -> Self {
         self.0 .0.scalings.rho = v;
+        self
+    }
+
+    /// How the readout is fitted (default the closed-form ridge; see [`ReadoutFit`]).
+    pub fn readout(mut self, v: ReadoutFit) -> Self {
+        self.0 .0.readout = v;
         self
     }
 
@@ -427,6 +480,14 @@ impl ReservoirValidParams {
                 what: "targets".into(),
                 expected: seqs.n_series().to_string(),
                 got: targets.len().to_string(),
+            });
+        }
+        if !cfg.readout.is_ridge() {
+            return Err(EsnError::Param {
+                name: "readout",
+                value: 1.0,
+                reason: "recursive least squares fits a readout along one long signal (the sequence tasks); a \
+                         data set of separate series is fitted by the closed-form ridge",
             });
         }
         let mut rng = rng_from_seed(seed);

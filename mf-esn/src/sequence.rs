@@ -19,7 +19,7 @@ use faer::{Mat, Side};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Slice};
 
 use crate::ridge::Ridge;
-use crate::{EsnError, ReservoirConfig, ReservoirValidParams};
+use crate::{EsnError, ReadoutFit, ReservoirConfig, ReservoirValidParams};
 use mf_core::devices::Run;
 use mf_core::rng::rng_from_seed;
 use mf_core::variation::{Devices, UnitPhysics};
@@ -78,10 +78,26 @@ impl SequenceReservoir {
         self.weights.n_units()
     }
 
-    /// The ridge readout of the rows accumulated in `ne`, at the configuration's `lambda`, its coefficients
-    /// quantised as the configuration's `readout_bits` asks (as [`ReservoirValidParams::fit`] does).
-    pub fn fit_readout(&self, ne: &NormalEquations) -> Result<Ridge, EsnError> {
-        let mut readout = crate::Readout::Regressor(ne.solve(self.config.lambda)?);
+    /// An empty readout fit for `n_outputs` targets, as the configuration's `readout` says: the ridge's normal
+    /// equations, or recursive least squares from `P = I / lambda`.
+    pub fn readout_fitter(&self, n_outputs: usize) -> Result<ReadoutFitter, EsnError> {
+        let n = self.n_units();
+        Ok(match self.config.readout {
+            ReadoutFit::Ridge => ReadoutFitter::Ridge(NormalEquations::new(n, n_outputs)),
+            ReadoutFit::Rls { forgetting } => {
+                ReadoutFitter::Rls(Rls::new(n, n_outputs, self.config.lambda, forgetting)?)
+            }
+        })
+    }
+
+    /// The readout `fitter` has learnt, at the configuration's `lambda`, its coefficients quantised as the
+    /// configuration's `readout_bits` asks (as [`ReservoirValidParams::fit`] does).
+    pub fn finish_readout(&self, fitter: &ReadoutFitter) -> Result<Ridge, EsnError> {
+        let ridge = match fitter {
+            ReadoutFitter::Ridge(ne) => ne.solve(self.config.lambda)?,
+            ReadoutFitter::Rls(rls) => rls.ridge(),
+        };
+        let mut readout = crate::Readout::Regressor(ridge);
         readout.quantise(self.config.hardware.readout_bits);
         match readout {
             crate::Readout::Regressor(r) => Ok(r),
@@ -269,6 +285,37 @@ impl NormalEquations {
     }
 }
 
+/// A readout being fitted along a signal (made by [`SequenceReservoir::readout_fitter`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadoutFitter {
+    /// The ridge's normal equations, solved at the end.
+    Ridge(NormalEquations),
+    /// Recursive least squares, updated row by row.
+    Rls(Rls),
+}
+
+impl ReadoutFitter {
+    /// Adds the rows of `x` with their targets `y`, in time order.
+    pub fn add(&mut self, x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Result<(), EsnError> {
+        match self {
+            ReadoutFitter::Ridge(ne) => ne.add(x, y),
+            ReadoutFitter::Rls(rls) => {
+                if x.nrows() != y.nrows() {
+                    return Err(EsnError::Shape {
+                        what: "rows of the recursive least squares readout".into(),
+                        expected: x.nrows().to_string(),
+                        got: y.nrows().to_string(),
+                    });
+                }
+                x.rows()
+                    .into_iter()
+                    .zip(y.rows())
+                    .try_for_each(|(xr, yr)| rls.update(xr, yr))
+            }
+        }
+    }
+}
+
 /// A recursive-least-squares readout: `y = W' [x, 1]`, updated with every row it is given.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rls {
@@ -368,11 +415,22 @@ impl Rls {
     pub fn weights(&self) -> ArrayView2<'_, f64> {
         self.w.view()
     }
+
+    /// The readout as a [`Ridge`] (coefficients and intercept), to predict like the closed-form one. Its
+    /// `lambda` is the `alpha` it started from only in name: the bias is penalised too.
+    pub fn ridge(&self) -> Ridge {
+        let m = self.w.nrows();
+        Ridge {
+            coef: self.w.slice_axis(Axis(0), Slice::from(..m - 1)).to_owned(),
+            intercept: self.w.row(m - 1).to_owned(),
+            lambda: f64::NAN,
+        }
+    }
 }
 
 /// Jaeger's linear memory capacity (GMD Report 152, 2002) of a reservoir from its states driven by the i.i.d.
-/// input `u`: for each delay `k = 1..=max_delay` a ridge readout (penalty `lambda`) fitted on the `train` rows
-/// reproduces `u(t - k)`, and `MC_k` is the squared correlation of its output with `u(t - k)` over the `test` rows.
+/// input `u`: for each delay `k = 1..=max_delay` a linear readout, fitted by `fit` on the `train` rows (states,
+/// then the delayed inputs as targets; e.g. [`NormalEquations`]), reproduces `u(t - k)`, and `MC_k` is the squared correlation of its output with `u(t - k)` over the `test` rows.
 /// `states` is `(T, N)`, `u` has `T` values, and both row ranges must start at or after `max_delay`. Returns the
 /// curve `MC_1..MC_max_delay`.
 pub fn memory_capacity(
@@ -381,7 +439,7 @@ pub fn memory_capacity(
     train: std::ops::Range<usize>,
     test: std::ops::Range<usize>,
     max_delay: usize,
-    lambda: f64,
+    fit: impl FnOnce(ArrayView2<'_, f64>, ArrayView2<'_, f64>) -> Result<Ridge, EsnError>,
 ) -> Result<Vec<f64>, EsnError> {
     let t = states.nrows();
     if u.len() != t
@@ -401,12 +459,10 @@ pub fn memory_capacity(
             u[rows.start + i - (k + 1)]
         })
     };
-    let mut ne = NormalEquations::new(states.ncols(), max_delay);
-    ne.add(
+    let readout = fit(
         states.slice_axis(Axis(0), Slice::from(train.clone())),
         delayed(train).view(),
     )?;
-    let readout = ne.solve(lambda)?;
     let y_hat = readout.decision(&states.slice_axis(Axis(0), Slice::from(test.clone())));
     let y = delayed(test);
     Ok((0..max_delay)
@@ -520,6 +576,17 @@ mod tests {
         assert!(Rls::new(1, 1, 0.0, 1.0).is_err() && Rls::new(1, 1, 1.0, 1.5).is_err());
     }
 
+    /// A readout fit by the ridge's normal equations at `lambda`.
+    fn ridge(
+        lambda: f64,
+    ) -> impl FnOnce(ArrayView2<'_, f64>, ArrayView2<'_, f64>) -> Result<Ridge, EsnError> {
+        move |x, y| {
+            let mut ne = NormalEquations::new(x.ncols(), y.ncols());
+            ne.add(x, y)?;
+            ne.solve(lambda)
+        }
+    }
+
     /// States of `params`'s reservoir drawn from `seed`, driven by `u`.
     fn driven(params: &ReservoirValidParams, u: &[f64], seed: u64) -> Array2<f64> {
         let mut r = params.draw_for_sequence(1, seed).unwrap();
@@ -549,7 +616,15 @@ mod tests {
             .check()
             .unwrap();
         let states = driven(&linear, &u, 3);
-        let mc = memory_capacity(states.view(), &u, 100..4000, 4000..6000, 2 * n, 1e-12).unwrap();
+        let mc = memory_capacity(
+            states.view(),
+            &u,
+            100..4000,
+            4000..6000,
+            2 * n,
+            ridge(1e-12),
+        )
+        .unwrap();
         let total: f64 = mc.iter().sum();
         assert!(
             total > 0.8 * n as f64 && total <= n as f64 + 1.0,
@@ -559,8 +634,46 @@ mod tests {
         // No input weights: the states carry nothing of u.
         let deaf = Esn::params().n_units(n).omega(0.0).check().unwrap();
         let states = driven(&deaf, &u, 3);
-        let mc = memory_capacity(states.view(), &u, 100..4000, 4000..6000, 2 * n, 1e-6).unwrap();
+        let mc =
+            memory_capacity(states.view(), &u, 100..4000, 4000..6000, 2 * n, ridge(1e-6)).unwrap();
         assert!(mc.iter().sum::<f64>() < 0.05, "{mc:?}");
+    }
+
+    #[test]
+    fn the_configured_readout_decides_the_fitter_and_series_refuse_rls() {
+        let rls = Esn::params()
+            .n_units(8)
+            .lambda(0.5)
+            .readout(ReadoutFit::Rls { forgetting: 1.0 })
+            .check()
+            .unwrap();
+        let r = rls.draw_for_sequence(1, 2).unwrap();
+        let (x, y) = rows(50, 8, 1, 5);
+        let mut fitter = r.readout_fitter(1).unwrap();
+        fitter.add(x.view(), y.view()).unwrap();
+        let mut direct = Rls::new(8, 1, 0.5, 1.0).unwrap();
+        for (xr, yr) in x.rows().into_iter().zip(y.rows()) {
+            direct.update(xr, yr).unwrap();
+        }
+        let got = r.finish_readout(&fitter).unwrap();
+        assert_eq!(got.coef, direct.ridge().coef);
+        assert_eq!(got.intercept, direct.ridge().intercept);
+        // Ridge by default.
+        let plain = Esn::params().n_units(8).check().unwrap();
+        let f = plain
+            .draw_for_sequence(1, 2)
+            .unwrap()
+            .readout_fitter(1)
+            .unwrap();
+        assert!(matches!(f, ReadoutFitter::Ridge(_)));
+        // A data set of separate series has no time order to fit along.
+        let (sx, sy) = mf_core::fixtures::sine_classes(6, 5..=8, 1);
+        let e = rls.fit(&sx, &sy, 0).unwrap_err().to_string();
+        assert!(e.contains("readout") && e.contains("sequence tasks"), "{e}");
+        for bad in [0.0, 1.5] {
+            let p = Esn::params().readout(ReadoutFit::Rls { forgetting: bad });
+            assert!(p.check().is_err(), "{bad}");
+        }
     }
 
     #[test]

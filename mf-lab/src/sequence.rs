@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use mf_core::rng::derive_seed;
 use mf_data::{Segments, Signal};
-use mf_esn::sequence::{memory_capacity, NormalEquations, SequenceReservoir};
+use mf_esn::sequence::{memory_capacity, SequenceReservoir};
 use ndarray::{Array2, Axis};
 use serde::Serialize;
 
@@ -384,14 +384,11 @@ fn trial(
                 },
             )?;
             let max_delay = 2 * reservoir.n_units();
-            let curve = memory_capacity(
-                states.view(),
-                &u[..end],
-                fit,
-                test,
-                max_delay,
-                reservoir.config().lambda,
-            )?;
+            let curve = memory_capacity(states.view(), &u[..end], fit, test, max_delay, |x, y| {
+                let mut fitter = reservoir.readout_fitter(y.ncols())?;
+                fitter.add(x, y)?;
+                reservoir.finish_readout(&fitter)
+            })?;
             Ok(TrialResult {
                 score: curve.iter().sum(),
                 curve,
@@ -602,7 +599,8 @@ pub fn forecast(
 }
 
 /// Drives `reservoir` over the first `until` steps of `signal` and fits its readout on the rows of `fit`
-/// (accumulated [`BLOCK`] rows at a time), the readout's hardware applied.
+/// ([`BLOCK`] rows at a time; the ridge's normal equations or recursive least squares, as the configuration's
+/// `readout` says), the readout's hardware applied.
 fn teacher_forced_readout(
     reservoir: &mut SequenceReservoir,
     signal: &Signal,
@@ -612,7 +610,7 @@ fn teacher_forced_readout(
     let q = signal.n_outputs();
     let n = reservoir.n_units();
     let targets = signal.targets();
-    let mut ne = NormalEquations::new(n, q);
+    let mut fitter = reservoir.readout_fitter(q)?;
     let mut rows_x = Array2::zeros((0, n));
     let mut rows_y = Array2::zeros((0, q));
     reservoir.drive(
@@ -624,7 +622,7 @@ fn teacher_forced_readout(
                     .push_row(targets.row(t))
                     .expect("one row of the targets");
                 if rows_x.nrows() == BLOCK || t + 1 == fit.end {
-                    ne.add(rows_x.view(), rows_y.view())?;
+                    fitter.add(rows_x.view(), rows_y.view())?;
                     rows_x = Array2::zeros((0, n));
                     rows_y = Array2::zeros((0, q));
                 }
@@ -632,7 +630,7 @@ fn teacher_forced_readout(
             Ok(())
         },
     )?;
-    Ok(reservoir.fit_readout(&ne)?)
+    Ok(reservoir.finish_readout(&fitter)?)
 }
 
 #[cfg(test)]
@@ -759,6 +757,41 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("omega is both set and searched"), "{e}");
+    }
+
+    #[test]
+    fn a_recursive_least_squares_readout_takes_effect_and_is_close_to_the_ridge_without_forgetting()
+    {
+        let set = [
+            ("alpha", 1.0),
+            ("omega", 0.1),
+            ("rho", 0.9),
+            ("lambda", 1e-4),
+            ("n_units", 40.0),
+        ];
+        let ridge = run(ModelKind::Esn, SequenceTask::Narma10, &set);
+        let mut rls_set = set.to_vec();
+        rls_set.push(("readout", 1.0));
+        let rls = run(ModelKind::Esn, SequenceTask::Narma10, &rls_set);
+        assert_ne!(rls.per_trial, ridge.per_trial);
+        assert!(
+            (rls.mean - ridge.mean).abs() < 0.05,
+            "{} {}",
+            rls.mean,
+            ridge.mean
+        );
+        assert_eq!(rls.config["readout"]["kind"], "rls");
+        // Forgetting weighs the last rows of the training segment only: a strong one scores worse.
+        rls_set.push(("forgetting", 0.9));
+        let forgetful = run(ModelKind::Esn, SequenceTask::Narma10, &rls_set);
+        assert!(forgetful.mean > rls.mean, "{} {}", forgetful.mean, rls.mean);
+        // A forgetting factor without rls, and rls on separate series, are refused.
+        let e = ModelKind::Esn
+            .model()
+            .configure(&[("forgetting".to_string(), 0.9)].into_iter().collect())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("applies to readout = rls only"), "{e}");
     }
 
     #[test]

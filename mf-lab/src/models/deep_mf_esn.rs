@@ -59,6 +59,7 @@ impl DeepMfEsnParams {
                 hardware: self.neurons.devices(),
                 connectivity: self.sparsity.connectivity(),
                 integrator: self.integration.integrator()?,
+                readout: mf_esn::ReadoutFit::Ridge,
             },
             layers: self.layers,
             inter_scaling: self.inter_scaling,

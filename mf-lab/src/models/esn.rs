@@ -5,7 +5,7 @@ use mf_core::integrate::Integrator;
 use mf_core::CellKind;
 use mf_esn::ReservoirConfig;
 
-use super::hyper::{hyper_params, Hardware, HyperParams, ParamInfo, Scalings, Sparsity};
+use super::hyper::{hyper_params, Hardware, HyperParams, ParamInfo, Readout, Scalings, Sparsity};
 use super::{reservoir, Configured, FittedModel, LoadError, Model};
 use crate::grid::{Grid, Params};
 use crate::LabError;
@@ -35,14 +35,16 @@ hyper_params! {
         hardware: Hardware = Hardware::default(),
         /// Sparse connectivity.
         sparsity: Sparsity = Sparsity::default(),
+        /// How the readout is fitted.
+        readout: Readout = Readout::default(),
     }
 }
 
 impl EsnParams {
     /// The reservoir configuration these hyper-parameters describe (ranges are checked by
     /// [`ReservoirConfig::check`]).
-    pub fn config(&self) -> ReservoirConfig {
-        ReservoirConfig {
+    pub fn config(&self) -> Result<ReservoirConfig, LabError> {
+        Ok(ReservoirConfig {
             n_units: self.n_units,
             scalings: self.scalings.core(),
             spectral: SpectralInit::CircularLaw,
@@ -51,7 +53,8 @@ impl EsnParams {
             hardware: self.hardware.devices(None),
             connectivity: self.sparsity.connectivity(),
             integrator: Integrator::default(),
-        }
+            readout: self.readout.fit()?,
+        })
     }
 }
 
@@ -84,6 +87,6 @@ impl Model for EsnModel {
     }
     fn configure(&self, params: &Params) -> Result<Box<dyn Configured>, LabError> {
         reservoir::refuse_neurons(self, params)?;
-        reservoir::configure(EsnParams::from_params(self.id(), params)?.config())
+        reservoir::configure(EsnParams::from_params(self.id(), params)?.config()?)
     }
 }

@@ -184,6 +184,37 @@ pub enum IntegratorChoice {
     Exact,
 }
 
+/// How a reservoir's readout is fitted (`mf_esn::ReadoutFit`): closed-form ridge (kept as 0) or recursive least
+/// squares (kept as 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadoutChoice {
+    /// Closed-form ridge (paper Sec. VI).
+    #[default]
+    Ridge,
+    /// Recursive least squares, row by row in time order.
+    Rls,
+}
+
+/// The choices of [`ReadoutChoice`].
+const READOUT_CHOICES: &[(&str, f64)] = &[("ridge", 0.0), ("rls", 1.0)];
+
+impl ParamValue for ReadoutChoice {
+    const KIND: ParamKind = ParamKind::Choice(READOUT_CHOICES);
+    fn from_number(name: &str, v: f64) -> Result<Self, LabError> {
+        Ok(match choice(name, v, READOUT_CHOICES)? {
+            0 => ReadoutChoice::Ridge,
+            _ => ReadoutChoice::Rls,
+        })
+    }
+    fn number(self) -> f64 {
+        match self {
+            ReadoutChoice::Ridge => 0.0,
+            ReadoutChoice::Rls => 1.0,
+        }
+    }
+}
+
 /// The choices of a yes/no hyper-parameter.
 const BOOL_CHOICES: &[(&str, f64)] = &[("false", 0.0), ("true", 1.0)];
 /// The choices of [`IntegratorChoice`].
@@ -601,6 +632,36 @@ impl Integration {
             (IntegratorChoice::Exact, n) => Err(LabError::InvalidParams(format!(
                 "substeps = {n} applies to the Euler integrator (integrator = euler) only"
             ))),
+        }
+    }
+}
+
+hyper_params! {
+    /// How a reservoir's readout is fitted.
+    pub struct Readout {
+        /// The readout's fit: ridge (closed form, paper Sec. VI) or rls (recursive least squares from
+        /// P = I / lambda, row by row in time order; sequence tasks only).
+        readout: ReadoutChoice = ReadoutChoice::Ridge,
+        /// The recursive least squares readout's forgetting factor, in (0, 1] (1 forgets nothing; readout = rls
+        /// only).
+        forgetting: f64 = 1.0,
+    }
+}
+
+impl Readout {
+    /// As the model crate takes it; refuses a forgetting factor with the ridge, which has none.
+    pub fn fit(&self) -> Result<mf_esn::ReadoutFit, LabError> {
+        match self.readout {
+            ReadoutChoice::Ridge if self.forgetting != 1.0 => {
+                Err(LabError::InvalidParams(format!(
+                    "forgetting = {} applies to readout = rls only",
+                    self.forgetting
+                )))
+            }
+            ReadoutChoice::Ridge => Ok(mf_esn::ReadoutFit::Ridge),
+            ReadoutChoice::Rls => Ok(mf_esn::ReadoutFit::Rls {
+                forgetting: self.forgetting,
+            }),
         }
     }
 }

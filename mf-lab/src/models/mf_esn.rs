@@ -5,7 +5,7 @@ use mf_core::CellKind;
 use mf_esn::ReservoirConfig;
 
 use super::hyper::{
-    hyper_params, Hardware, HyperParams, Integration, MfStep, Neurons, ParamInfo, Physics,
+    hyper_params, Hardware, HyperParams, Integration, MfStep, Neurons, ParamInfo, Physics, Readout,
     Scalings, Sparsity,
 };
 use super::{reservoir, Configured, FittedModel, LoadError, Model};
@@ -33,6 +33,8 @@ hyper_params! {
         neurons: Neurons = Neurons::default(),
         /// Sparse connectivity.
         sparsity: Sparsity = Sparsity::default(),
+        /// How the readout is fitted.
+        readout: Readout = Readout::default(),
         /// The MF cell's integrator.
         integration: Integration = Integration::default(),
     }
@@ -51,6 +53,7 @@ impl MfEsnParams {
             hardware: self.hardware.devices(Some(&self.neurons)),
             connectivity: self.sparsity.connectivity(),
             integrator: self.integration.integrator()?,
+            readout: self.readout.fit()?,
         })
     }
 }
