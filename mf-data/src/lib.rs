@@ -2,7 +2,8 @@
 //! archive formats (`.ts`, `.tsv`, `.arff`) and for CSV, Parquet and Arrow IPC pairs into Arrow,
 //! the registry of the paper's ten data sets (Table I), data directory resolution, downloads,
 //! seeded fit/validation splits, generators needing no files, one-signal sequence tasks
-//! ([`sequence`]: NARMA-10, Mackey-Glass, Lorenz-63, memory capacity, NRMSE), and an Arrow IPC cache.
+//! ([`sequence`]: NARMA-10, Mackey-Glass, Lorenz-63, memory capacity, NRMSE, and your own long
+//! signal from CSV, Parquet or Arrow IPC with [`load_signal`]), and an Arrow IPC cache.
 //!
 //! Parsers take any [`std::io::BufRead`] or bytes; the path functions only add the file name to
 //! errors. This crate depends on no other crate of the workspace.
@@ -61,7 +62,7 @@ pub use registry::{
     VerifyEntry, VerifyReport,
 };
 pub use sequence::{
-    delayed_targets, lorenz63, mackey_glass, memory_capacity_input, narma10, nrmse, nrmse_columns,
-    Segments, Signal,
+    delayed_targets, load_signal, lorenz63, mackey_glass, memory_capacity_input, narma10, nrmse,
+    nrmse_columns, Segments, Signal,
 };
 pub use split::{shuffle_split, stratified_split};

@@ -12,6 +12,9 @@
 //! a seed fixes the signal; the generator's parameters and the seed are written into
 //! [`Signal::source`].
 //!
+//! A long signal of your own (CSV, Parquet or Arrow IPC, one row per step and one column per
+//! channel) becomes a next-step prediction task with [`load_signal`].
+//!
 //! ```
 //! use mf_data::sequence::{narma10, nrmse, Segments};
 //!
@@ -29,6 +32,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::DataError;
+
+mod load;
+
+pub use load::{load_signal, SIGNAL_EXTENSIONS, TIME_COLUMNS};
 
 fn param(name: &'static str, msg: impl Into<String>) -> DataError {
     DataError::Param {

@@ -77,7 +77,7 @@ fn hint(msg: String, instead: &str) -> String {
     }
 }
 
-fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), DataError> {
+pub(crate) fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), DataError> {
     let f = File::open(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
@@ -95,7 +95,7 @@ fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), DataError>
 
 /// The Arrow IPC file format, or the stream format when the file does not start with the file
 /// format's magic bytes.
-fn read_ipc_batches(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), DataError> {
+pub(crate) fn read_ipc_batches(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), DataError> {
     let open = || {
         File::open(path).map_err(|source| DataError::Io {
             path: path.to_path_buf(),
@@ -131,13 +131,13 @@ pub fn split_from_batches(
 }
 
 /// Whether a column is the index pandas stores beside the data (`__index_level_0__`).
-fn is_pandas_index(name: &str) -> bool {
+pub(crate) fn is_pandas_index(name: &str) -> bool {
     name.strip_prefix("__index_level_")
         .and_then(|r| r.strip_suffix("__"))
         .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn is_number(dt: &DataType) -> bool {
+pub(crate) fn is_number(dt: &DataType) -> bool {
     dt.is_integer() || matches!(dt, DataType::Float32 | DataType::Float64)
 }
 
@@ -261,7 +261,7 @@ fn list_at(col: &ArrayRef, r: usize) -> Result<Vec<f64>, String> {
 
 /// Every element of a numeric array as f64 (nulls and NaN as NaN); integers beyond 2^53 are
 /// refused since f64 would round them. Errors carry the 0-based element index.
-fn numbers(a: &ArrayRef) -> Result<Vec<f64>, (usize, String)> {
+pub(crate) fn numbers(a: &ArrayRef) -> Result<Vec<f64>, (usize, String)> {
     macro_rules! ints {
         ($t:ty) => {{
             let p = a.as_primitive::<$t>();

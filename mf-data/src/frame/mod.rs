@@ -43,6 +43,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 pub use columnar::split_from_batches;
+pub(crate) use columnar::{is_number, is_pandas_index, numbers, read_ipc_batches, read_parquet};
 pub use csv::parse_csv;
 pub use store::{import_dataset, same_data, write_ts};
 
