@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::grid::{Grid, Params};
 use crate::models::{CancelToken, ModelKind};
+use crate::normalise::Normalise;
 use crate::single::ModelRequest;
 use crate::tasks::GENERATED_SEED;
 use crate::{protocol, LabError, ResultExt};
@@ -36,6 +37,8 @@ pub enum SequenceTask {
     Lorenz,
     /// Linear memory capacity (Jaeger 2002): i.i.d. `u(t) ~ U(-0.5, 0.5)`, delays `1..=2N`; `MC = sum MC_k`.
     MemoryCapacity,
+    /// A signal of the user's own ([`SequenceData::Signal`]): next-step prediction of its target columns; NRMSE.
+    NextStep,
 }
 
 /// Every sequence task: the name `--dataset` takes and a one-line description.
@@ -83,13 +86,14 @@ impl SequenceTask {
             SequenceTask::MackeyGlass => SEQUENCE_TASKS[1].0,
             SequenceTask::Lorenz => SEQUENCE_TASKS[2].0,
             SequenceTask::MemoryCapacity => SEQUENCE_TASKS[3].0,
+            SequenceTask::NextStep => "signal",
         }
     }
 
     /// The metric's name in reports (`nrmse`, `vpt`, `mc`).
     pub fn metric(self) -> &'static str {
         match self {
-            SequenceTask::Narma10 | SequenceTask::MackeyGlass => "nrmse",
+            SequenceTask::Narma10 | SequenceTask::MackeyGlass | SequenceTask::NextStep => "nrmse",
             SequenceTask::Lorenz => "vpt",
             SequenceTask::MemoryCapacity => "mc",
         }
@@ -97,7 +101,10 @@ impl SequenceTask {
 
     /// Whether a larger score is better.
     pub fn higher_is_better(self) -> bool {
-        !matches!(self, SequenceTask::Narma10 | SequenceTask::MackeyGlass)
+        !matches!(
+            self,
+            SequenceTask::Narma10 | SequenceTask::MackeyGlass | SequenceTask::NextStep
+        )
     }
 
     /// The signal and its segments, for a reservoir of `n_units` units (the memory capacity's washout covers its
@@ -117,6 +124,11 @@ impl SequenceTask {
                 mf_data::lorenz63(6100, GENERATED_SEED).map_err(data)?,
                 (100, 4000, 1000, 1000),
             ),
+            SequenceTask::NextStep => {
+                return Err(LabError::InvalidParams(
+                    "a next-step task runs on a signal of the user's own (`--dataset FILE --target COLUMN`)".into(),
+                ))
+            }
             SequenceTask::MemoryCapacity => {
                 let washout = (2 * n_units).max(100);
                 (
@@ -131,6 +143,126 @@ impl SequenceTask {
             Segments::from_counts(signal.len(), w, tr, va, te).map_err(LabError::Data)?;
         Ok((signal, segments))
     }
+}
+
+/// What a sequence run drives its reservoirs along: a generated task, or a signal of the user's own.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SequenceData {
+    /// A generated task, its signal made for the reservoir's size.
+    Task(SequenceTask),
+    /// A signal of the user's own (`mf_data::load_signal`): next-step prediction, scored by NRMSE.
+    Signal {
+        /// The signal.
+        signal: Signal,
+        /// Its segments.
+        segments: Segments,
+    },
+}
+
+impl From<SequenceTask> for SequenceData {
+    fn from(task: SequenceTask) -> Self {
+        SequenceData::Task(task)
+    }
+}
+
+impl SequenceData {
+    /// The user's signal at `path`, predicting the columns `targets` one step ahead, split into the default
+    /// segments (`mf_data::Segments::default_for`). With [`Normalise::Zscore`] every channel of the inputs and the
+    /// targets is z-scored with its mean and standard deviation over the training segment.
+    pub fn from_file(
+        path: &std::path::Path,
+        targets: &[String],
+        normalise: Normalise,
+    ) -> Result<SequenceData, LabError> {
+        let signal = mf_data::load_signal(path, targets)?;
+        let segments = Segments::default_for(signal.len())?;
+        let signal = match normalise {
+            Normalise::None => signal,
+            Normalise::Zscore => zscore(signal, segments.train())?,
+        };
+        Ok(SequenceData::Signal { signal, segments })
+    }
+
+    /// How it is scored.
+    pub fn task(&self) -> SequenceTask {
+        match self {
+            SequenceData::Task(t) => *t,
+            SequenceData::Signal { .. } => SequenceTask::NextStep,
+        }
+    }
+
+    /// Its name in reports.
+    pub fn name(&self) -> String {
+        match self {
+            SequenceData::Task(t) => t.name().to_string(),
+            SequenceData::Signal { signal, .. } => signal.name().to_string(),
+        }
+    }
+
+    /// The signal and segments for a reservoir of `n_units` units.
+    fn load(&self, n_units: usize) -> Result<(Signal, Segments), LabError> {
+        match self {
+            SequenceData::Task(t) => t.signal(n_units),
+            SequenceData::Signal { signal, segments } => Ok((signal.clone(), *segments)),
+        }
+    }
+}
+
+/// `signal` with every input and target channel z-scored by its statistics over the rows of `train`; a channel
+/// constant there is refused.
+fn zscore(signal: Signal, train: Range<usize>) -> Result<Signal, LabError> {
+    let name = signal.name().to_string();
+    let source = format!(
+        "{}; z-scored with the training segment's statistics",
+        signal.source()
+    );
+    let (mut inputs, mut targets) = signal.into_parts();
+    let stats = |col: ndarray::ArrayView1<'_, f64>, what: &str, j: usize| {
+        let seg = col.slice_axis(Axis(0), train.clone().into());
+        let mean = seg.mean().unwrap_or(0.0);
+        let sd = seg
+            .mapv(|v| (v - mean) * (v - mean))
+            .mean()
+            .unwrap_or(0.0)
+            .sqrt();
+        if sd > 0.0 {
+            Ok((mean, sd))
+        } else {
+            Err(LabError::InvalidData(format!(
+                "{name}: {what} channel {} is constant over the training segment, so it cannot be z-scored",
+                j + 1
+            )))
+        }
+    };
+    let n = inputs.nrows();
+    let input_stats = inputs
+        .columns()
+        .into_iter()
+        .enumerate()
+        .map(|(k, c)| stats(c, "input", k))
+        .collect::<Result<Vec<_>, _>>()?;
+    // A target that is an input channel one step later is scaled as that channel, so that a generated value can
+    // be fed back as the next input.
+    let target_stats = targets
+        .columns()
+        .into_iter()
+        .enumerate()
+        .map(|(j, c)| {
+            let same = inputs.columns().into_iter().position(|i| {
+                i.slice_axis(Axis(0), (1..n).into()) == c.slice_axis(Axis(0), (0..n - 1).into())
+            });
+            match same {
+                Some(k) => Ok(input_stats[k]),
+                None => stats(c, "target", j),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (m, st) in [(&mut inputs, &input_stats), (&mut targets, &target_stats)] {
+        for (mut col, &(mean, sd)) in m.columns_mut().into_iter().zip(st.iter()) {
+            col.mapv_inplace(|v| (v - mean) / sd);
+        }
+    }
+    Ok(Signal::new(name, source, inputs, targets)?)
 }
 
 /// What a run of fresh reservoirs on a sequence task found.
@@ -191,7 +323,7 @@ const SELECTION_STREAM: u64 = 0x5345_4c45_4354; // "SELECT"
 /// [`run_sequence`] does.
 pub fn select_and_run(
     req: &ModelRequest,
-    task: SequenceTask,
+    data: impl Into<SequenceData>,
     grid: &Grid,
     draws: usize,
     trials: usize,
@@ -199,6 +331,8 @@ pub fn select_and_run(
 ) -> Result<SequenceReport, LabError> {
     crate::memory::check_repeats("--draws", draws)?;
     let start = Instant::now();
+    let data = data.into();
+    let task = data.task();
     if let Some((k, _)) = grid.axes().iter().find(|(k, _)| req.set.contains_key(k)) {
         return Err(LabError::InvalidParams(format!(
             "{k} is both set and searched: give it with --set or in the grid, not both"
@@ -219,7 +353,7 @@ pub fn select_and_run(
         let mut r = req.clone();
         r.set.extend(point.clone());
         let params = sequence_params_of(&r)?;
-        let (signal, segments) = task.signal(params.config().n_units)?;
+        let (signal, segments) = data.load(params.config().n_units)?;
         let mut total = 0.0;
         for d in 0..draws {
             cancel.check()?;
@@ -249,12 +383,12 @@ pub fn select_and_run(
     if value.is_nan() {
         return Err(LabError::InvalidData(format!(
             "every configuration of the grid failed on the validation segment of {}",
-            task.name()
+            data.name()
         )));
     }
     let mut final_req = req.clone();
     final_req.set.extend(selected.clone());
-    let mut report = run_sequence(&final_req, task, trials, cancel)?;
+    let mut report = run_sequence(&final_req, data, trials, cancel)?;
     report.selection = Some(Selection {
         grid: grid.axes().to_vec(),
         draws,
@@ -287,22 +421,25 @@ struct TrialResult {
 /// is not built yet); others are refused with the reason.
 pub fn run_sequence(
     req: &ModelRequest,
-    task: SequenceTask,
+    data: impl Into<SequenceData>,
     trials: usize,
     cancel: &CancelToken,
 ) -> Result<SequenceReport, LabError> {
     crate::memory::check_repeats("--trials", trials)?;
     let start = Instant::now();
+    let data = data.into();
+    let task = data.task();
     let configured = req.configure()?;
     let params = sequence_params_of(req)?;
-    if req.normalise != crate::normalise::Normalise::None {
+    if req.normalise != Normalise::None && matches!(data, SequenceData::Task(_)) {
         return Err(LabError::InvalidParams(
-            "sequence tasks come normalised as their definitions say (--normalise is for series data sets)"
+            "the generated sequence tasks come normalised as their definitions say (--normalise applies to \
+             series data sets and to a signal of your own)"
                 .into(),
         ));
     }
     let n_units = params.config().n_units;
-    let (signal, segments) = task.signal(n_units)?;
+    let (signal, segments) = data.load(n_units)?;
     let results = (0..trials)
         .map(|i| {
             cancel.check()?;
@@ -312,7 +449,7 @@ pub fn run_sequence(
                 .map_err(LabError::from)?;
             let fit = segments.train().start..segments.validation().end;
             trial(task, &mut reservoir, &signal, fit, segments.test())
-                .context_with(|| format!("{} on {}, trial {}", req.model, task.name(), i + 1))
+                .context_with(|| format!("{} on {}, trial {}", req.model, data.name(), i + 1))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let per_trial: Vec<f64> = results.iter().map(|r| r.score).collect();
@@ -325,7 +462,7 @@ pub fn run_sequence(
         Vec::new()
     };
     Ok(SequenceReport {
-        dataset: task.name().to_string(),
+        dataset: data.name(),
         model: req.model.id().to_string(),
         metric: task.metric(),
         higher_is_better: task.higher_is_better(),
@@ -394,7 +531,7 @@ fn trial(
                 curve,
             })
         }
-        SequenceTask::Narma10 | SequenceTask::MackeyGlass => {
+        SequenceTask::Narma10 | SequenceTask::MackeyGlass | SequenceTask::NextStep => {
             let readout = teacher_forced_readout(reservoir, signal, &fit, test.start)?;
             let mut y_hat = Array2::zeros((test.len(), signal.n_outputs()));
             reservoir.drive(
@@ -484,22 +621,37 @@ pub struct ForecastReport {
 /// target one step ahead generate: Mackey-Glass and Lorenz-63.
 pub fn forecast(
     req: &ModelRequest,
-    task: SequenceTask,
+    data: impl Into<SequenceData>,
     horizon: usize,
     n_starts: usize,
     cancel: &CancelToken,
 ) -> Result<ForecastReport, LabError> {
     let start = Instant::now();
-    if !matches!(task, SequenceTask::MackeyGlass | SequenceTask::Lorenz) {
+    let data = data.into();
+    let task = data.task();
+    let generates = match &data {
+        SequenceData::Task(t) => matches!(t, SequenceTask::MackeyGlass | SequenceTask::Lorenz),
+        // The output can be fed back only when every input channel is predicted, in the same order.
+        SequenceData::Signal { signal, .. } => {
+            signal.n_inputs() == signal.n_outputs()
+                && signal
+                    .inputs()
+                    .slice_axis(Axis(0), (1..signal.len()).into())
+                    == signal
+                        .targets()
+                        .slice_axis(Axis(0), (0..signal.len() - 1).into())
+        }
+    };
+    if !generates {
         return Err(LabError::InvalidParams(format!(
-            "{} cannot be generated in closed loop: its input is not its target one step ahead (mackey-glass and \
-             lorenz are)",
-            task.name()
+            "{} cannot be generated in closed loop: its input is not its target one step ahead (mackey-glass, \
+             lorenz and a signal whose targets are all its channels are)",
+            data.name()
         )));
     }
     let configured = req.configure()?;
     let params = sequence_params_of(req)?;
-    let (signal, segments) = task.signal(params.config().n_units)?;
+    let (signal, segments) = data.load(params.config().n_units)?;
     let test = segments.test();
     if horizon == 0 || n_starts == 0 || horizon + n_starts > test.len() + 1 {
         return Err(LabError::InvalidParams(format!(
@@ -582,7 +734,7 @@ pub fn forecast(
         ),
     };
     Ok(ForecastReport {
-        dataset: task.name().to_string(),
+        dataset: data.name(),
         model: req.model.id().to_string(),
         metric,
         higher_is_better: higher,
@@ -792,6 +944,77 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("applies to readout = rls only"), "{e}");
+    }
+
+    /// A CSV signal in `dir`: a time column, two smooth channels and a constant one.
+    fn own_signal(dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("sig.csv");
+        let mut text = String::from("time,a,b,c\n");
+        let mut b = 0.0;
+        for t in 0..2000 {
+            let a = (0.05 * t as f64).sin() + 0.3 * (0.13 * t as f64).sin();
+            b = 0.8 * b + 0.2 * a;
+            text.push_str(&format!("{t},{a},{b},1\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_signal_of_ones_own_runs_by_path_normalised_on_its_training_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = own_signal(dir.path());
+        let data = SequenceData::from_file(&path, &["b".into()], Normalise::None).unwrap();
+        let r = run_sequence(
+            &req(ModelKind::Esn, &TUNED_ESN),
+            data,
+            2,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!((r.dataset.as_str(), r.metric), ("sig", "nrmse"));
+        assert!(r.mean < 0.1, "{r:?}");
+        assert_eq!(r.segments, [100, 1139, 380, 380]);
+        // The constant channel cannot be z-scored.
+        let e = SequenceData::from_file(&path, &["b".into()], Normalise::Zscore)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("input channel 3 is constant over the training segment"),
+            "{e}"
+        );
+        // Z-scored, a signal whose targets are all its channels still generates in closed loop; one predicting a
+        // single channel does not.
+        std::fs::write(
+            dir.path().join("two.csv"),
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
+                .collect::<String>(),
+        )
+        .unwrap();
+        let two = dir.path().join("two.csv");
+        let all =
+            SequenceData::from_file(&two, &["a".into(), "b".into()], Normalise::Zscore).unwrap();
+        let f = forecast(
+            &req(ModelKind::Esn, &TUNED_ESN),
+            all,
+            10,
+            5,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!(f.metric, "nrmse@10");
+        let one = SequenceData::from_file(&two, &["b".into()], Normalise::Zscore).unwrap();
+        assert!(forecast(
+            &req(ModelKind::Esn, &TUNED_ESN),
+            one,
+            10,
+            5,
+            &CancelToken::new()
+        )
+        .is_err());
     }
 
     #[test]

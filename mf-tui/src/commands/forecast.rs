@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use mf_lab::models::CancelToken;
-use mf_lab::sequence::{forecast, ForecastReport, SequenceTask, FORECAST_STARTS};
+use mf_lab::sequence::{forecast, ForecastReport, SequenceData, SequenceTask, FORECAST_STARTS};
 use mf_plot::{draw_text, tick_label, ticks, Align};
 use plotters::prelude::*;
 
@@ -22,6 +22,14 @@ pub struct ForecastArgs {
     /// and the seed its reservoir is drawn from.
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Generate a signal of your own: `--dataset FILE` is one long signal (CSV, Parquet or Arrow; one row per
+    /// step, one column per channel) and every one of its channels must be named here, so that the output can be
+    /// fed back as the next input.
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Vec<String>,
+    /// With `--target`: `zscore` scales every channel by its training-segment statistics; `none` keeps the values.
+    #[arg(long, default_value = "none", value_parser = super::run::parse_normalise)]
+    pub normalise: mf_lab::Normalise,
     /// Steps generated in closed loop after each switch (84: Jaeger's NRMSE84 for Mackey-Glass).
     #[arg(long, default_value_t = 84)]
     pub horizon: usize,
@@ -42,14 +50,19 @@ pub struct ForecastArgs {
 
 /// Runs `mf forecast`.
 pub fn run_forecast(args: &ForecastArgs) -> Result<()> {
-    let Some(task) = SequenceTask::from_name(&args.model.dataset) else {
+    let data = if !args.target.is_empty() {
+        SequenceData::from_file(Path::new(&args.model.dataset), &args.target, args.normalise)?
+    } else if let Some(task) = SequenceTask::from_name(&args.model.dataset) {
+        task.into()
+    } else {
         bail!(
-            "`{}` is not a sequence task that generates: mf forecast takes --dataset mackey-glass or lorenz",
+            "`{}` is not a sequence task that generates: mf forecast takes --dataset mackey-glass or lorenz, or a \
+             signal file with --target naming every channel",
             args.model.dataset
         );
     };
     let req = args.model.request()?;
-    let r = forecast(&req, task, args.horizon, args.starts, &CancelToken::new())?;
+    let r = forecast(&req, data, args.horizon, args.starts, &CancelToken::new())?;
     write_out(Some(&args.out), &csv(&r))?;
     if let Some(plot) = &args.plot {
         draw(&r, plot)?;
@@ -235,6 +248,8 @@ mod tests {
                 seed: 1,
                 protocol: Default::default(),
             },
+            target: vec![],
+            normalise: mf_lab::Normalise::None,
             horizon: 84,
             starts: 10,
             out: dir.join("f.csv"),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use mf_lab::job::{JobProgress, JobStep};
 use mf_lab::models::{CancelToken, Configured, TrialScore};
-use mf_lab::sequence::{run_sequence, select_and_run, SequenceTask};
+use mf_lab::sequence::{run_sequence, select_and_run, SequenceData, SequenceTask};
 pub use mf_lab::single::RunReport;
 use mf_lab::single::{run_trials_on_test, ModelRequest};
 use mf_lab::training::TrainingProtocol;
@@ -95,6 +95,12 @@ pub struct RunArgs {
     /// the test split is scaled with the training statistics).
     #[arg(long, default_value = "none", value_parser = parse_normalise)]
     pub normalise: Normalise,
+    /// Treat `--dataset FILE` as one long signal of your own (CSV, Parquet or Arrow; one row per time step, one
+    /// column per channel, an optional increasing `time` column) and predict this column one step ahead
+    /// (repeatable for several). Segments: washout 100, then 60/20/20 of the rest in time order; with
+    /// `--normalise zscore` every channel is scaled by its training-segment statistics. Reservoir models; NRMSE.
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Vec<String>,
     /// Sequence tasks: search this hyper-parameter over comma-separated values, e.g. `--grid rho=0.8,0.9,0.99`
     /// (repeatable; the configurations are every combination, the first axis outermost). Each is scored over
     /// `--draws` reservoirs fitted on the training segment and scored on the validation segment; the best then
@@ -284,8 +290,13 @@ pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
 
 /// Runs and prints (text or JSON); warnings (a diverged training) go to standard error either way.
 pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
+    if !args.target.is_empty() {
+        let data =
+            SequenceData::from_file(Path::new(&args.model.dataset), &args.target, args.normalise)?;
+        return run_sequence_and_print(args, data);
+    }
     if let Some(task) = SequenceTask::from_name(&args.model.dataset) {
-        return run_sequence_and_print(args, task);
+        return run_sequence_and_print(args, task.into());
     }
     let r = run(args, data_dir)?;
     for w in &r.warnings {
@@ -321,9 +332,13 @@ pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
 }
 
 /// `mf run` on a sequence task: fresh reservoirs on one long signal, the task's metric (text or JSON).
-fn run_sequence_and_print(args: &RunArgs, task: SequenceTask) -> anyhow::Result<()> {
+fn run_sequence_and_print(args: &RunArgs, data: SequenceData) -> anyhow::Result<()> {
     let mut req = args.model.request()?;
-    req.normalise = args.normalise;
+    // A signal of the user's own was normalised as it was read; the generated tasks refuse --normalise.
+    if matches!(data, SequenceData::Task(_)) {
+        req.normalise = args.normalise;
+    }
+    let task = data;
     let cancel = CancelToken::new();
     let r = if args.grid.is_empty() {
         run_sequence(&req, task, args.trials, &cancel)?
@@ -442,6 +457,7 @@ mod tests {
             normalise: Normalise::None,
             grid: vec![],
             draws: 3,
+            target: vec![],
             json: true,
         };
         let r = run(&a, Path::new("/nonexistent")).unwrap();
