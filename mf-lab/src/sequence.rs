@@ -153,7 +153,7 @@ pub enum SequenceData {
     /// A signal of the user's own (`mf_data::load_signal`): next-step prediction, scored by NRMSE.
     Signal {
         /// The signal.
-        signal: Signal,
+        signal: Box<Signal>,
         /// Its segments.
         segments: Segments,
     },
@@ -180,7 +180,10 @@ impl SequenceData {
             Normalise::None => signal,
             Normalise::Zscore => zscore(signal, segments.train())?,
         };
-        Ok(SequenceData::Signal { signal, segments })
+        Ok(SequenceData::Signal {
+            signal: Box::new(signal),
+            segments,
+        })
     }
 
     /// How it is scored.
@@ -203,7 +206,7 @@ impl SequenceData {
     fn load(&self, n_units: usize) -> Result<(Signal, Segments), LabError> {
         match self {
             SequenceData::Task(t) => t.signal(n_units),
-            SequenceData::Signal { signal, segments } => Ok((signal.clone(), *segments)),
+            SequenceData::Signal { signal, segments } => Ok(((**signal).clone(), *segments)),
         }
     }
 }
