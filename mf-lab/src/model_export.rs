@@ -80,7 +80,7 @@ fn x_with_nan(part: &Part) -> Array3<f32> {
 /// Writes `a` to `dir/name` as `.npy` (format 1.0, little-endian on the usual hosts), always in C order: a
 /// Fortran-ordered array would otherwise be written with `fortran_order: True`, which NumPy reads correctly but
 /// readers written for C order (hardware mapping scripts) may not.
-fn write<S, D>(dir: &Path, name: &str, a: &ArrayBase<S, D>) -> Result<(), LabError>
+pub(crate) fn write<S, D>(dir: &Path, name: &str, a: &ArrayBase<S, D>) -> Result<(), LabError>
 where
     S: Data,
     S::Elem: WritableElement + Clone,
@@ -123,7 +123,7 @@ fn owned_by_export(name: &str) -> bool {
 /// Makes `out` ready for an export: created when missing; when it already holds files, refused unless
 /// `replace`, and then cleared of the files an earlier export wrote (its `.npy` arrays and `config.json`), so
 /// that no array of another model (`unit_*.npy`, `jacobian.npy`, another layer) is left beside the new ones.
-fn prepare(out: &Path, replace: bool) -> Result<(), LabError> {
+pub(crate) fn prepare(out: &Path, replace: bool) -> Result<(), LabError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| LabError::Io { path, source }

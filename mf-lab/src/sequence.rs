@@ -753,6 +753,122 @@ pub fn forecast(
     })
 }
 
+/// What [`export_sequence`] writes beside its arrays: enough to recompute the predictions and the metric.
+#[derive(Debug, Clone, Serialize)]
+struct SequenceExport<'a> {
+    dataset: String,
+    model: &'a str,
+    seed: u64,
+    /// Every hyper-parameter (the cell's among them).
+    config: serde_json::Value,
+    signal: &'a str,
+    /// Row ranges `[start, end)` of `inputs.npy` and `targets.npy`.
+    washout: [usize; 2],
+    train: [usize; 2],
+    validation: [usize; 2],
+    test: [usize; 2],
+    /// The readout was fitted on the train and validation rows; `test_pred.npy` holds its one-step predictions on
+    /// the test rows, teacher-forced.
+    metric: &'static str,
+    test_score: f64,
+    files: Vec<String>,
+}
+
+/// Fits one reservoir of `req` (drawn from `req.seed`) on a one-step sequence task (NARMA-10, Mackey-Glass, a
+/// signal of one's own) as `mf run`'s first trial does, and writes into `out`: `inputs.npy` `(T, d)` and
+/// `targets.npy` `(T, q)` (f64), the reservoir `w_in.npy` `(d, N)`, `w_rec.npy` `(N, N)`, `bias.npy` `(N,)` (f32),
+/// the readout `readout_w.npy` `(N, q)` and `readout_b.npy` `(q,)` (f64), the test predictions `test_pred.npy`
+/// `(test, q)` (f64), and `config.json` (segments, metric and score, every hyper-parameter). A directory that
+/// already holds files is refused unless `replace` (then an earlier export's files are removed first).
+pub fn export_sequence(
+    req: &ModelRequest,
+    data: impl Into<SequenceData>,
+    out: &std::path::Path,
+    replace: bool,
+) -> Result<Vec<std::path::PathBuf>, LabError> {
+    use crate::model_export::{prepare, write};
+    let data = data.into();
+    let task = data.task();
+    if !matches!(
+        task,
+        SequenceTask::Narma10 | SequenceTask::MackeyGlass | SequenceTask::NextStep
+    ) {
+        return Err(LabError::InvalidParams(format!(
+            "mf export writes the one-step sequence tasks (narma10, mackey-glass, a signal of your own); {} is \
+             scored {}",
+            data.name(),
+            match task {
+                SequenceTask::Lorenz => "in closed loop (mf forecast writes its continuations)",
+                _ => "by 2N readouts at once",
+            }
+        )));
+    }
+    let configured = req.configure()?;
+    let params = sequence_params_of(req)?;
+    let (signal, segments) = data.load(params.config().n_units)?;
+    let mut reservoir = params
+        .draw_for_sequence(signal.n_inputs(), req.seed)
+        .map_err(LabError::from)?;
+    let fit: Range<usize> = segments.train().start..segments.validation().end;
+    let test = segments.test();
+    let readout = teacher_forced_readout(&mut reservoir, &signal, &fit, test.start)?;
+    let mut pred = Array2::zeros((test.len(), signal.n_outputs()));
+    reservoir.drive(
+        signal.inputs().slice_axis(Axis(0), test.clone().into()),
+        |k, h| {
+            pred.row_mut(k)
+                .assign(&readout.decision(&h.insert_axis(Axis(0))).row(0));
+            Ok(())
+        },
+    )?;
+    let score = mf_data::nrmse(
+        pred.view(),
+        signal.targets().slice_axis(Axis(0), test.clone().into()),
+    )?;
+    prepare(out, replace)?;
+    let w = reservoir.weights();
+    write(out, "inputs.npy", signal.inputs())?;
+    write(out, "targets.npy", signal.targets())?;
+    write(out, "w_in.npy", &w.w_in)?;
+    write(out, "w_rec.npy", &w.w_rec)?;
+    write(out, "bias.npy", &w.bias)?;
+    write(out, "readout_w.npy", &readout.coef)?;
+    write(out, "readout_b.npy", &readout.intercept)?;
+    write(out, "test_pred.npy", &pred)?;
+    let mut files: Vec<String> = [
+        "inputs",
+        "targets",
+        "w_in",
+        "w_rec",
+        "bias",
+        "readout_w",
+        "readout_b",
+        "test_pred",
+    ]
+    .map(|f| format!("{f}.npy"))
+    .to_vec();
+    files.push("config.json".into());
+    let range = |r: Range<usize>| [r.start, r.end];
+    let desc = SequenceExport {
+        dataset: data.name(),
+        model: req.model.id(),
+        seed: req.seed,
+        config: configured.to_json(),
+        signal: signal.source(),
+        washout: range(segments.washout()),
+        train: range(segments.train()),
+        validation: range(segments.validation()),
+        test: range(test),
+        metric: task.metric(),
+        test_score: score,
+        files: files.clone(),
+    };
+    let path = out.join("config.json");
+    let json = serde_json::to_string_pretty(&desc).expect("an export description serialises");
+    std::fs::write(&path, json).map_err(|source| LabError::Io { path, source })?;
+    Ok(files.iter().map(|f| out.join(f)).collect())
+}
+
 /// Drives `reservoir` over the first `until` steps of `signal` and fits its readout on the rows of `fit`
 /// ([`BLOCK`] rows at a time; the ridge's normal equations or recursive least squares, as the configuration's
 /// `readout` says), the readout's hardware applied.
@@ -1018,6 +1134,79 @@ mod tests {
             &CancelToken::new()
         )
         .is_err());
+    }
+
+    /// Recomputes an export's test predictions and NRMSE in numpy from its files alone (leaky ESN cell).
+    const NUMPY_RECOMPUTE: &str = r#"
+import json, sys
+import numpy as np
+d = sys.argv[1]
+c = json.load(open(f"{d}/config.json"))
+load = lambda n: np.load(f"{d}/{n}.npy")
+u, y = load("inputs").astype(np.float32), load("targets")
+w_in, w_rec, b = load("w_in"), load("w_rec"), load("bias")
+rw, rb = load("readout_w"), load("readout_b")
+alpha = np.float32(c["config"]["cell"]["alpha"])
+h = np.zeros(w_rec.shape[0], np.float32)
+t0, t1 = c["test"]
+preds = []
+for t in range(t1):
+    h = (np.float32(1) - alpha) * h + alpha * np.tanh(u[t] @ w_in + h @ w_rec + b)
+    if t >= t0:
+        preds.append(h.astype(np.float64) @ rw + rb)
+p = np.array(preds)
+yt = y[t0:t1]
+nrmse = float(np.mean(np.sqrt(np.mean((p - yt) ** 2, axis=0) / np.var(yt, axis=0))))
+print(json.dumps({"max_diff": float(np.max(np.abs(p - load("test_pred")))), "nrmse": nrmse,
+                  "score": c["test_score"], "rows": int(u.shape[0])}))
+"#;
+
+    #[test]
+    fn a_sequence_export_recomputed_in_numpy_gives_the_same_predictions_and_metric() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("export");
+        let r = req(
+            ModelKind::Esn,
+            &[("n_units", 30.0), ("alpha", 0.5), ("omega", 0.2)],
+        );
+        let files = export_sequence(&r, SequenceTask::Narma10, &out, false).unwrap();
+        assert_eq!(files.len(), 9);
+        let cfg: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap())
+                .unwrap();
+        assert_eq!(cfg["test"], serde_json::json!([3200, 4200]));
+        assert_eq!(cfg["metric"], "nrmse");
+        let e = export_sequence(&r, SequenceTask::Narma10, &out, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not empty"), "{e}");
+        let e = export_sequence(&r, SequenceTask::Lorenz, &dir.path().join("l"), false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("closed loop"), "{e}");
+        let have_numpy = std::process::Command::new("python3")
+            .args(["-c", "import numpy"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !have_numpy {
+            eprintln!("skipping the numpy recomputation: python3 with numpy is not available");
+            return;
+        }
+        let o = std::process::Command::new("python3")
+            .args(["-c", NUMPY_RECOMPUTE])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(got["rows"], 4200);
+        // f32 states in both, numpy's tanh against ours: the predictions agree far below the signal's scale.
+        assert!(got["max_diff"].as_f64().unwrap() < 1e-4, "{got}");
+        let (a, b) = (
+            got["nrmse"].as_f64().unwrap(),
+            got["score"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-4 * b, "{got}");
     }
 
     #[test]

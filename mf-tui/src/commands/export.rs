@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use mf_lab::sequence::{export_sequence, SequenceData, SequenceTask};
+
 use super::run::ModelArgs;
 
 /// `mf export`: write a fitted model as `.npy` files.
@@ -18,11 +20,28 @@ pub struct ExportArgs {
     /// files and config.json) are removed first, other files are left alone.
     #[arg(long)]
     pub force: bool,
+    /// Export a reservoir on a signal of your own: `--dataset FILE` is one long signal and this column is
+    /// predicted one step ahead (repeatable), as `mf run --target` does.
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Vec<String>,
 }
 
 /// Fits the model of `args` (as `mf fit` does) and writes its files; returns the files written.
 pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let req = args.model.request()?;
+    // A sequence task (or a signal of one's own): its signal, reservoir, readout, test predictions and metric.
+    let sequence = if !args.target.is_empty() {
+        Some(SequenceData::from_file(
+            Path::new(&args.model.dataset),
+            &args.target,
+            mf_lab::Normalise::None,
+        )?)
+    } else {
+        SequenceTask::from_name(&args.model.dataset).map(SequenceData::from)
+    };
+    if let Some(data) = sequence {
+        return Ok(export_sequence(&req, data, &args.out, args.force)?);
+    }
     let exported = mf_lab::model_export::export_model(&req, data_dir, &args.out, args.force)?;
     for note in &exported.notes {
         eprintln!("{note}");
