@@ -25,15 +25,17 @@ use mf_core::rng::rng_from_seed;
 use mf_core::variation::{Devices, UnitPhysics};
 use mf_core::{CellKind, Weights};
 
-/// A reservoir drawn for a signal of `n_inputs` channels, driven one step at a time. Made by
-/// [`ReservoirValidParams::draw_for_sequence`].
+/// A reservoir drawn for a signal of `n_inputs` channels, driven one step at a time: one layer, or a deep
+/// reservoir's stack (each layer driven by the state of the one below, the readout reading every layer's state side
+/// by side). Made by [`ReservoirValidParams::draw_for_sequence`] and [`crate::DeepConfig::draw_for_sequence`].
 #[derive(Debug, Clone)]
 pub struct SequenceReservoir {
+    /// The configuration of every layer (a deep reservoir's layers share it).
     config: ReservoirConfig,
-    weights: Weights<f32>,
-    devices: Devices,
-    /// The state, `(1, n_units)`.
-    h: Array2<f32>,
+    weights: Vec<Weights<f32>>,
+    devices: Vec<Devices>,
+    /// Each layer's state, `(1, n_units)`.
+    h: Vec<Array2<f32>>,
     steps: usize,
 }
 
@@ -52,30 +54,58 @@ impl ReservoirValidParams {
         cfg.hardware.program(&mut weights, seed);
         let units: Option<UnitPhysics> = cfg.hardware.unit_physics(&cfg.cell, cfg.n_units, seed);
         let devices = cfg.hardware.devices(units.as_ref(), seed, Run::Fit);
-        Ok(SequenceReservoir {
-            h: Array2::zeros((1, cfg.n_units)),
-            config: cfg.clone(),
-            weights,
-            devices,
-            steps: 0,
-        })
+        Ok(SequenceReservoir::new(
+            cfg.clone(),
+            vec![weights],
+            vec![devices],
+        ))
+    }
+}
+
+impl crate::DeepConfig {
+    /// The deep reservoir of this configuration for `n_inputs` input channels, every layer drawn from `seed` as
+    /// [`crate::DeepConfig::fit`] draws it, at the zero state.
+    pub fn draw_for_sequence(
+        &self,
+        n_inputs: usize,
+        seed: u64,
+    ) -> Result<SequenceReservoir, EsnError> {
+        self.check()?;
+        let weights = self.draw(n_inputs, seed)?;
+        let units = self.draw_units(seed);
+        let devices = self.devices(&units, seed, Run::Fit);
+        Ok(SequenceReservoir::new(self.layer.clone(), weights, devices))
     }
 }
 
 impl SequenceReservoir {
-    /// The reservoir's weights.
-    pub fn weights(&self) -> &Weights<f32> {
+    fn new(config: ReservoirConfig, weights: Vec<Weights<f32>>, devices: Vec<Devices>) -> Self {
+        let h = weights
+            .iter()
+            .map(|w| Array2::zeros((1, w.n_units())))
+            .collect();
+        Self {
+            config,
+            weights,
+            devices,
+            h,
+            steps: 0,
+        }
+    }
+
+    /// Each layer's weights, the first layer's first.
+    pub fn weights(&self) -> &[Weights<f32>] {
         &self.weights
     }
 
-    /// Its configuration.
+    /// Its configuration (every layer's).
     pub fn config(&self) -> &ReservoirConfig {
         &self.config
     }
 
-    /// Units `N`.
+    /// The readout's inputs: every layer's units.
     pub fn n_units(&self) -> usize {
-        self.weights.n_units()
+        self.weights.iter().map(Weights::n_units).sum()
     }
 
     /// An empty readout fit for `n_outputs` targets, as the configuration's `readout` says: the ridge's normal
@@ -110,24 +140,29 @@ impl SequenceReservoir {
         self.steps
     }
 
-    /// The state as the readout reads it, in f64: through the ADC when the configuration has one (`adc_bits`).
+    /// The state as the readout reads it, in f64: every layer's side by side, through the ADC when the
+    /// configuration has one (`adc_bits`).
     pub fn read(&self) -> Array1<f64> {
-        let mut h = self.h.clone();
-        self.config
-            .hardware
-            .read_states(&self.config.cell, h.view_mut());
-        h.index_axis_move(Axis(0), 0).mapv(f64::from)
+        let mut out = Vec::with_capacity(self.n_units());
+        for h in &self.h {
+            let mut h = h.clone();
+            self.config
+                .hardware
+                .read_states(&self.config.cell, h.view_mut());
+            out.extend(h.iter().map(|&v| f64::from(v)));
+        }
+        Array1::from(out)
     }
 
     /// Advances by one step with input `x` (one value per channel). A sample of the wrong size is
-    /// [`EsnError::Shape`]; a non-finite sample or state [`EsnError::NonFinite`] naming the step (from 1). After an
-    /// error the state is where it was.
+    /// [`EsnError::Shape`]; a non-finite sample or state [`EsnError::NonFinite`] naming the step (from 1) and, in a
+    /// deep reservoir, the layer. After an error the state is where it was.
     pub fn push(&mut self, x: &[f64]) -> Result<(), EsnError> {
-        let w = &self.weights;
-        if x.len() != w.n_inputs() {
+        let d = self.weights[0].n_inputs();
+        if x.len() != d {
             return Err(EsnError::Shape {
                 what: format!("input of step {}", self.steps + 1),
-                expected: w.n_inputs().to_string(),
+                expected: d.to_string(),
                 got: x.len().to_string(),
             });
         }
@@ -136,29 +171,40 @@ impl SequenceReservoir {
                 what: format!("input of step {} (channel {})", self.steps + 1, k + 1),
             });
         }
-        let x = Array2::from_shape_fn((1, x.len()), |(_, j)| x[j] as f32);
-        let pre = x.dot(&w.w_in) + self.h.dot(&w.w_rec) + &w.bias;
-        let mut h = self.h.clone();
-        match &self.config.cell {
-            CellKind::Mf(cell) if !self.devices.is_ideal() => crate::model::step_on_devices(
-                cell,
-                &self.devices,
-                pre.view(),
-                h.view_mut(),
-                0,
-                self.steps,
-            ),
-            cell => self
-                .config
-                .integrator
-                .update(cell, pre.view(), h.view_mut()),
+        let mut input = Array2::from_shape_fn((1, x.len()), |(_, j)| x[j] as f32);
+        let mut next = Vec::with_capacity(self.h.len());
+        let layers = self.weights.len();
+        for (l, (w, h)) in self.weights.iter().zip(&self.h).enumerate() {
+            let pre = input.dot(&w.w_in) + h.dot(&w.w_rec) + &w.bias;
+            let mut h = h.clone();
+            match &self.config.cell {
+                CellKind::Mf(cell) if !self.devices[l].is_ideal() => crate::model::step_on_devices(
+                    cell,
+                    &self.devices[l],
+                    pre.view(),
+                    h.view_mut(),
+                    0,
+                    self.steps,
+                ),
+                cell => self
+                    .config
+                    .integrator
+                    .update(cell, pre.view(), h.view_mut()),
+            }
+            if h.iter().any(|v| !v.is_finite()) {
+                let layer = if layers > 1 {
+                    format!(" of layer {}", l + 1)
+                } else {
+                    String::new()
+                };
+                return Err(EsnError::NonFinite {
+                    what: format!("reservoir state{layer} after step {}", self.steps + 1),
+                });
+            }
+            input = h.clone();
+            next.push(h);
         }
-        if h.iter().any(|v| !v.is_finite()) {
-            return Err(EsnError::NonFinite {
-                what: format!("reservoir state after step {}", self.steps + 1),
-            });
-        }
-        self.h = h;
+        self.h = next;
         self.steps += 1;
         Ok(())
     }
@@ -673,6 +719,25 @@ mod tests {
         for bad in [0.0, 1.5] {
             let p = Esn::params().readout(ReadoutFit::Rls { forgetting: bad });
             assert!(p.check().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_deep_sequence_reservoir_steps_as_the_fitted_deep_models_stream() {
+        use mf_core::Recurrent;
+        let mut deep = crate::DeepConfig::mf_esn(3);
+        deep.layer.n_units = 7;
+        let (x, y) = mf_core::fixtures::sine_classes(6, 5..=8, 1);
+        let fitted = deep.fit(&x, &y, 4).unwrap();
+        let mut r = deep.draw_for_sequence(1, 4).unwrap();
+        assert_eq!((r.weights().len(), r.n_units()), (3, 21));
+        let mut s = fitted.stream();
+        for t in 0..30 {
+            let v = (t as f64 * 0.3).sin();
+            r.push(&[v]).unwrap();
+            s.push(&[v as f32]).unwrap();
+            let want: Vec<f64> = s.state().iter().map(|&v| f64::from(v)).collect();
+            assert_eq!(r.read().to_vec(), want, "step {t}");
         }
     }
 

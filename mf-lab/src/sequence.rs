@@ -19,7 +19,7 @@ use ndarray::{Array2, Axis};
 use serde::Serialize;
 
 use crate::grid::{Grid, Params};
-use crate::models::{CancelToken, ModelKind};
+use crate::models::{CancelToken, Configured, ModelKind};
 use crate::normalise::Normalise;
 use crate::single::ModelRequest;
 use crate::tasks::GENERATED_SEED;
@@ -355,15 +355,13 @@ pub fn select_and_run(
     for point in grid.configs() {
         let mut r = req.clone();
         r.set.extend(point.clone());
-        let params = sequence_params_of(&r)?;
-        let (signal, segments) = data.load(params.config().n_units)?;
+        let (model, n_units) = sequence_model(&r)?;
+        let (signal, segments) = data.load(n_units)?;
         let mut total = 0.0;
         for d in 0..draws {
             cancel.check()?;
             let seed = derive_seed(derive_seed(req.seed, SELECTION_STREAM), d as u64);
-            let mut reservoir = params
-                .draw_for_sequence(signal.n_inputs(), seed)
-                .map_err(LabError::from)?;
+            let mut reservoir = model.draw_sequence(signal.n_inputs(), seed)?;
             let score = trial(
                 task,
                 &mut reservoir,
@@ -402,15 +400,18 @@ pub fn select_and_run(
     Ok(report)
 }
 
-/// The reservoir configuration of `req`, refused with the reason for models that do not run sequence tasks.
-fn sequence_params_of(req: &ModelRequest) -> Result<mf_esn::ReservoirValidParams, LabError> {
-    req.configure()?.sequence_params().ok_or_else(|| {
-        LabError::InvalidParams(format!(
-            "{} does not run sequence tasks yet: they need a reservoir model with one readout ({})",
+/// The configuration of `req` with the units its readout reads, refused with the reason for models that do not
+/// run sequence tasks.
+fn sequence_model(req: &ModelRequest) -> Result<(Box<dyn Configured>, usize), LabError> {
+    let configured = req.configure()?;
+    match configured.sequence_units() {
+        Some(n) => Ok((configured, n)),
+        None => Err(LabError::InvalidParams(format!(
+            "{} does not run sequence tasks yet: they need a reservoir model ({})",
             req.model,
             reservoir_models().join(", ")
-        ))
-    })
+        ))),
+    }
 }
 
 /// One trial's score and, for the memory capacity, its curve.
@@ -432,8 +433,7 @@ pub fn run_sequence(
     let start = Instant::now();
     let data = data.into();
     let task = data.task();
-    let configured = req.configure()?;
-    let params = sequence_params_of(req)?;
+    let (configured, n_units) = sequence_model(req)?;
     if req.normalise != Normalise::None && matches!(data, SequenceData::Task(_)) {
         return Err(LabError::InvalidParams(
             "the generated sequence tasks come normalised as their definitions say (--normalise applies to \
@@ -441,15 +441,12 @@ pub fn run_sequence(
                 .into(),
         ));
     }
-    let n_units = params.config().n_units;
     let (signal, segments) = data.load(n_units)?;
     let results = (0..trials)
         .map(|i| {
             cancel.check()?;
             let seed = derive_seed(req.seed, i as u64);
-            let mut reservoir = params
-                .draw_for_sequence(signal.n_inputs(), seed)
-                .map_err(LabError::from)?;
+            let mut reservoir = configured.draw_sequence(signal.n_inputs(), seed)?;
             let fit = segments.train().start..segments.validation().end;
             trial(task, &mut reservoir, &signal, fit, segments.test())
                 .context_with(|| format!("{} on {}, trial {}", req.model, data.name(), i + 1))
@@ -494,7 +491,7 @@ pub fn reservoir_models() -> Vec<&'static str> {
         .filter(|m| {
             m.model()
                 .configure(&Default::default())
-                .is_ok_and(|c| c.sequence_params().is_some())
+                .is_ok_and(|c| c.sequence_units().is_some())
         })
         .map(|m| m.id())
         .collect()
@@ -652,9 +649,8 @@ pub fn forecast(
             data.name()
         )));
     }
-    let configured = req.configure()?;
-    let params = sequence_params_of(req)?;
-    let (signal, segments) = data.load(params.config().n_units)?;
+    let (configured, n_units) = sequence_model(req)?;
+    let (signal, segments) = data.load(n_units)?;
     let test = segments.test();
     if horizon == 0 || n_starts == 0 || horizon + n_starts > test.len() + 1 {
         return Err(LabError::InvalidParams(format!(
@@ -664,9 +660,7 @@ pub fn forecast(
             test.len() + 1
         )));
     }
-    let mut reservoir = params
-        .draw_for_sequence(signal.n_inputs(), req.seed)
-        .map_err(LabError::from)?;
+    let mut reservoir = configured.draw_sequence(signal.n_inputs(), req.seed)?;
     let fit: Range<usize> = segments.train().start..segments.validation().end;
     let readout = teacher_forced_readout(&mut reservoir, &signal, &fit, test.start)?;
     // Starts evenly spaced so that every continuation stays inside the test segment.
@@ -803,12 +797,9 @@ pub fn export_sequence(
             }
         )));
     }
-    let configured = req.configure()?;
-    let params = sequence_params_of(req)?;
-    let (signal, segments) = data.load(params.config().n_units)?;
-    let mut reservoir = params
-        .draw_for_sequence(signal.n_inputs(), req.seed)
-        .map_err(LabError::from)?;
+    let (configured, n_units) = sequence_model(req)?;
+    let (signal, segments) = data.load(n_units)?;
+    let mut reservoir = configured.draw_sequence(signal.n_inputs(), req.seed)?;
     let fit: Range<usize> = segments.train().start..segments.validation().end;
     let test = segments.test();
     let readout = teacher_forced_readout(&mut reservoir, &signal, &fit, test.start)?;
@@ -826,27 +817,26 @@ pub fn export_sequence(
         signal.targets().slice_axis(Axis(0), test.clone().into()),
     )?;
     prepare(out, replace)?;
-    let w = reservoir.weights();
     write(out, "inputs.npy", signal.inputs())?;
     write(out, "targets.npy", signal.targets())?;
-    write(out, "w_in.npy", &w.w_in)?;
-    write(out, "w_rec.npy", &w.w_rec)?;
-    write(out, "bias.npy", &w.bias)?;
+    let mut files: Vec<String> = vec!["inputs.npy".into(), "targets.npy".into()];
+    // A deep reservoir's layer 1 is `w_in.npy`, ...; layer l > 1 is `layer{l}_w_in.npy`, ... (as `mf export` of a
+    // series model writes them).
+    for (l, w) in reservoir.weights().iter().enumerate() {
+        let prefix = if l == 0 {
+            String::new()
+        } else {
+            format!("layer{}_", l + 1)
+        };
+        write(out, &format!("{prefix}w_in.npy"), &w.w_in)?;
+        write(out, &format!("{prefix}w_rec.npy"), &w.w_rec)?;
+        write(out, &format!("{prefix}bias.npy"), &w.bias)?;
+        files.extend(["w_in", "w_rec", "bias"].map(|f| format!("{prefix}{f}.npy")));
+    }
     write(out, "readout_w.npy", &readout.coef)?;
     write(out, "readout_b.npy", &readout.intercept)?;
     write(out, "test_pred.npy", &pred)?;
-    let mut files: Vec<String> = [
-        "inputs",
-        "targets",
-        "w_in",
-        "w_rec",
-        "bias",
-        "readout_w",
-        "readout_b",
-        "test_pred",
-    ]
-    .map(|f| format!("{f}.npy"))
-    .to_vec();
+    files.extend(["readout_w", "readout_b", "test_pred"].map(|f| format!("{f}.npy")));
     files.push("config.json".into());
     let range = |r: Range<usize>| [r.start, r.end];
     let desc = SequenceExport {
@@ -1207,6 +1197,30 @@ print(json.dumps({"max_diff": float(np.max(np.abs(p - load("test_pred")))), "nrm
             got["score"].as_f64().unwrap(),
         );
         assert!((a - b).abs() < 1e-4 * b, "{got}");
+    }
+
+    #[test]
+    fn a_deep_mf_esn_runs_sequence_tasks_its_readout_reading_every_layer() {
+        let deep: ModelKind = "deep-mf-esn".parse().unwrap();
+        let set = [("n_units", 15.0), ("layers", 2.0), ("dt", 0.1)];
+        let mc = run(deep, SequenceTask::MemoryCapacity, &set);
+        // 2 layers of 15 units: the readout reads 30, and the delays run to 60.
+        assert_eq!(mc.curve.len(), 60);
+        assert!(mc.mean > 0.0 && mc.mean <= 30.0, "{}", mc.mean);
+        let narma = run(deep, SequenceTask::Narma10, &set);
+        assert!(narma.mean.is_finite() && narma.mean > 0.0);
+        // One layer is the MF-ESN's reservoir of the same seed.
+        let one = run(
+            deep,
+            SequenceTask::Narma10,
+            &[("n_units", 15.0), ("layers", 1.0), ("dt", 0.1)],
+        );
+        let mf = run(
+            ModelKind::MfEsn,
+            SequenceTask::Narma10,
+            &[("n_units", 15.0), ("dt", 0.1)],
+        );
+        assert_eq!(one.per_trial, mf.per_trial);
     }
 
     #[test]

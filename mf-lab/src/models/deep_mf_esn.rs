@@ -135,6 +135,19 @@ impl Configured for Deep {
         &self.0
     }
 
+    /// Every layer's units: the readout reads them side by side.
+    fn sequence_units(&self) -> Option<usize> {
+        Some(self.0.n_features())
+    }
+
+    fn draw_sequence(
+        &self,
+        n_inputs: usize,
+        seed: u64,
+    ) -> Result<mf_esn::sequence::SequenceReservoir, LabError> {
+        Ok(self.0.draw_for_sequence(n_inputs, seed)?)
+    }
+
     /// Per layer as the MF-ESN's estimate (weights, last states, harvesting blocks), the ridge on `layers *
     /// n_units` features, and the states of every step that batches of series keep between layers (at most
     /// 64 MiB per batch in f32, a batch in flight on every core, with the next layer's input copy).

@@ -124,10 +124,21 @@ pub trait Configured: fmt::Debug + Send + Sync {
         seed: u64,
         ctx: &TrialContext<'_>,
     ) -> Result<Box<dyn FittedModel>, LabError>;
-    /// The reservoir configuration this model drives along one long signal on a sequence task
-    /// ([`crate::sequence`]), when it runs them: the single reservoirs (MF-ESN, ESN) do; other models `None`.
-    fn sequence_params(&self) -> Option<::mf_esn::ReservoirValidParams> {
+    /// The units its readout reads when this model runs sequence tasks ([`crate::sequence`]): the reservoirs do
+    /// (a deep one every layer's); the trained models `None`.
+    fn sequence_units(&self) -> Option<usize> {
         None
+    }
+    /// The reservoir it drives along one long signal of `n_inputs` channels, drawn from `seed` as its `fit`
+    /// draws it; refused for a model without [`Configured::sequence_units`].
+    fn draw_sequence(
+        &self,
+        _n_inputs: usize,
+        _seed: u64,
+    ) -> Result<::mf_esn::sequence::SequenceReservoir, LabError> {
+        Err(LabError::InvalidParams(
+            "this model does not run sequence tasks yet".into(),
+        ))
     }
     /// One fresh model built from `seed`, fitted on `data.train` and scored on `data.eval`.
     fn trial(

@@ -50,8 +50,20 @@ impl Configured for Reservoir {
         &self.0
     }
 
-    fn sequence_params(&self) -> Option<mf_esn::ReservoirValidParams> {
-        self.0.clone().into_params().ok()
+    fn sequence_units(&self) -> Option<usize> {
+        Some(self.0.n_units)
+    }
+
+    fn draw_sequence(
+        &self,
+        n_inputs: usize,
+        seed: u64,
+    ) -> Result<mf_esn::sequence::SequenceReservoir, LabError> {
+        Ok(self
+            .0
+            .clone()
+            .into_params()?
+            .draw_for_sequence(n_inputs, seed)?)
     }
 
     /// The recurrent kernel drawn in f64 and kept in f32 (an exact spectral radius adds the eigen-solver's copies
