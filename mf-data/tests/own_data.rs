@@ -5,6 +5,8 @@
 //! Rust's `str::parse` (Parquet, IPC), never through the loaders under test; the reference is the
 //! `.ts` loader.
 
+mod common;
+use common::{write_ipc, write_parquet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -132,20 +134,6 @@ fn batch(t: &Tokens, answer: &str, large: bool) -> RecordBatch {
         cols.push((format!("dim_{k}"), col));
     }
     RecordBatch::try_from_iter(cols).unwrap()
-}
-
-fn write_parquet(path: &Path, b: &RecordBatch) {
-    let f = std::fs::File::create(path).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(f, b.schema(), None).unwrap();
-    w.write(b).unwrap();
-    w.close().unwrap();
-}
-
-fn write_ipc(path: &Path, b: &RecordBatch) {
-    let f = std::fs::File::create(path).unwrap();
-    let mut w = arrow_ipc::writer::FileWriter::try_new(f, &b.schema()).unwrap();
-    w.write(b).unwrap();
-    w.finish().unwrap();
 }
 
 /// Asserts two data sets hold the same series bit for bit, lengths, labels or targets and classes.

@@ -7,6 +7,8 @@
 //! IPC `FileWriter`), and by pandas where python3 has pandas and pyarrow; the CSV text from Rust's
 //! shortest round-trip formatting of the same `f64`s.
 
+mod common;
+use common::{write_ipc, write_parquet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,20 +17,6 @@ use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_ipc::writer::{FileWriter, IpcWriteOptions, StreamWriter};
 use arrow_ipc::CompressionType;
 use mf_data::{load_signal, DataError, Signal};
-
-fn write_parquet(path: &Path, b: &RecordBatch) {
-    let f = std::fs::File::create(path).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(f, b.schema(), None).unwrap();
-    w.write(b).unwrap();
-    w.close().unwrap();
-}
-
-fn write_ipc(path: &Path, b: &RecordBatch) {
-    let f = std::fs::File::create(path).unwrap();
-    let mut w = FileWriter::try_new(f, &b.schema()).unwrap();
-    w.write(b).unwrap();
-    w.finish().unwrap();
-}
 
 /// Feather as pyarrow writes it by default: the IPC file format, LZ4-compressed.
 fn write_feather_lz4(path: &Path, b: &RecordBatch) {
