@@ -203,8 +203,19 @@ fn list(data_dir: &Path) -> anyhow::Result<()> {
     }
     println!();
     println!("generated (no files needed):");
+    let width = GENERATED
+        .iter()
+        .chain(&mf_lab::sequence::SEQUENCE_TASKS)
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0);
     for (name, what) in GENERATED {
-        println!("  {name:<18} {what}");
+        println!("  {name:<width$}  {what}");
+    }
+    println!();
+    println!("sequence tasks (one long signal, a target at every step; reservoir models; mf run, mf forecast):");
+    for (name, what) in mf_lab::sequence::SEQUENCE_TASKS {
+        println!("  {name:<width$}  {what}");
     }
     let others = other_sets(data_dir);
     if !others.is_empty() {
