@@ -128,13 +128,102 @@ pub struct FailedLevel {
     pub reason: String,
 }
 
+/// What a robustness curve scores: a series data set's metric, or a sequence task's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CurveMetric {
+    /// Test accuracy (classification).
+    Accuracy,
+    /// Test RMSE (regression).
+    Rmse,
+    /// NRMSE on a sequence task's test segment.
+    Nrmse,
+    /// Linear memory capacity.
+    Mc,
+    /// Valid prediction time of closed-loop generation, in Lyapunov times.
+    Vpt,
+}
+
+impl CurveMetric {
+    /// Every metric, in the order [`CurveMetric::name`] lists them.
+    pub const ALL: [CurveMetric; 5] = [
+        CurveMetric::Accuracy,
+        CurveMetric::Rmse,
+        CurveMetric::Nrmse,
+        CurveMetric::Mc,
+        CurveMetric::Vpt,
+    ];
+
+    /// The name in the CSV files: `accuracy`, `rmse`, `nrmse`, `mc`, `vpt`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CurveMetric::Accuracy => "accuracy",
+            CurveMetric::Rmse => "rmse",
+            CurveMetric::Nrmse => "nrmse",
+            CurveMetric::Mc => "mc",
+            CurveMetric::Vpt => "vpt",
+        }
+    }
+
+    /// The metric named `name` in a CSV file.
+    pub fn from_name(name: &str) -> Option<CurveMetric> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The metric of a sequence task's report (`nrmse`, `mc`, `vpt`).
+    pub fn of_sequence(metric: &str) -> CurveMetric {
+        match metric {
+            "mc" => CurveMetric::Mc,
+            "vpt" => CurveMetric::Vpt,
+            _ => CurveMetric::Nrmse,
+        }
+    }
+
+    /// Whether a larger score is better.
+    pub fn higher_is_better(self) -> bool {
+        matches!(
+            self,
+            CurveMetric::Accuracy | CurveMetric::Mc | CurveMetric::Vpt
+        )
+    }
+
+    /// The arrow of tables: up when higher is better.
+    pub fn arrow(self) -> &'static str {
+        if self.higher_is_better() {
+            "↑"
+        } else {
+            "↓"
+        }
+    }
+
+    /// What a figure's axis says: `test accuracy`, `test RMSE`, `test NRMSE`, `memory capacity`, ...
+    pub fn label(self) -> &'static str {
+        match self {
+            CurveMetric::Accuracy => "test accuracy",
+            CurveMetric::Rmse => "test RMSE",
+            CurveMetric::Nrmse => "test NRMSE",
+            CurveMetric::Mc => "memory capacity",
+            CurveMetric::Vpt => "valid prediction time (Lyapunov times)",
+        }
+    }
+}
+
+impl From<Metric> for CurveMetric {
+    fn from(m: Metric) -> Self {
+        match m {
+            Metric::Accuracy => CurveMetric::Accuracy,
+            Metric::Rmse => CurveMetric::Rmse,
+        }
+    }
+}
+
 /// A robustness curve per model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Robustness {
     /// Data set name.
     pub dataset: String,
-    /// `accuracy` or `rmse`.
-    pub metric: Metric,
+    /// `accuracy` or `rmse` on a series data set; `nrmse`, `mc` or `vpt` on a sequence task.
+    pub metric: CurveMetric,
     /// The hyper-parameter varied.
     pub param: String,
     /// The model ids, in the order asked for.
@@ -193,6 +282,9 @@ pub fn run_robustness(
                 .context_with(|| format!("{model} with {} = {value}", req.param))?;
             configs.push((model, value, config));
         }
+    }
+    if let Some(sequence) = crate::sequence::SequenceTask::from_name(&req.dataset) {
+        return sequence_curves(req, sequence, configs, start, on_point, cancel);
     }
     let ds = load_dataset(data_dir, &req.dataset)?;
     let task = Task::from_dataset(&ds)?;
@@ -259,7 +351,78 @@ pub fn run_robustness(
     }
     Ok(Robustness {
         dataset: task.name.clone(),
-        metric: task.metric,
+        metric: task.metric.into(),
+        param: req.param.clone(),
+        models: req.models.iter().map(|m| m.id().to_string()).collect(),
+        values: req.values.clone(),
+        points,
+        levels,
+        failed,
+        wall_s: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The curves of `req` on a sequence task: each (model, value) is [`crate::sequence::run_sequence`]'s `draws`
+/// fresh reservoirs (draw `i` from `derive_seed(seed, i)`, as on a series data set), scored on the test segment.
+fn sequence_curves(
+    req: &RobustnessRequest,
+    task: crate::sequence::SequenceTask,
+    configs: Vec<(ModelKind, f64, Box<dyn crate::models::Configured>)>,
+    start: Instant,
+    on_point: &mut dyn FnMut(&Point),
+    cancel: &CancelToken,
+) -> Result<Robustness, LabError> {
+    let seeds = req.seeds();
+    let (mut points, mut levels, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    for (model, value, _) in configs {
+        let point = |draw: usize, score: f64| Point {
+            model: model.id().to_string(),
+            param: req.param.clone(),
+            value,
+            draw,
+            seed: seeds[draw],
+            score,
+        };
+        let scores = match crate::sequence::run_sequence(
+            &req.point(model, value),
+            task,
+            req.draws,
+            cancel,
+        ) {
+            Ok(r) => r.per_trial,
+            Err(e) if e.is_cancelled() || cancel.is_cancelled() => {
+                return Err(e).context_with(|| {
+                    format!("{model} on {} with {} = {value}", req.dataset, req.param)
+                })
+            }
+            Err(e) => {
+                failed.push(FailedLevel {
+                    model: model.id().to_string(),
+                    param: req.param.clone(),
+                    value,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        for (i, &s) in scores.iter().enumerate() {
+            on_point(&point(i, s));
+        }
+        points.extend(scores.iter().enumerate().map(|(i, &s)| point(i, s)));
+        levels.push(Level {
+            model: model.id().to_string(),
+            param: req.param.clone(),
+            value,
+            n: scores.len(),
+            mean: protocol::mean(&scores),
+            std: protocol::pop_std(&scores),
+            min: scores.iter().copied().fold(f64::INFINITY, f64::min),
+            max: scores.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        });
+    }
+    Ok(Robustness {
+        dataset: task.name().to_string(),
+        metric: CurveMetric::of_sequence(task.metric()),
         param: req.param.clone(),
         models: req.models.iter().map(|m| m.id().to_string()).collect(),
         values: req.values.clone(),
@@ -282,14 +445,6 @@ pub const LEVEL_COLUMNS: [&str; 11] = [
     "dataset", "metric", "model", "param", "value", "n", "mean", "std", "min", "max", "failed",
 ];
 
-/// The metric as the CSV files name it: `accuracy` or `rmse`.
-fn metric_name(m: Metric) -> &'static str {
-    match m {
-        Metric::Accuracy => "accuracy",
-        Metric::Rmse => "rmse",
-    }
-}
-
 impl Robustness {
     /// The curve's (model, value) pairs in order, each with its level or its failure.
     fn curve(&self) -> impl Iterator<Item = (&str, f64, Result<&Level, &FailedLevel>)> + '_ {
@@ -309,7 +464,7 @@ impl Robustness {
     fn row_head(&self, model: &str, value: f64) -> [String; 5] {
         [
             self.dataset.clone(),
-            metric_name(self.metric).to_string(),
+            self.metric.name().to_string(),
             model.to_string(),
             self.param.clone(),
             value.to_string(),
@@ -453,7 +608,7 @@ mod tests {
         assert_eq!(out.points.len(), 8);
         assert_eq!(heard, out.points);
         assert_eq!(out.levels.len(), 4);
-        assert_eq!(out.metric, Metric::Accuracy);
+        assert_eq!(out.metric, CurveMetric::Accuracy);
         for (k, level) in out.levels.iter().enumerate() {
             let model: ModelKind = level.model.parse().unwrap();
             let run = run_trials_on_test(
@@ -647,5 +802,51 @@ mod tests {
         r.draws = 1;
         r.values.clear();
         assert!(run(&r).is_err());
+    }
+
+    #[test]
+    fn a_curve_on_a_sequence_task_is_its_runs_draw_for_draw() {
+        let req = RobustnessRequest {
+            models: vec![ModelKind::Esn],
+            dataset: "memory-capacity".into(),
+            preset: false,
+            set: [("n_units".to_string(), 10.0)].into_iter().collect(),
+            param: "adc_bits".into(),
+            values: vec![0.0, 3.0],
+            draws: 2,
+            seed: 5,
+            protocol: TrainingProtocol::Reference,
+        };
+        let mut heard = 0;
+        let out = run_robustness(
+            &req,
+            Path::new("/nonexistent"),
+            &|_, _| {},
+            &mut |_| heard += 1,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!(
+            (out.metric, heard, out.levels.len()),
+            (CurveMetric::Mc, 4, 2)
+        );
+        for level in &out.levels {
+            let run = crate::sequence::run_sequence(
+                &req.point(ModelKind::Esn, level.value),
+                crate::sequence::SequenceTask::MemoryCapacity,
+                2,
+                &CancelToken::new(),
+            )
+            .unwrap();
+            assert_eq!(level.mean, run.mean, "{}", level.value);
+        }
+        // A 3-bit ADC costs memory.
+        assert!(out.levels[1].mean < out.levels[0].mean, "{:?}", out.levels);
+        assert!(out
+            .levels_csv()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("memory-capacity,mc,esn,adc_bits,0,"));
     }
 }

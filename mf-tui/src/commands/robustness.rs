@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use mf_lab::models::CancelToken;
 use mf_lab::robustness::{run_robustness, Level, Robustness, RobustnessRequest};
-use mf_lab::{Metric, ModelKind};
+use mf_lab::ModelKind;
 use mf_plot::{draw_text, num, tick_label, Align};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -363,10 +363,7 @@ fn draw_on(root: &DrawingArea<BitMapBackend<'_>, Shift>, r: &Robustness) -> Resu
         Align::Center,
         INK,
     )?;
-    let metric = match r.metric {
-        Metric::Accuracy => "test accuracy",
-        Metric::Rmse => "test RMSE",
-    };
+    let metric = r.metric.label();
     draw_text(
         root,
         &format!("{metric} (mean ± std)"),

@@ -1293,8 +1293,11 @@ fn robustness(app: &App, frame: &mut Frame, area: Rect) {
 /// What a curve's score is, for titles.
 fn metric_name(c: &CurveEntry) -> &'static str {
     match c.metric {
-        Some(Metric::Accuracy) => "accuracy",
-        Some(Metric::Rmse) => "RMSE",
+        Some(mf_lab::robustness::CurveMetric::Accuracy) => "accuracy",
+        Some(mf_lab::robustness::CurveMetric::Rmse) => "RMSE",
+        Some(mf_lab::robustness::CurveMetric::Nrmse) => "NRMSE",
+        Some(mf_lab::robustness::CurveMetric::Mc) => "memory capacity",
+        Some(mf_lab::robustness::CurveMetric::Vpt) => "valid prediction time",
         None => "score",
     }
 }
