@@ -204,6 +204,17 @@ fn multivariate_steps(
             ));
         }
     }
+    // As in a univariate file, the steps run from 0 to the last without a gap.
+    if let Some(gap) = dims[0].iter().enumerate().position(|(t, p)| p.0 != t) {
+        let last = dims[0].last().expect("a gap needs a column").0;
+        return Err(perr(
+            header_line,
+            format!(
+                "no column `dim0_{gap}`: a multivariate wide CSV has one column per dimension and step, \
+                 dim<k>_0 to dim<k>_{last} with none missing"
+            ),
+        ));
+    }
     Ok(dims
         .into_iter()
         .map(|d| d.into_iter().map(|p| p.1).collect())
@@ -521,6 +532,11 @@ mod tests {
                 "label,foo,bar",
                 "<bytes>:1: column `foo` is not named t<k>: besides `label`, a wide CSV names its \
                  value columns t0, t1, ... by step (multivariate: dim<k>_<t>)",
+            ),
+            (
+                "label,dim0_0,dim0_2,dim1_0,dim1_2",
+                "<bytes>:1: no column `dim0_1`: a multivariate wide CSV has one column per dimension \
+                 and step, dim<k>_0 to dim<k>_2 with none missing",
             ),
             (
                 "target,t0,t1,t",
