@@ -283,8 +283,22 @@ pub fn run_robustness(
             configs.push((model, value, config));
         }
     }
-    if let Some(sequence) = crate::sequence::SequenceTask::from_name(&req.dataset) {
-        return sequence_curves(req, sequence, configs, start, on_point, cancel);
+    let mut curves = Curves::new(req);
+    if let Some(task) = crate::sequence::SequenceTask::from_name(&req.dataset) {
+        // Each (model, value) is `run_sequence`'s `draws` fresh reservoirs (draw `i` from
+        // `derive_seed(seed, i)`, as on a series data set), scored on the test segment.
+        for (model, value, _) in configs {
+            let result =
+                crate::sequence::run_sequence(&req.point(model, value), task, req.draws, cancel)
+                    .map(|r| r.per_trial);
+            if let Ok(scores) = &result {
+                for (i, &s) in scores.iter().enumerate() {
+                    on_point(&curves.point(model, value, i, s));
+                }
+            }
+            curves.end(model, value, result, cancel)?;
+        }
+        return Ok(curves.finish(task.name(), CurveMetric::of_sequence(task.metric()), start));
     }
     let ds = load_dataset(data_dir, &req.dataset)?;
     let task = Task::from_dataset(&ds)?;
@@ -294,31 +308,69 @@ pub fn run_robustness(
         eval: task.test()?,
         protocol: req.protocol,
     };
-    let seeds = req.seeds();
-    let (mut points, mut levels, mut failed) = (Vec::new(), Vec::new(), Vec::new());
     for (model, value, config) in configs {
-        let point = |draw: usize, score: f64| Point {
-            model: model.id().to_string(),
-            param: req.param.clone(),
-            value,
-            draw,
-            seed: seeds[draw],
-            score,
-        };
         let result = run_trials(
             config.as_ref(),
             &data,
-            &seeds,
+            &curves.seeds,
             &|p| {
                 let draw = match p.step {
                     crate::job::JobStep::Draw { index, .. } => index - 1,
                     crate::job::JobStep::Epoch { trial, .. } => trial - 1,
                 };
-                progress(&point(draw, f64::NAN), p)
+                progress(&curves.point(model, value, draw, f64::NAN), p)
             },
-            &mut |i, t| on_point(&point(i, t.score)),
+            &mut |i, t| on_point(&curves.point(model, value, i, t.score)),
             cancel,
-        );
+        )
+        .map(|scores| scores.iter().map(|t| t.score).collect());
+        curves.end(model, value, result, cancel)?;
+    }
+    Ok(curves.finish(&task.name, task.metric.into(), start))
+}
+
+/// The points, levels and failures of the curves, recorded as each (model, value) ends.
+struct Curves<'a> {
+    req: &'a RobustnessRequest,
+    seeds: Vec<u64>,
+    points: Vec<Point>,
+    levels: Vec<Level>,
+    failed: Vec<FailedLevel>,
+}
+
+impl<'a> Curves<'a> {
+    fn new(req: &'a RobustnessRequest) -> Self {
+        Curves {
+            req,
+            seeds: req.seeds(),
+            points: Vec::new(),
+            levels: Vec::new(),
+            failed: Vec::new(),
+        }
+    }
+
+    /// Draw `draw` of `model` at `value`, scored `score`.
+    fn point(&self, model: ModelKind, value: f64, draw: usize, score: f64) -> Point {
+        Point {
+            model: model.id().to_string(),
+            param: self.req.param.clone(),
+            value,
+            draw,
+            seed: self.seeds[draw],
+            score,
+        }
+    }
+
+    /// Records the end of `model` at `value`: its draws' scores as its points and level, or why it failed. A
+    /// cancellation is the run's error, not a failed level.
+    fn end(
+        &mut self,
+        model: ModelKind,
+        value: f64,
+        result: Result<Vec<f64>, LabError>,
+        cancel: &CancelToken,
+    ) -> Result<(), LabError> {
+        let req = self.req;
         let scores = match result {
             Ok(scores) => scores,
             Err(e) if e.is_cancelled() || cancel.is_cancelled() => {
@@ -327,18 +379,20 @@ pub fn run_robustness(
                 })
             }
             Err(e) => {
-                failed.push(FailedLevel {
+                self.failed.push(FailedLevel {
                     model: model.id().to_string(),
                     param: req.param.clone(),
                     value,
                     reason: e.to_string(),
                 });
-                continue;
+                return Ok(());
             }
         };
-        let scores: Vec<f64> = scores.iter().map(|t| t.score).collect();
-        points.extend(scores.iter().enumerate().map(|(i, &s)| point(i, s)));
-        levels.push(Level {
+        let points: Vec<Point> = (0..scores.len())
+            .map(|i| self.point(model, value, i, scores[i]))
+            .collect();
+        self.points.extend(points);
+        self.levels.push(Level {
             model: model.id().to_string(),
             param: req.param.clone(),
             value,
@@ -348,89 +402,22 @@ pub fn run_robustness(
             min: scores.iter().copied().fold(f64::INFINITY, f64::min),
             max: scores.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         });
+        Ok(())
     }
-    Ok(Robustness {
-        dataset: task.name.clone(),
-        metric: task.metric.into(),
-        param: req.param.clone(),
-        models: req.models.iter().map(|m| m.id().to_string()).collect(),
-        values: req.values.clone(),
-        points,
-        levels,
-        failed,
-        wall_s: start.elapsed().as_secs_f64(),
-    })
-}
 
-/// The curves of `req` on a sequence task: each (model, value) is [`crate::sequence::run_sequence`]'s `draws`
-/// fresh reservoirs (draw `i` from `derive_seed(seed, i)`, as on a series data set), scored on the test segment.
-fn sequence_curves(
-    req: &RobustnessRequest,
-    task: crate::sequence::SequenceTask,
-    configs: Vec<(ModelKind, f64, Box<dyn crate::models::Configured>)>,
-    start: Instant,
-    on_point: &mut dyn FnMut(&Point),
-    cancel: &CancelToken,
-) -> Result<Robustness, LabError> {
-    let seeds = req.seeds();
-    let (mut points, mut levels, mut failed) = (Vec::new(), Vec::new(), Vec::new());
-    for (model, value, _) in configs {
-        let point = |draw: usize, score: f64| Point {
-            model: model.id().to_string(),
-            param: req.param.clone(),
-            value,
-            draw,
-            seed: seeds[draw],
-            score,
-        };
-        let scores = match crate::sequence::run_sequence(
-            &req.point(model, value),
-            task,
-            req.draws,
-            cancel,
-        ) {
-            Ok(r) => r.per_trial,
-            Err(e) if e.is_cancelled() || cancel.is_cancelled() => {
-                return Err(e).context_with(|| {
-                    format!("{model} on {} with {} = {value}", req.dataset, req.param)
-                })
-            }
-            Err(e) => {
-                failed.push(FailedLevel {
-                    model: model.id().to_string(),
-                    param: req.param.clone(),
-                    value,
-                    reason: e.to_string(),
-                });
-                continue;
-            }
-        };
-        for (i, &s) in scores.iter().enumerate() {
-            on_point(&point(i, s));
+    fn finish(self, dataset: &str, metric: CurveMetric, start: Instant) -> Robustness {
+        Robustness {
+            dataset: dataset.to_string(),
+            metric,
+            param: self.req.param.clone(),
+            models: self.req.models.iter().map(|m| m.id().to_string()).collect(),
+            values: self.req.values.clone(),
+            points: self.points,
+            levels: self.levels,
+            failed: self.failed,
+            wall_s: start.elapsed().as_secs_f64(),
         }
-        points.extend(scores.iter().enumerate().map(|(i, &s)| point(i, s)));
-        levels.push(Level {
-            model: model.id().to_string(),
-            param: req.param.clone(),
-            value,
-            n: scores.len(),
-            mean: protocol::mean(&scores),
-            std: protocol::pop_std(&scores),
-            min: scores.iter().copied().fold(f64::INFINITY, f64::min),
-            max: scores.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        });
     }
-    Ok(Robustness {
-        dataset: task.name().to_string(),
-        metric: CurveMetric::of_sequence(task.metric()),
-        param: req.param.clone(),
-        models: req.models.iter().map(|m| m.id().to_string()).collect(),
-        values: req.values.clone(),
-        points,
-        levels,
-        failed,
-        wall_s: start.elapsed().as_secs_f64(),
-    })
 }
 
 /// The columns of `robustness.csv` ([`Robustness::points_csv`]). Files written before levels could fail lack

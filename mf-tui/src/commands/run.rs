@@ -344,7 +344,10 @@ fn run_sequence_and_print(args: &RunArgs, data: SequenceData) -> anyhow::Result<
         run_sequence(&req, task, args.trials, &cancel)?
     } else {
         let grid = mf_lab::Grid::new(args.grid.clone()).map_err(|e| {
-            anyhow::anyhow!("--grid: {}", e.to_string().trim_start_matches("invalid spec: "))
+            anyhow::anyhow!(
+                "--grid: {}",
+                e.to_string().trim_start_matches("invalid spec: ")
+            )
         })?;
         select_and_run(&req, task, &grid, args.draws, args.trials, &cancel)?
     };
