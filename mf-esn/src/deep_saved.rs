@@ -172,7 +172,8 @@ impl mf_core::Recurrent for DeepStream<'_> {
             .to_owned();
         let mut next = Vec::with_capacity(self.h.len());
         for (l, (w, h)) in m.weights.iter().zip(&self.h).enumerate() {
-            let pre = input.dot(&w.w_in) + h.dot(&w.w_rec) + &w.bias;
+            let mut pre = Array2::zeros(h.raw_dim());
+            crate::stream::pre_activation(w, input.view(), h.view(), &mut pre);
             let mut h = h.clone();
             let dev = &self.devices[l];
             match (&c.cell, dev.is_ideal()) {

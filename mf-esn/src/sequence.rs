@@ -36,6 +36,11 @@ pub struct SequenceReservoir {
     devices: Vec<Devices>,
     /// Each layer's state, `(1, n_units)`.
     h: Vec<Array2<f32>>,
+    /// Scratch of each layer: its pre-activation and its next state, so that a step allocates nothing.
+    pre: Vec<Array2<f32>>,
+    next: Vec<Array2<f32>>,
+    /// The first layer's input, `(1, n_inputs)`.
+    input: Array2<f32>,
     steps: usize,
 }
 
@@ -80,14 +85,17 @@ impl crate::DeepConfig {
 
 impl SequenceReservoir {
     fn new(config: ReservoirConfig, weights: Vec<Weights<f32>>, devices: Vec<Devices>) -> Self {
-        let h = weights
+        let h: Vec<Array2<f32>> = weights
             .iter()
             .map(|w| Array2::zeros((1, w.n_units())))
             .collect();
         Self {
+            input: Array2::zeros((1, weights[0].n_inputs())),
             config,
             weights,
             devices,
+            pre: h.clone(),
+            next: h.clone(),
             h,
             steps: 0,
         }
@@ -143,15 +151,32 @@ impl SequenceReservoir {
     /// The state as the readout reads it, in f64: every layer's side by side, through the ADC when the
     /// configuration has one (`adc_bits`).
     pub fn read(&self) -> Array1<f64> {
-        let mut out = Vec::with_capacity(self.n_units());
+        let mut out = Array1::zeros(self.n_units());
+        self.read_into(&mut out);
+        out
+    }
+
+    /// [`Self::read`] into `out` (`n_units`), allocating nothing when the configuration has no ADC.
+    fn read_into(&self, out: &mut Array1<f64>) {
+        let mut at = 0;
         for h in &self.h {
-            let mut h = h.clone();
-            self.config
-                .hardware
-                .read_states(&self.config.cell, h.view_mut());
-            out.extend(h.iter().map(|&v| f64::from(v)));
+            let n = h.len();
+            let mut part = out.slice_axis_mut(Axis(0), Slice::from(at..at + n));
+            if self.config.hardware.adc_bits == 0 {
+                part.iter_mut()
+                    .zip(h.iter())
+                    .for_each(|(o, &v)| *o = f64::from(v));
+            } else {
+                let mut h = h.clone();
+                self.config
+                    .hardware
+                    .read_states(&self.config.cell, h.view_mut());
+                part.iter_mut()
+                    .zip(h.iter())
+                    .for_each(|(o, &v)| *o = f64::from(v));
+            }
+            at += n;
         }
-        Array1::from(out)
     }
 
     /// Advances by one step with input `x` (one value per channel). A sample of the wrong size is
@@ -171,27 +196,41 @@ impl SequenceReservoir {
                 what: format!("input of step {} (channel {})", self.steps + 1, k + 1),
             });
         }
-        let mut input = Array2::from_shape_fn((1, x.len()), |(_, j)| x[j] as f32);
-        let mut next = Vec::with_capacity(self.h.len());
+        self.input
+            .iter_mut()
+            .zip(x)
+            .for_each(|(i, &v)| *i = v as f32);
         let layers = self.weights.len();
-        for (l, (w, h)) in self.weights.iter().zip(&self.h).enumerate() {
-            let pre = input.dot(&w.w_in) + h.dot(&w.w_rec) + &w.bias;
-            let mut h = h.clone();
+        // Each layer's next state goes to scratch, so that after an error the state is where it was.
+        for l in 0..layers {
+            let input = if l == 0 {
+                self.input.view()
+            } else {
+                self.next[l - 1].view()
+            };
+            crate::stream::pre_activation(
+                &self.weights[l],
+                input,
+                self.h[l].view(),
+                &mut self.pre[l],
+            );
+            self.next[l].assign(&self.h[l]);
             match &self.config.cell {
                 CellKind::Mf(cell) if !self.devices[l].is_ideal() => crate::model::step_on_devices(
                     cell,
                     &self.devices[l],
-                    pre.view(),
-                    h.view_mut(),
+                    self.pre[l].view(),
+                    self.next[l].view_mut(),
                     0,
                     self.steps,
                 ),
-                cell => self
-                    .config
-                    .integrator
-                    .update(cell, pre.view(), h.view_mut()),
+                cell => {
+                    self.config
+                        .integrator
+                        .update(cell, self.pre[l].view(), self.next[l].view_mut())
+                }
             }
-            if h.iter().any(|v| !v.is_finite()) {
+            if self.next[l].iter().any(|v| !v.is_finite()) {
                 let layer = if layers > 1 {
                     format!(" of layer {}", l + 1)
                 } else {
@@ -201,10 +240,8 @@ impl SequenceReservoir {
                     what: format!("reservoir state{layer} after step {}", self.steps + 1),
                 });
             }
-            input = h.clone();
-            next.push(h);
         }
-        self.h = next;
+        std::mem::swap(&mut self.h, &mut self.next);
         self.steps += 1;
         Ok(())
     }
@@ -216,9 +253,13 @@ impl SequenceReservoir {
         inputs: ArrayView2<'_, f64>,
         mut on_state: impl FnMut(usize, ArrayView1<'_, f64>) -> Result<(), EsnError>,
     ) -> Result<(), EsnError> {
+        let mut x = vec![0.0; inputs.ncols()];
+        let mut state = Array1::zeros(self.n_units());
         for (t, row) in inputs.rows().into_iter().enumerate() {
-            self.push(&row.to_vec())?;
-            on_state(t, self.read().view())?;
+            x.iter_mut().zip(row).for_each(|(x, &v)| *x = v);
+            self.push(&x)?;
+            self.read_into(&mut state);
+            on_state(t, state.view())?;
         }
         Ok(())
     }
