@@ -154,7 +154,7 @@ pub(crate) fn prepare(out: &Path, replace: bool) -> Result<(), LabError> {
 
 /// Fits the model of `req` on `req.dataset` of `data_dir` as `mf fit` does (the first trial of `mf run`) and
 /// writes its files into `out` (created if needed; a directory that already holds files is refused unless
-/// `replace`, see [`prepare`]): the model's own arrays ([`crate::models::FittedModel::arrays`]), the data it was
+/// `replace`, see `prepare`): the model's own arrays ([`crate::models::FittedModel::arrays`]), the data it was
 /// fitted and scored on, its test predictions and `config.json`.
 pub fn export_model(
     req: &ModelRequest,

@@ -43,7 +43,7 @@ use crate::tasks::Task;
 use crate::training::TrainingProtocol;
 use crate::{LabError, ResultExt};
 
-/// The field of `model.json` holding [`checksum`], beside the [`Description`]'s own fields.
+/// The field of `model.json` holding `checksum`, beside the [`Description`]'s own fields.
 pub const CHECKSUM_FIELD: &str = "checksum";
 
 /// SHA-256 over the description (its compact JSON) and every file of the weights directory (name and bytes, in

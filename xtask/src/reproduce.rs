@@ -37,7 +37,7 @@ pub struct ReproduceArgs {
     /// start with `quick-`.
     #[arg(long)]
     quick: bool,
-    /// Directory holding <Name>/<Name>_TRAIN.{ts,tsv,arff} (and _TEST). Default: $MF_DATA_DIR.
+    /// Directory holding `<Name>/<Name>_TRAIN.{ts,tsv,arff}` (and _TEST). Default: $MF_DATA_DIR.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Result directory: spec, result store (one sub-directory per spec hash), tables and figures.

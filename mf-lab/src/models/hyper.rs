@@ -1,7 +1,7 @@
 //! Typed hyper-parameters: one struct per model, built from shared groups, from which every name, default,
 //! kind and help text is derived.
 //!
-//! A model's hyper-parameters are one struct declared with [`hyper_params!`]: each field is a value (a number,
+//! A model's hyper-parameters are one struct declared with `hyper_params!`: each field is a value (a number,
 //! a count, a bit count or a choice) or a group of them (the MF cell's step, the device physics, the hardware
 //! non-idealities, ...). The field's doc comment is its help text and the expression after `=` its default. The
 //! macro derives, from that one declaration, the list of [`ParamInfo`] (`mf params`, `--set`, the dashboard's
@@ -260,7 +260,7 @@ impl ParamValue for bool {
 }
 
 /// A field of a hyper-parameter struct: one value ([`ParamValue`]) under the field's name, or a group of them
-/// under their own names. [`hyper_params!`] implements it for the structs it declares.
+/// under their own names. `hyper_params!` implements it for the structs it declares.
 pub trait Part {
     /// Appends what each hyper-parameter is, `self` giving the defaults; a value is called `name` and described
     /// by `help`, a group uses its own fields' names and docs.

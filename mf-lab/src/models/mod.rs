@@ -1,6 +1,6 @@
 //! The model seam: everything the experiment library knows about one model lives behind [`Model`].
 //!
-//! A model owns its name, its typed hyper-parameter struct (declared with [`hyper::hyper_params!`]: names,
+//! A model owns its name, its typed hyper-parameter struct (declared with `hyper_params!` (mf-lab/src/models/hyper.rs): names,
 //! defaults, kinds and help derive from it, a grid point is read into it and it builds the model crate's
 //! configuration), its grid and paper preset (from [`mf_paper`] when it is one of the paper's four), and its fit:
 //! [`Configured::fit`] gives a [`FittedModel`] that predicts, scores, streams, saves and exports. `mf run`,
@@ -66,7 +66,7 @@ pub trait Model: Send + Sync + fmt::Debug + 'static {
     }
     /// True for untrained reservoirs: a validation score is the mean over several reservoir draws.
     fn is_reservoir(&self) -> bool;
-    /// Its hyper-parameters, from its typed hyper-parameter struct ([`hyper::hyper_params!`]): name, help,
+    /// Its hyper-parameters, from its typed hyper-parameter struct (`hyper_params!` (mf-lab/src/models/hyper.rs)): name, help,
     /// kind and default of each, in the order of the declaration.
     fn params(&self) -> Vec<hyper::ParamInfo>;
     /// The names of its hyper-parameters (in `--set`, spec grids and presets), in the order of [`Model::params`].

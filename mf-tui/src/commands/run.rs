@@ -178,7 +178,7 @@ fn value_text(x: f64) -> String {
 }
 
 /// Runs `args` on data from `data_dir`, showing each trial's progress on standard error unless `--json`: a
-/// progress bar on a terminal, else plain epoch lines of trainable trials ([`EpochLines`]); and a line per
+/// progress bar on a terminal, else plain epoch lines of trainable trials (`EpochLines`); and a line per
 /// finished trial.
 pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
     if !args.grid.is_empty() {

@@ -45,7 +45,7 @@ pub struct StoredSweep {
     pub records: BTreeMap<JobKey, Record>,
 }
 
-/// A message to [`update`]: a key, a tick of the clock, or the result of an [`Effect`].
+/// A message to `update`: a key, a tick of the clock, or the result of an [`Effect`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// A key was pressed.
@@ -122,7 +122,7 @@ pub enum Action {
     Error(String),
 }
 
-/// A side effect the runtime performs for [`update`].
+/// A side effect the runtime performs for `update`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Open the sweep's store (answer with [`Action::StoreOpened`]), then run it on worker threads, sending
