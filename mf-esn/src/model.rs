@@ -216,6 +216,22 @@ impl ReservoirConfig {
         Ok(self.connectivity.draw(&self.init(), n_inputs, rng)?)
     }
 
+    /// The reservoir drawn from `seed` for `n_inputs` inputs, as every fitted or driven reservoir of this
+    /// configuration has it: the weights ([`Self::draw_weights`]) programmed into the weight devices, each MF
+    /// neuron's own constants (with `d2d_sigma`), and the neurons' devices in `run`.
+    pub(crate) fn draw_reservoir(
+        &self,
+        n_inputs: usize,
+        seed: u64,
+        run: Run,
+    ) -> Result<(Weights<f32>, Option<UnitPhysics>, Devices), EsnError> {
+        let mut weights = self.draw_weights(n_inputs, &mut rng_from_seed(seed))?;
+        self.hardware.program(&mut weights, seed);
+        let units = self.hardware.unit_physics(&self.cell, self.n_units, seed);
+        let devices = self.hardware.devices(units.as_ref(), seed, run);
+        Ok((weights, units, devices))
+    }
+
     /// Non-zero weights of the reservoir for `n_inputs` inputs: recurrent and input kernels, not the bias.
     pub fn n_weights(&self, n_inputs: usize) -> usize {
         self.connectivity.n_weights(n_inputs, self.n_units)
@@ -490,11 +506,7 @@ impl ReservoirValidParams {
                          data set of separate series is fitted by the closed-form ridge",
             });
         }
-        let mut rng = rng_from_seed(seed);
-        let mut weights = cfg.draw_weights(seqs.n_inputs(), &mut rng)?;
-        cfg.hardware.program(&mut weights, seed);
-        let units = cfg.hardware.unit_physics(&cfg.cell, cfg.n_units, seed);
-        let devices = cfg.hardware.devices(units.as_ref(), seed, Run::Fit);
+        let (weights, units, devices) = cfg.draw_reservoir(seqs.n_inputs(), seed, Run::Fit)?;
         let mut train_states = states(cfg, &weights, &devices, seqs, cancel)?;
         cfg.hardware.read_states(&cfg.cell, train_states.view_mut());
         let x = train_states.mapv(f64::from);

@@ -21,8 +21,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Slice};
 use crate::ridge::Ridge;
 use crate::{EsnError, ReadoutFit, ReservoirConfig, ReservoirValidParams};
 use mf_core::devices::Run;
-use mf_core::rng::rng_from_seed;
-use mf_core::variation::{Devices, UnitPhysics};
+use mf_core::variation::Devices;
 use mf_core::{CellKind, Weights};
 
 /// A reservoir drawn for a signal of `n_inputs` channels, driven one step at a time: one layer, or a deep
@@ -54,11 +53,7 @@ impl ReservoirValidParams {
         seed: u64,
     ) -> Result<SequenceReservoir, EsnError> {
         let cfg = self.config();
-        let mut rng = rng_from_seed(seed);
-        let mut weights = cfg.draw_weights(n_inputs, &mut rng)?;
-        cfg.hardware.program(&mut weights, seed);
-        let units: Option<UnitPhysics> = cfg.hardware.unit_physics(&cfg.cell, cfg.n_units, seed);
-        let devices = cfg.hardware.devices(units.as_ref(), seed, Run::Fit);
+        let (weights, _, devices) = cfg.draw_reservoir(n_inputs, seed, Run::Fit)?;
         Ok(SequenceReservoir::new(
             cfg.clone(),
             vec![weights],
@@ -579,6 +574,7 @@ mod tests {
     use super::*;
     use crate::{Esn, MfEsn};
     use linfa::ParamGuard;
+    use mf_core::rng::rng_from_seed;
     use rand::Rng;
 
     fn rows(n: usize, p: usize, q: usize, seed: u64) -> (Array2<f64>, Array2<f64>) {
