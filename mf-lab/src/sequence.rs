@@ -15,7 +15,7 @@ use std::time::Instant;
 use mf_core::rng::derive_seed;
 use mf_data::{Segments, Signal};
 use mf_esn::sequence::{memory_capacity, SequenceReservoir};
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 use serde::Serialize;
 
 use crate::grid::{Grid, Params};
@@ -352,11 +352,18 @@ pub fn select_and_run(
     };
     let mut scores = Vec::new();
     let mut best: Option<(Params, f64)> = None;
+    // The signal depends on the units the readout reads (the memory capacity's washout) only: it is generated
+    // again only when a configuration changes them.
+    let mut loaded: Option<(usize, Signal, Segments)> = None;
     for point in grid.configs() {
         let mut r = req.clone();
         r.set.extend(point.clone());
         let (model, n_units) = sequence_model(&r)?;
-        let (signal, segments) = data.load(n_units)?;
+        if loaded.as_ref().is_none_or(|(n, ..)| *n != n_units) {
+            let (signal, segments) = data.load(n_units)?;
+            loaded = Some((n_units, signal, segments));
+        }
+        let (_, signal, segments) = loaded.as_ref().expect("loaded above");
         let mut total = 0.0;
         for d in 0..draws {
             cancel.check()?;
@@ -365,7 +372,7 @@ pub fn select_and_run(
             let score = trial(
                 task,
                 &mut reservoir,
-                &signal,
+                signal,
                 segments.train(),
                 segments.validation(),
             )
@@ -555,9 +562,7 @@ fn trial(
             // Closed loop: the prediction of the next sample is the next input. The error is normalised by the
             // root mean squared norm of the true signal over the test segment.
             let truth = targets.slice_axis(Axis(0), (test.start - 1..test.end - 1).into());
-            let norm = (truth.rows().into_iter().map(|r| r.dot(&r)).sum::<f64>()
-                / truth.nrows() as f64)
-                .sqrt();
+            let norm = rms_norm(truth);
             let mut steps = truth.nrows();
             let mut y = readout.decision(&reservoir.read().insert_axis(Axis(0)));
             for (k, true_row) in truth.rows().into_iter().enumerate() {
@@ -570,13 +575,22 @@ fn trial(
                 y = readout.decision(&reservoir.read().insert_axis(Axis(0)));
             }
             Ok(TrialResult {
-                score: steps as f64
-                    * mf_data::sequence::LORENZ63_SAMPLE_DT
-                    * mf_data::sequence::LORENZ63_LYAPUNOV_EXPONENT,
+                score: lyapunov_times(steps as f64),
                 curve: Vec::new(),
             })
         }
     }
+}
+
+/// The root mean squared norm of the rows of `y`, `sqrt(<||y||^2>)`: what a closed loop's error is normalised by
+/// in the valid prediction time.
+fn rms_norm(y: ArrayView2<'_, f64>) -> f64 {
+    (y.rows().into_iter().map(|r| r.dot(&r)).sum::<f64>() / y.nrows() as f64).sqrt()
+}
+
+/// `steps` samples of Lorenz-63 in Lyapunov times (sample spacing times the largest Lyapunov exponent).
+fn lyapunov_times(steps: f64) -> f64 {
+    steps * mf_data::sequence::LORENZ63_SAMPLE_DT * mf_data::sequence::LORENZ63_LYAPUNOV_EXPONENT
 }
 
 /// Closed-loop starting points of [`forecast`] by default: Jaeger (2001, Sec. 6.4) averages over 100.
@@ -675,10 +689,7 @@ pub fn forecast(
     let (mut truth0, mut gen0) = (Vec::new(), Vec::new());
     let mut errors_at_h = Vec::new();
     let mut vpts = Vec::new();
-    let norm = {
-        let y = targets.slice_axis(Axis(0), test.clone().into());
-        (y.rows().into_iter().map(|r| r.dot(&r)).sum::<f64>() / y.nrows() as f64).sqrt()
-    };
+    let norm = rms_norm(targets.slice_axis(Axis(0), test.clone().into()));
     let variance = {
         let y = targets.slice_axis(Axis(0), test.clone().into());
         let m = y.mean().unwrap_or(0.0);
@@ -719,9 +730,7 @@ pub fn forecast(
     let (metric, value, higher) = match task {
         SequenceTask::Lorenz => (
             "vpt".to_string(),
-            protocol::mean(&vpts)
-                * mf_data::sequence::LORENZ63_SAMPLE_DT
-                * mf_data::sequence::LORENZ63_LYAPUNOV_EXPONENT,
+            lyapunov_times(protocol::mean(&vpts)),
             true,
         ),
         _ => (
