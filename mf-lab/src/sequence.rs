@@ -186,6 +186,27 @@ impl SequenceData {
         })
     }
 
+    /// What `--dataset DATASET [--target COLUMN ...] [--normalise ...]` names, when it is a sequence run: a
+    /// signal of the user's own when `targets` are given ([`Self::from_file`]), a generated task by its name, or
+    /// `None` for a series data set. A generated task comes normalised as its definition says, so `normalise`
+    /// other than `none` is refused for it rather than ignored.
+    pub fn from_dataset(
+        dataset: &str,
+        targets: &[String],
+        normalise: Normalise,
+    ) -> Result<Option<SequenceData>, LabError> {
+        if !targets.is_empty() {
+            return Self::from_file(std::path::Path::new(dataset), targets, normalise).map(Some);
+        }
+        let Some(task) = SequenceTask::from_name(dataset) else {
+            return Ok(None);
+        };
+        if normalise != Normalise::None {
+            return Err(generated_tasks_normalised());
+        }
+        Ok(Some(SequenceData::Task(task)))
+    }
+
     /// How it is scored.
     pub fn task(&self) -> SequenceTask {
         match self {
@@ -209,6 +230,15 @@ impl SequenceData {
             SequenceData::Signal { signal, segments } => Ok(((**signal).clone(), *segments)),
         }
     }
+}
+
+/// Why `--normalise` is refused for a generated sequence task.
+fn generated_tasks_normalised() -> LabError {
+    LabError::InvalidParams(
+        "the generated sequence tasks come normalised as their definitions say (--normalise applies to series \
+         data sets and to a signal of your own)"
+            .into(),
+    )
 }
 
 /// `signal` with every input and target channel z-scored by its statistics over the rows of `train`; a channel
@@ -442,11 +472,7 @@ pub fn run_sequence(
     let task = data.task();
     let (configured, n_units) = sequence_model(req)?;
     if req.normalise != Normalise::None && matches!(data, SequenceData::Task(_)) {
-        return Err(LabError::InvalidParams(
-            "the generated sequence tasks come normalised as their definitions say (--normalise applies to \
-             series data sets and to a signal of your own)"
-                .into(),
-        ));
+        return Err(generated_tasks_normalised());
     }
     let (signal, segments) = data.load(n_units)?;
     let results = (0..trials)
@@ -1254,6 +1280,22 @@ print(json.dumps({"max_diff": float(np.max(np.abs(p - load("test_pred")))), "nrm
             Some(SequenceTask::Lorenz)
         );
         assert_eq!(SequenceTask::from_name("narma10-windows"), None);
+        // What a command's --dataset names: a task, a series data set, or a task with --normalise, refused.
+        assert_eq!(
+            SequenceData::from_dataset("lorenz", &[], Normalise::None).unwrap(),
+            Some(SequenceData::Task(SequenceTask::Lorenz))
+        );
+        assert_eq!(
+            SequenceData::from_dataset("GunPoint", &[], Normalise::Zscore).unwrap(),
+            None
+        );
+        let e = SequenceData::from_dataset("mackey-glass", &[], Normalise::Zscore)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("come normalised as their definitions say"),
+            "{e}"
+        );
         for (name, _) in SEQUENCE_TASKS {
             assert_eq!(SequenceTask::from_name(name).unwrap().name(), name);
         }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mf_lab::sequence::{export_sequence, SequenceData, SequenceTask};
+use mf_lab::sequence::{export_sequence, SequenceData};
 
 use super::run::ModelArgs;
 
@@ -30,15 +30,8 @@ pub struct ExportArgs {
 pub fn export(args: &ExportArgs, data_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let req = args.model.request()?;
     // A sequence task (or a signal of one's own): its signal, reservoir, readout, test predictions and metric.
-    let sequence = if !args.target.is_empty() {
-        Some(SequenceData::from_file(
-            Path::new(&args.model.dataset),
-            &args.target,
-            mf_lab::Normalise::None,
-        )?)
-    } else {
-        SequenceTask::from_name(&args.model.dataset).map(SequenceData::from)
-    };
+    let sequence =
+        SequenceData::from_dataset(&args.model.dataset, &args.target, mf_lab::Normalise::None)?;
     if let Some(data) = sequence {
         return Ok(export_sequence(&req, data, &args.out, args.force)?);
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use mf_lab::models::CancelToken;
-use mf_lab::sequence::{forecast, ForecastReport, SequenceData, SequenceTask, FORECAST_STARTS};
+use mf_lab::sequence::{forecast, ForecastReport, SequenceData, FORECAST_STARTS};
 use mf_plot::{draw_text, tick_label, ticks, Align};
 use plotters::prelude::*;
 
@@ -50,11 +50,8 @@ pub struct ForecastArgs {
 
 /// Runs `mf forecast`.
 pub fn run_forecast(args: &ForecastArgs) -> Result<()> {
-    let data = if !args.target.is_empty() {
-        SequenceData::from_file(Path::new(&args.model.dataset), &args.target, args.normalise)?
-    } else if let Some(task) = SequenceTask::from_name(&args.model.dataset) {
-        task.into()
-    } else {
+    let Some(data) = SequenceData::from_dataset(&args.model.dataset, &args.target, args.normalise)?
+    else {
         bail!(
             "`{}` is not a sequence task that generates: mf forecast takes --dataset mackey-glass or lorenz, or a \
              signal file with --target naming every channel",

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use mf_lab::job::{JobProgress, JobStep};
 use mf_lab::models::{CancelToken, Configured, TrialScore};
-use mf_lab::sequence::{run_sequence, select_and_run, SequenceData, SequenceTask};
+use mf_lab::sequence::{run_sequence, select_and_run, SequenceData};
 pub use mf_lab::single::RunReport;
 use mf_lab::single::{run_trials_on_test, ModelRequest};
 use mf_lab::training::TrainingProtocol;
@@ -290,13 +290,10 @@ pub fn run(args: &RunArgs, data_dir: &Path) -> anyhow::Result<RunReport> {
 
 /// Runs and prints (text or JSON); warnings (a diverged training) go to standard error either way.
 pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
-    if !args.target.is_empty() {
-        let data =
-            SequenceData::from_file(Path::new(&args.model.dataset), &args.target, args.normalise)?;
+    if let Some(data) =
+        SequenceData::from_dataset(&args.model.dataset, &args.target, args.normalise)?
+    {
         return run_sequence_and_print(args, data);
-    }
-    if let Some(task) = SequenceTask::from_name(&args.model.dataset) {
-        return run_sequence_and_print(args, task.into());
     }
     let r = run(args, data_dir)?;
     for w in &r.warnings {
@@ -333,15 +330,11 @@ pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
 
 /// `mf run` on a sequence task: fresh reservoirs on one long signal, the task's metric (text or JSON).
 fn run_sequence_and_print(args: &RunArgs, data: SequenceData) -> anyhow::Result<()> {
-    let mut req = args.model.request()?;
-    // A signal of the user's own was normalised as it was read; the generated tasks refuse --normalise.
-    if matches!(data, SequenceData::Task(_)) {
-        req.normalise = args.normalise;
-    }
-    let task = data;
+    // A signal of the user's own was normalised as it was read; a generated task refused --normalise there.
+    let req = args.model.request()?;
     let cancel = CancelToken::new();
     let r = if args.grid.is_empty() {
-        run_sequence(&req, task, args.trials, &cancel)?
+        run_sequence(&req, data, args.trials, &cancel)?
     } else {
         let grid = mf_lab::Grid::new(args.grid.clone()).map_err(|e| {
             anyhow::anyhow!(
@@ -349,7 +342,7 @@ fn run_sequence_and_print(args: &RunArgs, data: SequenceData) -> anyhow::Result<
                 e.to_string().trim_start_matches("invalid spec: ")
             )
         })?;
-        select_and_run(&req, task, &grid, args.draws, args.trials, &cancel)?
+        select_and_run(&req, data, &grid, args.draws, args.trials, &cancel)?
     };
     if args.json {
         return super::print_json(&r);
