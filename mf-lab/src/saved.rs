@@ -545,15 +545,24 @@ impl SavedModel {
     /// normalisation when it has one. The classes or values are those of the model's own `predict` on the
     /// scaled series, bit for bit.
     pub fn predict(&self, seqs: &Sequences) -> Result<Predictions, SavedModelError> {
-        let scaled;
-        let seqs = match &self.description.normalise {
-            Some(s) => {
-                scaled = s.apply(seqs)?;
-                &scaled
-            }
-            None => seqs,
-        };
-        Ok(self.fitted.predict(seqs, self.description.classes.len())?)
+        let seqs = self.scaled(seqs)?;
+        Ok(self.fitted.predict(&seqs, self.description.classes.len())?)
+    }
+
+    /// `seqs` scaled by the model's input normalisation, or as they are when it has none.
+    fn scaled<'a>(&self, seqs: &'a Sequences) -> Result<std::borrow::Cow<'a, Sequences>, SavedModelError> {
+        Ok(match &self.description.normalise {
+            Some(s) => std::borrow::Cow::Owned(s.apply(seqs)?),
+            None => std::borrow::Cow::Borrowed(seqs),
+        })
+    }
+
+    /// The features the model's ridge readout reads for every series of `seqs` (given as the data set writes
+    /// them, scaled first by the model's input normalisation): [`FittedModel::features`]. None for MF-RNN and
+    /// RNN, whose readout is trained with the rest of the network.
+    pub fn features(&self, seqs: &Sequences) -> Result<Option<Array2<f64>>, SavedModelError> {
+        let seqs = self.scaled(seqs)?;
+        Ok(self.fitted.features(&seqs)?)
     }
 
     /// Reads the series of one split file for this model, with its labels (or targets) in the model's terms:

@@ -782,6 +782,90 @@ pub fn forecast(
     })
 }
 
+/// A reservoir fitted teacher-forced on one signal of one's own to predict its next sample, ready to generate its
+/// continuation in closed loop: what the Python package's forecasters hold. [`Forecaster::fit`] drives a reservoir
+/// of `req` (drawn from `req.seed`) along every row of the signal, fits the readout (ridge, or recursive least
+/// squares as the configuration's `readout` says) on the rows after the washout, each row's state predicting the
+/// next row; [`Forecaster::generate`] then feeds each prediction back as the next input.
+#[derive(Debug, Clone)]
+pub struct Forecaster {
+    reservoir: SequenceReservoir,
+    readout: mf_esn::Ridge,
+    config: serde_json::Value,
+}
+
+impl Forecaster {
+    /// Fits on `series` `(n_steps, n_channels)`, its first `washout` states left out of the fit.
+    pub fn fit(
+        req: &ModelRequest,
+        series: ArrayView2<'_, f64>,
+        washout: usize,
+        cancel: &CancelToken,
+    ) -> Result<Forecaster, LabError> {
+        let (configured, _) = sequence_model(req)?;
+        let t = series.nrows();
+        if series.ncols() == 0 || t < washout + 2 {
+            return Err(LabError::InvalidData(format!(
+                "a signal of {t} steps and {} channels leaves no step to fit after a washout of {washout} steps \
+                 (it needs at least washout + 2 steps and one channel)",
+                series.ncols()
+            )));
+        }
+        if let Some(((i, j), v)) = series.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(LabError::InvalidData(format!(
+                "step {}, channel {}: {v} is not finite",
+                i + 1,
+                j + 1
+            )));
+        }
+        cancel.check()?;
+        let signal = Signal::new(
+            "signal",
+            "given",
+            series.slice_axis(Axis(0), (0..t - 1).into()).to_owned(),
+            series.slice_axis(Axis(0), (1..t).into()).to_owned(),
+        )?;
+        let mut reservoir = configured.draw_sequence(series.ncols(), req.seed)?;
+        let readout = teacher_forced_readout(&mut reservoir, &signal, &(washout..t - 1), t - 1)?;
+        cancel.check()?;
+        // The last sample too: the state after it predicts the first step past the signal.
+        reservoir.push(&series.row(t - 1).to_vec())?;
+        Ok(Forecaster {
+            reservoir,
+            readout,
+            config: configured.to_json(),
+        })
+    }
+
+    /// Every hyper-parameter.
+    pub fn config(&self) -> &serde_json::Value {
+        &self.config
+    }
+
+    /// The next `horizon` samples after the signal, `(horizon, n_channels)`, each prediction fed back as the next
+    /// input. The forecaster itself stays where the signal ended, so generating twice gives the same rows.
+    pub fn generate(&self, horizon: usize) -> Result<Array2<f64>, LabError> {
+        let mut generator = self.reservoir.clone();
+        let mut out = Array2::zeros((horizon, self.readout.intercept.len()));
+        for h in 0..horizon {
+            let y = self
+                .readout
+                .decision(&generator.read().insert_axis(Axis(0)));
+            if !y.iter().all(|v| v.is_finite()) {
+                return Err(LabError::InvalidData(format!(
+                    "the generated signal stopped being finite at step {} of {horizon}",
+                    h + 1
+                )));
+            }
+            out.row_mut(h).assign(&y.row(0));
+            if h + 1 < horizon {
+                generator.push(&y.row(0).to_vec())?;
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// What [`export_sequence`] writes beside its arrays: enough to recompute the predictions and the metric.
 #[derive(Debug, Clone, Serialize)]
 struct SequenceExport<'a> {

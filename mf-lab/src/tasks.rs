@@ -264,7 +264,9 @@ pub fn split_indices(targets: &Targets, val_fraction: f64, seed: u64) -> (Vec<us
     }
 }
 
-fn part(ds: &Dataset, split: &Split) -> Result<Part, LabError> {
+/// The series of `split` as the models take them: missing values inside a series interpolated linearly, zeros
+/// after each series' end; a value beyond the range of f32 or an empty series is refused, naming the series.
+pub fn sequences(split: &Split) -> Result<Sequences, LabError> {
     let filled;
     let split = if split.n_missing() > 0 {
         filled = split.fill_missing(FillMissing::Linear);
@@ -295,7 +297,11 @@ fn part(ds: &Dataset, split: &Split) -> Result<Part, LabError> {
     if let Some(i) = lengths.iter().position(|&l| l == 0) {
         return Err(LabError::InvalidData(format!("series {} is empty", i + 1)));
     }
-    let seqs = Sequences::new(x, lengths)?;
+    Ok(Sequences::new(x, lengths)?)
+}
+
+fn part(ds: &Dataset, split: &Split) -> Result<Part, LabError> {
+    let seqs = sequences(split)?;
     let targets = match ds.task() {
         TaskKind::Classification { classes } => Targets::Classes {
             labels: ds.encoded_labels(split).ok_or_else(|| {

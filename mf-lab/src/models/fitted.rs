@@ -92,6 +92,12 @@ pub trait FittedModel: fmt::Debug + Send + Sync {
     }
     /// Predictions for every series of `seqs` (already scaled), with the scores of each of `n_classes` classes.
     fn predict(&self, seqs: &Sequences, n_classes: usize) -> Result<Predictions, LabError>;
+    /// The features its ridge readout reads for every series of `seqs` (already scaled), `(n_series,
+    /// n_features)`: the reservoir's last states as the readout sees them (through the ADC when there is one).
+    /// None for a model whose readout is trained with the rest of it (MF-RNN, RNN).
+    fn features(&self, _seqs: &Sequences) -> Result<Option<Array2<f64>>, LabError> {
+        Ok(None)
+    }
     /// Accuracy or RMSE on `seqs`, as the model crate scores itself.
     fn score(&self, seqs: &Sequences, targets: &Targets) -> Result<f64, LabError>;
     /// Writes the model crate's files into `dir`.
@@ -312,6 +318,9 @@ impl FittedModel for ReservoirFitted {
         let x = self.0.states(seqs)?.mapv(f64::from);
         Ok(ridge_predictions(self.0.readout(), &x, n_classes))
     }
+    fn features(&self, seqs: &Sequences) -> Result<Option<Array2<f64>>, LabError> {
+        Ok(Some(self.0.states(seqs)?.mapv(f64::from)))
+    }
     fn score(&self, seqs: &Sequences, targets: &Targets) -> Result<f64, LabError> {
         Ok(self.0.score(seqs, targets)?)
     }
@@ -389,6 +398,9 @@ impl FittedModel for DeepFitted {
     fn predict(&self, seqs: &Sequences, n_classes: usize) -> Result<Predictions, LabError> {
         let x = self.0.states(seqs)?.mapv(f64::from);
         Ok(ridge_predictions(self.0.readout(), &x, n_classes))
+    }
+    fn features(&self, seqs: &Sequences) -> Result<Option<Array2<f64>>, LabError> {
+        Ok(Some(self.0.states(seqs)?.mapv(f64::from)))
     }
     fn score(&self, seqs: &Sequences, targets: &Targets) -> Result<f64, LabError> {
         Ok(self.0.score(seqs, targets)?)
