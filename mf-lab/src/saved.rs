@@ -550,7 +550,10 @@ impl SavedModel {
     }
 
     /// `seqs` scaled by the model's input normalisation, or as they are when it has none.
-    fn scaled<'a>(&self, seqs: &'a Sequences) -> Result<std::borrow::Cow<'a, Sequences>, SavedModelError> {
+    fn scaled<'a>(
+        &self,
+        seqs: &'a Sequences,
+    ) -> Result<std::borrow::Cow<'a, Sequences>, SavedModelError> {
         Ok(match &self.description.normalise {
             Some(s) => std::borrow::Cow::Owned(s.apply(seqs)?),
             None => std::borrow::Cow::Borrowed(seqs),

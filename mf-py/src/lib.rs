@@ -26,7 +26,9 @@ use mf_lab::tasks::Task;
 use mf_lab::training::TrainingProtocol;
 use mf_lab::{CancelToken, LabError, ModelKind, Params};
 use ndarray::{Array2, Array3, ArrayView3, Axis};
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3,
+};
 use pyo3::exceptions::{
     PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError,
 };
@@ -89,7 +91,9 @@ fn cancellable<T: Send>(
                     }
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    return Err(PyRuntimeError::new_err("the worker thread stopped without a result"))
+                    return Err(PyRuntimeError::new_err(
+                        "the worker thread stopped without a result",
+                    ))
                 }
             }
         }
@@ -218,7 +222,11 @@ fn models(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
 
 /// The hyper-parameters the paper selected for `model` on `dataset` (Tables V-VIII), or None.
 #[pyfunction]
-fn preset<'py>(py: Python<'py>, model: &str, dataset: &str) -> PyResult<Option<Bound<'py, PyDict>>> {
+fn preset<'py>(
+    py: Python<'py>,
+    model: &str,
+    dataset: &str,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
     let Some(params) = model_kind(model)?.model().preset(dataset) else {
         return Ok(None);
     };
@@ -361,14 +369,17 @@ impl Model {
 
     /// Writes the model directory `mf fit --out DIR` writes (and `mf predict DIR` reads).
     fn save(&self, dir: PathBuf) -> PyResult<()> {
-        std::fs::create_dir_all(&dir).map_err(|e| PyOSError::new_err(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| PyOSError::new_err(format!("{}: {e}", dir.display())))?;
         self.0.save(&dir).map_err(saved_err)
     }
 
     /// Reads a model directory written by `mf fit --out` or [`Model::save`].
     #[staticmethod]
     fn load(dir: PathBuf) -> PyResult<Model> {
-        SavedModel::load(&dir).map(|m| Model(Arc::new(m))).map_err(saved_err)
+        SavedModel::load(&dir)
+            .map(|m| Model(Arc::new(m)))
+            .map_err(saved_err)
     }
 
     /// The model directory's files, `(relative path, bytes)`, for pickling: loading them back with
@@ -390,7 +401,11 @@ impl Model {
         let dir = tempfile::tempdir().map_err(|e| PyOSError::new_err(e.to_string()))?;
         for (rel, bytes) in files {
             let rel = Path::new(&rel);
-            if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+            if rel.is_absolute()
+                || rel
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
                 return Err(PyValueError::new_err(format!(
                     "a pickled model names a file outside its directory: {}",
                     rel.display()
@@ -480,7 +495,11 @@ impl PyForecaster {
     }
 
     /// The next `horizon` samples after the signal, `(horizon, n_channels)`.
-    fn generate<'py>(&self, py: Python<'py>, horizon: usize) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    fn generate<'py>(
+        &self,
+        py: Python<'py>,
+        horizon: usize,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let out: Array2<f64> = py.detach(|| self.0.generate(horizon).map_err(lab_err))?;
         Ok(out.into_pyarray(py))
     }
@@ -514,7 +533,8 @@ fn memory_capacity<'py>(
         normalise: Normalise::None,
     };
     let report = cancellable(py, move |cancel| {
-        mf_lab::sequence::run_sequence(&req, SequenceTask::MemoryCapacity, trials, cancel).map_err(lab_err)
+        mf_lab::sequence::run_sequence(&req, SequenceTask::MemoryCapacity, trials, cancel)
+            .map_err(lab_err)
     })?;
     Ok((report.mean, report.std, report.curve.into_pyarray(py)))
 }
@@ -556,7 +576,9 @@ fn load_dataset<'py>(
 ) -> PyResult<(SplitArrays<'py>, Option<SplitArrays<'py>>)> {
     let dir = mf_lab::data::resolve_data_dir(data_dir.as_deref());
     let name = name.to_string();
-    let ds = cancellable(py, move |_| mf_lab::tasks::load_dataset(&dir, &name).map_err(lab_err))?;
+    let ds = cancellable(py, move |_| {
+        mf_lab::tasks::load_dataset(&dir, &name).map_err(lab_err)
+    })?;
     Ok((
         split_arrays(py, &ds.train),
         ds.test.as_ref().map(|t| split_arrays(py, t)),
@@ -600,7 +622,14 @@ fn sweep(
                     std::thread::sleep(Duration::from_millis(50));
                 }
             });
-            let r = mf_lab::run(&loaded, &mut store, &evaluator, &opts, &control, &mut |_| {});
+            let r = mf_lab::run(
+                &loaded,
+                &mut store,
+                &evaluator,
+                &opts,
+                &control,
+                &mut |_| {},
+            );
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
             r.map_err(lab_err)
         })?;
@@ -632,8 +661,8 @@ impl ArrowBatch {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let _ = requested_schema;
         let data = arrow_array::StructArray::from(self.0.clone()).into();
-        let (array, schema) = arrow_array::ffi::to_ffi(&data)
-            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        let (array, schema) =
+            arrow_array::ffi::to_ffi(&data).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         let schema = PyCapsule::new_with_value(py, schema, c"arrow_schema")?;
         let array = PyCapsule::new_with_value(py, array, c"arrow_array")?;
         PyTuple::new(py, [schema.into_any(), array.into_any()])

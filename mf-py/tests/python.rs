@@ -1,7 +1,7 @@
 //! Runs the Python package's tests (`mf-py/tests/*.py`, pytest) against the extension module this build made.
 //!
-//! `cargo test` builds `lib_native.so` with the same features as the rest of the workspace, so the tests need no
-//! second build: the package is assembled in a temporary directory from `python/memristive` and that library,
+//! `cargo test` builds `lib_native.so` (the crate is an rlib too, so that this test depends on it) with the same
+//! features as the rest of the workspace, so the tests need no second build: the package is assembled in a temporary directory from `python/memristive` and that library,
 //! and pytest runs with it first on `PYTHONPATH`. The interpreter is `$MF_PYTHON` (`.ci/run` makes a virtual
 //! environment with numpy, scikit-learn, pyarrow, pandas and pytest), else `python3`. Without pytest and
 //! scikit-learn the test says so and passes, except under CI (`CI` set) or with `MF_REQUIRE_PYTHON=1`, where it
@@ -56,7 +56,9 @@ fn the_python_package_passes_its_tests() {
         ])
         .output();
     let suffix = match probe {
-        Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap().trim().to_string(),
+        Ok(out) if out.status.success() => {
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        }
         other => {
             let why = match other {
                 Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -72,8 +74,15 @@ fn the_python_package_passes_its_tests() {
         }
     };
     let profile = profile_dir();
-    let lib = profile.join("lib_native.so");
-    assert!(lib.is_file(), "{} was not built", lib.display());
+    // Built beside this test as a dependency (the crate is also an rlib for that), into deps/; a build of the
+    // crate alone (`cargo build -p mf-py`) puts it in the profile's directory.
+    let lib = [
+        profile.join("deps/lib_native.so"),
+        profile.join("lib_native.so"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .expect("cargo test builds lib_native.so beside this test");
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let site = tempfile::tempdir().unwrap();
     let package = site.path().join("memristive");
@@ -88,5 +97,8 @@ fn the_python_package_passes_its_tests() {
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .status()
         .expect("run pytest");
-    assert!(status.success(), "the Python tests failed (pytest's report is above)");
+    assert!(
+        status.success(),
+        "the Python tests failed (pytest's report is above)"
+    );
 }

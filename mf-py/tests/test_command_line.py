@@ -41,6 +41,8 @@ def test_the_paper_preset_is_one_call_away(mf_bin, gunpoint, tmp_path):
     cli = memristive.load(tmp_path / "cli")
     np.testing.assert_array_equal(est.decision_function(Xt), cli.decision_function(Xt))
     assert est.score(Xt, yt) == pytest.approx(cli.description_["test_score"], abs=0)
+    # The loaded estimator carries the preset's hyper-parameters: refitting it gives the same model again.
+    assert cli.get_params() == est.get_params()
 
 
 def test_a_model_saved_from_python_predicts_with_mf(mf_bin, gunpoint, tmp_path):

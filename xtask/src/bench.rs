@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::{data_dir, describe, has_split, mf_binary, output, release_binary};
 
 /// Variables that fix the thread count of rayon (and candle), OpenMP, OpenBLAS, MKL, BLIS and Accelerate.
-const THREAD_VARS: [&str; 6] = [
+pub(crate) const THREAD_VARS: [&str; 6] = [
     "RAYON_NUM_THREADS",
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -344,7 +344,7 @@ fn merge_jax(out: &mut Value, jax: Result<Value, String>) {
 
 /// The CPUs this process may run on (`Cpus_allowed_list` of /proc/self/status), in order; none where the system
 /// does not say.
-fn allowed_cores() -> Option<Vec<usize>> {
+pub(crate) fn allowed_cores() -> Option<Vec<usize>> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let list = status
         .lines()
@@ -365,7 +365,7 @@ fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
 }
 
 /// `[0, 1]` as `0,1`, taskset's list form.
-fn cpu_list(cores: &[usize]) -> String {
+pub(crate) fn cpu_list(cores: &[usize]) -> String {
     cores
         .iter()
         .map(usize::to_string)
@@ -838,7 +838,7 @@ fn busy_cores(window: Duration) -> Option<f64> {
 }
 
 /// The processor's model name, from /proc/cpuinfo where there is one.
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|text| {
@@ -851,7 +851,7 @@ fn cpu_model() -> String {
 }
 
 /// The short hash of HEAD, marked when the working tree has changes.
-fn commit() -> String {
+pub(crate) fn commit() -> String {
     let git = |args: &[&str]| {
         Command::new("git")
             .args(args)

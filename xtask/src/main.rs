@@ -11,6 +11,7 @@ mod invariants;
 mod kernels;
 mod readme_results;
 mod reproduce;
+mod sequence_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -40,6 +41,12 @@ enum Task {
     /// non-ideality on against the ideal one, GEMM rates, an MF-RNN epoch and, when the data directory holds
     /// ECG5000, the whole MF-ESN job. `bench` runs it from a release build.
     BenchKernels(kernels::KernelsArgs),
+    /// Time the states of one long signal (10^5 steps, N = 100; the leaky-ESN and MF cells) against JAX and
+    /// reservoirpy at 1 and 2 threads, and write `results/bench-sequence.md`.
+    BenchSequence(sequence_bench::SequenceBenchArgs),
+    /// The Rust side of `bench-sequence`, in-process (run by it from a release build).
+    #[command(hide = true)]
+    BenchSequenceKernels(sequence_bench::SequenceKernelsArgs),
     /// Rebuild the paper's results: grid search and final assessment of every model on every data set found
     /// (`mf sweep`), Table IV and the hyper-parameter tables (`mf table`), and the Fig. 6 spectra.
     Reproduce(reproduce::ReproduceArgs),
@@ -54,6 +61,8 @@ fn main() -> Result<()> {
         Task::Ci => ci(&root),
         Task::Bench(args) => bench::bench(&root, &args),
         Task::BenchKernels(args) => kernels::bench_kernels(&args),
+        Task::BenchSequence(args) => sequence_bench::bench_sequence(&root, &args),
+        Task::BenchSequenceKernels(args) => sequence_bench::kernels(&args),
         Task::Reproduce(args) => reproduce::reproduce(&root, &args),
         Task::Fig6(args) => reproduce::fig6_only(&root, &args),
     }

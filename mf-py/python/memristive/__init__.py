@@ -71,7 +71,11 @@ def load(path):
     cls = classes[class_stem(model.model) + kind]
     by_mf = {mf: (py, spec) for py, mf, spec in cls._specs}
     params = {}
-    for name, value in desc["set"].items():
+    # A model fitted with `mf fit --preset paper` records the data set whose preset it started from and, in
+    # `set`, only what --set changed over it.
+    values = dict(_native.preset(model.model, desc["dataset"]) or {}) if desc["preset"] else {}
+    values.update(desc["set"])
+    for name, value in values.items():
         py, spec = by_mf[name]
         if spec["choices"]:
             value = next(c for c, v in spec["choices"] if v == value)
