@@ -41,6 +41,9 @@ pub struct SequenceReservoir {
     /// The first layer's input, `(1, n_inputs)`.
     input: Array2<f32>,
     steps: usize,
+    /// The vectorised one-vector step of `mf_core::harvest`, when it computes this reservoir's update: the paper's
+    /// integrator (one Euler step) and ideal neurons. Otherwise the cell's own update runs.
+    fast: Option<mf_core::harvest::VectorStep>,
 }
 
 impl ReservoirValidParams {
@@ -84,7 +87,16 @@ impl SequenceReservoir {
             .iter()
             .map(|w| Array2::zeros((1, w.n_units())))
             .collect();
+        let contiguous = weights.iter().all(|w| {
+            w.w_in.as_slice().is_some()
+                && w.w_rec.as_slice().is_some()
+                && w.bias.as_slice().is_some()
+        });
+        let fast =
+            (config.integrator.is_paper() && devices.iter().all(Devices::is_ideal) && contiguous)
+                .then(|| mf_core::harvest::VectorStep::new(&config.cell));
         Self {
+            fast,
             input: Array2::zeros((1, weights[0].n_inputs())),
             config,
             weights,
@@ -158,9 +170,13 @@ impl SequenceReservoir {
             let n = h.len();
             let mut part = out.slice_axis_mut(Axis(0), Slice::from(at..at + n));
             if self.config.hardware.adc_bits == 0 {
-                part.iter_mut()
-                    .zip(h.iter())
-                    .for_each(|(o, &v)| *o = f64::from(v));
+                match (part.as_slice_mut(), h.as_slice()) {
+                    (Some(o), Some(h)) => o.iter_mut().zip(h).for_each(|(o, &v)| *o = f64::from(v)),
+                    _ => part
+                        .iter_mut()
+                        .zip(h.iter())
+                        .for_each(|(o, &v)| *o = f64::from(v)),
+                }
             } else {
                 let mut h = h.clone();
                 self.config
@@ -198,6 +214,37 @@ impl SequenceReservoir {
         let layers = self.weights.len();
         // Each layer's next state goes to scratch, so that after an error the state is where it was.
         for l in 0..layers {
+            if let Some(step) = &self.fast {
+                let (below, here) = self.next.split_at_mut(l);
+                let input = match below.last() {
+                    Some(b) => b.as_slice().expect("a state of our own is contiguous"),
+                    None => self
+                        .input
+                        .as_slice()
+                        .expect("an input of our own is contiguous"),
+                };
+                let w = &self.weights[l];
+                let next = here[0]
+                    .as_slice_mut()
+                    .expect("a state of our own is contiguous");
+                next.copy_from_slice(
+                    self.h[l]
+                        .as_slice()
+                        .expect("a state of our own is contiguous"),
+                );
+                step.step(
+                    input,
+                    w.w_in.as_slice().expect("checked at construction"),
+                    w.w_rec.as_slice().expect("checked at construction"),
+                    w.bias.as_slice().expect("checked at construction"),
+                    next,
+                    self.pre[l]
+                        .as_slice_mut()
+                        .expect("scratch of our own is contiguous"),
+                );
+                self.check_finite(l, layers)?;
+                continue;
+            }
             let input = if l == 0 {
                 self.input.view()
             } else {
@@ -225,20 +272,27 @@ impl SequenceReservoir {
                         .update(cell, self.pre[l].view(), self.next[l].view_mut())
                 }
             }
-            if self.next[l].iter().any(|v| !v.is_finite()) {
-                let layer = if layers > 1 {
-                    format!(" of layer {}", l + 1)
-                } else {
-                    String::new()
-                };
-                return Err(EsnError::NonFinite {
-                    what: format!("reservoir state{layer} after step {}", self.steps + 1),
-                });
-            }
+            self.check_finite(l, layers)?;
         }
         std::mem::swap(&mut self.h, &mut self.next);
         self.steps += 1;
         Ok(())
+    }
+
+    /// An error naming the step (and the layer of a deep reservoir) when layer `l`'s next state is not finite.
+    fn check_finite(&self, l: usize, layers: usize) -> Result<(), EsnError> {
+        // The states are bounded (the cells' ranges), so their sum is finite exactly when each is.
+        if self.next[l].sum().is_finite() {
+            return Ok(());
+        }
+        let layer = if layers > 1 {
+            format!(" of layer {}", l + 1)
+        } else {
+            String::new()
+        };
+        Err(EsnError::NonFinite {
+            what: format!("reservoir state{layer} after step {}", self.steps + 1),
+        })
     }
 
     /// Drives the reservoir along every row of `inputs` (`(n_steps, n_inputs)`), calling `on_state(t, state)` after
@@ -759,6 +813,18 @@ mod tests {
         }
     }
 
+    /// The sequence path runs the batch harvest's vectorised update (`mf_core::harvest::VectorStep`), the
+    /// streams the cell's own: the same states to f32 rounding.
+    fn close_states(got: &[f64], want: &[f64], step: usize) {
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (g - w).abs() <= 1e-5 * w.abs() + 1e-9,
+                "step {step}: {g} vs {w}"
+            );
+        }
+    }
+
     #[test]
     fn a_deep_sequence_reservoir_steps_as_the_fitted_deep_models_stream() {
         use mf_core::Recurrent;
@@ -774,7 +840,7 @@ mod tests {
             r.push(&[v]).unwrap();
             s.push(&[v as f32]).unwrap();
             let want: Vec<f64> = s.state().iter().map(|&v| f64::from(v)).collect();
-            assert_eq!(r.read().to_vec(), want, "step {t}");
+            close_states(&r.read().to_vec(), &want, t);
         }
     }
 
@@ -791,7 +857,7 @@ mod tests {
         for (t, &v) in u.iter().enumerate() {
             s.push(&[v as f32]).unwrap();
             let h = s.state().mapv(f64::from);
-            assert_eq!(h, states.row(t), "step {t}");
+            close_states(&states.row(t).to_vec(), &h.to_vec(), t);
         }
         let mut r = params.draw_for_sequence(1, 4).unwrap();
         assert!(r.push(&[f64::NAN]).is_err() && r.steps() == 0);
