@@ -98,6 +98,18 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_long_signal_table_is_the_committed_bench_sequence_report() {
+        let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+        let report = std::fs::read_to_string(root().join("results/bench-sequence.md")).unwrap();
+        let table = first_table(&report);
+        assert!(table.lines().count() >= 8, "{table}");
+        assert!(
+            readme.contains(&table),
+            "README lacks results/bench-sequence.md's table verbatim:\n{table}"
+        );
+    }
+
+    #[test]
     fn the_readme_presets_table_is_the_committed_reports() {
         let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
         let report = |model: &str, ds: &str| -> Option<serde_json::Value> {
