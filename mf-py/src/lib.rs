@@ -131,6 +131,25 @@ fn params_of(values: &Bound<'_, PyDict>) -> PyResult<Params> {
     Ok(params)
 }
 
+/// The request of `model` with hyper-parameters `params` on `dataset`, from `seed`: no preset, the default training
+/// protocol, no input normalisation.
+fn request(
+    model: &str,
+    dataset: &str,
+    params: &Bound<'_, PyDict>,
+    seed: u64,
+) -> PyResult<ModelRequest> {
+    Ok(ModelRequest {
+        model: model_kind(model)?,
+        dataset: dataset.into(),
+        preset: false,
+        set: params_of(params)?,
+        seed,
+        protocol: TrainingProtocol::default(),
+        normalise: Normalise::None,
+    })
+}
+
 /// Series `(n_series, n_channels, n_steps)` with NaN after each series' end (aeon's layout), as the split
 /// mf-lab reads from files: each series ends after its last step with any value, and missing values inside it
 /// stay NaN (interpolated later, as for a file).
@@ -271,13 +290,9 @@ impl Model {
         protocol: &str,
     ) -> PyResult<Model> {
         let req = ModelRequest {
-            model: model_kind(model)?,
-            dataset: ARRAYS.into(),
-            preset: false,
-            set: params_of(params)?,
-            seed,
             protocol: protocol_of(protocol)?,
             normalise: normalise_of(normalise)?,
+            ..request(model, ARRAYS, params, seed)?
         };
         let truth = match (labels, targets) {
             (Some(l), None) => Truth::Labels(l),
@@ -477,15 +492,7 @@ impl PyForecaster {
         washout: usize,
         seed: u64,
     ) -> PyResult<PyForecaster> {
-        let req = ModelRequest {
-            model: model_kind(model)?,
-            dataset: ARRAYS.into(),
-            preset: false,
-            set: params_of(params)?,
-            seed,
-            protocol: TrainingProtocol::default(),
-            normalise: Normalise::None,
-        };
+        let req = request(model, ARRAYS, params, seed)?;
         let series = series.as_array().to_owned();
         cancellable(py, move |cancel| {
             Forecaster::fit(&req, series.view(), washout, cancel)
@@ -523,15 +530,7 @@ fn memory_capacity<'py>(
     seed: u64,
     trials: usize,
 ) -> PyResult<(f64, f64, Bound<'py, PyArray1<f64>>)> {
-    let req = ModelRequest {
-        model: model_kind(model)?,
-        dataset: SequenceTask::MemoryCapacity.name().into(),
-        preset: false,
-        set: params_of(params)?,
-        seed,
-        protocol: TrainingProtocol::default(),
-        normalise: Normalise::None,
-    };
+    let req = request(model, SequenceTask::MemoryCapacity.name(), params, seed)?;
     let report = cancellable(py, move |cancel| {
         mf_lab::sequence::run_sequence(&req, SequenceTask::MemoryCapacity, trials, cancel)
             .map_err(lab_err)
