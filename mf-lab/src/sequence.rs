@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use mf_core::rng::derive_seed;
 use mf_data::{Segments, Signal};
-use mf_esn::sequence::{memory_capacity, SequenceReservoir};
+use mf_esn::sequence::{memory_capacity, ReadoutFitter, SequenceReservoir};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::Serialize;
 
@@ -791,6 +791,8 @@ pub fn forecast(
 pub struct Forecaster {
     reservoir: SequenceReservoir,
     readout: mf_esn::Ridge,
+    /// The readout's fit so far (normal equations or recursive least squares), for [`Forecaster::observe`].
+    fitter: ReadoutFitter,
     config: serde_json::Value,
 }
 
@@ -826,15 +828,56 @@ impl Forecaster {
             series.slice_axis(Axis(0), (1..t).into()).to_owned(),
         )?;
         let mut reservoir = configured.draw_sequence(series.ncols(), req.seed)?;
-        let readout = teacher_forced_readout(&mut reservoir, &signal, &(washout..t - 1), t - 1)?;
+        let fitter = teacher_forced_fitter(&mut reservoir, &signal, &(washout..t - 1), t - 1)?;
+        let readout = reservoir.finish_readout(&fitter)?;
         cancel.check()?;
         // The last sample too: the state after it predicts the first step past the signal.
         reservoir.push(&series.row(t - 1).to_vec())?;
         Ok(Forecaster {
             reservoir,
             readout,
+            fitter,
             config: configured.to_json(),
         })
+    }
+
+    /// Takes the next samples of the signal, `(k, n_channels)`, in time order. Each is first the target of the
+    /// prediction the forecaster holds for it: with `online` the readout learns it (recursive least squares row by
+    /// row, with the configuration's forgetting factor, when `readout = "rls"`; otherwise the ridge's normal
+    /// equations take the row and are solved again after the last sample). Then it is the next input. Without
+    /// `online` the readout stays as it is and only the state moves on. A forecaster fitted on a signal and then
+    /// given its continuation online has the readout of one fitted on the whole signal.
+    pub fn observe(&mut self, samples: ArrayView2<'_, f64>, online: bool) -> Result<(), LabError> {
+        let q = self.readout.intercept.len();
+        if samples.ncols() != q {
+            return Err(LabError::InvalidData(format!(
+                "{} channels given, the forecaster predicts {q}",
+                samples.ncols()
+            )));
+        }
+        if let Some(((i, j), v)) = samples.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(LabError::InvalidData(format!(
+                "sample {}, channel {}: {v} is not finite",
+                i + 1,
+                j + 1
+            )));
+        }
+        // Work on copies, so that a failing step leaves the forecaster as it was.
+        let mut reservoir = self.reservoir.clone();
+        let mut fitter = self.fitter.clone();
+        for row in samples.rows() {
+            if online {
+                let x = reservoir.read().insert_axis(Axis(0));
+                fitter.add(x.view(), row.insert_axis(Axis(0)))?;
+            }
+            reservoir.push(&row.to_vec())?;
+        }
+        if online && samples.nrows() > 0 {
+            self.readout = reservoir.finish_readout(&fitter)?;
+        }
+        self.reservoir = reservoir;
+        self.fitter = fitter;
+        Ok(())
     }
 
     /// Every hyper-parameter.
@@ -987,6 +1030,17 @@ fn teacher_forced_readout(
     fit: &Range<usize>,
     until: usize,
 ) -> Result<mf_esn::Ridge, LabError> {
+    let fitter = teacher_forced_fitter(reservoir, signal, fit, until)?;
+    Ok(reservoir.finish_readout(&fitter)?)
+}
+
+/// [`teacher_forced_readout`]'s fit before it is solved, for a forecaster that goes on learning.
+fn teacher_forced_fitter(
+    reservoir: &mut SequenceReservoir,
+    signal: &Signal,
+    fit: &Range<usize>,
+    until: usize,
+) -> Result<ReadoutFitter, LabError> {
     let q = signal.n_outputs();
     let n = reservoir.n_units();
     let targets = signal.targets();
@@ -1010,7 +1064,7 @@ fn teacher_forced_readout(
             Ok(())
         },
     )?;
-    Ok(reservoir.finish_readout(&fitter)?)
+    Ok(fitter)
 }
 
 #[cfg(test)]
@@ -1081,6 +1135,68 @@ mod tests {
             generated.slice_axis(Axis(0), (0..3).into())
         );
         assert!(Forecaster::fit(&req, series.view(), t - 1, &CancelToken::new()).is_err());
+    }
+
+    /// Fitting on a signal and then observing its continuation online gives the forecaster fitted on the whole
+    /// signal (the same rows in the same order: bit for bit with recursive least squares, to rounding with the
+    /// ridge, whose normal equations took the rows in other blocks); offline, only the state moves on.
+    #[test]
+    fn observing_a_signal_online_is_fitting_on_it() {
+        let t = 300;
+        let series = Array2::from_shape_fn((t, 1), |(i, _)| {
+            ((i as f64) * 0.23).sin() * ((i as f64) * 0.011).cos()
+        });
+        for set in [
+            vec![("lambda", 1e-3), ("n_units", 30.0)],
+            vec![
+                ("lambda", 1e-3),
+                ("n_units", 30.0),
+                ("readout", 1.0),
+                ("forgetting", 0.999),
+            ],
+        ] {
+            let req = req(ModelKind::all()[1], &set);
+            let cancel = CancelToken::new();
+            let whole = Forecaster::fit(&req, series.view(), 20, &cancel).unwrap();
+            let mut part = Forecaster::fit(
+                &req,
+                series.slice_axis(Axis(0), (0..200).into()),
+                20,
+                &cancel,
+            )
+            .unwrap();
+            let mut offline = part.clone();
+            part.observe(series.slice_axis(Axis(0), (200..t).into()), true)
+                .unwrap();
+            let (a, b) = (whole.generate(20).unwrap(), part.generate(20).unwrap());
+            let rls = set.len() == 4;
+            for (x, y) in a.iter().zip(&b) {
+                if rls {
+                    assert_eq!(x, y);
+                } else {
+                    assert!((x - y).abs() < 1e-6, "{x} vs {y}");
+                }
+            }
+            offline
+                .observe(series.slice_axis(Axis(0), (200..t).into()), false)
+                .unwrap();
+            // Offline, the readout is the one fitted on the first part (an RLS readout's `lambda` is NaN: compare the
+            // coefficients).
+            let fresh = Forecaster::fit(
+                &req,
+                series.slice_axis(Axis(0), (0..200).into()),
+                20,
+                &cancel,
+            )
+            .unwrap();
+            assert_eq!(offline.readout.coef, fresh.readout.coef);
+            assert_eq!(offline.readout.intercept, fresh.readout.intercept);
+            assert_eq!(offline.reservoir.read(), whole.reservoir.read());
+            assert!(offline.observe(Array2::zeros((1, 2)).view(), true).is_err());
+            assert!(offline
+                .observe(Array2::from_elem((1, 1), f64::NAN).view(), true)
+                .is_err());
+        }
     }
 
     /// A 100-unit ESN in the regime the NARMA-10 literature uses (no leak, small input scaling, a weak ridge).

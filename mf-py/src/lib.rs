@@ -476,7 +476,7 @@ fn collect_files(
 
 /// A reservoir fitted on one signal to predict its next sample, generating its continuation in closed loop
 /// (`mf_lab::sequence::Forecaster`).
-#[pyclass(frozen, module = "memristive._native", name = "Forecaster")]
+#[pyclass(module = "memristive._native", name = "Forecaster")]
 struct PyForecaster(Forecaster);
 
 #[pymethods]
@@ -509,6 +509,19 @@ impl PyForecaster {
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let out: Array2<f64> = py.detach(|| self.0.generate(horizon).map_err(lab_err))?;
         Ok(out.into_pyarray(py))
+    }
+
+    /// Takes the signal's next samples `(k, n_channels)`: with `online` the readout learns each as the target of
+    /// its prediction (`mf_lab::sequence::Forecaster::observe`); then each is the next input.
+    fn observe(
+        &mut self,
+        py: Python<'_>,
+        samples: PyReadonlyArray2<'_, f64>,
+        online: bool,
+    ) -> PyResult<()> {
+        let samples = samples.as_array().to_owned();
+        let f = &mut self.0;
+        py.detach(|| f.observe(samples.view(), online).map_err(lab_err))
     }
 
     /// Every hyper-parameter, as JSON text.

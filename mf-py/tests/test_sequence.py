@@ -50,3 +50,24 @@ def test_memory_capacity_is_mf_run_s(mf_bin):
     assert json.loads(out.stdout)["mean"] == mc
     with pytest.raises(ValueError, match="hyper-parameter"):
         memristive.memory_capacity("esn", bogus=1)
+
+
+def test_updating_online_is_fitting_on_the_whole_signal():
+    import pickle
+
+    y = sine(600) * np.cos(np.arange(600) / 40.0)
+    for readout in ("rls", "ridge"):
+        params = dict(random_state=2, washout=50, readout=readout, forgetting=1.0, ridge_lambda=1e-4)
+        whole = memristive.ESNForecaster(**params).fit(y)
+        part = memristive.ESNForecaster(**params).fit(y[:400])
+        part.update(y[400:], online=True)
+        if readout == "rls":
+            np.testing.assert_array_equal(part.predict(30), whole.predict(30))
+        else:
+            np.testing.assert_allclose(part.predict(30), whole.predict(30), atol=1e-6)
+        np.testing.assert_array_equal(pickle.loads(pickle.dumps(part)).predict(30), part.predict(30))
+    # Offline, the state moves on and the readout stays: not the whole signal's forecaster.
+    offline = memristive.ESNForecaster(random_state=2, washout=50).fit(y[:400]).update(y[400:], online=False)
+    assert not np.array_equal(offline.predict(30), memristive.ESNForecaster(random_state=2, washout=50).fit(y).predict(30))
+    with pytest.raises(ValueError, match="channels"):
+        offline.update(np.zeros((3, 2)))

@@ -287,9 +287,8 @@ class _Forecaster(_Base):
         y = check_array(y.reshape(-1, 1) if y.ndim == 1 else y, dtype=np.float64, ensure_min_samples=2)
         self.n_features_in_ = y.shape[1]
         self._signal = y
-        self.forecaster_ = _native.Forecaster.fit(
-            self._model_id, self._params(), y, int(self.washout), _seed(self.random_state)
-        )
+        self._observed = []
+        self._refit()
         return self
 
     def predict(self, horizon):
@@ -298,8 +297,30 @@ class _Forecaster(_Base):
         out = self.forecaster_.generate(int(horizon))
         return out[:, 0] if self._univariate else out
 
+    def update(self, y, online=True):
+        """Takes the signal's next samples ``y`` (as ``fit`` takes a signal), in time order: each is first the target
+        of the prediction made for it, which the readout learns when ``online`` (recursive least squares row by
+        row with ``readout="rls"`` and its ``forgetting``; the ridge's normal equations otherwise), then the next
+        input. Fitting on a signal and updating online with its continuation gives the forecaster fitted on the
+        whole signal. ``predict`` then continues from the last sample given."""
+        check_is_fitted(self, "forecaster_")
+        y = np.asarray(y, dtype=np.float64)
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        y = check_array(y, dtype=np.float64, ensure_min_samples=0)
+        self.forecaster_.observe(y, bool(online))
+        self._observed.append((y, bool(online)))
+        return self
+
+    def _refit(self):
+        self.forecaster_ = _native.Forecaster.fit(
+            self._model_id, self._params(), self._signal, int(self.washout), _seed(self.random_state)
+        )
+        for y, online in self._observed:
+            self.forecaster_.observe(y, online)
+
     def __getstate__(self):
-        # The forecaster is refitted on unpickling: same signal, same seed, same reservoir and readout.
+        # Rebuilt on unpickling: the same signal and seed give the same reservoir and readout, and the updates are
+        # given again in their order.
         state = self.__dict__.copy()
         state.pop("forecaster_", None)
         return state
@@ -307,9 +328,7 @@ class _Forecaster(_Base):
     def __setstate__(self, state):
         self.__dict__.update(state)
         if "_signal" in state:
-            self.forecaster_ = _native.Forecaster.fit(
-                self._model_id, self._params(), self._signal, int(self.washout), _seed(self.random_state)
-            )
+            self._refit()
 
 
 def _default(spec):
