@@ -119,7 +119,13 @@ fn params_of(values: &Bound<'_, PyDict>) -> PyResult<Params> {
         } else if let Ok(x) = v.extract::<f64>() {
             x
         } else if let Ok(text) = v.extract::<String>() {
-            mf_lab::grid::parse_value(&name, &text).map_err(PyValueError::new_err)?
+            mf_lab::grid::parse_value(&name, &text).map_err(|e| {
+                PyValueError::new_err(if e.contains(name.as_str()) {
+                    e
+                } else {
+                    format!("{name}: {e}")
+                })
+            })?
         } else {
             return Err(PyValueError::new_err(format!(
                 "{name}: expected a number or a choice's name, not {}",

@@ -42,6 +42,8 @@ def test_errors_are_value_errors_with_mf_s_message(toy, mf_bin):
     )
     assert cli.returncode != 0
     assert str(python.value) in cli.stderr
+    with pytest.raises(ValueError, match="rho: `abc` is not a number"):
+        memristive.MFESNClassifier(rho="abc").fit(X, y)
     with pytest.raises(ValueError, match="euler or exact|euler.*exact"):
         memristive.MFESNClassifier(integrator="rk4").fit(X, y)
     with pytest.raises(ValueError, match="infinity|inf"):
