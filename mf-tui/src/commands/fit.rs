@@ -43,6 +43,15 @@ pub fn fit(args: &FitArgs, data_dir: &Path) -> anyhow::Result<SavedModel> {
         );
     }
     let m = &args.model;
+    if let Some(task) = mf_lab::sequence::SequenceTask::from_name(&m.dataset) {
+        bail!(
+            "{} is a sequence task (one long signal, a target at every step): `mf run --dataset {}` scores it and \
+             `mf forecast` generates it; `mf fit` saves models of series data sets (saved sequence models are not \
+             built yet; from Python, memristive's forecasters fit and update one)",
+            task.name(),
+            task.name()
+        );
+    }
     let mut req = m.request()?;
     req.normalise = args.normalise;
     let ds = load_dataset(data_dir, &m.dataset)?;
@@ -162,5 +171,25 @@ mod tests {
             mf_lab::saved::score(&p, &test.targets).unwrap(),
             d.test_score.unwrap()
         );
+    }
+
+    #[test]
+    fn a_sequence_task_is_refused_with_the_commands_that_run_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("m").display().to_string();
+        for task in ["mackey-glass", "narma10", "lorenz", "memory-capacity"] {
+            let args =
+                Cli::try_parse_from(["mf", "--model", "esn", "--dataset", task, "--out", &out])
+                    .unwrap()
+                    .fit;
+            let e = fit(&args, Path::new("/nonexistent"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("is a sequence task") && e.contains("mf forecast"),
+                "{e}"
+            );
+            assert!(!dir.path().join("m").exists());
+        }
     }
 }
