@@ -100,6 +100,8 @@ pub fn kernels(args: &SequenceKernelsArgs) -> Result<()> {
             json!({"timing": {"best_s": best, "runs_s": runs}, "last_state_mean": states.row(args.steps - 1).mean()}),
         );
     }
+    let simd = mf_core::harvest::VectorStep::new(&CellKind::Tanh).simd();
+    out.insert("simd".into(), json!(format!("{simd:?}")));
     println!("{}", Value::Object(out));
     Ok(())
 }
@@ -195,10 +197,11 @@ fn markdown(raw: &[Value], steps: usize) -> String {
     let _ = writeln!(
         s,
         "Measured by `cargo xtask bench-sequence` on {}, commit {}: each side under `taskset` on as many cores as \
-         threads, best of several runs after an untimed warm-up (JAX compiles in the warm-up). Python {}, numpy {}, \
-         reservoirpy {}, JAX {}.\n",
+         threads, best of several runs after an untimed warm-up (JAX compiles in the warm-up). The Rust step ran \
+         its {} path. Python {}, numpy {}, reservoirpy {}, JAX {}.\n",
         crate::bench::cpu_model(),
         crate::bench::commit(),
+        first.pointer("/rust/simd").and_then(Value::as_str).unwrap_or("?"),
         first.pointer("/python/python").and_then(Value::as_str).unwrap_or("?"),
         first.pointer("/python/numpy").and_then(Value::as_str).unwrap_or("?"),
         version("reservoirpy_long_esn"),
