@@ -250,7 +250,7 @@ fn markdown(raw: &[Value], steps: usize) -> String {
                         let x = p / o;
                         (
                             format!("{:.1} ms ({name})", p * 1e3),
-                            format!("{x:.1}x"),
+                            format!("{x:.2}x"),
                             if x >= target { "**met**" } else { "not met" },
                         )
                     }
@@ -300,7 +300,7 @@ mod tests {
             md.contains("| leaky-ESN, alpha 0.3 | 1 | 100.0 ms | skipped: not installed | - |"),
             "{md}"
         );
-        assert!(md.contains("| 3.0x | ≥ 1.5x | **met** |"), "{md}");
-        assert!(md.contains("| MF, dt 0.01 | 1 | 200.0 ms | 200.0 ms (JAX jit + lax.scan, f32) | 1.0x | ≥ 1.5x | not met |"), "{md}");
+        assert!(md.contains("| 3.00x | ≥ 1.5x | **met** |"), "{md}");
+        assert!(md.contains("| MF, dt 0.01 | 1 | 200.0 ms | 200.0 ms (JAX jit + lax.scan, f32) | 1.00x | ≥ 1.5x | not met |"), "{md}");
     }
 }
