@@ -25,7 +25,7 @@ use mf_lab::single::ModelRequest;
 use mf_lab::tasks::Task;
 use mf_lab::training::TrainingProtocol;
 use mf_lab::{CancelToken, LabError, ModelKind, Params};
-use ndarray::{Array2, Array3, ArrayView3, Axis};
+use ndarray::{Array2, ArrayView3, Axis};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3,
 };
@@ -59,19 +59,19 @@ fn saved_err(e: SavedModelError) -> PyErr {
     }
 }
 
-/// Runs `work` on a worker thread with the GIL released, checking for signals every 100 ms: a raised signal
-/// handler (Ctrl-C's `KeyboardInterrupt`) cancels the work, and its exception is raised once the worker stopped.
-fn cancellable<T: Send>(
+/// Runs `work` on a worker thread with the GIL released, checking for signals every 100 ms: when a signal handler
+/// raises (Ctrl-C's `KeyboardInterrupt`), `interrupt` is called to stop the work, and the handler's exception is
+/// raised once the worker has returned.
+fn interruptible<T: Send>(
     py: Python<'_>,
-    work: impl FnOnce(&CancelToken) -> PyResult<T> + Send,
+    interrupt: impl FnOnce(),
+    work: impl FnOnce() -> PyResult<T> + Send,
 ) -> PyResult<T> {
-    let cancel = CancelToken::new();
     let (tx, rx) = mpsc::channel();
     std::thread::scope(|s| {
-        let token = &cancel;
         s.spawn(move || {
             // The receiver is gone only when the waiting side has already returned.
-            let _ = tx.send(work(token));
+            let _ = tx.send(work());
         });
         let mut rx = rx;
         loop {
@@ -83,11 +83,11 @@ fn cancellable<T: Send>(
             match got {
                 Ok(result) => return result,
                 Err(RecvTimeoutError::Timeout) => {
-                    if let Err(interrupt) = py.check_signals() {
-                        cancel.cancel();
-                        // Wait for the worker to see the token; its result (most likely `Cancelled`) is dropped.
+                    if let Err(raised) = py.check_signals() {
+                        interrupt();
+                        // Wait for the worker to stop; its result (most likely `Cancelled`) is dropped.
                         let _ = py.detach(move || rx.recv());
-                        return Err(interrupt);
+                        return Err(raised);
                     }
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -98,6 +98,15 @@ fn cancellable<T: Send>(
             }
         }
     })
+}
+
+/// [`interruptible`] for work that stops through a [`CancelToken`] of its own.
+fn cancellable<T: Send>(
+    py: Python<'_>,
+    work: impl FnOnce(&CancelToken) -> PyResult<T> + Send,
+) -> PyResult<T> {
+    let cancel = CancelToken::new();
+    interruptible(py, || cancel.cancel(), || work(&cancel))
 }
 
 fn model_kind(id: &str) -> PyResult<ModelKind> {
@@ -186,9 +195,8 @@ enum Truth {
     None,
 }
 
-fn task_of(x: Array3<f64>, truth: Truth) -> PyResult<Task> {
-    let n = x.len_of(Axis(0));
-    let mut raw = raw_split(x.view());
+fn task_of(mut raw: RawSplit, truth: Truth) -> PyResult<Task> {
+    let n = raw.series.len();
     match truth {
         Truth::Labels(l) => raw.labels = Some(l),
         Truth::Targets(t) => raw.targets = Some(t),
@@ -202,8 +210,7 @@ fn task_of(x: Array3<f64>, truth: Truth) -> PyResult<Task> {
 
 /// Series converted as a file's are for a model: missing values inside each series interpolated, zeros after
 /// its end.
-fn sequences_of(x: ArrayView3<'_, f64>) -> PyResult<mf_core::Sequences> {
-    let mut raw = raw_split(x);
+fn sequences_of(mut raw: RawSplit) -> PyResult<mf_core::Sequences> {
     raw.targets = Some(vec![0.0; raw.series.len()]);
     let split = Split::from_raw(&raw).map_err(|e| lab_err(e.into()))?;
     mf_lab::tasks::sequences(&split).map_err(lab_err)
@@ -308,9 +315,9 @@ impl Model {
                 return Err(PyValueError::new_err("give labels or targets, not both"))
             }
         };
-        let x = x.as_array().to_owned();
+        let raw = raw_split(x.as_array());
         cancellable(py, move |cancel| {
-            let task = task_of(x, truth)?;
+            let task = task_of(raw, truth)?;
             SavedModel::fit(&req, &task, &|_| {}, cancel)
                 .map(|m| Model(Arc::new(m)))
                 .map_err(saved_err)
@@ -325,13 +332,7 @@ impl Model {
         py: Python<'py>,
         x: PyReadonlyArray3<'_, f64>,
     ) -> PyResult<Prediction<'py>> {
-        self.check_inputs(&x)?;
-        let x = x.as_array().to_owned();
-        let model = self.0.clone();
-        let p = cancellable(py, move |_| {
-            let seqs = sequences_of(x.view())?;
-            model.predict(&seqs).map_err(saved_err)
-        })?;
+        let p = self.on_series(py, x, |model, seqs| model.predict(seqs))?;
         Ok(match p {
             Predictions::Classes { classes, scores } => (
                 Some(
@@ -354,13 +355,7 @@ impl Model {
         py: Python<'py>,
         x: PyReadonlyArray3<'_, f64>,
     ) -> PyResult<Option<Bound<'py, PyArray2<f64>>>> {
-        self.check_inputs(&x)?;
-        let x = x.as_array().to_owned();
-        let model = self.0.clone();
-        let f = cancellable(py, move |_| {
-            let seqs = sequences_of(x.view())?;
-            model.features(&seqs).map_err(saved_err)
-        })?;
+        let f = self.on_series(py, x, |model, seqs| model.features(seqs))?;
         Ok(f.map(|f| f.into_pyarray(py)))
     }
 
@@ -443,7 +438,14 @@ impl Model {
 }
 
 impl Model {
-    fn check_inputs(&self, x: &PyReadonlyArray3<'_, f64>) -> PyResult<()> {
+    /// `use_model` on the series of `x`, converted as a file's are, on a worker thread with the GIL released;
+    /// another number of channels than the model takes is refused first.
+    fn on_series<T: Send>(
+        &self,
+        py: Python<'_>,
+        x: PyReadonlyArray3<'_, f64>,
+        use_model: impl FnOnce(&SavedModel, &mf_core::Sequences) -> Result<T, SavedModelError> + Send,
+    ) -> PyResult<T> {
         let expected = self.0.description().n_inputs;
         let got = x.as_array().len_of(Axis(1));
         if got != expected {
@@ -451,7 +453,11 @@ impl Model {
                 "X has {got} channels, but the model was fitted on {expected}"
             )));
         }
-        Ok(())
+        let raw = raw_split(x.as_array());
+        let model = &self.0;
+        cancellable(py, move |_| {
+            use_model(model, &sequences_of(raw)?).map_err(saved_err)
+        })
     }
 }
 
@@ -626,40 +632,31 @@ fn sweep(
         shard: None,
         retry_failed,
     };
-    let summary = cancellable(py, move |cancel| {
-        let control = mf_lab::Control::new();
-        // Cancelling stops the running jobs through their tokens; the store keeps every finished job.
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let summary = std::thread::scope(|s| {
-            s.spawn(|| {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    if cancel.is_cancelled() {
-                        control.cancel();
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            });
-            let r = mf_lab::run(
+    // Ctrl-C cancels the run: no new job starts, the running ones stop, and the store keeps every finished job.
+    let control = mf_lab::Control::new();
+    let summary = interruptible(
+        py,
+        || control.cancel(),
+        || {
+            let summary = mf_lab::run(
                 &loaded,
                 &mut store,
                 &evaluator,
                 &opts,
                 &control,
                 &mut |_| {},
-            );
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            r.map_err(lab_err)
-        })?;
-        let failed = store.records().values().filter(|r| r.is_failed()).count();
-        if failed > 0 {
-            return Err(PyRuntimeError::new_err(format!(
-                "{failed} of {} recorded jobs failed: fix the cause, then sweep again with retry_failed=True",
-                store.records().len()
-            )));
-        }
-        Ok(summary)
-    })?;
+            )
+            .map_err(lab_err)?;
+            let failed = store.records().values().filter(|r| r.is_failed()).count();
+            if failed > 0 {
+                return Err(PyRuntimeError::new_err(format!(
+                    "{failed} of {} recorded jobs failed: fix the cause, then sweep again with retry_failed=True",
+                    store.records().len()
+                )));
+            }
+            Ok(summary)
+        },
+    )?;
     let c = summary.counts;
     Ok((c.done, c.failed, c.skipped, path))
 }

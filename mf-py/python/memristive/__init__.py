@@ -19,12 +19,14 @@ import json
 import numpy as np
 
 from . import _native
-from ._estimators import _labels_array, as_series, build_all, python_name
+from ._estimators import _labels_array, as_series, build_all, class_stem, python_name
 
 __version__ = _native.__version__
 
-globals().update(build_all())
-__all__ = sorted(build_all()) + [
+# The estimator classes, generated once from the models the library registers.
+_CLASSES = build_all()
+globals().update(_CLASSES)
+__all__ = sorted(_CLASSES) + [
     "load",
     "load_dataset",
     "memory_capacity",
@@ -65,10 +67,7 @@ def load(path):
     desc = json.loads(model.description)
     metric = desc["metric"]
     kind = "Classifier" if metric == "accuracy" else "Regressor"
-    classes = build_all()
-    from ._estimators import class_stem
-
-    cls = classes[class_stem(model.model) + kind]
+    cls = _CLASSES[class_stem(model.model) + kind]
     by_mf = {mf: (py, spec) for py, mf, spec in cls._specs}
     params = {}
     # A model fitted with `mf fit --preset paper` records the data set whose preset it started from and, in
