@@ -813,13 +813,7 @@ impl Forecaster {
                 series.ncols()
             )));
         }
-        if let Some(((i, j), v)) = series.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(LabError::InvalidData(format!(
-                "step {}, channel {}: {v} is not finite",
-                i + 1,
-                j + 1
-            )));
-        }
+        all_finite(series, "step")?;
         cancel.check()?;
         let signal = Signal::new(
             "signal",
@@ -855,13 +849,7 @@ impl Forecaster {
                 samples.ncols()
             )));
         }
-        if let Some(((i, j), v)) = samples.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(LabError::InvalidData(format!(
-                "sample {}, channel {}: {v} is not finite",
-                i + 1,
-                j + 1
-            )));
-        }
+        all_finite(samples, "sample")?;
         // Work on copies, so that a failing step leaves the forecaster as it was.
         let mut reservoir = self.reservoir.clone();
         let mut fitter = self.fitter.clone();
@@ -906,6 +894,18 @@ impl Forecaster {
             }
         }
         Ok(out)
+    }
+}
+
+/// An error naming the first non-finite value of `rows` as `{what} i, channel j` (from 1), as a user counts them.
+fn all_finite(rows: ArrayView2<'_, f64>, what: &str) -> Result<(), LabError> {
+    match rows.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        Some(((i, j), v)) => Err(LabError::InvalidData(format!(
+            "{what} {}, channel {}: {v} is not finite",
+            i + 1,
+            j + 1
+        ))),
+        None => Ok(()),
     }
 }
 
