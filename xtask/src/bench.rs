@@ -279,7 +279,7 @@ fn run_peers(
     let mut out: Value =
         serde_json::from_str(&output(&mut peers)?).context("peers.py did not print JSON")?;
     if jax_skipped.is_none() {
-        let jax = run_jax_peers(root, &py, args, pin);
+        let jax = run_jax_peers(root, &py, args);
         merge_jax(
             &mut out,
             jax.map_err(|e| format!("the JAX process failed: {e:#}")),
@@ -290,34 +290,14 @@ fn run_peers(
 
 /// Runs `peers.py --only-jax` under `taskset` on the first `args.threads` cores this process may use (XLA sizes
 /// its thread pool by the affinity; peers.py sets XLA_FLAGS itself), and returns its JSON.
-fn run_jax_peers(
-    root: &Path,
-    py: &Path,
-    args: &BenchArgs,
-    pin: &dyn Fn(&mut Command),
-) -> Result<Value> {
+fn run_jax_peers(root: &Path, py: &Path, args: &BenchArgs) -> Result<Value> {
     let script = root.join("xtask").join("bench").join("peers.py");
-    let cores = allowed_cores().map(|c| cpu_list(&c[..args.threads.min(c.len())]));
-    let has_taskset = Command::new("taskset")
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let mut cmd = match &cores {
-        // Without taskset, peers.py restricts its own affinity the same way.
-        Some(list) if has_taskset => {
-            let mut c = Command::new("taskset");
-            c.args(["-c", list]).arg(py);
-            c
-        }
-        _ => Command::new(py),
-    };
+    // Without taskset, peers.py restricts its own affinity the same way.
+    let mut cmd = pinned(py, args.threads);
     cmd.arg(script)
         .arg("--only-jax")
         .args(["--threads", &args.threads.to_string()])
         .args(["--repeats", &args.repeats.to_string()]);
-    pin(&mut cmd);
     serde_json::from_str(&output(&mut cmd)?).context("peers.py --only-jax did not print JSON")
 }
 
@@ -340,6 +320,30 @@ fn merge_jax(out: &mut Value, jax: Result<Value, String>) {
             }
         }
     }
+}
+
+/// `program` to run on the first `threads` cores this process may use (under `taskset`, when it is installed)
+/// with every thread-count variable at `threads`.
+pub(crate) fn pinned(program: &Path, threads: usize) -> Command {
+    let cores = allowed_cores().map(|c| cpu_list(&c[..threads.min(c.len())]));
+    let has_taskset = Command::new("taskset")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut cmd = match &cores {
+        Some(list) if has_taskset => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", list]).arg(program);
+            c
+        }
+        _ => Command::new(program),
+    };
+    for var in THREAD_VARS {
+        cmd.env(var, threads.to_string());
+    }
+    cmd
 }
 
 /// The CPUs this process may run on (`Cpus_allowed_list` of /proc/self/status), in order; none where the system

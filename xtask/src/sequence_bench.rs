@@ -15,7 +15,6 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -126,17 +125,8 @@ pub fn bench_sequence(root: &Path, args: &SequenceBenchArgs) -> Result<()> {
         if t > cores.len() {
             bail!("{t} threads asked, {} cores allowed", cores.len());
         }
-        let list = crate::bench::cpu_list(&cores[..t]);
-        let pinned = |program: &Path| {
-            let mut cmd = Command::new("taskset");
-            cmd.args(["-c", &list]).arg(program);
-            for var in crate::bench::THREAD_VARS {
-                cmd.env(var, t.to_string());
-            }
-            cmd
-        };
         eprintln!("bench-sequence: Rust on {t} thread(s)");
-        let mut rust = pinned(&kernels);
+        let mut rust = crate::bench::pinned(&kernels, t);
         rust.args([
             "bench-sequence-kernels",
             "--repeats",
@@ -146,7 +136,7 @@ pub fn bench_sequence(root: &Path, args: &SequenceBenchArgs) -> Result<()> {
         let rust: Value = serde_json::from_str(&crate::output(&mut rust)?)
             .context("bench-sequence-kernels did not print JSON")?;
         eprintln!("bench-sequence: Python peers on {t} thread(s)");
-        let mut peers = pinned(&py);
+        let mut peers = crate::bench::pinned(&py, t);
         peers
             .arg(root.join("xtask").join("bench").join("sequence_peers.py"))
             .args([
