@@ -117,6 +117,15 @@ pub(crate) fn f64_tensor<'a>(
     }
 }
 
+pub(crate) fn u64_tensor(name: impl Into<String>, v: u64) -> Tensor {
+    Tensor {
+        name: name.into(),
+        dtype: Dtype::U64,
+        shape: vec![1],
+        bytes: v.to_le_bytes().to_vec(),
+    }
+}
+
 pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EsnError + '_ {
     move |source| EsnError::Io {
         path: path.to_path_buf(),
@@ -181,6 +190,14 @@ impl Arrays<'_> {
             .collect();
         self.finite(name, v.iter().all(|x| x.is_finite()))?;
         Ok(v)
+    }
+
+    /// One whole number, stored as a one-element U64 tensor.
+    pub(crate) fn u64(&self, name: &str) -> Result<u64, EsnError> {
+        let t = self.view(name, Dtype::U64, &[1])?;
+        Ok(u64::from_le_bytes(
+            t.data().try_into().expect("one value of 8 bytes"),
+        ))
     }
 
     fn finite(&self, name: &str, ok: bool) -> Result<(), EsnError> {

@@ -15,6 +15,10 @@
 //!   weight; with `lambda_f = 1` it is the ridge solution with penalty `alpha` on every row seen (tested).
 //! - [`memory_capacity`]: Jaeger's linear memory capacity (GMD Report 152, 2002) from states and the input.
 
+mod saved;
+
+pub use saved::SEQUENCE_FILE;
+
 use faer::{Mat, Side};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Slice};
 

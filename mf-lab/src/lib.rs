@@ -52,6 +52,7 @@ pub mod robustness;
 pub mod run;
 pub mod saved;
 pub mod sequence;
+pub mod sequence_model;
 pub mod shard;
 pub mod single;
 pub mod spec;

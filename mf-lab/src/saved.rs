@@ -49,7 +49,10 @@ pub const CHECKSUM_FIELD: &str = "checksum";
 /// SHA-256 over the description (its compact JSON) and every file of the weights directory (name and bytes, in
 /// name order), as 64 hex digits: an edit of either, a flipped byte of an array or a swapped class list, is a
 /// mismatch at load instead of silently other predictions.
-fn checksum(description: &Description, weights: &Path) -> Result<String, SavedModelError> {
+pub(crate) fn checksum(
+    description: &impl Serialize,
+    weights: &Path,
+) -> Result<String, SavedModelError> {
     use sha2::{Digest, Sha256};
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -147,6 +150,65 @@ pub struct Description {
     pub normalise: Option<InputScaling>,
 }
 
+/// The description of the model directory `dir` as JSON, its `checksum` field taken out (`None` when it has
+/// none, `Some(None)` when it is not a string): checked to exist, to be JSON, and to be of `format` in
+/// [`FORMAT_VERSION`]. A directory of the other format (a series model where a sequence model is wanted, or the
+/// reverse) is refused naming what it holds.
+pub(crate) fn read_description(
+    dir: &Path,
+    format: &str,
+) -> Result<(serde_json::Value, Option<Option<String>>), SavedModelError> {
+    if !dir.is_dir() {
+        return Err(SavedModelError::NotFound {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let damaged = |reason: String| SavedModelError::Damaged {
+        dir: dir.to_path_buf(),
+        file: DESCRIPTION_FILE.to_string(),
+        reason,
+    };
+    let path = dir.join(DESCRIPTION_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(damaged("missing".into()))
+        }
+        Err(source) => return Err(SavedModelError::Io { path, source }),
+    };
+    let mut value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| damaged(format!("not valid JSON ({e})")))?;
+    match value.get("format").and_then(|f| f.as_str()) {
+        Some(f) if f == format => {}
+        Some(other @ (FORMAT | crate::sequence_model::SEQUENCE_FORMAT)) => {
+            return Err(SavedModelError::OtherKind {
+                dir: dir.to_path_buf(),
+                sequence: other == crate::sequence_model::SEQUENCE_FORMAT,
+            })
+        }
+        _ => {
+            return Err(damaged(format!(
+                "not a model description (its `format` is not \"{format}\")"
+            )))
+        }
+    }
+    match value.get("format_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(FORMAT_VERSION) => {}
+        Some(found) => {
+            return Err(SavedModelError::Version {
+                dir: dir.to_path_buf(),
+                found,
+            })
+        }
+        None => return Err(damaged("no whole-number `format_version`".into())),
+    }
+    let stored_checksum = value
+        .as_object_mut()
+        .and_then(|o| o.remove(CHECKSUM_FIELD))
+        .map(|c| c.as_str().map(str::to_owned));
+    Ok((value, stored_checksum))
+}
+
 /// A model with its description: fitted in this process, or loaded from a directory.
 #[derive(Debug, Clone)]
 pub struct SavedModel {
@@ -219,6 +281,24 @@ pub enum SavedModelError {
         file: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// The model directory holds the other kind of model: a sequence model (`mf fit` on a sequence task) where
+    /// a series model is wanted, or the reverse.
+    #[error(
+        "{} holds {}",
+        dir.display(),
+        if *sequence {
+            "a sequence model (`mf fit` on a sequence task): it predicts sample by sample (`mf predict DIR \
+             --stream`) and forecasts (`mf predict DIR --horizon H`), not whole series"
+        } else {
+            "a model of whole series (`mf fit` on a series data set), not a sequence model"
+        }
+    )]
+    OtherKind {
+        /// The model directory.
+        dir: PathBuf,
+        /// Whether it holds a sequence model.
+        sequence: bool,
     },
     /// The model directory was written in another format version.
     #[error(
@@ -460,51 +540,12 @@ impl SavedModel {
     /// Reads a model directory written by [`SavedModel::save`]: checks the format and its version, reads the
     /// model crate's files and checks that they agree with the description.
     pub fn load(dir: &Path) -> Result<SavedModel, SavedModelError> {
-        if !dir.is_dir() {
-            return Err(SavedModelError::NotFound {
-                dir: dir.to_path_buf(),
-            });
-        }
         let damaged = |file: &str, reason: String| SavedModelError::Damaged {
             dir: dir.to_path_buf(),
             file: file.to_string(),
             reason,
         };
-        let path = dir.join(DESCRIPTION_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(damaged(DESCRIPTION_FILE, "missing".into()))
-            }
-            Err(source) => return Err(SavedModelError::Io { path, source }),
-        };
-        let mut value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| damaged(DESCRIPTION_FILE, format!("not valid JSON ({e})")))?;
-        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(damaged(
-                DESCRIPTION_FILE,
-                format!("not a model description (its `format` is not \"{FORMAT}\")"),
-            ));
-        }
-        match value.get("format_version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(FORMAT_VERSION) => {}
-            Some(found) => {
-                return Err(SavedModelError::Version {
-                    dir: dir.to_path_buf(),
-                    found,
-                })
-            }
-            None => {
-                return Err(damaged(
-                    DESCRIPTION_FILE,
-                    "no whole-number `format_version`".into(),
-                ))
-            }
-        }
-        let stored_checksum = value
-            .as_object_mut()
-            .and_then(|o| o.remove(CHECKSUM_FIELD))
-            .map(|c| c.as_str().map(str::to_owned));
+        let (value, stored_checksum) = read_description(dir, FORMAT)?;
         let description: Description = serde_json::from_value(value)
             .map_err(|e| damaged(DESCRIPTION_FILE, format!("malformed ({e})")))?;
         let weights = dir.join(WEIGHTS_DIR);

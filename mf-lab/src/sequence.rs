@@ -156,7 +156,24 @@ pub enum SequenceData {
         signal: Box<Signal>,
         /// Its segments.
         segments: Segments,
+        /// The z-scoring it went through (`--normalise zscore`), when it did.
+        scaling: Option<SignalScaling>,
     },
+}
+
+/// How a signal of one's own was z-scored: each input and each target channel's mean and standard deviation over
+/// the training segment. A target that is an input channel one step later has that channel's.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalScaling {
+    /// Each input channel's mean.
+    pub input_mean: Vec<f64>,
+    /// Each input channel's standard deviation.
+    pub input_std: Vec<f64>,
+    /// Each target channel's mean.
+    pub target_mean: Vec<f64>,
+    /// Each target channel's standard deviation.
+    pub target_std: Vec<f64>,
 }
 
 impl From<SequenceTask> for SequenceData {
@@ -176,13 +193,17 @@ impl SequenceData {
     ) -> Result<SequenceData, LabError> {
         let signal = mf_data::load_signal(path, targets)?;
         let segments = Segments::default_for(signal.len())?;
-        let signal = match normalise {
-            Normalise::None => signal,
-            Normalise::Zscore => zscore(signal, segments.train())?,
+        let (signal, scaling) = match normalise {
+            Normalise::None => (signal, None),
+            Normalise::Zscore => {
+                let (signal, scaling) = zscore(signal, segments.train())?;
+                (signal, Some(scaling))
+            }
         };
         Ok(SequenceData::Signal {
             signal: Box::new(signal),
             segments,
+            scaling,
         })
     }
 
@@ -223,11 +244,21 @@ impl SequenceData {
         }
     }
 
+    /// The z-scoring of a signal of one's own, when it had one.
+    pub fn scaling(&self) -> Option<&SignalScaling> {
+        match self {
+            SequenceData::Signal { scaling, .. } => scaling.as_ref(),
+            SequenceData::Task(_) => None,
+        }
+    }
+
     /// The signal and segments for a reservoir of `n_units` units.
-    fn load(&self, n_units: usize) -> Result<(Signal, Segments), LabError> {
+    pub(crate) fn load(&self, n_units: usize) -> Result<(Signal, Segments), LabError> {
         match self {
             SequenceData::Task(t) => t.signal(n_units),
-            SequenceData::Signal { signal, segments } => Ok(((**signal).clone(), *segments)),
+            SequenceData::Signal {
+                signal, segments, ..
+            } => Ok(((**signal).clone(), *segments)),
         }
     }
 }
@@ -241,9 +272,9 @@ fn generated_tasks_normalised() -> LabError {
     )
 }
 
-/// `signal` with every input and target channel z-scored by its statistics over the rows of `train`; a channel
-/// constant there is refused.
-fn zscore(signal: Signal, train: Range<usize>) -> Result<Signal, LabError> {
+/// `signal` with every input and target channel z-scored by its statistics over the rows of `train`, and those
+/// statistics; a channel constant there is refused.
+fn zscore(signal: Signal, train: Range<usize>) -> Result<(Signal, SignalScaling), LabError> {
     let name = signal.name().to_string();
     let source = format!(
         "{}; z-scored with the training segment's statistics",
@@ -295,7 +326,18 @@ fn zscore(signal: Signal, train: Range<usize>) -> Result<Signal, LabError> {
             col.mapv_inplace(|v| (v - mean) / sd);
         }
     }
-    Ok(Signal::new(name, source, inputs, targets)?)
+    let split = |st: &[(f64, f64)]| -> (Vec<f64>, Vec<f64>) { st.iter().copied().unzip() };
+    let (input_mean, input_std) = split(&input_stats);
+    let (target_mean, target_std) = split(&target_stats);
+    Ok((
+        Signal::new(name, source, inputs, targets)?,
+        SignalScaling {
+            input_mean,
+            input_std,
+            target_mean,
+            target_std,
+        },
+    ))
 }
 
 /// What a run of fresh reservoirs on a sequence task found.
@@ -439,7 +481,7 @@ pub fn select_and_run(
 
 /// The configuration of `req` with the units its readout reads, refused with the reason for models that do not
 /// run sequence tasks.
-fn sequence_model(req: &ModelRequest) -> Result<(Box<dyn Configured>, usize), LabError> {
+pub(crate) fn sequence_model(req: &ModelRequest) -> Result<(Box<dyn Configured>, usize), LabError> {
     let configured = req.configure()?;
     match configured.sequence_units() {
         Some(n) => Ok((configured, n)),
@@ -610,7 +652,7 @@ fn trial(
 
 /// The root mean squared norm of the rows of `y`, `sqrt(<||y||^2>)`: what a closed loop's error is normalised by
 /// in the valid prediction time.
-fn rms_norm(y: ArrayView2<'_, f64>) -> f64 {
+pub(crate) fn rms_norm(y: ArrayView2<'_, f64>) -> f64 {
     (y.rows().into_iter().map(|r| r.dot(&r)).sum::<f64>() / y.nrows() as f64).sqrt()
 }
 
@@ -672,15 +714,7 @@ pub fn forecast(
     let generates = match &data {
         SequenceData::Task(t) => matches!(t, SequenceTask::MackeyGlass | SequenceTask::Lorenz),
         // The output can be fed back only when every input channel is predicted, in the same order.
-        SequenceData::Signal { signal, .. } => {
-            signal.n_inputs() == signal.n_outputs()
-                && signal
-                    .inputs()
-                    .slice_axis(Axis(0), (1..signal.len()).into())
-                    == signal
-                        .targets()
-                        .slice_axis(Axis(0), (0..signal.len() - 1).into())
-        }
+        SequenceData::Signal { signal, .. } => crate::sequence_model::feeds_back(signal),
     };
     if !generates {
         return Err(LabError::InvalidParams(format!(
@@ -782,123 +816,8 @@ pub fn forecast(
     })
 }
 
-/// A reservoir fitted teacher-forced on one signal of one's own to predict its next sample, ready to generate its
-/// continuation in closed loop: what the Python package's forecasters hold. [`Forecaster::fit`] drives a reservoir
-/// of `req` (drawn from `req.seed`) along every row of the signal, fits the readout (ridge, or recursive least
-/// squares as the configuration's `readout` says) on the rows after the washout, each row's state predicting the
-/// next row; [`Forecaster::generate`] then feeds each prediction back as the next input.
-#[derive(Debug, Clone)]
-pub struct Forecaster {
-    reservoir: SequenceReservoir,
-    readout: mf_esn::Ridge,
-    /// The readout's fit so far (normal equations or recursive least squares), for [`Forecaster::observe`].
-    fitter: ReadoutFitter,
-    config: serde_json::Value,
-}
-
-impl Forecaster {
-    /// Fits on `series` `(n_steps, n_channels)`, its first `washout` states left out of the fit.
-    pub fn fit(
-        req: &ModelRequest,
-        series: ArrayView2<'_, f64>,
-        washout: usize,
-        cancel: &CancelToken,
-    ) -> Result<Forecaster, LabError> {
-        let (configured, _) = sequence_model(req)?;
-        let t = series.nrows();
-        if series.ncols() == 0 || t < washout + 2 {
-            return Err(LabError::InvalidData(format!(
-                "a signal of {t} steps and {} channels leaves no step to fit after a washout of {washout} steps \
-                 (it needs at least washout + 2 steps and one channel)",
-                series.ncols()
-            )));
-        }
-        all_finite(series, "step")?;
-        cancel.check()?;
-        let signal = Signal::new(
-            "signal",
-            "given",
-            series.slice_axis(Axis(0), (0..t - 1).into()).to_owned(),
-            series.slice_axis(Axis(0), (1..t).into()).to_owned(),
-        )?;
-        let mut reservoir = configured.draw_sequence(series.ncols(), req.seed)?;
-        let fitter = teacher_forced_fitter(&mut reservoir, &signal, &(washout..t - 1), t - 1)?;
-        let readout = reservoir.finish_readout(&fitter)?;
-        cancel.check()?;
-        // The last sample too: the state after it predicts the first step past the signal.
-        reservoir.push(&series.row(t - 1).to_vec())?;
-        Ok(Forecaster {
-            reservoir,
-            readout,
-            fitter,
-            config: configured.to_json(),
-        })
-    }
-
-    /// Takes the next samples of the signal, `(k, n_channels)`, in time order. Each is first the target of the
-    /// prediction the forecaster holds for it: with `online` the readout learns it (recursive least squares row by
-    /// row, with the configuration's forgetting factor, when `readout = "rls"`; otherwise the ridge's normal
-    /// equations take the row and are solved again after the last sample). Then it is the next input. Without
-    /// `online` the readout stays as it is and only the state moves on. A forecaster fitted on a signal and then
-    /// given its continuation online has the readout of one fitted on the whole signal.
-    pub fn observe(&mut self, samples: ArrayView2<'_, f64>, online: bool) -> Result<(), LabError> {
-        let q = self.readout.intercept.len();
-        if samples.ncols() != q {
-            return Err(LabError::InvalidData(format!(
-                "{} channels given, the forecaster predicts {q}",
-                samples.ncols()
-            )));
-        }
-        all_finite(samples, "sample")?;
-        // Work on copies, so that a failing step leaves the forecaster as it was.
-        let mut reservoir = self.reservoir.clone();
-        let mut fitter = self.fitter.clone();
-        for row in samples.rows() {
-            if online {
-                let x = reservoir.read().insert_axis(Axis(0));
-                fitter.add(x.view(), row.insert_axis(Axis(0)))?;
-            }
-            reservoir.push(&row.to_vec())?;
-        }
-        if online && samples.nrows() > 0 {
-            self.readout = reservoir.finish_readout(&fitter)?;
-        }
-        self.reservoir = reservoir;
-        self.fitter = fitter;
-        Ok(())
-    }
-
-    /// Every hyper-parameter.
-    pub fn config(&self) -> &serde_json::Value {
-        &self.config
-    }
-
-    /// The next `horizon` samples after the signal, `(horizon, n_channels)`, each prediction fed back as the next
-    /// input. The forecaster itself stays where the signal ended, so generating twice gives the same rows.
-    pub fn generate(&self, horizon: usize) -> Result<Array2<f64>, LabError> {
-        let mut generator = self.reservoir.clone();
-        let mut out = Array2::zeros((horizon, self.readout.intercept.len()));
-        for h in 0..horizon {
-            let y = self
-                .readout
-                .decision(&generator.read().insert_axis(Axis(0)));
-            if !y.iter().all(|v| v.is_finite()) {
-                return Err(LabError::InvalidData(format!(
-                    "the generated signal stopped being finite at step {} of {horizon}",
-                    h + 1
-                )));
-            }
-            out.row_mut(h).assign(&y.row(0));
-            if h + 1 < horizon {
-                generator.push(&y.row(0).to_vec())?;
-            }
-        }
-        Ok(out)
-    }
-}
-
 /// An error naming the first non-finite value of `rows` as `{what} i, channel j` (from 1), as a user counts them.
-fn all_finite(rows: ArrayView2<'_, f64>, what: &str) -> Result<(), LabError> {
+pub(crate) fn all_finite(rows: ArrayView2<'_, f64>, what: &str) -> Result<(), LabError> {
     match rows.indexed_iter().find(|(_, v)| !v.is_finite()) {
         Some(((i, j), v)) => Err(LabError::InvalidData(format!(
             "{what} {}, channel {}: {v} is not finite",
@@ -1035,7 +954,7 @@ fn teacher_forced_readout(
 }
 
 /// [`teacher_forced_readout`]'s fit before it is solved, for a forecaster that goes on learning.
-fn teacher_forced_fitter(
+pub(crate) fn teacher_forced_fitter(
     reservoir: &mut SequenceReservoir,
     signal: &Signal,
     fit: &Range<usize>,
@@ -1068,12 +987,12 @@ fn teacher_forced_fitter(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::normalise::Normalise;
     use crate::training::TrainingProtocol;
 
-    fn req(model: ModelKind, set: &[(&str, f64)]) -> ModelRequest {
+    pub(crate) fn req(model: ModelKind, set: &[(&str, f64)]) -> ModelRequest {
         ModelRequest {
             model,
             dataset: String::new(),
@@ -1089,118 +1008,8 @@ mod tests {
         run_sequence(&req(model, set), task, 2, &CancelToken::new()).unwrap()
     }
 
-    /// A forecaster's generation against a second path: the same reservoir driven along the signal with every
-    /// state kept, the batch ridge (`Ridge::fit_arrays`, not the normal equations accumulated block by block) fitted
-    /// on the rows after the washout, and the readout's output fed back by hand.
-    #[test]
-    fn a_forecaster_generates_what_the_batch_ridge_on_the_kept_states_predicts() {
-        let t = 400;
-        let series = Array2::from_shape_fn((t, 2), |(i, j)| {
-            ((i as f64) * (0.21 + 0.1 * j as f64)).sin() + 0.3 * ((i as f64) * 0.05).cos()
-        });
-        let washout = 30;
-        let req = req(ModelKind::all()[1], &[("lambda", 1e-4), ("n_units", 40.0)]);
-        let f = Forecaster::fit(&req, series.view(), washout, &CancelToken::new()).unwrap();
-        let generated = f.generate(6).unwrap();
-
-        let mut r = req.configure().unwrap().draw_sequence(2, req.seed).unwrap();
-        let mut states = Array2::zeros((t, 40));
-        r.drive(series.view(), |i, h| {
-            states.row_mut(i).assign(&h);
-            Ok(())
-        })
-        .unwrap();
-        let x = states.slice_axis(Axis(0), (washout..t - 1).into());
-        let y = series.slice_axis(Axis(0), (washout + 1..t).into());
-        let ridge = mf_esn::Ridge::fit_arrays(x, y, 1e-4).unwrap();
-        let mut by_hand = Vec::new();
-        let mut h = states.row(t - 1).to_owned();
-        for _ in 0..6 {
-            let y = ridge.decision(&h.clone().insert_axis(Axis(0)));
-            r.push(&y.row(0).to_vec()).unwrap();
-            by_hand.push(y.row(0).to_owned());
-            h = r.read();
-        }
-        for (k, want) in by_hand.iter().enumerate() {
-            for (g, w) in generated.row(k).iter().zip(want) {
-                assert!(
-                    (g - w).abs() <= 1e-6 * w.abs().max(1.0),
-                    "step {k}: {g} vs {w}"
-                );
-            }
-        }
-        // Generation starts where the signal ended, every time.
-        assert_eq!(
-            f.generate(3).unwrap(),
-            generated.slice_axis(Axis(0), (0..3).into())
-        );
-        assert!(Forecaster::fit(&req, series.view(), t - 1, &CancelToken::new()).is_err());
-    }
-
-    /// Fitting on a signal and then observing its continuation online gives the forecaster fitted on the whole
-    /// signal (the same rows in the same order: bit for bit with recursive least squares, to rounding with the
-    /// ridge, whose normal equations took the rows in other blocks); offline, only the state moves on.
-    #[test]
-    fn observing_a_signal_online_is_fitting_on_it() {
-        let t = 300;
-        let series = Array2::from_shape_fn((t, 1), |(i, _)| {
-            ((i as f64) * 0.23).sin() * ((i as f64) * 0.011).cos()
-        });
-        for set in [
-            vec![("lambda", 1e-3), ("n_units", 30.0)],
-            vec![
-                ("lambda", 1e-3),
-                ("n_units", 30.0),
-                ("readout", 1.0),
-                ("forgetting", 0.999),
-            ],
-        ] {
-            let req = req(ModelKind::all()[1], &set);
-            let cancel = CancelToken::new();
-            let whole = Forecaster::fit(&req, series.view(), 20, &cancel).unwrap();
-            let mut part = Forecaster::fit(
-                &req,
-                series.slice_axis(Axis(0), (0..200).into()),
-                20,
-                &cancel,
-            )
-            .unwrap();
-            let mut offline = part.clone();
-            part.observe(series.slice_axis(Axis(0), (200..t).into()), true)
-                .unwrap();
-            let (a, b) = (whole.generate(20).unwrap(), part.generate(20).unwrap());
-            let rls = set.len() == 4;
-            for (x, y) in a.iter().zip(&b) {
-                if rls {
-                    assert_eq!(x, y);
-                } else {
-                    assert!((x - y).abs() < 1e-6, "{x} vs {y}");
-                }
-            }
-            offline
-                .observe(series.slice_axis(Axis(0), (200..t).into()), false)
-                .unwrap();
-            // Offline, the readout is the one fitted on the first part (an RLS readout's `lambda` is NaN: compare the
-            // coefficients).
-            let fresh = Forecaster::fit(
-                &req,
-                series.slice_axis(Axis(0), (0..200).into()),
-                20,
-                &cancel,
-            )
-            .unwrap();
-            assert_eq!(offline.readout.coef, fresh.readout.coef);
-            assert_eq!(offline.readout.intercept, fresh.readout.intercept);
-            assert_eq!(offline.reservoir.read(), whole.reservoir.read());
-            assert!(offline.observe(Array2::zeros((1, 2)).view(), true).is_err());
-            assert!(offline
-                .observe(Array2::from_elem((1, 1), f64::NAN).view(), true)
-                .is_err());
-        }
-    }
-
     /// A 100-unit ESN in the regime the NARMA-10 literature uses (no leak, small input scaling, a weak ridge).
-    const TUNED_ESN: [(&str, f64); 4] = [
+    pub(crate) const TUNED_ESN: [(&str, f64); 4] = [
         ("alpha", 1.0),
         ("omega", 0.1),
         ("rho", 0.9),
@@ -1339,7 +1148,7 @@ mod tests {
     }
 
     /// A CSV signal in `dir`: a time column, two smooth channels and a constant one.
-    fn own_signal(dir: &std::path::Path) -> std::path::PathBuf {
+    pub(crate) fn own_signal(dir: &std::path::Path) -> std::path::PathBuf {
         let path = dir.join("sig.csv");
         let mut text = String::from("time,a,b,c\n");
         let mut b = 0.0;

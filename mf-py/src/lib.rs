@@ -20,7 +20,8 @@ use mf_lab::data::{Dataset, RawSplit, Split};
 use mf_lab::models::hyper::ParamKind;
 use mf_lab::normalise::Normalise;
 use mf_lab::saved::{Predictions, SavedModel, SavedModelError};
-use mf_lab::sequence::{Forecaster, SequenceTask};
+use mf_lab::sequence::SequenceTask;
+use mf_lab::sequence_model::SequenceModel;
 use mf_lab::single::ModelRequest;
 use mf_lab::tasks::Task;
 use mf_lab::training::TrainingProtocol;
@@ -487,9 +488,9 @@ fn collect_files(
 }
 
 /// A reservoir fitted on one signal to predict its next sample, generating its continuation in closed loop
-/// (`mf_lab::sequence::Forecaster`).
+/// (`mf_lab::sequence_model::SequenceModel`).
 #[pyclass(module = "memristive._native", name = "Forecaster")]
-struct PyForecaster(Forecaster);
+struct PyForecaster(SequenceModel);
 
 #[pymethods]
 impl PyForecaster {
@@ -507,7 +508,7 @@ impl PyForecaster {
         let req = request(model, ARRAYS, params, seed)?;
         let series = series.as_array().to_owned();
         cancellable(py, move |cancel| {
-            Forecaster::fit(&req, series.view(), washout, cancel)
+            SequenceModel::forecaster(&req, series.view(), washout, cancel)
                 .map(PyForecaster)
                 .map_err(lab_err)
         })
@@ -524,7 +525,7 @@ impl PyForecaster {
     }
 
     /// Takes the signal's next samples `(k, n_channels)`: with `online` the readout learns each as the target of
-    /// its prediction (`mf_lab::sequence::Forecaster::observe`); then each is the next input.
+    /// its prediction (`mf_lab::sequence_model::SequenceModel::observe`); then each is the next input.
     fn observe(
         &mut self,
         py: Python<'_>,

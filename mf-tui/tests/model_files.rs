@@ -454,3 +454,194 @@ fn predict_reads_every_format_that_dataset_reads() {
     ));
     assert!(err.contains(empty.to_str().unwrap()), "{err}");
 }
+
+fn rows(csv: &str) -> Vec<(usize, Vec<f64>)> {
+    csv.lines()
+        .skip(1)
+        .map(|l| {
+            let mut it = l.split(',');
+            let step = it.next().unwrap().parse().unwrap();
+            (step, it.map(|v| v.parse().unwrap()).collect())
+        })
+        .collect()
+}
+
+/// A sequence model through the binary: `mf fit` on Mackey-Glass saves a forecaster whose streamed and
+/// generated steps are the library's, numbered after the fitted signal; a map refuses to generate and checks its
+/// line widths; each kind of directory refuses the other's options.
+#[test]
+fn a_sequence_model_streams_learns_online_and_generates_through_the_binary() {
+    use mf_lab::sequence_model::SequenceModel;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let m = data.join("mg");
+    let m_arg = m.to_str().unwrap();
+    let fitted = ok(&mf(
+        &[
+            "fit",
+            "--model",
+            "esn",
+            "--dataset",
+            "mackey-glass",
+            "--set",
+            "n_units=30",
+            "--set",
+            "lambda=1e-6",
+            "--out",
+            m_arg,
+            "--json",
+        ],
+        data,
+        None,
+    ));
+    let desc: serde_json::Value = serde_json::from_str(&fitted).unwrap();
+    assert_eq!(desc["kind"], "forecaster");
+    assert!(desc["test_score"].as_f64().unwrap() < 0.1, "{desc}");
+    // Two samples online, then three generated steps.
+    let out = ok(&mf(
+        &["predict", m_arg, "--stream", "--online", "--horizon", "3"],
+        data,
+        Some("0.1\n# a comment\n\n0.2\n"),
+    ));
+    let got = rows(&out);
+    let mut lib = SequenceModel::load(&m).unwrap();
+    let mut want = vec![
+        (2, lib.step(&[0.1], None, true).unwrap().to_vec()),
+        (3, lib.step(&[0.2], None, true).unwrap().to_vec()),
+    ];
+    let g = lib.generate(4).unwrap();
+    want.extend((1..4).map(|k| (3 + k, g.row(k).to_vec())));
+    assert_eq!(got, want, "{out}");
+    // Without --stream, the horizon starts at step 1; the directory is unchanged by the run above.
+    let out = ok(&mf(
+        &["predict", m_arg, "--horizon", "2", "--format", "json"],
+        data,
+        None,
+    ));
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let g = SequenceModel::load(&m).unwrap().generate(2).unwrap();
+    assert_eq!(first["step"], 1);
+    assert_eq!(first["values"][0].as_f64().unwrap(), g[[0, 0]]);
+    // Options that do not fit the directory.
+    for (args, says) in [
+        (vec!["--input", "x.csv"], "holds a sequence model"),
+        (vec!["--stream", "--at-end"], "--at-end"),
+    ] {
+        let mut a = vec!["predict", m_arg];
+        a.extend(args);
+        let e = failure(&mf(&a, data, Some("0.1\n")));
+        assert!(e.contains(says), "{e}");
+    }
+    let e = failure(&mf(&["predict", m_arg, "--stream"], data, Some("0.1\nx\n")));
+    assert!(e.contains("line 2: `x` is not a number"), "{e}");
+
+    let n = data.join("n10");
+    let n_arg = n.to_str().unwrap();
+    ok(&mf(
+        &[
+            "fit",
+            "--model",
+            "esn",
+            "--dataset",
+            "narma10",
+            "--set",
+            "n_units=20",
+            "--out",
+            n_arg,
+        ],
+        data,
+        None,
+    ));
+    let out = ok(&mf(
+        &["predict", n_arg, "--stream", "--online"],
+        data,
+        Some("0.1 0.3\n0.2,0.4\n"),
+    ));
+    let mut lib = SequenceModel::load(&n).unwrap();
+    let want = vec![
+        (1, lib.step(&[0.1], Some(&[0.3]), true).unwrap().to_vec()),
+        (2, lib.step(&[0.2], Some(&[0.4]), true).unwrap().to_vec()),
+    ];
+    assert_eq!(rows(&out), want);
+    let e = failure(&mf(
+        &["predict", n_arg, "--stream", "--online"],
+        data,
+        Some("0.1\n"),
+    ));
+    assert!(
+        e.contains("line 1: 1 value, the model takes 2 per line (1 inputs, then 1 targets)"),
+        "{e}"
+    );
+    let e = failure(&mf(&["predict", n_arg, "--horizon", "3"], data, None));
+    assert!(
+        e.contains("--horizon generates a forecaster's continuation"),
+        "{e}"
+    );
+    let e = failure(&mf(
+        &[
+            "fit",
+            "--model",
+            "esn",
+            "--dataset",
+            "memory-capacity",
+            "--out",
+            n_arg,
+            "--force",
+        ],
+        data,
+        None,
+    ));
+    assert!(e.contains("memory capacity"), "{e}");
+}
+
+/// A signal of one's own, z-scored when fitted, is given and predicted in its file's units: a smooth signal
+/// around 100 is predicted one step ahead to within a small fraction of its spread.
+#[test]
+fn a_zscored_signal_of_ones_own_forecasts_in_its_files_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let path = data.join("sig.csv");
+    let value = |t: usize| 100.0 + 5.0 * (0.05 * t as f64).sin() + 2.0 * (0.13 * t as f64).sin();
+    let mut text = String::from("time,a\n");
+    for t in 0..1500 {
+        text.push_str(&format!("{t},{}\n", value(t)));
+    }
+    std::fs::write(&path, text).unwrap();
+    let m = data.join("m");
+    ok(&mf(
+        &[
+            "fit",
+            "--model",
+            "esn",
+            "--dataset",
+            path.to_str().unwrap(),
+            "--target",
+            "a",
+            "--normalise",
+            "zscore",
+            "--set",
+            "n_units=40",
+            "--set",
+            "lambda=1e-8",
+            "--out",
+            m.to_str().unwrap(),
+        ],
+        data,
+        None,
+    ));
+    let next: String = (1500..1520).map(|t| format!("{}\n", value(t))).collect();
+    let out = ok(&mf(
+        &["predict", m.to_str().unwrap(), "--stream"],
+        data,
+        Some(&next),
+    ));
+    for (step, v) in rows(&out) {
+        // After line k (step 1500 + k - 1 of the signal), the prediction is of step 1500 + k.
+        let truth = value(1500 + step - 1);
+        assert!(
+            (v[0] - truth).abs() < 0.1,
+            "step {step}: {} vs {truth}",
+            v[0]
+        );
+    }
+}

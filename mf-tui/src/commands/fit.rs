@@ -1,12 +1,16 @@
 //! `mf fit`: train one model on a data set's training split (the first trial of `mf run` with the same
 //! arguments), score it on the test split, and write it to a directory that `mf predict` reads (layout:
-//! `mf_lab::saved`).
+//! `mf_lab::saved`). On a sequence task or a signal of one's own (`--target`) it saves a sequence model
+//! (`mf_lab::sequence_model`): `mf run`'s first trial driven to the signal's end, which `mf predict --stream`
+//! continues sample by sample and `mf predict --horizon` generates from.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use mf_lab::models::{CancelToken, TrialEvent};
 use mf_lab::saved::{SavedModel, DESCRIPTION_FILE, WEIGHTS_DIR};
+use mf_lab::sequence::SequenceData;
+use mf_lab::sequence_model::{SequenceKind, SequenceModel};
 use mf_lab::tasks::{load_dataset, Task};
 use mf_lab::Normalise;
 
@@ -25,6 +29,10 @@ pub struct FitArgs {
     /// `mf predict` scales new series with them: give it series as the data set writes them.
     #[arg(long, default_value = "none", value_parser = parse_normalise)]
     pub normalise: Normalise,
+    /// Treat `--dataset FILE` as one long signal of your own (CSV, Parquet or Arrow, one row per step) and fit a
+    /// sequence model predicting this column one step ahead (repeatable); as `mf run --target`.
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Vec<String>,
     /// Replace a model already in the directory.
     #[arg(long)]
     pub force: bool,
@@ -33,8 +41,17 @@ pub struct FitArgs {
     pub json: bool,
 }
 
+/// What `mf fit` made: a model of whole series, or a sequence model.
+#[derive(Debug)]
+pub enum Fitted {
+    /// A series data set's.
+    Series(Box<SavedModel>),
+    /// A sequence task's or a signal's.
+    Sequence(Box<SequenceModel>),
+}
+
 /// Trains the model of `args` and writes it to `args.out`; progress goes to stderr.
-pub fn fit(args: &FitArgs, data_dir: &Path) -> anyhow::Result<SavedModel> {
+pub fn fit(args: &FitArgs, data_dir: &Path) -> anyhow::Result<Fitted> {
     let out = &args.out;
     if !args.force && (out.join(DESCRIPTION_FILE).exists() || out.join(WEIGHTS_DIR).exists()) {
         bail!(
@@ -43,17 +60,15 @@ pub fn fit(args: &FitArgs, data_dir: &Path) -> anyhow::Result<SavedModel> {
         );
     }
     let m = &args.model;
-    if let Some(task) = mf_lab::sequence::SequenceTask::from_name(&m.dataset) {
-        bail!(
-            "{} is a sequence task (one long signal, a target at every step): `mf run --dataset {}` scores it and \
-             `mf forecast` generates it; `mf fit` saves models of series data sets (saved sequence models are not \
-             built yet; from Python, memristive's forecasters fit and update one)",
-            task.name(),
-            task.name()
-        );
-    }
     let mut req = m.request()?;
     req.normalise = args.normalise;
+    if let Some(data) = SequenceData::from_dataset(&m.dataset, &args.target, args.normalise)? {
+        let model = SequenceModel::fit(&req, &data, &CancelToken::new())?;
+        model
+            .save(out)
+            .with_context(|| format!("saving the model to {}", out.display()))?;
+        return Ok(Fitted::Sequence(Box::new(model)));
+    }
     let ds = load_dataset(data_dir, &m.dataset)?;
     for w in ds.warnings() {
         eprintln!("warning: {}: {w}", m.dataset);
@@ -80,12 +95,15 @@ pub fn fit(args: &FitArgs, data_dir: &Path) -> anyhow::Result<SavedModel> {
     model
         .save(out)
         .with_context(|| format!("saving the model to {}", out.display()))?;
-    Ok(model)
+    Ok(Fitted::Series(Box::new(model)))
 }
 
 /// `mf fit`: fit, save, and report the test score.
 pub fn run_fit(args: &FitArgs, data_dir: &Path) -> anyhow::Result<()> {
-    let model = fit(args, data_dir)?;
+    let model = match fit(args, data_dir)? {
+        Fitted::Series(m) => m,
+        Fitted::Sequence(m) => return report_sequence(args, &m),
+    };
     let d = model.description();
     let score = match d.test_score {
         Some(s) => format!("test {} {s:.4}", super::predict::metric_name(d.metric)),
@@ -109,6 +127,38 @@ pub fn run_fit(args: &FitArgs, data_dir: &Path) -> anyhow::Result<()> {
     }
     eprintln!(
         "wrote {} (mf predict {} --input FILE)",
+        args.out.display(),
+        args.out.display()
+    );
+    if args.json {
+        super::print_json(d)?;
+    }
+    Ok(())
+}
+
+/// `mf fit` on a sequence task: what was fitted and how to use it.
+fn report_sequence(args: &FitArgs, model: &SequenceModel) -> anyhow::Result<()> {
+    let d = model.description();
+    let (kind, usage) = match d.kind {
+        SequenceKind::Forecaster => (
+            "forecaster",
+            "--horizon H generates its continuation; --stream [--online] takes its next samples",
+        ),
+        SequenceKind::Map => (
+            "map",
+            "--stream [--online] takes each step's inputs (and, online, its targets)",
+        ),
+    };
+    let score = d
+        .test_score
+        .map(|s| format!(": test NRMSE (one step ahead) {s:.4}"))
+        .unwrap_or_default();
+    eprintln!(
+        "fitted {} on {} ({kind}, {} inputs, {} outputs; readout fitted on {} steps after a washout of {}){score}",
+        d.model, d.dataset, d.n_inputs, d.n_outputs, d.fitted_rows, d.washout
+    );
+    eprintln!(
+        "wrote {} (mf predict {}: {usage})",
         args.out.display(),
         args.out.display()
     );
@@ -150,7 +200,7 @@ mod tests {
         .unwrap()
         .fit;
         let nowhere = Path::new("/nonexistent");
-        fit(&args, nowhere).unwrap();
+        assert!(matches!(fit(&args, nowhere).unwrap(), Fitted::Series(_)));
         let model = SavedModel::load(&out).unwrap();
         let d = model.description();
         let s = d.normalise.as_ref().expect("the statistics are saved");
@@ -174,22 +224,43 @@ mod tests {
     }
 
     #[test]
-    fn a_sequence_task_is_refused_with_the_commands_that_run_it() {
+    fn a_sequence_task_saves_a_sequence_model_and_the_memory_capacity_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("m").display().to_string();
-        for task in ["mackey-glass", "narma10", "lorenz", "memory-capacity"] {
-            let args =
-                Cli::try_parse_from(["mf", "--model", "esn", "--dataset", task, "--out", &out])
-                    .unwrap()
-                    .fit;
-            let e = fit(&args, Path::new("/nonexistent"))
-                .unwrap_err()
-                .to_string();
-            assert!(
-                e.contains("is a sequence task") && e.contains("mf forecast"),
-                "{e}"
+        let out = dir.path().join("m");
+        let out_arg = out.display().to_string();
+        let parse = |task: &str| {
+            Cli::try_parse_from([
+                "mf",
+                "--model",
+                "esn",
+                "--dataset",
+                task,
+                "--set",
+                "n_units=20",
+                "--out",
+                &out_arg,
+                "--force",
+            ])
+            .unwrap()
+            .fit
+        };
+        let nowhere = Path::new("/nonexistent");
+        for (task, kind) in [
+            ("mackey-glass", SequenceKind::Forecaster),
+            ("narma10", SequenceKind::Map),
+        ] {
+            let Fitted::Sequence(m) = fit(&parse(task), nowhere).unwrap() else {
+                panic!("{task}: a sequence model")
+            };
+            assert_eq!(m.description().kind, kind);
+            assert_eq!(
+                SequenceModel::load(&out).unwrap().description(),
+                m.description()
             );
-            assert!(!dir.path().join("m").exists());
         }
+        let e = fit(&parse("memory-capacity"), nowhere)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("memory capacity") && e.contains("mf run"), "{e}");
     }
 }

@@ -16,6 +16,13 @@
 //!
 //! A model fitted with `--normalise zscore` scales every value with the training statistics saved in its
 //! `model.json`, in a file and in a stream alike: give the values as the data set writes them.
+//!
+//! A sequence model (`mf fit` on a sequence task or a signal of one's own) runs along one signal from where its
+//! fit left it: `--stream` reads one step per line and prints `step,value...` after each, `step` counting the
+//! steps after the fitted signal (a forecaster's prediction is of the step after the line's, a map's of the
+//! line's own); with `--online` the readout learns each target as it arrives (a forecaster's sample is its own
+//! target; a map's line gives its targets after its inputs); `--horizon H` then generates a forecaster's next `H`
+//! steps in closed loop.
 
 use std::borrow::Cow;
 use std::io::{BufRead, Write};
@@ -23,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use mf_lab::saved::{ModelStream, Predictions, SavedModel};
+use mf_lab::sequence_model::{SequenceKind, SequenceModel};
 use mf_lab::{Metric, ModelKind};
 use serde::Serialize;
 
@@ -47,8 +55,8 @@ pub struct PredictArgs {
     #[arg(
         long,
         short = 'i',
-        required_unless_present = "stream",
-        conflicts_with = "stream"
+        required_unless_present_any = ["stream", "horizon"],
+        conflicts_with_all = ["stream", "horizon"]
     )]
     pub input: Option<PathBuf>,
     /// Read series from standard input, one time step per line (one value per input dimension, separated by
@@ -60,6 +68,16 @@ pub struct PredictArgs {
     /// the input).
     #[arg(long, requires = "stream")]
     pub at_end: bool,
+    /// Sequence models, with --stream: learn online, each target as it arrives (a forecaster's line is the
+    /// sample that its last prediction was of; a map's line gives the step's targets after its inputs). The
+    /// readout is refitted after every line: recursive least squares with `readout = rls`, the ridge's
+    /// normal equations solved again otherwise.
+    #[arg(long, requires = "stream")]
+    pub online: bool,
+    /// Sequence models that forecast: generate the next H steps in closed loop, each prediction fed back as the
+    /// next input (after the samples of --stream, when given).
+    #[arg(long, value_name = "H")]
+    pub horizon: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
@@ -208,15 +226,22 @@ pub fn predict_file(
     Ok((score, p.len()))
 }
 
-/// The values of one line of the stream: numbers separated by commas or white space, read as the data files
-/// are (as f64, then rounded to f32).
-fn parse_sample(line: &str) -> Result<Vec<f32>, String> {
+/// The numbers of one line of the stream, separated by commas or white space, each with its text.
+fn parse_values(line: &str) -> impl Iterator<Item = Result<(&str, f64), String>> {
     line.split(|c: char| c == ',' || c.is_whitespace())
         .filter(|t| !t.is_empty())
         .map(|t| {
-            let v = t
-                .parse::<f64>()
-                .map_err(|_| format!("`{t}` is not a number"))?;
+            t.parse::<f64>()
+                .map(|v| (t, v))
+                .map_err(|_| format!("`{t}` is not a number"))
+        })
+}
+
+/// The values of one line of the stream, read as the data files are (as f64, then rounded to f32).
+fn parse_sample(line: &str) -> Result<Vec<f32>, String> {
+    parse_values(line)
+        .map(|r| {
+            let (t, v) = r?;
             // A finite value beyond f32's range would reach the model as infinity.
             if v.is_finite() && (v as f32).is_infinite() {
                 return Err(format!(
@@ -285,8 +310,150 @@ pub fn predict_stream(
     Ok(())
 }
 
+/// The CSV header of a sequence model's rows: `step,value` or `step,value_1,...`.
+fn sequence_header(n_outputs: usize) -> String {
+    if n_outputs == 1 {
+        "step,value".into()
+    } else {
+        std::iter::once("step".to_string())
+            .chain((1..=n_outputs).map(|k| format!("value_{k}")))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// One row of a sequence model's output.
+fn sequence_row(
+    format: Format,
+    step: usize,
+    values: &[f64],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Csv => {
+            let v: Vec<String> = values.iter().map(f64::to_string).collect();
+            writeln!(out, "{step},{}", v.join(","))?;
+        }
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "step": step, "values": values })
+        )?,
+    }
+    Ok(())
+}
+
+/// A sequence model along `input` (with `--stream`, one step per line; `#` starts a comment, blank lines are
+/// skipped), then `--horizon` steps generated; see the module's text.
+pub fn predict_sequence(
+    model: &mut SequenceModel,
+    args: &PredictArgs,
+    input: impl BufRead,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let dir = args.model.display();
+    if args.input.is_some() {
+        bail!(
+            "{dir} holds a sequence model: give it one step per line on standard input (--stream), or generate \
+             with --horizon H"
+        );
+    }
+    if args.at_end {
+        bail!("--at-end prints each series' last prediction: {dir} holds a sequence model, which runs along one signal");
+    }
+    let d = model.description().clone();
+    let forecaster = d.kind == SequenceKind::Forecaster;
+    if args.horizon.is_some() && !forecaster {
+        bail!(
+            "--horizon generates a forecaster's continuation: {dir} maps {} inputs to {} other targets ({})",
+            d.n_inputs,
+            d.n_outputs,
+            d.dataset
+        );
+    }
+    if args.format == Format::Csv {
+        writeln!(out, "{}", sequence_header(d.n_outputs))?;
+        out.flush()?;
+    }
+    let mut step = 0;
+    if args.stream {
+        let width = if !forecaster && args.online {
+            d.n_inputs + d.n_outputs
+        } else {
+            d.n_inputs
+        };
+        for (n, line) in input.lines().enumerate() {
+            let line = line.context("reading standard input")?;
+            let text = line.split('#').next().unwrap_or("").trim();
+            if text.is_empty() {
+                continue;
+            }
+            let at = |e: String| anyhow::anyhow!("standard input, line {}: {e}", n + 1);
+            let values: Vec<f64> = parse_values(text)
+                .map(|r| r.map(|(_, v)| v))
+                .collect::<Result<_, _>>()
+                .map_err(at)?;
+            if values.len() != width {
+                return Err(at(format!(
+                    "{} value{}, the model takes {width} per line ({})",
+                    values.len(),
+                    if values.len() == 1 { "" } else { "s" },
+                    if forecaster {
+                        "the next sample".to_string()
+                    } else if args.online {
+                        format!("{} inputs, then {} targets", d.n_inputs, d.n_outputs)
+                    } else {
+                        format!("{} inputs", d.n_inputs)
+                    }
+                )));
+            }
+            let (x, y) = values.split_at(d.n_inputs);
+            let target = (!forecaster && args.online).then_some(y);
+            let p = model
+                .step(x, target, args.online)
+                .map_err(|e| at(e.to_string()))?;
+            step += 1;
+            sequence_row(
+                args.format,
+                step + usize::from(forecaster),
+                &p.to_vec(),
+                out,
+            )?;
+            out.flush()?;
+        }
+    }
+    if let Some(h) = args.horizon {
+        // After streamed lines, the prediction of step `step + 1` is printed already: the horizon's rows are the
+        // `h` steps after it.
+        let skip = usize::from(step > 0);
+        let generated = model.generate(h + skip)?;
+        for (k, row) in generated.rows().into_iter().enumerate().skip(skip) {
+            sequence_row(args.format, step + 1 + k, &row.to_vec(), out)?;
+        }
+        out.flush()?;
+    }
+    Ok(())
+}
+
 /// `mf predict`: load the model, then predict from the file or from standard input.
 pub fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
+    if SequenceModel::is_in(&args.model) {
+        let mut model = SequenceModel::load(&args.model)?;
+        let stdout = std::io::stdout();
+        return predict_sequence(
+            &mut model,
+            args,
+            std::io::stdin().lock(),
+            &mut stdout.lock(),
+        );
+    }
+    if args.online || args.horizon.is_some() {
+        bail!(
+            "--online and --horizon run sequence models (`mf fit` on a sequence task or a signal with --target); \
+             {} holds a model of whole series",
+            args.model.display()
+        );
+    }
     let model = SavedModel::load(&args.model)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
