@@ -11,6 +11,7 @@ use crate::memory::{self, Available};
 use crate::models::{
     CancelToken, Configured, DataShape, TrialContext, TrialData, TrialEvent, TrialScore,
 };
+use crate::sequence::SequenceTask;
 use crate::tasks::{load_dataset, Part, Task};
 use crate::{LabError, ResultExt};
 
@@ -182,6 +183,31 @@ impl Evaluator for ModelEvaluator {
             cancelled: e.is_cancelled(),
             message: format!("{}: {e}", job.key),
         };
+        if let Some(task) = SequenceTask::from_name(&job.key.dataset) {
+            if job.normalise != crate::Normalise::None {
+                return Err(fail(LabError::InvalidParams(
+                    "the generated sequence tasks come normalised as their definitions say; `normalise` \
+                     applies to series data sets"
+                        .into(),
+                )));
+            }
+            let scores = crate::sequence::job_scores(
+                job.key.model,
+                &job.effective_params(),
+                task,
+                job.key.stage,
+                &job.seeds,
+                progress,
+                cancel,
+            )
+            .map_err(fail)?;
+            return Ok(JobOutcome {
+                scores,
+                metric: task.metric(),
+                wall: start.elapsed(),
+                diverged: Vec::new(),
+            });
+        }
         let metric = self.task(&job.key.dataset).map_err(fail)?.metric;
         let trials = self.run_job(job, progress, cancel).map_err(fail)?;
         Ok(JobOutcome {
@@ -257,7 +283,7 @@ pub fn fingerprint(task: &Task) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{ModelKind, Params, Spec};
+    use crate::spec::{Metric, ModelKind, Params, Spec};
     use std::time::Duration;
 
     fn params(kv: &[(&str, f64)]) -> Params {
@@ -311,6 +337,112 @@ mod tests {
             .score(&test.seqs, &test.targets)
             .unwrap();
         assert_eq!(notes_of(&ev, &fin).0.scores[0], direct);
+    }
+
+    /// A sweep's jobs on a sequence task score each seed's reservoir on the validation segment (fitted on the
+    /// training segment) or on test (fitted on training and validation): checked against a second path, the
+    /// reservoir's kept states and the batch ridge (`Ridge::fit_arrays`, not the normal equations).
+    #[test]
+    fn sequence_jobs_score_the_segments_the_protocol_names() {
+        let mut spec = Spec::new(vec!["narma10".into(), "memory-capacity".into()]);
+        spec.models = vec![ModelKind::Esn];
+        spec.draws = 2;
+        spec.trials = 2;
+        spec.n_units = 20;
+        spec.grid.insert(
+            ModelKind::Esn,
+            crate::Grid::new(vec![("lambda".into(), vec![1e-6, 1e-2])]).unwrap(),
+        );
+        spec.check().unwrap();
+        let ev = ModelEvaluator::new(PathBuf::from("/nonexistent"));
+        let (signal, segments) = SequenceTask::Narma10.signal(20).unwrap();
+        for (stage, job) in [
+            (
+                Stage::Validation,
+                Job::validation(&spec, "narma10", ModelKind::Esn, 1).unwrap(),
+            ),
+            (
+                Stage::Final,
+                Job::final_of(&spec, "narma10", ModelKind::Esn, 1).unwrap(),
+            ),
+        ] {
+            let (out, notes) = notes_of(&ev, &job);
+            assert_eq!(out.metric, Metric::Nrmse);
+            assert_eq!(notes, vec!["draw 1/2", "draw 2/2"]);
+            let (fit, scored) = match stage {
+                Stage::Validation => (segments.train(), segments.validation()),
+                Stage::Final => (
+                    segments.train().start..segments.validation().end,
+                    segments.test(),
+                ),
+            };
+            let config = ModelKind::Esn
+                .model()
+                .configure(&job.effective_params())
+                .unwrap();
+            for (&seed, &score) in job.seeds.iter().zip(&out.scores) {
+                let mut r = config.draw_sequence(1, seed).unwrap();
+                let mut states = ndarray::Array2::zeros((scored.end, 20));
+                r.drive(
+                    signal
+                        .inputs()
+                        .slice_axis(ndarray::Axis(0), (0..scored.end).into()),
+                    |t, h| {
+                        states.row_mut(t).assign(&h);
+                        Ok(())
+                    },
+                )
+                .unwrap();
+                let rows = |r: std::ops::Range<usize>| ndarray::Slice::from(r);
+                let ridge = mf_esn::Ridge::fit_arrays(
+                    states.slice_axis(ndarray::Axis(0), rows(fit.clone())),
+                    signal
+                        .targets()
+                        .slice_axis(ndarray::Axis(0), rows(fit.clone())),
+                    1e-2,
+                )
+                .unwrap();
+                let pred = ridge.decision(
+                    &states
+                        .slice_axis(ndarray::Axis(0), rows(scored.clone()))
+                        .to_owned(),
+                );
+                let want = mf_data::nrmse(
+                    pred.view(),
+                    signal
+                        .targets()
+                        .slice_axis(ndarray::Axis(0), rows(scored.clone())),
+                )
+                .unwrap();
+                assert!(
+                    (score - want).abs() <= 1e-6 * want,
+                    "{stage:?}: {score} vs {want}"
+                );
+            }
+        }
+        // The memory capacity is scored as such, and no reservoir remembers more than its units.
+        let job = Job::final_of(&spec, "memory-capacity", ModelKind::Esn, 0).unwrap();
+        let out = notes_of(&ev, &job).0;
+        assert_eq!(out.metric, Metric::Mc);
+        assert!(
+            out.scores.iter().all(|&mc| mc > 0.0 && mc <= 20.0),
+            "{:?}",
+            out.scores
+        );
+        // A trainable model, or a normalisation, is refused before anything runs.
+        spec.models.push(ModelKind::MfRnn);
+        let e = spec.check().unwrap_err().to_string();
+        assert!(
+            e.contains("`narma10` is a sequence task") && e.contains("MF-RNN"),
+            "{e}"
+        );
+        spec.models.pop();
+        spec.normalise = crate::Normalise::Zscore;
+        assert!(spec
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("`normalise` applies"));
     }
 
     #[test]

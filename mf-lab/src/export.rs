@@ -646,9 +646,9 @@ mod tests {
         for (i, r) in records.iter().enumerate() {
             let k = &r.key;
             let chosen = match metric_of(&k.dataset) {
-                Metric::Rmse => 0,
-                Metric::Accuracy if k.model == ModelKind::MfEsn => grid(k.model) - 2,
-                Metric::Accuracy => grid(k.model) - 1,
+                m if !m.higher_is_better() => 0,
+                _ if k.model == ModelKind::MfEsn => grid(k.model) - 2,
+                _ => grid(k.model) - 1,
             };
             assert_eq!(selected.value(i), k.config == chosen, "{k}");
         }

@@ -128,102 +128,13 @@ pub struct FailedLevel {
     pub reason: String,
 }
 
-/// What a robustness curve scores: a series data set's metric, or a sequence task's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CurveMetric {
-    /// Test accuracy (classification).
-    Accuracy,
-    /// Test RMSE (regression).
-    Rmse,
-    /// NRMSE on a sequence task's test segment.
-    Nrmse,
-    /// Linear memory capacity.
-    Mc,
-    /// Valid prediction time of closed-loop generation, in Lyapunov times.
-    Vpt,
-}
-
-impl CurveMetric {
-    /// Every metric, in the order [`CurveMetric::name`] lists them.
-    pub const ALL: [CurveMetric; 5] = [
-        CurveMetric::Accuracy,
-        CurveMetric::Rmse,
-        CurveMetric::Nrmse,
-        CurveMetric::Mc,
-        CurveMetric::Vpt,
-    ];
-
-    /// The name in the CSV files: `accuracy`, `rmse`, `nrmse`, `mc`, `vpt`.
-    pub fn name(self) -> &'static str {
-        match self {
-            CurveMetric::Accuracy => "accuracy",
-            CurveMetric::Rmse => "rmse",
-            CurveMetric::Nrmse => "nrmse",
-            CurveMetric::Mc => "mc",
-            CurveMetric::Vpt => "vpt",
-        }
-    }
-
-    /// The metric named `name` in a CSV file.
-    pub fn from_name(name: &str) -> Option<CurveMetric> {
-        Self::ALL.into_iter().find(|m| m.name() == name)
-    }
-
-    /// The metric of a sequence task's report (`nrmse`, `mc`, `vpt`).
-    pub fn of_sequence(metric: &str) -> CurveMetric {
-        match metric {
-            "mc" => CurveMetric::Mc,
-            "vpt" => CurveMetric::Vpt,
-            _ => CurveMetric::Nrmse,
-        }
-    }
-
-    /// Whether a larger score is better.
-    pub fn higher_is_better(self) -> bool {
-        matches!(
-            self,
-            CurveMetric::Accuracy | CurveMetric::Mc | CurveMetric::Vpt
-        )
-    }
-
-    /// The arrow of tables: up when higher is better.
-    pub fn arrow(self) -> &'static str {
-        if self.higher_is_better() {
-            "↑"
-        } else {
-            "↓"
-        }
-    }
-
-    /// What a figure's axis says: `test accuracy`, `test RMSE`, `test NRMSE`, `memory capacity`, ...
-    pub fn label(self) -> &'static str {
-        match self {
-            CurveMetric::Accuracy => "test accuracy",
-            CurveMetric::Rmse => "test RMSE",
-            CurveMetric::Nrmse => "test NRMSE",
-            CurveMetric::Mc => "memory capacity",
-            CurveMetric::Vpt => "valid prediction time (Lyapunov times)",
-        }
-    }
-}
-
-impl From<Metric> for CurveMetric {
-    fn from(m: Metric) -> Self {
-        match m {
-            Metric::Accuracy => CurveMetric::Accuracy,
-            Metric::Rmse => CurveMetric::Rmse,
-        }
-    }
-}
-
 /// A robustness curve per model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Robustness {
     /// Data set name.
     pub dataset: String,
     /// `accuracy` or `rmse` on a series data set; `nrmse`, `mc` or `vpt` on a sequence task.
-    pub metric: CurveMetric,
+    pub metric: Metric,
     /// The hyper-parameter varied.
     pub param: String,
     /// The model ids, in the order asked for.
@@ -298,7 +209,7 @@ pub fn run_robustness(
             }
             curves.end(model, value, result, cancel)?;
         }
-        return Ok(curves.finish(task.name(), CurveMetric::of_sequence(task.metric()), start));
+        return Ok(curves.finish(task.name(), task.metric(), start));
     }
     let ds = load_dataset(data_dir, &req.dataset)?;
     let task = Task::from_dataset(&ds)?;
@@ -326,7 +237,7 @@ pub fn run_robustness(
         .map(|scores| scores.iter().map(|t| t.score).collect());
         curves.end(model, value, result, cancel)?;
     }
-    Ok(curves.finish(&task.name, task.metric.into(), start))
+    Ok(curves.finish(&task.name, task.metric, start))
 }
 
 /// The points, levels and failures of the curves, recorded as each (model, value) ends.
@@ -405,7 +316,7 @@ impl<'a> Curves<'a> {
         Ok(())
     }
 
-    fn finish(self, dataset: &str, metric: CurveMetric, start: Instant) -> Robustness {
+    fn finish(self, dataset: &str, metric: Metric, start: Instant) -> Robustness {
         Robustness {
             dataset: dataset.to_string(),
             metric,
@@ -595,7 +506,7 @@ mod tests {
         assert_eq!(out.points.len(), 8);
         assert_eq!(heard, out.points);
         assert_eq!(out.levels.len(), 4);
-        assert_eq!(out.metric, CurveMetric::Accuracy);
+        assert_eq!(out.metric, Metric::Accuracy);
         for (k, level) in out.levels.iter().enumerate() {
             let model: ModelKind = level.model.parse().unwrap();
             let run = run_trials_on_test(
@@ -813,10 +724,7 @@ mod tests {
             &CancelToken::new(),
         )
         .unwrap();
-        assert_eq!(
-            (out.metric, heard, out.levels.len()),
-            (CurveMetric::Mc, 4, 2)
-        );
+        assert_eq!((out.metric, heard, out.levels.len()), (Metric::Mc, 4, 2));
         for level in &out.levels {
             let run = crate::sequence::run_sequence(
                 &req.point(ModelKind::Esn, level.value),

@@ -654,6 +654,13 @@ impl SavedModel {
                     "the file holds regression targets, but the model predicts classes".into(),
                 ))
             }
+            (m @ (Metric::Nrmse | Metric::Mc | Metric::Vpt), ..) => {
+                return Err(input_error(format!(
+                    "the model's description names a sequence task's metric ({}), which no model of whole series \
+                     has",
+                    m.name()
+                )))
+            }
             (Metric::Rmse, labels, targets) => {
                 // A `.tsv` file writes its targets where class labels go.
                 // A `.ts` or `.arff` file says which it holds (`@classLabel` or `@targetLabel`, a nominal or a

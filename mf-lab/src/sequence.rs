@@ -19,11 +19,12 @@ use ndarray::{Array2, ArrayView2, Axis};
 use serde::Serialize;
 
 use crate::grid::{Grid, Params};
+use crate::job::{JobProgress, JobStep, Stage};
 use crate::models::{CancelToken, Configured, ModelKind};
 use crate::normalise::Normalise;
 use crate::single::ModelRequest;
 use crate::tasks::GENERATED_SEED;
-use crate::{protocol, LabError, ResultExt};
+use crate::{protocol, LabError, Metric, ResultExt};
 
 /// A sequence task: its name (as `--dataset` takes it), the signal, the segments and the metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,21 +91,20 @@ impl SequenceTask {
         }
     }
 
-    /// The metric's name in reports (`nrmse`, `vpt`, `mc`).
-    pub fn metric(self) -> &'static str {
+    /// Its metric (`nrmse`, `vpt` or `mc` in reports).
+    pub fn metric(self) -> Metric {
         match self {
-            SequenceTask::Narma10 | SequenceTask::MackeyGlass | SequenceTask::NextStep => "nrmse",
-            SequenceTask::Lorenz => "vpt",
-            SequenceTask::MemoryCapacity => "mc",
+            SequenceTask::Narma10 | SequenceTask::MackeyGlass | SequenceTask::NextStep => {
+                Metric::Nrmse
+            }
+            SequenceTask::Lorenz => Metric::Vpt,
+            SequenceTask::MemoryCapacity => Metric::Mc,
         }
     }
 
     /// Whether a larger score is better.
     pub fn higher_is_better(self) -> bool {
-        !matches!(
-            self,
-            SequenceTask::Narma10 | SequenceTask::MackeyGlass | SequenceTask::NextStep
-        )
+        self.metric().higher_is_better()
     }
 
     /// The signal and its segments, for a reservoir of `n_units` units (the memory capacity's washout covers its
@@ -348,7 +348,7 @@ pub struct SequenceReport {
     /// Model id.
     pub model: String,
     /// `nrmse`, `vpt` or `mc`.
-    pub metric: &'static str,
+    pub metric: Metric,
     /// Whether a larger score is better.
     pub higher_is_better: bool,
     /// Mean test score over the trials.
@@ -557,6 +557,63 @@ pub fn run_sequence(
         wall_s: start.elapsed().as_secs_f64(),
         selection: None,
     })
+}
+
+/// The scores of a sweep's job on a sequence task, one per seed: each seed draws a reservoir of `model` with
+/// `params`; in [`Stage::Validation`] its readout is fitted on the training segment and scored on the validation
+/// segment (as [`select_and_run`]'s selection does), in [`Stage::Final`] fitted on training and validation and
+/// scored on test (as [`run_sequence`] does). `progress` hears each draw start.
+pub(crate) fn job_scores(
+    model: ModelKind,
+    params: &Params,
+    task: SequenceTask,
+    stage: Stage,
+    seeds: &[u64],
+    progress: &dyn Fn(JobProgress),
+    cancel: &CancelToken,
+) -> Result<Vec<f64>, LabError> {
+    let configured = model.model().configure(params)?;
+    let n_units = configured.sequence_units().ok_or_else(|| {
+        LabError::InvalidParams(format!(
+            "{model} does not run sequence tasks yet: they need a reservoir model ({})",
+            reservoir_models().join(", ")
+        ))
+    })?;
+    let (signal, segments) = task.signal(n_units)?;
+    let (fit, scored) = match stage {
+        Stage::Validation => (segments.train(), segments.validation()),
+        Stage::Final => (
+            segments.train().start..segments.validation().end,
+            segments.test(),
+        ),
+    };
+    let n = seeds.len();
+    seeds
+        .iter()
+        .enumerate()
+        .map(|(i, &seed)| {
+            cancel.check()?;
+            progress(JobProgress {
+                fraction: i as f64 / n as f64,
+                step: JobStep::Draw {
+                    index: i + 1,
+                    of: n,
+                },
+            });
+            let mut reservoir = configured.draw_sequence(signal.n_inputs(), seed)?;
+            let score = trial(task, &mut reservoir, &signal, fit.clone(), scored.clone())
+                .context_with(|| format!("draw {}/{n} (seed {seed})", i + 1))?
+                .score;
+            if score.is_finite() {
+                Ok(score)
+            } else {
+                Err(LabError::InvalidData(format!(
+                    "draw {}/{n} (seed {seed}): the score is {score}",
+                    i + 1
+                )))
+            }
+        })
+        .collect()
 }
 
 /// The registered models that run sequence tasks.
@@ -844,7 +901,7 @@ struct SequenceExport<'a> {
     test: [usize; 2],
     /// The readout was fitted on the train and validation rows; `test_pred.npy` holds its one-step predictions on
     /// the test rows, teacher-forced.
-    metric: &'static str,
+    metric: Metric,
     test_score: f64,
     files: Vec<String>,
 }
@@ -1019,7 +1076,7 @@ pub(crate) mod tests {
     #[test]
     fn a_100_unit_esn_scores_narma10_in_the_range_the_literature_reports() {
         let r = run(ModelKind::Esn, SequenceTask::Narma10, &TUNED_ESN);
-        assert_eq!((r.metric, r.higher_is_better), ("nrmse", false));
+        assert_eq!((r.metric, r.higher_is_better), (Metric::Nrmse, false));
         // 100-unit ESNs are usually reported at NRMSE 0.2-0.4 (Jaeger 2003; Lukosevicius 2012).
         assert!((0.15..0.4).contains(&r.mean), "{r:?}");
         assert_eq!(r.segments, [200, 2000, 1000, 1000]);
@@ -1061,7 +1118,7 @@ pub(crate) mod tests {
         assert!(mg.mean < 0.1, "{mg:?}");
         assert_ne!(mg.per_trial[0], mg.per_trial[1]);
         let lorenz = run(ModelKind::Esn, SequenceTask::Lorenz, &TUNED_ESN);
-        assert_eq!(lorenz.metric, "vpt");
+        assert_eq!(lorenz.metric, Metric::Vpt);
         assert!(lorenz.mean > 0.0, "{lorenz:?}");
         // The same request gives the same numbers.
         assert_eq!(
@@ -1173,7 +1230,7 @@ pub(crate) mod tests {
             &CancelToken::new(),
         )
         .unwrap();
-        assert_eq!((r.dataset.as_str(), r.metric), ("sig", "nrmse"));
+        assert_eq!((r.dataset.as_str(), r.metric), ("sig", Metric::Nrmse));
         assert!(r.mean < 0.1, "{r:?}");
         assert_eq!(r.segments, [100, 1139, 380, 380]);
         // The constant channel cannot be z-scored.

@@ -236,6 +236,26 @@ impl Spec {
         for (&model, grid) in &self.grid {
             self.check_grid(model, grid)?;
         }
+        if let Some(d) = self
+            .datasets
+            .iter()
+            .find(|d| crate::sequence::SequenceTask::from_name(d).is_some())
+        {
+            let runs = crate::sequence::reservoir_models();
+            if let Some(m) = self.models.iter().find(|m| !runs.contains(&m.id())) {
+                return bad(format!(
+                    "`{d}` is a sequence task, which {m} does not run yet: a spec with sequence tasks lists \
+                     reservoir models ({})",
+                    runs.join(", ")
+                ));
+            }
+            if self.normalise != Normalise::None {
+                return bad(format!(
+                    "`{d}` is a sequence task, generated normalised as its definition says: `normalise` applies \
+                     to series data sets"
+                ));
+            }
+        }
         if self.protocol.is_some() && self.models.iter().all(|m| m.is_reservoir()) {
             return bad(
                 "`protocol` applies to trainable models (mf-rnn, rnn), and the spec has none"

@@ -71,6 +71,13 @@ pub struct Row {
     pub cells: Vec<Cell>,
 }
 
+impl Row {
+    /// Whether the paper could have run its task: a series data set, not a sequence task.
+    fn is_papers(&self) -> bool {
+        crate::sequence::SequenceTask::from_name(&self.dataset).is_none()
+    }
+}
+
 /// The results of a spec gathered from its records, ready to render.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultTable {
@@ -250,8 +257,10 @@ impl ResultTable {
     /// Table IV alone, as Markdown or LaTeX (CSV gives [`ResultTable::render`]'s long table).
     pub fn table_iv(&self, format: Format) -> String {
         let mut header = vec!["Task".to_string()];
-        // A model the paper did not run (`ModelKind::model().paper()` is none) has no paper column.
-        let has_paper = |m: &ModelKind| m.model().paper().is_some();
+        // A model the paper did not run (`ModelKind::model().paper()` is none) has no paper column, and neither
+        // has a table of sequence tasks alone, which the paper did not run either.
+        let paper_tasks = self.rows.iter().any(Row::is_papers);
+        let has_paper = |m: &ModelKind| paper_tasks && m.model().paper().is_some();
         for m in &self.models {
             header.push(m.to_string());
             if has_paper(m) {
@@ -273,13 +282,19 @@ impl ResultTable {
                         summary: Err(_), ..
                     }) => "failed".to_string(),
                     Some(FinalResult { summary: Ok(s), .. }) if c.diverged > 0 => {
-                        format!("{}{}", pm(s.mean, s.std, format), dagger(format))
+                        format!(
+                            "{}{}",
+                            pm(s.mean, s.std, format, row.metric),
+                            dagger(format)
+                        )
                     }
-                    Some(FinalResult { summary: Ok(s), .. }) => pm(s.mean, s.std, format),
+                    Some(FinalResult { summary: Ok(s), .. }) => {
+                        pm(s.mean, s.std, format, row.metric)
+                    }
                 };
                 let paper = c
                     .paper
-                    .map_or("–".to_string(), |p| pm(p.mean, p.std, format));
+                    .map_or("–".to_string(), |p| pm(p.mean, p.std, format, row.metric));
                 line.push(bold_if(ours, ours_best.contains(&i), format));
                 if has_paper(&c.model) {
                     line.push(bold_if(paper, paper_best.contains(&i), format));
@@ -287,7 +302,15 @@ impl ResultTable {
             }
             body.push(line);
         }
-        let caption = "Test scores: mean ± std over the final trials (accuracy ↑, RMSE ↓); best per row in bold.";
+        let caption = if self.rows.iter().any(|r| {
+            r.metric
+                .is_some_and(|m| !matches!(m, Metric::Accuracy | Metric::Rmse))
+        }) {
+            "Test scores: mean ± std over the final trials (accuracy ↑, RMSE ↓; sequence tasks: NRMSE ↓, \
+             memory capacity ↑, valid prediction time in Lyapunov times ↑); best per row in bold."
+        } else {
+            "Test scores: mean ± std over the final trials (accuracy ↑, RMSE ↓); best per row in bold."
+        };
         let mut s = render_grid(&header, &body, format, caption);
         if self
             .rows
@@ -345,6 +368,8 @@ impl ResultTable {
             Format::Latex => latex_symbol(a),
             _ => paper::symbol(a).to_string(),
         }));
+        // The paper ran none of the sequence tasks: their rows show ours alone.
+        let any_paper = self.rows.iter().any(Row::is_papers);
         let mut body = Vec::new();
         for row in &self.rows {
             let cell = &row.cells[col];
@@ -365,11 +390,19 @@ impl ResultTable {
                     .as_ref()
                     .and_then(|p| p.get(a))
                     .map_or("–".into(), num);
-                line.push(format!("{ours} / {theirs}"));
+                line.push(if row.is_papers() {
+                    format!("{ours} / {theirs}")
+                } else {
+                    ours
+                });
             }
             body.push(line);
         }
-        let caption = format!("Selected hyper-parameters of {model} (ours / paper).");
+        let caption = if any_paper {
+            format!("Selected hyper-parameters of {model} (ours / paper).")
+        } else {
+            format!("Selected hyper-parameters of {model}.")
+        };
         render_grid(&header, &body, format, &caption)
     }
 
@@ -479,10 +512,17 @@ fn dagger(format: Format) -> &'static str {
     }
 }
 
-fn pm(mean: f64, std: f64, format: Format) -> String {
+/// `mean ± std` to three decimals; on a sequence task's NRMSE below 0.01 (Mackey-Glass one step ahead is
+/// around 1e-4), to three significant digits, so that it does not print as zero.
+fn pm(mean: f64, std: f64, format: Format, metric: Option<Metric>) -> String {
+    let (mean, std) = if metric == Some(Metric::Nrmse) && mean.abs() < 0.01 {
+        (format!("{mean:.2e}"), format!("{std:.2e}"))
+    } else {
+        (format!("{mean:.3}"), format!("{std:.3}"))
+    };
     match format {
-        Format::Latex => format!("{mean:.3} $\\pm$ {std:.3}"),
-        _ => format!("{mean:.3} ± {std:.3}"),
+        Format::Latex => format!("{mean} $\\pm$ {std}"),
+        _ => format!("{mean} ± {std}"),
     }
 }
 

@@ -76,9 +76,10 @@ impl FakeEvaluator {
                 .map(|&s| Self::score(dataset, model, c, s))
                 .sum::<f64>()
                 / job.seeds.len() as f64;
-            let better = match metric {
-                Metric::Accuracy => m > best_mean,
-                Metric::Rmse => m < best_mean,
+            let better = if metric.higher_is_better() {
+                m > best_mean
+            } else {
+                m < best_mean
             };
             if c == 0 || better {
                 best = c;

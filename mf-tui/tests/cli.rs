@@ -1121,3 +1121,74 @@ fn a_data_set_name_that_is_a_directory_here_suggests_writing_it_as_a_path() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&o.stderr).contains("write it as"));
 }
+
+/// A spec of sequence tasks sweeps and tabulates: each task's metric and direction, the selected
+/// hyper-parameters, no paper columns (the paper ran none of them). A trainable model in such a spec is refused
+/// before anything is written.
+#[test]
+fn a_sweep_over_sequence_tasks_selects_on_validation_and_tabulates_their_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    let spec = dir.path().join("seq.toml");
+    let write = |datasets: &str, models: &str| {
+        std::fs::write(
+            &spec,
+            format!(
+                "datasets = [{datasets}]\nmodels = [{models}]\ndraws = 1\ntrials = 2\nn_units = 20\nseed = 1\n\
+                 [grid.esn]\nlambda = [1e-8, 1e-4]\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("\"narma10\", \"memory-capacity\"", "\"esn\"");
+    let o = mf_raw(&sweep_args(&spec, &results, dir.path()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = mf_raw(&[
+        "table",
+        spec.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    let table = stdout(&o);
+    assert!(table.contains("| Task | ESN |\n"), "{table}");
+    assert!(
+        table.contains("| narma10 (↓) | **0.") && table.contains("| memory-capacity (↑) | **"),
+        "{table}"
+    );
+    assert!(table.contains("NRMSE ↓, memory capacity ↑"), "{table}");
+    // The selected lambda is the one with the better validation mean, which the store records.
+    let store = std::fs::read_to_string(the_store(&results)).unwrap();
+    let val = |config: usize| -> f64 {
+        let line = store
+            .lines()
+            .find(|l| {
+                l.contains("\"validation\"")
+                    && l.contains("\"narma10\"")
+                    && l.contains(&format!("\"config\":{config}"))
+            })
+            .unwrap_or_else(|| panic!("no validation record of config {config}:\n{store}"));
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        v["record"]["job"]["outcome"]["done"]["scores"][0]
+            .as_f64()
+            .unwrap()
+    };
+    let chosen = if val(0) < val(1) { "1e-8" } else { "0.0001" };
+    let want = if val(0) < val(1) {
+        "0.00000001"
+    } else {
+        "0.0001"
+    };
+    assert!(
+        table.contains(&format!("| narma10 (↓) | {want} |")),
+        "{chosen}: {table}"
+    );
+    // A trainable model is refused, naming the task.
+    write("\"narma10\"", "\"esn\", \"rnn\"");
+    let o = mf_raw(&sweep_args(&spec, &results, dir.path()));
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("`narma10` is a sequence task, which RNN does not run yet"),
+        "{}",
+        stderr(&o)
+    );
+}

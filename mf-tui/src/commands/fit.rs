@@ -106,7 +106,7 @@ pub fn run_fit(args: &FitArgs, data_dir: &Path) -> anyhow::Result<()> {
     };
     let d = model.description();
     let score = match d.test_score {
-        Some(s) => format!("test {} {s:.4}", super::predict::metric_name(d.metric)),
+        Some(s) => format!("test {} {s:.4}", d.metric.title()),
         None => format!("{} has no test split", d.dataset),
     };
     let epochs = d

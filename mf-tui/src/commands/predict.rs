@@ -83,14 +83,6 @@ pub struct PredictArgs {
     pub format: Format,
 }
 
-/// The metric's name in messages.
-pub fn metric_name(m: Metric) -> &'static str {
-    match m {
-        Metric::Accuracy => "accuracy",
-        Metric::Rmse => "RMSE",
-    }
-}
-
 /// A CSV field, quoted when it holds a comma, a quote or a line break.
 fn field(s: &str) -> Cow<'_, str> {
     if s.contains([',', '"', '\n', '\r']) {
@@ -116,8 +108,8 @@ fn header(model: &SavedModel, step: bool) -> String {
                     .map(|c| field(&format!("score_{c}")).into_owned()),
             );
         }
-        Metric::Rmse if d.n_outputs == 1 => cols.push("value".into()),
-        Metric::Rmse => cols.extend((1..=d.n_outputs).map(|k| format!("value_{k}"))),
+        _ if d.n_outputs == 1 => cols.push("value".into()),
+        _ => cols.extend((1..=d.n_outputs).map(|k| format!("value_{k}"))),
     }
     cols.join(",")
 }
@@ -462,7 +454,7 @@ pub fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
             let (score, n) = predict_file(&model, path, args.format, &mut out)?;
             eprintln!(
                 "{} {score:.4} on the {n} series of {}",
-                metric_name(model.description().metric),
+                model.description().metric.title(),
                 path.display()
             );
         }

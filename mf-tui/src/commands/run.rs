@@ -352,12 +352,12 @@ fn run_sequence_and_print(args: &RunArgs, data: SequenceData) -> anyhow::Result<
         "{} on {}: {} {:.4} ± {:.4} over {} trials ({:.2} s; {} is {})",
         args.model.model,
         r.dataset,
-        r.metric,
+        r.metric.name(),
         r.mean,
         r.std,
         r.per_trial.len(),
         r.wall_s,
-        r.metric,
+        r.metric.name(),
         if r.higher_is_better {
             "higher-better"
         } else {

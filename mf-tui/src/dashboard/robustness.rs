@@ -17,8 +17,8 @@
 use std::path::{Path, PathBuf};
 
 use mf_lab::protocol::{mean, pop_std};
-use mf_lab::robustness::CurveMetric;
 use mf_lab::robustness::{FailedLevel, Level, Point, RobustnessRequest};
+use mf_lab::Metric;
 use mf_lab::{ModelKind, Params};
 
 use super::data::DatasetSummary;
@@ -74,7 +74,7 @@ pub struct CurveEntry {
     /// The data set.
     pub dataset: String,
     /// The score's metric, once known (from the result or the file).
-    pub metric: Option<CurveMetric>,
+    pub metric: Option<Metric>,
     /// The hyper-parameter varied.
     pub param: String,
     /// Every scored draw so far.
@@ -200,7 +200,7 @@ pub struct CurveData {
     /// The data set.
     pub dataset: String,
     /// The metric.
-    pub metric: CurveMetric,
+    pub metric: Metric,
     /// The hyper-parameter varied.
     pub param: String,
     /// Every draw (empty for a summary file).
@@ -321,7 +321,7 @@ pub fn parse_curve(path: &str, text: &str) -> Result<CurveData, String> {
     let mut points: Vec<(usize, Point)> = Vec::new();
     let mut levels: Vec<(usize, Level)> = Vec::new();
     let mut failed: Vec<(usize, FailedLevel)> = Vec::new();
-    let mut metric = CurveMetric::Accuracy;
+    let mut metric = Metric::Accuracy;
     for (n, line) in lines {
         let fields = split_line(line).map_err(|e| format!("{path} line {n}: {e}"))?;
         if fields.len() != header.len() {
@@ -354,10 +354,10 @@ pub fn parse_curve(path: &str, text: &str) -> Result<CurveData, String> {
         let (dataset, metric_text, param) = (get("dataset"), get("metric"), get("param"));
         match &first {
             None => {
-                metric = CurveMetric::from_name(metric_text).ok_or_else(|| {
+                metric = Metric::from_name(metric_text).ok_or_else(|| {
                     format!(
                         "{path} line {n}, column `metric`: `{metric_text}` is none of {}",
-                        CurveMetric::ALL.map(CurveMetric::name).join(", ")
+                        Metric::ALL.map(Metric::name).join(", ")
                     )
                 })?;
                 first = Some((n, dataset.into(), metric_text.into(), param.into()));
@@ -761,7 +761,7 @@ mod tests {
     fn draws_are_summarised_per_level_in_closed_form() {
         let c = parse_curve("p.csv", POINTS).unwrap();
         assert_eq!((c.dataset.as_str(), c.param.as_str()), ("Toy", "w_noise"));
-        assert_eq!(c.metric, CurveMetric::Accuracy);
+        assert_eq!(c.metric, Metric::Accuracy);
         assert_eq!(c.points.len(), 4);
         let l = &c.levels;
         assert_eq!(l.len(), 2);
@@ -782,7 +782,7 @@ mod tests {
         let text = "dataset,metric,model,param,value,n,mean,std,min,max\n\
                     Toy,rmse,esn,adc_bits,4,3,0.25,0.01,0.24,0.26\r\n";
         let c = parse_curve("s.csv", text).unwrap();
-        assert_eq!(c.metric, CurveMetric::Rmse);
+        assert_eq!(c.metric, Metric::Rmse);
         assert_eq!(
             c.levels,
             vec![Level {

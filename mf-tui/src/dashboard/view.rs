@@ -12,8 +12,6 @@ use ratatui::widgets::{
 };
 use ratatui::Frame;
 
-use mf_lab::Metric;
-
 use super::app::App;
 use super::estimate::approx;
 use super::form::{Form, Preset};
@@ -392,10 +390,7 @@ fn live(app: &App, frame: &mut Frame, area: Rect) {
         .map_or("best so far: -".to_string(), |(s, m, k)| {
             format!(
                 "best so far: {s:.4} {} ({} {} #{})",
-                match m {
-                    Metric::Accuracy => "accuracy",
-                    Metric::Rmse => "RMSE",
-                },
+                m.title(),
                 k.dataset,
                 k.model,
                 k.config
@@ -1292,14 +1287,7 @@ fn robustness(app: &App, frame: &mut Frame, area: Rect) {
 
 /// What a curve's score is, for titles.
 fn metric_name(c: &CurveEntry) -> &'static str {
-    match c.metric {
-        Some(mf_lab::robustness::CurveMetric::Accuracy) => "accuracy",
-        Some(mf_lab::robustness::CurveMetric::Rmse) => "RMSE",
-        Some(mf_lab::robustness::CurveMetric::Nrmse) => "NRMSE",
-        Some(mf_lab::robustness::CurveMetric::Mc) => "memory capacity",
-        Some(mf_lab::robustness::CurveMetric::Vpt) => "valid prediction time",
-        None => "score",
-    }
+    c.metric.map_or("score", mf_lab::Metric::title)
 }
 
 /// A line of a chart: its legend (empty for none), colour and points.
