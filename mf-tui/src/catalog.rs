@@ -69,6 +69,9 @@ pub fn catalog(data_dir: &Path) -> Vec<DatasetSummary> {
             Err(e) => out.push(unloadable(name, "generated".into(), &e)),
         }
     }
+    for (name, _) in mf_lab::sequence::SEQUENCE_TASKS {
+        out.push(sequence_summary(name));
+    }
     for info in paper_datasets() {
         if find_split_file(data_dir, info.name, "TRAIN").is_none() {
             continue;
@@ -80,6 +83,40 @@ pub fn catalog(data_dir: &Path) -> Vec<DatasetSummary> {
         }
     }
     out
+}
+
+/// A sequence task as the catalog lists it: one signal (drawn for 100 units), the lengths of its training and
+/// test segments in steps in place of series counts, and its first 300 steps as the example.
+fn sequence_summary(name: &str) -> DatasetSummary {
+    let task = mf_lab::sequence::SequenceTask::from_name(name).expect("a sequence task's name");
+    match task.signal(100) {
+        Ok((signal, segments)) => DatasetSummary {
+            name: name.to_string(),
+            source: "generated signal (counts in steps)".into(),
+            n_train: segments.train().len(),
+            n_test: segments.test().len(),
+            length: (signal.len(), signal.len()),
+            n_inputs: signal.n_inputs(),
+            n_classes: None,
+            examples: vec![ClassExamples {
+                label: "signal".into(),
+                series: vec![signal
+                    .inputs()
+                    .column(0)
+                    .iter()
+                    .take(300)
+                    .copied()
+                    .collect()],
+            }],
+            error: None,
+        },
+        Err(e) => DatasetSummary {
+            name: name.to_string(),
+            source: "generated sequence task".into(),
+            error: Some(e.to_string()),
+            ..DatasetSummary::default()
+        },
+    }
 }
 
 /// The states of five units of an MF-ESN reservoir (100 units, the MF-ESN defaults) driven by the first
@@ -109,7 +146,20 @@ mod tests {
     #[test]
     fn the_catalog_has_the_generated_sets_without_a_data_directory() {
         let c = catalog(Path::new("/nonexistent"));
-        assert_eq!(c.len(), GENERATED.len());
+        assert_eq!(
+            c.len(),
+            GENERATED.len() + mf_lab::sequence::SEQUENCE_TASKS.len()
+        );
+        // The sequence tasks follow, their counts in steps.
+        let narma = c.iter().find(|d| d.name == "narma10").unwrap();
+        assert_eq!(
+            (
+                narma.n_train,
+                narma.n_test,
+                narma.examples[0].series[0].len()
+            ),
+            (2000, 1000, 300)
+        );
         assert_eq!(c[0].name, "synthetic-control");
         assert_eq!(c[0].n_classes, Some(6));
         assert_eq!(c[0].examples.len(), 6);
@@ -127,7 +177,10 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("Coffee")).unwrap();
         std::fs::write(dir.path().join("Coffee/Coffee_TRAIN.tsv"), "x\ty\n").unwrap();
         let c = catalog(dir.path());
-        assert_eq!(c.len(), GENERATED.len() + 1);
+        assert_eq!(
+            c.len(),
+            GENERATED.len() + mf_lab::sequence::SEQUENCE_TASKS.len() + 1
+        );
         let coffee = c.last().unwrap();
         assert_eq!(coffee.name, "Coffee");
         let reason = coffee.error.as_deref().expect("a reason");

@@ -756,3 +756,83 @@ fn the_form_of_one_model_shows_its_hyper_parameters_and_a_curve_grows_draw_by_dr
     assert!(f.contains("0.9100") && f.contains("0.5100"), "{f}");
     insta::assert_snapshot!("16_robustness_curve", f);
 }
+
+/// The Sequence view asks for its picture when first shown and again at every change, drops a picture of
+/// settings no longer shown, and draws a forecast or a memory-capacity curve (computed for real here).
+#[test]
+fn the_sequence_view_draws_a_forecast_and_a_memory_curve() {
+    use mf_tui::dashboard::{SequenceParams, SequencePicture};
+    let mut app = App::new(PathBuf::from("/results"), catalog());
+    let compute = |app: &mut App, effects: Vec<Effect>| {
+        for e in effects {
+            if let Effect::ComputeSequence(p) = e {
+                let result = mf_tui::dashboard::compute_sequence(&p);
+                assert!(update(app, Action::SequenceComputed { params: p, result }).is_empty());
+            }
+        }
+    };
+    let effects = key(&mut app, Key::Char('7'));
+    assert_eq!(app.tab, Tab::Sequence);
+    assert_eq!(
+        effects,
+        vec![Effect::ComputeSequence(SequenceParams::default())]
+    );
+    assert!(frame(&app).contains("computing..."));
+    // Smaller, so that the test is quick: n_units 50.
+    key(&mut app, Key::Char('j'));
+    key(&mut app, Key::Char('j'));
+    let stale = effects;
+    let effects = key(&mut app, Key::Char('h'));
+    assert_eq!(app.sequence.params.n_units, 50);
+    compute(&mut app, stale);
+    assert!(
+        app.sequence.computing && app.sequence.picture.is_none(),
+        "an older picture is dropped"
+    );
+    compute(&mut app, effects);
+    assert!(matches!(
+        app.sequence.picture,
+        Some(Ok(SequencePicture::Forecast { .. }))
+    ));
+    // The frames are drawn from fixed pictures: a closed loop's last bits depend on the instruction set.
+    let params = app.sequence.params;
+    let wave = |k: usize, f: f64| (k as f64 * f).sin();
+    let forecast = SequencePicture::Forecast {
+        metric: "nrmse@84".into(),
+        value: 0.25,
+        truth: (0..84).map(|k| wave(k, 0.2)).collect(),
+        generated: (0..84).map(|k| wave(k, 0.21) * 1.1).collect(),
+    };
+    update(
+        &mut app,
+        Action::SequenceComputed {
+            params,
+            result: Ok(forecast),
+        },
+    );
+    insta::assert_snapshot!("25_sequence_forecast", frame(&app));
+    key(&mut app, Key::Char('k'));
+    key(&mut app, Key::Char('k'));
+    key(&mut app, Key::Right);
+    let effects = key(&mut app, Key::Right);
+    compute(&mut app, effects);
+    let Some(Ok(SequencePicture::Memory { total, units, .. })) = &app.sequence.picture else {
+        panic!("a memory curve: {:?}", app.sequence.picture)
+    };
+    assert!(*total > 0.0 && *total <= *units as f64 && *units == 50);
+    let curve: Vec<f64> = (0..100).map(|k| (-(k as f64) / 8.0).exp()).collect();
+    let memory = SequencePicture::Memory {
+        total: curve.iter().sum(),
+        curve,
+        units: 50,
+    };
+    let params = app.sequence.params;
+    update(
+        &mut app,
+        Action::SequenceComputed {
+            params,
+            result: Ok(memory),
+        },
+    );
+    insta::assert_snapshot!("26_sequence_memory", frame(&app));
+}

@@ -11,6 +11,7 @@ use mf_lab::{Event, JobKey, JobProgress, Record, RunSummary, Spec};
 use super::data::{StabilityParams, StabilityPicture};
 use super::robustness::{CurveData, CurveId};
 use super::runs::RunId;
+use super::tabs::sequence::{SequenceParams, SequencePicture};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
@@ -86,6 +87,13 @@ pub enum Action {
         /// The picture, or why there is none.
         result: Result<StabilityPicture, String>,
     },
+    /// A sequence picture was computed ([`Effect::ComputeSequence`]).
+    SequenceComputed {
+        /// The settings it belongs to.
+        params: SequenceParams,
+        /// The picture, or why there is none.
+        result: Result<SequencePicture, String>,
+    },
     /// A file was written ([`Effect::Export`]).
     Exported(Result<PathBuf, String>),
     /// A draw of a robustness curve started ([`Effect::StartCurve`]).
@@ -152,6 +160,8 @@ pub enum Effect {
     },
     /// Compute the stability picture; answer with [`Action::StabilityComputed`].
     ComputeStability(StabilityParams),
+    /// Compute a sequence picture on a worker thread; answer with [`Action::SequenceComputed`].
+    ComputeSequence(SequenceParams),
     /// Run a robustness curve on a worker thread, sending [`Action::CurveProgress`] and [`Action::CurvePoint`]
     /// as draws start and end, then [`Action::CurveEnded`].
     StartCurve {

@@ -17,6 +17,7 @@ use super::popup::{self, Popup};
 use super::runs::{self, RunEntry, RunId, RunState};
 use super::tabs::results::SortKey;
 use super::tabs::robustness::{self, RobustnessView};
+use super::tabs::sequence::{self, SequenceView};
 use super::tabs::stability::{self, StabilityView};
 use super::tabs::{self, tab_entered, Tab};
 
@@ -48,6 +49,8 @@ pub struct App {
     pub stability: StabilityView,
     /// Robustness view state.
     pub robustness: RobustnessView,
+    /// Sequence view state.
+    pub sequence: SequenceView,
     /// A popup over the view.
     pub popup: Option<Popup>,
     /// Popups waiting for the one shown to close (e.g. an error arriving while the form is open).
@@ -90,6 +93,7 @@ impl App {
                 computing: false,
             },
             robustness: RobustnessView::default(),
+            sequence: SequenceView::default(),
             popup: None,
             queued_popups: VecDeque::new(),
             status: "press ? for keys".into(),
@@ -259,6 +263,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::RunEnded { run, result } => runs::run_ended(app, run, result),
         Action::StabilityComputed { params, result } => {
             stability::computed(app, params, result);
+            Vec::new()
+        }
+        Action::SequenceComputed { params, result } => {
+            sequence::computed(app, params, result);
             Vec::new()
         }
         Action::CurveProgress {

@@ -69,6 +69,9 @@ pub use runs::{Curves, JobRow, JobState, RunEntry, RunId, RunState};
 pub use runtime::{run_dashboard, scan_results, DashboardConfig, Runtime};
 pub use tabs::results::SortKey;
 pub use tabs::robustness::RobustnessView;
+pub use tabs::sequence::{
+    compute as compute_sequence, SequenceParams, SequencePicture, SequenceView,
+};
 pub use tabs::stability::StabilityView;
 pub use tabs::Tab;
 pub use view::{clock, view, KEYS};

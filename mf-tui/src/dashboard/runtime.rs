@@ -26,6 +26,7 @@ use super::app::{update, App};
 use super::data::{DatasetSummary, Fig6Stability, ReservoirTrace, StabilityAnalyzer};
 use super::robustness::{read_curve, CurveId};
 use super::runs::RunId;
+use super::tabs::sequence::compute as compute_sequence;
 use super::view::view;
 
 /// Everything the dashboard needs from its caller.
@@ -242,6 +243,16 @@ impl Runtime {
                     None => Err("no stability analysis is available".into()),
                 };
                 Some(Action::StabilityComputed { params, result })
+            }
+            Effect::ComputeSequence(params) => {
+                let tx = self.tx.clone();
+                std::thread::spawn(move || {
+                    let result =
+                        std::panic::catch_unwind(AssertUnwindSafe(|| compute_sequence(&params)))
+                            .unwrap_or_else(|_| Err("the computation panicked".to_string()));
+                    let _ = tx.send(Action::SequenceComputed { params, result });
+                });
+                None
             }
             Effect::StartCurve { curve, request } => {
                 let cancel = CancelToken::new();

@@ -20,6 +20,7 @@ use super::popup::Popup;
 use super::robustness::{model_name, CurveEntry, CurveForm, CurveState};
 use super::runs::{JobState, RunState};
 use super::tabs::results::SortKey;
+use super::tabs::sequence::SequencePicture;
 use super::tabs::Tab;
 
 const PALETTE: [Color; 6] = [
@@ -36,7 +37,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("?", "show or hide this help"),
     ("q", "quit (stored results stay)"),
     ("e", "every error so far, in full"),
-    ("Tab / Shift-Tab, 1-6", "switch view"),
+    ("Tab / Shift-Tab, 1-7", "switch view"),
     ("arrows / h j k l", "move"),
     ("[ ]", "previous / next sweep"),
     (
@@ -62,6 +63,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "Robustness: j k, c",
         "choose a curve, cancel it (or drop it from the queue)",
+    ),
+    (
+        "Sequence: j k / h l",
+        "choose a setting / change it (forecast or MC_k curve)",
     ),
     (
         "Forms: j k, h l",
@@ -96,6 +101,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         Tab::Stability => stability(app, frame, body),
         Tab::Data => data(app, frame, body),
         Tab::Robustness => robustness(app, frame, body),
+        Tab::Sequence => sequence(app, frame, body),
     }
     let style = if app.status.starts_with("error") {
         Style::new().fg(Color::Red)
@@ -348,7 +354,10 @@ fn labels(r: [f64; 2]) -> Vec<Line<'static>> {
     ]
 }
 
-fn chart<'a>(title: String, series: &'a [(String, Vec<(f64, f64)>)]) -> Chart<'a> {
+/// A line of a chart: its name and its points.
+type NamedSeries = (String, Vec<(f64, f64)>);
+
+fn chart<'a>(title: String, series: &'a [NamedSeries]) -> Chart<'a> {
     let (x, y) = bounds(series.iter().flat_map(|(_, p)| p.iter().copied()));
     let datasets = series
         .iter()
@@ -581,6 +590,105 @@ fn results(app: &App, frame: &mut Frame, area: Rect) {
         ),
         area,
     );
+}
+
+fn sequence(app: &App, frame: &mut Frame, area: Rect) {
+    let [side, plot] = Layout::horizontal([Constraint::Length(34), Constraint::Min(0)]).areas(area);
+    let st = &app.sequence;
+    let p = st.params;
+    let settings = [
+        ("task", p.task.name().to_string()),
+        ("model", p.model.to_string()),
+        ("n_units", p.n_units.to_string()),
+        ("lambda", format!("{:e}", p.lambda)),
+        ("seed", p.seed.to_string()),
+    ];
+    let mut lines: Vec<Line> = settings
+        .iter()
+        .enumerate()
+        .map(|(i, (n, v))| {
+            let l = Line::from(format!(
+                "{} {n:<8} {v}",
+                if i == st.field { ">" } else { " " }
+            ));
+            if i == st.field {
+                l.reversed()
+            } else {
+                l
+            }
+        })
+        .collect();
+    lines.push(Line::from(""));
+    match &st.picture {
+        _ if st.computing => lines.push(Line::from("computing...")),
+        None => lines.push(Line::from("no picture yet")),
+        Some(Err(e)) => lines.push(Line::from(format!("error: {e}")).red()),
+        Some(Ok(SequencePicture::Forecast { metric, value, .. })) => {
+            lines.push(Line::from(format!("{metric} {value:.4}")));
+            lines.push(Line::from(format!(
+                "over {} starts (test)",
+                mf_lab::sequence::FORECAST_STARTS
+            )));
+        }
+        Some(Ok(SequencePicture::Memory { total, units, .. })) => {
+            lines.push(Line::from(format!("MC {total:.2} (bound N = {units})")));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from("j/k choose, h/l change"));
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Settings ")),
+        side,
+    );
+    let (title, series): (String, Vec<NamedSeries>) = match &st.picture {
+        Some(Ok(SequencePicture::Forecast {
+            truth, generated, ..
+        })) => {
+            // A generation that runs away would flatten the signal: it is clipped to three spans of it.
+            let (lo, hi) = truth
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
+            let span = (hi - lo).max(1e-9);
+            let pts = |v: &[f64], clip: bool| {
+                v.iter()
+                    .enumerate()
+                    .map(|(k, &y)| {
+                        let y = if clip {
+                            y.clamp(lo - span, hi + span)
+                        } else {
+                            y
+                        };
+                        ((k + 1) as f64, y)
+                    })
+                    .collect::<Vec<_>>()
+            };
+            (
+                format!(
+                    " {}: true and generated in closed loop after the switch (first channel) ",
+                    p.task.name()
+                ),
+                vec![
+                    ("true".to_string(), pts(truth, false)),
+                    ("generated".to_string(), pts(generated, true)),
+                ],
+            )
+        }
+        Some(Ok(SequencePicture::Memory { curve, .. })) => (
+            " memory capacity MC_k against the delay k ".to_string(),
+            vec![(
+                "MC_k".to_string(),
+                curve
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &m)| ((k + 1) as f64, m))
+                    .collect(),
+            )],
+        ),
+        _ => (" no picture ".to_string(), Vec::new()),
+    };
+    frame.render_widget(chart(title, &series), plot);
 }
 
 fn stability(app: &App, frame: &mut Frame, area: Rect) {

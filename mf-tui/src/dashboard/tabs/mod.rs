@@ -5,6 +5,7 @@ pub(super) mod data;
 pub(super) mod queue;
 pub(super) mod results;
 pub(super) mod robustness;
+pub(super) mod sequence;
 pub(super) mod stability;
 
 use super::action::{Effect, Key};
@@ -25,17 +26,20 @@ pub enum Tab {
     Data,
     /// Test score against one hyper-parameter's levels, run here or read from `mf robustness` files.
     Robustness,
+    /// A reservoir's closed-loop forecast or memory-capacity curve on a sequence task.
+    Sequence,
 }
 
 impl Tab {
     /// Every tab, in order.
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Queue,
         Tab::Live,
         Tab::Results,
         Tab::Stability,
         Tab::Data,
         Tab::Robustness,
+        Tab::Sequence,
     ];
 
     /// The tab's title.
@@ -47,6 +51,7 @@ impl Tab {
             Tab::Stability => "Stability",
             Tab::Data => "Data",
             Tab::Robustness => "Robustness",
+            Tab::Sequence => "Sequence",
         }
     }
 
@@ -59,6 +64,9 @@ pub(super) fn tab_entered(app: &mut App) -> Vec<Effect> {
     if app.tab == Tab::Stability && app.stability.picture.is_none() && !app.stability.computing {
         app.stability.computing = true;
         return vec![Effect::ComputeStability(app.stability.params)];
+    }
+    if app.tab == Tab::Sequence && app.sequence.picture.is_none() && !app.sequence.computing {
+        return sequence::compute_shown(app);
     }
     Vec::new()
 }
@@ -92,6 +100,7 @@ pub(super) fn on_key(app: &mut App, key: Key) -> Vec<Effect> {
         Tab::Results => results::on_key(app, key),
         Tab::Stability => stability::on_key(app, key),
         Tab::Robustness => robustness::on_key(app, key),
+        Tab::Sequence => sequence::on_key(app, key),
         Tab::Data => {
             data::on_key(app, key);
             Vec::new()
