@@ -8,6 +8,13 @@
 //! the test segment that follows them. Segments are contiguous in time, never shuffled. The signal is generated
 //! from [`crate::tasks::GENERATED_SEED`], the same for every trial; trial `i`'s reservoir is drawn from
 //! `derive_seed(seed, i)`.
+//!
+//! The trained models (MF-RNN, RNN, hybrid MF-RNN) run the same tasks on the same segments: trained by truncated
+//! back-propagation through time over windows of the rows a reservoir's readout would be fitted on
+//! (`mf_rnn::train_on_signal`), stopping early on the validation segment during selection and on the training
+//! loss in the final trials, then driven from the zero state along the signal as the reservoirs are. The memory
+//! capacity trains one output per delay. Closed-loop forecasts, sequence exports and saved sequence models remain
+//! the reservoirs'.
 
 use std::ops::Range;
 use std::time::Instant;
@@ -20,7 +27,7 @@ use serde::Serialize;
 
 use crate::grid::{Grid, Params};
 use crate::job::{JobProgress, JobStep, Stage};
-use crate::models::{CancelToken, Configured, ModelKind};
+use crate::models::{CancelToken, Configured, ModelKind, TrialContext, TrialEvent};
 use crate::normalise::Normalise;
 use crate::single::ModelRequest;
 use crate::tasks::GENERATED_SEED;
@@ -404,6 +411,21 @@ pub fn select_and_run(
     trials: usize,
     cancel: &CancelToken,
 ) -> Result<SequenceReport, LabError> {
+    select_and_run_with(req, data, grid, draws, trials, &|_, _| {}, cancel)
+}
+
+/// [`select_and_run`], a trained model's epochs reported to `on_event` with the final trial's number (from 1),
+/// or `None` during selection.
+#[allow(clippy::too_many_arguments)]
+pub fn select_and_run_with(
+    req: &ModelRequest,
+    data: impl Into<SequenceData>,
+    grid: &Grid,
+    draws: usize,
+    trials: usize,
+    on_event: &dyn Fn(Option<usize>, TrialEvent),
+    cancel: &CancelToken,
+) -> Result<SequenceReport, LabError> {
     crate::memory::check_repeats("--draws", draws)?;
     let start = Instant::now();
     let data = data.into();
@@ -440,13 +462,16 @@ pub fn select_and_run(
         for d in 0..draws {
             cancel.check()?;
             let seed = derive_seed(derive_seed(req.seed, SELECTION_STREAM), d as u64);
-            let mut reservoir = model.draw_sequence(signal.n_inputs(), seed)?;
-            let score = trial(
+            let score = model_trial(
+                model.as_ref(),
                 task,
-                &mut reservoir,
                 signal,
                 segments.train(),
                 segments.validation(),
+                Some(segments.validation()),
+                seed,
+                &|e| on_event(None, e),
+                cancel,
             )
             .map(|t| t.score)
             // A configuration whose reservoir or readout fails is never selected.
@@ -468,7 +493,7 @@ pub fn select_and_run(
     }
     let mut final_req = req.clone();
     final_req.set.extend(selected.clone());
-    let mut report = run_sequence(&final_req, data, trials, cancel)?;
+    let mut report = run_sequence_with(&final_req, data, trials, on_event, cancel)?;
     report.selection = Some(Selection {
         grid: grid.axes().to_vec(),
         draws,
@@ -486,9 +511,9 @@ pub(crate) fn sequence_model(req: &ModelRequest) -> Result<(Box<dyn Configured>,
     match configured.sequence_units() {
         Some(n) => Ok((configured, n)),
         None => Err(LabError::InvalidParams(format!(
-            "{} does not run sequence tasks yet: they need a reservoir model ({})",
+            "{} does not run sequence tasks (these do: {})",
             req.model,
-            reservoir_models().join(", ")
+            sequence_models().join(", ")
         ))),
     }
 }
@@ -500,12 +525,23 @@ struct TrialResult {
 }
 
 /// Runs `trials` fresh reservoirs of `req` on the sequence task `task`: trial `i` draws its reservoir from
-/// `derive_seed(req.seed, i)`. Only the reservoir models run sequence tasks (a trained model's per-step training
-/// is not built yet); others are refused with the reason.
+/// `derive_seed(req.seed, i)`; a trained model (MF-RNN, RNN, hybrid) trains from that seed instead (see the
+/// module's text).
 pub fn run_sequence(
     req: &ModelRequest,
     data: impl Into<SequenceData>,
     trials: usize,
+    cancel: &CancelToken,
+) -> Result<SequenceReport, LabError> {
+    run_sequence_with(req, data, trials, &|_, _| {}, cancel)
+}
+
+/// [`run_sequence`], a trained model's epochs reported to `on_event` with the trial's number (from 1).
+pub fn run_sequence_with(
+    req: &ModelRequest,
+    data: impl Into<SequenceData>,
+    trials: usize,
+    on_event: &dyn Fn(Option<usize>, TrialEvent),
     cancel: &CancelToken,
 ) -> Result<SequenceReport, LabError> {
     crate::memory::check_repeats("--trials", trials)?;
@@ -521,10 +557,19 @@ pub fn run_sequence(
         .map(|i| {
             cancel.check()?;
             let seed = derive_seed(req.seed, i as u64);
-            let mut reservoir = configured.draw_sequence(signal.n_inputs(), seed)?;
             let fit = segments.train().start..segments.validation().end;
-            trial(task, &mut reservoir, &signal, fit, segments.test())
-                .context_with(|| format!("{} on {}, trial {}", req.model, data.name(), i + 1))
+            model_trial(
+                configured.as_ref(),
+                task,
+                &signal,
+                fit,
+                segments.test(),
+                None,
+                seed,
+                &|e| on_event(Some(i + 1), e),
+                cancel,
+            )
+            .context_with(|| format!("{} on {}, trial {}", req.model, data.name(), i + 1))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let per_trial: Vec<f64> = results.iter().map(|r| r.score).collect();
@@ -575,8 +620,8 @@ pub(crate) fn job_scores(
     let configured = model.model().configure(params)?;
     let n_units = configured.sequence_units().ok_or_else(|| {
         LabError::InvalidParams(format!(
-            "{model} does not run sequence tasks yet: they need a reservoir model ({})",
-            reservoir_models().join(", ")
+            "{model} does not run sequence tasks (these do: {})",
+            sequence_models().join(", ")
         ))
     })?;
     let (signal, segments) = task.signal(n_units)?;
@@ -600,10 +645,20 @@ pub(crate) fn job_scores(
                     of: n,
                 },
             });
-            let mut reservoir = configured.draw_sequence(signal.n_inputs(), seed)?;
-            let score = trial(task, &mut reservoir, &signal, fit.clone(), scored.clone())
-                .context_with(|| format!("draw {}/{n} (seed {seed})", i + 1))?
-                .score;
+            let stop_on = (stage == Stage::Validation).then(|| scored.clone());
+            let score = model_trial(
+                configured.as_ref(),
+                task,
+                &signal,
+                fit.clone(),
+                scored.clone(),
+                stop_on,
+                seed,
+                &|_| {},
+                cancel,
+            )
+            .context_with(|| format!("draw {}/{n} (seed {seed})", i + 1))?
+            .score;
             if score.is_finite() {
                 Ok(score)
             } else {
@@ -616,17 +671,172 @@ pub(crate) fn job_scores(
         .collect()
 }
 
-/// The registered models that run sequence tasks.
+/// The registered models that run sequence tasks: the reservoir models and the trained ones.
+pub fn sequence_models() -> Vec<&'static str> {
+    models_where(|c| c.sequence_units().is_some())
+}
+
+/// The registered models that run sequence tasks with a reservoir and a fitted readout, as closed-loop
+/// forecasts, sequence exports and saved sequence models need.
 pub fn reservoir_models() -> Vec<&'static str> {
+    models_where(|c| c.sequence_units().is_some() && !c.trains_on_signals())
+}
+
+/// The registered models whose default configuration satisfies `keep`.
+fn models_where(keep: impl Fn(&dyn Configured) -> bool) -> Vec<&'static str> {
     ModelKind::all()
         .iter()
         .filter(|m| {
             m.model()
                 .configure(&Default::default())
-                .is_ok_and(|c| c.sequence_units().is_some())
+                .is_ok_and(|c| keep(c.as_ref()))
         })
         .map(|m| m.id())
         .collect()
+}
+
+/// One trial of `configured` from `seed` on `task`: fitted on the rows `fit` and scored on the rows `scored`. A
+/// reservoir model draws its reservoir from `seed` and fits its readout ([`trial`]); a trained model trains from
+/// `seed` by truncated back-propagation through time, stopping early on the rows `stop_on` when given and on
+/// its training loss otherwise ([`trained_trial`]).
+#[allow(clippy::too_many_arguments)]
+fn model_trial(
+    configured: &dyn Configured,
+    task: SequenceTask,
+    signal: &Signal,
+    fit: Range<usize>,
+    scored: Range<usize>,
+    stop_on: Option<Range<usize>>,
+    seed: u64,
+    on_event: &dyn Fn(TrialEvent),
+    cancel: &CancelToken,
+) -> Result<TrialResult, LabError> {
+    if configured.trains_on_signals() {
+        let ctx = TrialContext { on_event, cancel };
+        trained_trial(configured, task, signal, fit, scored, stop_on, seed, &ctx)
+    } else {
+        let mut reservoir = configured.draw_sequence(signal.n_inputs(), seed)?;
+        trial(task, &mut reservoir, signal, fit, scored)
+    }
+}
+
+/// [`model_trial`] of a trained model. The memory capacity trains one output per delay `k = 1..=2N` (the
+/// targets `u(t - k)`) and sums the squared correlations of each with its target over `scored`; Lorenz-63 drives
+/// the trained model teacher-forced up to `scored` and then feeds its output back, as [`trial`] does.
+#[allow(clippy::too_many_arguments)]
+fn trained_trial(
+    configured: &dyn Configured,
+    task: SequenceTask,
+    signal: &Signal,
+    fit: Range<usize>,
+    scored: Range<usize>,
+    stop_on: Option<Range<usize>>,
+    seed: u64,
+    ctx: &TrialContext<'_>,
+) -> Result<TrialResult, LabError> {
+    let inputs = signal.inputs();
+    let end = scored.end;
+    match task {
+        SequenceTask::MemoryCapacity => {
+            let u: Vec<f64> = inputs.column(0).to_vec();
+            let max_delay = 2 * configured.sequence_units().unwrap_or(0);
+            if fit.start < max_delay || scored.start < max_delay {
+                return Err(LabError::InvalidData(format!(
+                    "the memory capacity's rows must start after its {max_delay} delays"
+                )));
+            }
+            // Rows before the first `max_delay` have no past input (NaN); they are never fitted or scored.
+            let delayed =
+                mf_data::delayed_targets(&u, max_delay).mapv(|v| if v.is_nan() { 0.0 } else { v });
+            let model = configured.train_on_signal(
+                inputs.view(),
+                delayed.view(),
+                fit,
+                stop_on,
+                seed,
+                ctx,
+            )?;
+            let out = model.outputs_along(inputs.slice_axis(Axis(0), (0..end).into()))?;
+            let rows = |a: ArrayView2<'_, f64>, k: usize| {
+                a.slice_axis(Axis(0), scored.clone().into())
+                    .column(k)
+                    .to_owned()
+            };
+            let curve: Vec<f64> = (0..max_delay)
+                .map(|k| {
+                    mf_esn::sequence::squared_correlation(
+                        rows(out.view(), k).view(),
+                        rows(delayed.view(), k).view(),
+                    )
+                })
+                .collect();
+            Ok(TrialResult {
+                score: curve.iter().sum(),
+                curve,
+            })
+        }
+        SequenceTask::Narma10 | SequenceTask::MackeyGlass | SequenceTask::NextStep => {
+            let model = configured.train_on_signal(
+                inputs.view(),
+                signal.targets().view(),
+                fit,
+                stop_on,
+                seed,
+                ctx,
+            )?;
+            let out = model.outputs_along(inputs.slice_axis(Axis(0), (0..end).into()))?;
+            let score = mf_data::nrmse(
+                out.slice_axis(Axis(0), scored.clone().into()),
+                signal.targets().slice_axis(Axis(0), scored.into()),
+            )
+            .map_err(LabError::Data)?;
+            Ok(TrialResult {
+                score,
+                curve: Vec::new(),
+            })
+        }
+        SequenceTask::Lorenz => {
+            use mf_core::Recurrent;
+            let targets = signal.targets();
+            let model = configured.train_on_signal(
+                inputs.view(),
+                targets.view(),
+                fit,
+                stop_on,
+                seed,
+                ctx,
+            )?;
+            let mut stream = model.stream()?;
+            let to32 = |row: ndarray::ArrayView1<'_, f64>| {
+                row.iter().map(|&v| v as f32).collect::<Vec<_>>()
+            };
+            for row in inputs.slice_axis(Axis(0), (0..scored.start).into()).rows() {
+                stream.push(&to32(row))?;
+            }
+            let truth = targets.slice_axis(Axis(0), (scored.start - 1..scored.end - 1).into());
+            let norm = rms_norm(truth);
+            let mut steps = truth.nrows();
+            for (k, true_row) in truth.rows().into_iter().enumerate() {
+                let y = stream.outputs();
+                let err = y
+                    .iter()
+                    .zip(true_row)
+                    .map(|(&a, &b)| (f64::from(a) - b).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+                    / norm;
+                if !err.is_finite() || err > VPT_THRESHOLD {
+                    steps = k;
+                    break;
+                }
+                stream.push(y.as_slice().expect("an output row of our own"))?;
+            }
+            Ok(TrialResult {
+                score: lyapunov_times(steps as f64),
+                curve: Vec::new(),
+            })
+        }
+    }
 }
 
 /// Rows the readout's normal equations take at once.
@@ -1372,20 +1582,46 @@ print(json.dumps({"max_diff": float(np.max(np.abs(p - load("test_pred")))), "nrm
         assert_eq!(one.per_trial, mf.per_trial);
     }
 
+    /// A trained RNN runs NARMA-10 (truncated back-propagation through time on the training segment, early
+    /// stopping on the training loss in the final trials) and the memory capacity; on NARMA-10 it beats the
+    /// best constant (NRMSE below 1), and no delay's squared correlation exceeds 1.
     #[test]
-    fn models_without_a_sequence_readout_and_series_options_are_refused() {
-        let e = run_sequence(
-            &req(ModelKind::MfRnn, &[]),
+    fn a_trained_rnn_runs_sequence_tasks_and_series_options_are_refused() {
+        let small = [
+            ("n_units", 12.0),
+            ("max_epochs", 20.0),
+            ("lr", 0.01),
+            ("batch_size", 16.0),
+        ];
+        let r = run_sequence(
+            &req(ModelKind::Rnn, &small),
             SequenceTask::Narma10,
             1,
             &CancelToken::new(),
         )
+        .unwrap();
+        assert!(r.mean > 0.0 && r.mean < 1.0, "{r:?}");
+        let mc = run_sequence(
+            &req(ModelKind::MfRnn, &small),
+            SequenceTask::MemoryCapacity,
+            1,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!(mc.curve.len(), 24);
+        assert!(mc.curve.iter().all(|c| (0.0..=1.0).contains(c)), "{mc:?}");
+        assert!(mc.mean <= 12.0);
+        // Closed-loop generation and exports are the reservoirs'.
+        let e = forecast(
+            &req(ModelKind::Rnn, &small),
+            SequenceTask::MackeyGlass,
+            10,
+            5,
+            &CancelToken::new(),
+        )
         .unwrap_err()
         .to_string();
-        assert!(
-            e.contains("does not run sequence tasks yet") && e.contains("mf-esn, esn"),
-            "{e}"
-        );
+        assert!(e.contains("built for reservoir models"), "{e}");
         let mut r = req(ModelKind::Esn, &[]);
         r.normalise = Normalise::Zscore;
         assert!(run_sequence(&r, SequenceTask::Narma10, 1, &CancelToken::new()).is_err());

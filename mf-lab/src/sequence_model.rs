@@ -750,7 +750,7 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("does not run sequence tasks"), "{e}");
+        assert!(e.contains("built for reservoir models"), "{e}");
     }
 
     /// A saved model loads and goes on with the same bits as the one that wrote it, learning online or not,

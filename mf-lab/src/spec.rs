@@ -241,11 +241,11 @@ impl Spec {
             .iter()
             .find(|d| crate::sequence::SequenceTask::from_name(d).is_some())
         {
-            let runs = crate::sequence::reservoir_models();
+            let runs = crate::sequence::sequence_models();
             if let Some(m) = self.models.iter().find(|m| !runs.contains(&m.id())) {
                 return bad(format!(
-                    "`{d}` is a sequence task, which {m} does not run yet: a spec with sequence tasks lists \
-                     reservoir models ({})",
+                    "`{d}` is a sequence task, which {m} does not run: a spec with sequence tasks lists models \
+                     that run them ({})",
                     runs.join(", ")
                 ));
             }

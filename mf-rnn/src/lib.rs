@@ -44,6 +44,7 @@ pub use mf_core::init::Scalings;
 /// The recurrent cells, shared with the reservoir models; the trained models take the MF and the tanh cell.
 pub use mf_core::CellKind;
 pub use stream::{RnnStream, RnnWeights};
+pub use train::sequence::{train_on_signal, Windows};
 pub use train::{
     device, train, train_cancellable, train_with, Divergence, Head, Prediction, TrainEvent,
     TrainedRnn, DIVERGENCE_FACTOR,

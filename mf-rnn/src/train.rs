@@ -1,6 +1,8 @@
 //! Training with back-propagation through time, Adam and early stopping (paper Secs. IV-B and VI), prediction, and
 //! saving.
 
+pub mod sequence;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

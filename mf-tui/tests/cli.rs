@@ -1123,8 +1123,8 @@ fn a_data_set_name_that_is_a_directory_here_suggests_writing_it_as_a_path() {
 }
 
 /// A spec of sequence tasks sweeps and tabulates: each task's metric and direction, the selected
-/// hyper-parameters, no paper columns (the paper ran none of them). A trainable model in such a spec is refused
-/// before anything is written.
+/// hyper-parameters, no paper columns (the paper ran none of them). A trained model sweeps beside them; a
+/// normalisation is refused before anything is written.
 #[test]
 fn a_sweep_over_sequence_tasks_selects_on_validation_and_tabulates_their_metrics() {
     let dir = tempfile::tempdir().unwrap();
@@ -1182,13 +1182,23 @@ fn a_sweep_over_sequence_tasks_selects_on_validation_and_tabulates_their_metrics
         table.contains(&format!("| narma10 (↓) | {want} |")),
         "{chosen}: {table}"
     );
-    // A trainable model is refused, naming the task.
-    write("\"narma10\"", "\"esn\", \"rnn\"");
-    let o = mf_raw(&sweep_args(&spec, &results, dir.path()));
+    // A trained model runs beside the reservoirs; a normalisation is refused before anything is written.
+    let spec2 = dir.path().join("trained.toml");
+    let body = "datasets = [\"narma10\"]\nmodels = [\"esn\", \"rnn\"]\ndraws = 1\ntrials = 1\nn_units = 10\n\
+                max_epochs = 3\nseed = 1\n";
+    std::fs::write(&spec2, body).unwrap();
+    let o = mf_raw(&sweep_args(&spec2, &results, dir.path()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = mf_raw(&[
+        "table",
+        spec2.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    let table = stdout(&o);
+    assert!(table.contains("| Task | ESN | RNN |\n"), "{table}");
+    std::fs::write(&spec2, format!("{body}normalise = \"zscore\"\n")).unwrap();
+    let o = mf_raw(&sweep_args(&spec2, &results, dir.path()));
     assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("`narma10` is a sequence task, which RNN does not run yet"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("`normalise` applies"), "{}", stderr(&o));
 }

@@ -124,8 +124,8 @@ pub trait Configured: fmt::Debug + Send + Sync {
         seed: u64,
         ctx: &TrialContext<'_>,
     ) -> Result<Box<dyn FittedModel>, LabError>;
-    /// The units its readout reads when this model runs sequence tasks ([`crate::sequence`]): the reservoirs do
-    /// (a deep one every layer's); the trained models `None`.
+    /// The units its readout reads when this model runs sequence tasks ([`crate::sequence`]): the reservoirs' (a
+    /// deep one every layer's) and the trained models' hidden units; `None` for a model that does not run them.
     fn sequence_units(&self) -> Option<usize> {
         None
     }
@@ -137,7 +137,31 @@ pub trait Configured: fmt::Debug + Send + Sync {
         _seed: u64,
     ) -> Result<::mf_esn::sequence::SequenceReservoir, LabError> {
         Err(LabError::InvalidParams(
-            "this model does not run sequence tasks yet".into(),
+            "a trained model runs sequence tasks in `mf run`, sweeps and robustness curves; closed-loop \
+             forecasts (`mf forecast`), sequence exports and saved sequence models are built for reservoir models"
+                .into(),
+        ))
+    }
+    /// Whether it runs sequence tasks by training ([`Configured::train_on_signal`]) rather than by drawing a
+    /// reservoir and fitting its readout ([`Configured::draw_sequence`]).
+    fn trains_on_signals(&self) -> bool {
+        false
+    }
+    /// A model trained from `seed` to predict `targets` from `inputs` (`(T, q)` and `(T, d)`, one long signal) on
+    /// the rows `fit`, stopping early on the rows `val` when given: the trainable models, by truncated
+    /// back-propagation through time (`::mf_rnn::train_on_signal`). Refused for the others.
+    #[allow(clippy::too_many_arguments)]
+    fn train_on_signal(
+        &self,
+        _inputs: ndarray::ArrayView2<'_, f64>,
+        _targets: ndarray::ArrayView2<'_, f64>,
+        _fit: std::ops::Range<usize>,
+        _val: Option<std::ops::Range<usize>>,
+        _seed: u64,
+        _ctx: &TrialContext<'_>,
+    ) -> Result<::mf_rnn::TrainedRnn, LabError> {
+        Err(LabError::InvalidParams(
+            "a reservoir model fits its readout on a signal rather than training".into(),
         ))
     }
     /// One fresh model built from `seed`, fitted on `data.train` and scored on `data.eval`.

@@ -159,6 +159,48 @@ impl Configured for Trainable {
         let model = train(&self.0, train_part, val, protocol, seed, ctx)?;
         Ok(Box::new(RnnFitted(model)))
     }
+
+    fn sequence_units(&self) -> Option<usize> {
+        Some(self.0.n_units)
+    }
+
+    fn trains_on_signals(&self) -> bool {
+        true
+    }
+
+    /// Truncated back-propagation through time over windows of 50 steps (10 of warm-up), with early stopping
+    /// on `val` when given and otherwise on the training loss; the best epoch's weights are kept.
+    fn train_on_signal(
+        &self,
+        inputs: ndarray::ArrayView2<'_, f64>,
+        targets: ndarray::ArrayView2<'_, f64>,
+        fit: std::ops::Range<usize>,
+        val: Option<std::ops::Range<usize>>,
+        seed: u64,
+        ctx: &TrialContext<'_>,
+    ) -> Result<mf_rnn::TrainedRnn, LabError> {
+        let config = self.0.clone().seed(seed);
+        let max_epochs = config.max_epochs;
+        let mut on_epoch = |e: &TrainEvent| {
+            (ctx.on_event)(TrialEvent::Epoch {
+                epoch: e.epoch,
+                max_epochs,
+                train_loss: e.train_loss,
+                val_loss: e.val_loss,
+                val_metric: e.val_metric,
+            })
+        };
+        Ok(mf_rnn::train_on_signal(
+            &config,
+            inputs,
+            targets,
+            fit,
+            val,
+            mf_rnn::Windows::default(),
+            &mut on_epoch,
+            ctx.cancel.flag(),
+        )?)
+    }
 }
 
 /// A trained model of any trainable family from the files it saved into `dir`.

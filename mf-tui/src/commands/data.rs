@@ -213,7 +213,7 @@ fn list(data_dir: &Path) -> anyhow::Result<()> {
         println!("  {name:<width$}  {what}");
     }
     println!();
-    println!("sequence tasks (one long signal, a target at every step; reservoir models; mf run, mf forecast):");
+    println!("sequence tasks (one long signal, a target at every step; mf run, sweeps; reservoir models also mf forecast):");
     for (name, what) in mf_lab::sequence::SEQUENCE_TASKS {
         println!("  {name:<width$}  {what}");
     }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use mf_lab::job::{JobProgress, JobStep};
-use mf_lab::models::{CancelToken, Configured, TrialScore};
-use mf_lab::sequence::{run_sequence, select_and_run, SequenceData};
+use mf_lab::models::{CancelToken, Configured, TrialEvent, TrialScore};
+use mf_lab::sequence::{run_sequence_with, select_and_run_with, SequenceData};
 pub use mf_lab::single::RunReport;
 use mf_lab::single::{run_trials_on_test, ModelRequest};
 use mf_lab::training::TrainingProtocol;
@@ -29,7 +29,7 @@ pub struct ModelArgs {
     pub model: ModelKind,
     /// Data set: a name in the data directory (e.g. ECG5000), a generated set (synthetic-control,
     /// mackey-glass-windows, narma10-windows), a sequence task (narma10, mackey-glass, lorenz, memory-capacity:
-    /// one long signal with a target at every step; reservoir models; `mf run` prints nrmse, vpt or mc), or a
+    /// one long signal with a target at every step; every model; `mf run` prints nrmse, vpt or mc), or a
     /// path to your own training file (data/X_TRAIN.csv, .parquet, .arrow, .feather; X_TEST beside it) or to a
     /// directory holding one such pair (`mf data import --help`).
     #[arg(long, short = 'd', default_value = "synthetic-control")]
@@ -98,7 +98,7 @@ pub struct RunArgs {
     /// Treat `--dataset FILE` as one long signal of your own (CSV, Parquet or Arrow; one row per time step, one
     /// column per channel, an optional increasing `time` column) and predict this column one step ahead
     /// (repeatable for several). Segments: washout 100, then 60/20/20 of the rest in time order; with
-    /// `--normalise zscore` every channel is scaled by its training-segment statistics. Reservoir models; NRMSE.
+    /// `--normalise zscore` every channel is scaled by its training-segment statistics. NRMSE.
     #[arg(long, value_name = "COLUMN")]
     pub target: Vec<String>,
     /// Sequence tasks: search this hyper-parameter over comma-separated values, e.g. `--grid rho=0.8,0.9,0.99`
@@ -328,13 +328,34 @@ pub fn run_and_print(args: &RunArgs, data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `mf run` on a sequence task: fresh reservoirs on one long signal, the task's metric (text or JSON).
+/// `mf run` on a sequence task: fresh reservoirs (or trained models) on one long signal, the task's metric (text
+/// or JSON). A trained model's epochs go to stderr (the first and every tenth).
 fn run_sequence_and_print(args: &RunArgs, data: SequenceData) -> anyhow::Result<()> {
     // A signal of the user's own was normalised as it was read; a generated task refused --normalise there.
     let req = args.model.request()?;
     let cancel = CancelToken::new();
+    let on_event = |trial: Option<usize>, e: TrialEvent| {
+        let TrialEvent::Epoch {
+            epoch,
+            max_epochs,
+            train_loss,
+            val_loss,
+            ..
+        } = e;
+        if epoch == 1 || epoch % 10 == 0 {
+            let what = trial.map_or("selection".to_string(), |t| {
+                format!("trial {t}/{}", args.trials)
+            });
+            let val = if val_loss.is_nan() {
+                String::new()
+            } else {
+                format!(", validation loss {val_loss:.5}")
+            };
+            eprintln!("{what}: epoch {epoch}/{max_epochs}: training loss {train_loss:.5}{val}");
+        }
+    };
     let r = if args.grid.is_empty() {
-        run_sequence(&req, data, args.trials, &cancel)?
+        run_sequence_with(&req, data, args.trials, &on_event, &cancel)?
     } else {
         let grid = mf_lab::Grid::new(args.grid.clone()).map_err(|e| {
             anyhow::anyhow!(
@@ -342,7 +363,15 @@ fn run_sequence_and_print(args: &RunArgs, data: SequenceData) -> anyhow::Result<
                 e.to_string().trim_start_matches("invalid spec: ")
             )
         })?;
-        select_and_run(&req, data, &grid, args.draws, args.trials, &cancel)?
+        select_and_run_with(
+            &req,
+            data,
+            &grid,
+            args.draws,
+            args.trials,
+            &on_event,
+            &cancel,
+        )?
     };
     if args.json {
         return super::print_json(&r);
@@ -365,7 +394,12 @@ fn run_sequence_and_print(args: &RunArgs, data: SequenceData) -> anyhow::Result<
         }
     );
     println!("signal: {}", r.signal);
-    println!("segments: washout {w}, train {tr}, validation {va}, test {te} (readout fitted on train and validation)");
+    let fitted = if args.model.model.is_reservoir() {
+        "readout fitted on train and validation"
+    } else {
+        "trained on train and validation by truncated back-propagation through time"
+    };
+    println!("segments: washout {w}, train {tr}, validation {va}, test {te} ({fitted})");
     if let Some(sel) = &r.selection {
         let chosen: Vec<String> = sel
             .selected
