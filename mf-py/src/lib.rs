@@ -542,6 +542,44 @@ impl PyForecaster {
     fn config(&self) -> String {
         self.0.config().to_string()
     }
+
+    /// Its `model.json` description, as JSON text.
+    #[getter]
+    fn description(&self) -> String {
+        serde_json::to_string(self.0.description()).expect("a description serialises")
+    }
+
+    /// One step in the signal's units (`mf_lab::sequence_model::SequenceModel::step`): a forecaster takes its
+    /// next sample, a map the step's inputs and, to learn online, its targets; returns the prediction.
+    #[pyo3(signature = (x, target=None, online=false))]
+    fn step<'py>(
+        &mut self,
+        py: Python<'py>,
+        x: Vec<f64>,
+        target: Option<Vec<f64>>,
+        online: bool,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let p = self
+            .0
+            .step(&x, target.as_deref(), online)
+            .map_err(lab_err)?;
+        Ok(p.into_pyarray(py))
+    }
+
+    /// Writes the directory `mf predict` reads (`mf_lab::sequence_model`).
+    fn save(&self, dir: PathBuf) -> PyResult<()> {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| PyOSError::new_err(format!("{}: {e}", dir.display())))?;
+        self.0.save(&dir).map_err(saved_err)
+    }
+
+    /// Reads a directory written by `mf fit` on a sequence task or by [`PyForecaster::save`].
+    #[staticmethod]
+    fn load(dir: PathBuf) -> PyResult<PyForecaster> {
+        SequenceModel::load(&dir)
+            .map(PyForecaster)
+            .map_err(saved_err)
+    }
 }
 
 /// The linear memory capacity (Jaeger 2002) of `trials` reservoirs of `model`, trial `i` drawn from

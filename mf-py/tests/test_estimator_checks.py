@@ -40,7 +40,8 @@ def instances():
     out = []
     for name in memristive.__all__:
         cls = getattr(memristive, name)
-        if not isinstance(cls, type) or name.endswith("Forecaster"):
+        # Forecasters and loaded sequence models take one signal, not scikit-learn's (X, y).
+        if not isinstance(cls, type) or name.endswith("Forecaster") or cls is memristive.SequenceModel:
             continue
         params = dict(TRAINABLE) if not cls._reservoir else {}
         out.append(cls(random_state=0, **params))

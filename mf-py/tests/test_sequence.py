@@ -71,3 +71,42 @@ def test_updating_online_is_fitting_on_the_whole_signal():
     assert not np.array_equal(offline.predict(30), memristive.ESNForecaster(random_state=2, washout=50).fit(y).predict(30))
     with pytest.raises(ValueError, match="channels"):
         offline.update(np.zeros((3, 2)))
+
+
+def test_a_saved_forecaster_generates_with_mf_predict_and_loads_as_a_sequence_model(mf_bin, tmp_path):
+    y = sine(800)
+    f = memristive.ESNForecaster(random_state=4, washout=50, ridge_lambda=1e-6).fit(y)
+    f.save(tmp_path / "f")
+    assert f.description_["kind"] == "forecaster"
+    out = subprocess.run([mf_bin, "predict", str(tmp_path / "f"), "--horizon", "6"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split(",") for line in out.stdout.splitlines()[1:]]
+    assert [int(r[0]) for r in rows] == list(range(1, 7))
+    np.testing.assert_array_equal([float(r[1]) for r in rows], f.predict(6))
+    m = memristive.load(tmp_path / "f")
+    assert isinstance(m, memristive.SequenceModel) and m.kind == "forecaster"
+    np.testing.assert_array_equal(m.predict(6)[:, 0], f.predict(6))
+    # Learning online sample by sample is the estimator's update on the same samples.
+    nxt = sine(810)[800:]
+    for v in nxt:
+        m.step(v, online=True)
+    f.update(nxt, online=True)
+    np.testing.assert_allclose(m.predict(4)[:, 0], f.predict(4), rtol=1e-9, atol=1e-12)
+
+
+def test_a_sequence_model_of_mf_fit_loads_and_maps_inputs_to_targets(mf_bin, tmp_path):
+    d = tmp_path / "n"
+    out = subprocess.run(
+        [mf_bin, "fit", "-m", "esn", "-d", "narma10", "--set", "n_units=20", "--out", str(d)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    m = memristive.load(d)
+    assert m.kind == "map" and m.description["test_score"] > 0
+    p = m.step(0.2, 0.3, online=True)
+    assert p.shape == (1,)
+    with pytest.raises(ValueError, match="only a forecaster"):
+        m.predict(3)
+    with pytest.raises(ValueError, match="targets"):
+        m.step(0.2, online=True)

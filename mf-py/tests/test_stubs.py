@@ -19,7 +19,7 @@ def test_every_hyper_parameter_has_its_help_and_default(mf_bin):
     models = {m["id"]: m for m in _native.models()}
     for name in memristive.__all__:
         cls = getattr(memristive, name)
-        if not isinstance(cls, type):
+        if not isinstance(cls, type) or cls is memristive.SequenceModel:
             continue
         signature = inspect.signature(cls.__init__)
         for p in models[cls._model_id]["params"]:

@@ -27,6 +27,7 @@ __version__ = _native.__version__
 _CLASSES = build_all()
 globals().update(_CLASSES)
 __all__ = sorted(_CLASSES) + [
+    "SequenceModel",
     "load",
     "load_dataset",
     "memory_capacity",
@@ -61,8 +62,59 @@ def load_dataset(name, data_dir=None):
     return X_train, y_train, X_test, y_test
 
 
+class SequenceModel:
+    """A sequence model read from a directory that ``mf fit`` wrote on a sequence task (or a forecaster's
+    ``save``): a reservoir stopped where its signal ended, with its readout and the readout's fit so far. A
+    forecaster predicts its signal's next sample and generates its continuation; a map predicts each step's targets
+    from its inputs. Values go in and come out in the signal's units (a z-scored signal's statistics are kept)."""
+
+    def __init__(self, native):
+        self._native = native
+
+    @property
+    def description(self):
+        """What ``model.json`` says: kind (``forecaster`` or ``map``), model, hyper-parameters, seeds, test score."""
+        return json.loads(self._native.description)
+
+    @property
+    def kind(self):
+        """``"forecaster"`` or ``"map"``."""
+        return self.description["kind"]
+
+    def predict(self, horizon):
+        """A forecaster's next ``horizon`` samples, ``(horizon, n_channels)``, each fed back as the next input."""
+        return self._native.generate(int(horizon))
+
+    def step(self, x, y=None, online=False):
+        """One step: a forecaster's next sample ``x`` (then its prediction of the sample after it), or a map's
+        inputs ``x`` (its prediction of this step's targets ``y``, which the readout learns when ``online``)."""
+        x = np.atleast_1d(np.asarray(x, dtype=np.float64)).tolist()
+        y = None if y is None else np.atleast_1d(np.asarray(y, dtype=np.float64)).tolist()
+        return self._native.step(x, y, bool(online))
+
+    def update(self, y, online=True):
+        """A forecaster takes its signal's next samples ``y`` (``(k,)`` or ``(k, n_channels)``) in time order, each
+        learnt as the target of its prediction when ``online``, then the next input."""
+        y = np.asarray(y, dtype=np.float64)
+        self._native.observe(y.reshape(-1, 1) if y.ndim == 1 else y, bool(online))
+        return self
+
+    def save(self, path):
+        """Writes the directory ``mf predict`` reads."""
+        self._native.save(str(path))
+
+
 def load(path):
-    """The estimator of a model directory written by ``mf fit --out`` or ``save``, fitted and ready to predict."""
+    """The estimator of a model directory written by ``mf fit --out`` or ``save``, fitted and ready to predict; a
+    directory of a sequence model (``mf fit`` on a sequence task, a forecaster's ``save``) gives a
+    :class:`SequenceModel`."""
+    try:
+        with open(f"{path}/model.json") as f:
+            sequence = json.load(f).get("format") == "memristive-sequence-model"
+    except (OSError, ValueError):
+        sequence = False
+    if sequence:
+        return SequenceModel(_native.Forecaster.load(str(path)))
     model = _native.Model.load(str(path))
     desc = json.loads(model.description)
     metric = desc["metric"]

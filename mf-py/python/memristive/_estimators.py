@@ -311,6 +311,19 @@ class _Forecaster(_Base):
         self._observed.append((y, bool(online)))
         return self
 
+    def save(self, path):
+        """Writes the forecaster where its signal left it as the directory ``mf fit`` writes on a sequence task:
+        ``mf predict DIR --horizon H`` generates from it, ``--stream [--online]`` goes on along new samples, and
+        :func:`memristive.load` reads it back as a :class:`memristive.SequenceModel`."""
+        check_is_fitted(self, "forecaster_")
+        self.forecaster_.save(str(path))
+
+    @property
+    def description_(self):
+        """What the directory's ``model.json`` says: every hyper-parameter, seeds, washout, rows fitted on."""
+        check_is_fitted(self, "forecaster_")
+        return json.loads(self.forecaster_.description)
+
     def _refit(self):
         self.forecaster_ = _native.Forecaster.fit(
             self._model_id, self._params(), self._signal, int(self.washout), _seed(self.random_state)
