@@ -875,17 +875,8 @@ fn trial(
         }
         SequenceTask::Narma10 | SequenceTask::MackeyGlass | SequenceTask::NextStep => {
             let readout = teacher_forced_readout(reservoir, signal, &fit, test.start)?;
-            let mut y_hat = Array2::zeros((test.len(), signal.n_outputs()));
-            reservoir.drive(
-                signal.inputs().slice_axis(Axis(0), test.clone().into()),
-                |k, h| {
-                    let x = h.insert_axis(Axis(0));
-                    y_hat.row_mut(k).assign(&readout.decision(&x).row(0));
-                    Ok(())
-                },
-            )?;
-            let y = signal.targets().slice_axis(Axis(0), test.clone().into());
-            let score = mf_data::nrmse(y_hat.view(), y).map_err(LabError::Data)?;
+            let (_, score) =
+                one_step_predictions(reservoir, &readout, signal, test.clone(), test.len())?;
             Ok(TrialResult {
                 score,
                 curve: Vec::new(),
@@ -1151,19 +1142,8 @@ pub fn export_sequence(
     let fit: Range<usize> = segments.train().start..segments.validation().end;
     let test = segments.test();
     let readout = teacher_forced_readout(&mut reservoir, &signal, &fit, test.start)?;
-    let mut pred = Array2::zeros((test.len(), signal.n_outputs()));
-    reservoir.drive(
-        signal.inputs().slice_axis(Axis(0), test.clone().into()),
-        |k, h| {
-            pred.row_mut(k)
-                .assign(&readout.decision(&h.insert_axis(Axis(0))).row(0));
-            Ok(())
-        },
-    )?;
-    let score = mf_data::nrmse(
-        pred.view(),
-        signal.targets().slice_axis(Axis(0), test.clone().into()),
-    )?;
+    let (pred, score) =
+        one_step_predictions(&mut reservoir, &readout, &signal, test.clone(), test.len())?;
     prepare(out, replace)?;
     write(out, "inputs.npy", signal.inputs())?;
     write(out, "targets.npy", signal.targets())?;
@@ -1205,6 +1185,33 @@ pub fn export_sequence(
     let json = serde_json::to_string_pretty(&desc).expect("an export description serialises");
     std::fs::write(&path, json).map_err(|source| LabError::Io { path, source })?;
     Ok(files.iter().map(|f| out.join(f)).collect())
+}
+
+/// Drives `reservoir` along the input rows `rows` of `signal` from where it is, and returns the readout's one-step
+/// predictions at the first `scored` of them, `(scored, q)`, with their NRMSE against the targets there.
+pub(crate) fn one_step_predictions(
+    reservoir: &mut SequenceReservoir,
+    readout: &mf_esn::Ridge,
+    signal: &Signal,
+    rows: Range<usize>,
+    scored: usize,
+) -> Result<(Array2<f64>, f64), LabError> {
+    let mut pred = Array2::zeros((scored, signal.n_outputs()));
+    reservoir.drive(
+        signal.inputs().slice_axis(Axis(0), rows.clone().into()),
+        |k, h| {
+            if k < scored {
+                pred.row_mut(k)
+                    .assign(&readout.decision(&h.insert_axis(Axis(0))).row(0));
+            }
+            Ok(())
+        },
+    )?;
+    let truth = signal
+        .targets()
+        .slice_axis(Axis(0), (rows.start..rows.start + scored).into());
+    let score = mf_data::nrmse(pred.view(), truth).map_err(LabError::Data)?;
+    Ok((pred, score))
 }
 
 /// Drives `reservoir` over the first `until` steps of `signal` and fits its readout on the rows of `fit`

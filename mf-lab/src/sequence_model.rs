@@ -41,7 +41,8 @@ use crate::saved::{
     WEIGHTS_DIR,
 };
 use crate::sequence::{
-    all_finite, sequence_model, teacher_forced_fitter, SequenceData, SequenceTask, SignalScaling,
+    all_finite, one_step_predictions, sequence_model, teacher_forced_fitter, SequenceData,
+    SequenceTask, SignalScaling,
 };
 use crate::single::ModelRequest;
 use crate::training::TrainingProtocol;
@@ -233,20 +234,13 @@ impl SequenceModel {
         let fitter = teacher_forced_fitter(&mut reservoir, &signal, &fit, test.start)?;
         let readout = reservoir.finish_readout(&fitter)?;
         cancel.check()?;
-        let rest = test.start..signal.len();
-        let mut y_hat = Array2::zeros((test.len(), signal.n_outputs()));
-        reservoir.drive(
-            signal.inputs().slice_axis(Axis(0), rest.clone().into()),
-            |k, h| {
-                if k < test.len() {
-                    let x = h.insert_axis(Axis(0));
-                    y_hat.row_mut(k).assign(&readout.decision(&x).row(0));
-                }
-                Ok(())
-            },
+        let (_, score) = one_step_predictions(
+            &mut reservoir,
+            &readout,
+            &signal,
+            test.start..signal.len(),
+            test.len(),
         )?;
-        let y = signal.targets().slice_axis(Axis(0), test.clone().into());
-        let score = mf_data::nrmse(y_hat.view(), y).map_err(LabError::Data)?;
         if kind == SequenceKind::Forecaster {
             // The last target is the signal's last sample: the state after it predicts the first step past it.
             reservoir.push(&signal.targets().row(signal.len() - 1).to_vec())?;

@@ -289,18 +289,27 @@ pub(crate) fn final_states_stepwise(
         if t > 0 {
             pre = (pre + h.matmul(recurrent)?)?;
         }
-        h = match cell {
-            CellKind::Mf(c) if fused => mf_step(c, &pre, &h)?,
-            CellKind::Mf(c) => mf_step_unfused(c, &pre, &h)?,
-            CellKind::Tanh => pre.tanh()?,
-            CellKind::LeakyEsn { .. } => {
-                unreachable!("RnnConfig::check refuses the leaky-ESN cell")
-            }
-        };
+        h = cell_step(cell, &pre, &h, fused)?;
     }
     done.push(h);
     done.reverse();
     Tensor::cat(&done, 0)
+}
+
+/// One step of `cell` from the pre-activation `pre` and the previous state `h`, with candle's operations: the
+/// fused MF step when `fused` (it runs on the CPU only), else its unfused form.
+pub(crate) fn cell_step(
+    cell: &CellKind,
+    pre: &Tensor,
+    h: &Tensor,
+    fused: bool,
+) -> candle_core::Result<Tensor> {
+    match cell {
+        CellKind::Mf(c) if fused => mf_step(c, pre, h),
+        CellKind::Mf(c) => mf_step_unfused(c, pre, h),
+        CellKind::Tanh => pre.tanh(),
+        CellKind::LeakyEsn { .. } => unreachable!("RnnConfig::check refuses the leaky-ESN cell"),
+    }
 }
 
 /// The readout's outputs (logits or values), `(n_rows, n_outputs)` in the batch's row order.

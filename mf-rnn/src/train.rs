@@ -420,47 +420,14 @@ pub fn train_with(
         check_data(val_seq, val_targets, head, n_inputs, "validation")?;
     }
     let dev = device();
-    let model = Model::new(
-        config.cell,
-        n_inputs,
-        config.n_units,
-        head.n_outputs(),
-        config.seed,
-        &dev,
-    )?;
-    let params = ParamsAdamW {
-        lr: config.lr,
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-7,
-        weight_decay: 0.0,
-    };
-    if let Some(start) = &config.reservoir {
-        start.apply(&model, config.seed)?;
-    }
-    // A frozen reservoir start leaves `recurrent_kernel` (var 1) out of the optimiser.
+    let (mut trained, mut opt) = TrainedRnn::start(config, head, n_inputs, &dev)?;
     let frozen = config.reservoir.is_some_and(|r| r.frozen);
-    let trained_vars = (0..model.vars.len())
-        .filter(|&i| !(frozen && i == 1))
-        .map(|i| model.vars[i].clone())
-        .collect();
-    let mut opt = AdamW::new(trained_vars, params)?;
-    let mut trained = TrainedRnn {
-        config: config.clone(),
-        head,
-        model,
-        history: Vec::new(),
-        best_epoch: 0,
-        divergence: None,
-        deployed: None,
-    };
 
     let mut noise = TrainingNoise::new(config.train_w_noise, config.seed);
     let mut shuffle_rng = rng_from_seed(derive_seed(config.seed, 1));
     let mut order: Vec<usize> = (0..seq.n_series()).collect();
     let start = Instant::now();
-    let mut best: Option<(f64, Vec<Tensor>)> = None;
-    let mut wait = 0;
+    let mut stop = EarlyStop::default();
     // The loss of the first mini-batch, at the initial weights: where training starts.
     let mut start_loss = None;
     for epoch in 1..=config.max_epochs {
@@ -542,19 +509,7 @@ pub fn train_with(
             (None, Some(exact)) => exact,
             (None, None) => train_loss,
         };
-        let improved = best.as_ref().is_none_or(|(b, _)| watched < *b);
-        if improved {
-            let snap = if config.restore_best {
-                trained.model.snapshot()?
-            } else {
-                Vec::new()
-            };
-            best = Some((watched, snap));
-            trained.best_epoch = epoch;
-            wait = 0;
-        } else {
-            wait += 1;
-        }
+        let improved = stop.record(&mut trained, watched, epoch)?;
         let event = TrainEvent {
             epoch,
             train_loss,
@@ -566,13 +521,11 @@ pub fn train_with(
         };
         on_event(&event);
         trained.history.push(event);
-        if wait >= config.patience {
+        if stop.wait >= config.patience {
             break;
         }
     }
-    if let (true, Some((_, snap))) = (config.restore_best, &best) {
-        trained.model.restore(snap)?;
-    }
+    stop.finish(&trained)?;
     if let Some(start_loss) = start_loss {
         let (final_loss, _) = trained.evaluate(seq, targets)?;
         let constant = constant_loss(targets, head, config.regression_loss)?;
@@ -613,6 +566,97 @@ fn constant_loss(targets: &Targets, head: Head, reg: RegressionLoss) -> Result<f
     Ok(loss(&out, &y, head, reg)?
         .to_dtype(DType::F64)?
         .to_scalar::<f64>()?)
+}
+
+/// Early stopping's bookkeeping: the lowest loss watched so far, with the weights of its epoch when the
+/// configuration restores them, and the epochs since it.
+#[derive(Default)]
+struct EarlyStop {
+    best: Option<(f64, Vec<Tensor>)>,
+    wait: usize,
+}
+
+impl EarlyStop {
+    /// Records the loss `watched` after `epoch`; returns whether it is the lowest so far (then the model's best
+    /// epoch, and its weights kept when `restore_best`).
+    fn record(
+        &mut self,
+        trained: &mut TrainedRnn,
+        watched: f64,
+        epoch: usize,
+    ) -> Result<bool, RnnError> {
+        let improved = self.best.as_ref().is_none_or(|(b, _)| watched < *b);
+        if improved {
+            let snap = if trained.config.restore_best {
+                trained.model.snapshot()?
+            } else {
+                Vec::new()
+            };
+            self.best = Some((watched, snap));
+            trained.best_epoch = epoch;
+            self.wait = 0;
+        } else {
+            self.wait += 1;
+        }
+        Ok(improved)
+    }
+
+    /// Puts the best epoch's weights back when the configuration restores them.
+    fn finish(self, trained: &TrainedRnn) -> Result<(), RnnError> {
+        if let (true, Some((_, snap))) = (trained.config.restore_best, &self.best) {
+            trained.model.restore(snap)?;
+        }
+        Ok(())
+    }
+}
+
+impl TrainedRnn {
+    /// A model of `config` for `n_inputs` inputs and `head`, its weights drawn from the configuration's seed (and
+    /// its reservoir start applied), untrained, with Adam over the weights it trains: every one but a frozen
+    /// reservoir start's `recurrent_kernel` (var 1).
+    fn start(
+        config: &RnnConfig,
+        head: Head,
+        n_inputs: usize,
+        dev: &Device,
+    ) -> Result<(TrainedRnn, AdamW), RnnError> {
+        let model = Model::new(
+            config.cell,
+            n_inputs,
+            config.n_units,
+            head.n_outputs(),
+            config.seed,
+            dev,
+        )?;
+        if let Some(start) = &config.reservoir {
+            start.apply(&model, config.seed)?;
+        }
+        let frozen = config.reservoir.is_some_and(|r| r.frozen);
+        let trained_vars = (0..model.vars.len())
+            .filter(|&i| !(frozen && i == 1))
+            .map(|i| model.vars[i].clone())
+            .collect();
+        let opt = AdamW::new(
+            trained_vars,
+            ParamsAdamW {
+                lr: config.lr,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-7,
+                weight_decay: 0.0,
+            },
+        )?;
+        let trained = TrainedRnn {
+            config: config.clone(),
+            head,
+            model,
+            history: Vec::new(),
+            best_epoch: 0,
+            divergence: None,
+            deployed: None,
+        };
+        Ok((trained, opt))
+    }
 }
 
 impl TrainedRnn {

@@ -81,16 +81,7 @@ pub fn train(
     };
     let mut config = config.clone().seed(seed);
     config.restore_best = protocol.restores_best();
-    let max_epochs = config.max_epochs;
-    let mut on_epoch = |e: &TrainEvent| {
-        (ctx.on_event)(TrialEvent::Epoch {
-            epoch: e.epoch,
-            max_epochs,
-            train_loss: e.train_loss,
-            val_loss: e.val_loss,
-            val_metric: e.val_metric,
-        })
-    };
+    let mut on_epoch = epochs_to(ctx, config.max_epochs);
     Ok(mf_rnn::train_with(
         &config,
         (&fit.seqs, &fit.targets),
@@ -98,6 +89,19 @@ pub fn train(
         &mut on_epoch,
         ctx.cancel.flag(),
     )?)
+}
+
+/// Passes each training epoch on to the trial's `on_event`, out of `max_epochs`.
+fn epochs_to<'a>(ctx: &'a TrialContext<'_>, max_epochs: usize) -> impl FnMut(&TrainEvent) + 'a {
+    move |e: &TrainEvent| {
+        (ctx.on_event)(TrialEvent::Epoch {
+            epoch: e.epoch,
+            max_epochs,
+            train_loss: e.train_loss,
+            val_loss: e.val_loss,
+            val_metric: e.val_metric,
+        })
+    }
 }
 
 /// A checked training configuration.
@@ -180,16 +184,7 @@ impl Configured for Trainable {
         ctx: &TrialContext<'_>,
     ) -> Result<mf_rnn::TrainedRnn, LabError> {
         let config = self.0.clone().seed(seed);
-        let max_epochs = config.max_epochs;
-        let mut on_epoch = |e: &TrainEvent| {
-            (ctx.on_event)(TrialEvent::Epoch {
-                epoch: e.epoch,
-                max_epochs,
-                train_loss: e.train_loss,
-                val_loss: e.val_loss,
-                val_metric: e.val_metric,
-            })
-        };
+        let mut on_epoch = epochs_to(ctx, config.max_epochs);
         Ok(mf_rnn::train_on_signal(
             &config,
             inputs,

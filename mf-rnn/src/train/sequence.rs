@@ -17,15 +17,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::Optimizer;
 use mf_core::rng::{derive_seed, rng_from_seed};
 use mf_core::Recurrent;
 use ndarray::{Array2, ArrayView2};
 use rand::seq::SliceRandom;
 
-use super::{describe, loss, Head, TrainEvent, TrainedRnn};
-use crate::cell::{fused_supported, mf_step, mf_step_unfused};
-use crate::model::Model;
+use super::{describe, loss, EarlyStop, Head, TrainEvent, TrainedRnn};
+use crate::cell::fused_supported;
+use crate::model::cell_step;
 use crate::{CellKind, RnnConfig, RnnError};
 
 /// How the rows to fit on are cut for truncated back-propagation through time.
@@ -139,43 +139,15 @@ pub fn train_on_signal(
     }
     let head = Head::Regression { n_outputs: q };
     let dev = Device::Cpu;
-    let model = Model::new(config.cell, d, config.n_units, q, config.seed, &dev)?;
-    if let Some(start) = &config.reservoir {
-        start.apply(&model, config.seed)?;
-    }
-    // A frozen reservoir start leaves `recurrent_kernel` (var 1) out of the optimiser.
+    let (mut trained, mut opt) = TrainedRnn::start(config, head, d, &dev)?;
     let frozen = config.reservoir.is_some_and(|r| r.frozen);
-    let trained_vars = (0..model.vars.len())
-        .filter(|&i| !(frozen && i == 1))
-        .map(|i| model.vars[i].clone())
-        .collect();
-    let mut opt = AdamW::new(
-        trained_vars,
-        ParamsAdamW {
-            lr: config.lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-7,
-            weight_decay: 0.0,
-        },
-    )?;
-    let mut trained = TrainedRnn {
-        config: config.clone(),
-        head,
-        model,
-        history: Vec::new(),
-        best_epoch: 0,
-        divergence: None,
-        deployed: None,
-    };
     let x32: Vec<f32> = inputs.iter().map(|&v| v as f32).collect();
     let y32: Vec<f32> = targets.iter().map(|&v| v as f32).collect();
     let mut order = window_starts(&fit, windows);
     let scored = windows.length - windows.warmup;
     let mut rng = rng_from_seed(derive_seed(config.seed, 1));
     let start = Instant::now();
-    let mut best: Option<(f64, Vec<Tensor>)> = None;
-    let mut wait = 0;
+    let mut stop = EarlyStop::default();
     let mut start_loss = None;
     for epoch in 1..=config.max_epochs {
         if cancel.load(Ordering::Relaxed) {
@@ -236,19 +208,7 @@ pub fn train_on_signal(
             None => (f64::NAN, f64::NAN),
         };
         let watched = if val.is_some() { val_loss } else { train_loss };
-        let improved = best.as_ref().is_none_or(|(b, _)| watched < *b);
-        if improved {
-            let snap = if config.restore_best {
-                trained.model.snapshot()?
-            } else {
-                Vec::new()
-            };
-            best = Some((watched, snap));
-            trained.best_epoch = epoch;
-            wait = 0;
-        } else {
-            wait += 1;
-        }
+        let improved = stop.record(&mut trained, watched, epoch)?;
         let event = TrainEvent {
             epoch,
             train_loss,
@@ -260,13 +220,11 @@ pub fn train_on_signal(
         };
         on_event(&event);
         trained.history.push(event);
-        if wait >= config.patience {
+        if stop.wait >= config.patience {
             break;
         }
     }
-    if let (true, Some((_, snap))) = (config.restore_best, &best) {
-        trained.model.restore(snap)?;
-    }
+    stop.finish(&trained)?;
     if let Some(start_loss) = start_loss {
         // Against the best constant prediction on the rows fitted on: each output's mean there.
         let out = trained.outputs_along(inputs.slice(ndarray::s![..fit.end, ..]))?;
@@ -298,14 +256,7 @@ fn window_outputs(
     let fused = fused_supported(&p.recurrent);
     for t in 0..windows.length {
         let pre = (pre_x.narrow(0, t * b, b)? + h.matmul(&p.recurrent)?)?;
-        h = match cell {
-            CellKind::Mf(c) if fused => mf_step(c, &pre, &h)?,
-            CellKind::Mf(c) => mf_step_unfused(c, &pre, &h)?,
-            CellKind::Tanh => pre.tanh()?,
-            CellKind::LeakyEsn { .. } => {
-                unreachable!("RnnConfig::check refuses the leaky-ESN cell")
-            }
-        };
+        h = cell_step(cell, &pre, &h, fused)?;
         if t >= windows.warmup {
             kept.push(h.clone());
         }

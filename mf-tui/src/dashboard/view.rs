@@ -592,6 +592,24 @@ fn results(app: &App, frame: &mut Frame, area: Rect) {
     );
 }
 
+/// A view's settings, one per line as `name value` (names padded to `width`), the one at `field` marked and
+/// reversed.
+fn setting_lines(settings: &[(&str, String)], field: usize, width: usize) -> Vec<Line<'static>> {
+    settings
+        .iter()
+        .enumerate()
+        .map(|(i, (n, v))| {
+            let mark = if i == field { ">" } else { " " };
+            let l = Line::from(format!("{mark} {n:<width$} {v}"));
+            if i == field {
+                l.reversed()
+            } else {
+                l
+            }
+        })
+        .collect()
+}
+
 fn sequence(app: &App, frame: &mut Frame, area: Rect) {
     let [side, plot] = Layout::horizontal([Constraint::Length(34), Constraint::Min(0)]).areas(area);
     let st = &app.sequence;
@@ -603,21 +621,7 @@ fn sequence(app: &App, frame: &mut Frame, area: Rect) {
         ("lambda", format!("{:e}", p.lambda)),
         ("seed", p.seed.to_string()),
     ];
-    let mut lines: Vec<Line> = settings
-        .iter()
-        .enumerate()
-        .map(|(i, (n, v))| {
-            let l = Line::from(format!(
-                "{} {n:<8} {v}",
-                if i == st.field { ">" } else { " " }
-            ));
-            if i == st.field {
-                l.reversed()
-            } else {
-                l
-            }
-        })
-        .collect();
+    let mut lines = setting_lines(&settings, st.field, 8);
     lines.push(Line::from(""));
     match &st.picture {
         _ if st.computing => lines.push(Line::from("computing...")),
@@ -701,21 +705,8 @@ fn stability(app: &App, frame: &mut Frame, area: Rect) {
         ("s", p.s),
         ("rho (||W_h||)", p.rho),
     ];
-    let mut lines: Vec<Line> = names
-        .iter()
-        .enumerate()
-        .map(|(i, (n, v))| {
-            let l = Line::from(format!(
-                "{} {n:<14} {v}",
-                if i == st.field { ">" } else { " " }
-            ));
-            if i == st.field {
-                l.reversed()
-            } else {
-                l
-            }
-        })
-        .collect();
+    let names = names.map(|(n, v)| (n, v.to_string()));
+    let mut lines = setting_lines(&names, st.field, 14);
     lines.push(Line::from(""));
     let verdict = |name: &str, ok: bool| {
         Line::from(vec![
