@@ -509,19 +509,16 @@ pub fn train_with(
             (None, Some(exact)) => exact,
             (None, None) => train_loss,
         };
-        let improved = stop.record(&mut trained, watched, epoch)?;
         let event = TrainEvent {
             epoch,
             train_loss,
             val_loss,
             val_metric,
             exact_train_loss,
-            improved,
+            improved: false,
             elapsed: start.elapsed(),
         };
-        on_event(&event);
-        trained.history.push(event);
-        if stop.wait >= config.patience {
+        if stop.end_epoch(&mut trained, watched, event, on_event)? {
             break;
         }
     }
@@ -599,6 +596,21 @@ impl EarlyStop {
             self.wait += 1;
         }
         Ok(improved)
+    }
+
+    /// Ends an epoch: records `event` in the model's history, its `improved` set from the loss `watched`
+    /// ([`EarlyStop::record`]), after telling `on_event`; returns whether patience has run out.
+    fn end_epoch(
+        &mut self,
+        trained: &mut TrainedRnn,
+        watched: f64,
+        mut event: TrainEvent,
+        on_event: &mut dyn FnMut(&TrainEvent),
+    ) -> Result<bool, RnnError> {
+        event.improved = self.record(trained, watched, event.epoch)?;
+        on_event(&event);
+        trained.history.push(event);
+        Ok(self.wait >= trained.config.patience)
     }
 
     /// Puts the best epoch's weights back when the configuration restores them.

@@ -208,19 +208,16 @@ pub fn train_on_signal(
             None => (f64::NAN, f64::NAN),
         };
         let watched = if val.is_some() { val_loss } else { train_loss };
-        let improved = stop.record(&mut trained, watched, epoch)?;
         let event = TrainEvent {
             epoch,
             train_loss,
             val_loss,
             val_metric,
             exact_train_loss: None,
-            improved,
+            improved: false,
             elapsed: start.elapsed(),
         };
-        on_event(&event);
-        trained.history.push(event);
-        if stop.wait >= config.patience {
+        if stop.end_epoch(&mut trained, watched, event, on_event)? {
             break;
         }
     }
