@@ -59,9 +59,11 @@ enum Command {
     ///
     /// Example: mf run --model mf-esn --dataset ECG5000 --preset paper --trials 5
     Run(RunArgs),
-    /// Train one model (the first trial of `mf run` with the same arguments) and save it to a directory.
+    /// Train one model (the first trial of `mf run` with the same arguments) and save it to a directory; on a
+    /// sequence task or a signal of one's own (--target), a reservoir driven to the signal's end with its readout.
     ///
-    /// Example: mf fit --model mf-esn --dataset ECG5000 --preset paper --out models/ecg
+    /// Examples: mf fit --model mf-esn --dataset ECG5000 --preset paper --out models/ecg; mf fit --model esn
+    /// --dataset mackey-glass --set lambda=1e-6 --out models/mg
     Fit(FitArgs),
     /// Closed-loop generation on a sequence task (mackey-glass, lorenz): fit teacher-forced, then feed the model's
     /// output back; prints NRMSE at the horizon or the valid prediction time, writes both continuations (CSV, PNG).
@@ -70,10 +72,12 @@ enum Command {
     /// forecast.png
     Forecast(ForecastArgs),
     /// Predict with a model saved by `mf fit`: the series of a file in any format --dataset reads (CSV,
-    /// Parquet, Arrow IPC/Feather, .ts/.tsv/.arff), or samples from stdin.
+    /// Parquet, Arrow IPC/Feather, .ts/.tsv/.arff), or samples from stdin; a sequence model goes on from its
+    /// signal's end, sample by sample (--stream, learning with --online) or in closed loop (--horizon).
     ///
     /// Examples: mf predict models/ecg --input ECG5000_TEST.ts; mf predict models/mine --input data/Mine_TEST.csv;
-    /// printf '0.1\n0.3\n' | mf predict models/ecg --stream
+    /// printf '0.1\n0.3\n' | mf predict models/ecg --stream; mf predict models/mg --horizon 84; tail -f
+    /// readings.txt | mf predict models/mg --stream --online
     Predict(PredictArgs),
     /// Fit a model and write its weights, readout, data, predictions (and reservoir states, MF Jacobian) as .npy
     /// files.

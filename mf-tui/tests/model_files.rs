@@ -534,6 +534,16 @@ fn a_sequence_model_streams_learns_online_and_generates_through_the_binary() {
     }
     let e = failure(&mf(&["predict", m_arg, "--stream"], data, Some("0.1\nx\n")));
     assert!(e.contains("line 2: `x` is not a number"), "{e}");
+    let zero = mf(&["predict", m_arg, "--horizon", "0"], data, None);
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&zero.stderr).contains("at least 1"));
+    let nowhere = data.join("nowhere");
+    let e = failure(&mf(
+        &["predict", nowhere.to_str().unwrap(), "--horizon", "3"],
+        data,
+        None,
+    ));
+    assert!(e.contains("no such model directory"), "{e}");
 
     let n = data.join("n10");
     let n_arg = n.to_str().unwrap();

@@ -76,7 +76,7 @@ pub struct PredictArgs {
     pub online: bool,
     /// Sequence models that forecast: generate the next H steps in closed loop, each prediction fed back as the
     /// next input (after the samples of --stream, when given).
-    #[arg(long, value_name = "H")]
+    #[arg(long, value_name = "H", value_parser = parse_horizon)]
     pub horizon: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Csv)]
@@ -302,6 +302,14 @@ pub fn predict_stream(
     Ok(())
 }
 
+/// `--horizon`: a whole number of steps, at least 1.
+fn parse_horizon(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(h) if h >= 1 => Ok(h),
+        _ => Err(format!("`{s}` is not a number of steps of at least 1")),
+    }
+}
+
 /// The CSV header of a sequence model's rows: `step,value` or `step,value_1,...`.
 fn sequence_header(n_outputs: usize) -> String {
     if n_outputs == 1 {
@@ -439,6 +447,7 @@ pub fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
             &mut stdout.lock(),
         );
     }
+    let model = SavedModel::load(&args.model)?;
     if args.online || args.horizon.is_some() {
         bail!(
             "--online and --horizon run sequence models (`mf fit` on a sequence task or a signal with --target); \
@@ -446,7 +455,6 @@ pub fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
             args.model.display()
         );
     }
-    let model = SavedModel::load(&args.model)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match &args.input {
