@@ -130,3 +130,104 @@ fn the_committed_specs_keep_their_hashes() {
         assert_eq!(s.short_hash(), hash, "results/{file}");
     }
 }
+
+/// The number of decimals `text` is printed with (`0.272` has 3, `31.5` 1, `2.8e-4` is read as 0.00028: 5).
+fn printed_step(text: &str) -> f64 {
+    let v: f64 = text.parse().unwrap();
+    match text.split_once(['e', 'E']) {
+        Some((mantissa, exp)) => {
+            let decimals = mantissa.split_once('.').map_or(0, |(_, d)| d.len()) as i32;
+            10f64.powi(exp.parse::<i32>().unwrap() - decimals)
+        }
+        None if v == 0.0 && !text.contains('.') => 1.0,
+        None => 10f64.powi(-(text.split_once('.').map_or(0, |(_, d)| d.len()) as i32)),
+    }
+}
+
+/// `printed` (as the README writes it) is `value` to its printed precision.
+fn rounds_to(printed: &str, value: f64) -> bool {
+    let p: f64 = printed.parse().unwrap();
+    (p - value).abs() <= 0.5 * printed_step(printed) + 1e-12
+}
+
+/// The README's table of sequence tasks is the committed reports of `results/rc-benchmarks/` (each cell `mean ±
+/// std` of its model's run on its task, or the forecast's value, to the digits printed).
+#[test]
+fn the_readmes_sequence_table_is_the_committed_reports() {
+    let root = root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split("### Sequence tasks")
+        .nth(1)
+        .expect("the README has its sequence-task section");
+    let rows: Vec<Vec<String>> = section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect();
+    let header = &rows[0];
+    let model_of = |name: &str| match name {
+        "ESN" => Some("esn"),
+        "MF-ESN" => Some("mf-esn"),
+        n if n.starts_with("Deep MF-ESN") => Some("deep-mf-esn"),
+        "RNN" => Some("rnn"),
+        "MF-RNN" => Some("mf-rnn"),
+        _ => None,
+    };
+    let report = |file: String| -> serde_json::Value {
+        let text = std::fs::read_to_string(root.join("results/rc-benchmarks").join(&file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        serde_json::from_str(&text).unwrap()
+    };
+    let mut checked = 0;
+    for row in &rows[2..] {
+        let task = if row[0].starts_with("NARMA-10") {
+            "narma10"
+        } else if row[0].starts_with("Mackey-Glass one step") {
+            "mackey-glass"
+        } else if row[0].starts_with("Mackey-Glass closed loop") {
+            "mackey-glass-forecast"
+        } else if row[0].starts_with("Lorenz-63") {
+            "lorenz"
+        } else if row[0].starts_with("memory capacity") {
+            "memory-capacity"
+        } else {
+            panic!("an unknown row: {}", row[0])
+        };
+        for (name, cell) in header.iter().zip(row).skip(1) {
+            let Some(model) = model_of(name) else {
+                continue;
+            };
+            if cell == "–" {
+                continue;
+            }
+            let r = report(format!("{model}-{task}.json"));
+            if task == "mackey-glass-forecast" {
+                assert!(
+                    rounds_to(cell, r["value"].as_f64().unwrap()),
+                    "{model} {task}: {cell}"
+                );
+            } else {
+                let (mean, std) = cell.split_once(" ± ").unwrap_or_else(|| panic!("{cell}"));
+                assert!(
+                    rounds_to(mean, r["mean"].as_f64().unwrap()),
+                    "{model} {task}: {cell} vs {}",
+                    r["mean"]
+                );
+                assert!(
+                    rounds_to(std, r["std"].as_f64().unwrap()),
+                    "{model} {task}: {cell} vs {}",
+                    r["std"]
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} cells checked");
+}

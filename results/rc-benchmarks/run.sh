@@ -51,4 +51,5 @@ print(' '.join(f'--set {k}={v}' for k,v in r['selection']['selected'].items()))"
   "$mf" robustness -m $model -d memory-capacity $sets --set lambda=1e-8 --param adc_bits --values 0,2,3,4,6,8 \
     --draws 5 --seed $seed --out "$here/robustness-adc-$model" > /dev/null
 done
-python3 "$here/table.py" > "$here/../rc-benchmarks.md"
+# The trained models (RNN, MF-RNN) on the same tasks; it renders the table at its end.
+"$here/run-trained.sh" "$mf"
