@@ -13,8 +13,7 @@
 //! back-propagation through time over windows of the rows a reservoir's readout would be fitted on
 //! (`mf_rnn::train_on_signal`), stopping early on the validation segment during selection and on the training
 //! loss in the final trials, then driven from the zero state along the signal as the reservoirs are. The memory
-//! capacity trains one output per delay. Closed-loop forecasts, sequence exports and saved sequence models remain
-//! the reservoirs'.
+//! capacity trains one output per delay. Closed-loop forecasts and saved sequence models remain the reservoirs'.
 
 use std::ops::Range;
 use std::time::Instant;
@@ -677,7 +676,7 @@ pub fn sequence_models() -> Vec<&'static str> {
 }
 
 /// The registered models that run sequence tasks with a reservoir and a fitted readout, as closed-loop
-/// forecasts, sequence exports and saved sequence models need.
+/// forecasts and saved sequence models need.
 pub fn reservoir_models() -> Vec<&'static str> {
     models_where(|c| c.sequence_units().is_some() && !c.trains_on_signals())
 }
@@ -1107,7 +1106,8 @@ struct SequenceExport<'a> {
     files: Vec<String>,
 }
 
-/// Fits one reservoir of `req` (drawn from `req.seed`) on a one-step sequence task (NARMA-10, Mackey-Glass, a
+/// Fits one reservoir of `req` (drawn from `req.seed`; a trained model is trained from it on the same rows, its
+/// trained `w_in`, `w_rec`, `bias` and readout written in f32) on a one-step sequence task (NARMA-10, Mackey-Glass, a
 /// signal of one's own) as `mf run`'s first trial does, and writes into `out`: `inputs.npy` `(T, d)` and
 /// `targets.npy` `(T, q)` (f64), the reservoir `w_in.npy` `(d, N)`, `w_rec.npy` `(N, N)`, `bias.npy` `(N,)` (f32),
 /// the readout `readout_w.npy` `(N, q)` and `readout_b.npy` `(q,)` (f64), the test predictions `test_pred.npy`
@@ -1138,31 +1138,64 @@ pub fn export_sequence(
     }
     let (configured, n_units) = sequence_model(req)?;
     let (signal, segments) = data.load(n_units)?;
-    let mut reservoir = configured.draw_sequence(signal.n_inputs(), req.seed)?;
     let fit: Range<usize> = segments.train().start..segments.validation().end;
     let test = segments.test();
-    let readout = teacher_forced_readout(&mut reservoir, &signal, &fit, test.start)?;
-    let (pred, score) =
-        one_step_predictions(&mut reservoir, &readout, &signal, test.clone(), test.len())?;
-    prepare(out, replace)?;
+    let mut files: Vec<String> = vec!["inputs.npy".into(), "targets.npy".into()];
+    let (pred, score) = if configured.trains_on_signals() {
+        // A trained model: trained on the training and validation rows (stopping on its training loss), then
+        // driven from the zero state along the signal.
+        let quiet = |_: TrialEvent| {};
+        let ctx = TrialContext {
+            on_event: &quiet,
+            cancel: &CancelToken::new(),
+        };
+        let model = configured.train_on_signal(
+            signal.inputs().view(),
+            signal.targets().view(),
+            fit.clone(),
+            None,
+            req.seed,
+            &ctx,
+        )?;
+        let outs =
+            model.outputs_along(signal.inputs().slice_axis(Axis(0), (0..test.end).into()))?;
+        let pred = outs.slice_axis(Axis(0), test.clone().into()).to_owned();
+        let truth = signal.targets().slice_axis(Axis(0), test.clone().into());
+        let score = mf_data::nrmse(pred.view(), truth).map_err(LabError::Data)?;
+        let w = model.weights()?;
+        prepare(out, replace)?;
+        write(out, "w_in.npy", &w.layer.w_in)?;
+        write(out, "w_rec.npy", &w.layer.w_rec)?;
+        write(out, "bias.npy", &w.layer.bias)?;
+        write(out, "readout_w.npy", &w.readout_weight)?;
+        write(out, "readout_b.npy", &w.readout_bias)?;
+        files.extend(["w_in", "w_rec", "bias"].map(|f| format!("{f}.npy")));
+        (pred, score)
+    } else {
+        let mut reservoir = configured.draw_sequence(signal.n_inputs(), req.seed)?;
+        let readout = teacher_forced_readout(&mut reservoir, &signal, &fit, test.start)?;
+        let (pred, score) =
+            one_step_predictions(&mut reservoir, &readout, &signal, test.clone(), test.len())?;
+        prepare(out, replace)?;
+        // A deep reservoir's layer 1 is `w_in.npy`, ...; layer l > 1 is `layer{l}_w_in.npy`, ... (as `mf export`
+        // of a series model writes them).
+        for (l, w) in reservoir.weights().iter().enumerate() {
+            let prefix = if l == 0 {
+                String::new()
+            } else {
+                format!("layer{}_", l + 1)
+            };
+            write(out, &format!("{prefix}w_in.npy"), &w.w_in)?;
+            write(out, &format!("{prefix}w_rec.npy"), &w.w_rec)?;
+            write(out, &format!("{prefix}bias.npy"), &w.bias)?;
+            files.extend(["w_in", "w_rec", "bias"].map(|f| format!("{prefix}{f}.npy")));
+        }
+        write(out, "readout_w.npy", &readout.coef)?;
+        write(out, "readout_b.npy", &readout.intercept)?;
+        (pred, score)
+    };
     write(out, "inputs.npy", signal.inputs())?;
     write(out, "targets.npy", signal.targets())?;
-    let mut files: Vec<String> = vec!["inputs.npy".into(), "targets.npy".into()];
-    // A deep reservoir's layer 1 is `w_in.npy`, ...; layer l > 1 is `layer{l}_w_in.npy`, ... (as `mf export` of a
-    // series model writes them).
-    for (l, w) in reservoir.weights().iter().enumerate() {
-        let prefix = if l == 0 {
-            String::new()
-        } else {
-            format!("layer{}_", l + 1)
-        };
-        write(out, &format!("{prefix}w_in.npy"), &w.w_in)?;
-        write(out, &format!("{prefix}w_rec.npy"), &w.w_rec)?;
-        write(out, &format!("{prefix}bias.npy"), &w.bias)?;
-        files.extend(["w_in", "w_rec", "bias"].map(|f| format!("{prefix}{f}.npy")));
-    }
-    write(out, "readout_w.npy", &readout.coef)?;
-    write(out, "readout_b.npy", &readout.intercept)?;
     write(out, "test_pred.npy", &pred)?;
     files.extend(["readout_w", "readout_b", "test_pred"].map(|f| format!("{f}.npy")));
     files.push("config.json".into());
@@ -1492,7 +1525,7 @@ pub(crate) mod tests {
         .is_err());
     }
 
-    /// Recomputes an export's test predictions and NRMSE in numpy from its files alone (leaky ESN cell).
+    /// Recomputes an export's test predictions and NRMSE in numpy from its files alone (leaky ESN or RNN cell).
     const NUMPY_RECOMPUTE: &str = r#"
 import json, sys
 import numpy as np
@@ -1502,7 +1535,8 @@ load = lambda n: np.load(f"{d}/{n}.npy")
 u, y = load("inputs").astype(np.float32), load("targets")
 w_in, w_rec, b = load("w_in"), load("w_rec"), load("bias")
 rw, rb = load("readout_w"), load("readout_b")
-alpha = np.float32(c["config"]["cell"]["alpha"])
+# The leaky ESN's leak; a trained RNN's tanh cell is the leak-free case.
+alpha = np.float32(c["config"]["cell"].get("alpha", 1.0))
 h = np.zeros(w_rec.shape[0], np.float32)
 t0, t1 = c["test"]
 preds = []
@@ -1557,6 +1591,27 @@ print(json.dumps({"max_diff": float(np.max(np.abs(p - load("test_pred")))), "nrm
         let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(got["rows"], 4200);
         // f32 states in both, numpy's tanh against ours: the predictions agree far below the signal's scale.
+        assert!(got["max_diff"].as_f64().unwrap() < 1e-4, "{got}");
+        let (a, b) = (
+            got["nrmse"].as_f64().unwrap(),
+            got["score"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-4 * b, "{got}");
+        // A trained RNN's export: its trained weights and readout, recomputed the same way.
+        let rnn_out = dir.path().join("rnn");
+        let rnn = req(
+            ModelKind::Rnn,
+            &[("n_units", 12.0), ("max_epochs", 5.0), ("lr", 0.01)],
+        );
+        let files = export_sequence(&rnn, SequenceTask::Narma10, &rnn_out, false).unwrap();
+        assert_eq!(files.len(), 9);
+        let o = std::process::Command::new("python3")
+            .args(["-c", NUMPY_RECOMPUTE])
+            .arg(&rnn_out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert!(got["max_diff"].as_f64().unwrap() < 1e-4, "{got}");
         let (a, b) = (
             got["nrmse"].as_f64().unwrap(),

@@ -137,8 +137,8 @@ pub trait Configured: fmt::Debug + Send + Sync {
         _seed: u64,
     ) -> Result<::mf_esn::sequence::SequenceReservoir, LabError> {
         Err(LabError::InvalidParams(
-            "a trained model runs sequence tasks in `mf run`, sweeps and robustness curves; closed-loop \
-             forecasts (`mf forecast`), sequence exports and saved sequence models are built for reservoir models"
+            "a trained model runs sequence tasks in `mf run`, sweeps, robustness curves and `mf export`; \
+             closed-loop forecasts (`mf forecast`) and saved sequence models are built for reservoir models"
                 .into(),
         ))
     }
