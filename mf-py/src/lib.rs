@@ -401,39 +401,14 @@ impl Model {
 
     /// The model directory's files, `(relative path, bytes)`, for pickling: loading them back with
     /// [`Model::from_files`] gives the same arrays, bit for bit.
-    fn to_files<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyBytes>)>> {
-        let dir = tempfile::tempdir().map_err(|e| PyOSError::new_err(e.to_string()))?;
-        self.0.save(dir.path()).map_err(saved_err)?;
-        let mut out = Vec::new();
-        collect_files(dir.path(), dir.path(), &mut |rel, bytes| {
-            out.push((rel, PyBytes::new(py, &bytes)));
-        })
-        .map_err(|e| PyOSError::new_err(e.to_string()))?;
-        Ok(out)
+    fn to_files<'py>(&self, py: Python<'py>) -> PyResult<Files<'py>> {
+        to_files(py, |dir| self.0.save(dir).map_err(saved_err))
     }
 
     /// A model from the files [`Model::to_files`] gave.
     #[staticmethod]
     fn from_files(files: Vec<(String, Vec<u8>)>) -> PyResult<Model> {
-        let dir = tempfile::tempdir().map_err(|e| PyOSError::new_err(e.to_string()))?;
-        for (rel, bytes) in files {
-            let rel = Path::new(&rel);
-            if rel.is_absolute()
-                || rel
-                    .components()
-                    .any(|c| matches!(c, std::path::Component::ParentDir))
-            {
-                return Err(PyValueError::new_err(format!(
-                    "a pickled model names a file outside its directory: {}",
-                    rel.display()
-                )));
-            }
-            let path = dir.path().join(rel);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| PyOSError::new_err(e.to_string()))?;
-            }
-            std::fs::write(&path, bytes).map_err(|e| PyOSError::new_err(e.to_string()))?;
-        }
+        let dir = from_files(files)?;
         Self::load(dir.path().to_path_buf())
     }
 }
@@ -460,6 +435,48 @@ impl Model {
             use_model(model, &sequences_of(raw)?).map_err(saved_err)
         })
     }
+}
+
+/// A model directory's files as `(relative path, bytes)`, for pickling: `save` writes the directory.
+type Files<'py> = Vec<(String, Bound<'py, PyBytes>)>;
+
+/// The files `save` writes into a fresh directory, as [`Files`].
+fn to_files<'py>(
+    py: Python<'py>,
+    save: impl FnOnce(&Path) -> PyResult<()>,
+) -> PyResult<Files<'py>> {
+    let dir = tempfile::tempdir().map_err(|e| PyOSError::new_err(e.to_string()))?;
+    save(dir.path())?;
+    let mut out = Vec::new();
+    collect_files(dir.path(), dir.path(), &mut |rel, bytes| {
+        out.push((rel, PyBytes::new(py, &bytes)));
+    })
+    .map_err(|e| PyOSError::new_err(e.to_string()))?;
+    Ok(out)
+}
+
+/// A fresh directory holding `files` ([`to_files`]' output), each refused when it names a place outside it.
+fn from_files(files: Vec<(String, Vec<u8>)>) -> PyResult<tempfile::TempDir> {
+    let dir = tempfile::tempdir().map_err(|e| PyOSError::new_err(e.to_string()))?;
+    for (rel, bytes) in files {
+        let rel = Path::new(&rel);
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(PyValueError::new_err(format!(
+                "a pickled model names a file outside its directory: {}",
+                rel.display()
+            )));
+        }
+        let path = dir.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| PyOSError::new_err(e.to_string()))?;
+        }
+        std::fs::write(&path, bytes).map_err(|e| PyOSError::new_err(e.to_string()))?;
+    }
+    Ok(dir)
 }
 
 /// Calls `each(relative path, bytes)` for every file under `dir`, in path order.
@@ -579,6 +596,18 @@ impl PyForecaster {
         SequenceModel::load(&dir)
             .map(PyForecaster)
             .map_err(saved_err)
+    }
+
+    /// The directory's files, for pickling; [`PyForecaster::from_files`] reads them back to the same bits.
+    fn to_files<'py>(&self, py: Python<'py>) -> PyResult<Files<'py>> {
+        to_files(py, |dir| self.0.save(dir).map_err(saved_err))
+    }
+
+    /// A sequence model from the files of [`PyForecaster::to_files`].
+    #[staticmethod]
+    fn from_files(files: Vec<(String, Vec<u8>)>) -> PyResult<PyForecaster> {
+        let dir = from_files(files)?;
+        Self::load(dir.path().to_path_buf())
     }
 }
 

@@ -104,6 +104,10 @@ def test_a_sequence_model_of_mf_fit_loads_and_maps_inputs_to_targets(mf_bin, tmp
     assert out.returncode == 0, out.stderr
     m = memristive.load(d)
     assert m.kind == "map" and m.description["test_score"] > 0
+    import pickle
+
+    twin = pickle.loads(pickle.dumps(m))
+    np.testing.assert_array_equal(twin.step(0.1), m.step(0.1))
     p = m.step(0.2, 0.3, online=True)
     assert p.shape == (1,)
     with pytest.raises(ValueError, match="only a forecaster"):

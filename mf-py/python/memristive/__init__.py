@@ -103,6 +103,13 @@ class SequenceModel:
         """Writes the directory ``mf predict`` reads."""
         self._native.save(str(path))
 
+    def __getstate__(self):
+        # The directory's files: unpickling reads them back to the same state, readout and fit.
+        return {"files": self._native.to_files()}
+
+    def __setstate__(self, state):
+        self._native = _native.Forecaster.from_files(state["files"])
+
 
 def load(path):
     """The estimator of a model directory written by ``mf fit --out`` or ``save``, fitted and ready to predict; a
