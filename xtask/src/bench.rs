@@ -716,6 +716,61 @@ impl Report<'_> {
             )
         );
 
+        let _ = writeln!(s, "\n## Against the machine's GEMM peak\n");
+        let _ = writeln!(
+            s,
+            "Each kernel's rate, both sides counted with the same flops (a harvest's `2 n N N T + 2 n d N T`; an \
+             epoch's recurrence `6 n T N (N + d + 1)`, forward product and the three gradients of \
+             back-propagation through time), as a fraction of faer's {g}^3 GEMM on {nt} ({peak}); Rust's \
+             element-wise kernels ran on the {simd} path.\n",
+            g = self.rs("/gemm_peak/m").unwrap_or(0.0),
+            peak = self
+                .rs("/gemm_peak/gflop_s")
+                .map_or("not measured".to_string(), |g| format!("{g:.1} GFLOP/s")),
+            simd = self.rust.pointer("/simd").and_then(Value::as_str).unwrap_or("unreported"),
+        );
+        let _ = writeln!(
+            s,
+            "| kernel | Rust GFLOP/s | of peak | JAX GFLOP/s | of peak |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        let peak = self.rs("/gemm_peak/gflop_s");
+        let rate = |flops: Option<f64>, secs: Option<f64>| match (flops, secs, peak) {
+            (Some(f), Some(t), Some(p)) if t > 0.0 && p > 0.0 => {
+                let g = f / t / 1e9;
+                format!("{g:.1} | {:.0}%", 100.0 * g / p)
+            }
+            _ => "- | -".into(),
+        };
+        let epoch_flops = self.rs("/rnn_epoch/flops");
+        for (what, flops, rust, jax) in [
+            (
+                "MF-ESN harvest, 4500 x 140, N 100",
+                self.rs("/mf_harvest_parallel/flops"),
+                self.rs("/mf_harvest_parallel/timing/best_s"),
+                self.py("/jax_mf_harvest/timing/best_s").ok(),
+            ),
+            (
+                "leaky-ESN harvest, 500 x 140, N 100",
+                self.rs("/esn_harvest_parallel/flops"),
+                self.rs("/esn_harvest_parallel/timing/best_s"),
+                self.py("/jax_esn_harvest/timing/best_s").ok(),
+            ),
+            (
+                "MF-RNN training epoch, 500 x 140, N 100, batch 64",
+                epoch_flops,
+                self.rs("/rnn_epoch/timing/best_s"),
+                self.py("/jax_mf_rnn_epoch/timing/best_s").ok(),
+            ),
+        ] {
+            let _ = writeln!(
+                s,
+                "| {what}, {nt} | {} | {} |",
+                rate(flops, rust),
+                rate(flops, jax)
+            );
+        }
+
         let _ = writeln!(s, "\n## Notes\n");
         if let Ok(j) = self.job {
             let numpy_acc = self.py("/numpy_ecg5000_job/accuracy");
@@ -927,11 +982,12 @@ mod tests {
     fn the_report_covers_every_comparison_and_says_what_was_skipped() {
         let rust = serde_json::json!({
             "mf_harvest": {"timing": {"best_s": 0.4}, "gflop_s": 20.0},
-            "mf_harvest_parallel": {"timing": {"best_s": 0.2}, "gflop_s": 40.0},
-            "esn_harvest_parallel": {"timing": {"best_s": 0.01}},
+            "simd": "Avx2",
+            "mf_harvest_parallel": {"timing": {"best_s": 0.2}, "gflop_s": 40.0, "flops": 8e9},
+            "esn_harvest_parallel": {"timing": {"best_s": 0.01}, "flops": 0.4e9},
             "gemm": {"timing": {"best_s": 0.001}, "gflop_s": 80.0},
             "gemm_peak": {"m": 2048, "timing": {"best_s": 0.1}, "gflop_s": 160.0},
-            "rnn_epoch": {"timing": {"best_s": 0.5}},
+            "rnn_epoch": {"timing": {"best_s": 0.5}, "flops": 40e9},
             "rnn_epoch_one_thread": {"timing": {"best_s": 0.3}},
         });
         let python = Ok(serde_json::json!({
@@ -995,6 +1051,28 @@ mod tests {
         );
         assert!(
             md.contains("agree with numpy's f32 run to 3.0e-7 and with an f64 run to 3.3e-7"),
+            "{md}"
+        );
+        // Every kernel against the peak (160 GFLOP/s), both sides on the same flops, and the path that ran.
+        assert!(
+            md.contains("faer's 2048^3 GEMM on 2 threads (160.0 GFLOP/s)"),
+            "{md}"
+        );
+        assert!(md.contains("ran on the Avx2 path"), "{md}");
+        assert!(
+            md.contains(
+                "| MF-ESN harvest, 4500 x 140, N 100, 2 threads | 40.0 | 25% | 10.0 | 6% |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| leaky-ESN harvest, 500 x 140, N 100, 2 threads | 40.0 | 25% | 8.0 | 5% |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| MF-RNN training epoch, 500 x 140, N 100, batch 64, 2 threads | 80.0 | 50% | - | - |"),
             "{md}"
         );
     }

@@ -184,6 +184,17 @@ pub struct EpochBench {
     pub threads: usize,
     /// Wall times.
     pub timing: Timing,
+    /// [`epoch_flops`] of the training pass.
+    pub flops: f64,
+    /// `flops / best_s / 1e9`.
+    pub gflop_s: f64,
+}
+
+/// The flops of one training epoch's recurrence over `n` series of `t` steps, `d` inputs and `units` units:
+/// the forward product `[x 1] W_xb + h W_h` and, in back-propagation through time, the gradients of `W_xb`,
+/// `W_h` and the previous state, `6 n t N (N + d + 1)` (the readout, the loss and Adam are left out).
+pub fn epoch_flops(n: usize, t: usize, d: usize, units: usize) -> f64 {
+    6.0 * n as f64 * t as f64 * units as f64 * (units + d + 1) as f64
 }
 
 /// The whole ECG5000 MF-ESN job with the paper's preset, one trial: read and parse both splits, draw the
@@ -235,6 +246,8 @@ pub struct OverheadBench {
 pub struct BenchReport {
     /// Threads of the parallel measurements.
     pub threads: usize,
+    /// The instruction-set path the element-wise kernels dispatched to at run time (`Avx512`, `Avx2`, `Baseline`).
+    pub simd: String,
     /// The options the report was produced with.
     pub options: BenchOptions,
     /// MF-ESN harvest, one thread (the library call).
@@ -322,6 +335,7 @@ pub fn run_bench(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
 
     Ok(BenchReport {
         threads,
+        simd: format!("{:?}", mf_core::fastmath::Simd::detect()),
         options: opts.clone(),
         mf_harvest_fraction_of_gemm: mf_harvest.gflop_s / gemm.gflop_s,
         mf_harvest_parallel_fraction_of_peak: mf_harvest_parallel.gflop_s / gemm_peak.gflop_s,
@@ -677,6 +691,7 @@ fn epoch_bench(opts: &BenchOptions, threads: usize) -> anyhow::Result<EpochBench
         std::hint::black_box(train(&config, (&x, &y), (&vx, &vy), &mut |_| {})?);
         Ok(())
     })?;
+    let flops = epoch_flops(opts.rnn_series, opts.n_steps, 1, opts.n_units);
     Ok(EpochBench {
         n_series: opts.rnn_series,
         n_steps: opts.n_steps,
@@ -684,6 +699,8 @@ fn epoch_bench(opts: &BenchOptions, threads: usize) -> anyhow::Result<EpochBench
         n_classes: 5,
         batch_size: config.batch_size,
         threads,
+        gflop_s: flops / timing.best_s / 1e9,
+        flops,
         timing,
     })
 }
@@ -733,8 +750,8 @@ impl fmt::Display for BenchReport {
         let ms = |t: &Timing| t.best_s * 1e3;
         writeln!(
             f,
-            "best of {} runs, {} threads for the parallel lines",
-            self.options.repeats, self.threads
+            "best of {} runs, {} threads for the parallel lines, the {} path",
+            self.options.repeats, self.threads, self.simd
         )?;
         for h in [
             &self.mf_harvest,
@@ -795,13 +812,14 @@ impl fmt::Display for BenchReport {
         {
             writeln!(
                 f,
-                "mf-rnn epoch {} x {}, N {}, batch {}, {} thr: {:>9.1} ms",
+                "mf-rnn epoch {} x {}, N {}, batch {}, {} thr: {:>9.1} ms    {:.1} GFLOP/s",
                 e.n_series,
                 e.n_steps,
                 e.n_units,
                 e.batch_size,
                 e.threads,
-                ms(&e.timing)
+                ms(&e.timing),
+                e.gflop_s
             )?;
         }
         if let Some(j) = &self.ecg5000_job {
