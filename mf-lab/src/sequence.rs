@@ -21,7 +21,7 @@ use std::time::Instant;
 use mf_core::rng::derive_seed;
 use mf_data::{Segments, Signal};
 use mf_esn::sequence::{memory_capacity, ReadoutFitter, SequenceReservoir};
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::Serialize;
 
 use crate::grid::{Grid, Params};
@@ -813,23 +813,13 @@ fn trained_trial(
                 stream.push(&to32(row))?;
             }
             let truth = targets.slice_axis(Axis(0), (scored.start - 1..scored.end - 1).into());
-            let norm = rms_norm(truth);
-            let mut steps = truth.nrows();
-            for (k, true_row) in truth.rows().into_iter().enumerate() {
-                let y = stream.outputs();
-                let err = y
-                    .iter()
-                    .zip(true_row)
-                    .map(|(&a, &b)| (f64::from(a) - b).powi(2))
-                    .sum::<f64>()
-                    .sqrt()
-                    / norm;
-                if !err.is_finite() || err > VPT_THRESHOLD {
-                    steps = k;
-                    break;
+            let steps = valid_steps(truth, |fed| {
+                if let Some(y) = fed {
+                    let y: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+                    stream.push(&y)?;
                 }
-                stream.push(y.as_slice().expect("an output row of our own"))?;
-            }
+                Ok(stream.outputs().mapv(f64::from))
+            })?;
             Ok(TrialResult {
                 score: lyapunov_times(steps as f64),
                 curve: Vec::new(),
@@ -887,24 +877,40 @@ fn trial(
             // Closed loop: the prediction of the next sample is the next input. The error is normalised by the
             // root mean squared norm of the true signal over the test segment.
             let truth = targets.slice_axis(Axis(0), (test.start - 1..test.end - 1).into());
-            let norm = rms_norm(truth);
-            let mut steps = truth.nrows();
-            let mut y = readout.decision(&reservoir.read().insert_axis(Axis(0)));
-            for (k, true_row) in truth.rows().into_iter().enumerate() {
-                let err = (&y.row(0) - &true_row).mapv(|v| v * v).sum().sqrt() / norm;
-                if !err.is_finite() || err > VPT_THRESHOLD {
-                    steps = k;
-                    break;
+            let steps = valid_steps(truth, |fed| {
+                if let Some(y) = fed {
+                    reservoir.push(&y.to_vec())?;
                 }
-                reservoir.push(&y.row(0).to_vec())?;
-                y = readout.decision(&reservoir.read().insert_axis(Axis(0)));
-            }
+                Ok(readout
+                    .decision(&reservoir.read().insert_axis(Axis(0)))
+                    .row(0)
+                    .to_owned())
+            })?;
             Ok(TrialResult {
                 score: lyapunov_times(steps as f64),
                 curve: Vec::new(),
             })
         }
     }
+}
+
+/// The steps of closed-loop generation whose prediction stays within [`VPT_THRESHOLD`] of the rows of `truth`, in
+/// order, the error normalised by their root mean squared norm: `advance(None)` gives the first prediction, and
+/// `advance(Some(y))` feeds the prediction `y` back as the next input and gives the next one.
+fn valid_steps(
+    truth: ArrayView2<'_, f64>,
+    mut advance: impl FnMut(Option<&Array1<f64>>) -> Result<Array1<f64>, LabError>,
+) -> Result<usize, LabError> {
+    let norm = rms_norm(truth);
+    let mut y = advance(None)?;
+    for (k, true_row) in truth.rows().into_iter().enumerate() {
+        let err = (&y - &true_row).mapv(|v| v * v).sum().sqrt() / norm;
+        if !err.is_finite() || err > VPT_THRESHOLD {
+            return Ok(k);
+        }
+        y = advance(Some(&y))?;
+    }
+    Ok(truth.nrows())
 }
 
 /// The root mean squared norm of the rows of `y`, `sqrt(<||y||^2>)`: what a closed loop's error is normalised by
@@ -1468,6 +1474,24 @@ pub(crate) mod tests {
         path
     }
 
+    /// [`own_signal`] at `path` without its constant channel, as `dir/two.csv` (z-scoring refuses that channel).
+    pub(crate) fn without_constant_channel(
+        dir: &std::path::Path,
+        path: &std::path::Path,
+    ) -> std::path::PathBuf {
+        let two = dir.join("two.csv");
+        std::fs::write(
+            &two,
+            std::fs::read_to_string(path)
+                .unwrap()
+                .lines()
+                .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
+                .collect::<String>(),
+        )
+        .unwrap();
+        two
+    }
+
     #[test]
     fn a_signal_of_ones_own_runs_by_path_normalised_on_its_training_segment() {
         let dir = tempfile::tempdir().unwrap();
@@ -1493,16 +1517,7 @@ pub(crate) mod tests {
         );
         // Z-scored, a signal whose targets are all its channels still generates in closed loop; one predicting a
         // single channel does not.
-        std::fs::write(
-            dir.path().join("two.csv"),
-            std::fs::read_to_string(&path)
-                .unwrap()
-                .lines()
-                .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
-                .collect::<String>(),
-        )
-        .unwrap();
-        let two = dir.path().join("two.csv");
+        let two = without_constant_channel(dir.path(), &path);
         let all =
             SequenceData::from_file(&two, &["a".into(), "b".into()], Normalise::Zscore).unwrap();
         let f = forecast(

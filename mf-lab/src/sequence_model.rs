@@ -445,11 +445,7 @@ impl SequenceModel {
     /// `input` (one step's inputs in the signal's units) as the reservoir takes it.
     fn scale_inputs(&self, input: &[f64]) -> Vec<f64> {
         match &self.description.scaling {
-            Some(s) => input
-                .iter()
-                .zip(s.input_mean.iter().zip(&s.input_std))
-                .map(|(v, (m, sd))| (v - m) / sd)
-                .collect(),
+            Some(s) => zscored(input, &s.input_mean, &s.input_std),
             None => input.to_vec(),
         }
     }
@@ -457,11 +453,7 @@ impl SequenceModel {
     /// `target` (one step's targets in the signal's units) as the readout learns it.
     fn scale_targets(&self, target: &[f64]) -> Vec<f64> {
         match &self.description.scaling {
-            Some(s) => target
-                .iter()
-                .zip(s.target_mean.iter().zip(&s.target_std))
-                .map(|(v, (m, sd))| (v - m) / sd)
-                .collect(),
+            Some(s) => zscored(target, &s.target_mean, &s.target_std),
             None => target.to_vec(),
         }
     }
@@ -576,6 +568,15 @@ impl SequenceModel {
     }
 }
 
+/// `values`, one per channel, z-scored with each channel's `mean` and `std`.
+fn zscored(values: &[f64], mean: &[f64], std: &[f64]) -> Vec<f64> {
+    values
+        .iter()
+        .zip(mean.iter().zip(std))
+        .map(|(v, (m, sd))| (v - m) / sd)
+        .collect()
+}
+
 /// Whether `signal`'s targets are its inputs one step later, every channel in order: the output can be fed back.
 pub(crate) fn feeds_back(signal: &Signal) -> bool {
     signal.n_inputs() == signal.n_outputs()
@@ -591,7 +592,7 @@ pub(crate) fn feeds_back(signal: &Signal) -> bool {
 mod tests {
     use super::*;
     use crate::sequence::run_sequence;
-    use crate::sequence::tests::{own_signal, req, TUNED_ESN};
+    use crate::sequence::tests::{own_signal, req, without_constant_channel, TUNED_ESN};
 
     /// A forecaster's generation against a second path: the same reservoir driven along the signal with every
     /// state kept, the batch ridge (`Ridge::fit_arrays`, not the normal equations accumulated block by block) fitted
@@ -839,16 +840,7 @@ mod tests {
         let path = own_signal(dir.path());
         let data = SequenceData::from_file(&path, &["b".into()], Normalise::Zscore);
         assert!(data.is_err(), "the constant channel");
-        let two = dir.path().join("two.csv");
-        std::fs::write(
-            &two,
-            std::fs::read_to_string(&path)
-                .unwrap()
-                .lines()
-                .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
-                .collect::<String>(),
-        )
-        .unwrap();
+        let two = without_constant_channel(dir.path(), &path);
         let data = SequenceData::from_file(&two, &["b".into()], Normalise::Zscore).unwrap();
         let mut m =
             SequenceModel::fit(&small(&TUNED_ESN[..3]), &data, &CancelToken::new()).unwrap();
