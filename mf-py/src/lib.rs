@@ -218,7 +218,8 @@ fn sequences_of(mut raw: RawSplit) -> PyResult<mf_core::Sequences> {
 }
 
 /// The registered models and their hyper-parameters, as `mf params --json` lists them: for each model its
-/// `id`, `name`, whether it is a reservoir (`reservoir`), whether it runs sequence tasks (`sequence`), and its
+/// `id`, `name`, whether it is a reservoir (`reservoir`), whether it drives a reservoir along one long signal, as
+/// forecasters and transformers need (`sequence`: trained models run sequence tasks too, but train), and its
 /// `params` (`name`, `kind`, `default`, `help`, and `choices` as (name, number) pairs for a choice).
 #[pyfunction]
 fn models(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
