@@ -185,11 +185,7 @@ impl Evaluator for ModelEvaluator {
         };
         if let Some(task) = SequenceTask::from_name(&job.key.dataset) {
             if job.normalise != crate::Normalise::None {
-                return Err(fail(LabError::InvalidParams(
-                    "the generated sequence tasks come normalised as their definitions say; `normalise` \
-                     applies to series data sets"
-                        .into(),
-                )));
+                return Err(fail(crate::sequence::generated_tasks_normalised()));
             }
             let scores = crate::sequence::job_scores(
                 job.key.model,

@@ -270,7 +270,7 @@ impl SequenceData {
 }
 
 /// Why `--normalise` is refused for a generated sequence task.
-fn generated_tasks_normalised() -> LabError {
+pub(crate) fn generated_tasks_normalised() -> LabError {
     LabError::InvalidParams(
         "the generated sequence tasks come normalised as their definitions say (--normalise applies to series \
          data sets and to a signal of your own)"
