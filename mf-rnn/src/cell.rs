@@ -397,6 +397,85 @@ mod tests {
         a.iter().zip(b).fold(0f64, |m, (x, y)| m.max((x - y).abs())) / scale
     }
 
+    /// The f32 kernels of every instruction set the processor has, forced one by one: the AVX2 and AVX-512 paths
+    /// give the same bits (the same fused operations in the same order), the baseline path agrees with them to
+    /// f32 rounding, and all of them with the f64 kernels.
+    #[test]
+    fn every_instruction_set_path_of_the_f32_kernels_agrees() {
+        type Fwd = fn(&MfKernel, &[f32], &mut [f32]);
+        type Bwd = fn(&MfKernel, &[f32], &[f32], &[f32], &mut [f32], &mut [f32]);
+        let mut paths: Vec<(&str, Fwd, Bwd)> = vec![("baseline", fwd32::<false>, bwd32::<false>)];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY (both): called only when the processor has the instruction set they are compiled for.
+            if std::arch::is_x86_feature_detected!("avx2") {
+                paths.push((
+                    "avx2",
+                    |k, p, h| unsafe { fwd32_avx2(k, p, h) },
+                    |k, p, h, g, dp, dh| unsafe { bwd32_avx2(k, p, h, g, dp, dh) },
+                ));
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                paths.push((
+                    "avx512",
+                    |k, p, h| unsafe { fwd32_avx512(k, p, h) },
+                    |k, p, h, g, dp, dh| unsafe { bwd32_avx512(k, p, h, g, dp, dh) },
+                ));
+            }
+        }
+        let flat = |t: Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+        // 103 elements: whole vectors of 8 and 16 lanes and a remainder.
+        let pre = flat(gaussian((1, 103), 2.0, 21, DType::F64));
+        let h = flat(gaussian((1, 103), 0.5, 22, DType::F64));
+        let g = flat(gaussian((1, 103), 1.0, 23, DType::F64));
+        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let (pre32, h32, g32) = (f32s(&pre), f32s(&h), f32s(&g));
+        // The f64 reference at the f32-rounded inputs.
+        let wide = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        let (pre, h, g) = (wide(&pre32), wide(&h32), wide(&g32));
+        for cell in cells() {
+            let (k, c) = (MfKernel::new(&cell), Consts::from(&cell));
+            let mut want = vec![0.0; 103];
+            fwd_f64(&c, &pre, &h, &mut want);
+            let (mut want_dp, mut want_dh) = (vec![0.0; 103], vec![0.0; 103]);
+            bwd_f64(&c, &pre, &h, &g, &mut want_dp, &mut want_dh);
+            let mut fused: Option<Vec<u32>> = None;
+            for (name, fwd, bwd) in &paths {
+                let mut out = h32.clone();
+                fwd(&k, &pre32, &mut out);
+                let (mut dp, mut dh) = (vec![0f32; 103], vec![0f32; 103]);
+                bwd(&k, &pre32, &h32, &g32, &mut dp, &mut dh);
+                for (got, want, what) in [
+                    (&out, &want, "h'"),
+                    (&dp, &want_dp, "d_pre"),
+                    (&dh, &want_dh, "d_h"),
+                ] {
+                    let got = wide(got);
+                    let diff = max_rel_diff(&got, want);
+                    assert!(
+                        diff < 1e-5,
+                        "{name} {cell:?} {what}: relative difference {diff:e}"
+                    );
+                }
+                if *name != "baseline" {
+                    let bits: Vec<u32> = out
+                        .iter()
+                        .chain(&dp)
+                        .chain(&dh)
+                        .map(|v| v.to_bits())
+                        .collect();
+                    match &fused {
+                        Some(b) => assert_eq!(
+                            b, &bits,
+                            "{name} {cell:?} differs from the other fused path"
+                        ),
+                        None => fused = Some(bits),
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn fused_forward_matches_the_scalar_reference_of_mf_core() {
         for cell in cells() {
