@@ -573,74 +573,45 @@ mod tests {
         }
     }
 
+    /// The final states and the gradients of both kernels (of the sum of squared final states), as bits.
+    fn run_bits(
+        cell: &CellKind,
+        (x, wx, w): (&Tensor, &Var, &Var),
+        threads: usize,
+    ) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+        let active = active_counts();
+        let (wx_t, w_t) = (wx.as_tensor(), w.as_tensor());
+        let h = final_states_on(update_of(cell), x, wx_t, w_t, &active, threads).unwrap();
+        let g = h.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let bits = |t: &Tensor| -> Vec<u32> {
+            let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            v.iter().map(|v| v.to_bits()).collect()
+        };
+        (bits(&h), bits(g.get(wx).unwrap()), bits(g.get(w).unwrap()))
+    }
+
     #[test]
     fn the_thread_count_does_not_change_a_bit() {
-        let active = active_counts();
-        let total: usize = active.iter().sum();
+        let total: usize = active_counts().iter().sum();
         let cell = CellKind::Mf(MfCell::new(0.1, 0.8, 5.0));
         let x = inputs(total, 2, 4);
         let wx = Var::from_tensor(&random((3, 9), 1.0, 9)).unwrap();
         let w = Var::from_tensor(&random((9, 9), 0.5, 5)).unwrap();
-        let run = |threads: usize| {
-            let h = final_states_on(
-                update_of(&cell),
-                &x,
-                wx.as_tensor(),
-                w.as_tensor(),
-                &active,
-                threads,
-            )
-            .unwrap();
-            let g = h.sqr().unwrap().sum_all().unwrap().backward().unwrap();
-            let bits = |t: &Tensor| -> Vec<u32> {
-                t.flatten_all()
-                    .unwrap()
-                    .to_vec1::<f32>()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.to_bits())
-                    .collect()
-            };
-            (
-                bits(&h),
-                bits(g.get(&wx).unwrap()),
-                bits(g.get(&w).unwrap()),
-            )
-        };
-        let one = run(1);
-        assert_eq!(one, run(2));
-        assert_eq!(one, run(3));
+        let one = run_bits(&cell, (&x, &wx, &w), 1);
+        assert_eq!(one, run_bits(&cell, (&x, &wx, &w), 2));
+        assert_eq!(one, run_bits(&cell, (&x, &wx, &w), 3));
     }
 
     #[test]
     fn arrays_reused_from_an_earlier_batch_change_no_bit() {
         let cell = CellKind::Mf(MfCell::new(0.1, 0.8, 5.0));
-        // States and gradients of a problem of `n` units, as bits.
+        let total: usize = active_counts().iter().sum();
+        // A problem of `n` units.
         let run = |n: usize, seed: u64| {
-            let active = active_counts();
-            let total: usize = active.iter().sum();
             let x = inputs(total, 2, seed);
             let wx = Var::from_tensor(&random((3, n), 1.0, seed + 1)).unwrap();
             let w = Var::from_tensor(&random((n, n), 0.5, seed + 2)).unwrap();
-            let h = final_states_on(
-                update_of(&cell),
-                &x,
-                wx.as_tensor(),
-                w.as_tensor(),
-                &active,
-                1,
-            )
-            .unwrap();
-            let g = h.sqr().unwrap().sum_all().unwrap().backward().unwrap();
-            let bits = |t: &Tensor| -> Vec<u32> {
-                let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-                v.iter().map(|v| v.to_bits()).collect()
-            };
-            (
-                bits(&h),
-                bits(g.get(&wx).unwrap()),
-                bits(g.get(&w).unwrap()),
-            )
+            run_bits(&cell, (&x, &wx, &w), 1)
         };
         let first = run(9, 20);
         // A larger problem leaves larger arrays full of its own values in the pool; the small one reuses them.
