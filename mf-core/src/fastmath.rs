@@ -112,6 +112,39 @@ pub fn tanh_f32(x: f32) -> f32 {
     }
 }
 
+/// `tanh(x)` as the rational function `x P(x^2) / Q(x^2)`, `P` and `Q` of degree 4, with `x` clamped to
+/// `[-9, 9]` (where `tanh` is 1 to f32 precision) and the result to `[-1, 1]`: the leaky-ESN update's tanh. One
+/// division and nine multiply-adds, against [`tanh_f32`]'s exponential, division and both branches; with fused
+/// multiply-adds (`FMA`) the leaky-ESN harvest runs about 1.4x faster on one core of an AVX2 machine.
+///
+/// The coefficients are this crate's own fit: iteratively reweighted linear least squares of `tanh(x) / x` on
+/// `[0, 9]`, each rounded to f32. Absolute and relative error below `5e-7` for every finite input, with or
+/// without fused multiply-adds (tested against the f64 tanh); NaN stays NaN.
+#[inline(always)]
+pub fn tanh_rational<const FMA: bool>(x: f32) -> f32 {
+    // Comparisons (not `clamp`) so that NaN passes through.
+    let x = if x > 9.0 { 9.0 } else { x };
+    let x = if x < -9.0 { -9.0 } else { x };
+    let z = x * x;
+    let mut p = 1.441_756_7e-8_f32;
+    p = madd::<FMA>(p, z, 2.138_924_5e-5);
+    p = madd::<FMA>(p, z, 3.543_500_8e-3);
+    p = madd::<FMA>(p, z, 1.342_151_5e-1);
+    p = madd::<FMA>(p, z, 1.0);
+    let mut q = 8.215_559_4e-7_f32;
+    q = madd::<FMA>(q, z, 3.363_650_2e-4);
+    q = madd::<FMA>(q, z, 2.605_972_8e-2);
+    q = madd::<FMA>(q, z, 4.675_484_3e-1);
+    q = madd::<FMA>(q, z, 1.0);
+    let t = x * p / q;
+    let t = if t > 1.0 { 1.0 } else { t };
+    if t < -1.0 {
+        -1.0
+    } else {
+        t
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +190,35 @@ mod tests {
             worst = worst.max(((got - want) / want).abs());
         }
         assert!(worst < 5e-7, "worst relative error {worst}");
+    }
+
+    #[test]
+    fn the_rational_tanh_matches_the_f64_tanh_to_5e_7_with_and_without_fma() {
+        fn worst<const FMA: bool>() -> (f64, f64) {
+            let (mut abs, mut rel) = (0.0f64, 0.0f64);
+            // Every 1e-5 over [-12, 12] (past the clamp), and the smallest magnitudes.
+            let xs = (-1_200_000..=1_200_000)
+                .map(|i| i as f32 * 1e-5)
+                .chain([1e-30, 1e-12, 1e-6, 3e-4].into_iter().flat_map(|x| [x, -x]));
+            for x in xs {
+                let got = f64::from(tanh_rational::<FMA>(x));
+                let want = f64::from(x).tanh();
+                abs = abs.max((got - want).abs());
+                if want != 0.0 {
+                    rel = rel.max(((got - want) / want).abs());
+                }
+                assert!(got.abs() <= 1.0, "{x}: {got}");
+            }
+            (abs, rel)
+        }
+        for (abs, rel) in [worst::<false>(), worst::<true>()] {
+            assert!(abs < 5e-7 && rel < 5e-7, "absolute {abs:e}, relative {rel:e}");
+        }
+        assert_eq!(tanh_rational::<true>(0.0), 0.0);
+        assert_eq!(tanh_rational::<true>(f32::INFINITY), tanh_rational::<true>(9.0));
+        assert!((tanh_rational::<true>(f32::NEG_INFINITY) + 1.0).abs() < 1e-7);
+        assert!(tanh_rational::<true>(f32::NAN).is_nan());
+        assert!(tanh_rational::<false>(f32::NAN).is_nan());
     }
 
     #[test]

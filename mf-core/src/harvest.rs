@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::{s, Array2, Array3};
 
-use crate::fastmath::{madd, tanh_f32, Simd};
+use crate::fastmath::{madd, tanh_f32, tanh_rational, Simd};
 use crate::rng::derive_seed;
 use crate::variation::{unit_salt, CycleNoise, Devices};
 use crate::{CellKind, CoreError, MfKernel, Sequences, Weights};
@@ -130,7 +130,7 @@ fn update_block_generic<const FMA: bool>(update: &Update, pre: &[f32], h: &mut [
         Update::Mf(k) => k.update::<FMA>(pre, h),
         Update::LeakyEsn(alpha) => {
             for (h, &u) in h.iter_mut().zip(pre) {
-                *h = (1.0 - alpha) * *h + alpha * tanh_f32(u);
+                *h = madd::<FMA>(alpha, tanh_rational::<FMA>(u), (1.0 - alpha) * *h);
             }
         }
         Update::Tanh => {
