@@ -212,10 +212,16 @@ mod tests {
             (abs, rel)
         }
         for (abs, rel) in [worst::<false>(), worst::<true>()] {
-            assert!(abs < 5e-7 && rel < 5e-7, "absolute {abs:e}, relative {rel:e}");
+            assert!(
+                abs < 5e-7 && rel < 5e-7,
+                "absolute {abs:e}, relative {rel:e}"
+            );
         }
         assert_eq!(tanh_rational::<true>(0.0), 0.0);
-        assert_eq!(tanh_rational::<true>(f32::INFINITY), tanh_rational::<true>(9.0));
+        assert_eq!(
+            tanh_rational::<true>(f32::INFINITY),
+            tanh_rational::<true>(9.0)
+        );
         assert!((tanh_rational::<true>(f32::NEG_INFINITY) + 1.0).abs() < 1e-7);
         assert!(tanh_rational::<true>(f32::NAN).is_nan());
         assert!(tanh_rational::<false>(f32::NAN).is_nan());
