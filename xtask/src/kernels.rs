@@ -124,6 +124,17 @@ pub struct Timing {
     pub runs: usize,
 }
 
+impl Timing {
+    /// The fastest, the median and the count of `samples` (seconds, at least one).
+    fn of(samples: &[f64]) -> Self {
+        Timing {
+            best_s: samples.iter().copied().fold(f64::INFINITY, f64::min),
+            median_s: median(samples.to_vec()),
+            runs: samples.len(),
+        }
+    }
+}
+
 /// Harvesting a batch of series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -389,12 +400,7 @@ fn time_runs(repeats: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyho
         }
         samples.push(t.elapsed().as_secs_f64() / calls as f64);
     }
-    samples.sort_by(f64::total_cmp);
-    Ok(Timing {
-        best_s: samples[0],
-        median_s: samples[samples.len() / 2],
-        runs: repeats,
-    })
+    Ok(Timing::of(&samples))
 }
 
 /// A reservoir drawn as MF-ESN and ESN draw theirs (`omega = 1`, `beta = 0.1`, `rho = 0.9`) and `n_series`
@@ -570,19 +576,14 @@ fn overhead_bench(
             }
         }
     }
-    let timing = |v: &[f64]| Timing {
-        best_s: v.iter().copied().fold(f64::INFINITY, f64::min),
-        median_s: median(v.to_vec()),
-        runs: v.len(),
-    };
     let (n, t, _) = seqs.x.dim();
     Ok(OverheadBench {
         hardware: hw,
         n_series: n,
         n_steps: t,
         n_units: w.n_units(),
-        ideal: timing(&ideal_s),
-        all_on: timing(&on_s),
+        ideal: Timing::of(&ideal_s),
+        all_on: Timing::of(&on_s),
         ratio: median(ratios),
         cpu_ratio: (cpu_ratios.len() == rounds).then(|| median(cpu_ratios)),
     })
@@ -699,15 +700,10 @@ fn epoch_bench(opts: &BenchOptions, threads: usize) -> anyhow::Result<EpochBench
         Ok(elapsed.context("training reported no epoch")?.as_secs_f64())
     };
     epoch_s()?;
-    let mut runs = (0..opts.repeats.min(3))
+    let runs = (0..opts.repeats.min(3))
         .map(|_| epoch_s())
         .collect::<anyhow::Result<Vec<f64>>>()?;
-    runs.sort_by(f64::total_cmp);
-    let timing = Timing {
-        best_s: runs[0],
-        median_s: runs[runs.len() / 2],
-        runs: runs.len(),
-    };
+    let timing = Timing::of(&runs);
     let flops = epoch_flops(opts.rnn_series, opts.n_steps, 1, opts.n_units);
     Ok(EpochBench {
         n_series: opts.rnn_series,
